@@ -1,0 +1,391 @@
+/* backup.c - `lifeboat backup`: files, stdin, or a command's output. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "archiver/archiver.h"
+#include "cmd/cli.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+enum {
+    O_TAG = 1,
+    O_HOST,
+    O_TIME,
+    O_COMPONENT,
+    O_EXCLUDE,
+    O_EXCLUDE_FILE,
+    O_ONE_FS,
+    O_STDIN,
+    O_STDIN_NAME,
+    O_STDIN_CMD,
+    O_FORCE,
+    O_PARENT,
+    O_RECOVERY_POINT,
+};
+
+static const CliOption backupOptions[] = {
+    {"tag", 0, true, O_TAG},
+    {"host", 'H', true, O_HOST},
+    {"time", 0, true, O_TIME},
+    {"component", 0, true, O_COMPONENT},
+    {"exclude", 'e', true, O_EXCLUDE},
+    {"exclude-file", 0, true, O_EXCLUDE_FILE},
+    {"one-file-system", 'x', false, O_ONE_FS},
+    {"stdin", 0, false, O_STDIN},
+    {"stdin-filename", 0, true, O_STDIN_NAME},
+    {"stdin-from-command", 0, false, O_STDIN_CMD},
+    {"force", 'f', false, O_FORCE},
+    {"parent", 0, true, O_PARENT},
+    {"recovery-point", 0, true, O_RECOVERY_POINT},
+    {NULL, 0, false, 0},
+};
+
+typedef struct BackupOpts {
+    char **tags;
+    size_t tagCount;
+    const char *host;
+    bool hasTime;
+    int64_t timeNs;
+    const char *component;
+    char **excludes;
+    size_t excludeCount;
+    bool oneFs, stdinMode, stdinCmd, force;
+    const char *stdinName;
+    const char *parent;
+    const char *recoveryPoint;
+} BackupOpts;
+
+static void addStr(char ***arr, size_t *n, const char *s) {
+    *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
+    (*arr)[(*n)++] = lbXstrdup(s);
+}
+
+static bool readExcludeFile(BackupOpts *o, const char *path, LbError *err) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return lbErrSys(err, "unable to read exclude file '%s'", path);
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        size_t n = strlen(line);
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        addStr(&o->excludes, &o->excludeCount, line);
+    }
+    free(line);
+    fclose(f);
+    return true;
+}
+
+static bool onOption(void *ctx, int id, const char *v, LbError *err) {
+    BackupOpts *o = ctx;
+    switch (id) {
+    case O_TAG: {
+        /* --tag a,b adds two tags */
+        char *copy = lbXstrdup(v), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            addStr(&o->tags, &o->tagCount, t);
+        free(copy);
+        return true;
+    }
+    case O_HOST:
+        o->host = v;
+        return true;
+    case O_TIME:
+        if (!lbParseTime(v, &o->timeNs))
+            return lbErr(err, LB_ERR_ARGS, "invalid --time '%s': expected 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339", v);
+        o->hasTime = true;
+        return true;
+    case O_COMPONENT:
+        o->component = v;
+        return true;
+    case O_EXCLUDE:
+        addStr(&o->excludes, &o->excludeCount, v);
+        return true;
+    case O_EXCLUDE_FILE:
+        return readExcludeFile(o, v, err);
+    case O_ONE_FS:
+        o->oneFs = true;
+        return true;
+    case O_STDIN:
+        o->stdinMode = true;
+        return true;
+    case O_STDIN_NAME:
+        o->stdinName = v;
+        return true;
+    case O_STDIN_CMD:
+        o->stdinCmd = true;
+        return true;
+    case O_FORCE:
+        o->force = true;
+        return true;
+    case O_PARENT:
+        o->parent = v;
+        return true;
+    case O_RECOVERY_POINT:
+        o->recoveryPoint = v;
+        return true;
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+typedef struct ProgressState {
+    double start;
+} ProgressState;
+
+static void onProgress(void *ctx, const ArchiverProgress *p) {
+    ProgressState *ps = ctx;
+    double el = lbMonotonicSeconds() - ps->start;
+    char bytes[32], rate[32], elapsed[32];
+    cliFormatBytes((double)p->bytesDone, bytes, sizeof(bytes));
+    cliFormatBytes(el > 0 ? (double)p->bytesDone / el : 0, rate, sizeof(rate));
+    cliFormatDuration(el, elapsed, sizeof(elapsed));
+    cliProgressLine("[%s] %llu files, %s, %s/s", elapsed, (unsigned long long)p->filesDone, bytes, rate);
+}
+
+/* Start argv with its stdout on a pipe; returns the read end, sets *pid. */
+static int startCommand(char **argv, pid_t *pid, LbError *err) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        lbErrSys(err, "unable to create a pipe");
+        return -1;
+    }
+    *pid = fork();
+    if (*pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        lbErrSys(err, "unable to start '%s'", argv[0]);
+        return -1;
+    }
+    if (*pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        execvp(argv[0], argv);
+        fprintf(stderr, "lifeboat: unable to run '%s': %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    return fds[0];
+}
+
+static void printSummary(const GlobalOpts *g, const Snapshot *snap, const ArchiverResult *res, double seconds) {
+    const SnapshotSummary *s = &snap->summary;
+    if (g->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "message_type", json_string("summary"));
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(&snap->id, hex);
+        json_object_set_new(o, "snapshot_id", json_string(hex));
+        json_object_set_new(o, "files_new", json_integer((json_int_t)s->filesNew));
+        json_object_set_new(o, "files_changed", json_integer((json_int_t)s->filesChanged));
+        json_object_set_new(o, "files_unmodified", json_integer((json_int_t)s->filesUnmodified));
+        json_object_set_new(o, "files_unreadable", json_integer((json_int_t)s->filesUnreadable));
+        json_object_set_new(o, "dirs_new", json_integer((json_int_t)s->dirsNew));
+        json_object_set_new(o, "dirs_changed", json_integer((json_int_t)s->dirsChanged));
+        json_object_set_new(o, "dirs_unmodified", json_integer((json_int_t)s->dirsUnmodified));
+        json_object_set_new(o, "data_blobs_new", json_integer((json_int_t)s->blobsNew));
+        json_object_set_new(o, "data_added", json_integer((json_int_t)s->dataAdded));
+        json_object_set_new(o, "data_added_stored", json_integer((json_int_t)s->dataAddedStored));
+        json_object_set_new(o, "total_files_processed", json_integer((json_int_t)s->totalFiles));
+        json_object_set_new(o, "total_bytes_processed", json_integer((json_int_t)s->totalBytes));
+        json_object_set_new(o, "total_duration", json_real(seconds));
+        json_t *un = json_array();
+        for (size_t i = 0; i < res->unreadableCount; i++)
+            json_array_append_new(un, json_string(res->unreadable[i]));
+        json_object_set_new(o, "unreadable", un);
+        cliPrintJson(o);
+        return;
+    }
+    if (g->quiet)
+        return;
+    char added[32], stored[32], total[32], dur[32], hex[LB_ID_HEX_LEN + 1];
+    cliFormatBytes((double)s->dataAdded, added, sizeof(added));
+    cliFormatBytes((double)s->dataAddedStored, stored, sizeof(stored));
+    cliFormatBytes((double)s->totalBytes, total, sizeof(total));
+    cliFormatDuration(seconds, dur, sizeof(dur));
+    lbIdToHex(&snap->id, hex);
+    printf("Files:       %llu new, %llu changed, %llu unmodified\n", (unsigned long long)s->filesNew,
+           (unsigned long long)s->filesChanged, (unsigned long long)s->filesUnmodified);
+    printf("Dirs:        %llu new, %llu changed, %llu unmodified\n", (unsigned long long)s->dirsNew,
+           (unsigned long long)s->dirsChanged, (unsigned long long)s->dirsUnmodified);
+    printf("Added:       %s (%s stored)\n", added, stored);
+    printf("Processed:   %llu files, %s in %s\n", (unsigned long long)s->totalFiles, total, dur);
+    printf("snapshot %.8s saved\n", hex);
+}
+
+int cmdBackup(int argc, char **argv) {
+    GlobalOpts g = {0};
+    BackupOpts o = {0};
+    CliArgs args;
+    LbError err = {0};
+    Repo *repo = NULL;
+    RepoLock *lock = NULL;
+    Snapshot parent = {0}, snap = {0};
+    ArchiverResult res = {0};
+    bool haveParent = false;
+    int rc = 1, inFd = -1;
+    pid_t child = -1;
+    double start = lbMonotonicSeconds();
+    if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
+        goto fail;
+    bool streamMode = o.stdinMode || o.stdinCmd;
+    if (o.stdinCmd && args.afterCount == 0) {
+        lbErr(&err, LB_ERR_ARGS, "--stdin-from-command needs a command after '--'");
+        goto fail;
+    }
+    if (!streamMode && args.count == 0) {
+        lbErr(&err, LB_ERR_ARGS, "nothing to back up: give one or more paths, --stdin or --stdin-from-command");
+        goto fail;
+    }
+    if (streamMode && args.count > 0) {
+        lbErr(&err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
+        goto fail;
+    }
+    if (streamMode && o.stdinName == NULL)
+        o.stdinName = o.stdinCmd ? args.afterDashDash[0] : "stdin";
+    if (streamMode && (o.stdinName[0] == '\0' || strchr(o.stdinName, '/') || strcmp(o.stdinName, ".") == 0 ||
+                       strcmp(o.stdinName, "..") == 0)) {
+        lbErr(&err, LB_ERR_ARGS, "invalid --stdin-filename '%s': it must be a plain file name", o.stdinName);
+        goto fail;
+    }
+    repo = cliOpenRepo(&g, &err);
+    if (repo == NULL)
+        goto fail;
+    lock = repoLockAcquire(repo, false, &err);
+    if (lock == NULL)
+        goto fail;
+    if (!repoLoadIndex(repo, &err))
+        goto fail;
+
+    char host[256] = "unknown";
+    gethostname(host, sizeof(host) - 1);
+    const char *hostname = o.host ? o.host : host;
+    char **absPaths = lbXcalloc(args.count + 1, sizeof(char *));
+    for (size_t i = 0; i < args.count; i++)
+        absPaths[i] = archiverAbsPath(args.positional[i]);
+    if (!streamMode) {
+        SnapshotFilter f = {.host = hostname,
+                            .component = o.component,
+                            .paths = (const char *const *)absPaths,
+                            .pathCount = args.count};
+        LbError perr = {0};
+        if (o.parent)
+            haveParent = snapshotFind(repo, o.parent, NULL, &parent, &perr);
+        else
+            haveParent = snapshotFind(repo, "latest", &f, &parent, &perr);
+        if (!haveParent && o.parent) {
+            err = perr;
+            goto failPaths;
+        }
+    }
+    if (o.stdinMode)
+        inFd = STDIN_FILENO;
+    if (o.stdinCmd) {
+        inFd = startCommand(args.afterDashDash, &child, &err);
+        if (inFd < 0)
+            goto failPaths;
+    }
+    ProgressState ps = {start};
+    bool progress = cliProgressEnabled(&g);
+    ArchiverOptions ao = {
+        .paths = (const char *const *)args.positional,
+        .pathCount = args.count,
+        .excludes = (const char *const *)o.excludes,
+        .excludeCount = o.excludeCount,
+        .oneFileSystem = o.oneFs,
+        .force = o.force,
+        .stdinFd = inFd,
+        .stdinName = o.stdinName,
+        .parent = haveParent ? &parent : NULL,
+        .progress = progress ? onProgress : NULL,
+        .progressCtx = &ps,
+    };
+    bool ok = archiverRun(repo, &ao, &res, &err);
+    cliProgressDone();
+    if (child > 0) {
+        close(inFd);
+        int status = 0;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            if (WIFEXITED(status))
+                lbErr(&err, LB_ERR_COMMAND, "command '%s' exited with status %d: no snapshot was written",
+                      args.afterDashDash[0], WEXITSTATUS(status));
+            else
+                lbErr(&err, LB_ERR_COMMAND, "command '%s' was killed by signal %d: no snapshot was written",
+                      args.afterDashDash[0], WTERMSIG(status));
+            ok = false;
+        }
+    }
+    if (!ok)
+        goto failPaths;
+
+    snap.timeNs = o.hasTime ? o.timeNs : res.summary.startNs;
+    snap.tree = res.tree;
+    for (size_t i = 0; i < res.pathCount; i++)
+        snapshotAddString(&snap.paths, &snap.pathCount, res.paths[i]);
+    snap.hostname = lbXstrdup(hostname);
+    struct passwd *pw = getpwuid(getuid());
+    snap.username = lbXstrdup(pw ? pw->pw_name : "unknown");
+    snap.uid = getuid();
+    snap.gid = getgid();
+    for (size_t i = 0; i < o.tagCount; i++)
+        snapshotAddString(&snap.tags, &snap.tagCount, o.tags[i]);
+    for (size_t i = 0; i < o.excludeCount; i++)
+        snapshotAddString(&snap.excludes, &snap.excludeCount, o.excludes[i]);
+    if (o.component)
+        snap.component = lbXstrdup(o.component);
+    if (o.recoveryPoint)
+        snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
+    if (haveParent) {
+        snap.hasParent = true;
+        snap.parent = parent.id;
+    }
+    snap.summary = res.summary;
+    if (!snapshotSave(repo, &snap, &err))
+        goto failPaths;
+    printSummary(&g, &snap, &res, lbMonotonicSeconds() - start);
+    rc = 0;
+    if (res.unreadableCount > 0) {
+        fprintf(stderr, "lifeboat: snapshot saved, but %zu file(s) could not be read:\n", res.unreadableCount);
+        for (size_t i = 0; i < res.unreadableCount; i++)
+            fprintf(stderr, "  %s\n", res.unreadable[i]);
+        rc = lbErrorExitCode(LB_ERR_INCOMPLETE);
+    }
+    for (size_t i = 0; i < args.count; i++)
+        free(absPaths[i]);
+    free(absPaths);
+    goto done;
+failPaths:
+    for (size_t i = 0; i < args.count; i++)
+        free(absPaths[i]);
+    free(absPaths);
+fail:
+    rc = cliFail(&err);
+done:
+    if (child > 0 && rc != 0) {
+        kill(child, SIGTERM);
+        waitpid(child, NULL, WNOHANG);
+    }
+    archiverResultClear(&res);
+    snapshotClear(&parent);
+    snapshotClear(&snap);
+    repoLockRelease(lock);
+    repoFree(repo);
+    for (size_t i = 0; i < o.tagCount; i++)
+        free(o.tags[i]);
+    free(o.tags);
+    for (size_t i = 0; i < o.excludeCount; i++)
+        free(o.excludes[i]);
+    free(o.excludes);
+    cliArgsFree(&args);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * cli.h - command-line plumbing shared by every verb: option parsing,
+ * global options, password sources, opening the repository, output.
+ */
+#ifndef LIFEBOAT_CMD_CLI_H
+#define LIFEBOAT_CMD_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/error.h"
+#include "repo/lock.h"
+#include "repo/repo.h"
+
+typedef struct GlobalOpts {
+    const char *repo;
+    const char *passwordFile;
+    const char *passwordCommand;
+    bool json;
+    bool quiet;
+    int verbose;
+} GlobalOpts;
+
+typedef struct CliOption {
+    const char *longName;
+    char shortName; /* 0 = none */
+    bool hasArg;
+    int id;
+} CliOption;
+
+/* Called for each command-specific option; return false (with err) to reject. */
+typedef bool (*CliOptionCb)(void *ctx, int id, const char *value, LbError *err);
+
+typedef struct CliArgs {
+    char **positional; /* borrowed from argv */
+    size_t count;
+    char **afterDashDash; /* arguments after "--" (borrowed), NULL-terminated */
+    size_t afterCount;
+} CliArgs;
+
+/* Parse argv[1..argc) (argv[0] is the verb): global options go to g, the
+ * verb's own options to cb. Unknown options fail with LB_ERR_ARGS. */
+bool cliParse(int argc, char **argv, const CliOption *opts, CliOptionCb cb, void *ctx, GlobalOpts *g, CliArgs *args,
+              LbError *err);
+void cliArgsFree(CliArgs *args);
+
+/* Password from LIFEBOAT_PASSWORD, --password-file/LIFEBOAT_PASSWORD_FILE,
+ * --password-command/LIFEBOAT_PASSWORD_COMMAND, or a prompt on the terminal.
+ * Caller wipes and frees *out with cliPasswordFree. */
+bool cliPassword(const GlobalOpts *g, char **out, LbError *err);
+/* Read a new password for init / key add: LIFEBOAT_NEW_PASSWORD_FILE or
+ * --new-password-file, else the same sources as cliPassword (init), else a
+ * prompt asked twice. */
+bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out,
+                    LbError *err);
+void cliPasswordFree(char *password);
+
+/* Open the repository named by g (index not loaded). */
+Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
+
+/* Report err on stderr ("lifeboat: <msg>") and return its exit code. */
+int cliFail(const LbError *err);
+/* Print a JSON value to stdout followed by a newline; steals the reference. */
+void cliPrintJson(json_t *value);
+
+/* Progress line on stderr when it is a terminal and not quiet/json. */
+bool cliProgressEnabled(const GlobalOpts *g);
+void cliProgressLine(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cliProgressDone(void);
+void cliFormatBytes(double bytes, char *out, size_t n);
+void cliFormatDuration(double seconds, char *out, size_t n);
+
+/* The verbs. Each returns the process exit code. */
+int cmdInit(int argc, char **argv);
+int cmdBackup(int argc, char **argv);
+int cmdSnapshots(int argc, char **argv);
+int cmdLs(int argc, char **argv);
+int cmdDiff(int argc, char **argv);
+int cmdRestore(int argc, char **argv);
+int cmdCheck(int argc, char **argv);
+int cmdUnlock(int argc, char **argv);
+int cmdStats(int argc, char **argv);
+int cmdKey(int argc, char **argv);
+
+#endif

@@ -1,0 +1,102 @@
+/* buf.c - growable byte buffer and checked allocation. */
+#include "common/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void outOfMemory(size_t n) {
+    fprintf(stderr, "lifeboat: fatal: unable to allocate %zu bytes\n", n);
+    abort();
+}
+
+void *lbXmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        outOfMemory(n);
+    return p;
+}
+
+void *lbXcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (p == NULL)
+        outOfMemory(n * size);
+    return p;
+}
+
+void *lbXrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        outOfMemory(n);
+    return q;
+}
+
+char *lbXstrdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = lbXmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+char *lbXasprintf(const char *fmt, ...) {
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        outOfMemory(0);
+    char *p = lbXmalloc((size_t)n + 1);
+    if ((size_t)n < sizeof(small)) {
+        memcpy(p, small, (size_t)n + 1);
+        return p;
+    }
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void lbBufReserve(LbBuf *b, size_t extra) {
+    if (b->len + extra <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra)
+        cap *= 2;
+    b->data = lbXrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void lbBufAppend(LbBuf *b, const void *data, size_t len) {
+    if (len == 0)
+        return;
+    lbBufReserve(b, len);
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+void lbBufAppendStr(LbBuf *b, const char *s) {
+    lbBufAppend(b, s, strlen(s));
+}
+
+void lbBufClear(LbBuf *b) {
+    b->len = 0;
+}
+
+void lbBufFree(LbBuf *b) {
+    if (b == NULL)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+uint8_t *lbBufTake(LbBuf *b, size_t *len) {
+    uint8_t *p = b->data;
+    if (len)
+        *len = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}

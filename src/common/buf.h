@@ -1,0 +1,52 @@
+/*
+ * buf.h - growable byte buffer.
+ *
+ * An LbBuf owns its data; lbBufFree releases it (safe on a zeroed buffer).
+ * Allocation failure aborts the process (lbXmalloc): a backup tool that runs
+ * out of memory cannot continue safely, and every caller would do the same.
+ */
+#ifndef LIFEBOAT_COMMON_BUF_H
+#define LIFEBOAT_COMMON_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct LbBuf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+} LbBuf;
+
+void *lbXmalloc(size_t n);
+void *lbXcalloc(size_t n, size_t size);
+void *lbXrealloc(void *p, size_t n);
+char *lbXstrdup(const char *s);
+char *lbXasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void lbBufReserve(LbBuf *b, size_t extra);
+void lbBufAppend(LbBuf *b, const void *data, size_t len);
+void lbBufAppendStr(LbBuf *b, const char *s);
+void lbBufClear(LbBuf *b);
+void lbBufFree(LbBuf *b);
+/* Hand the data to the caller (who must free() it) and reset the buffer. */
+uint8_t *lbBufTake(LbBuf *b, size_t *len);
+
+/* Little-endian fixed-width helpers used by the binary formats. */
+static inline void lbPutU32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline uint32_t lbGetU32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void lbPutU64(uint8_t *p, uint64_t v) {
+    lbPutU32(p, (uint32_t)v);
+    lbPutU32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint64_t lbGetU64(const uint8_t *p) {
+    return (uint64_t)lbGetU32(p) | ((uint64_t)lbGetU32(p + 4) << 32);
+}
+
+#endif

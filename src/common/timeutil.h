@@ -1,0 +1,21 @@
+/*
+ * timeutil.h - wall-clock helpers: RFC 3339 formatting and parsing.
+ */
+#ifndef LIFEBOAT_COMMON_TIMEUTIL_H
+#define LIFEBOAT_COMMON_TIMEUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t lbNowNs(void);
+double lbMonotonicSeconds(void);
+/* "2026-11-23T14:05:00.123456789Z" (UTC, nanoseconds). out holds >= 40. */
+void lbFormatTimeNs(int64_t ns, char *out, size_t n);
+/* "2026-11-23 14:05:00" in UTC, for tables. */
+void lbFormatTimeShort(int64_t ns, char *out, size_t n);
+/* Parse "YYYY-MM-DD[ T]HH:MM[:SS[.frac]][Z|+HH:MM|-HH:MM]" or "YYYY-MM-DD";
+ * without a zone the time is UTC. */
+bool lbParseTime(const char *s, int64_t *ns);
+
+#endif

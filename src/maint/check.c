@@ -1,0 +1,354 @@
+/* check.c - structural and data verification of a repository. */
+#include "maint/check.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crypto/crypto.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/tree.h"
+
+typedef struct PackSeen {
+    LbId id;
+    uint64_t size;
+} PackSeen;
+
+typedef struct PackList {
+    PackSeen *items;
+    size_t count, cap;
+} PackList;
+
+static bool collectPack(void *ctx, const char *name, uint64_t size) {
+    PackList *l = ctx;
+    const char *slash = strrchr(name, '/');
+    LbId id;
+    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
+        return true;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->items = lbXrealloc(l->items, l->cap * sizeof(PackSeen));
+    }
+    l->items[l->count++] = (PackSeen){id, size};
+    return true;
+}
+
+static int cmpPackSeen(const void *a, const void *b) {
+    return lbIdCompare(&((const PackSeen *)a)->id, &((const PackSeen *)b)->id);
+}
+
+static void addLine(char ***arr, size_t *n, char *taken) {
+    *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
+    (*arr)[(*n)++] = taken;
+}
+
+typedef struct Checker {
+    Repo *repo;
+    const CheckOptions *opts;
+    CheckResult *result;
+    pthread_mutex_t mu;
+    Index *visitedTrees;
+    Index *damaged; /* damaged blob IDs (pack number unused) */
+    uint32_t *packOrder;
+    size_t packTodo;
+    atomic_size_t next;
+    atomic_uint_fast64_t packsDone, bytesDone;
+} Checker;
+
+static void problem(Checker *c, char *taken) {
+    pthread_mutex_lock(&c->mu);
+    addLine(&c->result->errors, &c->result->errorCount, taken);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Walk a tree: load it, check every referenced blob is indexed. */
+static void walkTree(Checker *c, const LbId *id, const char *path) {
+    PackEntry mark = {.id = *id, .type = BLOB_TREE};
+    if (!indexAdd(c->visitedTrees, 0, &mark))
+        return;
+    c->result->trees++;
+    char hex[LB_ID_HEX_LEN + 1];
+    LbBuf plain = {0};
+    LbError err = {0};
+    Tree t = {0};
+    if (!repoLoadBlob(c->repo, BLOB_TREE, id, &plain, &err) || !treeDecode(plain.data, plain.len, &t, &err)) {
+        lbIdToHex(id, hex);
+        problem(c, lbXasprintf("tree %.8s ('%s'): %s", hex, path[0] ? path : "/", err.msg));
+        lbBufFree(&plain);
+        return;
+    }
+    lbBufFree(&plain);
+    for (size_t i = 0; i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        char *child = lbXasprintf("%s/%s", path, n->name);
+        if (n->type == NODE_DIR) {
+            walkTree(c, &n->subtree, child);
+        } else if (n->type == NODE_FILE) {
+            for (size_t k = 0; k < n->contentCount; k++) {
+                if (!indexHas(repoIndex(c->repo), &n->content[k], BLOB_DATA)) {
+                    lbIdToHex(&n->content[k], hex);
+                    problem(c, lbXasprintf("file '%s': data blob %s is not in any pack", child, hex));
+                }
+            }
+        }
+        free(child);
+    }
+    treeFree(&t);
+}
+
+/* Report which files of which snapshots use damaged blobs. */
+static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, Index *seen) {
+    PackEntry mark = {.id = *treeId, .type = BLOB_TREE};
+    if (!indexAdd(seen, 0, &mark))
+        return;
+    LbBuf plain = {0};
+    LbError err = {0};
+    Tree t = {0};
+    bool ok = repoLoadBlob(c->repo, BLOB_TREE, treeId, &plain, &err) && treeDecode(plain.data, plain.len, &t, &err);
+    lbBufFree(&plain);
+    if (!ok)
+        return;
+    for (size_t i = 0; i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        char *child = lbXasprintf("%s/%s", path, n->name);
+        if (n->type == NODE_DIR) {
+            traceDamaged(c, &n->subtree, snapHex, child, seen);
+        } else if (n->type == NODE_FILE) {
+            for (size_t k = 0; k < n->contentCount; k++) {
+                if (indexHas(c->damaged, &n->content[k], BLOB_DATA)) {
+                    char hex[LB_ID_HEX_LEN + 1];
+                    lbIdToHex(&n->content[k], hex);
+                    problem(c, lbXasprintf("snapshot %.8s: file '%s' is damaged (blob %s)", snapHex, child, hex));
+                    break;
+                }
+            }
+        }
+        free(child);
+    }
+    treeFree(&t);
+}
+
+typedef struct PackBlobs {
+    IndexLoc *locs;
+    LbId *ids;
+    size_t count, cap;
+} PackBlobs;
+
+typedef struct Gather {
+    PackBlobs *byPack;
+} Gather;
+
+static bool gatherBlob(void *ctx, const LbId *id, const IndexLoc *loc) {
+    Gather *g = ctx;
+    PackBlobs *pb = &g->byPack[loc->pack];
+    if (pb->count == pb->cap) {
+        pb->cap = pb->cap ? pb->cap * 2 : 16;
+        pb->locs = lbXrealloc(pb->locs, pb->cap * sizeof(IndexLoc));
+        pb->ids = lbXrealloc(pb->ids, pb->cap * sizeof(LbId));
+    }
+    pb->locs[pb->count] = *loc;
+    pb->ids[pb->count++] = *id;
+    return true;
+}
+
+typedef struct ReadCtx {
+    Checker *c;
+    PackBlobs *byPack;
+} ReadCtx;
+
+static void markDamagedBlob(Checker *c, const LbId *id, uint8_t type) {
+    PackEntry e = {.id = *id, .type = type};
+    pthread_mutex_lock(&c->mu);
+    indexAdd(c->damaged, 0, &e);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
+    Index *ix = repoIndex(c->repo);
+    const LbId *packId = indexPackId(ix, p);
+    char name[80], hex[LB_ID_HEX_LEN + 1];
+    repoPackName(packId, name);
+    lbIdToHex(packId, hex);
+    LbBuf data = {0}, plain = {0};
+    LbError err = {0};
+    PackBlobs *pb = &byPack[p];
+    if (!storageGet(repoStorage(c->repo), name, 0, 0, &data, &err)) {
+        problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
+        for (size_t i = 0; i < pb->count; i++)
+            markDamagedBlob(c, &pb->ids[i], pb->locs[i].type);
+        lbBufFree(&data);
+        return;
+    }
+    atomic_fetch_add(&c->bytesDone, data.len);
+    LbId actual;
+    cryptoSha256(data.data, data.len, &actual);
+    if (!lbIdEqual(&actual, packId))
+        problem(c, lbXasprintf("pack %.8s: content does not match its name (SHA-256 mismatch)", hex));
+    PackEntry *entries = NULL;
+    size_t count = 0;
+    if (!packReadHeader(data.data, data.len, repoKeys(c->repo)->metaKey, &entries, &count, &err))
+        problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
+    free(entries);
+    for (size_t i = 0; i < pb->count; i++) {
+        const IndexLoc *loc = &pb->locs[i];
+        lbBufClear(&plain);
+        if ((uint64_t)loc->offset + loc->length > data.len) {
+            problem(c, lbXasprintf("pack %.8s: blob %.8s lies beyond the end of the pack", hex, "?"));
+            markDamagedBlob(c, &pb->ids[i], loc->type);
+            continue;
+        }
+        if (!repoDecodeBlob(c->repo, &pb->ids[i], loc, data.data + loc->offset, &plain, &err)) {
+            problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
+            markDamagedBlob(c, &pb->ids[i], loc->type);
+        }
+    }
+    lbBufFree(&plain);
+    lbBufFree(&data);
+}
+
+static void *readWorker(void *arg) {
+    ReadCtx *rc = arg;
+    Checker *c = rc->c;
+    for (;;) {
+        size_t k = atomic_fetch_add(&c->next, 1);
+        if (k >= c->packTodo)
+            break;
+        readPack(c, rc->byPack, c->packOrder[k]);
+        uint64_t done = atomic_fetch_add(&c->packsDone, 1) + 1;
+        if (c->opts->progress) {
+            pthread_mutex_lock(&c->mu);
+            c->opts->progress(c->opts->progressCtx, done, c->packTodo, atomic_load(&c->bytesDone));
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+    return NULL;
+}
+
+bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError *err) {
+    memset(result, 0, sizeof(*result));
+    Checker c = {.repo = repo, .opts = opts, .result = result};
+    pthread_mutex_init(&c.mu, NULL);
+    c.visitedTrees = indexNew();
+    c.damaged = indexNew();
+    PackList packs = {0};
+    SnapshotList snaps = {0};
+    Gather g = {0};
+    bool ok = false;
+    LbError lerr = {0};
+    if (!repoLoadIndex(repo, &lerr))
+        problem(&c, lbXasprintf("index: %s", lerr.msg));
+    Index *ix = repoIndex(repo);
+    if (!storageList(repoStorage(repo), "data/", collectPack, &packs, err))
+        goto cleanup;
+    qsort(packs.items, packs.count, sizeof(PackSeen), cmpPackSeen);
+    result->packs = packs.count;
+    result->blobs = indexBlobCount(ix);
+    /* every indexed pack must exist */
+    bool *indexed = lbXcalloc(packs.count + 1, sizeof(bool));
+    for (uint32_t p = 0; p < indexPackCount(ix); p++) {
+        PackSeen key = {*indexPackId(ix, p), 0};
+        PackSeen *hit = bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen);
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(indexPackId(ix, p), hex);
+        if (hit == NULL)
+            problem(&c, lbXasprintf("pack %.8s is named by the index but missing from the repository", hex));
+        else
+            indexed[hit - packs.items] = true;
+    }
+    for (size_t i = 0; i < packs.count; i++) {
+        if (!indexed[i]) {
+            char hex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&packs.items[i].id, hex);
+            addLine(&result->notes, &result->noteCount,
+                    lbXasprintf("pack %.8s is not referenced by any index (left by an interrupted backup; "
+                                "'prune' removes it)",
+                                hex));
+        }
+    }
+    free(indexed);
+    if (!snapshotLoadAll(repo, &snaps, &lerr)) {
+        problem(&c, lbXasprintf("snapshots: %s", lerr.msg));
+    }
+    result->snapshots = snaps.count;
+    for (size_t i = 0; i < snaps.count; i++)
+        walkTree(&c, &snaps.items[i].tree, "");
+
+    if (opts->readData) {
+        size_t np = indexPackCount(ix);
+        g.byPack = lbXcalloc(np ? np : 1, sizeof(PackBlobs));
+        indexForEach(ix, gatherBlob, &g);
+        c.packOrder = lbXmalloc((np ? np : 1) * sizeof(uint32_t));
+        for (uint32_t p = 0; p < np; p++) {
+            PackSeen key = {*indexPackId(ix, p), 0};
+            if (bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen) == NULL)
+                continue;
+            c.packOrder[c.packTodo++] = p;
+        }
+        if (opts->subsetPercent > 0 && opts->subsetPercent < 100) {
+            /* random subset: shuffle, keep the first N% (at least one pack) */
+            for (size_t i = c.packTodo; i > 1; i--) {
+                uint32_t rnd;
+                cryptoRandom((uint8_t *)&rnd, sizeof(rnd), NULL);
+                size_t k = rnd % i;
+                uint32_t t = c.packOrder[i - 1];
+                c.packOrder[i - 1] = c.packOrder[k];
+                c.packOrder[k] = t;
+            }
+            size_t keep = (size_t)((double)c.packTodo * opts->subsetPercent / 100.0 + 0.999);
+            if (keep < c.packTodo)
+                c.packTodo = keep;
+        }
+        long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+        if (nthreads < 1)
+            nthreads = 1;
+        if (nthreads > 8)
+            nthreads = 8;
+        pthread_t th[8];
+        int started = 0;
+        ReadCtx rc = {&c, g.byPack};
+        for (long t = 0; t < nthreads; t++)
+            if (pthread_create(&th[t], NULL, readWorker, &rc) == 0)
+                started++;
+        if (started == 0)
+            readWorker(&rc);
+        for (int t = 0; t < started; t++)
+            pthread_join(th[t], NULL);
+        result->packsRead = atomic_load(&c.packsDone);
+        result->bytesRead = atomic_load(&c.bytesDone);
+        if (indexBlobCount(c.damaged) > 0) {
+            for (size_t i = 0; i < snaps.count; i++) {
+                char hex[LB_ID_HEX_LEN + 1];
+                lbIdToHex(&snaps.items[i].id, hex);
+                Index *seen = indexNew();
+                traceDamaged(&c, &snaps.items[i].tree, hex, "", seen);
+                indexFree(seen);
+            }
+        }
+        for (size_t p = 0; p < np; p++) {
+            free(g.byPack[p].locs);
+            free(g.byPack[p].ids);
+        }
+    }
+    ok = true;
+cleanup:
+    free(g.byPack);
+    free(c.packOrder);
+    free(packs.items);
+    snapshotListFree(&snaps);
+    indexFree(c.visitedTrees);
+    indexFree(c.damaged);
+    pthread_mutex_destroy(&c.mu);
+    return ok;
+}
+
+void checkResultClear(CheckResult *r) {
+    for (size_t i = 0; i < r->errorCount; i++)
+        free(r->errors[i]);
+    free(r->errors);
+    for (size_t i = 0; i < r->noteCount; i++)
+        free(r->notes[i]);
+    free(r->notes);
+    memset(r, 0, sizeof(*r));
+}

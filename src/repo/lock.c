@@ -1,0 +1,225 @@
+/* lock.c - repository locks with a refresh thread. */
+#include "repo/lock.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+struct RepoLock {
+    Repo *repo;
+    bool exclusive;
+    LbId id;
+    pthread_t thread;
+    bool threadStarted;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    bool stop;
+};
+
+typedef struct LockInfo {
+    LbId id;
+    long long time;
+    bool exclusive;
+    char hostname[256];
+    char username[64];
+    long pid;
+} LockInfo;
+
+static bool writeLock(Repo *repo, bool exclusive, LbId *id, LbError *err) {
+    char host[256] = "unknown";
+    gethostname(host, sizeof(host) - 1);
+    struct passwd *pw = getpwuid(getuid());
+    json_t *j = json_object();
+    json_object_set_new(j, "time", json_integer((json_int_t)time(NULL)));
+    json_object_set_new(j, "exclusive", json_boolean(exclusive));
+    json_object_set_new(j, "hostname", json_string(host));
+    json_object_set_new(j, "username", json_string(pw ? pw->pw_name : "unknown"));
+    json_object_set_new(j, "pid", json_integer(getpid()));
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    bool ok = repoSaveUnpacked(repo, "locks", (const uint8_t *)text, strlen(text), id, err);
+    free(text);
+    return ok;
+}
+
+static bool readLock(Repo *repo, const LbId *id, LockInfo *info, LbError *err) {
+    LbBuf plain = {0};
+    if (!repoLoadUnpacked(repo, "locks", id, &plain, err)) {
+        lbBufFree(&plain);
+        return false;
+    }
+    json_t *j = json_loadb((const char *)plain.data, plain.len, 0, NULL);
+    lbBufFree(&plain);
+    if (j == NULL)
+        return lbErr(err, LB_ERR_CORRUPT, "lock is not valid JSON");
+    memset(info, 0, sizeof(*info));
+    info->id = *id;
+    info->time = json_integer_value(json_object_get(j, "time"));
+    info->exclusive = json_is_true(json_object_get(j, "exclusive"));
+    info->pid = (long)json_integer_value(json_object_get(j, "pid"));
+    const char *s;
+    if ((s = json_string_value(json_object_get(j, "hostname"))))
+        snprintf(info->hostname, sizeof(info->hostname), "%s", s);
+    if ((s = json_string_value(json_object_get(j, "username"))))
+        snprintf(info->username, sizeof(info->username), "%s", s);
+    json_decref(j);
+    return true;
+}
+
+static bool lockIsStale(const LockInfo *info) {
+    if ((long long)time(NULL) - info->time > LOCK_STALE_SECONDS)
+        return true;
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    if (strcmp(host, info->hostname) == 0 && info->pid > 0 && kill((pid_t)info->pid, 0) != 0 && errno == ESRCH)
+        return true;
+    return false;
+}
+
+static void formatAge(long long secs, char *out, size_t n) {
+    if (secs < 0)
+        secs = 0;
+    if (secs < 60)
+        snprintf(out, n, "%llds", secs);
+    else if (secs < 3600)
+        snprintf(out, n, "%lldm%llds", secs / 60, secs % 60);
+    else
+        snprintf(out, n, "%lldh%lldm", secs / 3600, secs / 60 % 60);
+}
+
+static void *refreshMain(void *arg) {
+    RepoLock *lock = arg;
+    pthread_mutex_lock(&lock->mutex);
+    while (!lock->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += LOCK_REFRESH_SECONDS;
+        int rc = 0;
+        while (!lock->stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&lock->cond, &lock->mutex, &until);
+        if (lock->stop)
+            break;
+        LbError err = {0};
+        LbId fresh;
+        if (writeLock(lock->repo, lock->exclusive, &fresh, &err)) {
+            char hex[LB_ID_HEX_LEN + 1], name[80];
+            lbIdToHex(&lock->id, hex);
+            snprintf(name, sizeof(name), "locks/%s", hex);
+            storageRemove(repoStorage(lock->repo), name, &err);
+            lock->id = fresh;
+        } else {
+            lbLogWarn("unable to refresh lock: %s", err.msg);
+        }
+    }
+    pthread_mutex_unlock(&lock->mutex);
+    return NULL;
+}
+
+RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
+    RepoLock *lock = lbXcalloc(1, sizeof(RepoLock));
+    lock->repo = repo;
+    lock->exclusive = exclusive;
+    pthread_mutex_init(&lock->mutex, NULL);
+    pthread_cond_init(&lock->cond, NULL);
+    LbId *ids = NULL;
+    size_t n = 0;
+    /* write ours first, then look: of two racing lockers at least one sees the other */
+    if (!writeLock(repo, exclusive, &lock->id, err))
+        goto fail;
+    if (!repoListIds(repo, "locks", &ids, &n, err))
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (lbIdEqual(&ids[i], &lock->id))
+            continue;
+        LockInfo info;
+        LbError lerr = {0};
+        if (!readLock(repo, &ids[i], &info, &lerr)) {
+            if (lerr.code == LB_ERR_NOT_FOUND)
+                continue; /* released meanwhile */
+            *err = lerr;
+            goto fail;
+        }
+        if (lockIsStale(&info) || (!exclusive && !info.exclusive))
+            continue;
+        char age[32];
+        formatAge((long long)time(NULL) - info.time, age, sizeof(age));
+        lbErr(err, LB_ERR_LOCKED,
+              "repository is already locked %sby PID %ld on host '%s' by user '%s' (lock created %s ago)\n"
+              "HINT: wait for that process to finish; if it is gone, 'lifeboat unlock' removes stale locks.",
+              info.exclusive ? "exclusively " : "", info.pid, info.hostname, info.username, age);
+        goto fail;
+    }
+    free(ids);
+    if (pthread_create(&lock->thread, NULL, refreshMain, lock) == 0)
+        lock->threadStarted = true;
+    return lock;
+fail:
+    free(ids);
+    if (!lbIdIsZero(&lock->id)) {
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&lock->id, hex);
+        snprintf(name, sizeof(name), "locks/%s", hex);
+        LbError ignored;
+        storageRemove(repoStorage(repo), name, &ignored);
+    }
+    pthread_mutex_destroy(&lock->mutex);
+    pthread_cond_destroy(&lock->cond);
+    free(lock);
+    return NULL;
+}
+
+void repoLockRelease(RepoLock *lock) {
+    if (lock == NULL)
+        return;
+    if (lock->threadStarted) {
+        pthread_mutex_lock(&lock->mutex);
+        lock->stop = true;
+        pthread_cond_signal(&lock->cond);
+        pthread_mutex_unlock(&lock->mutex);
+        pthread_join(lock->thread, NULL);
+    }
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(&lock->id, hex);
+    snprintf(name, sizeof(name), "locks/%s", hex);
+    LbError err;
+    if (!storageRemove(repoStorage(lock->repo), name, &err))
+        lbLogWarn("unable to remove lock '%s': %s", name, err.msg);
+    pthread_mutex_destroy(&lock->mutex);
+    pthread_cond_destroy(&lock->cond);
+    free(lock);
+}
+
+bool repoLockRemoveStale(Repo *repo, bool all, size_t *removed, LbError *err) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    *removed = 0;
+    if (!repoListIds(repo, "locks", &ids, &n, err))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        LockInfo info;
+        LbError lerr = {0};
+        bool readable = readLock(repo, &ids[i], &info, &lerr);
+        if (readable && !all && !lockIsStale(&info))
+            continue;
+        if (!readable && lerr.code == LB_ERR_NOT_FOUND)
+            continue;
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&ids[i], hex);
+        snprintf(name, sizeof(name), "locks/%s", hex);
+        ok = storageRemove(repoStorage(repo), name, err);
+        if (ok)
+            (*removed)++;
+    }
+    free(ids);
+    return ok;
+}

@@ -1,0 +1,34 @@
+/*
+ * lock.h - repository locks (locks/<id>, sealed JSON: time, exclusive,
+ * hostname, username, pid).
+ *
+ * Shared locks (backup, restore) coexist; an exclusive lock (check, prune,
+ * forget, key remove) excludes every other lock. A lock is refreshed every
+ * LOCK_REFRESH_SECONDS by a background thread while held, and is stale when
+ * its time is older than LOCK_STALE_SECONDS or when it belongs to this host
+ * and its process no longer exists. Stale locks are ignored by lock
+ * acquisition and removed by `unlock`.
+ */
+#ifndef LIFEBOAT_REPO_LOCK_H
+#define LIFEBOAT_REPO_LOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "repo/repo.h"
+
+#define LOCK_REFRESH_SECONDS 300
+#define LOCK_STALE_SECONDS 1800
+
+typedef struct RepoLock RepoLock;
+
+/* Acquire a lock. Conflicts fail with LB_ERR_LOCKED and a message naming the
+ * holder's host, pid, kind and age. Free with repoLockRelease. */
+RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err);
+/* Stop refreshing and delete the lock file; NULL is a no-op. */
+void repoLockRelease(RepoLock *lock);
+
+/* Remove stale locks (or all locks when all is true). */
+bool repoLockRemoveStale(Repo *repo, bool all, size_t *removed, LbError *err);
+
+#endif

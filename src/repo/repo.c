@@ -1,0 +1,649 @@
+/* repo.c - repository init/open, configuration, key files, unpacked objects. */
+#include "repo/repo.h"
+
+#include <jansson.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "compress/compress.h"
+#include "crypto/crypto.h"
+
+#define KDF_DEFAULT_N 32768u
+#define KDF_R 8u
+#define KDF_P 1u
+
+struct Repo {
+    Storage *storage;
+    RepoKeys keys;
+    LbId keyId;
+    char idHex[LB_ID_HEX_LEN + 1];
+    Chunker *chunker;
+    int compressionLevel;
+    Index *index;
+};
+
+Storage *repoStorage(Repo *repo) {
+    return repo->storage;
+}
+const RepoKeys *repoKeys(const Repo *repo) {
+    return &repo->keys;
+}
+const char *repoIdHex(const Repo *repo) {
+    return repo->idHex;
+}
+const LbId *repoKeyId(const Repo *repo) {
+    return &repo->keyId;
+}
+const Chunker *repoChunker(const Repo *repo) {
+    return repo->chunker;
+}
+int repoCompressionLevel(const Repo *repo) {
+    return repo->compressionLevel;
+}
+Index *repoIndex(Repo *repo) {
+    return repo->index;
+}
+
+void repoFree(Repo *repo) {
+    if (repo == NULL)
+        return;
+    storageFree(repo->storage);
+    chunkerFree(repo->chunker);
+    indexFree(repo->index);
+    cryptoWipe(&repo->keys, sizeof(repo->keys));
+    free(repo);
+}
+
+void repoPackName(const LbId *packId, char *out) {
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(packId, hex);
+    snprintf(out, 80, "data/%.2s/%s", hex, hex);
+}
+
+void repoBlobId(const Repo *repo, const uint8_t *data, size_t len, LbId *out) {
+    cryptoHmacId(repo->keys.idKey, data, len, out);
+}
+
+static void nowIso(char *out, size_t n) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void hexField(json_t *obj, const char *key, const uint8_t *data, size_t len) {
+    char *hex = lbXmalloc(len * 2 + 1);
+    lbHexEncode(data, len, hex);
+    json_object_set_new(obj, key, json_string(hex));
+    cryptoWipe(hex, len * 2);
+    free(hex);
+}
+
+static bool getHexField(json_t *obj, const char *key, uint8_t *out, size_t len) {
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s != NULL && strlen(s) == len * 2 && lbHexDecode(s, len * 2, out);
+}
+
+/* ---- unpacked objects ---- */
+
+static bool sealUnpacked(Repo *repo, const uint8_t *plain, size_t len, LbBuf *stored, LbError *err) {
+    /* framed = u8 flags || (flags & 1 ? u32le rawLength || zstd frame : raw bytes) */
+    LbBuf framed = {0};
+    uint8_t head[5] = {1, 0, 0, 0, 0};
+    lbPutU32(head + 1, (uint32_t)len);
+    lbBufAppend(&framed, head, sizeof(head));
+    if (len > UINT32_MAX || !compressMaybe(plain, len, repo->compressionLevel, &framed)) {
+        framed.len = 0;
+        head[0] = 0;
+        lbBufAppend(&framed, head, 1);
+        lbBufAppend(&framed, plain, len);
+    }
+    bool ok = cryptoSeal(repo->keys.metaKey, framed.data, framed.len, stored, err);
+    lbBufFree(&framed);
+    return ok;
+}
+
+bool repoOpenUnpacked(Repo *repo, const uint8_t *stored, size_t len, LbBuf *plain, LbError *err) {
+    LbBuf framed = {0};
+    bool ok = false;
+    if (!cryptoOpen(repo->keys.metaKey, stored, len, &framed, err))
+        goto cleanup;
+    if (framed.len >= 1 && framed.data[0] == 0) {
+        lbBufAppend(plain, framed.data + 1, framed.len - 1);
+    } else if (framed.len >= 5 && framed.data[0] == 1) {
+        if (!compressDecompress(framed.data + 5, framed.len - 5, lbGetU32(framed.data + 1), plain, err))
+            goto cleanup;
+    } else {
+        lbErr(err, LB_ERR_FORMAT, "object has an unknown framing");
+        goto cleanup;
+    }
+    ok = true;
+cleanup:
+    lbBufFree(&framed);
+    return ok;
+}
+
+bool repoSaveUnpacked(Repo *repo, const char *dir, const uint8_t *plain, size_t len, LbId *id, LbError *err) {
+    LbBuf stored = {0};
+    bool ok = false;
+    if (!sealUnpacked(repo, plain, len, &stored, err))
+        goto cleanup;
+    cryptoSha256(stored.data, stored.len, id);
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(id, hex);
+    char name[128];
+    snprintf(name, sizeof(name), "%s/%s", dir, hex);
+    ok = storagePut(repo->storage, name, stored.data, stored.len, err);
+cleanup:
+    lbBufFree(&stored);
+    return ok;
+}
+
+bool repoLoadUnpacked(Repo *repo, const char *dir, const LbId *id, LbBuf *plain, LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(id, hex);
+    char name[128];
+    snprintf(name, sizeof(name), "%s/%s", dir, hex);
+    LbBuf stored = {0};
+    bool ok = false;
+    if (!storageGet(repo->storage, name, 0, 0, &stored, err))
+        goto cleanup;
+    LbId actual;
+    cryptoSha256(stored.data, stored.len, &actual);
+    if (!lbIdEqual(&actual, id)) {
+        lbErr(err, LB_ERR_CORRUPT, "object '%s' is corrupt: its content does not match its name", name);
+        goto cleanup;
+    }
+    if (!repoOpenUnpacked(repo, stored.data, stored.len, plain, err)) {
+        lbErrorWrap(err, "unable to read '%s'", name);
+        goto cleanup;
+    }
+    ok = true;
+cleanup:
+    lbBufFree(&stored);
+    return ok;
+}
+
+typedef struct IdList {
+    LbId *ids;
+    size_t count, cap;
+} IdList;
+
+static bool collectId(void *ctx, const char *name, uint64_t size) {
+    (void)size;
+    IdList *l = ctx;
+    const char *slash = strrchr(name, '/');
+    LbId id;
+    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
+        return true;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->ids = lbXrealloc(l->ids, l->cap * sizeof(LbId));
+    }
+    l->ids[l->count++] = id;
+    return true;
+}
+
+bool repoListIds(Repo *repo, const char *dir, LbId **ids, size_t *count, LbError *err) {
+    IdList l = {0};
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    if (!storageList(repo->storage, prefix, collectId, &l, err)) {
+        free(l.ids);
+        return false;
+    }
+    *ids = l.ids;
+    *count = l.count;
+    return true;
+}
+
+bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbError *err) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    if (!repoListIds(repo, dir, &ids, &n, err))
+        return false;
+    size_t plen = strlen(prefix), found = 0;
+    for (size_t i = 0; i < n; i++) {
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(&ids[i], hex);
+        if (plen > 0 && strncmp(hex, prefix, plen) == 0) {
+            if (found++ == 0)
+                *id = ids[i];
+        }
+    }
+    free(ids);
+    if (found == 0)
+        return lbErr(err, LB_ERR_NOT_FOUND, "no %s object matches '%s'", dir, prefix);
+    if (found > 1)
+        return lbErr(err, LB_ERR_ARGS, "'%s' matches %zu %s objects: give more characters", prefix, found, dir);
+    return true;
+}
+
+/* ---- config ---- */
+
+static bool saveConfig(Repo *repo, const uint8_t gearSecret[32], bool referenceGear, LbError *err) {
+    const ChunkerParams *cp = chunkerParams(repo->chunker);
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "version", json_integer(REPO_FORMAT_VERSION));
+    json_object_set_new(cfg, "id", json_string(repo->idHex));
+    json_t *ch = json_object();
+    json_object_set_new(ch, "algorithm", json_string("fastcdc-2020"));
+    json_object_set_new(ch, "min_size", json_integer(cp->minSize));
+    json_object_set_new(ch, "avg_size", json_integer(cp->avgSize));
+    json_object_set_new(ch, "max_size", json_integer(cp->maxSize));
+    json_object_set_new(ch, "normalization", json_integer(cp->normalization));
+    if (referenceGear)
+        json_object_set_new(ch, "gear", json_string("reference"));
+    else
+        hexField(ch, "gear_secret", gearSecret, 32);
+    json_object_set_new(cfg, "chunker", ch);
+    json_object_set_new(cfg, "compression_level", json_integer(repo->compressionLevel));
+    json_object_set_new(cfg, "pack_size", json_integer(PACK_TARGET_SIZE));
+    char *text = json_dumps(cfg, JSON_COMPACT);
+    json_decref(cfg);
+    LbBuf stored = {0};
+    bool ok = sealUnpacked(repo, (const uint8_t *)text, strlen(text), &stored, err) &&
+              storagePut(repo->storage, "config", stored.data, stored.len, err);
+    cryptoWipe(text, strlen(text));
+    free(text);
+    lbBufFree(&stored);
+    return ok;
+}
+
+static bool loadConfig(Repo *repo, LbError *err) {
+    LbBuf stored = {0}, plain = {0};
+    json_t *cfg = NULL;
+    bool ok = false;
+    uint8_t secret[32];
+    if (!storageGet(repo->storage, "config", 0, 0, &stored, err))
+        goto cleanup;
+    if (!repoOpenUnpacked(repo, stored.data, stored.len, &plain, err)) {
+        lbErrorWrap(err, "unable to read repository config");
+        goto cleanup;
+    }
+    json_error_t jerr;
+    cfg = json_loadb((const char *)plain.data, plain.len, 0, &jerr);
+    if (cfg == NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "repository config is not valid JSON: %s", jerr.text);
+        goto cleanup;
+    }
+    json_int_t version = json_integer_value(json_object_get(cfg, "version"));
+    if (version != REPO_FORMAT_VERSION) {
+        lbErr(err, LB_ERR_FORMAT, "repository format version %lld is not supported (this lifeboat reads version %d)",
+              (long long)version, REPO_FORMAT_VERSION);
+        goto cleanup;
+    }
+    const char *idHex = json_string_value(json_object_get(cfg, "id"));
+    if (idHex == NULL || strlen(idHex) != LB_ID_HEX_LEN) {
+        lbErr(err, LB_ERR_CORRUPT, "repository config has no valid 'id'");
+        goto cleanup;
+    }
+    memcpy(repo->idHex, idHex, sizeof(repo->idHex));
+    json_t *ch = json_object_get(cfg, "chunker");
+    ChunkerParams cp = {
+        .minSize = (uint32_t)json_integer_value(json_object_get(ch, "min_size")),
+        .avgSize = (uint32_t)json_integer_value(json_object_get(ch, "avg_size")),
+        .maxSize = (uint32_t)json_integer_value(json_object_get(ch, "max_size")),
+        .normalization = (uint32_t)json_integer_value(json_object_get(ch, "normalization")),
+    };
+    uint64_t gear[256];
+    const char *gearMode = json_string_value(json_object_get(ch, "gear"));
+    if (gearMode != NULL && strcmp(gearMode, "reference") == 0) {
+        chunkerReferenceGear(gear);
+    } else {
+        if (!getHexField(ch, "gear_secret", secret, 32)) {
+            lbErr(err, LB_ERR_CORRUPT, "repository config has no valid 'chunker.gear_secret'");
+            goto cleanup;
+        }
+        cryptoDeriveGear(secret, gear);
+    }
+    repo->chunker = chunkerNew(&cp, gear, err);
+    if (repo->chunker == NULL) {
+        lbErrorWrap(err, "repository config is invalid");
+        goto cleanup;
+    }
+    repo->compressionLevel = (int)json_integer_value(json_object_get(cfg, "compression_level"));
+    if (repo->compressionLevel <= 0)
+        repo->compressionLevel = COMPRESS_DEFAULT_LEVEL;
+    ok = true;
+cleanup:
+    cryptoWipe(secret, sizeof(secret));
+    json_decref(cfg);
+    if (plain.data)
+        cryptoWipe(plain.data, plain.len);
+    lbBufFree(&plain);
+    lbBufFree(&stored);
+    return ok;
+}
+
+/* ---- key files ---- */
+
+static void whoAmI(char *user, size_t ulen, char *host, size_t hlen) {
+    struct passwd *pw = getpwuid(getuid());
+    snprintf(user, ulen, "%s", pw ? pw->pw_name : "unknown");
+    if (gethostname(host, hlen) != 0)
+        snprintf(host, hlen, "unknown");
+    host[hlen - 1] = '\0';
+}
+
+static bool writeKeyFile(Repo *repo, const char *password, uint64_t n, LbId *outId, LbError *err) {
+    uint8_t salt[32], kek[32];
+    json_t *master = NULL, *key = NULL;
+    char *masterText = NULL, *keyText = NULL;
+    LbBuf sealed = {0};
+    bool ok = false;
+    if (!cryptoRandom(salt, sizeof(salt), err))
+        goto cleanup;
+    if (!cryptoScrypt(password, strlen(password), salt, sizeof(salt), n, KDF_R, KDF_P, kek, err))
+        goto cleanup;
+    master = json_object();
+    hexField(master, "data_key", repo->keys.dataKey, 32);
+    hexField(master, "meta_key", repo->keys.metaKey, 32);
+    hexField(master, "id_key", repo->keys.idKey, 32);
+    masterText = json_dumps(master, JSON_COMPACT);
+    if (!cryptoSeal(kek, (const uint8_t *)masterText, strlen(masterText), &sealed, err))
+        goto cleanup;
+    char user[64], host[128], created[40];
+    whoAmI(user, sizeof(user), host, sizeof(host));
+    nowIso(created, sizeof(created));
+    key = json_object();
+    json_object_set_new(key, "version", json_integer(1));
+    json_object_set_new(key, "created", json_string(created));
+    json_object_set_new(key, "username", json_string(user));
+    json_object_set_new(key, "hostname", json_string(host));
+    json_object_set_new(key, "kdf", json_string("scrypt"));
+    json_object_set_new(key, "N", json_integer((json_int_t)n));
+    json_object_set_new(key, "r", json_integer(KDF_R));
+    json_object_set_new(key, "p", json_integer(KDF_P));
+    hexField(key, "salt", salt, sizeof(salt));
+    hexField(key, "data", sealed.data, sealed.len);
+    keyText = json_dumps(key, JSON_INDENT(2));
+    LbId id;
+    cryptoSha256((const uint8_t *)keyText, strlen(keyText), &id);
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(&id, hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    if (!storagePut(repo->storage, name, (const uint8_t *)keyText, strlen(keyText), err))
+        goto cleanup;
+    if (outId)
+        *outId = id;
+    ok = true;
+cleanup:
+    cryptoWipe(kek, sizeof(kek));
+    if (masterText) {
+        cryptoWipe(masterText, strlen(masterText));
+        free(masterText);
+    }
+    free(keyText);
+    json_decref(master);
+    json_decref(key);
+    lbBufFree(&sealed);
+    return ok;
+}
+
+/* Try to open one key file with password. Returns true when it opened; false
+ * with err->code LB_ERR_WRONG_PASSWORD when the password does not fit. */
+static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(id, hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    LbBuf raw = {0}, plain = {0};
+    json_t *key = NULL, *master = NULL;
+    uint8_t kek[32], salt[32];
+    uint8_t *sealed = NULL;
+    bool ok = false;
+    if (!storageGet(repo->storage, name, 0, 0, &raw, err))
+        goto cleanup;
+    json_error_t jerr;
+    key = json_loadb((const char *)raw.data, raw.len, 0, &jerr);
+    if (key == NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' is not valid JSON: %s", name, jerr.text);
+        goto cleanup;
+    }
+    json_int_t n = json_integer_value(json_object_get(key, "N"));
+    json_int_t r = json_integer_value(json_object_get(key, "r"));
+    json_int_t p = json_integer_value(json_object_get(key, "p"));
+    const char *data = json_string_value(json_object_get(key, "data"));
+    if (n < 2 || n > (1 << 22) || r < 1 || r > 32 || p < 1 || p > 16 || data == NULL ||
+        !getHexField(key, "salt", salt, sizeof(salt)) || strlen(data) % 2) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters", name);
+        goto cleanup;
+    }
+    size_t slen = strlen(data) / 2;
+    sealed = lbXmalloc(slen);
+    if (!lbHexDecode(data, slen * 2, sealed)) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid data", name);
+        goto cleanup;
+    }
+    if (!cryptoScrypt(password, strlen(password), salt, sizeof(salt), (uint64_t)n, (uint32_t)r, (uint32_t)p, kek,
+                      err))
+        goto cleanup;
+    if (!cryptoOpen(kek, sealed, slen, &plain, err)) {
+        lbErr(err, LB_ERR_WRONG_PASSWORD, "wrong password");
+        goto cleanup;
+    }
+    master = json_loadb((const char *)plain.data, plain.len, 0, &jerr);
+    if (master == NULL || !getHexField(master, "data_key", repo->keys.dataKey, 32) ||
+        !getHexField(master, "meta_key", repo->keys.metaKey, 32) ||
+        !getHexField(master, "id_key", repo->keys.idKey, 32)) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys", name);
+        goto cleanup;
+    }
+    repo->keyId = *id;
+    ok = true;
+cleanup:
+    cryptoWipe(kek, sizeof(kek));
+    if (plain.data)
+        cryptoWipe(plain.data, plain.len);
+    lbBufFree(&plain);
+    lbBufFree(&raw);
+    free(sealed);
+    json_decref(key);
+    json_decref(master);
+    return ok;
+}
+
+Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *opts, LbError *err) {
+    Repo *repo = lbXcalloc(1, sizeof(Repo));
+    repo->storage = storage;
+    repo->index = indexNew();
+    uint8_t gearSecret[32], rid[32];
+    StorageInfo info;
+    if (!storageStat(storage, "config", &info, err))
+        goto fail;
+    if (info.exists) {
+        lbErr(err, LB_ERR_EXISTS, "unable to init repository '%s': a repository already exists there",
+              storageLocation(storage));
+        goto fail;
+    }
+    if (!cryptoRandom((uint8_t *)&repo->keys, sizeof(repo->keys), err) ||
+        !cryptoRandom(gearSecret, sizeof(gearSecret), err) || !cryptoRandom(rid, sizeof(rid), err))
+        goto fail;
+    lbHexEncode(rid, sizeof(rid), repo->idHex);
+    ChunkerParams cp = opts ? opts->chunker : (ChunkerParams){0};
+    if (cp.maxSize == 0)
+        cp = (ChunkerParams){CHUNKER_DEFAULT_MIN, CHUNKER_DEFAULT_AVG, CHUNKER_DEFAULT_MAX,
+                             CHUNKER_DEFAULT_NORMALIZATION};
+    bool ref = opts && opts->referenceGear;
+    uint64_t gear[256];
+    if (ref)
+        chunkerReferenceGear(gear);
+    else
+        cryptoDeriveGear(gearSecret, gear);
+    repo->chunker = chunkerNew(&cp, gear, err);
+    if (repo->chunker == NULL)
+        goto fail;
+    repo->compressionLevel = opts && opts->compressionLevel > 0 ? opts->compressionLevel : COMPRESS_DEFAULT_LEVEL;
+    /* key first, config last: a repository exists once its config does */
+    if (!writeKeyFile(repo, password, opts && opts->kdfN ? opts->kdfN : KDF_DEFAULT_N, &repo->keyId, err))
+        goto fail;
+    if (!saveConfig(repo, gearSecret, ref, err))
+        goto fail;
+    cryptoWipe(gearSecret, sizeof(gearSecret));
+    return repo;
+fail:
+    cryptoWipe(gearSecret, sizeof(gearSecret));
+    repoFree(repo);
+    return NULL;
+}
+
+Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
+    Repo *repo = lbXcalloc(1, sizeof(Repo));
+    repo->storage = storage;
+    repo->index = indexNew();
+    LbId *ids = NULL;
+    size_t n = 0;
+    StorageInfo info;
+    if (!storageStat(storage, "config", &info, err))
+        goto fail;
+    if (!info.exists) {
+        lbErr(err, LB_ERR_NO_REPO, "unable to open repository '%s': no repository found there (run 'lifeboat init')",
+              storageLocation(storage));
+        goto fail;
+    }
+    if (!repoListIds(repo, "keys", &ids, &n, err))
+        goto fail;
+    bool opened = false;
+    for (size_t i = 0; i < n && !opened; i++) {
+        LbError kerr = {0};
+        if (tryKeyFile(repo, &ids[i], password, &kerr))
+            opened = true;
+        else if (kerr.code != LB_ERR_WRONG_PASSWORD)
+            lbLogWarn("%s", kerr.msg);
+    }
+    if (!opened) {
+        lbErr(err, LB_ERR_WRONG_PASSWORD, "unable to open repository '%s': wrong password (no key file accepts it)",
+              storageLocation(storage));
+        goto fail;
+    }
+    free(ids);
+    ids = NULL;
+    if (!loadConfig(repo, err))
+        goto fail;
+    return repo;
+fail:
+    free(ids);
+    repoFree(repo);
+    return NULL;
+}
+
+/* ---- index and blobs ---- */
+
+bool repoLoadIndex(Repo *repo, LbError *err) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    if (!repoListIds(repo, "index", &ids, &n, err))
+        return false;
+    bool ok = true;
+    LbBuf plain = {0};
+    for (size_t i = 0; i < n && ok; i++) {
+        lbBufClear(&plain);
+        ok = repoLoadUnpacked(repo, "index", &ids[i], &plain, err) &&
+             indexDecodeInto(repo->index, plain.data, plain.len, err);
+    }
+    lbBufFree(&plain);
+    free(ids);
+    return ok;
+}
+
+bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const uint8_t *stored, LbBuf *out,
+                    LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1];
+    const uint8_t *key = loc->type == BLOB_DATA ? repo->keys.dataKey : repo->keys.metaKey;
+    size_t before = out->len;
+    if (loc->flags & PACK_FLAG_COMPRESSED) {
+        LbBuf tmp = {0};
+        bool ok = cryptoOpen(key, stored, loc->length, &tmp, err) &&
+                  compressDecompress(tmp.data, tmp.len, loc->rawLength, out, err);
+        lbBufFree(&tmp);
+        if (!ok) {
+            lbIdToHex(id, hex);
+            return lbErrorWrap(err, "blob %s is damaged", hex);
+        }
+    } else if (!cryptoOpen(key, stored, loc->length, out, err)) {
+        lbIdToHex(id, hex);
+        return lbErrorWrap(err, "blob %s is damaged", hex);
+    }
+    LbId actual;
+    cryptoHmacId(repo->keys.idKey, out->data + before, out->len - before, &actual);
+    if (!lbIdEqual(&actual, id) || out->len - before != loc->rawLength) {
+        out->len = before;
+        lbIdToHex(id, hex);
+        return lbErr(err, LB_ERR_CORRUPT, "blob %s is damaged: its content does not match its ID", hex);
+    }
+    return true;
+}
+
+bool repoLoadBlob(Repo *repo, BlobType type, const LbId *id, LbBuf *out, LbError *err) {
+    IndexLoc loc;
+    char hex[LB_ID_HEX_LEN + 1];
+    if (!indexLookup(repo->index, id, type, &loc)) {
+        lbIdToHex(id, hex);
+        return lbErr(err, LB_ERR_NOT_FOUND, "%s blob %s is not in the index", type == BLOB_TREE ? "tree" : "data",
+                     hex);
+    }
+    char name[80];
+    repoPackName(indexPackId(repo->index, loc.pack), name);
+    LbBuf stored = {0};
+    bool ok = storageGet(repo->storage, name, loc.offset, loc.length, &stored, err) &&
+              repoDecodeBlob(repo, id, &loc, stored.data, out, err);
+    lbBufFree(&stored);
+    return ok;
+}
+
+/* ---- key management ---- */
+
+bool repoKeyAdd(Repo *repo, const char *newPassword, LbId *newId, LbError *err) {
+    return writeKeyFile(repo, newPassword, KDF_DEFAULT_N, newId, err);
+}
+
+bool repoKeyList(Repo *repo, RepoKeyInfo **keys, size_t *count, LbError *err) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    if (!repoListIds(repo, "keys", &ids, &n, err))
+        return false;
+    RepoKeyInfo *list = lbXcalloc(n ? n : 1, sizeof(RepoKeyInfo));
+    for (size_t i = 0; i < n; i++) {
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&ids[i], hex);
+        snprintf(name, sizeof(name), "keys/%s", hex);
+        LbBuf raw = {0};
+        list[i].id = ids[i];
+        if (storageGet(repo->storage, name, 0, 0, &raw, err)) {
+            json_t *k = json_loadb((const char *)raw.data, raw.len, 0, NULL);
+            const char *v;
+            if ((v = json_string_value(json_object_get(k, "created"))))
+                snprintf(list[i].created, sizeof(list[i].created), "%s", v);
+            if ((v = json_string_value(json_object_get(k, "username"))))
+                snprintf(list[i].username, sizeof(list[i].username), "%s", v);
+            if ((v = json_string_value(json_object_get(k, "hostname"))))
+                snprintf(list[i].hostname, sizeof(list[i].hostname), "%s", v);
+            json_decref(k);
+        }
+        lbBufFree(&raw);
+    }
+    free(ids);
+    *keys = list;
+    *count = n;
+    return true;
+}
+
+bool repoKeyRemove(Repo *repo, const LbId *id, LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(id, hex);
+    if (lbIdEqual(id, &repo->keyId))
+        return lbErr(err, LB_ERR_ARGS, "unable to remove key %.8s: it is the key in use (open with another password)",
+                     hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    StorageInfo info;
+    if (!storageStat(repo->storage, name, &info, err))
+        return false;
+    if (!info.exists)
+        return lbErr(err, LB_ERR_NOT_FOUND, "unable to remove key %.8s: no such key", hex);
+    return storageRemove(repo->storage, name, err);
+}

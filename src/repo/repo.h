@@ -1,0 +1,97 @@
+/*
+ * repo.h - a repository: its storage, keys, configuration and index.
+ *
+ * Objects outside packs ("unpacked": config, index, snapshots, locks) are
+ * stored as seal(metaKey, u8 flags || payload), flags bit 0 = zstd, and named
+ * by the SHA-256 of the stored bytes (config is named "config"). Key files
+ * are JSON in the clear with the master keys sealed under a scrypt-derived
+ * key. Blobs: data blobs are sealed with the data key, tree blobs with the
+ * metadata key, IDs are HMAC-SHA-256 under the ID key.
+ */
+#ifndef LIFEBOAT_REPO_REPO_H
+#define LIFEBOAT_REPO_REPO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunker/chunker.h"
+#include "common/buf.h"
+#include "common/error.h"
+#include "common/id.h"
+#include "index/index.h"
+#include "pack/pack.h"
+#include "storage/storage.h"
+
+#define REPO_FORMAT_VERSION 1
+
+typedef struct Repo Repo;
+
+typedef struct RepoKeys {
+    uint8_t dataKey[32];
+    uint8_t metaKey[32];
+    uint8_t idKey[32];
+} RepoKeys;
+
+typedef struct RepoInitOptions {
+    ChunkerParams chunker;  /* zero = defaults */
+    bool referenceGear;     /* use the published FastCDC table (tests only) */
+    int compressionLevel;   /* 0 = default */
+    uint64_t kdfN;          /* scrypt N, 0 = default 32768 */
+} RepoInitOptions;
+
+/* Create a repository in storage (which must not hold one: LB_ERR_EXISTS).
+ * Takes ownership of storage, also on failure. */
+Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *opts, LbError *err);
+
+/* Open: LB_ERR_NO_REPO when there is no config, LB_ERR_WRONG_PASSWORD when no
+ * key opens with the password. Takes ownership of storage, also on failure.
+ * Does not load the index (repoLoadIndex). */
+Repo *repoOpen(Storage *storage, const char *password, LbError *err);
+void repoFree(Repo *repo);
+
+Storage *repoStorage(Repo *repo);
+const RepoKeys *repoKeys(const Repo *repo);
+const char *repoIdHex(const Repo *repo);
+const LbId *repoKeyId(const Repo *repo); /* the key file that opened it */
+const Chunker *repoChunker(const Repo *repo);
+int repoCompressionLevel(const Repo *repo);
+Index *repoIndex(Repo *repo);
+
+/* Load every index file into the repository's index. */
+bool repoLoadIndex(Repo *repo, LbError *err);
+
+/* Unpacked objects. dir is "snapshots", "index", "locks". */
+bool repoSaveUnpacked(Repo *repo, const char *dir, const uint8_t *plain, size_t len, LbId *id, LbError *err);
+bool repoLoadUnpacked(Repo *repo, const char *dir, const LbId *id, LbBuf *plain, LbError *err);
+/* Decode stored bytes of an unpacked object (verifies nothing about the name). */
+bool repoOpenUnpacked(Repo *repo, const uint8_t *stored, size_t len, LbBuf *plain, LbError *err);
+/* List IDs in dir. Caller frees *ids. */
+bool repoListIds(Repo *repo, const char *dir, LbId **ids, size_t *count, LbError *err);
+/* Resolve a unique hex prefix of an object in dir. */
+bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbError *err);
+
+/* Pack object name "data/XX/<hex>" into out (at least 80 bytes). */
+void repoPackName(const LbId *packId, char *out);
+
+/* Decode one stored blob (decrypt, decompress, verify its ID); append the
+ * plaintext to out. LB_ERR_CORRUPT names the blob when anything is wrong. */
+bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const uint8_t *stored, LbBuf *out,
+                    LbError *err);
+/* Fetch and decode a blob through the index. */
+bool repoLoadBlob(Repo *repo, BlobType type, const LbId *id, LbBuf *out, LbError *err);
+
+/* Blob ID of plaintext. */
+void repoBlobId(const Repo *repo, const uint8_t *data, size_t len, LbId *out);
+
+/* Keys. */
+typedef struct RepoKeyInfo {
+    LbId id;
+    char created[40];
+    char username[64];
+    char hostname[128];
+} RepoKeyInfo;
+bool repoKeyAdd(Repo *repo, const char *newPassword, LbId *newId, LbError *err);
+bool repoKeyList(Repo *repo, RepoKeyInfo **keys, size_t *count, LbError *err);
+bool repoKeyRemove(Repo *repo, const LbId *id, LbError *err);
+
+#endif

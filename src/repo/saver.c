@@ -1,0 +1,376 @@
+/* saver.c - worker pool and uploader for new blobs. */
+#include "repo/saver.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "compress/compress.h"
+#include "crypto/crypto.h"
+
+#define QUEUE_MAX_BYTES (48u * 1024u * 1024u)
+#define QUEUE_MAX_JOBS 4096u
+#define UPLOAD_QUEUE_MAX 2u
+
+typedef struct Job {
+    struct Job *next;
+    BlobType type;
+    uint8_t *data;
+    size_t len;
+    LbId *idOut;
+    atomic_long *pending;
+} Job;
+
+typedef struct FinishedPack {
+    struct FinishedPack *next;
+    uint8_t *data;
+    size_t len;
+    PackEntry *entries;
+    size_t count;
+} FinishedPack;
+
+typedef struct Worker {
+    BlobSaver *saver;
+    pthread_t thread;
+    PackWriter *pack;
+    LbBuf scratch;
+} Worker;
+
+struct BlobSaver {
+    Repo *repo;
+    int workerCount;
+    Worker *workers;
+    pthread_t uploader;
+
+    pthread_mutex_t mu;
+    pthread_cond_t jobAvailable, jobSpace, idle, uploadAvailable, uploadSpace;
+    Job *head, *tail;
+    size_t queuedBytes, queuedJobs, busy;
+    bool stopWorkers, stopUploader;
+    FinishedPack *upHead, *upTail;
+    size_t upQueued;
+    bool uploading;
+
+    Index *claimed; /* blobs being stored by this saver, not yet in the repository index */
+    IndexPack *newPacks;
+    size_t newPackCount, newPackCap;
+    bool failed;
+    LbError firstError;
+    SaverStats stats;
+};
+
+static void fail(BlobSaver *s, const LbError *err) {
+    /* caller holds s->mu */
+    if (!s->failed) {
+        s->failed = true;
+        s->firstError = *err;
+    }
+}
+
+static void queuePack(BlobSaver *s, Worker *w) {
+    LbError err = {0};
+    FinishedPack *fp = lbXcalloc(1, sizeof(FinishedPack));
+    if (!packWriterFinish(w->pack, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count,
+                          &err)) {
+        pthread_mutex_lock(&s->mu);
+        fail(s, &err);
+        pthread_mutex_unlock(&s->mu);
+        free(fp);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->upQueued >= UPLOAD_QUEUE_MAX && !s->failed)
+        pthread_cond_wait(&s->uploadSpace, &s->mu);
+    if (s->upTail)
+        s->upTail->next = fp;
+    else
+        s->upHead = fp;
+    s->upTail = fp;
+    s->upQueued++;
+    pthread_cond_signal(&s->uploadAvailable);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Store one new blob into the worker's pack. Returns false on error. */
+static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, LbError *err) {
+    const RepoKeys *keys = repoKeys(s->repo);
+    const uint8_t *key = job->type == BLOB_DATA ? keys->dataKey : keys->metaKey;
+    const uint8_t *plain = job->data;
+    size_t plainLen = job->len;
+    uint8_t flags = 0;
+    lbBufClear(&w->scratch);
+    if (compressMaybe(job->data, job->len, repoCompressionLevel(s->repo), &w->scratch)) {
+        plain = w->scratch.data;
+        plainLen = w->scratch.len;
+        flags = PACK_FLAG_COMPRESSED;
+    }
+    size_t sealedLen = plainLen + CRYPTO_OVERHEAD;
+    uint8_t *dst = packWriterReserve(w->pack, sealedLen);
+    if (!cryptoSealTo(key, plain, plainLen, dst, err))
+        return false;
+    packWriterCommit(w->pack, id, job->type, flags, (uint32_t)sealedLen, (uint32_t)job->len);
+    pthread_mutex_lock(&s->mu);
+    s->stats.blobsNew++;
+    s->stats.rawNew += job->len;
+    s->stats.storedNew += sealedLen;
+    pthread_mutex_unlock(&s->mu);
+    if (packWriterSize(w->pack) >= PACK_TARGET_SIZE)
+        queuePack(s, w);
+    return true;
+}
+
+static void *workerMain(void *arg) {
+    Worker *w = arg;
+    BlobSaver *s = w->saver;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->head == NULL && !s->stopWorkers)
+            pthread_cond_wait(&s->jobAvailable, &s->mu);
+        if (s->head == NULL) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        Job *job = s->head;
+        s->head = job->next;
+        if (s->head == NULL)
+            s->tail = NULL;
+        s->queuedBytes -= job->len;
+        s->queuedJobs--;
+        s->busy++;
+        bool failed = s->failed;
+        pthread_cond_signal(&s->jobSpace);
+        pthread_mutex_unlock(&s->mu);
+
+        LbId id;
+        bool isNew = false;
+        if (!failed) {
+            repoBlobId(s->repo, job->data, job->len, &id);
+            if (job->idOut)
+                *job->idOut = id;
+            pthread_mutex_lock(&s->mu);
+            if (!indexHas(repoIndex(s->repo), &id, job->type) && !indexHas(s->claimed, &id, job->type)) {
+                PackEntry claim = {.id = id, .type = (uint8_t)job->type};
+                indexAdd(s->claimed, 0, &claim);
+                isNew = true;
+            } else {
+                s->stats.blobsKnown++;
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+        LbError err = {0};
+        bool ok = !isNew || storeBlob(s, w, job, &id, &err);
+        free(job->data);
+        if (job->pending)
+            atomic_fetch_sub(job->pending, 1);
+        pthread_mutex_lock(&s->mu);
+        if (!ok)
+            fail(s, &err);
+        s->busy--;
+        if (s->busy == 0 && s->head == NULL)
+            pthread_cond_broadcast(&s->idle);
+        pthread_mutex_unlock(&s->mu);
+        free(job);
+    }
+    return NULL;
+}
+
+static void *uploaderMain(void *arg) {
+    BlobSaver *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (s->upHead == NULL && !s->stopUploader)
+            pthread_cond_wait(&s->uploadAvailable, &s->mu);
+        if (s->upHead == NULL) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        FinishedPack *fp = s->upHead;
+        s->upHead = fp->next;
+        if (s->upHead == NULL)
+            s->upTail = NULL;
+        s->uploading = true;
+        bool failed = s->failed;
+        pthread_mutex_unlock(&s->mu);
+
+        LbError err = {0};
+        bool ok = true;
+        LbId packId;
+        if (!failed) {
+            cryptoSha256(fp->data, fp->len, &packId);
+            char name[80];
+            repoPackName(&packId, name);
+            ok = storagePut(repoStorage(s->repo), name, fp->data, fp->len, &err);
+        }
+        free(fp->data);
+        pthread_mutex_lock(&s->mu);
+        if (!failed && ok) {
+            if (s->newPackCount == s->newPackCap) {
+                s->newPackCap = s->newPackCap ? s->newPackCap * 2 : 16;
+                s->newPacks = lbXrealloc(s->newPacks, s->newPackCap * sizeof(IndexPack));
+            }
+            s->newPacks[s->newPackCount++] = (IndexPack){.id = packId, .entries = fp->entries, .count = fp->count};
+            s->stats.packs++;
+        } else {
+            if (!ok)
+                fail(s, &err);
+            free(fp->entries);
+        }
+        s->upQueued--;
+        s->uploading = false;
+        pthread_cond_broadcast(&s->uploadSpace);
+        pthread_mutex_unlock(&s->mu);
+        free(fp);
+    }
+    return NULL;
+}
+
+BlobSaver *saverNew(Repo *repo, int workers) {
+    BlobSaver *s = lbXcalloc(1, sizeof(BlobSaver));
+    s->repo = repo;
+    if (workers <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = n > 0 ? (int)n : 1;
+    }
+    s->workerCount = workers;
+    s->claimed = indexNew();
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->jobAvailable, NULL);
+    pthread_cond_init(&s->jobSpace, NULL);
+    pthread_cond_init(&s->idle, NULL);
+    pthread_cond_init(&s->uploadAvailable, NULL);
+    pthread_cond_init(&s->uploadSpace, NULL);
+    s->workers = lbXcalloc((size_t)workers, sizeof(Worker));
+    for (int i = 0; i < workers; i++) {
+        s->workers[i].saver = s;
+        s->workers[i].pack = packWriterNew();
+        if (pthread_create(&s->workers[i].thread, NULL, workerMain, &s->workers[i]) != 0) {
+            fprintf(stderr, "lifeboat: fatal: unable to start worker thread\n");
+            abort();
+        }
+    }
+    if (pthread_create(&s->uploader, NULL, uploaderMain, s) != 0) {
+        fprintf(stderr, "lifeboat: fatal: unable to start uploader thread\n");
+        abort();
+    }
+    return s;
+}
+
+void saverSubmitTake(BlobSaver *s, BlobType type, uint8_t *data, size_t len, LbId *idOut, atomic_long *pending) {
+    Job *job = lbXmalloc(sizeof(Job));
+    *job = (Job){.type = type, .data = data, .len = len, .idOut = idOut, .pending = pending};
+    pthread_mutex_lock(&s->mu);
+    while ((s->queuedBytes + len > QUEUE_MAX_BYTES || s->queuedJobs >= QUEUE_MAX_JOBS) && s->queuedJobs > 0)
+        pthread_cond_wait(&s->jobSpace, &s->mu);
+    if (s->tail)
+        s->tail->next = job;
+    else
+        s->head = job;
+    s->tail = job;
+    s->queuedBytes += len;
+    s->queuedJobs++;
+    pthread_cond_signal(&s->jobAvailable);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void saverWait(BlobSaver *s) {
+    pthread_mutex_lock(&s->mu);
+    while (s->head != NULL || s->busy > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+bool saverFailed(BlobSaver *s) {
+    pthread_mutex_lock(&s->mu);
+    bool f = s->failed;
+    pthread_mutex_unlock(&s->mu);
+    return f;
+}
+
+static void stopThreads(BlobSaver *s) {
+    if (s->workers == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopWorkers = true;
+    pthread_cond_broadcast(&s->jobAvailable);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->workerCount; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    for (int i = 0; i < s->workerCount; i++)
+        if (packWriterCount(s->workers[i].pack) > 0 && !saverFailed(s))
+            queuePack(s, &s->workers[i]);
+    pthread_mutex_lock(&s->mu);
+    s->stopUploader = true;
+    pthread_cond_broadcast(&s->uploadAvailable);
+    pthread_cond_broadcast(&s->uploadSpace);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->uploader, NULL);
+    for (int i = 0; i < s->workerCount; i++) {
+        packWriterFree(s->workers[i].pack);
+        lbBufFree(&s->workers[i].scratch);
+    }
+    free(s->workers);
+    s->workers = NULL;
+}
+
+bool saverFinish(BlobSaver *s, LbError *err) {
+    stopThreads(s);
+    if (s->failed) {
+        *err = s->firstError;
+        return false;
+    }
+    if (s->newPackCount == 0)
+        return true;
+    /* only now, with every thread stopped, does the repository index change:
+     * during the backup other threads read it without the saver's lock */
+    Index *ix = repoIndex(s->repo);
+    for (size_t k = 0; k < s->newPackCount; k++) {
+        uint32_t p = indexAddPack(ix, &s->newPacks[k].id);
+        for (size_t i = 0; i < s->newPacks[k].count; i++)
+            indexAdd(ix, p, &s->newPacks[k].entries[i]);
+    }
+    LbBuf plain = {0};
+    indexEncode(s->newPacks, s->newPackCount, &plain);
+    LbId id;
+    bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
+    lbBufFree(&plain);
+    return ok;
+}
+
+void saverGetStats(BlobSaver *s, SaverStats *out) {
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void saverFree(BlobSaver *s) {
+    if (s == NULL)
+        return;
+    stopThreads(s);
+    for (Job *j = s->head; j;) {
+        Job *next = j->next;
+        free(j->data);
+        free(j);
+        j = next;
+    }
+    for (FinishedPack *fp = s->upHead; fp;) {
+        FinishedPack *next = fp->next;
+        free(fp->data);
+        free(fp->entries);
+        free(fp);
+        fp = next;
+    }
+    for (size_t i = 0; i < s->newPackCount; i++)
+        free(s->newPacks[i].entries);
+    free(s->newPacks);
+    indexFree(s->claimed);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->jobAvailable);
+    pthread_cond_destroy(&s->jobSpace);
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->uploadAvailable);
+    pthread_cond_destroy(&s->uploadSpace);
+    free(s);
+}

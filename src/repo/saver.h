@@ -1,0 +1,51 @@
+/*
+ * saver.h - the blob pipeline: ID -> dedup -> compress -> seal -> pack ->
+ * upload, on a pool of worker threads plus one uploader thread.
+ *
+ * The submitting thread (the reader) never waits on a worker unless the
+ * queue holds too many bytes; workers fill their own pack each, so they
+ * never wait on one another; finished packs go to the uploader, so workers
+ * never wait on storage unless two packs are already queued. saverFinish
+ * uploads the last packs, then writes one index file naming every new pack:
+ * packs are always durable before the index that names them.
+ */
+#ifndef LIFEBOAT_REPO_SAVER_H
+#define LIFEBOAT_REPO_SAVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+typedef struct BlobSaver BlobSaver;
+
+typedef struct SaverStats {
+    uint64_t blobsNew, blobsKnown;
+    uint64_t rawNew;    /* plaintext bytes of new blobs */
+    uint64_t storedNew; /* bytes of new blobs as stored (compressed, sealed) */
+    uint64_t packs;
+} SaverStats;
+
+/* repo is borrowed and must have its index loaded. workers <= 0 means one per CPU. */
+BlobSaver *saverNew(Repo *repo, int workers);
+
+/* Queue a blob. Takes ownership of data (malloc'd; the saver frees it). When
+ * the blob is stored or found known, its ID is written to *idOut and, if
+ * pending is not NULL, *pending is decremented. Never fails: after an error
+ * the saver drops new work and saverFinish reports the first error. */
+void saverSubmitTake(BlobSaver *saver, BlobType type, uint8_t *data, size_t len, LbId *idOut, atomic_long *pending);
+
+/* Block until every submitted blob has been processed (IDs written). */
+void saverWait(BlobSaver *saver);
+
+/* True once a worker or the uploader failed. */
+bool saverFailed(BlobSaver *saver);
+
+/* Flush, upload, write the index file. Returns the first error, if any. */
+bool saverFinish(BlobSaver *saver, LbError *err);
+
+void saverGetStats(BlobSaver *saver, SaverStats *out);
+void saverFree(BlobSaver *saver);
+
+#endif

@@ -1,0 +1,747 @@
+/* restore.c - planned, pack-ordered, path-contained restore. */
+#include "restore/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "crypto/crypto.h"
+
+typedef struct REntry {
+    char *path;   /* relative to the target, e.g. "home/x/file" */
+    char *snapPath; /* absolute in the snapshot, e.g. "/home/x/file" */
+    Node node;
+    long parent;  /* index of the parent directory entry, -1 for top level */
+    bool needed;
+    long linkTo;  /* hard link: index of the first entry with the same inode, else -1 */
+    atomic_bool damaged;
+} REntry;
+
+typedef struct Chunk {
+    uint32_t pack;
+    uint32_t offset;
+    uint32_t length;
+    uint32_t rawLength;
+    uint8_t flags;
+    uint32_t entry;
+    uint64_t fileOffset;
+    LbId id;
+} Chunk;
+
+typedef struct Restorer {
+    Repo *repo;
+    const RestoreOptions *opts;
+    RestoreResult *result;
+    int rootFd;
+    REntry *entries;
+    size_t count, cap;
+    Chunk *chunks;
+    size_t chunkCount, chunkCap;
+    size_t *packStarts; /* chunk index where each pack group starts; last = chunkCount */
+    size_t packGroups;
+    atomic_size_t nextGroup;
+    atomic_uint_fast64_t bytesDone;
+    uint64_t bytesTotal;
+    pthread_mutex_t mu;
+    bool failed;
+    LbError firstError;
+    bool isRoot;
+} Restorer;
+
+/* ---- path-contained file system access ---- */
+
+/* Open the directory holding rel's last component, walking each component
+ * below rootFd with O_NOFOLLOW: a symlink anywhere on the way fails with
+ * ELOOP/ENOTDIR instead of being followed. *last points into rel. */
+static int openParent(int rootFd, const char *rel, const char **last) {
+    int fd = dup(rootFd);
+    const char *p = rel;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        if (slash == NULL) {
+            *last = p;
+            return fd;
+        }
+        char comp[NAME_MAX + 1];
+        size_t n = (size_t)(slash - p);
+        if (n == 0 || n > NAME_MAX) {
+            close(fd);
+            errno = EINVAL;
+            return -1;
+        }
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(fd);
+        if (next < 0)
+            return -1;
+        fd = next;
+        p = slash + 1;
+    }
+}
+
+static void addString(char ***arr, size_t *count, char *taken) {
+    *arr = lbXrealloc(*arr, (*count + 1) * sizeof(char *));
+    (*arr)[(*count)++] = taken;
+}
+
+static void warn(Restorer *r, const char *path, const char *what) {
+    pthread_mutex_lock(&r->mu);
+    addString(&r->result->warnings, &r->result->warningCount,
+              lbXasprintf("unable to %s '%s': %s", what, path, strerror(errno)));
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- planning ---- */
+
+static REntry *addEntry(Restorer *r) {
+    if (r->count == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 256;
+        r->entries = lbXrealloc(r->entries, r->cap * sizeof(REntry));
+    }
+    REntry *e = &r->entries[r->count++];
+    memset(e, 0, sizeof(*e));
+    e->linkTo = -1;
+    return e;
+}
+
+static bool loadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
+    LbBuf plain = {0};
+    bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
+    lbBufFree(&plain);
+    return ok;
+}
+
+static bool matchAny(const char *const *pats, size_t n, const char *path) {
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(pats[i], '/') ? fnmatch(pats[i], path, 0) == 0 : fnmatch(pats[i], base, 0) == 0)
+            return true;
+        size_t pl = strlen(pats[i]);
+        /* a pattern naming a directory includes everything below it */
+        if (pats[i][0] == '/' && strncmp(path, pats[i], pl) == 0 && path[pl] == '/')
+            return true;
+    }
+    return false;
+}
+
+static bool planTree(Restorer *r, const LbId *treeId, long parent, const char *relPrefix, const char *snapPrefix,
+                     bool parentIncluded, LbError *err) {
+    Tree t = {0};
+    if (!loadTree(r->repo, treeId, &t, err)) {
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(treeId, hex);
+        return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", snapPrefix[0] ? snapPrefix : "/", hex);
+    }
+    bool ok = true;
+    for (size_t i = 0; i < t.count && ok; i++) {
+        Node *n = &t.nodes[i];
+        char *snapPath = lbXasprintf("%s/%s", snapPrefix, n->name);
+        if (r->opts->excludeCount && matchAny(r->opts->excludes, r->opts->excludeCount, snapPath)) {
+            free(snapPath);
+            continue;
+        }
+        bool included = parentIncluded || r->opts->includeCount == 0 ||
+                        matchAny(r->opts->includes, r->opts->includeCount, snapPath);
+        long idx = (long)r->count;
+        REntry *e = addEntry(r);
+        e->path = relPrefix[0] ? lbXasprintf("%s/%s", relPrefix, n->name) : lbXstrdup(n->name);
+        e->snapPath = snapPath;
+        e->node = *n;
+        memset(n, 0, sizeof(*n));
+        e->parent = parent;
+        if (included) {
+            e->needed = true;
+            for (long p = parent; p >= 0 && !r->entries[p].needed; p = r->entries[p].parent)
+                r->entries[p].needed = true;
+        }
+        if (r->entries[idx].node.type == NODE_DIR) {
+            char *rel = lbXstrdup(r->entries[idx].path);
+            char *snap = lbXstrdup(r->entries[idx].snapPath);
+            LbId sub = r->entries[idx].node.subtree;
+            ok = planTree(r, &sub, idx, rel, snap, included && r->opts->includeCount > 0, err);
+            free(rel);
+            free(snap);
+        }
+    }
+    treeFree(&t);
+    return ok;
+}
+
+bool restoreFindPath(Repo *repo, const Snapshot *snap, const char *path, Node *node, LbError *err) {
+    memset(node, 0, sizeof(*node));
+    node->type = NODE_DIR;
+    node->subtree = snap->tree;
+    node->mode = 0755;
+    node->name = lbXstrdup("/");
+    if (path == NULL)
+        return true;
+    char *copy = lbXstrdup(path);
+    char *save = NULL;
+    bool ok = true;
+    for (char *comp = strtok_r(copy, "/", &save); comp && ok; comp = strtok_r(NULL, "/", &save)) {
+        if (node->type != NODE_DIR) {
+            ok = lbErr(err, LB_ERR_NOT_FOUND, "path '%s' is not in the snapshot ('%s' is not a directory)", path,
+                       node->name);
+            break;
+        }
+        Tree t = {0};
+        if (!loadTree(repo, &node->subtree, &t, err)) {
+            ok = false;
+            break;
+        }
+        const Node *found = treeFind(&t, comp);
+        if (found == NULL) {
+            ok = lbErr(err, LB_ERR_NOT_FOUND, "path '%s' is not in the snapshot", path);
+        } else {
+            nodeClear(node);
+            nodeCopy(node, found);
+        }
+        treeFree(&t);
+    }
+    free(copy);
+    if (!ok)
+        nodeClear(node);
+    return ok;
+}
+
+static int cmpChunk(const void *x, const void *y) {
+    const Chunk *a = x, *b = y;
+    if (a->pack != b->pack)
+        return a->pack < b->pack ? -1 : 1;
+    if (a->offset != b->offset)
+        return a->offset < b->offset ? -1 : 1;
+    return a->entry < b->entry ? -1 : (a->entry > b->entry);
+}
+
+typedef struct InodeKey {
+    uint64_t device, inode;
+    long entry;
+} InodeKey;
+
+static int cmpInode(const void *x, const void *y) {
+    const InodeKey *a = x, *b = y;
+    if (a->device != b->device)
+        return a->device < b->device ? -1 : 1;
+    if (a->inode != b->inode)
+        return a->inode < b->inode ? -1 : 1;
+    return a->entry < b->entry ? -1 : (a->entry > b->entry);
+}
+
+/* Hard links: entries with links > 1 and the same (device, inode) are linked
+ * to the first of them (in tree order) instead of being written again. */
+static void planHardLinks(Restorer *r) {
+    InodeKey *keys = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        REntry *e = &r->entries[i];
+        if (e->needed && e->node.type == NODE_FILE && e->node.links > 1) {
+            keys = lbXrealloc(keys, (n + 1) * sizeof(InodeKey));
+            keys[n++] = (InodeKey){e->node.device, e->node.inode, (long)i};
+        }
+    }
+    if (n > 1)
+        qsort(keys, n, sizeof(InodeKey), cmpInode);
+    for (size_t i = 1; i < n; i++) {
+        if (keys[i].device == keys[i - 1].device && keys[i].inode == keys[i - 1].inode) {
+            long first = r->entries[keys[i - 1].entry].linkTo >= 0 ? r->entries[keys[i - 1].entry].linkTo
+                                                                   : keys[i - 1].entry;
+            r->entries[keys[i].entry].linkTo = first;
+        }
+    }
+    free(keys);
+}
+
+static bool planChunks(Restorer *r, LbError *err) {
+    Index *ix = repoIndex(r->repo);
+    for (size_t i = 0; i < r->count; i++) {
+        REntry *e = &r->entries[i];
+        if (!e->needed || e->node.type != NODE_FILE || e->linkTo >= 0)
+            continue;
+        uint64_t off = 0;
+        for (size_t k = 0; k < e->node.contentCount; k++) {
+            IndexLoc loc;
+            if (!indexLookup(ix, &e->node.content[k], BLOB_DATA, &loc)) {
+                char hex[LB_ID_HEX_LEN + 1];
+                lbIdToHex(&e->node.content[k], hex);
+                lbLogError("blob %s of '%s' is missing from the index", hex, e->snapPath);
+                atomic_store(&e->damaged, true);
+                break;
+            }
+            if (r->chunkCount == r->chunkCap) {
+                r->chunkCap = r->chunkCap ? r->chunkCap * 2 : 1024;
+                r->chunks = lbXrealloc(r->chunks, r->chunkCap * sizeof(Chunk));
+            }
+            r->chunks[r->chunkCount++] = (Chunk){loc.pack, loc.offset,   loc.length, loc.rawLength, loc.flags,
+                                                 (uint32_t)i, off,        e->node.content[k]};
+            off += loc.rawLength;
+            r->bytesTotal += loc.rawLength;
+        }
+        if (!atomic_load(&e->damaged) && off != e->node.size && e->node.contentCount > 0)
+            lbLogWarn("'%s': content is %llu bytes, metadata says %llu", e->snapPath, (unsigned long long)off,
+                      (unsigned long long)e->node.size);
+    }
+    if (r->chunkCount > 1)
+        qsort(r->chunks, r->chunkCount, sizeof(Chunk), cmpChunk);
+    r->packStarts = lbXmalloc((r->chunkCount + 1) * sizeof(size_t));
+    for (size_t i = 0; i < r->chunkCount; i++)
+        if (i == 0 || r->chunks[i].pack != r->chunks[i - 1].pack)
+            r->packStarts[r->packGroups++] = i;
+    r->packStarts[r->packGroups] = r->chunkCount;
+    (void)err;
+    return true;
+}
+
+/* ---- creating the tree ---- */
+
+static bool removeExisting(int dirFd, const char *name, bool keepDir) {
+    struct stat st;
+    if (fstatat(dirFd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT;
+    if (S_ISDIR(st.st_mode)) {
+        if (keepDir)
+            return true;
+        return unlinkat(dirFd, name, AT_REMOVEDIR) == 0;
+    }
+    return unlinkat(dirFd, name, 0) == 0;
+}
+
+static bool createEntry(Restorer *r, REntry *e) {
+    const char *name;
+    int dfd = openParent(r->rootFd, e->path, &name);
+    if (dfd < 0) {
+        warn(r, e->path, "open parent directory of");
+        return false;
+    }
+    bool ok = true;
+    Node *n = &e->node;
+    switch (n->type) {
+    case NODE_DIR:
+        if (!removeExisting(dfd, name, true) || (mkdirat(dfd, name, 0700) != 0 && errno != EEXIST)) {
+            warn(r, e->path, "create directory");
+            ok = false;
+        }
+        r->result->dirs++;
+        break;
+    case NODE_FILE: {
+        if (!removeExisting(dfd, name, false)) {
+            warn(r, e->path, "replace");
+            ok = false;
+            break;
+        }
+        if (e->linkTo >= 0) {
+            const char *tname;
+            int tfd = openParent(r->rootFd, r->entries[e->linkTo].path, &tname);
+            if (tfd < 0 || linkat(tfd, tname, dfd, name, 0) != 0) {
+                warn(r, e->path, "create hard link");
+                ok = false;
+            } else {
+                r->result->links++;
+            }
+            if (tfd >= 0)
+                close(tfd);
+            break;
+        }
+        int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || ftruncate(fd, (off_t)n->size) != 0) {
+            warn(r, e->path, "create file");
+            ok = false;
+        }
+        if (fd >= 0)
+            close(fd);
+        r->result->files++;
+        break;
+    }
+    case NODE_SYMLINK:
+        if (!removeExisting(dfd, name, false) || symlinkat(n->linkTarget, dfd, name) != 0) {
+            warn(r, e->path, "create symlink");
+            ok = false;
+        }
+        break;
+    case NODE_FIFO:
+        if (!removeExisting(dfd, name, false) || mkfifoat(dfd, name, 0600) != 0) {
+            warn(r, e->path, "create fifo");
+            ok = false;
+        }
+        break;
+    case NODE_CHARDEV:
+    case NODE_BLOCKDEV:
+        if (!r->isRoot)
+            break;
+        if (!removeExisting(dfd, name, false) ||
+            mknodat(dfd, name, (n->type == NODE_CHARDEV ? S_IFCHR : S_IFBLK) | 0600, (dev_t)n->rdev) != 0) {
+            warn(r, e->path, "create device");
+            ok = false;
+        }
+        break;
+    case NODE_SOCKET:
+        break; /* sockets cannot be restored; like tar, skip them */
+    }
+    close(dfd);
+    return ok;
+}
+
+/* ---- data ---- */
+
+static bool allZero(const uint8_t *p, size_t n) {
+    static const uint8_t zero[4096];
+    while (n >= sizeof(zero)) {
+        if (memcmp(p, zero, sizeof(zero)) != 0)
+            return false;
+        p += sizeof(zero);
+        n -= sizeof(zero);
+    }
+    return memcmp(p, zero, n) == 0;
+}
+
+typedef struct FdCache {
+    uint32_t entry;
+    int fd;
+} FdCache;
+
+static int fileFd(Restorer *r, FdCache *c, uint32_t entry) {
+    if (c->fd >= 0 && c->entry == entry)
+        return c->fd;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    const char *name;
+    int dfd = openParent(r->rootFd, r->entries[entry].path, &name);
+    if (dfd < 0)
+        return -1;
+    c->fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(dfd);
+    c->entry = entry;
+    return c->fd;
+}
+
+static void markDamaged(Restorer *r, uint32_t entry, const char *why) {
+    REntry *e = &r->entries[entry];
+    if (!atomic_exchange(&e->damaged, true))
+        lbLogError("'%s' is damaged: %s", e->snapPath, why);
+}
+
+static void restoreGroup(Restorer *r, size_t g, FdCache *cache, LbBuf *packBuf, LbBuf *plain) {
+    size_t first = r->packStarts[g], end = r->packStarts[g + 1];
+    uint32_t pack = r->chunks[first].pack;
+    uint32_t lo = r->chunks[first].offset, hi = 0;
+    for (size_t i = first; i < end; i++)
+        if (r->chunks[i].offset + r->chunks[i].length > hi)
+            hi = r->chunks[i].offset + r->chunks[i].length;
+    char name[80];
+    repoPackName(indexPackId(repoIndex(r->repo), pack), name);
+    LbError err = {0};
+    lbBufClear(packBuf);
+    bool fetched = storageGet(repoStorage(r->repo), name, lo, hi - lo, packBuf, &err);
+    for (size_t i = first; i < end;) {
+        const Chunk *c = &r->chunks[i];
+        /* decode a blob once, write it to every place that holds it */
+        size_t same = i + 1;
+        while (same < end && r->chunks[same].offset == c->offset)
+            same++;
+        lbBufClear(plain);
+        IndexLoc loc = {pack, c->offset, c->length, c->rawLength, BLOB_DATA, c->flags};
+        bool ok = fetched && repoDecodeBlob(r->repo, &c->id, &loc, packBuf->data + (c->offset - lo), plain, &err);
+        if (!ok) {
+            for (size_t k = i; k < same; k++)
+                markDamaged(r, r->chunks[k].entry, err.msg);
+        } else {
+            bool zero = allZero(plain->data, plain->len);
+            for (size_t k = i; k < same; k++) {
+                const Chunk *ck = &r->chunks[k];
+                if (zero || atomic_load(&r->entries[ck->entry].damaged))
+                    continue;
+                int fd = fileFd(r, cache, ck->entry);
+                size_t done = 0;
+                while (fd >= 0 && done < plain->len) {
+                    ssize_t w = pwrite(fd, plain->data + done, plain->len - done, (off_t)(ck->fileOffset + done));
+                    if (w < 0 && errno == EINTR)
+                        continue;
+                    if (w <= 0)
+                        break;
+                    done += (size_t)w;
+                }
+                if (done < plain->len)
+                    markDamaged(r, ck->entry, strerror(errno));
+            }
+            atomic_fetch_add(&r->bytesDone, (uint64_t)plain->len * (same - i));
+        }
+        i = same;
+    }
+}
+
+static void *dataWorker(void *arg) {
+    Restorer *r = arg;
+    FdCache cache = {0, -1};
+    LbBuf packBuf = {0}, plain = {0};
+    for (;;) {
+        size_t g = atomic_fetch_add(&r->nextGroup, 1);
+        if (g >= r->packGroups)
+            break;
+        restoreGroup(r, g, &cache, &packBuf, &plain);
+    }
+    if (cache.fd >= 0)
+        close(cache.fd);
+    lbBufFree(&packBuf);
+    lbBufFree(&plain);
+    return NULL;
+}
+
+/* ---- metadata ---- */
+
+static void applyXattrs(Restorer *r, REntry *e, int fd) {
+    for (size_t i = 0; i < e->node.xattrCount; i++) {
+        Xattr *x = &e->node.xattrs[i];
+        if (fsetxattr(fd, x->name, x->value, x->len, 0) != 0 && errno != ENOTSUP && errno != EPERM)
+            warn(r, e->path, "set extended attributes of");
+    }
+}
+
+static void applyMeta(Restorer *r, REntry *e) {
+    Node *n = &e->node;
+    const char *name;
+    int dfd = openParent(r->rootFd, e->path, &name);
+    if (dfd < 0)
+        return;
+    struct timespec times[2];
+    times[0].tv_sec = times[1].tv_sec = (time_t)(n->mtimeNs / 1000000000);
+    times[0].tv_nsec = times[1].tv_nsec = (long)(n->mtimeNs % 1000000000);
+    if (n->type == NODE_SYMLINK) {
+        if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
+            warn(r, e->path, "set owner of");
+        if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) != 0)
+            warn(r, e->path, "set times of");
+    } else if (n->type == NODE_FILE || n->type == NODE_DIR || n->type == NODE_FIFO ||
+               ((n->type == NODE_CHARDEV || n->type == NODE_BLOCKDEV) && r->isRoot)) {
+        int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (n->type == NODE_DIR ? O_DIRECTORY : 0);
+        if (n->type != NODE_FILE && n->type != NODE_DIR)
+            flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+        int fd = openat(dfd, name, flags | (n->type == NODE_FIFO ? O_NONBLOCK : 0));
+        if (fd < 0) {
+            warn(r, e->path, "open for metadata");
+        } else {
+            if (n->type == NODE_FILE || n->type == NODE_DIR)
+                applyXattrs(r, e, fd);
+            if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
+                warn(r, e->path, "set owner of");
+            /* after chown, which clears setuid/setgid */
+            if (fchmodat(dfd, name, n->mode, 0) != 0)
+                warn(r, e->path, "set mode of");
+            if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) != 0)
+                warn(r, e->path, "set times of");
+            close(fd);
+        }
+    }
+    close(dfd);
+}
+
+/* ---- verify ---- */
+
+static void verifyFile(Restorer *r, REntry *e) {
+    const char *name;
+    int dfd = openParent(r->rootFd, e->path, &name);
+    int fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (dfd >= 0)
+        close(dfd);
+    if (fd < 0) {
+        markDamaged(r, (uint32_t)(e - r->entries), "cannot be opened for verification");
+        return;
+    }
+    LbBuf buf = {0};
+    Index *ix = repoIndex(r->repo);
+    uint64_t off = 0;
+    bool ok = true;
+    for (size_t k = 0; k < e->node.contentCount && ok; k++) {
+        IndexLoc loc;
+        if (!indexLookup(ix, &e->node.content[k], BLOB_DATA, &loc)) {
+            ok = false;
+            break;
+        }
+        lbBufClear(&buf);
+        lbBufReserve(&buf, loc.rawLength);
+        ssize_t got = pread(fd, buf.data, loc.rawLength, (off_t)off);
+        LbId id;
+        if (got != (ssize_t)loc.rawLength) {
+            ok = false;
+            break;
+        }
+        repoBlobId(r->repo, buf.data, loc.rawLength, &id);
+        ok = lbIdEqual(&id, &e->node.content[k]);
+        off += loc.rawLength;
+    }
+    struct stat st;
+    if (ok && (fstat(fd, &st) != 0 || (uint64_t)st.st_size != off))
+        ok = e->node.contentCount == 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size == e->node.size;
+    close(fd);
+    lbBufFree(&buf);
+    if (!ok)
+        markDamaged(r, (uint32_t)(e - r->entries), "verification failed: restored content differs");
+    else
+        r->result->verifiedFiles++;
+}
+
+/* ---- driver ---- */
+
+static bool mkdirs(const char *path) {
+    char *copy = lbXstrdup(path);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(copy, 0700) != 0 && errno != EEXIST) {
+                free(copy);
+                return false;
+            }
+            *p = '/';
+        }
+    }
+    bool ok = mkdir(copy, 0700) == 0 || errno == EEXIST;
+    free(copy);
+    return ok;
+}
+
+bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, RestoreResult *result, LbError *err) {
+    memset(result, 0, sizeof(*result));
+    Restorer r = {.repo = repo, .opts = opts, .result = result, .rootFd = -1, .isRoot = geteuid() == 0};
+    pthread_mutex_init(&r.mu, NULL);
+    Node top = {0};
+    bool ok = false;
+    if (!restoreFindPath(repo, snap, opts->subpath, &top, err))
+        goto cleanup;
+    char *snapPrefix = NULL;
+    if (opts->subpath && strcmp(opts->subpath, "/") != 0) {
+        snapPrefix = lbXstrdup(opts->subpath);
+        size_t l = strlen(snapPrefix);
+        while (l > 1 && snapPrefix[l - 1] == '/')
+            snapPrefix[--l] = '\0';
+    } else {
+        snapPrefix = lbXstrdup("");
+    }
+    if (top.type == NODE_DIR) {
+        ok = planTree(&r, &top.subtree, -1, "", snapPrefix, false, err);
+    } else {
+        /* a single file or link: restore it under its own name */
+        REntry *e = addEntry(&r);
+        e->path = lbXstrdup(top.name);
+        e->snapPath = lbXstrdup(snapPrefix);
+        nodeCopy(&e->node, &top);
+        e->parent = -1;
+        e->needed = true;
+        ok = true;
+    }
+    free(snapPrefix);
+    if (!ok)
+        goto cleanup;
+    ok = false;
+    planHardLinks(&r);
+    if (!planChunks(&r, err))
+        goto cleanup;
+
+    /* everything is planned and validated: now write */
+    if (!mkdirs(opts->target)) {
+        lbErrSys(err, "unable to create restore target '%s'", opts->target);
+        goto cleanup;
+    }
+    r.rootFd = open(opts->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r.rootFd < 0) {
+        lbErrSys(err, "unable to open restore target '%s'", opts->target);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < r.count; i++)
+        if (r.entries[i].needed && !createEntry(&r, &r.entries[i]) && r.entries[i].node.type == NODE_FILE)
+            atomic_store(&r.entries[i].damaged, true);
+
+    long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (nthreads < 1)
+        nthreads = 1;
+    if (nthreads > 8)
+        nthreads = 8;
+    pthread_t threads[8];
+    int started = 0;
+    for (long t = 0; t < nthreads; t++)
+        if (pthread_create(&threads[t], NULL, dataWorker, &r) == 0)
+            started++;
+    if (started == 0)
+        dataWorker(&r);
+    while (opts->progress) {
+        RestoreProgress p = {atomic_load(&r.bytesDone), r.bytesTotal, r.result->files};
+        opts->progress(opts->progressCtx, &p);
+        if (atomic_load(&r.nextGroup) >= r.packGroups + (size_t)started)
+            break;
+        usleep(200000);
+    }
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    if (opts->progress) {
+        RestoreProgress p = {atomic_load(&r.bytesDone), r.bytesTotal, r.result->files};
+        opts->progress(opts->progressCtx, &p);
+    }
+    result->bytes = atomic_load(&r.bytesDone);
+
+    /* hard links were made before the data arrived; they share the inode */
+    for (size_t i = 0; i < r.count; i++) {
+        REntry *e = &r.entries[i];
+        if (e->needed && e->linkTo >= 0 && atomic_load(&r.entries[e->linkTo].damaged))
+            atomic_store(&e->damaged, true);
+    }
+    if (opts->verify)
+        for (size_t i = 0; i < r.count; i++)
+            if (r.entries[i].needed && r.entries[i].node.type == NODE_FILE && r.entries[i].linkTo < 0 &&
+                !atomic_load(&r.entries[i].damaged))
+                verifyFile(&r, &r.entries[i]);
+    /* files and links first, then directories deepest first (reverse pre-order) */
+    for (size_t i = 0; i < r.count; i++)
+        if (r.entries[i].needed && r.entries[i].node.type != NODE_DIR && r.entries[i].linkTo < 0)
+            applyMeta(&r, &r.entries[i]);
+    for (size_t i = r.count; i-- > 0;)
+        if (r.entries[i].needed && r.entries[i].node.type == NODE_DIR)
+            applyMeta(&r, &r.entries[i]);
+
+    for (size_t i = 0; i < r.count; i++)
+        if (r.entries[i].needed && atomic_load(&r.entries[i].damaged))
+            addString(&result->damaged, &result->damagedCount, lbXstrdup(r.entries[i].snapPath));
+    if (r.failed) {
+        *err = r.firstError;
+        goto cleanup;
+    }
+    if (result->damagedCount > 0) {
+        lbErr(err, LB_ERR_INCOMPLETE, "%zu file(s) could not be restored intact", result->damagedCount);
+        goto cleanup;
+    }
+    ok = true;
+cleanup:
+    nodeClear(&top);
+    if (r.rootFd >= 0)
+        close(r.rootFd);
+    for (size_t i = 0; i < r.count; i++) {
+        free(r.entries[i].path);
+        free(r.entries[i].snapPath);
+        nodeClear(&r.entries[i].node);
+    }
+    free(r.entries);
+    free(r.chunks);
+    free(r.packStarts);
+    pthread_mutex_destroy(&r.mu);
+    return ok;
+}
+
+void restoreResultClear(RestoreResult *result) {
+    for (size_t i = 0; i < result->damagedCount; i++)
+        free(result->damaged[i]);
+    free(result->damaged);
+    for (size_t i = 0; i < result->warningCount; i++)
+        free(result->warnings[i]);
+    free(result->warnings);
+    memset(result, 0, sizeof(*result));
+}

@@ -1,0 +1,76 @@
+/*
+ * snapshot.h - snapshot records (snapshots/<id>, sealed JSON) and lookup.
+ *
+ * Ownership: a Snapshot owns its strings and arrays; snapshotClear frees
+ * them. A SnapshotList owns its snapshots.
+ */
+#ifndef LIFEBOAT_SNAPSHOT_SNAPSHOT_H
+#define LIFEBOAT_SNAPSHOT_SNAPSHOT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+typedef struct SnapshotSummary {
+    uint64_t filesNew, filesChanged, filesUnmodified, filesUnreadable;
+    uint64_t dirsNew, dirsChanged, dirsUnmodified;
+    uint64_t blobsNew;
+    uint64_t dataAdded;       /* plaintext bytes of new blobs */
+    uint64_t dataAddedStored; /* stored bytes of new blobs */
+    uint64_t totalFiles, totalBytes;
+    int64_t startNs, endNs;
+} SnapshotSummary;
+
+typedef struct Snapshot {
+    LbId id; /* set by load/save */
+    int64_t timeNs;
+    LbId tree;
+    char **paths;
+    size_t pathCount;
+    char *hostname, *username;
+    uint32_t uid, gid;
+    char **tags;
+    size_t tagCount;
+    char *component;     /* may be NULL */
+    char *recoveryPoint; /* may be NULL */
+    bool hasParent;
+    LbId parent;
+    char **excludes;
+    size_t excludeCount;
+    SnapshotSummary summary;
+    json_t *meta; /* component-specific metadata (owned reference), may be NULL */
+} Snapshot;
+
+typedef struct SnapshotList {
+    Snapshot *items; /* sorted by time, oldest first */
+    size_t count;
+} SnapshotList;
+
+typedef struct SnapshotFilter {
+    const char *host;
+    const char *component;
+    const char *const *tags; /* every tag listed must be present */
+    size_t tagCount;
+    const char *const *paths; /* when set, the snapshot's paths must equal these */
+    size_t pathCount;
+} SnapshotFilter;
+
+void snapshotClear(Snapshot *snap);
+void snapshotListFree(SnapshotList *list);
+
+bool snapshotSave(Repo *repo, Snapshot *snap, LbError *err); /* sets snap->id */
+bool snapshotLoad(Repo *repo, const LbId *id, Snapshot *snap, LbError *err);
+bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err);
+bool snapshotMatches(const Snapshot *snap, const SnapshotFilter *filter);
+
+/* Resolve "latest" (newest matching the filter) or a unique ID prefix. */
+bool snapshotFind(Repo *repo, const char *ref, const SnapshotFilter *filter, Snapshot *out, LbError *err);
+
+/* JSON form for --json output and storage. Caller owns the result. */
+json_t *snapshotToJson(const Snapshot *snap, bool withId);
+
+void snapshotAddString(char ***arr, size_t *count, const char *s);
+
+#endif

@@ -1,0 +1,99 @@
+/* storage.c - Storage dispatch over a driver's interface, with counters. */
+#include "storage/storage.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/local/local.h"
+#include "storage/mem/mem.h"
+
+struct Storage {
+    const StorageInterface *iface;
+    void *driver;
+    char *location;
+    atomic_uint_fast64_t puts, gets, lists, removes, stats, bytesWritten, bytesRead;
+};
+
+Storage *storageNewDriver(const StorageInterface *iface, void *driver, const char *location) {
+    Storage *s = lbXcalloc(1, sizeof(*s));
+    s->iface = iface;
+    s->driver = driver;
+    s->location = lbXstrdup(location);
+    return s;
+}
+
+void storageFree(Storage *storage) {
+    if (storage == NULL)
+        return;
+    if (storage->iface->free)
+        storage->iface->free(storage->driver);
+    free(storage->location);
+    free(storage);
+}
+
+Storage *storageOpen(const char *location, LbError *err) {
+    if (location == NULL || location[0] == '\0') {
+        lbErr(err, LB_ERR_NO_REPO, "no repository given: use -r/--repo or set LIFEBOAT_REPOSITORY");
+        return NULL;
+    }
+    if (strncmp(location, "local:", 6) == 0)
+        return storageLocalNew(location + 6, err);
+    if (strncmp(location, "mem:", 4) == 0)
+        return storageMemNew();
+    const char *colon = strchr(location, ':');
+    const char *slash = strchr(location, '/');
+    if (colon != NULL && (slash == NULL || colon < slash) && colon != location) {
+        lbErr(err, LB_ERR_ARGS, "unable to open repository '%s': unknown storage scheme", location);
+        return NULL;
+    }
+    return storageLocalNew(location, err);
+}
+
+const char *storageLocation(const Storage *storage) {
+    return storage->location;
+}
+
+const char *storageDriverName(const Storage *storage) {
+    return storage->iface->name;
+}
+
+bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err) {
+    atomic_fetch_add(&storage->puts, 1);
+    atomic_fetch_add(&storage->bytesWritten, len);
+    return storage->iface->put(storage->driver, name, data, len, err);
+}
+
+bool storageGet(Storage *storage, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
+    atomic_fetch_add(&storage->gets, 1);
+    size_t before = out->len;
+    bool ok = storage->iface->get(storage->driver, name, offset, length, out, err);
+    if (ok)
+        atomic_fetch_add(&storage->bytesRead, out->len - before);
+    return ok;
+}
+
+bool storageList(Storage *storage, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
+    atomic_fetch_add(&storage->lists, 1);
+    return storage->iface->list(storage->driver, prefix, cb, ctx, err);
+}
+
+bool storageRemove(Storage *storage, const char *name, LbError *err) {
+    atomic_fetch_add(&storage->removes, 1);
+    return storage->iface->remove(storage->driver, name, err);
+}
+
+bool storageStat(Storage *storage, const char *name, StorageInfo *info, LbError *err) {
+    atomic_fetch_add(&storage->stats, 1);
+    return storage->iface->stat(storage->driver, name, info, err);
+}
+
+void storageGetStats(const Storage *storage, StorageStats *out) {
+    out->puts = atomic_load(&storage->puts);
+    out->gets = atomic_load(&storage->gets);
+    out->lists = atomic_load(&storage->lists);
+    out->removes = atomic_load(&storage->removes);
+    out->stats = atomic_load(&storage->stats);
+    out->bytesWritten = atomic_load(&storage->bytesWritten);
+    out->bytesRead = atomic_load(&storage->bytesRead);
+}

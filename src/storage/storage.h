@@ -1,0 +1,88 @@
+/*
+ * storage.h - the storage backend interface.
+ *
+ * A Storage is a flat namespace of immutable objects addressed by relative
+ * names such as "config", "keys/<hex>", "data/ab/<hex>", "index/<hex>",
+ * "snapshots/<hex>", "locks/<hex>". Every driver (local directory, S3, the
+ * in-memory test driver) implements the same StorageInterface, so the engine
+ * never knows where its bytes live. All members must be safe to call from
+ * several threads at once.
+ *
+ * Ownership: storageOpen/storageNewDriver return a Storage the caller frees
+ * with storageFree (NULL is a no-op). Buffers passed to put are borrowed.
+ */
+#ifndef LIFEBOAT_STORAGE_STORAGE_H
+#define LIFEBOAT_STORAGE_STORAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/error.h"
+
+typedef struct StorageInfo {
+    bool exists;
+    uint64_t size;
+} StorageInfo;
+
+/* Called once per object found by list; return false to stop listing early. */
+typedef bool (*StorageListCb)(void *ctx, const char *name, uint64_t size);
+
+typedef struct StorageInterface {
+    const char *name; /* "local", "s3", "mem" */
+
+    /* Required. Store an object atomically and durably: after true returns, the
+     * whole object is visible under name and survives a crash; a failure or a
+     * crash never leaves a partial object under name. Overwrites are allowed
+     * (only "config" and locks are ever rewritten by the engine). */
+    bool (*put)(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err);
+
+    /* Required. Append bytes [offset, offset+length) of the object to out;
+     * length 0 means "to the end". A missing object fails with
+     * LB_ERR_NOT_FOUND; a range past the end fails with LB_ERR_CORRUPT. */
+    bool (*get)(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err);
+
+    /* Required. Call cb for every object whose name starts with prefix (e.g.
+     * "data/", "snapshots/"), in no particular order. Temporary files of
+     * in-progress puts are never listed. A missing prefix is an empty list. */
+    bool (*list)(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err);
+
+    /* Required. Delete an object; deleting a missing object succeeds. */
+    bool (*remove)(void *driver, const char *name, LbError *err);
+
+    /* Required. Size and existence of an object (exists=false, true returned,
+     * for a missing object). */
+    bool (*stat)(void *driver, const char *name, StorageInfo *info, LbError *err);
+
+    /* Optional (may be NULL). Release the driver. */
+    void (*free)(void *driver);
+} StorageInterface;
+
+typedef struct Storage Storage;
+
+/* Wrap a driver; the Storage takes ownership of driver (freed via iface->free). */
+Storage *storageNewDriver(const StorageInterface *iface, void *driver, const char *location);
+void storageFree(Storage *storage);
+
+/* Open a repository location: a plain path (or "local:PATH") is the local
+ * driver; other schemes are added by their drivers. Fails with LB_ERR_ARGS on
+ * an unknown scheme. Does not check that a repository exists there. */
+Storage *storageOpen(const char *location, LbError *err);
+
+const char *storageLocation(const Storage *storage);
+const char *storageDriverName(const Storage *storage);
+
+bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err);
+bool storageGet(Storage *storage, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err);
+bool storageList(Storage *storage, const char *prefix, StorageListCb cb, void *ctx, LbError *err);
+bool storageRemove(Storage *storage, const char *name, LbError *err);
+bool storageStat(Storage *storage, const char *name, StorageInfo *info, LbError *err);
+
+/* Counters for tests and the benchmark (bytes and calls through this Storage). */
+typedef struct StorageStats {
+    uint64_t puts, gets, lists, removes, stats;
+    uint64_t bytesWritten, bytesRead;
+} StorageStats;
+void storageGetStats(const Storage *storage, StorageStats *out);
+
+#endif

@@ -1,0 +1,861 @@
+/*
+ * test_storage.c - the storage backend conformance suite.
+ *
+ * Every test in STORAGE_CONFORMANCE_TESTS is written once against the
+ * Storage interface and run against each driver (mem, local), each time on a
+ * fresh, empty store built by the per-test setup. The local driver gets a new
+ * directory under $TMPDIR (or /tmp) that teardown removes recursively. The
+ * local-only tests at the end check what only a filesystem has: temporary
+ * files, modes, failure messages naming the path, and storageOpen parsing.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "storage/local/local.h"
+#include "storage/mem/mem.h"
+#include "storage/storage.h"
+
+/***********************************************************************************************************************
+ * Fixtures
+ **********************************************************************************************************************/
+
+typedef struct TestStore {
+    Storage *storage;
+    char *base; /* a fresh temporary directory holding the root; NULL for mem */
+    char *dir;  /* the local driver's root, base/repo; NULL for mem */
+} TestStore;
+
+static int setupMem(void **state) {
+    TestStore *ts = lbXcalloc(1, sizeof(*ts));
+    ts->storage = storageMemNew();
+    *state = ts;
+    return ts->storage ? 0 : -1;
+}
+
+/* Make a fresh directory under $TMPDIR (or /tmp); the caller frees the path. */
+static char *testMakeTempDir(void) {
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0')
+        tmp = "/tmp";
+    char *dir = lbXasprintf("%s/lifeboat-storage-XXXXXX", tmp);
+    if (mkdtemp(dir) == NULL) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static int setupLocal(void **state) {
+    TestStore *ts = lbXcalloc(1, sizeof(*ts));
+    *state = ts;
+    ts->base = testMakeTempDir();
+    if (ts->base == NULL)
+        return -1;
+    /* The root sits one level down so an escape through ".." would land in
+     * base, where the test can see it, and not in a shared directory. */
+    ts->dir = lbXasprintf("%s/repo", ts->base);
+    if (mkdir(ts->dir, 0700) != 0)
+        return -1;
+    LbError err = {0};
+    ts->storage = storageLocalNew(ts->dir, &err);
+    return ts->storage ? 0 : -1;
+}
+
+/* nftw callbacks: make every directory writable (a failed test may leave a
+ * read-only one), then remove depth-first. */
+static int testChmodEntry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_D || flag == FTW_DNR)
+        chmod(path, 0700);
+    return 0;
+}
+
+static int testRemoveEntry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)ftw;
+    if (flag == FTW_DP || flag == FTW_D)
+        rmdir(path);
+    else
+        unlink(path);
+    return 0;
+}
+
+static void testRemoveTree(const char *dir) {
+    nftw(dir, testChmodEntry, 16, FTW_PHYS);
+    nftw(dir, testRemoveEntry, 16, FTW_PHYS | FTW_DEPTH);
+}
+
+static int teardownStore(void **state) {
+    TestStore *ts = *state;
+    if (ts == NULL)
+        return 0;
+    storageFree(ts->storage);
+    if (ts->base != NULL)
+        testRemoveTree(ts->base);
+    free(ts->base);
+    free(ts->dir);
+    free(ts);
+    return 0;
+}
+
+/***********************************************************************************************************************
+ * Helpers
+ **********************************************************************************************************************/
+
+/* Deterministic, position-dependent bytes so misplaced ranges show up. */
+static uint8_t *testPattern(size_t len, uint32_t seed) {
+    uint8_t *p = lbXmalloc(len);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (uint8_t)x;
+    }
+    return p;
+}
+
+static void testPut(Storage *s, const char *name, const uint8_t *data, size_t len) {
+    LbError err = {0};
+    if (!storagePut(s, name, data, len, &err))
+        fail_msg("put '%s' failed: %s", name, err.msg);
+}
+
+static void testPutStr(Storage *s, const char *name, const char *text) {
+    testPut(s, name, (const uint8_t *)text, strlen(text));
+}
+
+/* Get a range into a fresh buffer the caller frees with lbBufFree. */
+static LbBuf testGet(Storage *s, const char *name, uint64_t offset, uint64_t length) {
+    LbBuf out = {0};
+    LbError err = {0};
+    if (!storageGet(s, name, offset, length, &out, &err))
+        fail_msg("get '%s' [%llu,+%llu) failed: %s", name, (unsigned long long)offset, (unsigned long long)length,
+                 err.msg);
+    return out;
+}
+
+static void testAssertGet(Storage *s, const char *name, uint64_t offset, uint64_t length, const uint8_t *expect,
+                          size_t expectLen) {
+    LbBuf out = testGet(s, name, offset, length);
+    assert_int_equal(out.len, expectLen);
+    if (expectLen > 0)
+        assert_memory_equal(out.data, expect, expectLen);
+    lbBufFree(&out);
+}
+
+#define TEST_LIST_MAX 256
+
+/* Everything list reported, plus an optional stop after N calls. */
+typedef struct TestListing {
+    size_t count;
+    char *names[TEST_LIST_MAX];
+    uint64_t sizes[TEST_LIST_MAX];
+    size_t stopAfter; /* 0 = never stop */
+} TestListing;
+
+static bool testListCb(void *ctx, const char *name, uint64_t size) {
+    TestListing *l = ctx;
+    assert_true(l->count < TEST_LIST_MAX);
+    l->names[l->count] = lbXstrdup(name);
+    l->sizes[l->count] = size;
+    l->count++;
+    return l->stopAfter == 0 || l->count < l->stopAfter;
+}
+
+static void testListingFree(TestListing *l) {
+    for (size_t i = 0; i < l->count; i++)
+        free(l->names[i]);
+    l->count = 0;
+}
+
+static void testList(Storage *s, const char *prefix, TestListing *l) {
+    LbError err = {0};
+    if (!storageList(s, prefix, testListCb, l, &err))
+        fail_msg("list '%s' failed: %s", prefix, err.msg);
+}
+
+/* Size reported for name, or -1 when the listing does not contain it. */
+static int64_t testListingSize(const TestListing *l, const char *name) {
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->names[i], name) == 0)
+            return (int64_t)l->sizes[i];
+    return -1;
+}
+
+static StorageInfo testStat(Storage *s, const char *name) {
+    StorageInfo info = {.exists = true, .size = 12345};
+    LbError err = {0};
+    if (!storageStat(s, name, &info, &err))
+        fail_msg("stat '%s' failed: %s", name, err.msg);
+    return info;
+}
+
+/* Count the files below dir whose name starts with ".tmp-". */
+static int testCountTemps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (strncmp(de->d_name, ".tmp-", 5) == 0)
+            count++;
+        char *child = lbXasprintf("%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+            count += testCountTemps(child);
+        free(child);
+    }
+    closedir(d);
+    return count;
+}
+
+/* Number of entries (other than "." and "..") directly in dir. */
+static int testCountEntries(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            count++;
+    closedir(d);
+    return count;
+}
+
+/***********************************************************************************************************************
+ * Conformance tests (every driver)
+ **********************************************************************************************************************/
+
+static void testRoundTripEmpty(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    testPut(s, "keys/empty", (const uint8_t *)"", 0);
+    StorageInfo info = testStat(s, "keys/empty");
+    assert_true(info.exists);
+    assert_int_equal(info.size, 0);
+    LbBuf out = testGet(s, "keys/empty", 0, 0);
+    assert_int_equal(out.len, 0);
+    lbBufFree(&out);
+}
+
+static void testRoundTripOneByte(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    const uint8_t byte = 0xA5;
+    testPut(s, "config", &byte, 1);
+    testAssertGet(s, "config", 0, 0, &byte, 1);
+    testAssertGet(s, "config", 0, 1, &byte, 1);
+    StorageInfo info = testStat(s, "config");
+    assert_true(info.exists);
+    assert_int_equal(info.size, 1);
+}
+
+static void testRoundTripLarge(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    const size_t len = 5u << 20;
+    uint8_t *data = testPattern(len, 1);
+    testPut(s, "data/5e/large", data, len);
+
+    /* get appends: what was in out before stays in front. */
+    LbBuf out = {0};
+    lbBufAppendStr(&out, "head");
+    LbError err = {0};
+    assert_true(storageGet(s, "data/5e/large", 0, 0, &out, &err));
+    assert_int_equal(out.len, 4 + len);
+    assert_memory_equal(out.data, "head", 4);
+    assert_memory_equal(out.data + 4, data, len);
+    lbBufFree(&out);
+
+    StorageInfo info = testStat(s, "data/5e/large");
+    assert_true(info.exists);
+    assert_int_equal(info.size, len);
+
+    StorageStats stats;
+    storageGetStats(s, &stats);
+    assert_int_equal(stats.puts, 1);
+    assert_int_equal(stats.bytesWritten, len);
+    assert_int_equal(stats.bytesRead, len);
+    free(data);
+}
+
+static void testRangedGet(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    const size_t len = 100000;
+    uint8_t *data = testPattern(len, 2);
+    testPut(s, "data/aa/ranged", data, len);
+
+    testAssertGet(s, "data/aa/ranged", 0, 10, data, 10);                      /* start */
+    testAssertGet(s, "data/aa/ranged", 4096, 5000, data + 4096, 5000);        /* middle */
+    testAssertGet(s, "data/aa/ranged", len - 7, 7, data + len - 7, 7);        /* end, exact */
+    testAssertGet(s, "data/aa/ranged", 12345, 0, data + 12345, len - 12345);  /* to the end */
+    testAssertGet(s, "data/aa/ranged", len - 1, 0, data + len - 1, 1);        /* last byte */
+    testAssertGet(s, "data/aa/ranged", len, 0, NULL, 0);                      /* empty tail */
+    testAssertGet(s, "data/aa/ranged", 0, len, data, len);                    /* whole, explicit */
+    free(data);
+}
+
+static void testRangePastEnd(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    testPutStr(s, "index/short", "0123456789");
+
+    static const struct {
+        uint64_t offset, length;
+    } bad[] = {{0, 11}, {5, 6}, {10, 1}, {11, 0}, {100, 0}, {1, UINT64_MAX}, {UINT64_MAX, 1}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        LbBuf out = {0};
+        lbBufAppendStr(&out, "kept");
+        LbError err = {0};
+        assert_false(storageGet(s, "index/short", bad[i].offset, bad[i].length, &out, &err));
+        assert_int_equal(err.code, LB_ERR_CORRUPT);
+        assert_non_null(strstr(err.msg, "index/short"));
+        assert_non_null(strstr(err.msg, "10 bytes"));
+        /* A failed get leaves out as it was. */
+        assert_int_equal(out.len, 4);
+        assert_memory_equal(out.data, "kept", 4);
+        lbBufFree(&out);
+    }
+}
+
+static void testGetMissing(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    LbBuf out = {0};
+    LbError err = {0};
+    assert_false(storageGet(s, "snapshots/nothere", 0, 0, &out, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "snapshots/nothere"));
+    assert_int_equal(out.len, 0);
+
+    /* A missing directory below an existing one is missing too. */
+    testPutStr(s, "snapshots/there", "x");
+    lbErrorClear(&err);
+    assert_false(storageGet(s, "snapshots/there/below", 0, 0, &out, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_FOUND);
+    lbBufFree(&out);
+}
+
+static void testOverwrite(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    testPutStr(s, "locks/lock1", "a much longer first version of the lock");
+    testPutStr(s, "locks/lock1", "short");
+    testAssertGet(s, "locks/lock1", 0, 0, (const uint8_t *)"short", 5);
+    StorageInfo info = testStat(s, "locks/lock1");
+    assert_true(info.exists);
+    assert_int_equal(info.size, 5);
+
+    TestListing l = {0};
+    testList(s, "locks/", &l);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(testListingSize(&l, "locks/lock1"), 5);
+    testListingFree(&l);
+}
+
+static void testListPrefix(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    static const struct {
+        const char *name;
+        size_t len;
+    } objects[] = {
+        {"config", 3},         {"keys/k1", 17},        {"data/ab/ab01", 100}, {"data/ab/ab02", 0},
+        {"data/cd/cd03", 250}, {"index/i1", 40},       {"snapshots/s1", 9},   {"dataset", 2},
+        {"data-old/ab/x", 1},
+    };
+    const size_t n = sizeof(objects) / sizeof(objects[0]);
+    uint8_t *buf = testPattern(256, 3);
+    for (size_t i = 0; i < n; i++)
+        testPut(s, objects[i].name, buf, objects[i].len);
+    free(buf);
+
+    TestListing l = {0};
+    testList(s, "data/", &l);
+    assert_int_equal(l.count, 3);
+    assert_int_equal(testListingSize(&l, "data/ab/ab01"), 100);
+    assert_int_equal(testListingSize(&l, "data/ab/ab02"), 0);
+    assert_int_equal(testListingSize(&l, "data/cd/cd03"), 250);
+    testListingFree(&l);
+
+    /* A partial name filters inside the deepest directory. */
+    testList(s, "data/ab", &l);
+    assert_int_equal(l.count, 2);
+    assert_int_equal(testListingSize(&l, "data/ab/ab01"), 100);
+    assert_int_equal(testListingSize(&l, "data/ab/ab02"), 0);
+    testListingFree(&l);
+
+    testList(s, "data/ab/ab0", &l);
+    assert_int_equal(l.count, 2);
+    testListingFree(&l);
+
+    testList(s, "data/cd/cd03", &l);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(testListingSize(&l, "data/cd/cd03"), 250);
+    testListingFree(&l);
+
+    /* "data" without the slash also matches "dataset" and "data-old/...". */
+    testList(s, "data", &l);
+    assert_int_equal(l.count, 5);
+    assert_int_equal(testListingSize(&l, "dataset"), 2);
+    assert_int_equal(testListingSize(&l, "data-old/ab/x"), 1);
+    testListingFree(&l);
+
+    testList(s, "snapshots/", &l);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(testListingSize(&l, "snapshots/s1"), 9);
+    testListingFree(&l);
+
+    testList(s, "", &l);
+    assert_int_equal(l.count, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(testListingSize(&l, objects[i].name), (int64_t)objects[i].len);
+    testListingFree(&l);
+}
+
+static void testListMissing(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    TestListing l = {0};
+    /* Nothing at all yet (for local: the root may hold nothing). */
+    testList(s, "", &l);
+    assert_int_equal(l.count, 0);
+    testList(s, "data/", &l);
+    assert_int_equal(l.count, 0);
+
+    testPutStr(s, "config", "c");
+    testList(s, "locks/", &l);
+    assert_int_equal(l.count, 0);
+    testList(s, "data/zz/", &l);
+    assert_int_equal(l.count, 0);
+    testList(s, "zzz", &l);
+    assert_int_equal(l.count, 0);
+    /* An object used as a directory is no directory. */
+    testList(s, "config/", &l);
+    assert_int_equal(l.count, 0);
+}
+
+static void testListStop(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    for (int i = 0; i < 5; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "snapshots/s%d", i);
+        testPutStr(s, name, "snap");
+    }
+    TestListing l = {.stopAfter = 2};
+    testList(s, "snapshots/", &l);
+    assert_int_equal(l.count, 2);
+    testListingFree(&l);
+
+    l.stopAfter = 1;
+    testList(s, "", &l);
+    assert_int_equal(l.count, 1);
+    testListingFree(&l);
+}
+
+static void testRemoveThenStat(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    testPutStr(s, "index/gone", "bytes");
+    testPutStr(s, "index/stays", "more");
+    StorageInfo info = testStat(s, "index/gone");
+    assert_true(info.exists);
+    assert_int_equal(info.size, 5);
+
+    LbError err = {0};
+    assert_true(storageRemove(s, "index/gone", &err));
+    info = testStat(s, "index/gone");
+    assert_false(info.exists);
+    assert_int_equal(info.size, 0);
+
+    LbBuf out = {0};
+    assert_false(storageGet(s, "index/gone", 0, 0, &out, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_FOUND);
+    lbBufFree(&out);
+
+    TestListing l = {0};
+    testList(s, "index/", &l);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(testListingSize(&l, "index/stays"), 4);
+    testListingFree(&l);
+
+    /* stat of something never written. */
+    info = testStat(s, "index/never");
+    assert_false(info.exists);
+    info = testStat(s, "nodir/never");
+    assert_false(info.exists);
+}
+
+static void testRemoveMissing(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    LbError err = {0};
+    assert_true(storageRemove(s, "locks/none", &err));
+    assert_true(storageRemove(s, "nodir/deeper/none", &err));
+    testPutStr(s, "locks/once", "x");
+    assert_true(storageRemove(s, "locks/once", &err));
+    assert_true(storageRemove(s, "locks/once", &err));
+    assert_false(testStat(s, "locks/once").exists);
+}
+
+static void testInvalidNames(void **state) {
+    TestStore *ts = *state;
+    Storage *s = ts->storage;
+    static const char *const bad[] = {
+        "../x", "/abs", "a//b", "", "a/../b", "a/", "./x", "a/./b", "..", ".", "x y", "a\\b", "data/ab/.tmp-abc",
+        ".tmp-0123456789abcdef", "caf\xc3\xa9",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        LbError err = {0};
+        const uint8_t byte = 1;
+        assert_false(storagePut(s, bad[i], &byte, 1, &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+
+        lbErrorClear(&err);
+        LbBuf out = {0};
+        assert_false(storageGet(s, bad[i], 0, 0, &out, &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+        assert_int_equal(out.len, 0);
+
+        lbErrorClear(&err);
+        StorageInfo info;
+        assert_false(storageStat(s, bad[i], &info, &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+
+        lbErrorClear(&err);
+        assert_false(storageRemove(s, bad[i], &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+    }
+    LbError err = {0};
+    LbBuf out = {0};
+    assert_false(storageGet(s, NULL, 0, 0, &out, &err));
+    assert_int_equal(err.code, LB_ERR_ARGS);
+    assert_int_equal(out.len, 0);
+
+    static const char *const badPrefix[] = {"../", "/", "/data/", "a//", "../data", "x y", "./"};
+    for (size_t i = 0; i < sizeof(badPrefix) / sizeof(badPrefix[0]); i++) {
+        TestListing l = {0};
+        lbErrorClear(&err);
+        assert_false(storageList(s, badPrefix[i], testListCb, &l, &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+        assert_int_equal(l.count, 0);
+    }
+
+    /* Nothing was stored anywhere, inside the root or next to it. */
+    TestListing l = {0};
+    testList(s, "", &l);
+    assert_int_equal(l.count, 0);
+    if (ts->dir != NULL) {
+        char *outside = lbXasprintf("%s/x", ts->base);
+        assert_int_equal(access(outside, F_OK), -1);
+        free(outside);
+        assert_int_equal(testCountEntries(ts->dir), 0);
+        assert_int_equal(access("/abs", F_OK), -1);
+    }
+}
+
+#define TEST_THREADS 4
+#define TEST_PUTS_PER_THREAD 25
+
+typedef struct TestThread {
+    Storage *storage;
+    int index;
+    int failures;
+    LbError err;
+} TestThread;
+
+static void *testPutThread(void *arg) {
+    TestThread *t = arg;
+    for (int i = 0; i < TEST_PUTS_PER_THREAD; i++) {
+        char name[64];
+        /* Threads share the data/XX directories, so directory creation races. */
+        snprintf(name, sizeof(name), "data/%02x/t%d-%03d", i % 4, t->index, i);
+        size_t len = (size_t)(t->index * 1000 + i);
+        uint8_t *data = testPattern(len, (uint32_t)(t->index * 1000 + i));
+        if (!storagePut(t->storage, name, data, len, &t->err))
+            t->failures++;
+        free(data);
+    }
+    return NULL;
+}
+
+static void testConcurrentPuts(void **state) {
+    Storage *s = ((TestStore *)*state)->storage;
+    pthread_t threads[TEST_THREADS];
+    TestThread args[TEST_THREADS];
+    for (int i = 0; i < TEST_THREADS; i++) {
+        args[i] = (TestThread){.storage = s, .index = i};
+        assert_int_equal(pthread_create(&threads[i], NULL, testPutThread, &args[i]), 0);
+    }
+    for (int i = 0; i < TEST_THREADS; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        if (args[i].failures)
+            fail_msg("thread %d: %d puts failed: %s", i, args[i].failures, args[i].err.msg);
+    }
+
+    TestListing l = {0};
+    testList(s, "data/", &l);
+    assert_int_equal(l.count, TEST_THREADS * TEST_PUTS_PER_THREAD);
+    for (int t = 0; t < TEST_THREADS; t++) {
+        for (int i = 0; i < TEST_PUTS_PER_THREAD; i++) {
+            char name[64];
+            snprintf(name, sizeof(name), "data/%02x/t%d-%03d", i % 4, t, i);
+            size_t len = (size_t)(t * 1000 + i);
+            assert_int_equal(testListingSize(&l, name), (int64_t)len);
+            uint8_t *data = testPattern(len, (uint32_t)(t * 1000 + i));
+            testAssertGet(s, name, 0, 0, data, len);
+            free(data);
+        }
+    }
+    testListingFree(&l);
+}
+
+/***********************************************************************************************************************
+ * Local-only tests
+ **********************************************************************************************************************/
+
+static void testLocalLayoutNoTemps(void **state) {
+    TestStore *ts = *state;
+    Storage *s = ts->storage;
+    assert_string_equal(storageDriverName(s), "local");
+    testPutStr(s, "config", "cfg");
+    testPutStr(s, "data/ab/abcdef", "pack bytes");
+    testPutStr(s, "data/ab/abcdef", "pack bytes again");
+    testPutStr(s, "keys/k", "key");
+    assert_int_equal(testCountTemps(ts->dir), 0);
+
+    /* The object is a plain file at ROOT/NAME, private to its owner. */
+    char *path = lbXasprintf("%s/data/ab/abcdef", ts->dir);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(st.st_size, 16);
+    free(path);
+
+    static const char *const dirs[] = {"data", "data/ab", "keys"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char *d = lbXasprintf("%s/%s", ts->dir, dirs[i]);
+        assert_int_equal(stat(d, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(st.st_mode & 0777, 0700);
+        free(d);
+    }
+}
+
+static void testLocalTempNotListed(void **state) {
+    TestStore *ts = *state;
+    Storage *s = ts->storage;
+    testPutStr(s, "data/ab/real", "12345");
+
+    char *tmp = lbXasprintf("%s/data/ab/.tmp-abc", ts->dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "partial", 7), 7);
+    close(fd);
+    /* Also a temporary file at the top and a foreign name. */
+    char *tmpTop = lbXasprintf("%s/.tmp-0123456789abcdef", ts->dir);
+    fd = open(tmpTop, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+
+    TestListing l = {0};
+    testList(s, "data/", &l);
+    assert_int_equal(l.count, 1);
+    assert_int_equal(testListingSize(&l, "data/ab/real"), 5);
+    testListingFree(&l);
+
+    testList(s, "", &l);
+    assert_int_equal(l.count, 1);
+    assert_string_equal(l.names[0], "data/ab/real");
+    testListingFree(&l);
+
+    testList(s, "data/ab/.", &l);
+    assert_int_equal(l.count, 0);
+
+    /* The planted file is untouched by the listing. */
+    assert_int_equal(access(tmp, F_OK), 0);
+    free(tmpTop);
+    free(tmp);
+}
+
+static void testLocalPutFailure(void **state) {
+    TestStore *ts = *state;
+    Storage *s = ts->storage;
+    LbError err = {0};
+    const uint8_t data[] = "payload";
+
+    if (geteuid() != 0) {
+        /* A read-only directory: the temporary file cannot be created. */
+        testPutStr(s, "data/ab/first", "1");
+        char *dir = lbXasprintf("%s/data/ab", ts->dir);
+        assert_int_equal(chmod(dir, 0500), 0);
+        assert_false(storagePut(s, "data/ab/second", data, sizeof(data), &err));
+        char *expect = lbXasprintf("unable to write '%s/data/ab/second': %s", ts->dir, strerror(EACCES));
+        assert_string_equal(err.msg, expect);
+        assert_int_equal(err.code, LB_ERR_IO);
+        free(expect);
+        assert_int_equal(chmod(dir, 0700), 0);
+        free(dir);
+
+        /* A read-only parent: the directory cannot be created. */
+        char *data2 = lbXasprintf("%s/data", ts->dir);
+        assert_int_equal(chmod(data2, 0500), 0);
+        lbErrorClear(&err);
+        assert_false(storagePut(s, "data/cd/third", data, sizeof(data), &err));
+        assert_non_null(strstr(err.msg, "/data/cd/third"));
+        assert_non_null(strstr(err.msg, strerror(EACCES)));
+        assert_int_equal(chmod(data2, 0700), 0);
+        free(data2);
+        assert_false(testStat(s, "data/ab/second").exists);
+        assert_false(testStat(s, "data/cd/third").exists);
+    }
+
+    /* A regular file where a directory must be (works as root too). */
+    testPutStr(s, "blocker", "i am a file");
+    lbErrorClear(&err);
+    assert_false(storagePut(s, "blocker/x", data, sizeof(data), &err));
+    char *expect = lbXasprintf("unable to write '%s/blocker/x': %s", ts->dir, strerror(ENOTDIR));
+    assert_string_equal(err.msg, expect);
+    free(expect);
+
+    testPutStr(s, "data/blk", "another file");
+    lbErrorClear(&err);
+    assert_false(storagePut(s, "data/blk/sub/deeper/x", data, sizeof(data), &err));
+    assert_non_null(strstr(err.msg, "/data/blk/sub/deeper/x"));
+    assert_non_null(strstr(err.msg, strerror(ENOTDIR)));
+
+    /* A directory where the object must be: the temporary file is written
+     * and fsynced, then rename fails, so it must be removed again. */
+    testPutStr(s, "data/dirobj/inner", "in");
+    lbErrorClear(&err);
+    assert_false(storagePut(s, "data/dirobj", data, sizeof(data), &err));
+    expect = lbXasprintf("unable to write '%s/data/dirobj': %s", ts->dir, strerror(EISDIR));
+    assert_string_equal(err.msg, expect);
+    free(expect);
+    assert_false(testStat(s, "data/dirobj").exists);
+
+    /* Nothing half-written was left behind, and the blockers are intact. */
+    assert_int_equal(testCountTemps(ts->dir), 0);
+    testAssertGet(s, "blocker", 0, 0, (const uint8_t *)"i am a file", 11);
+    TestListing l = {0};
+    testList(s, "", &l);
+    assert_int_equal(l.count, geteuid() != 0 ? 4 : 3);
+    assert_int_equal(testListingSize(&l, "data/dirobj/inner"), 2);
+    assert_int_equal(testListingSize(&l, "blocker"), 11);
+    assert_int_equal(testListingSize(&l, "data/blk"), 12);
+    testListingFree(&l);
+}
+
+static void testLocalOpen(void **state) {
+    TestStore *ts = *state;
+    LbError err = {0};
+
+    char *withScheme = lbXasprintf("local:%s", ts->dir);
+    Storage *s = storageOpen(withScheme, &err);
+    assert_non_null(s);
+    assert_string_equal(storageDriverName(s), "local");
+    assert_string_equal(storageLocation(s), ts->dir);
+    storageFree(s);
+    free(withScheme);
+
+    s = storageOpen(ts->dir, &err);
+    assert_non_null(s);
+    assert_string_equal(storageDriverName(s), "local");
+    storageFree(s);
+
+    /* Trailing slashes are dropped; "/" stays "/". */
+    char *slashed = lbXasprintf("%s///", ts->dir);
+    s = storageLocalNew(slashed, &err);
+    assert_non_null(s);
+    assert_string_equal(storageLocation(s), ts->dir);
+    storageFree(s);
+    free(slashed);
+    s = storageLocalNew("/", &err);
+    assert_non_null(s);
+    assert_string_equal(storageLocation(s), "/");
+    storageFree(s);
+
+    lbErrorClear(&err);
+    assert_null(storageOpen("foo://x", &err));
+    assert_int_equal(err.code, LB_ERR_ARGS);
+
+    lbErrorClear(&err);
+    assert_null(storageLocalNew("", &err));
+    assert_int_equal(err.code, LB_ERR_ARGS);
+
+    s = storageOpen("mem:", &err);
+    assert_non_null(s);
+    assert_string_equal(storageDriverName(s), "mem");
+    storageFree(s);
+
+    /* A root that is a regular file is refused. */
+    testPutStr(ts->storage, "plainfile", "x");
+    char *file = lbXasprintf("%s/plainfile", ts->dir);
+    lbErrorClear(&err);
+    assert_null(storageLocalNew(file, &err));
+    assert_int_equal(err.code, LB_ERR_ARGS);
+    assert_non_null(strstr(err.msg, file));
+    free(file);
+
+    /* A missing root is not created by opening it, only by the first put. */
+    char *fresh = lbXasprintf("%s/new/repo", ts->dir);
+    s = storageLocalNew(fresh, &err);
+    assert_non_null(s);
+    assert_int_equal(access(fresh, F_OK), -1);
+    StorageInfo info = testStat(s, "config");
+    assert_false(info.exists);
+    testPutStr(s, "config", "cfg");
+    struct stat st;
+    assert_int_equal(stat(fresh, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 0777, 0700);
+    testAssertGet(s, "config", 0, 0, (const uint8_t *)"cfg", 3);
+    storageFree(s);
+    free(fresh);
+}
+
+/***********************************************************************************************************************
+ * Groups
+ **********************************************************************************************************************/
+
+#define STORAGE_CONFORMANCE_TESTS(setup)                                                                               \
+    cmocka_unit_test_setup_teardown(testRoundTripEmpty, setup, teardownStore),                                         \
+        cmocka_unit_test_setup_teardown(testRoundTripOneByte, setup, teardownStore),                                   \
+        cmocka_unit_test_setup_teardown(testRoundTripLarge, setup, teardownStore),                                     \
+        cmocka_unit_test_setup_teardown(testRangedGet, setup, teardownStore),                                          \
+        cmocka_unit_test_setup_teardown(testRangePastEnd, setup, teardownStore),                                       \
+        cmocka_unit_test_setup_teardown(testGetMissing, setup, teardownStore),                                         \
+        cmocka_unit_test_setup_teardown(testOverwrite, setup, teardownStore),                                          \
+        cmocka_unit_test_setup_teardown(testListPrefix, setup, teardownStore),                                         \
+        cmocka_unit_test_setup_teardown(testListMissing, setup, teardownStore),                                        \
+        cmocka_unit_test_setup_teardown(testListStop, setup, teardownStore),                                           \
+        cmocka_unit_test_setup_teardown(testRemoveThenStat, setup, teardownStore),                                     \
+        cmocka_unit_test_setup_teardown(testRemoveMissing, setup, teardownStore),                                      \
+        cmocka_unit_test_setup_teardown(testInvalidNames, setup, teardownStore),                                       \
+        cmocka_unit_test_setup_teardown(testConcurrentPuts, setup, teardownStore)
+
+int main(void) {
+    const struct CMUnitTest memTests[] = {
+        STORAGE_CONFORMANCE_TESTS(setupMem),
+    };
+    const struct CMUnitTest localTests[] = {
+        STORAGE_CONFORMANCE_TESTS(setupLocal),
+        cmocka_unit_test_setup_teardown(testLocalLayoutNoTemps, setupLocal, teardownStore),
+        cmocka_unit_test_setup_teardown(testLocalTempNotListed, setupLocal, teardownStore),
+        cmocka_unit_test_setup_teardown(testLocalPutFailure, setupLocal, teardownStore),
+        cmocka_unit_test_setup_teardown(testLocalOpen, setupLocal, teardownStore),
+    };
+    int failed = cmocka_run_group_tests_name("storage-mem", memTests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("storage-local", localTests, NULL, NULL);
+    return failed;
+}
