@@ -1,0 +1,72 @@
+# lifeboat - wrapper around meson/ninja for the common tasks.
+#   make demo     install what is missing, build, back up and restore a sample tree
+#   make test     install what is missing, build, run every test (SANITIZE=1: under ASan+UBSan)
+#   make bench    benchmark beside restic and Borg (docs/benchmarks.md)
+#   make build | format | lint | coverage | clean
+
+SHELL := /bin/bash
+BUILD ?= build
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD := build-san
+MESON_OPTS := -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+endif
+ifeq ($(COVERAGE),1)
+BUILD := build-cov
+MESON_OPTS := -Db_coverage=true -Dbuildtype=debug
+endif
+
+# Debian packages the build, the tests and the demo need.
+DEBS := build-essential meson ninja-build pkg-config libzstd-dev libssl-dev libjansson-dev \
+        libcmocka-dev attr python3 acl
+BENCH_DEBS := restic borgbackup time
+LINT_DEBS := cppcheck clang-format gcovr
+
+.PHONY: all build deps test demo bench format lint coverage clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBS) $(EXTRA_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS) >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) >/dev/null
+	@if [ "$(BUILD)" = build ]; then :; else mkdir -p build && ln -sf ../$(BUILD)/lifeboat build/lifeboat-$(BUILD); fi
+
+test: build
+	LIFEBOAT_BUILD=$(BUILD) tests/run
+
+demo: build
+	scripts/demo.sh $(BUILD)/lifeboat
+
+bench:
+	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
+	$(MAKE) build
+	bench/run.sh
+
+format:
+	$(MAKE) deps EXTRA_DEBS="$(LINT_DEBS)"
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	$(MAKE) deps EXTRA_DEBS="$(LINT_DEBS)"
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -I src --std=c11 -D__GNUC__ src
+
+coverage:
+	$(MAKE) deps EXTRA_DEBS="$(LINT_DEBS)"
+	$(MAKE) test COVERAGE=1
+	gcovr -r . --filter src/ $(BUILD_COV_FLAGS) build-cov --print-summary --txt build-cov/coverage.txt >/dev/null; \
+	  tail -n 5 build-cov/coverage.txt
+
+clean:
+	rm -rf build build-san build-cov

@@ -1,0 +1,32 @@
+# tests/integration/lib.sh - helpers for integration scripts (sourced).
+# Each check prints one TAP line: "ok N - what" or "not ok N - what".
+# A script sources this, then calls ok/fail/check/... and ends with `finish`.
+set -u
+LB=${LIFEBOAT_BIN:?set LIFEBOAT_BIN (tests/run does)}
+_n=0
+_failed=0
+TMP=$(mktemp -d /tmp/lifeboat-test.XXXXXX)
+cleanup_hooks=()
+_cleanup() {
+    for h in "${cleanup_hooks[@]+"${cleanup_hooks[@]}"}"; do eval "$h" || true; done
+    chmod -R u+rwx "$TMP" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap _cleanup EXIT
+export LIFEBOAT_PASSWORD=test-password-123
+unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND LIFEBOAT_REPOSITORY
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+fail() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+skip() { _n=$((_n + 1)); echo "ok $_n - $* # SKIP"; }
+note() { echo "# $*"; }
+# check "description" command...: ok when the command exits 0
+check() { local d=$1; shift; if "$@" >"$TMP/.out" 2>&1; then ok "$d"; else fail "$d"; sed 's/^/#   /' "$TMP/.out" | head -20; fi; }
+# check_rc N "description" command...: ok when the command exits with N
+check_rc() { local want=$1 d=$2; shift 2; "$@" >"$TMP/.out" 2>&1; local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$d"; else fail "$d (exit $rc, wanted $want)"; sed 's/^/#   /' "$TMP/.out" | head -20; fi; }
+# last_output: what the last check/check_rc printed
+last_output() { cat "$TMP/.out"; }
+# new_repo DIR: init a repository quickly (cheap scrypt for tests)
+new_repo() { "$LB" -r "$1" init --kdf-n 1024 -q; }
+finish() { [ "$_failed" -eq 0 ]; exit $?; }
