@@ -1,4 +1,5 @@
 /* main.c - lifeboat: argv -> verb, error -> documented exit code. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,12 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
+    /* Chunks and packs are 0.5-16 MiB buffers allocated and freed at a high
+     * rate. Keep them on the heap instead of fresh mmaps so their pages are
+     * reused rather than faulted in and zeroed by the kernel each time
+     * (profiled: 17% of a backup's time was clear_page). */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     /* the verb is the first argument that is not an option or a global option's value */
     int verbAt = 0;
     for (int i = 1; i < argc; i++) {

@@ -19,7 +19,7 @@
 #include "common/timeutil.h"
 #include "repo/saver.h"
 
-#define READ_BUF_SIZE (32u * 1024u * 1024u)
+#define READ_BUF_SIZE (16u * 1024u * 1024u)
 #define SLOT_BLOCKS 48
 
 /* Chunk IDs of one file, written by workers: block k holds 2^k IDs, so

@@ -33,6 +33,9 @@ size_t packWriterCount(const PackWriter *pw) {
 }
 
 uint8_t *packWriterReserve(PackWriter *pw, size_t sealedLen) {
+    /* a pack grows to just past PACK_TARGET_SIZE: size it once, not by doubling */
+    if (pw->data.cap == 0)
+        lbBufReserve(&pw->data, PACK_TARGET_SIZE + (PACK_TARGET_SIZE / 4));
     lbBufReserve(&pw->data, sealedLen);
     return pw->data.data + pw->data.len;
 }

@@ -11,9 +11,9 @@
 #include "compress/compress.h"
 #include "crypto/crypto.h"
 
-#define QUEUE_MAX_BYTES (48u * 1024u * 1024u)
+#define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
-#define UPLOAD_QUEUE_MAX 2u
+#define UPLOAD_QUEUE_MAX 1u
 
 typedef struct Job {
     struct Job *next;
