@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <limits.h>
 #include <grp.h>
 #include <pwd.h>
@@ -63,6 +65,34 @@ typedef struct Archiver {
     ArchiverProgress progress;
     double lastProgress;
 } Archiver;
+
+/* ---- totals for the progress line (ETA): counted by a scanner thread ---- */
+
+static _Atomic uint64_t scanFiles, scanBytes;
+static atomic_bool scanStop;
+
+static int scanVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F && S_ISREG(st->st_mode)) {
+        atomic_fetch_add(&scanFiles, 1);
+        atomic_fetch_add(&scanBytes, (uint64_t)st->st_size);
+    }
+    return atomic_load(&scanStop) ? 1 : 0;
+}
+
+typedef struct ScanArgs {
+    const ArchiverOptions *opts;
+    atomic_bool done;
+} ScanArgs;
+
+static void *scanMain(void *arg) {
+    ScanArgs *sa = arg;
+    for (size_t i = 0; i < sa->opts->pathCount && !atomic_load(&scanStop); i++)
+        nftw(sa->opts->paths[i], scanVisit, 32, FTW_PHYS | (sa->opts->oneFileSystem ? FTW_MOUNT : 0));
+    atomic_store(&sa->done, true);
+    return NULL;
+}
 
 static LbId *slotAt(FileSlots *s, size_t i) {
     size_t k = 0;
@@ -160,6 +190,8 @@ static void reportProgress(Archiver *a, const char *path, bool force) {
         return;
     a->lastProgress = now;
     a->progress.currentPath = path;
+    a->progress.filesTotal = atomic_load(&scanFiles);
+    a->progress.bytesTotal = atomic_load(&scanBytes);
     a->opts->progress(a->opts->progressCtx, &a->progress);
 }
 
@@ -570,6 +602,9 @@ static bool backupStdin(Archiver *a, ADir *root) {
 bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result, LbError *err) {
     memset(result, 0, sizeof(*result));
     Archiver a = {.repo = repo, .opts = opts, .result = result};
+    pthread_t scanner;
+    ScanArgs scanArgs = {.opts = opts};
+    bool scanning = false;
     result->summary.startNs = lbNowNs();
     ADir *root = lbXcalloc(1, sizeof(ADir));
     Tree rootParent = {0};
@@ -590,6 +625,12 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
     }
     a.buf = lbXmalloc(READ_BUF_SIZE);
     a.saver = saverNew(repo, 0);
+    if (opts->progress && opts->stdinFd < 0) {
+        atomic_store(&scanFiles, 0);
+        atomic_store(&scanBytes, 0);
+        atomic_store(&scanStop, false);
+        scanning = pthread_create(&scanner, NULL, scanMain, &scanArgs) == 0;
+    }
     if (opts->stdinFd >= 0) {
         if (!backupStdin(&a, root)) {
             saverFinish(a.saver, err);
@@ -645,6 +686,10 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
     result->summary.endNs = lbNowNs();
     ok = true;
 cleanup:
+    if (scanning) {
+        atomic_store(&scanStop, true);
+        pthread_join(scanner, NULL);
+    }
     saverFree(a.saver);
     free(a.buf);
     for (size_t i = 0; i < opts->pathCount; i++)

@@ -145,11 +145,18 @@ typedef struct ProgressState {
 static void onProgress(void *ctx, const ArchiverProgress *p) {
     ProgressState *ps = ctx;
     double el = lbMonotonicSeconds() - ps->start;
-    char bytes[32], rate[32], elapsed[32];
+    char bytes[32], total[32], rate[32], elapsed[32], eta[32] = "?";
+    double r = el > 0 ? (double)p->bytesDone / el : 0;
     cliFormatBytes((double)p->bytesDone, bytes, sizeof(bytes));
-    cliFormatBytes(el > 0 ? (double)p->bytesDone / el : 0, rate, sizeof(rate));
+    cliFormatBytes((double)p->bytesTotal, total, sizeof(total));
+    cliFormatBytes(r, rate, sizeof(rate));
     cliFormatDuration(el, elapsed, sizeof(elapsed));
-    cliProgressLine("[%s] %llu files, %s, %s/s", elapsed, (unsigned long long)p->filesDone, bytes, rate);
+    if (p->bytesTotal > p->bytesDone && r > 0)
+        cliFormatDuration((double)(p->bytesTotal - p->bytesDone) / r, eta, sizeof(eta));
+    else if (p->bytesTotal > 0)
+        snprintf(eta, sizeof(eta), "0:00");
+    cliProgressLine("[%s] %llu / %llu files  %s / %s  %s/s  ETA %s", elapsed, (unsigned long long)p->filesDone,
+                    (unsigned long long)p->filesTotal, bytes, total, rate, eta);
 }
 
 /* Start argv with its stdout on a pipe; returns the read end, sets *pid. */
