@@ -20,6 +20,7 @@ static const Verb verbs[] = {
     {"diff", cmdDiff, "show what changed between two snapshots"},
     {"restore", cmdRestore, "restore a snapshot into a directory"},
     {"check", cmdCheck, "verify the repository (--read-data reads every pack)"},
+    {"prune", cmdPrune, "remove data no snapshot references"},
     {"unlock", cmdUnlock, "remove stale locks"},
     {"stats", cmdStats, "show repository statistics"},
     {"key", cmdKey, "manage passwords: key add | list | remove ID | passwd"},

@@ -415,7 +415,8 @@ static void walkDir(Archiver *a, const char *path, ADir *dir, const Tree *parent
         names[count++] = lbXstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, count, sizeof(char *), cmpName);
+    if (count > 1)
+        qsort(names, count, sizeof(char *), cmpName);
     for (size_t i = 0; i < count; i++) {
         char *child = strcmp(path, "/") == 0 ? lbXasprintf("/%s", names[i]) : lbXasprintf("%s/%s", path, names[i]);
         if (!excluded(a, child, names[i])) {

@@ -82,5 +82,8 @@ int cmdCheck(int argc, char **argv);
 int cmdUnlock(int argc, char **argv);
 int cmdStats(int argc, char **argv);
 int cmdKey(int argc, char **argv);
+int cmdPrune(int argc, char **argv);
+int cmdForget(int argc, char **argv);
+int cmdCopy(int argc, char **argv);
 
 #endif

@@ -139,6 +139,21 @@ bool indexLookup(const Index *ix, const LbId *id, BlobType type, IndexLoc *out) 
     return found;
 }
 
+bool indexLookupPos(const Index *ix, const LbId *id, BlobType type, size_t *pos) {
+    bool found;
+    size_t s = findSlot(ix, id, (uint8_t)type, &found);
+    if (found)
+        *pos = ix->slots[s] - 1;
+    return found;
+}
+
+void indexEntryAt(const Index *ix, size_t pos, LbId *id, IndexLoc *loc) {
+    if (id)
+        *id = ix->entries[pos].id;
+    if (loc)
+        *loc = ix->entries[pos].loc;
+}
+
 size_t indexBlobCount(const Index *ix) {
     return ix->count;
 }

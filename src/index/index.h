@@ -51,6 +51,11 @@ static inline bool indexHas(const Index *index, const LbId *id, BlobType type) {
     return indexLookup(index, id, type, NULL);
 }
 
+/* Entry numbers: every blob has a stable number in [0, indexBlobCount) for
+ * as long as the index lives, usable to keep per-blob bitmaps. */
+bool indexLookupPos(const Index *index, const LbId *id, BlobType type, size_t *pos);
+void indexEntryAt(const Index *index, size_t pos, LbId *id, IndexLoc *loc);
+
 size_t indexBlobCount(const Index *index);
 size_t indexPackCount(const Index *index);
 const LbId *indexPackId(const Index *index, uint32_t pack);

@@ -75,14 +75,29 @@ static bool readLock(Repo *repo, const LbId *id, LockInfo *info, LbError *err) {
     return true;
 }
 
-static bool lockIsStale(const LockInfo *info) {
-    if ((long long)time(NULL) - info->time > LOCK_STALE_SECONDS)
-        return true;
+/* A lock of this host is stale exactly when its process is gone (its age says
+ * nothing: a live process may be suspended); a lock of another host is stale
+ * when it has not been refreshed for LOCK_STALE_SECONDS. */
+static bool lockIsStale(const LockInfo *info, bool *sameHostDead) {
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
-    if (strcmp(host, info->hostname) == 0 && info->pid > 0 && kill((pid_t)info->pid, 0) != 0 && errno == ESRCH)
-        return true;
-    return false;
+    *sameHostDead = false;
+    if (strcmp(host, info->hostname) == 0 && info->pid > 0) {
+        if (kill((pid_t)info->pid, 0) != 0 && errno == ESRCH) {
+            *sameHostDead = true;
+            return true;
+        }
+        return false;
+    }
+    return (long long)time(NULL) - info->time > LOCK_STALE_SECONDS;
+}
+
+static void removeLockObject(Repo *repo, const LbId *id) {
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(id, hex);
+    snprintf(name, sizeof(name), "locks/%s", hex);
+    LbError ignored;
+    storageRemove(repoStorage(repo), name, &ignored);
 }
 
 static void formatAge(long long secs, char *out, size_t n) {
@@ -148,7 +163,15 @@ RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
             *err = lerr;
             goto fail;
         }
-        if (lockIsStale(&info) || (!exclusive && !info.exclusive))
+        bool dead;
+        if (lockIsStale(&info, &dead)) {
+            if (dead) {
+                lbLogInfo("removing stale lock of PID %ld (no longer running on this host)", info.pid);
+                removeLockObject(repo, &ids[i]);
+            }
+            continue;
+        }
+        if (!exclusive && !info.exclusive)
             continue;
         char age[32];
         formatAge((long long)time(NULL) - info.time, age, sizeof(age));
@@ -209,7 +232,8 @@ bool repoLockRemoveStale(Repo *repo, bool all, size_t *removed, LbError *err) {
         LockInfo info;
         LbError lerr = {0};
         bool readable = readLock(repo, &ids[i], &info, &lerr);
-        if (readable && !all && !lockIsStale(&info))
+        bool dead;
+        if (readable && !all && !lockIsStale(&info, &dead))
             continue;
         if (!readable && lerr.code == LB_ERR_NOT_FOUND)
             continue;
@@ -222,4 +246,28 @@ bool repoLockRemoveStale(Repo *repo, bool all, size_t *removed, LbError *err) {
     }
     free(ids);
     return ok;
+}
+
+bool repoLockVerifyAlone(RepoLock *lock, LbError *err) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    if (!repoListIds(lock->repo, "locks", &ids, &n, err))
+        return false;
+    bool alone = true;
+    for (size_t i = 0; i < n && alone; i++) {
+        if (lbIdEqual(&ids[i], &lock->id))
+            continue;
+        LockInfo info;
+        LbError lerr = {0};
+        bool dead;
+        if (!readLock(lock->repo, &ids[i], &info, &lerr))
+            continue;
+        if (lockIsStale(&info, &dead))
+            continue;
+        alone = false;
+        lbErr(err, LB_ERR_LOCKED, "another process (PID %ld on host '%s') took a lock meanwhile", info.pid,
+              info.hostname);
+    }
+    free(ids);
+    return alone;
 }

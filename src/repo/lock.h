@@ -4,10 +4,11 @@
  *
  * Shared locks (backup, restore) coexist; an exclusive lock (check, prune,
  * forget, key remove) excludes every other lock. A lock is refreshed every
- * LOCK_REFRESH_SECONDS by a background thread while held, and is stale when
- * its time is older than LOCK_STALE_SECONDS or when it belongs to this host
- * and its process no longer exists. Stale locks are ignored by lock
- * acquisition and removed by `unlock`.
+ * LOCK_REFRESH_SECONDS by a background thread while held. A lock of this
+ * host is stale when its process no longer exists; a lock of another host is
+ * stale when it was not refreshed for LOCK_STALE_SECONDS. Stale locks are ignored by lock
+ * acquisition (those of dead processes on this host are deleted on the way)
+ * and removed by `unlock`.
  */
 #ifndef LIFEBOAT_REPO_LOCK_H
 #define LIFEBOAT_REPO_LOCK_H
@@ -27,6 +28,10 @@ typedef struct RepoLock RepoLock;
 RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err);
 /* Stop refreshing and delete the lock file; NULL is a no-op. */
 void repoLockRelease(RepoLock *lock);
+
+/* For exclusive holders about to delete data: true when no other live lock
+ * exists (a defence in depth should the lock have been lost). */
+bool repoLockVerifyAlone(RepoLock *lock, LbError *err);
 
 /* Remove stale locks (or all locks when all is true). */
 bool repoLockRemoveStale(Repo *repo, bool all, size_t *removed, LbError *err);

@@ -22,6 +22,8 @@ typedef struct Job {
     size_t len;
     LbId *idOut;
     atomic_long *pending;
+    bool stored;      /* data is sealed already: copy it, entry describes it */
+    PackEntry entry;
 } Job;
 
 typedef struct FinishedPack {
@@ -146,7 +148,16 @@ static void *workerMain(void *arg) {
 
         LbId id;
         bool isNew = false;
-        if (!failed) {
+        if (!failed && job->stored) {
+            id = job->entry.id;
+            pthread_mutex_lock(&s->mu);
+            if (!indexHas(s->claimed, &id, job->type)) {
+                PackEntry claim = {.id = id, .type = (uint8_t)job->type};
+                indexAdd(s->claimed, 0, &claim);
+                isNew = true;
+            }
+            pthread_mutex_unlock(&s->mu);
+        } else if (!failed) {
             repoBlobId(s->repo, job->data, job->len, &id);
             if (job->idOut)
                 *job->idOut = id;
@@ -161,7 +172,21 @@ static void *workerMain(void *arg) {
             pthread_mutex_unlock(&s->mu);
         }
         LbError err = {0};
-        bool ok = !isNew || storeBlob(s, w, job, &id, &err);
+        bool ok = true;
+        if (isNew && job->stored) {
+            uint8_t *dst = packWriterReserve(w->pack, job->len);
+            memcpy(dst, job->data, job->len);
+            packWriterCommit(w->pack, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
+            pthread_mutex_lock(&s->mu);
+            s->stats.blobsNew++;
+            s->stats.rawNew += job->entry.rawLength;
+            s->stats.storedNew += job->len;
+            pthread_mutex_unlock(&s->mu);
+            if (packWriterSize(w->pack) >= PACK_TARGET_SIZE)
+                queuePack(s, w);
+        } else if (isNew) {
+            ok = storeBlob(s, w, job, &id, &err);
+        }
         free(job->data);
         if (job->pending)
             atomic_fetch_sub(job->pending, 1);
@@ -258,21 +283,39 @@ BlobSaver *saverNew(Repo *repo, int workers) {
     return s;
 }
 
-void saverSubmitTake(BlobSaver *s, BlobType type, uint8_t *data, size_t len, LbId *idOut, atomic_long *pending) {
-    Job *job = lbXmalloc(sizeof(Job));
-    *job = (Job){.type = type, .data = data, .len = len, .idOut = idOut, .pending = pending};
+static void enqueue(BlobSaver *s, Job *job) {
     pthread_mutex_lock(&s->mu);
-    while ((s->queuedBytes + len > QUEUE_MAX_BYTES || s->queuedJobs >= QUEUE_MAX_JOBS) && s->queuedJobs > 0)
+    while ((s->queuedBytes + job->len > QUEUE_MAX_BYTES || s->queuedJobs >= QUEUE_MAX_JOBS) && s->queuedJobs > 0)
         pthread_cond_wait(&s->jobSpace, &s->mu);
     if (s->tail)
         s->tail->next = job;
     else
         s->head = job;
     s->tail = job;
-    s->queuedBytes += len;
+    s->queuedBytes += job->len;
     s->queuedJobs++;
     pthread_cond_signal(&s->jobAvailable);
     pthread_mutex_unlock(&s->mu);
+}
+
+void saverSubmitTake(BlobSaver *s, BlobType type, uint8_t *data, size_t len, LbId *idOut, atomic_long *pending) {
+    Job *job = lbXcalloc(1, sizeof(Job));
+    job->type = type;
+    job->data = data;
+    job->len = len;
+    job->idOut = idOut;
+    job->pending = pending;
+    enqueue(s, job);
+}
+
+void saverSubmitStoredTake(BlobSaver *s, const PackEntry *entry, uint8_t *stored) {
+    Job *job = lbXcalloc(1, sizeof(Job));
+    job->type = (BlobType)entry->type;
+    job->data = stored;
+    job->len = entry->length;
+    job->stored = true;
+    job->entry = *entry;
+    enqueue(s, job);
 }
 
 void saverWait(BlobSaver *s) {

@@ -36,6 +36,12 @@ BlobSaver *saverNew(Repo *repo, int workers);
  * the saver drops new work and saverFinish reports the first error. */
 void saverSubmitTake(BlobSaver *saver, BlobType type, uint8_t *data, size_t len, LbId *idOut, atomic_long *pending);
 
+/* Queue a blob in its stored form (sealed bytes, as read from a pack) with its
+ * pack entry: it is copied as is into a new pack, without the dedup check
+ * against the repository index (prune repacks with it). Takes ownership of
+ * stored (entry->length bytes). */
+void saverSubmitStoredTake(BlobSaver *saver, const PackEntry *entry, uint8_t *stored);
+
 /* Block until every submitted blob has been processed (IDs written). */
 void saverWait(BlobSaver *saver);
 

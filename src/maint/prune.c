@@ -1,0 +1,408 @@
+/* prune.c - mark, decide, repack, rewrite the index, delete. */
+#include "maint/prune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "repo/saver.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/tree.h"
+
+#define INDEX_FILE_MAX_BLOBS 500000u
+
+typedef struct PackStat {
+    uint64_t usedBytes, unusedBytes;
+    uint32_t usedCount, totalCount;
+    bool exists;
+    uint64_t size;
+    enum { PACK_KEEP, PACK_DELETE, PACK_REPACK } action;
+} PackStat;
+
+typedef struct Pruner {
+    Repo *repo;
+    uint8_t *used; /* bitmap over index entry numbers */
+    size_t blobCount;
+} Pruner;
+
+static bool isUsed(const Pruner *p, size_t pos) {
+    return p->used[pos / 8] & (1u << (pos % 8));
+}
+
+static void setUsed(Pruner *p, size_t pos) {
+    p->used[pos / 8] |= (uint8_t)(1u << (pos % 8));
+}
+
+/* Mark a tree and everything below it. A blob missing from the index stops
+ * prune: deleting anything from an inconsistent repository could lose data. */
+static bool markTree(Pruner *p, const LbId *id, LbError *err) {
+    size_t pos;
+    Index *ix = repoIndex(p->repo);
+    char hex[LB_ID_HEX_LEN + 1];
+    if (!indexLookupPos(ix, id, BLOB_TREE, &pos)) {
+        lbIdToHex(id, hex);
+        return lbErr(err, LB_ERR_CORRUPT, "tree %s is referenced but not in the index: run 'lifeboat check'", hex);
+    }
+    if (isUsed(p, pos))
+        return true;
+    setUsed(p, pos);
+    LbBuf plain = {0};
+    Tree t = {0};
+    bool ok = repoLoadBlob(p->repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    lbBufFree(&plain);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR) {
+            ok = markTree(p, &n->subtree, err);
+        } else if (n->type == NODE_FILE) {
+            for (size_t k = 0; k < n->contentCount && ok; k++) {
+                if (!indexLookupPos(ix, &n->content[k], BLOB_DATA, &pos)) {
+                    lbIdToHex(&n->content[k], hex);
+                    ok = lbErr(err, LB_ERR_CORRUPT,
+                               "data blob %s is referenced but not in the index: run 'lifeboat check'", hex);
+                } else {
+                    setUsed(p, pos);
+                }
+            }
+        }
+    }
+    treeFree(&t);
+    return ok;
+}
+
+typedef struct PackSeen {
+    LbId id;
+    uint64_t size;
+} PackSeen;
+
+typedef struct PackList {
+    PackSeen *items;
+    size_t count, cap;
+} PackList;
+
+static bool collectPack(void *ctx, const char *name, uint64_t size) {
+    PackList *l = ctx;
+    const char *slash = strrchr(name, '/');
+    LbId id;
+    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
+        return true;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->items = lbXrealloc(l->items, l->cap * sizeof(PackSeen));
+    }
+    l->items[l->count++] = (PackSeen){id, size};
+    return true;
+}
+
+static int cmpSeen(const void *a, const void *b) {
+    return lbIdCompare(&((const PackSeen *)a)->id, &((const PackSeen *)b)->id);
+}
+
+typedef struct Candidate {
+    uint32_t pack;
+    double unusedShare;
+} Candidate;
+
+static int cmpCandidate(const void *a, const void *b) {
+    double x = ((const Candidate *)a)->unusedShare, y = ((const Candidate *)b)->unusedShare;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Copy the used blobs of one pack into the saver, one ranged read per run of
+ * adjacent used blobs; each blob is decoded and checked before it is copied. */
+static bool repackPack(Pruner *p, BlobSaver *saver, uint32_t pack, PackEntry *entries, size_t n, LbError *err) {
+    char name[80];
+    repoPackName(indexPackId(repoIndex(p->repo), pack), name);
+    LbBuf buf = {0}, plain = {0};
+    bool ok = true;
+    for (size_t i = 0; i < n && ok;) {
+        size_t j = i + 1;
+        while (j < n && entries[j].offset == entries[j - 1].offset + entries[j - 1].length)
+            j++;
+        uint32_t lo = entries[i].offset, hi = entries[j - 1].offset + entries[j - 1].length;
+        lbBufClear(&buf);
+        ok = storageGet(repoStorage(p->repo), name, lo, hi - lo, &buf, err);
+        for (size_t k = i; ok && k < j; k++) {
+            IndexLoc loc = {pack, entries[k].offset, entries[k].length, entries[k].rawLength, entries[k].type,
+                            entries[k].flags};
+            const uint8_t *stored = buf.data + (entries[k].offset - lo);
+            lbBufClear(&plain);
+            if (!repoDecodeBlob(p->repo, &entries[k].id, &loc, stored, &plain, err)) {
+                lbErrorWrap(err, "unable to repack '%s'", name);
+                ok = false;
+                break;
+            }
+            uint8_t *copy = lbXmalloc(entries[k].length);
+            memcpy(copy, stored, entries[k].length);
+            saverSubmitStoredTake(saver, &entries[k], copy);
+        }
+        i = j;
+    }
+    lbBufFree(&buf);
+    lbBufFree(&plain);
+    return ok;
+}
+
+typedef struct RepackItem {
+    uint32_t pack;
+    PackEntry e;
+} RepackItem;
+
+static int cmpItem(const void *a, const void *b) {
+    const RepackItem *x = a, *y = b;
+    if (x->pack != y->pack)
+        return x->pack < y->pack ? -1 : 1;
+    return x->e.offset < y->e.offset ? -1 : x->e.offset > y->e.offset;
+}
+
+/* Write the kept packs' used entries as new index files. */
+static bool writeKeptIndex(Pruner *p, PackStat *stats, LbError *err) {
+    Index *ix = repoIndex(p->repo);
+    size_t np = indexPackCount(ix);
+    IndexPack *packs = lbXcalloc(np ? np : 1, sizeof(IndexPack));
+    for (size_t pos = 0; pos < p->blobCount; pos++) {
+        if (!isUsed(p, pos))
+            continue;
+        LbId id;
+        IndexLoc loc;
+        indexEntryAt(ix, pos, &id, &loc);
+        if (stats[loc.pack].action != PACK_KEEP)
+            continue;
+        IndexPack *ip = &packs[loc.pack];
+        ip->entries = lbXrealloc(ip->entries, (ip->count + 1) * sizeof(PackEntry));
+        ip->entries[ip->count++] = (PackEntry){id, loc.type, loc.flags, loc.offset, loc.length, loc.rawLength};
+    }
+    bool ok = true;
+    size_t blobs = 0;
+    IndexPack *batch = lbXcalloc(np ? np : 1, sizeof(IndexPack));
+    size_t batchCount = 0;
+    for (size_t k = 0; k <= np && ok; k++) {
+        bool flush = k == np || (blobs > 0 && blobs + packs[k].count > INDEX_FILE_MAX_BLOBS);
+        if (flush && batchCount > 0) {
+            LbBuf plain = {0};
+            LbId id;
+            indexEncode(batch, batchCount, &plain);
+            ok = repoSaveUnpacked(p->repo, "index", plain.data, plain.len, &id, err);
+            lbBufFree(&plain);
+            batchCount = 0;
+            blobs = 0;
+        }
+        if (k == np)
+            break;
+        if (packs[k].count > 0) {
+            packs[k].id = *indexPackId(ix, (uint32_t)k);
+            batch[batchCount++] = packs[k];
+            blobs += packs[k].count;
+        }
+    }
+    for (size_t k = 0; k < np; k++)
+        free(packs[k].entries);
+    free(packs);
+    free(batch);
+    return ok;
+}
+
+bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult *r, LbError *err) {
+    memset(r, 0, sizeof(*r));
+    Pruner p = {.repo = repo};
+    SnapshotList snaps = {0};
+    PackList seen = {0};
+    PackStat *stats = NULL;
+    Candidate *cands = NULL;
+    LbId *oldIndex = NULL;
+    size_t oldIndexCount = 0;
+    BlobSaver *saver = NULL;
+    bool ok = false;
+    StorageStats before;
+    storageGetStats(repoStorage(repo), &before);
+
+    if (!repoListIds(repo, "index", &oldIndex, &oldIndexCount, err) || !repoLoadIndex(repo, err) ||
+        !snapshotLoadAll(repo, &snaps, err))
+        goto cleanup;
+    r->indexFilesBefore = oldIndexCount;
+    r->snapshots = snaps.count;
+    Index *ix = repoIndex(repo);
+    p.blobCount = indexBlobCount(ix);
+    p.used = lbXcalloc(p.blobCount / 8 + 1, 1);
+    for (size_t i = 0; i < snaps.count; i++)
+        if (!markTree(&p, &snaps.items[i].tree, err))
+            goto cleanup;
+
+    /* what each pack holds, and which packs exist */
+    size_t np = indexPackCount(ix);
+    stats = lbXcalloc(np ? np : 1, sizeof(PackStat));
+    for (size_t pos = 0; pos < p.blobCount; pos++) {
+        IndexLoc loc;
+        indexEntryAt(ix, pos, NULL, &loc);
+        PackStat *ps = &stats[loc.pack];
+        ps->totalCount++;
+        if (isUsed(&p, pos)) {
+            ps->usedCount++;
+            ps->usedBytes += loc.length;
+            r->blobsUsed++;
+            r->bytesUsed += loc.length;
+        } else {
+            ps->unusedBytes += loc.length;
+            r->bytesUnused += loc.length;
+        }
+    }
+    r->blobsTotal = p.blobCount;
+    if (!storageList(repoStorage(repo), "data/", collectPack, &seen, err))
+        goto cleanup;
+    qsort(seen.items, seen.count, sizeof(PackSeen), cmpSeen);
+    bool *named = lbXcalloc(seen.count + 1, sizeof(bool));
+    for (uint32_t k = 0; k < np; k++) {
+        PackSeen key = {*indexPackId(ix, k), 0};
+        PackSeen *hit = bsearch(&key, seen.items, seen.count, sizeof(PackSeen), cmpSeen);
+        if (hit) {
+            stats[k].exists = true;
+            stats[k].size = hit->size;
+            named[hit - seen.items] = true;
+        } else if (stats[k].usedCount > 0) {
+            char hex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&key.id, hex);
+            free(named);
+            lbErr(err, LB_ERR_CORRUPT, "pack %.8s holds used data but is missing: run 'lifeboat check'", hex);
+            goto cleanup;
+        }
+    }
+    r->packsTotal = np;
+
+    /* decide */
+    size_t candCount = 0;
+    cands = lbXcalloc(np ? np : 1, sizeof(Candidate));
+    for (uint32_t k = 0; k < np; k++) {
+        PackStat *ps = &stats[k];
+        if (ps->usedCount == 0) {
+            ps->action = PACK_DELETE;
+            r->packsDeleted++;
+            r->bytesDeleted += ps->size;
+        } else if (ps->unusedBytes > 0) {
+            cands[candCount++] = (Candidate){k, (double)ps->unusedBytes / (double)(ps->usedBytes + ps->unusedBytes)};
+        }
+    }
+    qsort(cands, candCount, sizeof(Candidate), cmpCandidate);
+    double maxUnused = opts->maxUnusedPercent >= 0 ? opts->maxUnusedPercent : 5.0;
+    uint64_t unusedLeft = 0;
+    for (size_t i = 0; i < candCount; i++)
+        unusedLeft += stats[cands[i].pack].unusedBytes;
+    uint64_t allowed = (uint64_t)((double)r->bytesUsed * maxUnused / 100.0);
+    for (size_t i = 0; i < candCount && unusedLeft > allowed; i++) {
+        PackStat *ps = &stats[cands[i].pack];
+        if (opts->maxRepackBytes && r->bytesRepacked + ps->usedBytes > opts->maxRepackBytes)
+            break;
+        ps->action = PACK_REPACK;
+        r->packsRepacked++;
+        r->bytesRepacked += ps->usedBytes;
+        unusedLeft -= ps->unusedBytes;
+    }
+    r->bytesUnusedAfter = unusedLeft;
+    r->packsKept = np - r->packsDeleted - r->packsRepacked;
+    for (size_t i = 0; i < seen.count; i++)
+        if (!named[i])
+            r->packsUnreferenced++;
+    if (opts->dryRun) {
+        free(named);
+        ok = true;
+        goto cleanup;
+    }
+
+    /* repack */
+    bool anyChange = r->packsDeleted || r->packsRepacked || r->packsUnreferenced;
+    if (r->packsRepacked) {
+        saver = saverNew(repo, 0);
+        /* used blobs of packs to repack, grouped by pack, in pack order */
+        RepackItem *items = lbXmalloc((r->blobsUsed ? r->blobsUsed : 1) * sizeof(RepackItem));
+        size_t n = 0;
+        for (size_t pos = 0; pos < p.blobCount; pos++) {
+            LbId id;
+            IndexLoc loc;
+            indexEntryAt(ix, pos, &id, &loc);
+            if (stats[loc.pack].action == PACK_REPACK && isUsed(&p, pos))
+                items[n++] = (RepackItem){loc.pack, {id, loc.type, loc.flags, loc.offset, loc.length, loc.rawLength}};
+        }
+        qsort(items, n, sizeof(RepackItem), cmpItem);
+        PackEntry *list = lbXmalloc((n ? n : 1) * sizeof(PackEntry));
+        for (size_t i = 0; i < n;) {
+            size_t j = i, m = 0;
+            while (j < n && items[j].pack == items[i].pack)
+                list[m++] = items[j++].e;
+            if (!repackPack(&p, saver, items[i].pack, list, m, err)) {
+                free(list);
+                free(items);
+                free(named);
+                goto cleanup;
+            }
+            i = j;
+        }
+        free(list);
+        free(items);
+        if (!saverFinish(saver, err)) {
+            free(named);
+            goto cleanup;
+        }
+    }
+    /* new index: kept packs (written here) + repacked blobs (written by the saver) */
+    if (anyChange && !writeKeptIndex(&p, stats, err)) {
+        free(named);
+        goto cleanup;
+    }
+    if (anyChange && !repoLockVerifyAlone(lock, err)) {
+        lbErrorWrap(err, "prune stopped before deleting anything");
+        free(named);
+        goto cleanup;
+    }
+    for (size_t i = 0; anyChange && i < oldIndexCount; i++) {
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&oldIndex[i], hex);
+        snprintf(name, sizeof(name), "index/%s", hex);
+        if (!storageRemove(repoStorage(repo), name, err)) {
+            free(named);
+            goto cleanup;
+        }
+    }
+    for (uint32_t k = 0; k < np; k++) {
+        if (stats[k].action == PACK_KEEP || !stats[k].exists)
+            continue;
+        if (stats[k].action == PACK_REPACK)
+            r->bytesDeleted += stats[k].size;
+        char name[80];
+        repoPackName(indexPackId(ix, k), name);
+        if (!storageRemove(repoStorage(repo), name, err)) {
+            free(named);
+            goto cleanup;
+        }
+    }
+    for (size_t i = 0; i < seen.count; i++) {
+        if (named[i])
+            continue;
+        char name[80];
+        repoPackName(&seen.items[i].id, name);
+        if (!storageRemove(repoStorage(repo), name, err)) {
+            free(named);
+            goto cleanup;
+        }
+        r->bytesDeleted += seen.items[i].size;
+    }
+    free(named);
+    LbId *after = NULL;
+    size_t afterCount = 0;
+    if (repoListIds(repo, "index", &after, &afterCount, err))
+        r->indexFilesAfter = afterCount;
+    free(after);
+    ok = true;
+cleanup:
+    {
+        StorageStats now;
+        storageGetStats(repoStorage(repo), &now);
+        r->bytesRead = now.bytesRead - before.bytesRead;
+    }
+    saverFree(saver);
+    free(p.used);
+    free(stats);
+    free(cands);
+    free(seen.items);
+    free(oldIndex);
+    snapshotListFree(&snaps);
+    return ok;
+}
