@@ -20,6 +20,7 @@ static const Verb verbs[] = {
     {"diff", cmdDiff, "show what changed between two snapshots"},
     {"restore", cmdRestore, "restore a snapshot into a directory"},
     {"check", cmdCheck, "verify the repository (--read-data reads every pack)"},
+    {"copy", cmdCopy, "copy snapshots from another repository (--from-repo)"},
     {"prune", cmdPrune, "remove data no snapshot references"},
     {"unlock", cmdUnlock, "remove stale locks"},
     {"stats", cmdStats, "show repository statistics"},

@@ -213,19 +213,32 @@ static bool promptPassword(const char *prompt, char **out, LbError *err) {
     return true;
 }
 
-bool cliPassword(const GlobalOpts *g, char **out, LbError *err) {
-    const char *env = getenv("LIFEBOAT_PASSWORD");
+/* The password sources in order: an explicit value, a file, a command, a
+ * prompt; envPrefix is "LIFEBOAT" or "LIFEBOAT_FROM". */
+static bool passwordFrom(const char *envPrefix, const char *file, const char *cmd, const char *prompt, char **out,
+                         LbError *err) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s_PASSWORD", envPrefix);
+    const char *env = getenv(name);
     if (env != NULL) {
         *out = lbXstrdup(env);
         return true;
     }
-    const char *file = g->passwordFile ? g->passwordFile : getenv("LIFEBOAT_PASSWORD_FILE");
+    snprintf(name, sizeof(name), "%s_PASSWORD_FILE", envPrefix);
+    if (file == NULL)
+        file = getenv(name);
     if (file != NULL)
         return readPasswordFile(file, out, err);
-    const char *cmd = g->passwordCommand ? g->passwordCommand : getenv("LIFEBOAT_PASSWORD_COMMAND");
+    snprintf(name, sizeof(name), "%s_PASSWORD_COMMAND", envPrefix);
+    if (cmd == NULL)
+        cmd = getenv(name);
     if (cmd != NULL)
         return runPasswordCommand(cmd, out, err);
-    return promptPassword("enter password for repository: ", out, err);
+    return promptPassword(prompt, out, err);
+}
+
+bool cliPassword(const GlobalOpts *g, char **out, LbError *err) {
+    return passwordFrom("LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", out, err);
 }
 
 bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out,
@@ -264,8 +277,9 @@ void cliPasswordFree(char *password) {
     free(password);
 }
 
-Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
-    Storage *st = storageOpen(g->repo, err);
+static Repo *openWith(const char *location, const char *envPrefix, const char *file, const char *cmd,
+                      const char *prompt, LbError *err) {
+    Storage *st = storageOpen(location, err);
     if (st == NULL)
         return NULL;
     StorageInfo info;
@@ -275,18 +289,32 @@ Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
     }
     if (!info.exists) {
         lbErr(err, LB_ERR_NO_REPO, "unable to open repository '%s': no repository found there (run 'lifeboat init')",
-              g->repo);
+              location);
         storageFree(st);
         return NULL;
     }
     char *password = NULL;
-    if (!cliPassword(g, &password, err)) {
+    if (!passwordFrom(envPrefix, file, cmd, prompt, &password, err)) {
         storageFree(st);
         return NULL;
     }
     Repo *repo = repoOpen(st, password, err);
     cliPasswordFree(password);
     return repo;
+}
+
+Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
+    return openWith(g->repo, "LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", err);
+}
+
+Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd, LbError *err) {
+    if (location == NULL)
+        location = getenv("LIFEBOAT_FROM_REPOSITORY");
+    if (location == NULL) {
+        lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
+        return NULL;
+    }
+    return openWith(location, "LIFEBOAT_FROM", file, cmd, "enter password for the source repository: ", err);
 }
 
 int cliFail(const LbError *err) {

@@ -59,6 +59,11 @@ void cliPasswordFree(char *password);
 /* Open the repository named by g (index not loaded). */
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
 
+/* Open the source repository of copy / init --copy-chunker-params: password
+ * from LIFEBOAT_FROM_PASSWORD, --from-password-file / LIFEBOAT_FROM_PASSWORD_FILE,
+ * --from-password-command / LIFEBOAT_FROM_PASSWORD_COMMAND, or a prompt. */
+Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd, LbError *err);
+
 /* Report err on stderr ("lifeboat: <msg>") and return its exit code. */
 int cliFail(const LbError *err);
 /* Print a JSON value to stdout followed by a newline; steals the reference. */

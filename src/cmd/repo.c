@@ -18,18 +18,41 @@ static bool noOptions(void *ctx, int id, const char *v, LbError *err) {
 
 /* ---- init ---- */
 
-enum { I_REFERENCE = 1, I_KDF_N, I_COMPRESSION };
+enum { I_REFERENCE = 1, I_KDF_N, I_COMPRESSION, I_COPY_CHUNKER, I_FROM_REPO, I_FROM_FILE, I_FROM_CMD };
 static const CliOption initOptions[] = {
     {"chunker-reference", 0, false, I_REFERENCE},
+    {"copy-chunker-params", 0, false, I_COPY_CHUNKER},
+    {"from-repo", 0, true, I_FROM_REPO},
+    {"from-password-file", 0, true, I_FROM_FILE},
+    {"from-password-command", 0, true, I_FROM_CMD},
     {"kdf-n", 0, true, I_KDF_N},
     {"compression", 0, true, I_COMPRESSION},
     {NULL, 0, false, 0},
 };
 
+typedef struct InitCli {
+    RepoInitOptions o;
+    bool copyChunker;
+    const char *from, *fromFile, *fromCmd;
+} InitCli;
+
 static bool onInit(void *ctx, int id, const char *v, LbError *err) {
-    RepoInitOptions *o = ctx;
+    InitCli *ic = ctx;
+    RepoInitOptions *o = &ic->o;
     char *end;
     switch (id) {
+    case I_COPY_CHUNKER:
+        ic->copyChunker = true;
+        return true;
+    case I_FROM_REPO:
+        ic->from = v;
+        return true;
+    case I_FROM_FILE:
+        ic->fromFile = v;
+        return true;
+    case I_FROM_CMD:
+        ic->fromCmd = v;
+        return true;
     case I_REFERENCE:
         o->referenceGear = true;
         return true;
@@ -49,12 +72,19 @@ static bool onInit(void *ctx, int id, const char *v, LbError *err) {
 
 int cmdInit(int argc, char **argv) {
     GlobalOpts g = {0};
-    RepoInitOptions o = {0};
+    InitCli ic = {0};
     CliArgs args;
     LbError err = {0};
     char *password = NULL;
-    if (!cliParse(argc, argv, initOptions, onInit, &o, &g, &args, &err))
+    Repo *from = NULL;
+    if (!cliParse(argc, argv, initOptions, onInit, &ic, &g, &args, &err))
         goto fail;
+    if (ic.copyChunker) {
+        from = cliOpenSourceRepo(ic.from, ic.fromFile, ic.fromCmd, &err);
+        if (from == NULL)
+            goto fail;
+        ic.o.chunkerFrom = from;
+    }
     Storage *st = storageOpen(g.repo, &err);
     if (st == NULL)
         goto fail;
@@ -62,8 +92,10 @@ int cmdInit(int argc, char **argv) {
         storageFree(st);
         goto fail;
     }
-    Repo *repo = repoInit(st, password, &o, &err);
+    Repo *repo = repoInit(st, password, &ic.o, &err);
     cliPasswordFree(password);
+    repoFree(from);
+    from = NULL;
     if (repo == NULL)
         goto fail;
     if (g.json) {
@@ -80,6 +112,7 @@ int cmdInit(int argc, char **argv) {
     cliArgsFree(&args);
     return 0;
 fail:
+    repoFree(from);
     cliArgsFree(&args);
     return cliFail(&err);
 }

@@ -22,6 +22,9 @@ struct Repo {
     LbId keyId;
     char idHex[LB_ID_HEX_LEN + 1];
     Chunker *chunker;
+    LbId chunkerFingerprint;
+    bool referenceGear;
+    uint8_t gearSecret[32];
     int compressionLevel;
     Index *index;
 };
@@ -41,6 +44,23 @@ const LbId *repoKeyId(const Repo *repo) {
 const Chunker *repoChunker(const Repo *repo) {
     return repo->chunker;
 }
+const LbId *repoChunkerFingerprint(const Repo *repo) {
+    return &repo->chunkerFingerprint;
+}
+
+/* SHA-256 over the parameters and the gear table: equal fingerprints cut
+ * every stream at the same places. */
+static void fingerprintChunker(Repo *repo, const uint64_t gear[256]) {
+    const ChunkerParams *cp = chunkerParams(repo->chunker);
+    uint8_t buf[16 + 256 * 8];
+    lbPutU32(buf, cp->minSize);
+    lbPutU32(buf + 4, cp->avgSize);
+    lbPutU32(buf + 8, cp->maxSize);
+    lbPutU32(buf + 12, cp->normalization);
+    for (int i = 0; i < 256; i++)
+        lbPutU64(buf + 16 + 8 * i, gear[i]);
+    cryptoSha256(buf, sizeof(buf), &repo->chunkerFingerprint);
+}
 int repoCompressionLevel(const Repo *repo) {
     return repo->compressionLevel;
 }
@@ -55,6 +75,7 @@ void repoFree(Repo *repo) {
     chunkerFree(repo->chunker);
     indexFree(repo->index);
     cryptoWipe(&repo->keys, sizeof(repo->keys));
+    cryptoWipe(repo->gearSecret, sizeof(repo->gearSecret));
     free(repo);
 }
 
@@ -307,6 +328,10 @@ static bool loadConfig(Repo *repo, LbError *err) {
         lbErrorWrap(err, "repository config is invalid");
         goto cleanup;
     }
+    fingerprintChunker(repo, gear);
+    repo->referenceGear = gearMode != NULL && strcmp(gearMode, "reference") == 0;
+    if (!repo->referenceGear)
+        memcpy(repo->gearSecret, secret, 32);
     repo->compressionLevel = (int)json_integer_value(json_object_get(cfg, "compression_level"));
     if (repo->compressionLevel <= 0)
         repo->compressionLevel = COMPRESS_DEFAULT_LEVEL;
@@ -465,11 +490,16 @@ Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *op
         !cryptoRandom(gearSecret, sizeof(gearSecret), err) || !cryptoRandom(rid, sizeof(rid), err))
         goto fail;
     lbHexEncode(rid, sizeof(rid), repo->idHex);
+    if (opts && opts->chunkerFrom) {
+        memcpy(gearSecret, opts->chunkerFrom->gearSecret, 32);
+    }
     ChunkerParams cp = opts ? opts->chunker : (ChunkerParams){0};
+    if (opts && opts->chunkerFrom)
+        cp = *chunkerParams(opts->chunkerFrom->chunker);
     if (cp.maxSize == 0)
         cp = (ChunkerParams){CHUNKER_DEFAULT_MIN, CHUNKER_DEFAULT_AVG, CHUNKER_DEFAULT_MAX,
                              CHUNKER_DEFAULT_NORMALIZATION};
-    bool ref = opts && opts->referenceGear;
+    bool ref = opts && (opts->referenceGear || (opts->chunkerFrom && opts->chunkerFrom->referenceGear));
     uint64_t gear[256];
     if (ref)
         chunkerReferenceGear(gear);
@@ -478,6 +508,9 @@ Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *op
     repo->chunker = chunkerNew(&cp, gear, err);
     if (repo->chunker == NULL)
         goto fail;
+    fingerprintChunker(repo, gear);
+    repo->referenceGear = ref;
+    memcpy(repo->gearSecret, gearSecret, 32);
     repo->compressionLevel = opts && opts->compressionLevel > 0 ? opts->compressionLevel : COMPRESS_DEFAULT_LEVEL;
     /* key first, config last: a repository exists once its config does */
     if (!writeKeyFile(repo, password, opts && opts->kdfN ? opts->kdfN : KDF_DEFAULT_N, &repo->keyId, err))

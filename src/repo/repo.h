@@ -37,6 +37,7 @@ typedef struct RepoInitOptions {
     bool referenceGear;     /* use the published FastCDC table (tests only) */
     int compressionLevel;   /* 0 = default */
     uint64_t kdfN;          /* scrypt N, 0 = default 32768 */
+    const struct Repo *chunkerFrom; /* copy chunker parameters and gear secret from this open repository */
 } RepoInitOptions;
 
 /* Create a repository in storage (which must not hold one: LB_ERR_EXISTS).
@@ -54,6 +55,8 @@ const RepoKeys *repoKeys(const Repo *repo);
 const char *repoIdHex(const Repo *repo);
 const LbId *repoKeyId(const Repo *repo); /* the key file that opened it */
 const Chunker *repoChunker(const Repo *repo);
+/* Equal fingerprints mean equal chunk boundaries (same parameters and gear). */
+const LbId *repoChunkerFingerprint(const Repo *repo);
 int repoCompressionLevel(const Repo *repo);
 Index *repoIndex(Repo *repo);
 

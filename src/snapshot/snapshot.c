@@ -79,6 +79,10 @@ json_t *snapshotToJson(const Snapshot *s, bool withId) {
         lbIdToHex(&s->parent, buf);
         json_object_set_new(o, "parent", json_string(buf));
     }
+    if (s->hasOriginal) {
+        lbIdToHex(&s->original, buf);
+        json_object_set_new(o, "original", json_string(buf));
+    }
     if (s->excludeCount)
         json_object_set_new(o, "excludes", stringArray(s->excludes, s->excludeCount));
     const SnapshotSummary *m = &s->summary;
@@ -128,6 +132,8 @@ static bool snapshotFromJson(json_t *o, Snapshot *s, LbError *err) {
         s->recoveryPoint = lbXstrdup(v);
     if ((v = json_string_value(json_object_get(o, "parent"))))
         s->hasParent = lbIdFromHex(v, &s->parent);
+    if ((v = json_string_value(json_object_get(o, "original"))))
+        s->hasOriginal = lbIdFromHex(v, &s->original);
     s->uid = (uint32_t)u64(o, "uid");
     s->gid = (uint32_t)u64(o, "gid");
     json_t *sum = json_object_get(o, "summary");

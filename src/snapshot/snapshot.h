@@ -37,6 +37,8 @@ typedef struct Snapshot {
     char *recoveryPoint; /* may be NULL */
     bool hasParent;
     LbId parent;
+    bool hasOriginal; /* copied from another repository: the snapshot's ID there */
+    LbId original;
     char **excludes;
     size_t excludeCount;
     SnapshotSummary summary;

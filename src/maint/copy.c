@@ -1,0 +1,298 @@
+/* copy.c - snapshot copy between repositories. */
+#include "maint/copy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/crypto.h"
+#include "repo/saver.h"
+#include "snapshot/tree.h"
+
+/* A map from 32-byte keys to variable-length values (lists of IDs). */
+typedef struct MapEntry {
+    LbId key;
+    LbId *value;
+    size_t count;
+    bool used;
+} MapEntry;
+
+typedef struct IdMap {
+    MapEntry *slots;
+    size_t cap, count;
+} IdMap;
+
+static size_t mapHash(const LbId *k) {
+    size_t h;
+    memcpy(&h, k->b, sizeof(h));
+    return h;
+}
+
+static MapEntry *mapFind(IdMap *m, const LbId *key) {
+    if (m->cap == 0)
+        return NULL;
+    for (size_t s = mapHash(key) & (m->cap - 1);; s = (s + 1) & (m->cap - 1)) {
+        if (!m->slots[s].used)
+            return NULL;
+        if (lbIdEqual(&m->slots[s].key, key))
+            return &m->slots[s];
+    }
+}
+
+static void mapPut(IdMap *m, const LbId *key, const LbId *value, size_t count) {
+    if ((m->count + 1) * 2 > m->cap) {
+        IdMap n = {lbXcalloc(m->cap ? m->cap * 2 : 1024, sizeof(MapEntry)), m->cap ? m->cap * 2 : 1024, 0};
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].used) {
+                size_t s = mapHash(&m->slots[i].key) & (n.cap - 1);
+                while (n.slots[s].used)
+                    s = (s + 1) & (n.cap - 1);
+                n.slots[s] = m->slots[i];
+                n.count++;
+            }
+        free(m->slots);
+        *m = n;
+    }
+    size_t s = mapHash(key) & (m->cap - 1);
+    while (m->slots[s].used)
+        s = (s + 1) & (m->cap - 1);
+    MapEntry *e = &m->slots[s];
+    e->used = true;
+    e->key = *key;
+    e->count = count;
+    e->value = lbXmalloc((count ? count : 1) * sizeof(LbId));
+    memcpy(e->value, value, count * sizeof(LbId));
+    m->count++;
+}
+
+static void mapFree(IdMap *m) {
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i].used)
+            free(m->slots[i].value);
+    free(m->slots);
+    memset(m, 0, sizeof(*m));
+}
+
+typedef struct Copier {
+    Repo *src, *dst;
+    BlobSaver *saver;
+    bool rechunk;
+    IdMap trees;   /* source tree ID -> target tree ID */
+    IdMap blobs;   /* source data blob ID -> target data blob ID (same chunker) */
+    IdMap files;   /* SHA-256 of a source content list -> target content list (re-chunking) */
+    Index *stored; /* target blobs queued in this run */
+} Copier;
+
+/* Queue plaintext for the target unless it has the blob already. */
+static void storeData(Copier *c, BlobType type, const uint8_t *data, size_t len, LbId *id) {
+    repoBlobId(c->dst, data, len, id);
+    if (indexHas(repoIndex(c->dst), id, type) || indexHas(c->stored, id, type))
+        return;
+    PackEntry mark = {.id = *id, .type = (uint8_t)type};
+    indexAdd(c->stored, 0, &mark);
+    uint8_t *copy = lbXmalloc(len ? len : 1);
+    memcpy(copy, data, len);
+    saverSubmitTake(c->saver, type, copy, len, NULL, NULL);
+}
+
+static void appendId(LbId **list, size_t *n, size_t *cap, const LbId *id) {
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *list = lbXrealloc(*list, *cap * sizeof(LbId));
+    }
+    (*list)[(*n)++] = *id;
+}
+
+/* Translate one file's content list into the target's blobs. */
+static bool copyFile(Copier *c, Node *n, LbError *err) {
+    if (n->contentCount == 0)
+        return true;
+    LbId *out = NULL;
+    size_t count = 0, cap = 0;
+    LbBuf plain = {0};
+    bool ok = true;
+    if (!c->rechunk) {
+        for (size_t k = 0; k < n->contentCount && ok; k++) {
+            MapEntry *e = mapFind(&c->blobs, &n->content[k]);
+            LbId id;
+            if (e) {
+                id = e->value[0];
+            } else {
+                lbBufClear(&plain);
+                ok = repoLoadBlob(c->src, BLOB_DATA, &n->content[k], &plain, err);
+                if (!ok)
+                    break;
+                storeData(c, BLOB_DATA, plain.data, plain.len, &id);
+                mapPut(&c->blobs, &n->content[k], &id, 1);
+            }
+            appendId(&out, &count, &cap, &id);
+        }
+    } else {
+        LbId key;
+        cryptoSha256((const uint8_t *)n->content, n->contentCount * sizeof(LbId), &key);
+        MapEntry *e = mapFind(&c->files, &key);
+        if (e) {
+            free(n->content);
+            n->content = lbXmalloc(e->count * sizeof(LbId));
+            memcpy(n->content, e->value, e->count * sizeof(LbId));
+            n->contentCount = e->count;
+            return true;
+        }
+        const Chunker *ch = repoChunker(c->dst);
+        size_t maxSize = chunkerParams(ch)->maxSize;
+        size_t start = 0;
+        for (size_t k = 0; k <= n->contentCount && ok; k++) {
+            bool eof = k == n->contentCount;
+            if (!eof) {
+                if (start > 0) {
+                    memmove(plain.data, plain.data + start, plain.len - start);
+                    plain.len -= start;
+                    start = 0;
+                }
+                ok = repoLoadBlob(c->src, BLOB_DATA, &n->content[k], &plain, err);
+                if (!ok)
+                    break;
+            }
+            for (;;) {
+                size_t avail = plain.len - start;
+                if (avail == 0 || (!eof && avail < maxSize))
+                    break;
+                size_t cut = chunkerNext(ch, plain.data + start, avail, eof);
+                if (cut == 0)
+                    break;
+                LbId id;
+                storeData(c, BLOB_DATA, plain.data + start, cut, &id);
+                appendId(&out, &count, &cap, &id);
+                start += cut;
+            }
+        }
+        if (ok)
+            mapPut(&c->files, &key, out, count);
+    }
+    lbBufFree(&plain);
+    if (ok) {
+        free(n->content);
+        n->content = out;
+        n->contentCount = count;
+    } else {
+        free(out);
+    }
+    return ok;
+}
+
+static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, LbError *err) {
+    MapEntry *e = mapFind(&c->trees, srcId);
+    if (e) {
+        *dstId = e->value[0];
+        return true;
+    }
+    LbBuf plain = {0};
+    Tree t = {0};
+    bool ok = repoLoadBlob(c->src, BLOB_TREE, srcId, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR)
+            ok = copyTree(c, &n->subtree, &n->subtree, err);
+        else if (n->type == NODE_FILE)
+            ok = copyFile(c, n, err);
+    }
+    if (ok) {
+        lbBufClear(&plain);
+        treeEncode(&t, &plain);
+        storeData(c, BLOB_TREE, plain.data, plain.len, dstId);
+        mapPut(&c->trees, srcId, dstId, 1);
+    }
+    treeFree(&t);
+    lbBufFree(&plain);
+    return ok;
+}
+
+static bool alreadyCopied(const SnapshotList *dst, const Snapshot *s) {
+    const LbId *origin = s->hasOriginal ? &s->original : &s->id;
+    for (size_t i = 0; i < dst->count; i++)
+        if (dst->items[i].hasOriginal && lbIdEqual(&dst->items[i].original, origin))
+            return true;
+    return false;
+}
+
+static bool selected(const Snapshot *s, const SnapshotFilter *f, const LbId *ids, size_t idCount) {
+    if (ids == NULL)
+        return snapshotMatches(s, f);
+    for (size_t i = 0; i < idCount; i++)
+        if (lbIdEqual(&ids[i], &s->id))
+            return true;
+    return false;
+}
+
+bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids, size_t idCount, CopyResult *r,
+             LbError *err) {
+    memset(r, 0, sizeof(*r));
+    SnapshotList srcSnaps = {0}, dstSnaps = {0};
+    Copier c = {.src = src, .dst = dst};
+    c.rechunk = !lbIdEqual(repoChunkerFingerprint(src), repoChunkerFingerprint(dst));
+    r->rechunked = c.rechunk;
+    c.stored = indexNew();
+    Snapshot *pending = NULL;
+    size_t pendingCount = 0;
+    bool ok = false;
+    StorageStats before;
+    storageGetStats(repoStorage(src), &before);
+    if (!snapshotLoadAll(src, &srcSnaps, err) || !snapshotLoadAll(dst, &dstSnaps, err))
+        goto cleanup;
+    c.saver = saverNew(dst, 0);
+    pending = lbXcalloc(srcSnaps.count + 1, sizeof(Snapshot));
+    for (size_t i = 0; i < srcSnaps.count; i++) {
+        Snapshot *s = &srcSnaps.items[i];
+        if (!selected(s, filter, ids, idCount))
+            continue;
+        if (alreadyCopied(&dstSnaps, s)) {
+            r->snapshotsSkipped++;
+            continue;
+        }
+        LbId tree;
+        if (!copyTree(&c, &s->tree, &tree, err)) {
+            char hex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&s->id, hex);
+            lbErrorWrap(err, "unable to copy snapshot %.8s", hex);
+            goto cleanup;
+        }
+        Snapshot *d = &pending[pendingCount++];
+        *d = *s;
+        memset(s, 0, sizeof(*s)); /* moved */
+        if (!d->hasOriginal) { /* a copy of a copy keeps the first origin */
+            d->original = d->id;
+            d->hasOriginal = true;
+        }
+        d->hasParent = false;
+        d->tree = tree;
+    }
+    /* packs and index first, then the snapshots that need them */
+    if (!saverFinish(c.saver, err))
+        goto cleanup;
+    SaverStats ss;
+    saverGetStats(c.saver, &ss);
+    r->blobsNew = ss.blobsNew;
+    r->bytesStored = ss.storedNew;
+    for (size_t i = 0; i < pendingCount; i++) {
+        if (!snapshotSave(dst, &pending[i], err))
+            goto cleanup;
+        r->snapshotsCopied++;
+    }
+    ok = true;
+cleanup:
+    {
+        StorageStats now;
+        storageGetStats(repoStorage(src), &now);
+        r->bytesRead = now.bytesRead - before.bytesRead;
+    }
+    for (size_t i = 0; i < pendingCount; i++)
+        snapshotClear(&pending[i]);
+    free(pending);
+    saverFree(c.saver);
+    indexFree(c.stored);
+    mapFree(&c.trees);
+    mapFree(&c.blobs);
+    mapFree(&c.files);
+    snapshotListFree(&srcSnaps);
+    snapshotListFree(&dstSnaps);
+    return ok;
+}

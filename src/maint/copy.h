@@ -1,0 +1,34 @@
+/*
+ * copy.h - copy snapshots from one repository into another.
+ *
+ * Blobs are decrypted with the source's keys and stored under the target's
+ * (their IDs are recomputed with the target's ID key); only blobs the target
+ * lacks are stored. When the two repositories cut chunks differently
+ * (different chunker parameters or gear secret), file contents are chunked
+ * again with the target's chunker so they deduplicate against the target's
+ * own backups. Each copied snapshot records the source snapshot's ID as
+ * "original"; snapshots whose original is already in the target are skipped,
+ * so running copy again copies nothing.
+ */
+#ifndef LIFEBOAT_MAINT_COPY_H
+#define LIFEBOAT_MAINT_COPY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+#include "snapshot/snapshot.h"
+
+typedef struct CopyResult {
+    uint64_t snapshotsCopied, snapshotsSkipped;
+    uint64_t blobsNew, bytesStored; /* added to the target */
+    uint64_t bytesRead;             /* read from the source */
+    bool rechunked;
+} CopyResult;
+
+/* Both repositories must have their index loaded. ids (may be NULL) limits
+ * the copy to those source snapshots; filter applies otherwise. */
+bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids, size_t idCount, CopyResult *result,
+             LbError *err);
+
+#endif
