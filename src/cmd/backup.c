@@ -13,6 +13,7 @@
 #include "cmd/cli.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "maint/check.h"
 
 enum {
     O_TAG = 1,
@@ -228,6 +229,29 @@ static void printSummary(const GlobalOpts *g, const Snapshot *snap, const Archiv
     printf("snapshot %.8s saved\n", hex);
 }
 
+static bool indexStillValid(Repo *repo, const LbId *before, size_t beforeCount, LbId tree, LbError *err) {
+    LbId *now = NULL;
+    size_t nowCount = 0;
+    if (!repoListIds(repo, "index", &now, &nowCount, err))
+        return false;
+    size_t missing = 0;
+    for (size_t i = 0; i < beforeCount; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nowCount && !found; k++)
+            found = lbIdEqual(&before[i], &now[k]);
+        missing += !found;
+    }
+    free(now);
+    if (missing == 0)
+        return true;
+    lbLogWarn("%zu index file(s) changed during the backup (a concurrent prune?): verifying the new snapshot",
+              missing);
+    if (!repoReloadIndex(repo, err) || !checkTreeComplete(repo, &tree, err))
+        return lbErrorWrap(err, "no snapshot written: data this backup relies on was removed meanwhile; run the "
+                                "backup again");
+    return true;
+}
+
 int cmdBackup(int argc, char **argv) {
     GlobalOpts g = {0};
     BackupOpts o = {0};
@@ -269,8 +293,12 @@ int cmdBackup(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoLoadIndex(repo, &err))
+    LbId *indexAtStart = NULL;
+    size_t indexAtStartCount = 0;
+    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err)) {
+        free(indexAtStart);
         goto fail;
+    }
 
     char host[256] = "unknown";
     gethostname(host, sizeof(host) - 1);
@@ -357,6 +385,11 @@ int cmdBackup(int argc, char **argv) {
         snap.parent = parent.id;
     }
     snap.summary = res.summary;
+    /* Defence in depth against a prune that ran although we held a lock: if
+     * an index file we deduplicated against is gone, make sure every blob the
+     * new snapshot needs is still there before the snapshot points at it. */
+    if (!indexStillValid(repo, indexAtStart, indexAtStartCount, res.tree, &err))
+        goto failPaths;
     if (!snapshotSave(repo, &snap, &err))
         goto failPaths;
     printSummary(&g, &snap, &res, lbMonotonicSeconds() - start);
@@ -382,6 +415,7 @@ done:
         kill(child, SIGTERM);
         waitpid(child, NULL, WNOHANG);
     }
+    free(indexAtStart);
     archiverResultClear(&res);
     snapshotClear(&parent);
     snapshotClear(&snap);

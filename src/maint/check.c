@@ -352,3 +352,37 @@ void checkResultClear(CheckResult *r) {
     free(r->notes);
     memset(r, 0, sizeof(*r));
 }
+
+static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) {
+    PackEntry mark = {.id = *id, .type = BLOB_TREE};
+    if (!indexAdd(seen, 0, &mark))
+        return true;
+    LbBuf plain = {0};
+    Tree t = {0};
+    bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    lbBufFree(&plain);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR) {
+            ok = treeComplete(repo, &n->subtree, seen, err);
+        } else if (n->type == NODE_FILE) {
+            for (size_t k = 0; k < n->contentCount && ok; k++) {
+                if (!indexHas(repoIndex(repo), &n->content[k], BLOB_DATA)) {
+                    char hex[LB_ID_HEX_LEN + 1];
+                    lbIdToHex(&n->content[k], hex);
+                    ok = lbErr(err, LB_ERR_CORRUPT, "data blob %s of '%s' is no longer in the repository", hex,
+                               n->name);
+                }
+            }
+        }
+    }
+    treeFree(&t);
+    return ok;
+}
+
+bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
+    Index *seen = indexNew();
+    bool ok = treeComplete(repo, tree, seen, err);
+    indexFree(seen);
+    return ok;
+}

@@ -36,4 +36,8 @@ typedef struct CheckResult {
 bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError *err);
 void checkResultClear(CheckResult *result);
 
+/* True when every tree and data blob reachable from tree is in the
+ * repository's index; otherwise LB_ERR_CORRUPT naming the first missing one. */
+bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err);
+
 #endif

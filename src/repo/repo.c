@@ -584,6 +584,12 @@ bool repoLoadIndex(Repo *repo, LbError *err) {
     return ok;
 }
 
+bool repoReloadIndex(Repo *repo, LbError *err) {
+    indexFree(repo->index);
+    repo->index = indexNew();
+    return repoLoadIndex(repo, err);
+}
+
 bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const uint8_t *stored, LbBuf *out,
                     LbError *err) {
     char hex[LB_ID_HEX_LEN + 1];

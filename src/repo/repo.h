@@ -62,6 +62,8 @@ Index *repoIndex(Repo *repo);
 
 /* Load every index file into the repository's index. */
 bool repoLoadIndex(Repo *repo, LbError *err);
+/* Drop the in-memory index and load it again from the index files. */
+bool repoReloadIndex(Repo *repo, LbError *err);
 
 /* Unpacked objects. dir is "snapshots", "index", "locks". */
 bool repoSaveUnpacked(Repo *repo, const char *dir, const uint8_t *plain, size_t len, LbId *id, LbError *err);
