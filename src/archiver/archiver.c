@@ -328,8 +328,13 @@ static void walkDir(Archiver *a, const char *path, ADir *dir, const Tree *parent
  * when the entry must be dropped (unreadable). */
 static bool processEntry(Archiver *a, const char *path, AEntry *e, const struct stat *st, const Node *parentNode) {
     fillMeta(a, &e->node, st);
-    readXattrs(&e->node, path);
     Node *n = &e->node;
+    /* an xattr change updates ctime: an unchanged file keeps its parent's xattrs */
+    bool unchanged = n->type == NODE_FILE && !a->opts->force && sameFile(n, parentNode);
+    if (unchanged)
+        nodeCopyXattrs(n, parentNode);
+    else
+        readXattrs(n, path);
     if (n->type == NODE_SYMLINK) {
         char target[PATH_MAX + 1];
         ssize_t len = readlink(path, target, PATH_MAX);
@@ -341,7 +346,7 @@ static bool processEntry(Archiver *a, const char *path, AEntry *e, const struct 
         n->linkTarget = lbXstrdup(target);
     } else if (n->type == NODE_FILE) {
         a->progress.filesDone++;
-        if (!a->opts->force && sameFile(n, parentNode)) {
+        if (unchanged) {
             n->contentCount = parentNode->contentCount;
             if (n->contentCount) {
                 n->content = lbXmalloc(n->contentCount * sizeof(LbId));

@@ -28,6 +28,13 @@ typedef struct REntry {
     atomic_bool damaged;
 } REntry;
 
+#define DIR_CACHE_SLOTS 64
+
+typedef struct DirCache {
+    long idx[DIR_CACHE_SLOTS];
+    int fd[DIR_CACHE_SLOTS];
+} DirCache;
+
 typedef struct Chunk {
     uint32_t pack;
     uint32_t offset;
@@ -57,38 +64,27 @@ typedef struct Restorer {
     bool failed;
     LbError firstError;
     bool isRoot;
+    DirCache cache; /* the main thread's */
 } Restorer;
 
 /* ---- path-contained file system access ---- */
 
-/* Open the directory holding rel's last component, walking each component
- * below rootFd with O_NOFOLLOW: a symlink anywhere on the way fails with
- * ELOOP/ENOTDIR instead of being followed. *last points into rel. */
-static int openParent(int rootFd, const char *rel, const char **last) {
-    int fd = dup(rootFd);
-    const char *p = rel;
-    for (;;) {
-        const char *slash = strchr(p, '/');
-        if (slash == NULL) {
-            *last = p;
-            return fd;
-        }
-        char comp[NAME_MAX + 1];
-        size_t n = (size_t)(slash - p);
-        if (n == 0 || n > NAME_MAX) {
-            close(fd);
-            errno = EINVAL;
-            return -1;
-        }
-        memcpy(comp, p, n);
-        comp[n] = '\0';
-        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        close(fd);
-        if (next < 0)
-            return -1;
-        fd = next;
-        p = slash + 1;
+/* A small per-thread cache of open directory fds, keyed by entry index.
+ * Each directory is opened from its parent's fd with O_NOFOLLOW, so the
+ * containment argument of openParent holds, at one openat per directory
+ * instead of one per path component per operation. */
+static void dirCacheInit(DirCache *c) {
+    for (int i = 0; i < DIR_CACHE_SLOTS; i++) {
+        c->idx[i] = -1;
+        c->fd[i] = -1;
     }
+}
+
+static void dirCacheClose(DirCache *c) {
+    for (int i = 0; i < DIR_CACHE_SLOTS; i++)
+        if (c->fd[i] >= 0)
+            close(c->fd[i]);
+    dirCacheInit(c);
 }
 
 static void addString(char ***arr, size_t *count, char *taken) {
@@ -101,6 +97,26 @@ static void warn(Restorer *r, const char *path, const char *what) {
     addString(&r->result->warnings, &r->result->warningCount,
               lbXasprintf("unable to %s '%s': %s", what, path, strerror(errno)));
     pthread_mutex_unlock(&r->mu);
+}
+
+/* Borrowed fd of directory entry idx (-1 = the target itself); -1 on error. */
+static int dirFd(Restorer *r, DirCache *c, long idx) {
+    if (idx < 0)
+        return r->rootFd;
+    int slot = (int)(idx % DIR_CACHE_SLOTS);
+    if (c->idx[slot] == idx)
+        return c->fd[slot];
+    int pfd = dirFd(r, c, r->entries[idx].parent);
+    if (pfd < 0)
+        return -1;
+    int fd = openat(pfd, r->entries[idx].node.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (c->fd[slot] >= 0)
+        close(c->fd[slot]);
+    c->idx[slot] = idx;
+    c->fd[slot] = fd;
+    return fd;
 }
 
 /* ---- planning ---- */
@@ -319,8 +335,8 @@ static bool removeExisting(int dirFd, const char *name, bool keepDir) {
 }
 
 static bool createEntry(Restorer *r, REntry *e) {
-    const char *name;
-    int dfd = openParent(r->rootFd, e->path, &name);
+    const char *name = e->node.name;
+    int dfd = dirFd(r, &r->cache, e->parent);
     if (dfd < 0) {
         warn(r, e->path, "open parent directory of");
         return false;
@@ -342,9 +358,13 @@ static bool createEntry(Restorer *r, REntry *e) {
             break;
         }
         if (e->linkTo >= 0) {
-            const char *tname;
-            int tfd = openParent(r->rootFd, r->entries[e->linkTo].path, &tname);
-            if (tfd < 0 || linkat(tfd, tname, dfd, name, 0) != 0) {
+            /* two directories at once: own a copy of the first, since looking
+             * up the second may evict it from the cache */
+            const REntry *first = &r->entries[e->linkTo];
+            int tfd = dirFd(r, &r->cache, first->parent);
+            tfd = tfd < 0 ? -1 : fcntl(tfd, F_DUPFD_CLOEXEC, 0);
+            dfd = dirFd(r, &r->cache, e->parent);
+            if (tfd < 0 || dfd < 0 || linkat(tfd, first->node.name, dfd, name, 0) != 0) {
                 warn(r, e->path, "create hard link");
                 ok = false;
             } else {
@@ -389,7 +409,6 @@ static bool createEntry(Restorer *r, REntry *e) {
     case NODE_SOCKET:
         break; /* sockets cannot be restored; like tar, skip them */
     }
-    close(dfd);
     return ok;
 }
 
@@ -409,6 +428,7 @@ static bool allZero(const uint8_t *p, size_t n) {
 typedef struct FdCache {
     uint32_t entry;
     int fd;
+    DirCache dirs;
 } FdCache;
 
 static int fileFd(Restorer *r, FdCache *c, uint32_t entry) {
@@ -417,12 +437,10 @@ static int fileFd(Restorer *r, FdCache *c, uint32_t entry) {
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
-    const char *name;
-    int dfd = openParent(r->rootFd, r->entries[entry].path, &name);
+    int dfd = dirFd(r, &c->dirs, r->entries[entry].parent);
     if (dfd < 0)
         return -1;
-    c->fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-    close(dfd);
+    c->fd = openat(dfd, r->entries[entry].node.name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
     c->entry = entry;
     return c->fd;
 }
@@ -484,7 +502,8 @@ static void restoreGroup(Restorer *r, size_t g, FdCache *cache, LbBuf *packBuf, 
 
 static void *dataWorker(void *arg) {
     Restorer *r = arg;
-    FdCache cache = {0, -1};
+    FdCache cache = {0, -1, {{0}, {0}}};
+    dirCacheInit(&cache.dirs);
     LbBuf packBuf = {0}, plain = {0};
     for (;;) {
         size_t g = atomic_fetch_add(&r->nextGroup, 1);
@@ -494,6 +513,7 @@ static void *dataWorker(void *arg) {
     }
     if (cache.fd >= 0)
         close(cache.fd);
+    dirCacheClose(&cache.dirs);
     lbBufFree(&packBuf);
     lbBufFree(&plain);
     return NULL;
@@ -511,50 +531,46 @@ static void applyXattrs(Restorer *r, REntry *e, int fd) {
 
 static void applyMeta(Restorer *r, REntry *e) {
     Node *n = &e->node;
-    const char *name;
-    int dfd = openParent(r->rootFd, e->path, &name);
+    const char *name = n->name;
+    int dfd = dirFd(r, &r->cache, e->parent);
     if (dfd < 0)
         return;
     struct timespec times[2];
     times[0].tv_sec = times[1].tv_sec = (time_t)(n->mtimeNs / 1000000000);
     times[0].tv_nsec = times[1].tv_nsec = (long)(n->mtimeNs % 1000000000);
-    if (n->type == NODE_SYMLINK) {
-        if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
-            warn(r, e->path, "set owner of");
-        if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) != 0)
-            warn(r, e->path, "set times of");
-    } else if (n->type == NODE_FILE || n->type == NODE_DIR || n->type == NODE_FIFO ||
-               ((n->type == NODE_CHARDEV || n->type == NODE_BLOCKDEV) && r->isRoot)) {
-        int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (n->type == NODE_DIR ? O_DIRECTORY : 0);
-        if (n->type != NODE_FILE && n->type != NODE_DIR)
-            flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
-        int fd = openat(dfd, name, flags | (n->type == NODE_FIFO ? O_NONBLOCK : 0));
+    if (n->type == NODE_FILE || n->type == NODE_DIR) {
+        int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (n->type == NODE_DIR ? O_DIRECTORY : 0));
         if (fd < 0) {
             warn(r, e->path, "open for metadata");
-        } else {
-            if (n->type == NODE_FILE || n->type == NODE_DIR)
-                applyXattrs(r, e, fd);
-            if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
-                warn(r, e->path, "set owner of");
-            /* after chown, which clears setuid/setgid */
-            if (fchmodat(dfd, name, n->mode, 0) != 0)
-                warn(r, e->path, "set mode of");
-            if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) != 0)
-                warn(r, e->path, "set times of");
-            close(fd);
+            return;
         }
+        if (n->xattrCount)
+            applyXattrs(r, e, fd);
+        if (r->isRoot && fchown(fd, n->uid, n->gid) != 0)
+            warn(r, e->path, "set owner of");
+        /* after chown, which clears setuid/setgid */
+        if (fchmod(fd, n->mode) != 0)
+            warn(r, e->path, "set mode of");
+        if (futimens(fd, times) != 0)
+            warn(r, e->path, "set times of");
+        close(fd);
+        return;
     }
-    close(dfd);
+    if (n->type == NODE_SOCKET || ((n->type == NODE_CHARDEV || n->type == NODE_BLOCKDEV) && !r->isRoot))
+        return;
+    if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
+        warn(r, e->path, "set owner of");
+    if (n->type != NODE_SYMLINK && fchmodat(dfd, name, n->mode, 0) != 0)
+        warn(r, e->path, "set mode of");
+    if (utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) != 0)
+        warn(r, e->path, "set times of");
 }
 
 /* ---- verify ---- */
 
 static void verifyFile(Restorer *r, REntry *e) {
-    const char *name;
-    int dfd = openParent(r->rootFd, e->path, &name);
-    int fd = dfd >= 0 ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (dfd >= 0)
-        close(dfd);
+    int dfd = dirFd(r, &r->cache, e->parent);
+    int fd = dfd >= 0 ? openat(dfd, e->node.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (fd < 0) {
         markDamaged(r, (uint32_t)(e - r->entries), "cannot be opened for verification");
         return;
@@ -614,6 +630,7 @@ static bool mkdirs(const char *path) {
 bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, RestoreResult *result, LbError *err) {
     memset(result, 0, sizeof(*result));
     Restorer r = {.repo = repo, .opts = opts, .result = result, .rootFd = -1, .isRoot = geteuid() == 0};
+    dirCacheInit(&r.cache);
     pthread_mutex_init(&r.mu, NULL);
     Node top = {0};
     bool ok = false;
@@ -721,6 +738,7 @@ bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, Re
     }
     ok = true;
 cleanup:
+    dirCacheClose(&r.cache);
     nodeClear(&top);
     if (r.rootFd >= 0)
         close(r.rootFd);

@@ -39,15 +39,22 @@ void nodeCopy(Node *dst, const Node *src) {
         dst->content = lbXmalloc(src->contentCount * sizeof(LbId));
         memcpy(dst->content, src->content, src->contentCount * sizeof(LbId));
     }
-    if (src->xattrCount) {
-        dst->xattrs = lbXcalloc(src->xattrCount, sizeof(Xattr));
-        for (size_t i = 0; i < src->xattrCount; i++) {
-            dst->xattrs[i].name = lbXstrdup(src->xattrs[i].name);
-            dst->xattrs[i].len = src->xattrs[i].len;
-            dst->xattrs[i].value = lbXmalloc(src->xattrs[i].len ? src->xattrs[i].len : 1);
-            memcpy(dst->xattrs[i].value, src->xattrs[i].value, src->xattrs[i].len);
-        }
+    dst->xattrs = NULL;
+    dst->xattrCount = 0;
+    nodeCopyXattrs(dst, src);
+}
+
+void nodeCopyXattrs(Node *dst, const Node *src) {
+    if (src->xattrCount == 0)
+        return;
+    dst->xattrs = lbXcalloc(src->xattrCount, sizeof(Xattr));
+    for (size_t i = 0; i < src->xattrCount; i++) {
+        dst->xattrs[i].name = lbXstrdup(src->xattrs[i].name);
+        dst->xattrs[i].len = src->xattrs[i].len;
+        dst->xattrs[i].value = lbXmalloc(src->xattrs[i].len ? src->xattrs[i].len : 1);
+        memcpy(dst->xattrs[i].value, src->xattrs[i].value, src->xattrs[i].len);
     }
+    dst->xattrCount = src->xattrCount;
 }
 
 Node *treeAppend(Tree *t) {

@@ -61,6 +61,8 @@ const char *nodeTypeName(NodeType type);
 void nodeClear(Node *node);
 /* Deep copy src into dst. */
 void nodeCopy(Node *dst, const Node *src);
+/* Deep copy src's xattrs into dst, which has none. */
+void nodeCopyXattrs(Node *dst, const Node *src);
 
 /* Append a zeroed node to the tree and return it (valid until the next append). */
 Node *treeAppend(Tree *tree);
