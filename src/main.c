@@ -21,6 +21,7 @@ static const Verb verbs[] = {
     {"restore", cmdRestore, "restore a snapshot into a directory"},
     {"check", cmdCheck, "verify the repository (--read-data reads every pack)"},
     {"copy", cmdCopy, "copy snapshots from another repository (--from-repo)"},
+    {"forget", cmdForget, "remove snapshots by a retention policy (--keep-*), optionally --prune"},
     {"prune", cmdPrune, "remove data no snapshot references"},
     {"unlock", cmdUnlock, "remove stale locks"},
     {"stats", cmdStats, "show repository statistics"},

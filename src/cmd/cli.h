@@ -76,6 +76,13 @@ void cliProgressDone(void);
 void cliFormatBytes(double bytes, char *out, size_t n);
 void cliFormatDuration(double seconds, char *out, size_t n);
 
+/* prune's options, shared with forget --prune (see prune.c). */
+enum { PRUNE_OPT_MAX_UNUSED = 1, PRUNE_OPT_MAX_REPACK, PRUNE_OPT_DRY_RUN };
+struct PruneOptions;
+struct PruneResult;
+bool pruneCliOption(void *pruneOptions, int id, const char *value, LbError *err);
+void prunePrintResult(const GlobalOpts *g, const struct PruneOptions *o, const struct PruneResult *r, double secs);
+
 /* The verbs. Each returns the process exit code. */
 int cmdInit(int argc, char **argv);
 int cmdBackup(int argc, char **argv);

@@ -7,12 +7,10 @@
 #include "common/timeutil.h"
 #include "maint/prune.h"
 
-enum { P_MAX_UNUSED = 1, P_MAX_REPACK, P_DRY_RUN };
-
-const CliOption pruneCliOptions[] = {
-    {"max-unused", 0, true, P_MAX_UNUSED},
-    {"max-repack-size", 0, true, P_MAX_REPACK},
-    {"dry-run", 'n', false, P_DRY_RUN},
+static const CliOption pruneCliOptions[] = {
+    {"max-unused", 0, true, PRUNE_OPT_MAX_UNUSED},
+    {"max-repack-size", 0, true, PRUNE_OPT_MAX_REPACK},
+    {"dry-run", 'n', false, PRUNE_OPT_DRY_RUN},
     {NULL, 0, false, 0},
 };
 
@@ -42,16 +40,16 @@ bool pruneCliOption(void *ctx, int id, const char *v, LbError *err) {
     PruneOptions *o = ctx;
     char *end;
     switch (id) {
-    case P_MAX_UNUSED:
+    case PRUNE_OPT_MAX_UNUSED:
         o->maxUnusedPercent = strtod(v, &end);
         if (end == v || (*end && strcmp(end, "%") != 0) || o->maxUnusedPercent < 0 || o->maxUnusedPercent > 100)
             return lbErr(err, LB_ERR_ARGS, "invalid --max-unused '%s': a percentage from 0 to 100", v);
         return true;
-    case P_MAX_REPACK:
+    case PRUNE_OPT_MAX_REPACK:
         if (!parseSize(v, &o->maxRepackBytes))
             return lbErr(err, LB_ERR_ARGS, "invalid --max-repack-size '%s': a size such as 500M or 2G", v);
         return true;
-    case P_DRY_RUN:
+    case PRUNE_OPT_DRY_RUN:
         o->dryRun = true;
         return true;
     }

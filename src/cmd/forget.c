@@ -1,0 +1,367 @@
+/* forget.c - `lifeboat forget`: apply a retention policy, optionally prune. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cli.h"
+#include "common/timeutil.h"
+#include "maint/prune.h"
+#include "retention/policy.h"
+#include "snapshot/snapshot.h"
+
+enum {
+    F_LAST = 1,
+    F_HOURLY,
+    F_DAILY,
+    F_WEEKLY,
+    F_MONTHLY,
+    F_YEARLY,
+    F_WITHIN,
+    F_WITHIN_HOURLY,
+    F_WITHIN_DAILY,
+    F_WITHIN_WEEKLY,
+    F_WITHIN_MONTHLY,
+    F_WITHIN_YEARLY,
+    F_KEEP_TAG,
+    F_GROUP_BY,
+    F_HOST,
+    F_TAG,
+    F_COMPONENT,
+    F_DRY_RUN,
+    F_PRUNE,
+    F_MAX_UNUSED,
+    F_MAX_REPACK,
+};
+
+static const CliOption forgetOptions[] = {
+    {"keep-last", 'l', true, F_LAST},
+    {"keep-hourly", 0, true, F_HOURLY},
+    {"keep-daily", 'd', true, F_DAILY},
+    {"keep-weekly", 'w', true, F_WEEKLY},
+    {"keep-monthly", 'm', true, F_MONTHLY},
+    {"keep-yearly", 'y', true, F_YEARLY},
+    {"keep-within", 0, true, F_WITHIN},
+    {"keep-within-hourly", 0, true, F_WITHIN_HOURLY},
+    {"keep-within-daily", 0, true, F_WITHIN_DAILY},
+    {"keep-within-weekly", 0, true, F_WITHIN_WEEKLY},
+    {"keep-within-monthly", 0, true, F_WITHIN_MONTHLY},
+    {"keep-within-yearly", 0, true, F_WITHIN_YEARLY},
+    {"keep-tag", 0, true, F_KEEP_TAG},
+    {"group-by", 'g', true, F_GROUP_BY},
+    {"host", 'H', true, F_HOST},
+    {"tag", 0, true, F_TAG},
+    {"component", 0, true, F_COMPONENT},
+    {"dry-run", 'n', false, F_DRY_RUN},
+    {"prune", 0, false, F_PRUNE},
+    {"max-unused", 0, true, F_MAX_UNUSED},
+    {"max-repack-size", 0, true, F_MAX_REPACK},
+    {NULL, 0, false, 0},
+};
+
+typedef struct ForgetCli {
+    RetentionPolicy policy;
+    const char **keepTags;
+    bool byHost, byComponent, byPaths, byTags;
+    SnapshotFilter f;
+    const char **tags;
+    bool dryRun, prune;
+    PruneOptions pruneOpts;
+} ForgetCli;
+
+
+static bool parseGroupBy(ForgetCli *o, const char *v, LbError *err) {
+    o->byHost = o->byComponent = o->byPaths = o->byTags = false;
+    char *copy = lbXstrdup(v), *save = NULL;
+    bool ok = true;
+    for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "host") == 0)
+            o->byHost = true;
+        else if (strcmp(t, "component") == 0)
+            o->byComponent = true;
+        else if (strcmp(t, "paths") == 0)
+            o->byPaths = true;
+        else if (strcmp(t, "tags") == 0)
+            o->byTags = true;
+        else
+            ok = lbErr(err, LB_ERR_ARGS, "invalid --group-by '%s': use host, component, paths, tags, or ''", v);
+    }
+    free(copy);
+    return ok;
+}
+
+static bool onOption(void *ctx, int id, const char *v, LbError *err) {
+    ForgetCli *o = ctx;
+    RetentionPolicy *p = &o->policy;
+    switch (id) {
+    case F_LAST:
+        return retentionParseCount(v, &p->keepLast, err);
+    case F_HOURLY:
+        return retentionParseCount(v, &p->keepHourly, err);
+    case F_DAILY:
+        return retentionParseCount(v, &p->keepDaily, err);
+    case F_WEEKLY:
+        return retentionParseCount(v, &p->keepWeekly, err);
+    case F_MONTHLY:
+        return retentionParseCount(v, &p->keepMonthly, err);
+    case F_YEARLY:
+        return retentionParseCount(v, &p->keepYearly, err);
+    case F_WITHIN:
+        return retentionParseDuration(v, &p->within, err);
+    case F_WITHIN_HOURLY:
+        return retentionParseDuration(v, &p->withinHourly, err);
+    case F_WITHIN_DAILY:
+        return retentionParseDuration(v, &p->withinDaily, err);
+    case F_WITHIN_WEEKLY:
+        return retentionParseDuration(v, &p->withinWeekly, err);
+    case F_WITHIN_MONTHLY:
+        return retentionParseDuration(v, &p->withinMonthly, err);
+    case F_WITHIN_YEARLY:
+        return retentionParseDuration(v, &p->withinYearly, err);
+    case F_KEEP_TAG:
+        o->keepTags = lbXrealloc(o->keepTags, (p->keepTagCount + 1) * sizeof(char *));
+        o->keepTags[p->keepTagCount++] = v;
+        p->keepTags = o->keepTags;
+        return true;
+    case F_GROUP_BY:
+        return parseGroupBy(o, v, err);
+    case F_HOST:
+        o->f.host = v;
+        return true;
+    case F_TAG:
+        o->tags = lbXrealloc(o->tags, (o->f.tagCount + 1) * sizeof(char *));
+        o->tags[o->f.tagCount++] = v;
+        o->f.tags = o->tags;
+        return true;
+    case F_COMPONENT:
+        o->f.component = v;
+        return true;
+    case F_DRY_RUN:
+        o->dryRun = true;
+        return true;
+    case F_PRUNE:
+        o->prune = true;
+        return true;
+    case F_MAX_UNUSED:
+        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_UNUSED, v, err);
+    case F_MAX_REPACK:
+        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_REPACK, v, err);
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+/* The group key: the chosen fields, each labelled, so different fields never collide. */
+static char *groupKey(const ForgetCli *o, const Snapshot *s) {
+    LbBuf b = {0};
+    if (o->byHost) {
+        lbBufAppendStr(&b, "host=");
+        lbBufAppendStr(&b, s->hostname ? s->hostname : "");
+        lbBufAppendStr(&b, " ");
+    }
+    if (o->byComponent) {
+        lbBufAppendStr(&b, "component=");
+        lbBufAppendStr(&b, s->component ? s->component : "");
+        lbBufAppendStr(&b, " ");
+    }
+    if (o->byPaths) {
+        lbBufAppendStr(&b, "paths=");
+        for (size_t i = 0; i < s->pathCount; i++) {
+            lbBufAppendStr(&b, i ? "," : "");
+            lbBufAppendStr(&b, s->paths[i]);
+        }
+        lbBufAppendStr(&b, " ");
+    }
+    if (o->byTags) {
+        lbBufAppendStr(&b, "tags=");
+        for (size_t i = 0; i < s->tagCount; i++) {
+            lbBufAppendStr(&b, i ? "," : "");
+            lbBufAppendStr(&b, s->tags[i]);
+        }
+        lbBufAppendStr(&b, " ");
+    }
+    if (b.len && b.data[b.len - 1] == ' ')
+        b.len--;
+    lbBufAppend(&b, "", 1);
+    return (char *)lbBufTake(&b, NULL);
+}
+
+static int cmpStr(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cmdForget(int argc, char **argv) {
+    GlobalOpts g = {0};
+    ForgetCli o = {.byHost = true, .byComponent = true, .byPaths = true, .pruneOpts = {.maxUnusedPercent = 5}};
+    CliArgs args;
+    LbError err = {0};
+    Repo *repo = NULL;
+    RepoLock *lock = NULL;
+    SnapshotList list = {0};
+    RetentionItem *items = NULL;
+    RetentionDecision *dec = NULL;
+    char **keys = NULL;
+    size_t *which = NULL, n = 0;
+    int rc = 1;
+    double start = lbMonotonicSeconds();
+    if (!cliParse(argc, argv, forgetOptions, onOption, &o, &g, &args, &err))
+        goto fail;
+    if (args.count == 0 && retentionPolicyEmpty(&o.policy)) {
+        lbErr(&err, LB_ERR_ARGS, "no policy given: use --keep-* options (forget will not remove every snapshot), "
+                                 "or name the snapshots to forget");
+        goto fail;
+    }
+    if (args.count == 0 && !retentionPolicyCheck(&o.policy, &err))
+        goto fail;
+    repo = cliOpenRepo(&g, &err);
+    if (repo == NULL)
+        goto fail;
+    lock = repoLockAcquire(repo, true, &err);
+    if (lock == NULL || !snapshotLoadAll(repo, &list, &err))
+        goto fail;
+    dec = lbXcalloc(list.count + 1, sizeof(RetentionDecision));
+    if (args.count > 0) {
+        /* explicit snapshots: forget exactly those */
+        for (size_t i = 0; i < list.count; i++)
+            dec[i].keep = true;
+        for (size_t k = 0; k < args.count; k++) {
+            LbId id;
+            if (!repoFindId(repo, "snapshots", args.positional[k], &id, &err))
+                goto fail;
+            for (size_t i = 0; i < list.count; i++)
+                if (lbIdEqual(&list.items[i].id, &id))
+                    dec[i].keep = false;
+        }
+        which = lbXcalloc(list.count + 1, sizeof(size_t));
+        for (size_t i = 0; i < list.count; i++)
+            which[n++] = i;
+    } else {
+        items = lbXcalloc(list.count + 1, sizeof(RetentionItem));
+        keys = lbXcalloc(list.count + 1, sizeof(char *));
+        which = lbXcalloc(list.count + 1, sizeof(size_t));
+        for (size_t i = 0; i < list.count; i++) {
+            Snapshot *s = &list.items[i];
+            if (!snapshotMatches(s, &o.f))
+                continue;
+            keys[n] = groupKey(&o, s);
+            items[n] = (RetentionItem){s->timeNs, keys[n], (const char *const *)s->tags, s->tagCount};
+            which[n++] = i;
+        }
+        RetentionDecision *tmp = lbXcalloc(n + 1, sizeof(RetentionDecision));
+        if (!retentionApply(&o.policy, items, n, lbNowNs(), tmp, &err)) {
+            free(tmp);
+            goto fail;
+        }
+        for (size_t k = 0; k < n; k++)
+            dec[which[k]] = tmp[k];
+        for (size_t i = 0; i < list.count; i++) /* snapshots outside the filter are not touched */
+            if (!snapshotMatches(&list.items[i], &o.f))
+                dec[i].keep = true;
+        free(tmp);
+    }
+
+    /* report, group by group */
+    char **groups = lbXcalloc(n + 1, sizeof(char *));
+    size_t groupCount = 0;
+    for (size_t k = 0; k < n; k++) {
+        const char *key = keys ? keys[k] : "";
+        bool seen = false;
+        for (size_t q = 0; q < groupCount && !seen; q++)
+            seen = strcmp(groups[q], key) == 0;
+        if (!seen)
+            groups[groupCount++] = (char *)key;
+    }
+    qsort(groups, groupCount, sizeof(char *), cmpStr);
+    json_t *out = g.json ? json_array() : NULL;
+    size_t removeCount = 0;
+    if (!g.json && !g.quiet && args.count == 0) {
+        char desc[512];
+        retentionPolicyFormat(&o.policy, desc, sizeof(desc));
+        printf("policy: %s\n", desc);
+    }
+    for (size_t q = 0; q < groupCount; q++) {
+        json_t *jg = NULL, *jk = NULL, *jr = NULL;
+        if (out) {
+            jg = json_object();
+            json_object_set_new(jg, "group", json_string(groups[q]));
+            jk = json_array();
+            jr = json_array();
+        } else if (!g.quiet && groups[q][0]) {
+            printf("\nsnapshots for %s:\n", groups[q]);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            bool keepPass = pass == 0;
+            size_t shown = 0;
+            for (size_t k = n; k-- > 0;) {
+                size_t i = which[k];
+                if (strcmp(keys ? keys[k] : "", groups[q]) != 0 || dec[i].keep != keepPass)
+                    continue;
+                Snapshot *s = &list.items[i];
+                char reasons[512] = "";
+                if (keepPass && keys)
+                    retentionReasonString(&o.policy, &dec[i], reasons, sizeof(reasons));
+                if (out) {
+                    json_t *js = snapshotToJson(s, true);
+                    if (keepPass && keys)
+                        json_object_set_new(js, "reasons", json_string(reasons));
+                    json_array_append_new(keepPass ? jk : jr, js);
+                } else if (!g.quiet) {
+                    if (shown++ == 0)
+                        printf("%s:\n", keepPass ? "keep" : (o.dryRun ? "would remove" : "remove"));
+                    char hex[LB_ID_HEX_LEN + 1], t[32];
+                    lbIdToHex(&s->id, hex);
+                    lbFormatTimeShort(s->timeNs, t, sizeof(t));
+                    printf("  %.8s  %s  %-12s %s\n", hex, t, s->hostname ? s->hostname : "", reasons);
+                }
+                if (!keepPass)
+                    removeCount++;
+            }
+        }
+        if (out) {
+            json_object_set_new(jg, "keep", jk);
+            json_object_set_new(jg, "remove", jr);
+            json_array_append_new(out, jg);
+        }
+    }
+    free(groups);
+    if (!o.dryRun) {
+        for (size_t i = 0; i < list.count; i++) {
+            if (dec[i].keep)
+                continue;
+            char hex[LB_ID_HEX_LEN + 1], name[80];
+            lbIdToHex(&list.items[i].id, hex);
+            snprintf(name, sizeof(name), "snapshots/%s", hex);
+            if (!storageRemove(repoStorage(repo), name, &err))
+                goto fail;
+        }
+    }
+    if (out)
+        cliPrintJson(out);
+    else if (!g.quiet)
+        printf("\n%s %zu snapshot(s)\n", o.dryRun ? "would remove" : "removed", removeCount);
+    if (o.prune) {
+        PruneResult r;
+        o.pruneOpts.dryRun = o.dryRun;
+        if (!pruneRun(repo, lock, &o.pruneOpts, &r, &err))
+            goto fail;
+        if (!g.json)
+            prunePrintResult(&g, &o.pruneOpts, &r, lbMonotonicSeconds() - start);
+    }
+    rc = 0;
+    goto done;
+fail:
+    rc = cliFail(&err);
+done:
+    if (keys)
+        for (size_t k = 0; k < n; k++)
+            free(keys[k]);
+    free(keys);
+    free(items);
+    free(which);
+    free(dec);
+    free(o.keepTags);
+    free(o.tags);
+    snapshotListFree(&list);
+    repoLockRelease(lock);
+    repoFree(repo);
+    cliArgsFree(&args);
+    return rc;
+}
