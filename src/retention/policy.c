@@ -183,8 +183,9 @@ int64_t retentionDurationSubtract(int64_t timeNs, const RetentionDuration *d) {
     tm.tm_mday -= d->days;
     tm.tm_isdst = 0;
     int64_t cut = (int64_t)timegm(&tm) - (int64_t)d->hours * 3600;
-    /* The smallest second whose whole range fits in int64 nanoseconds. */
-    if (cut <= INT64_MIN / NS_PER_SEC)
+    /* INT64_MIN / NS_PER_SEC (truncated) is the smallest second that, plus any
+     * fraction, still fits in int64 nanoseconds. */
+    if (cut < INT64_MIN / NS_PER_SEC)
         return INT64_MIN;
     return cut * NS_PER_SEC + frac;
 }
@@ -217,18 +218,16 @@ static bool checkDuration(const char *option, const RetentionDuration *d, LbErro
     const int parts[4] = {d->years, d->months, d->days, d->hours};
     for (int i = 0; i < 4; i++)
         if (parts[i] < 0 || parts[i] > RETENTION_DURATION_COMPONENT_MAX)
-            return lbErr(err, LB_ERR_ARGS,
-                         "invalid retention policy: %s has a component of %d (use 0..%d per unit)", option, parts[i],
-                         RETENTION_DURATION_COMPONENT_MAX);
+            return lbErr(err, LB_ERR_ARGS, "invalid retention policy: %s has a component of %d (use 0..%d per unit)",
+                         option, parts[i], RETENTION_DURATION_COMPONENT_MAX);
     return true;
 }
 
 bool retentionPolicyCheck(const RetentionPolicy *p, LbError *err) {
     static const char *const countOption[BUCKET_COUNT] = {"keep-hourly", "keep-daily", "keep-weekly", "keep-monthly",
                                                           "keep-yearly"};
-    static const char *const withinOption[BUCKET_COUNT] = {"keep-within-hourly", "keep-within-daily",
-                                                           "keep-within-weekly", "keep-within-monthly",
-                                                           "keep-within-yearly"};
+    static const char *const withinOption[BUCKET_COUNT] = {
+        "keep-within-hourly", "keep-within-daily", "keep-within-weekly", "keep-within-monthly", "keep-within-yearly"};
     int counts[BUCKET_COUNT];
     const RetentionDuration *within[BUCKET_COUNT];
     policyCounts(p, counts);
@@ -241,8 +240,8 @@ bool retentionPolicyCheck(const RetentionPolicy *p, LbError *err) {
             return false;
 
     if (p->keepTagCount > RETENTION_MAX_TAG_LISTS)
-        return lbErr(err, LB_ERR_ARGS, "invalid retention policy: %zu keep-tag options (at most %d)",
-                     p->keepTagCount, RETENTION_MAX_TAG_LISTS);
+        return lbErr(err, LB_ERR_ARGS, "invalid retention policy: %zu keep-tag options (at most %d)", p->keepTagCount,
+                     RETENTION_MAX_TAG_LISTS);
     if (p->keepTagCount > 0 && p->keepTags == NULL)
         return lbErr(err, LB_ERR_ARGS, "invalid retention policy: keep-tag list missing");
     for (size_t i = 0; i < p->keepTagCount; i++) {
@@ -422,8 +421,8 @@ static void applyGroup(const RetentionPolicy *p, const Entry *e, size_t m, int64
     if (haveRef && !retentionDurationZero(&p->within))
         cutWithin = retentionDurationSubtract(ref, &p->within);
     for (int r = 0; r < BUCKET_COUNT; r++)
-        cutBucket[r] = (haveRef && !retentionDurationZero(within[r])) ? retentionDurationSubtract(ref, within[r])
-                                                                       : INT64_MIN;
+        cutBucket[r] =
+            (haveRef && !retentionDurationZero(within[r])) ? retentionDurationSubtract(ref, within[r]) : INT64_MIN;
 
     BucketState counted[BUCKET_COUNT];
     BucketState windowed[BUCKET_COUNT];
