@@ -26,6 +26,8 @@
     X(LB_ERR_UNSAFE_PATH, "unsafe-path", 1)                                                                            \
     X(LB_ERR_COMMAND, "command-failed", 1)                                                                             \
     X(LB_ERR_MEMORY, "memory", 1)                                                                                      \
+    X(LB_ERR_TRANSIENT, "transient", 1)                                                                                \
+    X(LB_ERR_AUTH, "auth", 1)                                                                                          \
     X(LB_ERR_INCOMPLETE, "incomplete", 3)                                                                              \
     X(LB_ERR_NO_REPO, "no-repository", 10)                                                                             \
     X(LB_ERR_LOCKED, "locked", 11)                                                                                     \

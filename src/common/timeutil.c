@@ -102,12 +102,17 @@ bool lbParseTime(const char *s, int64_t *ns) {
             p++;
         if (*p && !digits(&p, 2, &om))
             return false;
+        if (oh > 23 || om > 59)
+            return false;
         offset = sign * (oh * 3600L + om * 60L);
     }
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return false;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = se};
     time_t t = timegm(&tm);
+    /* timegm normalizes (Feb 30 -> Mar 2): a date that moved did not exist */
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
+        return false;
     *ns = ((int64_t)t - offset) * 1000000000 + frac;
     return true;
 }

@@ -178,7 +178,7 @@ void treeEncode(const Tree *t, LbBuf *out) {
             json_t *xa = json_array();
             for (size_t k = 0; k < n->xattrCount; k++) {
                 json_t *x = json_object();
-                json_object_set_new(x, "name", json_string(n->xattrs[k].name));
+                setText(x, "name", "name_hex", n->xattrs[k].name);
                 char *hex = lbXmalloc(n->xattrs[k].len * 2 + 1);
                 lbHexEncode(n->xattrs[k].value, n->xattrs[k].len, hex);
                 json_object_set_new(x, "value_hex", json_string(hex));
@@ -283,14 +283,15 @@ bool treeDecode(const uint8_t *data, size_t len, Tree *t, LbError *err) {
             size_t k;
             json_t *x;
             json_array_foreach(xa, k, x) {
-                const char *name = json_string_value(json_object_get(x, "name"));
+                char *name = getText(x, "name", "name_hex");
                 const char *hex = json_string_value(json_object_get(x, "value_hex"));
                 if (name == NULL || hex == NULL || strlen(hex) % 2) {
+                    free(name);
                     lbErr(err, LB_ERR_CORRUPT, "tree node '%s' has an invalid xattr", n->name);
                     goto cleanup;
                 }
                 Xattr *xv = &n->xattrs[n->xattrCount++];
-                xv->name = lbXstrdup(name);
+                xv->name = name;
                 xv->len = strlen(hex) / 2;
                 xv->value = lbXmalloc(xv->len ? xv->len : 1);
                 if (!lbHexDecode(hex, xv->len * 2, xv->value)) {

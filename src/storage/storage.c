@@ -7,6 +7,9 @@
 
 #include "storage/local/local.h"
 #include "storage/mem/mem.h"
+#include "storage/s3/s3.h"
+#include "storage/wrap/fault.h"
+#include "storage/wrap/retry.h"
 
 struct Storage {
     const StorageInterface *iface;
@@ -32,6 +35,26 @@ void storageFree(Storage *storage) {
     free(storage);
 }
 
+/* An S3 repository: the driver, under the fault injector when
+ * LIFEBOAT_TEST_FAULTS is set (tests only), under the retry wrapper. */
+static Storage *storageOpenS3(const char *location, LbError *err) {
+    S3Options opts;
+    if (!s3OptionsFromEnv(&opts, err))
+        return NULL;
+    FaultOptions faults = {0};
+    const char *faultSpec = getenv("LIFEBOAT_TEST_FAULTS");
+    if (faultSpec != NULL && faultSpec[0] != '\0' && !faultOptionsParse(faultSpec, &faults, err))
+        return NULL;
+    Storage *s = storageS3New(location, &opts, err);
+    if (s == NULL)
+        return NULL;
+    if (faults.every > 0)
+        s = storageFaultNew(s, &faults);
+    RetryOptions retry;
+    retryOptionsFromEnv(&retry);
+    return storageRetryNew(s, &retry);
+}
+
 Storage *storageOpen(const char *location, LbError *err) {
     if (location == NULL || location[0] == '\0') {
         lbErr(err, LB_ERR_NO_REPO, "no repository given: use -r/--repo or set LIFEBOAT_REPOSITORY");
@@ -41,6 +64,8 @@ Storage *storageOpen(const char *location, LbError *err) {
         return storageLocalNew(location + 6, err);
     if (strncmp(location, "mem:", 4) == 0)
         return storageMemNew();
+    if (strncmp(location, "s3:", 3) == 0)
+        return storageOpenS3(location, err);
     const char *colon = strchr(location, ':');
     const char *slash = strchr(location, '/');
     if (colon != NULL && (slash == NULL || colon < slash) && colon != location) {

@@ -2,11 +2,24 @@
  * test_storage.c - the storage backend conformance suite.
  *
  * Every test in STORAGE_CONFORMANCE_TESTS is written once against the
- * Storage interface and run against each driver (mem, local), each time on a
- * fresh, empty store built by the per-test setup. The local driver gets a new
- * directory under $TMPDIR (or /tmp) that teardown removes recursively. The
- * local-only tests at the end check what only a filesystem has: temporary
- * files, modes, failure messages naming the path, and storageOpen parsing.
+ * Storage interface and run against each driver (mem, local, S3), each time
+ * on a fresh, empty store built by the per-test setup. The local driver gets
+ * a new directory under $TMPDIR (or /tmp) that teardown removes recursively.
+ * The local-only tests check what only a filesystem has: temporary files,
+ * modes, failure messages naming the path, and storageOpen parsing.
+ *
+ * The suite also runs on mem behind the fault injector and the retry
+ * wrapper (every other operation fails, is cut or is delayed, and every
+ * test must still pass), and on S3 when S3_TEST_ENDPOINT is set
+ * (tests/integration/test_s3.sh starts a real server and sets it):
+ *   S3_TEST_ENDPOINT    http://127.0.0.1:PORT
+ *   S3_TEST_ACCESS_KEY, S3_TEST_SECRET_KEY   credentials (exported to the
+ *                       driver as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
+ *   S3_TEST_BUCKET      bucket (default lifeboat-suite; created on demand)
+ *   S3_TEST_BIG=1       also the 200 MiB multipart round trip
+ * Each S3 test gets its own prefix, emptied by teardown with DeleteObjects.
+ * The S3-only tests check multipart uploads, batch deletes, credentials from
+ * a profile file, wrong credentials and the location syntax.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,7 +40,10 @@
 
 #include "storage/local/local.h"
 #include "storage/mem/mem.h"
+#include "storage/s3/s3.h"
 #include "storage/storage.h"
+#include "storage/wrap/fault.h"
+#include "storage/wrap/retry.h"
 
 /***********************************************************************************************************************
  * Fixtures
@@ -37,7 +53,96 @@ typedef struct TestStore {
     Storage *storage;
     char *base; /* a fresh temporary directory holding the root; NULL for mem */
     char *dir;  /* the local driver's root, base/repo; NULL for mem */
+    char *s3Location; /* S3: "s3:ENDPOINT/BUCKET/PREFIX" of this test; NULL otherwise */
 } TestStore;
+
+/* The retry wrapper never sleeps in tests. */
+static void testNoSleep(void *ctx, unsigned ms) {
+    (void)ctx;
+    (void)ms;
+}
+
+/* mem behind the fault injector (every 2nd operation fails, is cut or
+ * delayed by 1 ms) behind the retry wrapper. */
+static int setupMemFaulty(void **state) {
+    TestStore *ts = lbXcalloc(1, sizeof(*ts));
+    FaultOptions fo = {.every = 2, .delayMs = 1};
+    RetryOptions ro = {.maxAttempts = 10, .baseDelayMs = 1, .maxDelayMs = 1, .sleepFn = testNoSleep};
+    ts->storage = storageRetryNew(storageFaultNew(storageMemNew(), &fo), &ro);
+    *state = ts;
+    return 0;
+}
+
+/* S3 test configuration from the environment; NULL endpoint: not set. */
+static const char *testS3Endpoint(void) {
+    const char *e = getenv("S3_TEST_ENDPOINT");
+    return e != NULL && e[0] != '\0' ? e : NULL;
+}
+
+static const char *testS3Bucket(void) {
+    const char *b = getenv("S3_TEST_BUCKET");
+    return b != NULL && b[0] != '\0' ? b : "lifeboat-suite";
+}
+
+/* "s3:ENDPOINT/BUCKET/suite-PID-N-tag": a prefix no other test uses. */
+static char *testS3NewLocation(const char *tag) {
+    static int counter;
+    return lbXasprintf("s3:%s/%s/suite-%d-%d-%s", testS3Endpoint(), testS3Bucket(), (int)getpid(), ++counter, tag);
+}
+
+static int setupS3(void **state) {
+    TestStore *ts = lbXcalloc(1, sizeof(*ts));
+    *state = ts;
+    if (testS3Endpoint() == NULL)
+        return -1;
+    ts->s3Location = testS3NewLocation("c");
+    LbError err = {0};
+    ts->storage = storageOpen(ts->s3Location, &err);
+    if (ts->storage == NULL)
+        fprintf(stderr, "# storageOpen(%s): %s\n", ts->s3Location, err.msg);
+    return ts->storage ? 0 : -1;
+}
+
+typedef struct TestNames {
+    char **names;
+    size_t count, cap;
+} TestNames;
+
+static bool testCollectName(void *ctx, const char *name, uint64_t size) {
+    (void)size;
+    TestNames *n = ctx;
+    if (n->count == n->cap) {
+        n->cap = n->cap ? n->cap * 2 : 64;
+        n->names = lbXrealloc(n->names, n->cap * sizeof(*n->names));
+    }
+    n->names[n->count++] = lbXstrdup(name);
+    return true;
+}
+
+static void testNamesFree(TestNames *n) {
+    for (size_t i = 0; i < n->count; i++)
+        free(n->names[i]);
+    free(n->names);
+    memset(n, 0, sizeof(*n));
+}
+
+/* Delete everything under an S3 test location with DeleteObjects batches. */
+static void testS3Empty(const char *location) {
+    LbError err = {0};
+    S3Client *c = s3ClientNew(location, NULL, &err);
+    Storage *s = storageS3New(location, NULL, &err);
+    if (c == NULL || s == NULL) {
+        fprintf(stderr, "# cannot clean %s: %s\n", location, err.msg);
+    } else {
+        TestNames n = {0};
+        if (!storageList(s, "", testCollectName, &n, &err) ||
+            !s3ClientRemoveMany(c, (const char *const *)n.names, n.count, &err))
+            fprintf(stderr, "# cannot clean %s: %s\n", location, err.msg);
+        testNamesFree(&n);
+    }
+    storageFree(s);
+    s3ClientFree(c);
+}
 
 static int setupMem(void **state) {
     TestStore *ts = lbXcalloc(1, sizeof(*ts));
@@ -107,8 +212,11 @@ static int teardownStore(void **state) {
     storageFree(ts->storage);
     if (ts->base != NULL)
         testRemoveTree(ts->base);
+    if (ts->s3Location != NULL)
+        testS3Empty(ts->s3Location);
     free(ts->base);
     free(ts->dir);
+    free(ts->s3Location);
     free(ts);
     return 0;
 }

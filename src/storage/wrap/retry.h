@@ -1,0 +1,52 @@
+/*
+ * retry.h - a Storage that retries another Storage's transient failures.
+ *
+ * Drivers never retry (style rule 10: retry wraps a Storage from outside).
+ * This wrapper repeats an operation that failed with LB_ERR_TRANSIENT (5xx,
+ * 429, SlowDown, RequestTimeout, connection resets and timeouts, as the
+ * driver classified them), waiting with exponential back-off and jitter
+ * between attempts, up to a bounded number of attempts. Each retry is logged
+ * once, as a warning naming the operation, the object and the error. Every
+ * other failure (not found, bad name, refused credentials, corrupt range,
+ * ...) is returned at once, unchanged.
+ *
+ * Every operation of the interface is safe to repeat: put overwrites, remove
+ * of a missing object succeeds, get restores out->len before trying again.
+ * A list that fails part-way is restarted, and names already passed to the
+ * callback are not passed again (the wrapper remembers a 64-bit hash of each
+ * name delivered during that list call).
+ */
+#ifndef LIFEBOAT_STORAGE_WRAP_RETRY_H
+#define LIFEBOAT_STORAGE_WRAP_RETRY_H
+
+#include <stdbool.h>
+
+#include "storage/storage.h"
+
+typedef struct RetryOptions {
+    int maxAttempts;      /* attempts in all, the first included; default 6 */
+    unsigned baseDelayMs; /* the first wait; doubles each time; default 250 */
+    unsigned maxDelayMs;  /* cap on one wait; default 10000 */
+    /* Tests: called instead of sleeping (NULL: nanosleep). */
+    void (*sleepFn)(void *ctx, unsigned ms);
+    void *sleepCtx;
+} RetryOptions;
+
+/* Defaults, overridden by LIFEBOAT_RETRY_ATTEMPTS, LIFEBOAT_RETRY_BASE_MS and
+ * LIFEBOAT_RETRY_MAX_MS when set to valid numbers. */
+void retryOptionsFromEnv(RetryOptions *opts);
+
+/* Wrap inner, taking ownership of it (freed with the wrapper). opts may be
+ * NULL (defaults) and is copied. The wrapper reports inner's driver name and
+ * location. */
+Storage *storageRetryNew(Storage *inner, const RetryOptions *opts);
+
+/* True when err is worth another attempt. */
+bool retryIsTransient(const LbError *err);
+
+/* The wait before retry number attempt (1 for the first retry), in ms:
+ * half the capped exponential delay plus a random share of the other half
+ * ("equal jitter"). rnd is a uniformly random 64-bit number. */
+unsigned retryDelayMs(const RetryOptions *opts, int attempt, uint64_t rnd);
+
+#endif
