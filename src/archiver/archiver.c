@@ -575,12 +575,12 @@ static ADir *ensureParents(Archiver *a, ADir *root, const char *abs, Tree *rootP
     return dir;
 }
 
-static bool backupStdin(Archiver *a, ADir *root) {
+static bool backupStream(Archiver *a, ADir *root, const ArchiverStream *st) {
     AEntry *e = dirAppend(root);
     Node *n = &e->node;
-    n->name = lbXstrdup(a->opts->stdinName);
+    n->name = lbXstrdup(st->name);
     n->type = NODE_FILE;
-    n->mode = 0644;
+    n->mode = st->mode ? st->mode : 0644;
     n->uid = getuid();
     n->gid = getgid();
     const char *u = cachedName(&a->users, &a->userCount, n->uid, true);
@@ -591,17 +591,16 @@ static bool backupStdin(Archiver *a, ADir *root) {
     n->links = 1;
     uint64_t got = 0;
     const char *why = NULL;
-    if (!chunkStream(a, a->opts->stdinFd, e, &got, &why)) {
-        addUnreadable(a, a->opts->stdinName, why);
+    if (!chunkStream(a, st->fd, e, &got, &why)) {
+        addUnreadable(a, st->name, why);
         return false;
     }
     n->size = got;
     a->result->summary.filesNew++;
     a->result->summary.totalFiles++;
     a->result->summary.totalBytes += got;
-    a->result->paths = lbXrealloc(a->result->paths, sizeof(char *));
-    a->result->paths[0] = lbXasprintf("/%s", a->opts->stdinName);
-    a->result->pathCount = 1;
+    a->result->paths = lbXrealloc(a->result->paths, (a->result->pathCount + 1) * sizeof(char *));
+    a->result->paths[a->result->pathCount++] = lbXasprintf("/%s", st->name);
     return true;
 }
 
@@ -631,16 +630,25 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
     }
     a.buf = lbXmalloc(READ_BUF_SIZE);
     a.saver = saverNew(repo, 0);
-    if (opts->progress && opts->stdinFd < 0) {
+    if (opts->progress && opts->streamCount == 0) {
         atomic_store(&scanFiles, 0);
         atomic_store(&scanBytes, 0);
         atomic_store(&scanStop, false);
         scanning = pthread_create(&scanner, NULL, scanMain, &scanArgs) == 0;
     }
-    if (opts->stdinFd >= 0) {
-        if (!backupStdin(&a, root)) {
+    for (size_t i = 0; i < opts->streamCount; i++) {
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(opts->streams[k].name, opts->streams[i].name) == 0) {
+                lbErr(err, LB_ERR_ARGS, "two streams are named '%s'", opts->streams[i].name);
+                goto cleanup;
+            }
+        if (!treeNameIsSafe(opts->streams[i].name)) {
+            lbErr(err, LB_ERR_ARGS, "invalid stream name '%s': it must be a plain file name", opts->streams[i].name);
+            goto cleanup;
+        }
+        if (!backupStream(&a, root, &opts->streams[i])) {
             saverFinish(a.saver, err);
-            lbErr(err, LB_ERR_IO, "unable to read standard input: %s",
+            lbErr(err, LB_ERR_IO, "unable to read stream: %s",
                   result->unreadableCount ? result->unreadable[0] : "read error");
             goto cleanup;
         }

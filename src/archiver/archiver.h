@@ -23,6 +23,13 @@ typedef struct ArchiverProgress {
 
 typedef void (*ArchiverProgressCb)(void *ctx, const ArchiverProgress *progress);
 
+/* A byte stream stored as one regular file at the top of the snapshot. */
+typedef struct ArchiverStream {
+    const char *name; /* a plain file name */
+    int fd;           /* read to its end; not closed */
+    uint32_t mode;    /* permission bits recorded, 0 = 0644 */
+} ArchiverStream;
+
 typedef struct ArchiverOptions {
     const char *const *paths; /* absolute or relative paths to back up */
     size_t pathCount;
@@ -30,8 +37,8 @@ typedef struct ArchiverOptions {
     size_t excludeCount;
     bool oneFileSystem;
     bool force;               /* read every file even when unchanged */
-    int stdinFd;              /* >= 0: back up this stream as one file */
-    const char *stdinName;    /* its name in the snapshot */
+    const ArchiverStream *streams; /* streams stored as files (stdin, a command's output, pg_dump) */
+    size_t streamCount;
     const Snapshot *parent;   /* borrowed, may be NULL */
     ArchiverProgressCb progress;
     void *progressCtx;

@@ -328,6 +328,7 @@ int cmdBackup(int argc, char **argv) {
         if (inFd < 0)
             goto failPaths;
     }
+    ArchiverStream stream = {.name = o.stdinName, .fd = inFd};
     ProgressState ps = {start};
     bool progress = cliProgressEnabled(&g);
     ArchiverOptions ao = {
@@ -337,8 +338,8 @@ int cmdBackup(int argc, char **argv) {
         .excludeCount = o.excludeCount,
         .oneFileSystem = o.oneFs,
         .force = o.force,
-        .stdinFd = inFd,
-        .stdinName = o.stdinName,
+        .streams = &stream,
+        .streamCount = streamMode ? 1 : 0,
         .parent = haveParent ? &parent : NULL,
         .progress = progress ? onProgress : NULL,
         .progressCtx = &ps,

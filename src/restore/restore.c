@@ -763,3 +763,25 @@ void restoreResultClear(RestoreResult *result) {
     free(result->warnings);
     memset(result, 0, sizeof(*result));
 }
+
+bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err) {
+    if (file->type != NODE_FILE)
+        return lbErr(err, LB_ERR_ARGS, "'%s' is not a regular file", file->name);
+    LbBuf plain = {0};
+    bool ok = true;
+    for (size_t k = 0; k < file->contentCount && ok; k++) {
+        lbBufClear(&plain);
+        ok = repoLoadBlob(repo, BLOB_DATA, &file->content[k], &plain, err);
+        for (size_t done = 0; ok && done < plain.len;) {
+            ssize_t w = write(fd, plain.data + done, plain.len - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                ok = lbErrSys(err, "unable to write '%s' to its reader", file->name);
+            else
+                done += (size_t)w;
+        }
+    }
+    lbBufFree(&plain);
+    return ok;
+}

@@ -57,4 +57,9 @@ void restoreResultClear(RestoreResult *result);
  * *node describes the path (a synthetic dir node for the root). */
 bool restoreFindPath(Repo *repo, const Snapshot *snap, const char *path, Node *node, LbError *err);
 
+/* Write the content of a file node to fd in order (a pipe is fine): how a
+ * stored dump is streamed into pg_restore, or a stored tar into tar. Blobs
+ * are fetched one at a time; a damaged blob fails with its ID named. */
+bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err);
+
 #endif
