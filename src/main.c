@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cmd/cli.h"
@@ -23,11 +24,42 @@ static const Verb verbs[] = {
     {"copy", cmdCopy, "copy snapshots from another repository (--from-repo)"},
     {"forget", cmdForget, "remove snapshots by a retention policy (--keep-*), optionally --prune"},
     {"prune", cmdPrune, "remove data no snapshot references"},
+    {"wal-push", cmdWalPush, "archive_command: store a WAL segment (wal-push %p)"},
+    {"wal-fetch", cmdWalFetch, "restore_command: fetch a WAL segment (wal-fetch %f %p)"},
+    {"pg-check", cmdPgCheck, "report whether PostgreSQL WAL archiving works"},
     {"unlock", cmdUnlock, "remove stale locks"},
     {"stats", cmdStats, "show repository statistics"},
     {"key", cmdKey, "manage passwords: key add | list | remove ID | passwd"},
     {NULL, NULL, NULL},
 };
+
+/* Does argv hold option name (as "--name" or "--name=...")? */
+static bool hasOption(int argc, char **argv, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return false;
+        if (strncmp(argv[i], name, n) == 0 && (argv[i][n] == '\0' || argv[i][n] == '='))
+            return true;
+    }
+    return false;
+}
+
+/* backup and restore of PostgreSQL are verbs of their own behind the same names */
+static int (*pgVariant(const char *verb, int argc, char **argv))(int, char **) {
+    if (strcmp(verb, "backup") == 0) {
+        if (hasOption(argc, argv, "--pg-physical"))
+            return cmdBackupPgPhysical;
+        if (hasOption(argc, argv, "--pg"))
+            return cmdBackupPgLogical;
+    } else if (strcmp(verb, "restore") == 0) {
+        if (hasOption(argc, argv, "--pg-physical"))
+            return cmdRestorePgPhysical;
+        if (hasOption(argc, argv, "--pg-target"))
+            return cmdRestorePgLogical;
+    }
+    return NULL;
+}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: lifeboat [-r REPO] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
@@ -89,7 +121,8 @@ int main(int argc, char **argv) {
             for (int i = verbAt; i > 1; i--)
                 argv[i] = argv[i - 1];
             argv[1] = verb;
-            return v->run(argc - 1, argv + 1);
+            int (*run)(int, char **) = pgVariant(verb, argc - 1, argv + 1);
+            return (run ? run : v->run)(argc - 1, argv + 1);
         }
     }
     fprintf(stderr, "lifeboat: unknown command '%s'\n", argv[verbAt]);

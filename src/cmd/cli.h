@@ -97,5 +97,13 @@ int cmdKey(int argc, char **argv);
 int cmdPrune(int argc, char **argv);
 int cmdForget(int argc, char **argv);
 int cmdCopy(int argc, char **argv);
+/* PostgreSQL (src/cmd/pg_logical.c, src/cmd/pg_physical.c) */
+int cmdBackupPgLogical(int argc, char **argv);  /* backup --pg URL */
+int cmdRestorePgLogical(int argc, char **argv); /* restore SNAPSHOT --pg-target URL */
+int cmdBackupPgPhysical(int argc, char **argv); /* backup --pg-physical */
+int cmdRestorePgPhysical(int argc, char **argv); /* restore --pg-physical */
+int cmdWalPush(int argc, char **argv);
+int cmdWalFetch(int argc, char **argv);
+int cmdPgCheck(int argc, char **argv);
 
 #endif

@@ -79,6 +79,7 @@ struct S3Client {
     uint64_t multipartThreshold;
     uint64_t partSize;
     int partThreads;
+    int testFailPart;
 
     pthread_mutex_t poolLock;
     CURL *pool[S3_POOL_MAX];
@@ -512,9 +513,9 @@ static bool s3ParseLocation(S3Client *c, const char *location, LbError *err) {
         c->hostPort = s3Dup(hostStart, (size_t)(slash - hostStart));
         if (strchr(c->hostPort, '@') != NULL)
             return lbErr(err, LB_ERR_ARGS,
-                         "unable to open repository '%s': credentials in the URL are not supported (use "
-                         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-                         location);
+                         "unable to open s3 repository: credentials in the URL are not supported (the location "
+                         "is not repeated here so as not to print them; use AWS_ACCESS_KEY_ID and "
+                         "AWS_SECRET_ACCESS_KEY)");
         /* host without the port: "[v6]:port" or "name:port" */
         const char *hp = c->hostPort;
         const char *portColon = NULL;
@@ -1494,6 +1495,8 @@ static void *s3PartWorker(void *arg) {
         lbBufAppend(&q, "", 1);
         S3Request req = {.method = "PUT", .key = m->key, .query = (const char *)q.data, .body = m->data + off,
                          .bodyLen = n};
+        if (c->testFailPart > 0 && (size_t)c->testFailPart == i + 1)
+            req.payloadHash = SIGV4_EMPTY_SHA256; /* tests only: the server refuses this part */
         S3Response resp;
         LbError local = {0};
         bool ok = s3Perform(c, &req, &resp);
@@ -1929,6 +1932,7 @@ S3Client *s3ClientNew(const char *location, const S3Options *opts, LbError *err)
     if (c->multipartThreshold < S3_MIN_PART_SIZE)
         c->multipartThreshold = S3_MIN_PART_SIZE;
     c->partThreads = opts->partThreads > 0 ? opts->partThreads : S3_DEFAULT_PART_THREADS;
+    c->testFailPart = opts->testFailPart;
     if (c->partThreads > S3_MAX_PART_THREADS)
         c->partThreads = S3_MAX_PART_THREADS;
     if (c->insecureTls && strcmp(c->scheme, "https") == 0)

@@ -48,6 +48,8 @@ typedef struct S3Options {
     uint64_t multipartThreshold; /* objects larger than this use multipart upload; default 64 MiB */
     uint64_t partSize;           /* multipart part size, at least 5 MiB; default 16 MiB */
     int partThreads;             /* parts uploaded at once; default 4 */
+    int testFailPart;            /* tests only: send this part number with a wrong payload hash, so
+                                  * the server refuses it and the abort path runs */
 } S3Options;
 
 #define S3_MIN_PART_SIZE (5ull << 20)
