@@ -18,7 +18,7 @@ endif
 
 # Debian packages the build, the tests and the demo need.
 DEBS := build-essential meson ninja-build pkg-config libzstd-dev libssl-dev libjansson-dev \
-        libcmocka-dev attr python3 acl
+        libcmocka-dev attr python3 acl libpq-dev postgresql postgresql-client
 BENCH_DEBS := restic borgbackup time
 LINT_DEBS := cppcheck clang-format gcovr
 
