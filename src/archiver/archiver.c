@@ -694,7 +694,8 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         goto cleanup;
     SaverStats ss;
     saverGetStats(a.saver, &ss);
-    result->summary.blobsNew = ss.blobsNew;
+    result->summary.blobsNew = ss.blobsNew - ss.treeBlobsNew;
+    result->summary.treeBlobsNew = ss.treeBlobsNew;
     result->summary.dataAdded = ss.rawNew;
     result->summary.dataAddedStored = ss.storedNew;
     result->summary.endNs = lbNowNs();

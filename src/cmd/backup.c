@@ -200,6 +200,7 @@ static void printSummary(const GlobalOpts *g, const Snapshot *snap, const Archiv
         json_object_set_new(o, "dirs_changed", json_integer((json_int_t)s->dirsChanged));
         json_object_set_new(o, "dirs_unmodified", json_integer((json_int_t)s->dirsUnmodified));
         json_object_set_new(o, "data_blobs_new", json_integer((json_int_t)s->blobsNew));
+        json_object_set_new(o, "tree_blobs_new", json_integer((json_int_t)s->treeBlobsNew));
         json_object_set_new(o, "data_added", json_integer((json_int_t)s->dataAdded));
         json_object_set_new(o, "data_added_stored", json_integer((json_int_t)s->dataAddedStored));
         json_object_set_new(o, "total_files_processed", json_integer((json_int_t)s->totalFiles));

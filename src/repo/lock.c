@@ -260,8 +260,14 @@ bool repoLockVerifyAlone(RepoLock *lock, LbError *err) {
         LockInfo info;
         LbError lerr = {0};
         bool dead;
-        if (!readLock(lock->repo, &ids[i], &info, &lerr))
-            continue;
+        if (!readLock(lock->repo, &ids[i], &info, &lerr)) {
+            if (lerr.code == LB_ERR_NOT_FOUND)
+                continue; /* released meanwhile */
+            /* unreadable: assume the worst before deleting data */
+            alone = false;
+            lbErr(err, LB_ERR_LOCKED, "another lock exists that cannot be read: %s", lerr.msg);
+            break;
+        }
         if (lockIsStale(&info, &dead))
             continue;
         alone = false;

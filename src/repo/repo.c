@@ -515,8 +515,15 @@ Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *op
     /* key first, config last: a repository exists once its config does */
     if (!writeKeyFile(repo, password, opts && opts->kdfN ? opts->kdfN : KDF_DEFAULT_N, &repo->keyId, err))
         goto fail;
-    if (!saveConfig(repo, gearSecret, ref, err))
+    if (!saveConfig(repo, gearSecret, ref, err)) {
+        /* no config, no repository: take the key file back */
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&repo->keyId, hex);
+        snprintf(name, sizeof(name), "keys/%s", hex);
+        LbError ignored;
+        storageRemove(storage, name, &ignored);
         goto fail;
+    }
     cryptoWipe(gearSecret, sizeof(gearSecret));
     return repo;
 fail:
@@ -541,23 +548,40 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
     }
     if (!repoListIds(repo, "keys", &ids, &n, err))
         goto fail;
-    bool opened = false;
+    /* A key file that opens but whose keys do not decrypt the config is a
+     * leftover of an interrupted init: go on with the next key file. "Wrong
+     * password" only when every readable key file refused the password. */
+    bool opened = false, refused = false, otherError = false;
+    LbError first = {0};
     for (size_t i = 0; i < n && !opened; i++) {
         LbError kerr = {0};
-        if (tryKeyFile(repo, &ids[i], password, &kerr))
-            opened = true;
-        else if (kerr.code != LB_ERR_WRONG_PASSWORD)
+        if (tryKeyFile(repo, &ids[i], password, &kerr)) {
+            if (loadConfig(repo, &kerr)) {
+                opened = true;
+                break;
+            }
+            chunkerFree(repo->chunker);
+            repo->chunker = NULL;
+        }
+        if (kerr.code == LB_ERR_WRONG_PASSWORD) {
+            refused = true;
+        } else {
             lbLogWarn("%s", kerr.msg);
+            if (!otherError)
+                first = kerr;
+            otherError = true;
+        }
     }
     if (!opened) {
-        lbErr(err, LB_ERR_WRONG_PASSWORD, "unable to open repository '%s': wrong password (no key file accepts it)",
-              storageLocation(storage));
+        if (otherError && !refused)
+            *err = first;
+        else
+            lbErr(err, LB_ERR_WRONG_PASSWORD,
+                  "unable to open repository '%s': wrong password (no key file accepts it)",
+                  storageLocation(storage));
         goto fail;
     }
     free(ids);
-    ids = NULL;
-    if (!loadConfig(repo, err))
-        goto fail;
     return repo;
 fail:
     free(ids);

@@ -79,7 +79,8 @@ bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbErr
 void repoPackName(const LbId *packId, char *out);
 
 /* Decode one stored blob (decrypt, decompress, verify its ID); append the
- * plaintext to out. LB_ERR_CORRUPT names the blob when anything is wrong. */
+ * plaintext to out. On any damage the message names the blob; the code is
+ * LB_ERR_CRYPTO (authentication failed) or LB_ERR_CORRUPT (anything else). */
 bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const uint8_t *stored, LbBuf *out,
                     LbError *err);
 /* Fetch and decode a blob through the index. */

@@ -116,6 +116,7 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
     packWriterCommit(w->pack, id, job->type, flags, (uint32_t)sealedLen, (uint32_t)job->len);
     pthread_mutex_lock(&s->mu);
     s->stats.blobsNew++;
+    s->stats.treeBlobsNew += job->type == BLOB_TREE;
     s->stats.rawNew += job->len;
     s->stats.storedNew += sealedLen;
     pthread_mutex_unlock(&s->mu);
@@ -179,6 +180,7 @@ static void *workerMain(void *arg) {
             packWriterCommit(w->pack, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
             pthread_mutex_lock(&s->mu);
             s->stats.blobsNew++;
+            s->stats.treeBlobsNew += job->type == BLOB_TREE;
             s->stats.rawNew += job->entry.rawLength;
             s->stats.storedNew += job->len;
             pthread_mutex_unlock(&s->mu);
@@ -366,20 +368,23 @@ bool saverFinish(BlobSaver *s, LbError *err) {
     }
     if (s->newPackCount == 0)
         return true;
-    /* only now, with every thread stopped, does the repository index change:
-     * during the backup other threads read it without the saver's lock */
+    LbBuf plain = {0};
+    indexEncode(s->newPacks, s->newPackCount, &plain);
+    LbId id;
+    bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
+    lbBufFree(&plain);
+    if (!ok)
+        return false;
+    /* only now, with every thread stopped and the index file written, does
+     * the in-memory index change: during the backup other threads read it
+     * without the saver's lock, and it must not name unrecorded blobs */
     Index *ix = repoIndex(s->repo);
     for (size_t k = 0; k < s->newPackCount; k++) {
         uint32_t p = indexAddPack(ix, &s->newPacks[k].id);
         for (size_t i = 0; i < s->newPacks[k].count; i++)
             indexAdd(ix, p, &s->newPacks[k].entries[i]);
     }
-    LbBuf plain = {0};
-    indexEncode(s->newPacks, s->newPackCount, &plain);
-    LbId id;
-    bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
-    lbBufFree(&plain);
-    return ok;
+    return true;
 }
 
 void saverGetStats(BlobSaver *s, SaverStats *out) {

@@ -425,6 +425,40 @@ static bool allZero(const uint8_t *p, size_t n) {
     return memcmp(p, zero, n) == 0;
 }
 
+/* Write data at offset, leaving every all-zero 4 KiB block (aligned to the
+ * file) unwritten: the file was sized with ftruncate, so those stay holes. */
+static bool writeSparse(int fd, const uint8_t *data, size_t len, uint64_t offset) {
+    size_t pos = 0;
+    while (pos < len) {
+        /* the block that holds pos ends at the next 4 KiB boundary of the file */
+        size_t blockEnd = (size_t)((((offset + pos) / 4096) + 1) * 4096 - offset);
+        if (blockEnd > len)
+            blockEnd = len;
+        if (allZero(data + pos, blockEnd - pos)) {
+            pos = blockEnd;
+            continue;
+        }
+        /* extend the run over following non-zero blocks */
+        size_t runEnd = blockEnd;
+        while (runEnd < len) {
+            size_t next = runEnd + 4096 < len ? runEnd + 4096 : len;
+            if (allZero(data + runEnd, next - runEnd))
+                break;
+            runEnd = next;
+        }
+        for (size_t done = pos; done < runEnd;) {
+            ssize_t w = pwrite(fd, data + done, runEnd - done, (off_t)(offset + done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                return false;
+            done += (size_t)w;
+        }
+        pos = runEnd;
+    }
+    return true;
+}
+
 typedef struct FdCache {
     uint32_t entry;
     int fd;
@@ -476,22 +510,12 @@ static void restoreGroup(Restorer *r, size_t g, FdCache *cache, LbBuf *packBuf, 
             for (size_t k = i; k < same; k++)
                 markDamaged(r, r->chunks[k].entry, err.msg);
         } else {
-            bool zero = allZero(plain->data, plain->len);
             for (size_t k = i; k < same; k++) {
                 const Chunk *ck = &r->chunks[k];
-                if (zero || atomic_load(&r->entries[ck->entry].damaged))
+                if (atomic_load(&r->entries[ck->entry].damaged))
                     continue;
                 int fd = fileFd(r, cache, ck->entry);
-                size_t done = 0;
-                while (fd >= 0 && done < plain->len) {
-                    ssize_t w = pwrite(fd, plain->data + done, plain->len - done, (off_t)(ck->fileOffset + done));
-                    if (w < 0 && errno == EINTR)
-                        continue;
-                    if (w <= 0)
-                        break;
-                    done += (size_t)w;
-                }
-                if (done < plain->len)
+                if (fd < 0 || !writeSparse(fd, plain->data, plain->len, ck->fileOffset))
                     markDamaged(r, ck->entry, strerror(errno));
             }
             atomic_fetch_add(&r->bytesDone, (uint64_t)plain->len * (same - i));
@@ -536,8 +560,14 @@ static void applyMeta(Restorer *r, REntry *e) {
     if (dfd < 0)
         return;
     struct timespec times[2];
-    times[0].tv_sec = times[1].tv_sec = (time_t)(n->mtimeNs / 1000000000);
-    times[0].tv_nsec = times[1].tv_nsec = (long)(n->mtimeNs % 1000000000);
+    /* floor division: -0.5 s is (-1 s, +500000000 ns), not (0, -500000000) */
+    int64_t sec = n->mtimeNs / 1000000000, nsec = n->mtimeNs % 1000000000;
+    if (nsec < 0) {
+        nsec += 1000000000;
+        sec--;
+    }
+    times[0].tv_sec = times[1].tv_sec = (time_t)sec;
+    times[0].tv_nsec = times[1].tv_nsec = (long)nsec;
     if (n->type == NODE_FILE || n->type == NODE_DIR) {
         int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (n->type == NODE_DIR ? O_DIRECTORY : 0));
         if (fd < 0) {
@@ -558,6 +588,18 @@ static void applyMeta(Restorer *r, REntry *e) {
     }
     if (n->type == NODE_SOCKET || ((n->type == NODE_CHARDEV || n->type == NODE_BLOCKDEV) && !r->isRoot))
         return;
+    if (n->xattrCount) {
+        /* no fd can be had for a symlink or a FIFO without following or
+         * blocking: name it through the directory fd, which was opened
+         * with O_NOFOLLOW all the way down, and do not follow the last part */
+        char path[64 + NAME_MAX];
+        snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dfd, name);
+        for (size_t i = 0; i < n->xattrCount; i++) {
+            Xattr *x = &n->xattrs[i];
+            if (lsetxattr(path, x->name, x->value, x->len, 0) != 0 && errno != ENOTSUP && errno != EPERM)
+                warn(r, e->path, "set extended attributes of");
+        }
+    }
     if (r->isRoot && fchownat(dfd, name, n->uid, n->gid, AT_SYMLINK_NOFOLLOW) != 0)
         warn(r, e->path, "set owner of");
     if (n->type != NODE_SYMLINK && fchmodat(dfd, name, n->mode, 0) != 0)

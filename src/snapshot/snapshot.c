@@ -95,6 +95,7 @@ json_t *snapshotToJson(const Snapshot *s, bool withId) {
     json_object_set_new(sum, "dirs_changed", json_integer((json_int_t)m->dirsChanged));
     json_object_set_new(sum, "dirs_unmodified", json_integer((json_int_t)m->dirsUnmodified));
     json_object_set_new(sum, "blobs_new", json_integer((json_int_t)m->blobsNew));
+    json_object_set_new(sum, "tree_blobs_new", json_integer((json_int_t)m->treeBlobsNew));
     json_object_set_new(sum, "data_added", json_integer((json_int_t)m->dataAdded));
     json_object_set_new(sum, "data_added_stored", json_integer((json_int_t)m->dataAddedStored));
     json_object_set_new(sum, "total_files", json_integer((json_int_t)m->totalFiles));
@@ -146,6 +147,7 @@ static bool snapshotFromJson(json_t *o, Snapshot *s, LbError *err) {
     m->dirsChanged = u64(sum, "dirs_changed");
     m->dirsUnmodified = u64(sum, "dirs_unmodified");
     m->blobsNew = u64(sum, "blobs_new");
+    m->treeBlobsNew = u64(sum, "tree_blobs_new");
     m->dataAdded = u64(sum, "data_added");
     m->dataAddedStored = u64(sum, "data_added_stored");
     m->totalFiles = u64(sum, "total_files");

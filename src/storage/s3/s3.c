@@ -53,17 +53,17 @@
  **********************************************************************************************************************/
 
 struct S3Client {
-    char *location;     /* as given, for messages and storageLocation */
-    char *scheme;       /* "https" or "http" */
-    char *host;         /* endpoint host, without port ("[::1]" for IPv6) */
-    char *hostPort;     /* host[:port] as it appears in URLs */
+    char *location; /* as given, for messages and storageLocation */
+    char *scheme;   /* "https" or "http" */
+    char *host;     /* endpoint host, without port ("[::1]" for IPv6) */
+    char *hostPort; /* host[:port] as it appears in URLs */
     char *bucket;
-    char *prefix;       /* "" or "dir/sub" (no leading or trailing '/') */
+    char *prefix; /* "" or "dir/sub" (no leading or trailing '/') */
     char *region;
     bool pathStyle;
-    char *baseUrl;      /* scheme://host[:port][/bucket] (no trailing '/') */
-    char *hostHeader;   /* the Host header value signed and sent */
-    char *basePath;     /* "" or "/bucket": the URL path before "/key" */
+    char *baseUrl;    /* scheme://host[:port][/bucket] (no trailing '/') */
+    char *hostHeader; /* the Host header value signed and sent */
+    char *basePath;   /* "" or "/bucket": the URL path before "/key" */
 
     /* credentials: secretKey and sessionToken are wiped in s3ClientFree */
     char *accessKey;
@@ -110,8 +110,8 @@ typedef struct S3Response {
     long status;       /* 0 when no HTTP response arrived */
     CURLcode curlCode; /* CURLE_OK unless the transfer failed */
     char curlError[CURL_ERROR_SIZE];
-    LbBuf body;        /* error bodies, and 2xx bodies when S3Request.out is NULL */
-    bool bodyCut;      /* body exceeded S3_SMALL_BODY_MAX */
+    LbBuf body;   /* error bodies, and 2xx bodies when S3Request.out is NULL */
+    bool bodyCut; /* body exceeded S3_SMALL_BODY_MAX */
     uint64_t contentLength;
     bool haveContentLength;
     uint64_t rangeTotal; /* from Content-Range "bytes a-b/TOTAL" or "bytes * /TOTAL" */
@@ -346,8 +346,8 @@ static char *s3IniGet(const char *path, const char *profile, bool configStyle, c
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return NULL;
-    char *wanted = configStyle && strcmp(profile, "default") != 0 ? lbXasprintf("profile %s", profile)
-                                                                    : lbXstrdup(profile);
+    char *wanted =
+        configStyle && strcmp(profile, "default") != 0 ? lbXasprintf("profile %s", profile) : lbXstrdup(profile);
     char *value = NULL;
     bool inSection = false;
     char *line = NULL;
@@ -416,7 +416,8 @@ static bool s3LoadCredentials(S3Client *c, const char *regionOpt, LbError *err) 
     if (ak != NULL || sk != NULL) {
         if (ak == NULL || sk == NULL) {
             lbErr(err, LB_ERR_AUTH, "unable to use S3 credentials from the environment: %s is set but %s is not",
-                  ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY", ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+                  ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+                  ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
             goto cleanup;
         }
         c->accessKey = lbXstrdup(ak);
@@ -801,8 +802,9 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
         if (req->rangeLast == UINT64_MAX)
             s3HeadersAddOwned(&hs, "Range", lbXasprintf("bytes=%llu-", (unsigned long long)req->rangeFirst));
         else
-            s3HeadersAddOwned(&hs, "Range", lbXasprintf("bytes=%llu-%llu", (unsigned long long)req->rangeFirst,
-                                                        (unsigned long long)req->rangeLast));
+            s3HeadersAddOwned(&hs, "Range",
+                              lbXasprintf("bytes=%llu-%llu", (unsigned long long)req->rangeFirst,
+                                          (unsigned long long)req->rangeLast));
     }
     if (req->objectHeaders) {
         if (c->sse != NULL)
@@ -813,8 +815,12 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
             s3HeadersAdd(&hs, "x-amz-storage-class", c->storageClass);
     }
 
-    SigV4Request sreq = {.method = req->method, .path = pathStr, .query = req->query, .headers = hs.h,
-                         .headerCount = hs.count, .payloadHash = payloadHash};
+    SigV4Request sreq = {.method = req->method,
+                         .path = pathStr,
+                         .query = req->query,
+                         .headers = hs.h,
+                         .headerCount = hs.count,
+                         .payloadHash = payloadHash};
     SigV4Scope scope = {.amzDate = amzDate, .region = c->region, .service = "s3"};
     SigV4Options opt = SIGV4_OPTIONS_S3;
     char *authz = sigv4Sign(&sreq, &opt, &scope, c->accessKey, c->secretKey);
@@ -935,8 +941,8 @@ cleanup:
 typedef void (*S3XmlEndCb)(void *ctx, const char *path, const char *text, size_t textLen);
 
 typedef struct S3XmlState {
-    LbBuf path;  /* NUL-terminated element path */
-    LbBuf text;  /* text of the innermost element */
+    LbBuf path; /* NUL-terminated element path */
+    LbBuf text; /* text of the innermost element */
     S3XmlEndCb cb;
     void *ctx;
 } S3XmlState;
@@ -1493,8 +1499,8 @@ static void *s3PartWorker(void *arg) {
         lbBufAppendStr(&q, head);
         sigv4UriEncodeAppend(&q, m->uploadId, strlen(m->uploadId), false);
         lbBufAppend(&q, "", 1);
-        S3Request req = {.method = "PUT", .key = m->key, .query = (const char *)q.data, .body = m->data + off,
-                         .bodyLen = n};
+        S3Request req = {
+            .method = "PUT", .key = m->key, .query = (const char *)q.data, .body = m->data + off, .bodyLen = n};
         if (c->testFailPart > 0 && (size_t)c->testFailPart == i + 1)
             req.payloadHash = SIGV4_EMPTY_SHA256; /* tests only: the server refuses this part */
         S3Response resp;
@@ -1570,16 +1576,21 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
         return false;
     }
     if (!s3XmlParse(resp.body.data, resp.body.len, s3InitXmlCb, &x) || x.uploadId == NULL || x.uploadId[0] == '\0') {
-        lbErr(err, LB_ERR_TRANSIENT, "unable to start multipart upload of '%s' in s3 bucket '%s': no UploadId in the answer",
-              key, c->bucket);
+        lbErr(err, LB_ERR_TRANSIENT,
+              "unable to start multipart upload of '%s' in s3 bucket '%s': no UploadId in the answer", key, c->bucket);
         s3ResponseFree(&resp);
         free(x.uploadId);
         return false;
     }
     s3ResponseFree(&resp);
 
-    S3Multipart m = {.client = c, .key = key, .uploadId = x.uploadId, .data = data, .len = len,
-                     .partSize = (size_t)partSize, .parts = parts};
+    S3Multipart m = {.client = c,
+                     .key = key,
+                     .uploadId = x.uploadId,
+                     .data = data,
+                     .len = len,
+                     .partSize = (size_t)partSize,
+                     .parts = parts};
     m.etags = lbXcalloc(parts, sizeof(*m.etags));
     atomic_init(&m.next, 0);
     atomic_init(&m.failed, false);
@@ -1618,8 +1629,12 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
         lbBufAppendStr(&q, "uploadId=");
         sigv4UriEncodeAppend(&q, x.uploadId, strlen(x.uploadId), false);
         lbBufAppend(&q, "", 1);
-        S3Request done = {.method = "POST", .key = key, .query = (const char *)q.data, .body = body.data,
-                          .bodyLen = body.len, .contentType = "application/xml"};
+        S3Request done = {.method = "POST",
+                          .key = key,
+                          .query = (const char *)q.data,
+                          .body = body.data,
+                          .bodyLen = body.len,
+                          .contentType = "application/xml"};
         ok = s3Perform(c, &done, &resp);
         if (ok && s3Is2xx(resp.status)) {
             /* S3 may answer 200 and still fail: the body is then an
@@ -1731,8 +1746,12 @@ bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbE
         lbBufAppendStr(&body, "</Delete>");
         char md5[25];
         sigv4Md5Base64(body.data, body.len, md5); /* DeleteObjects requires Content-MD5 */
-        S3Request req = {.method = "POST", .query = "delete", .body = body.data, .bodyLen = body.len,
-                         .contentMd5 = md5, .contentType = "application/xml"};
+        S3Request req = {.method = "POST",
+                         .query = "delete",
+                         .body = body.data,
+                         .bodyLen = body.len,
+                         .contentMd5 = md5,
+                         .contentType = "application/xml"};
         S3Response resp;
         S3DeleteXml x = {0};
         ok = s3Perform(c, &req, &resp);
@@ -1741,8 +1760,8 @@ bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbE
         } else if (!ok || !s3Is2xx(resp.status)) {
             ok = s3Fail(c, err, "delete objects starting with", names[start], &resp);
         } else if (!s3XmlParse(resp.body.data, resp.body.len, s3DeleteXmlCb, &x)) {
-            ok = lbErr(err, LB_ERR_TRANSIENT, "unable to delete objects in s3 bucket '%s': malformed DeleteObjects answer",
-                       c->bucket);
+            ok = lbErr(err, LB_ERR_TRANSIENT,
+                       "unable to delete objects in s3 bucket '%s': malformed DeleteObjects answer", c->bucket);
         } else if (x.failedKey != NULL) {
             ok = lbErr(err, x.code[0] && strcmp(x.code, "AccessDenied") == 0 ? LB_ERR_AUTH : LB_ERR_IO,
                        "unable to remove '%s' in s3 bucket '%s': %s", x.failedKey, c->bucket,

@@ -38,13 +38,13 @@
 /* Options beyond the location. Strings are borrowed during storageS3New and
  * copied. Zero/NULL fields take the defaults noted. */
 typedef struct S3Options {
-    bool pathStyle;            /* force path-style addressing (--s3-path-style) */
-    const char *region;        /* signing region; default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1 */
-    const char *sse;           /* x-amz-server-side-encryption: "AES256" or "aws:kms" (--s3-sse) */
-    const char *sseKmsKeyId;   /* x-amz-server-side-encryption-aws-kms-key-id (--s3-sse-kms-key-id) */
-    const char *storageClass;  /* x-amz-storage-class, e.g. "STANDARD_IA" (--s3-storage-class) */
-    const char *caBundle;      /* PEM file of trusted CAs (--cacert) */
-    bool insecureTls;          /* do not verify the server's certificate (--insecure-tls; test rigs only) */
+    bool pathStyle;              /* force path-style addressing (--s3-path-style) */
+    const char *region;          /* signing region; default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1 */
+    const char *sse;             /* x-amz-server-side-encryption: "AES256" or "aws:kms" (--s3-sse) */
+    const char *sseKmsKeyId;     /* x-amz-server-side-encryption-aws-kms-key-id (--s3-sse-kms-key-id) */
+    const char *storageClass;    /* x-amz-storage-class, e.g. "STANDARD_IA" (--s3-storage-class) */
+    const char *caBundle;        /* PEM file of trusted CAs (--cacert) */
+    bool insecureTls;            /* do not verify the server's certificate (--insecure-tls; test rigs only) */
     uint64_t multipartThreshold; /* objects larger than this use multipart upload; default 64 MiB */
     uint64_t partSize;           /* multipart part size, at least 5 MiB; default 16 MiB */
     int partThreads;             /* parts uploaded at once; default 4 */

@@ -37,10 +37,10 @@ typedef struct SigV4Header {
 } SigV4Header;
 
 typedef struct SigV4Request {
-    const char *method; /* "GET", "PUT", ... */
-    const char *path;   /* as sent on the wire, starting with '/' ("" is taken as "/") */
-    const char *query;  /* without '?'; NULL or "" for none. Each name and value is
-                         * percent-decoded and re-encoded, then sorted. */
+    const char *method;         /* "GET", "PUT", ... */
+    const char *path;           /* as sent on the wire, starting with '/' ("" is taken as "/") */
+    const char *query;          /* without '?'; NULL or "" for none. Each name and value is
+                                 * percent-decoded and re-encoded, then sorted. */
     const SigV4Header *headers; /* every header to sign, including host and
                                  * x-amz-date; repeated names are joined by ','
                                  * in the order given */

@@ -46,8 +46,8 @@ bool faultOptionsParse(const char *spec, FaultOptions *opts, LbError *err) {
         else if (strcmp(tok, "first") == 0)
             opts->first = (unsigned)v;
         else
-            ok = lbErr(err, LB_ERR_ARGS, "invalid LIFEBOAT_TEST_FAULTS item '%s': use every=N (N >= 2), delay_ms=N, first=N",
-                       tok);
+            ok = lbErr(err, LB_ERR_ARGS,
+                       "invalid LIFEBOAT_TEST_FAULTS item '%s': use every=N (N >= 2), delay_ms=N, first=N", tok);
     }
     free(copy);
     return ok;
@@ -119,8 +119,8 @@ static bool faultGet(void *driver, const char *name, uint64_t offset, uint64_t l
     size_t got = out->len - before;
     out->len = before;
     return lbErr(err, LB_ERR_TRANSIENT,
-                 "unable to read '%s': connection closed after %zu of %zu bytes (injected by LIFEBOAT_TEST_FAULTS)", name,
-                 got / 2, got);
+                 "unable to read '%s': connection closed after %zu of %zu bytes (injected by LIFEBOAT_TEST_FAULTS)",
+                 name, got / 2, got);
 }
 
 static bool faultRemove(void *driver, const char *name, LbError *err) {

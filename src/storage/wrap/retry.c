@@ -101,7 +101,7 @@ static bool retryAgain(const RetryDriver *drv, int attempt, const char *op, cons
         return false;
     }
     unsigned ms = retryDelayMs(&drv->opts, attempt, retryRandom());
-    lbLogWarn("%s '%s' failed, retrying in %.1f s (attempt %d of %d): %s", op, name, ms / 1000.0, attempt + 1,
+    lbLogWarn("%s '%s' failed, retrying in %.2f s (attempt %d of %d): %s", op, name, ms / 1000.0, attempt + 1,
               drv->opts.maxAttempts, err->msg);
     retrySleep(drv, ms);
     return true;

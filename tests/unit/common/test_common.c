@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,8 +219,8 @@ static void testExitCodes(void **state) {
     assert_int_equal(lbErrorExitCode(LB_ERR_NO_REPO), 10);
     assert_int_equal(lbErrorExitCode(LB_ERR_LOCKED), 11);
     assert_int_equal(lbErrorExitCode(LB_ERR_WRONG_PASSWORD), 12);
-    static const LbErrorCode ones[] = {LB_ERR_GENERIC, LB_ERR_IO,      LB_ERR_NOT_FOUND,   LB_ERR_EXISTS,
-                                       LB_ERR_FORMAT,  LB_ERR_CORRUPT, LB_ERR_CRYPTO,      LB_ERR_ARGS,
+    static const LbErrorCode ones[] = {LB_ERR_GENERIC,     LB_ERR_IO,      LB_ERR_NOT_FOUND, LB_ERR_EXISTS,
+                                       LB_ERR_FORMAT,      LB_ERR_CORRUPT, LB_ERR_CRYPTO,    LB_ERR_ARGS,
                                        LB_ERR_UNSAFE_PATH, LB_ERR_COMMAND, LB_ERR_MEMORY};
     for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]); i++)
         assert_int_equal(lbErrorExitCode(ones[i]), 1);
@@ -228,12 +229,23 @@ static void testExitCodes(void **state) {
     for (int c = 0; c < LB_ERR_COUNT; c++) {
         int want = 1;
         switch ((LbErrorCode)c) {
-        case LB_OK: want = 0; break;
-        case LB_ERR_INCOMPLETE: want = 3; break;
-        case LB_ERR_NO_REPO: want = 10; break;
-        case LB_ERR_LOCKED: want = 11; break;
-        case LB_ERR_WRONG_PASSWORD: want = 12; break;
-        default: break;
+        case LB_OK:
+            want = 0;
+            break;
+        case LB_ERR_INCOMPLETE:
+            want = 3;
+            break;
+        case LB_ERR_NO_REPO:
+            want = 10;
+            break;
+        case LB_ERR_LOCKED:
+            want = 11;
+            break;
+        case LB_ERR_WRONG_PASSWORD:
+            want = 12;
+            break;
+        default:
+            break;
         }
         special += want != 1;
         if (lbErrorExitCode((LbErrorCode)c) != want)
@@ -377,16 +389,71 @@ static void testErrorWrap(void **state) {
     assert_string_equal(err.msg, "only: ");
 }
 
-/* The log level can be set and read back; logging at any level does not
- * crash (output goes to stderr). */
-static void testLogLevel(void **state) {
+/* Capture stderr around a call (the logger writes there). */
+static char *captureLog(void (*fn)(void)) {
+    fflush(stderr);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(f), 2) >= 0);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    long n = ftell(f);
+    char *text = calloc(1, (size_t)(n > 0 ? n : 0) + 1);
+    rewind(f);
+    size_t got = fread(text, 1, (size_t)(n > 0 ? n : 0), f);
+    text[got] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void logAtEveryLevel(void) {
+    lbLogError("e%d", 1);
+    lbLogWarn("w%d", 2);
+    lbLogInfo("i%d", 3);
+    lbLog(LB_LOG_DEBUG, "d%d", 4);
+}
+
+static void logLong(void) {
+    char big[6000];
+    memset(big, 'L', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    lbLogError("%s", big);
+}
+
+/* One line per call with the level's prefix ("error: ", "warning: ", none
+ * for info, "debug: "); messages above the current level are dropped; the
+ * default level is warnings; long messages are cut, still one line. */
+static void testLogLines(void **state) {
     (void)state;
     LbLogLevel old = lbLogGetLevel();
+    assert_int_equal(old, LB_LOG_WARN);
+
+    char *out = captureLog(logAtEveryLevel);
+    assert_string_equal(out, "error: e1\nwarning: w2\n");
+    free(out);
+
     lbLogSetLevel(LB_LOG_DEBUG);
     assert_int_equal(lbLogGetLevel(), LB_LOG_DEBUG);
+    out = captureLog(logAtEveryLevel);
+    assert_string_equal(out, "error: e1\nwarning: w2\ni3\ndebug: d4\n");
+    free(out);
+
     lbLogSetLevel(LB_LOG_ERROR);
-    assert_int_equal(lbLogGetLevel(), LB_LOG_ERROR);
-    lbLogInfo("not shown %d", 1);
+    out = captureLog(logAtEveryLevel);
+    assert_string_equal(out, "error: e1\n");
+    free(out);
+
+    out = captureLog(logLong);
+    size_t len = strlen(out);
+    assert_true(len > 1000 && len < 5000);
+    assert_memory_equal(out, "error: LLL", 10);
+    assert_int_equal(out[len - 1], '\n');
+    assert_null(strchr(out, '\n') != out + len - 1 ? out : NULL);
+    free(out);
     lbLogSetLevel(old);
 }
 
@@ -597,7 +664,7 @@ int main(void) {
         cmocka_unit_test(testErrorSetAndClear),
         cmocka_unit_test(testErrorSys),
         cmocka_unit_test(testErrorWrap),
-        cmocka_unit_test(testLogLevel),
+        cmocka_unit_test(testLogLines),
         cmocka_unit_test(testHex),
         cmocka_unit_test(testIdHex),
         cmocka_unit_test(testBuf),

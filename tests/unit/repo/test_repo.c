@@ -50,27 +50,55 @@
  * A borrowing storage driver
  **********************************************************************************************************************/
 
+/* Names with these prefixes fail with LB_ERR_IO for that operation (NULL =
+ * never); a test may change them while a Repo uses the driver. */
+typedef struct Faults {
+    const char *put, *get, *list, *remove, *stat;
+} Faults;
+
 typedef struct Borrow {
     Storage *inner;
-    const char *failPutPrefix; /* puts of names with this prefix fail with LB_ERR_IO */
+    Faults faults;
+    Faults *shared; /* when set, used instead of faults */
 } Borrow;
+
+static bool injected(const Borrow *b, const char *which, const char *name, LbError *err) {
+    const Faults *f = b->shared ? b->shared : &b->faults;
+    const char *prefix = which[0] == 'p'   ? f->put
+                         : which[0] == 'g' ? f->get
+                         : which[0] == 'l' ? f->list
+                         : which[0] == 'r' ? f->remove
+                                           : f->stat;
+    if (prefix == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
+        return false;
+    lbErr(err, LB_ERR_IO, "unable to %s '%s': injected failure", which, name);
+    return true;
+}
 
 static bool borrowPut(void *d, const char *name, const uint8_t *data, size_t len, LbError *err) {
     Borrow *b = d;
-    if (b->failPutPrefix && strncmp(name, b->failPutPrefix, strlen(b->failPutPrefix)) == 0)
-        return lbErr(err, LB_ERR_IO, "unable to write '%s': injected failure", name);
+    if (injected(b, "put", name, err))
+        return false;
     return storagePut(b->inner, name, data, len, err);
 }
 static bool borrowGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
+    if (injected(d, "get", name, err))
+        return false;
     return storageGet(((Borrow *)d)->inner, name, off, len, out, err);
 }
 static bool borrowList(void *d, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
+    if (injected(d, "list", prefix, err))
+        return false;
     return storageList(((Borrow *)d)->inner, prefix, cb, ctx, err);
 }
 static bool borrowRemove(void *d, const char *name, LbError *err) {
+    if (injected(d, "remove", name, err))
+        return false;
     return storageRemove(((Borrow *)d)->inner, name, err);
 }
 static bool borrowStat(void *d, const char *name, StorageInfo *info, LbError *err) {
+    if (injected(d, "stat", name, err))
+        return false;
     return storageStat(((Borrow *)d)->inner, name, info, err);
 }
 static void borrowFree(void *d) {
@@ -90,7 +118,15 @@ static const StorageInterface borrowIface = {
 static Storage *borrow(Storage *inner, const char *failPutPrefix) {
     Borrow *b = lbXcalloc(1, sizeof(*b));
     b->inner = inner;
-    b->failPutPrefix = failPutPrefix;
+    b->faults.put = failPutPrefix;
+    return storageNewDriver(&borrowIface, b, "mem:test");
+}
+
+/* A borrowing driver whose faults the test controls through *faults. */
+static Storage *borrowFaulty(Storage *inner, Faults *faults) {
+    Borrow *b = lbXcalloc(1, sizeof(*b));
+    b->inner = inner;
+    b->shared = faults;
     return storageNewDriver(&borrowIface, b, "mem:test");
 }
 
@@ -190,6 +226,49 @@ static void cutPoints(const Chunker *c, const uint8_t *data, size_t len, size_t 
         cuts[n++] = pos;
     }
     cuts[n] = 0;
+}
+
+/* Capture what is written to stderr (the logger's output) between begin and
+ * end; end returns it NUL-terminated (caller frees). */
+typedef struct Capture {
+    int saved;
+    FILE *file;
+} Capture;
+
+static void captureBegin(Capture *c) {
+    fflush(stderr);
+    c->file = tmpfile();
+    assert_non_null(c->file);
+    c->saved = dup(2);
+    assert_true(c->saved >= 0);
+    assert_true(dup2(fileno(c->file), 2) >= 0);
+}
+
+static char *captureEnd(Capture *c) {
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    long n = ftell(c->file);
+    if (n < 0)
+        n = 0;
+    char *text = lbXcalloc(1, (size_t)n + 1);
+    rewind(c->file);
+    size_t got = fread(text, 1, (size_t)n, c->file);
+    text[got] = '\0';
+    fclose(c->file);
+    return text;
+}
+
+/* Seal plaintext the way unpacked objects are stored (flags byte 0 = raw). */
+static void putSealedConfig(Repo *repo, const char *json) {
+    LbBuf framed = {0}, sealed = {0};
+    LbError err = {0};
+    lbBufAppend(&framed, "", 1);
+    lbBufAppendStr(&framed, json);
+    assert_true(cryptoSeal(repoKeys(repo)->metaKey, framed.data, framed.len, &sealed, &err));
+    assert_true(storagePut(repoStorage(repo), "config", sealed.data, sealed.len, &err));
+    lbBufFree(&framed);
+    lbBufFree(&sealed);
 }
 
 /***********************************************************************************************************************
@@ -301,7 +380,8 @@ static void testChunkerFingerprintAndCopy(void **state) {
     (void)state;
     LbError err = {0};
     Storage *m1 = storageMemNew(), *m2 = storageMemNew(), *m3 = storageMemNew();
-    RepoInitOptions opts = {.kdfN = 1024, .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 1}};
+    RepoInitOptions opts = {.kdfN = 1024,
+                            .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 1}};
     Repo *a = repoInit(borrow(m1, NULL), "pw", &opts, &err);
     Repo *b = repoInit(borrow(m2, NULL), "pw", &opts, &err);
     assert_non_null(a);
@@ -367,19 +447,169 @@ static void testWrongPassword(void **state) {
     assert_int_equal(err.code, LB_ERR_WRONG_PASSWORD);
 }
 
-/* A key file that is not JSON is skipped (with a warning); the good key
- * still opens the repository. */
-static void testOpenSkipsBrokenKeyFile(void **state) {
+/* Broken key files are skipped with a warning naming them: a wrong password
+ * is still WRONG_PASSWORD (every file is tried), the right one still opens.
+ * Covers: not JSON, bad parameters, undecodable data, an impossible scrypt
+ * cost, and a file that decrypts but holds no usable keys. */
+static void testOpenSkipsBrokenKeyFiles(void **state) {
     TestRepo *tr = *state;
+    LbError err = {0};
+    char salt[65];
+    memset(salt, 'a', 64);
+    salt[64] = '\0';
     putWellNamed(tr->repo, "keys", (const uint8_t *)"{not json", 9);
     putWellNamed(tr->repo, "keys", (const uint8_t *)"{\"N\":1}", 7);
-    LbError err = {0};
-    lbLogSetLevel(LB_LOG_ERROR); /* keep the expected warnings out of the TAP output */
-    Repo *r2 = reopen(tr, PASSWORD, &err);
-    lbLogSetLevel(LB_LOG_INFO);
+    char *text = lbXasprintf("{\"N\":1024,\"r\":8,\"p\":1,\"salt\":\"%s\",\"data\":\"zz\"}", salt);
+    putWellNamed(tr->repo, "keys", (const uint8_t *)text, strlen(text));
+    free(text);
+    text = lbXasprintf("{\"N\":1000,\"r\":8,\"p\":1,\"salt\":\"%s\",\"data\":\"00\"}", salt);
+    putWellNamed(tr->repo, "keys", (const uint8_t *)text, strlen(text));
+    free(text);
+    /* decrypts with "hollow" but holds only a data key */
+    uint8_t saltBytes[32], kek[32];
+    assert_true(lbHexDecode(salt, 64, saltBytes));
+    assert_true(cryptoScrypt("hollow", 6, saltBytes, 32, 1024, 8, 1, kek, &err));
+    LbBuf sealed = {0};
+    const char *master = "{\"data_key\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+    assert_true(cryptoSeal(kek, (const uint8_t *)master, strlen(master), &sealed, &err));
+    char *dataHex = lbXmalloc(sealed.len * 2 + 1);
+    lbHexEncode(sealed.data, sealed.len, dataHex);
+    text = lbXasprintf("{\"N\":1024,\"r\":8,\"p\":1,\"salt\":\"%s\",\"data\":\"%s\"}", salt, dataHex);
+    putWellNamed(tr->repo, "keys", (const uint8_t *)text, strlen(text));
+    free(text);
+    free(dataHex);
+    lbBufFree(&sealed);
+    assert_int_equal(countIds(tr->repo, "keys"), 6);
+
+    Capture cap;
+    captureBegin(&cap);
+    Repo *r2 = reopen(tr, "hollow", &err);
+    char *log = captureEnd(&cap);
+    assert_null(r2);
+    assert_int_equal(err.code, LB_ERR_WRONG_PASSWORD);
+    assert_non_null(strstr(log, "is not valid JSON"));
+    assert_non_null(strstr(log, "has invalid parameters"));
+    assert_non_null(strstr(log, "has invalid data"));
+    assert_non_null(strstr(log, "holds invalid keys"));
+    assert_non_null(strstr(log, "scrypt"));
+    assert_non_null(strstr(log, "warning: "));
+    free(log);
+
+    captureBegin(&cap); /* broken files listed before the good one warn again */
+    r2 = reopen(tr, PASSWORD, &err);
+    free(captureEnd(&cap));
     assert_non_null(r2);
     assert_memory_equal(repoKeys(r2), repoKeys(tr->repo), sizeof(RepoKeys));
     repoFree(r2);
+}
+
+/* A config that cannot be used stops repoOpen with an error naming the
+ * problem; compression level 0 means the default; reference-gear configs
+ * need no gear secret. */
+static void testConfigDefects(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    LbBuf stored = {0}, plain = {0};
+    assert_true(storageGet(repoStorage(tr->repo), "config", 0, 0, &stored, &err));
+    assert_true(repoOpenUnpacked(tr->repo, stored.data, stored.len, &plain, &err));
+    json_t *good = json_loadb((const char *)plain.data, plain.len, 0, NULL);
+    assert_non_null(good);
+    assert_int_equal(json_integer_value(json_object_get(good, "version")), REPO_FORMAT_VERSION);
+
+    /* random bytes: does not decrypt */
+    uint8_t garbage[80];
+    fillRandom(garbage, sizeof(garbage), 4);
+    assert_true(storagePut(repoStorage(tr->repo), "config", garbage, sizeof(garbage), &err));
+    lbErrorClear(&err);
+    assert_null(reopen(tr, PASSWORD, &err));
+    assert_int_equal(err.code, LB_ERR_CRYPTO);
+    assert_non_null(strstr(err.msg, "config"));
+
+    putSealedConfig(tr->repo, "not json");
+    lbErrorClear(&err);
+    assert_null(reopen(tr, PASSWORD, &err));
+    assert_int_equal(err.code, LB_ERR_CORRUPT);
+
+    struct {
+        const char *path; /* "key" or "chunker.key" */
+        json_t *value;    /* NULL = delete */
+        LbErrorCode code;
+        const char *msg;
+    } cases[] = {
+        {"version", json_integer(2), LB_ERR_FORMAT, "version 2"},
+        {"version", NULL, LB_ERR_FORMAT, "version 0"},
+        {"id", NULL, LB_ERR_CORRUPT, "'id'"},
+        {"id", json_string("abc"), LB_ERR_CORRUPT, "'id'"},
+        {"chunker.gear_secret", NULL, LB_ERR_CORRUPT, "gear_secret"},
+        {"chunker.gear_secret", json_string("xyz"), LB_ERR_CORRUPT, "gear_secret"},
+        {"chunker.min_size", json_integer(0), LB_ERR_FORMAT, "config is invalid"},
+        {"chunker.max_size", json_integer(1), LB_ERR_FORMAT, "config is invalid"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *cfg = json_deep_copy(good);
+        json_t *obj = cfg;
+        const char *key = cases[i].path;
+        if (strncmp(key, "chunker.", 8) == 0) {
+            obj = json_object_get(cfg, "chunker");
+            key += 8;
+        }
+        if (cases[i].value)
+            json_object_set_new(obj, key, cases[i].value);
+        else
+            json_object_del(obj, key);
+        char *text = json_dumps(cfg, JSON_COMPACT);
+        putSealedConfig(tr->repo, text);
+        free(text);
+        json_decref(cfg);
+        lbErrorClear(&err);
+        Repo *r = reopen(tr, PASSWORD, &err);
+        if (r != NULL || err.code != cases[i].code || strstr(err.msg, cases[i].msg) == NULL)
+            print_error("case %zu (%s): code %d msg %s\n", i, cases[i].path, err.code, err.msg);
+        assert_null(r);
+        assert_int_equal(err.code, cases[i].code);
+        assert_non_null(strstr(err.msg, cases[i].msg));
+    }
+
+    /* compression level 0 or absent: the default; 9: kept */
+    json_t *cfg = json_deep_copy(good);
+    json_object_set_new(cfg, "compression_level", json_integer(0));
+    char *text = json_dumps(cfg, JSON_COMPACT);
+    putSealedConfig(tr->repo, text);
+    free(text);
+    Repo *r = reopen(tr, PASSWORD, &err);
+    assert_non_null(r);
+    assert_int_equal(repoCompressionLevel(r), COMPRESS_DEFAULT_LEVEL);
+    repoFree(r);
+    json_object_set_new(cfg, "compression_level", json_integer(9));
+    text = json_dumps(cfg, JSON_COMPACT);
+    putSealedConfig(tr->repo, text);
+    free(text);
+    r = reopen(tr, PASSWORD, &err);
+    assert_non_null(r);
+    assert_int_equal(repoCompressionLevel(r), 9);
+    repoFree(r);
+
+    /* reference gear: no secret needed, and the same cuts as any reference repository */
+    json_object_del(json_object_get(cfg, "chunker"), "gear_secret");
+    json_object_set_new(json_object_get(cfg, "chunker"), "gear", json_string("reference"));
+    text = json_dumps(cfg, JSON_COMPACT);
+    putSealedConfig(tr->repo, text);
+    free(text);
+    json_decref(cfg);
+    r = reopen(tr, PASSWORD, &err);
+    assert_non_null(r);
+    Storage *mem2 = storageMemNew();
+    RepoInitOptions opts = {.kdfN = 1024, .referenceGear = true};
+    Repo *ref = repoInit(borrow(mem2, NULL), "pw", &opts, &err);
+    assert_non_null(ref);
+    assert_true(lbIdEqual(repoChunkerFingerprint(r), repoChunkerFingerprint(ref)));
+    repoFree(ref);
+    storageFree(mem2);
+    repoFree(r);
+
+    json_decref(good);
+    lbBufFree(&stored);
+    lbBufFree(&plain);
 }
 
 static void testOpenEmptyStorage(void **state) {
@@ -403,6 +633,159 @@ static void testInitTwice(void **state) {
     repoFree(r2);
 }
 
+static bool countCb(void *ctx, const char *name, uint64_t size) {
+    (void)name;
+    (void)size;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+/* Objects under prefix in a bare Storage. */
+static size_t countObjects(Storage *st, const char *prefix) {
+    size_t n = 0;
+    LbError err = {0};
+    assert_true(storageList(st, prefix, countCb, &n, &err));
+    return n;
+}
+
+/* Storage failures during init and open surface as the storage error, and
+ * init writes the config last: a failed init leaves no repository. */
+static void testInitOpenStorageFailures(void **state) {
+    (void)state;
+    LbError err = {0};
+    RepoInitOptions opts = {.kdfN = 1024};
+    Storage *mem = storageMemNew();
+    Faults f = {0};
+
+    f = (Faults){.stat = "config"};
+    assert_null(repoInit(borrowFaulty(mem, &f), "pw", &opts, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f = (Faults){.put = "keys/"};
+    lbErrorClear(&err);
+    assert_null(repoInit(borrowFaulty(mem, &f), "pw", &opts, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    assert_int_equal(countObjects(mem, ""), 0);
+    f = (Faults){.put = "config"};
+    lbErrorClear(&err);
+    assert_null(repoInit(borrowFaulty(mem, &f), "pw", &opts, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    assert_int_equal(countObjects(mem, "config"), 0);
+    lbErrorClear(&err);
+    assert_null(repoOpen(borrow(mem, NULL), "pw", &err));
+    assert_int_equal(err.code, LB_ERR_NO_REPO);
+    storageFree(mem);
+
+    mem = storageMemNew();
+    Repo *r = repoInit(borrow(mem, NULL), "pw", &opts, &err);
+    assert_non_null(r);
+    repoFree(r);
+    f = (Faults){.stat = "config"};
+    lbErrorClear(&err);
+    assert_null(repoOpen(borrowFaulty(mem, &f), "pw", &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f = (Faults){.list = "keys/"};
+    lbErrorClear(&err);
+    assert_null(repoOpen(borrowFaulty(mem, &f), "pw", &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f = (Faults){.get = "config"};
+    lbErrorClear(&err);
+    assert_null(repoOpen(borrowFaulty(mem, &f), "pw", &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    assert_non_null(strstr(err.msg, "config"));
+    storageFree(mem);
+}
+
+/* When no key file can be read at all (the storage fails), the password was
+ * never checked: repoOpen must report the storage error, not "wrong
+ * password" (exit code 12 would send an operator after the wrong problem,
+ * and a scheduler would not retry). */
+static void testOpenUnreadableKeysIsNotWrongPassword(void **state) {
+    (void)state;
+    LbError err = {0};
+    RepoInitOptions opts = {.kdfN = 1024};
+    Storage *mem = storageMemNew();
+    Repo *r = repoInit(borrow(mem, NULL), "pw", &opts, &err);
+    assert_non_null(r);
+    repoFree(r);
+    Faults f = {.get = "keys/"};
+    LbLogLevel level = lbLogGetLevel();
+    lbLogSetLevel(LB_LOG_ERROR); /* the per-key warning */
+    r = repoOpen(borrowFaulty(mem, &f), "pw", &err);
+    lbLogSetLevel(level);
+    assert_null(r);
+    storageFree(mem);
+    if (err.code != LB_ERR_IO)
+        print_error("got %s (%d): %s\n", lbErrorName(err.code), err.code, err.msg);
+    assert_int_equal(err.code, LB_ERR_IO);
+}
+
+/* An init whose config put fails takes its key file back. */
+static void testInitFailedConfigPutRemovesKey(void **state) {
+    (void)state;
+    RepoInitOptions opts = {.kdfN = 1024};
+    LbError err = {0};
+    Storage *mem = storageMemNew();
+    Faults f = {.put = "config"};
+    assert_null(repoInit(borrowFaulty(mem, &f), "pw", &opts, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    Repo *r = repoInit(borrow(mem, NULL), "pw", &opts, &err);
+    assert_non_null(r);
+    LbId *ids = NULL;
+    size_t n = 0;
+    assert_true(repoListIds(r, "keys", &ids, &n, &err));
+    assert_int_equal(n, 1);
+    assert_true(lbIdEqual(&ids[0], repoKeyId(r)));
+    free(ids);
+    repoFree(r);
+    storageFree(mem);
+}
+
+/* An init that failed after writing its key file (the config put failed, and
+ * so did taking the key back) and is then run again with the same password
+ * must leave a repository that opens. The leftover key file of the first
+ * attempt holds other master keys;
+ * the trial is repeated until that leftover sorts first in the key listing
+ * (mem lists in name order), so the outcome does not depend on chance. */
+static void testInitRetryAfterFailedConfigPut(void **state) {
+    (void)state;
+    RepoInitOptions opts = {.kdfN = 1024};
+    bool orphanFirstSeen = false;
+    for (int trial = 0; trial < 64 && !orphanFirstSeen; trial++) {
+        LbError err = {0};
+        Storage *mem = storageMemNew();
+        Faults f = {.put = "config", .remove = "keys/"};
+        assert_null(repoInit(borrowFaulty(mem, &f), "pw", &opts, &err));
+        assert_int_equal(err.code, LB_ERR_IO);
+        Repo *r = repoInit(borrow(mem, NULL), "pw", &opts, &err);
+        assert_non_null(r);
+        LbId good = *repoKeyId(r);
+        RepoKeys keys = *repoKeys(r);
+        LbId *ids = NULL;
+        size_t n = 0;
+        assert_true(repoListIds(r, "keys", &ids, &n, &err));
+        repoFree(r);
+        orphanFirstSeen = n == 2 && !lbIdEqual(&ids[0], &good);
+        free(ids);
+        if (orphanFirstSeen) {
+            lbErrorClear(&err);
+            LbLogLevel level = lbLogGetLevel();
+            lbLogSetLevel(LB_LOG_ERROR);
+            r = repoOpen(borrow(mem, NULL), "pw", &err);
+            lbLogSetLevel(level);
+            if (r == NULL)
+                print_error("repository from a retried init does not open: %s\n", err.msg);
+            else
+                assert_memory_equal(repoKeys(r), &keys, sizeof(keys));
+            repoFree(r);
+            storageFree(mem);
+            assert_non_null(r);
+        } else {
+            storageFree(mem);
+        }
+    }
+    assert_true(orphanFirstSeen);
+}
+
 /***********************************************************************************************************************
  * Unpacked objects
  **********************************************************************************************************************/
@@ -416,7 +799,7 @@ static void testUnpackedRoundTrip(void **state) {
     enum { LEN = 200000 };
     uint8_t *text = malloc(LEN), *noise = malloc(LEN);
     for (size_t i = 0; i < LEN; i++)
-        text[i] = (uint8_t)"the quick brown fox jumps over the lazy dog\n"[i % 44];
+        text[i] = (uint8_t) "the quick brown fox jumps over the lazy dog\n"[i % 44];
     fillRandom(noise, LEN, 77);
 
     struct {
@@ -742,10 +1125,10 @@ static uint8_t *makeBlob(const TestBlobSpec *spec) {
 }
 
 typedef struct SaverRun {
-    size_t count;      /* submissions */
+    size_t count; /* submissions */
     TestBlobSpec *specs;
-    LbId *ids;         /* idOut of each submission */
-    size_t unique;     /* distinct (bytes, type) */
+    LbId *ids;     /* idOut of each submission */
+    size_t unique; /* distinct (bytes, type) */
     uint64_t rawUnique;
 } SaverRun;
 
@@ -786,8 +1169,7 @@ static void freeRun(SaverRun *run) {
 static void submitRun(BlobSaver *saver, Repo *repo, SaverRun *run) {
     atomic_long pending = (long)run->count;
     for (size_t i = 0; i < run->count; i++)
-        saverSubmitTake(saver, run->specs[i].type, makeBlob(&run->specs[i]), run->specs[i].len, &run->ids[i],
-                        &pending);
+        saverSubmitTake(saver, run->specs[i].type, makeBlob(&run->specs[i]), run->specs[i].len, &run->ids[i], &pending);
     saverWait(saver);
     assert_int_equal(atomic_load(&pending), 0);
     for (size_t i = 0; i < run->count; i++) {
@@ -1014,8 +1396,8 @@ static void testSaverStoredCopy(void **state) {
         repoPackName(indexPackId(repoIndex(tr->repo), loc.pack), name);
         LbBuf stored = {0};
         assert_true(storageGet(repoStorage(tr->repo), name, loc.offset, loc.length, &stored, &err));
-        PackEntry e = {.id = run.ids[k], .type = loc.type, .flags = loc.flags, .length = loc.length,
-                       .rawLength = loc.rawLength};
+        PackEntry e = {
+            .id = run.ids[k], .type = loc.type, .flags = loc.flags, .length = loc.length, .rawLength = loc.rawLength};
         saverSubmitStoredTake(saver, &e, lbBufTake(&stored, NULL));
         submitted++;
     }
@@ -1197,6 +1579,140 @@ static void testDecodeBlobRefuses(void **state) {
     lbBufFree(&out);
 }
 
+/* Storage failures while using an open repository come back as the
+ * storage error from every entry point; nothing is half-done: a failed lock
+ * acquisition leaves no lock file, a failed index write leaves no index. */
+static void testRepoStorageFailures(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Faults f = {0};
+    Repo *r = repoOpen(borrowFaulty(tr->mem, &f), PASSWORD, &err);
+    assert_non_null(r);
+
+    /* a saver whose index write fails: packs stored, no index file */
+    BlobSaver *saver = saverNew(r, 2);
+    LbId id;
+    uint8_t *p = lbXmalloc(1000);
+    fillRandom(p, 1000, 1);
+    saverSubmitTake(saver, BLOB_DATA, p, 1000, &id, NULL);
+    f.put = "index/";
+    lbErrorClear(&err);
+    assert_false(saverFinish(saver, &err));
+    saverFree(saver);
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.put = NULL;
+    assert_int_equal(countIds(r, "index"), 0);
+    assert_int_equal(countIds(r, "data"), 1);
+
+    /* a good index, then fail reading it */
+    saver = saverNew(r, 1);
+    p = lbXmalloc(1000);
+    fillRandom(p, 1000, 2);
+    saverSubmitTake(saver, BLOB_DATA, p, 1000, &id, NULL);
+    assert_true(saverFinish(saver, &err));
+    saverFree(saver);
+    Repo *r2 = repoOpen(borrowFaulty(tr->mem, &f), PASSWORD, &err);
+    assert_non_null(r2);
+    f.list = "index/";
+    lbErrorClear(&err);
+    assert_false(repoLoadIndex(r2, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.list = NULL;
+    f.get = "index/";
+    lbErrorClear(&err);
+    assert_false(repoLoadIndex(r2, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.get = NULL;
+    assert_true(repoReloadIndex(r2, &err));
+    f.get = "data/";
+    LbBuf out = {0};
+    lbErrorClear(&err);
+    assert_false(repoLoadBlob(r2, BLOB_DATA, &id, &out, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    assert_int_equal(out.len, 0);
+    f.get = NULL;
+    assert_true(repoLoadBlob(r2, BLOB_DATA, &id, &out, &err));
+    assert_int_equal(out.len, 1000);
+    lbBufFree(&out);
+    repoFree(r2);
+
+    /* unpacked objects and ID lookup */
+    f.put = "snapshots/";
+    lbErrorClear(&err);
+    assert_false(repoSaveUnpacked(r, "snapshots", (const uint8_t *)"x", 1, &id, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.put = NULL;
+    f.list = "snapshots/";
+    lbErrorClear(&err);
+    assert_false(repoFindId(r, "snapshots", "ab", &id, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.list = NULL;
+
+    /* keys */
+    f.put = "keys/";
+    LbId newKey;
+    lbErrorClear(&err);
+    assert_false(repoKeyAdd(r, "another", &newKey, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.put = NULL;
+    f.list = "keys/";
+    RepoKeyInfo *keys = NULL;
+    size_t nKeys = 0;
+    lbErrorClear(&err);
+    assert_false(repoKeyList(r, &keys, &nKeys, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.list = NULL;
+    LbId other = *repoKeyId(r);
+    other.b[0] ^= 1;
+    f.stat = "keys/";
+    lbErrorClear(&err);
+    assert_false(repoKeyRemove(r, &other, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.stat = NULL;
+
+    /* locks: a failed write, a failed listing (own file cleaned up), a
+     * failed removal in the sweep, a failed removal at release */
+    f.put = "locks/";
+    lbErrorClear(&err);
+    assert_null(repoLockAcquire(r, false, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.put = NULL;
+    f.list = "locks/";
+    lbErrorClear(&err);
+    assert_null(repoLockAcquire(r, true, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    size_t removed = 0;
+    lbErrorClear(&err);
+    assert_false(repoLockRemoveStale(r, true, &removed, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.list = NULL;
+    assert_int_equal(countIds(r, "locks"), 0);
+
+    RepoLock *lock = repoLockAcquire(r, true, &err);
+    assert_non_null(lock);
+    f.list = "locks/";
+    lbErrorClear(&err);
+    assert_false(repoLockVerifyAlone(lock, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    f.list = NULL;
+    f.remove = "locks/";
+    lbErrorClear(&err);
+    assert_false(repoLockRemoveStale(r, true, &removed, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    assert_int_equal(removed, 0);
+    Capture cap;
+    captureBegin(&cap);
+    repoLockRelease(lock);
+    char *log = captureEnd(&cap);
+    assert_non_null(strstr(log, "warning: unable to remove lock 'locks/"));
+    free(log);
+    f.remove = NULL;
+    assert_int_equal(countIds(r, "locks"), 1);
+    assert_true(repoLockRemoveStale(r, true, &removed, &err));
+    assert_int_equal(removed, 1);
+    repoFree(r);
+}
+
 /***********************************************************************************************************************
  * Locks
  **********************************************************************************************************************/
@@ -1334,8 +1850,7 @@ static void testLockStale(void **state) {
     lbErrorClear(&err);
     assert_null(repoLockAcquire(tr->repo, true, &err));
     assert_int_equal(err.code, LB_ERR_LOCKED);
-    assert_true(strstr(err.msg, "PID 4242") || strstr(err.msg, "elsewhere.example") ||
-                strstr(err.msg, host));
+    assert_true(strstr(err.msg, "PID 4242") || strstr(err.msg, "elsewhere.example") || strstr(err.msg, host));
     assert_true(repoLockRemoveStale(tr->repo, true, &removed, &err));
     assert_int_equal(removed, 2);
     assert_int_equal(countIds(tr->repo, "locks"), 0);
@@ -1352,14 +1867,24 @@ static void testLockStale(void **state) {
 
     /* acquisition ignores stale locks and deletes those of dead local
      * processes on the way (the old remote one stays for `unlock`) */
-    writeFakeLock(tr->repo, now, true, host, (long)deadPid());
+    pid_t dead = deadPid();
+    writeFakeLock(tr->repo, now, true, host, (long)dead);
     LbId oldRemote = writeFakeLock(tr->repo, now - LOCK_STALE_SECONDS - 60, true, "elsewhere.example", 1);
-    lbLogSetLevel(LB_LOG_WARN); /* the "removing stale lock" notice */
-    RepoLock *ex = repoLockAcquire(tr->repo, true, &err);
+    LbLogLevel level = lbLogGetLevel();
     lbLogSetLevel(LB_LOG_INFO);
+    Capture cap;
+    captureBegin(&cap);
+    RepoLock *ex = repoLockAcquire(tr->repo, true, &err);
+    char *log = captureEnd(&cap);
+    lbLogSetLevel(level);
     if (ex == NULL)
         print_error("acquire with only stale locks: %s\n", err.msg);
     assert_non_null(ex);
+    char want[96];
+    snprintf(want, sizeof(want), "removing stale lock of PID %ld", (long)dead);
+    assert_non_null(strstr(log, want));
+    assert_null(strstr(log, "PID 1 ")); /* the remote one is left alone */
+    free(log);
     assert_int_equal(countIds(tr->repo, "locks"), 2);
     char name[128];
     objectName("locks", &oldRemote, name, sizeof(name));
@@ -1375,9 +1900,7 @@ static void testLockStale(void **state) {
     assert_int_equal(removed, 0);
     assert_true(repoLockRemoveStale(tr->repo, true, &removed, &err));
     assert_int_equal(removed, 1);
-    lbLogSetLevel(LB_LOG_ERROR);
-    repoLockRelease(ex); /* its file is already gone */
-    lbLogSetLevel(LB_LOG_INFO);
+    repoLockRelease(ex); /* its file is already gone: removing a missing object succeeds */
     assert_int_equal(countIds(tr->repo, "locks"), 0);
 }
 
@@ -1402,6 +1925,47 @@ static void testLockVerifyAlone(void **state) {
     assert_non_null(strstr(err.msg, "31337"));
     assert_non_null(strstr(err.msg, "elsewhere.example"));
     repoLockRelease(ex);
+}
+
+/* The conflict message gives the holder's age: seconds, minutes+seconds,
+ * hours+minutes, and 0s for a clock ahead of ours. A lock whose plaintext is
+ * not JSON refuses acquisition as CORRUPT and is swept as unreadable. */
+static void testLockAgeAndJunk(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    char host[256];
+    hostName(host, sizeof(host));
+    long long now = (long long)time(NULL);
+    struct {
+        long long age;
+        const char *want;
+    } cases[] = {{-100, "created 0s ago"}, {100, "created 1m4"}, {4000, "created 1h6m ago"}};
+    for (size_t i = 0; i < 3; i++) {
+        /* this host, this (live) process: never stale, whatever its age */
+        writeFakeLock(tr->repo, now - cases[i].age, false, host, (long)getpid());
+        lbErrorClear(&err);
+        assert_null(repoLockAcquire(tr->repo, true, &err));
+        assert_int_equal(err.code, LB_ERR_LOCKED);
+        if (strstr(err.msg, cases[i].want) == NULL)
+            print_error("want '%s' in: %s\n", cases[i].want, err.msg);
+        assert_non_null(strstr(err.msg, cases[i].want));
+        assert_non_null(strstr(err.msg, "user 'someone'"));
+        assert_non_null(strstr(err.msg, "HINT: "));
+        size_t removed = 0;
+        assert_true(repoLockRemoveStale(tr->repo, true, &removed, &err));
+        assert_int_equal(removed, 1);
+    }
+
+    LbId junk;
+    assert_true(repoSaveUnpacked(tr->repo, "locks", (const uint8_t *)"nope", 4, &junk, &err));
+    lbErrorClear(&err);
+    assert_null(repoLockAcquire(tr->repo, false, &err));
+    assert_int_equal(err.code, LB_ERR_CORRUPT);
+    assert_int_equal(countIds(tr->repo, "locks"), 1);
+    size_t removed = 0;
+    assert_true(repoLockRemoveStale(tr->repo, false, &removed, &err));
+    assert_int_equal(removed, 1);
+    assert_int_equal(countIds(tr->repo, "locks"), 0);
 }
 
 /* A lock file that cannot be read refuses acquisition (never assume it is
@@ -1475,11 +2039,19 @@ static void testLockForkedChildStale(void **state) {
     repoLockRelease(mine);
     assert_int_equal(countIds(repo, "locks"), 0);
 
-    forkChildLeavingLock(repo);
+    pid_t child = forkChildLeavingLock(repo);
     assert_int_equal(countIds(repo, "locks"), 1);
-    lbLogSetLevel(LB_LOG_WARN);
-    RepoLock *ex = repoLockAcquire(repo, true, &err);
+    LbLogLevel level = lbLogGetLevel();
     lbLogSetLevel(LB_LOG_INFO);
+    Capture cap;
+    captureBegin(&cap);
+    RepoLock *ex = repoLockAcquire(repo, true, &err);
+    char *log = captureEnd(&cap);
+    lbLogSetLevel(level);
+    char want[96];
+    snprintf(want, sizeof(want), "removing stale lock of PID %ld", (long)child);
+    assert_non_null(strstr(log, want));
+    free(log);
     if (ex == NULL)
         print_error("exclusive lock refused despite only a dead child's lock: %s\n", err.msg);
     assert_non_null(ex);
@@ -1500,9 +2072,14 @@ int main(void) {
         cmocka_unit_test(testChunkerFingerprintAndCopy),
         cmocka_unit_test(testInitBadChunker),
         cmocka_unit_test_setup_teardown(testWrongPassword, setupRepo, teardownRepo),
-        cmocka_unit_test_setup_teardown(testOpenSkipsBrokenKeyFile, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testOpenSkipsBrokenKeyFiles, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testConfigDefects, setupRepo, teardownRepo),
         cmocka_unit_test(testOpenEmptyStorage),
         cmocka_unit_test_setup_teardown(testInitTwice, setupRepo, teardownRepo),
+        cmocka_unit_test(testInitOpenStorageFailures),
+        cmocka_unit_test(testOpenUnreadableKeysIsNotWrongPassword),
+        cmocka_unit_test(testInitFailedConfigPutRemovesKey),
+        cmocka_unit_test(testInitRetryAfterFailedConfigPut),
         cmocka_unit_test_setup_teardown(testUnpackedRoundTrip, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testUnpackedDamaged, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testListAndFindId, setupRepo, teardownRepo),
@@ -1513,10 +2090,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testSaverStoredCopy, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testSaverUploadFailure, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testDecodeBlobRefuses, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testRepoStorageFailures, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockSharedShared, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockExclusiveConflicts, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockStale, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockVerifyAlone, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testLockAgeAndJunk, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockUnreadable, setupRepo, teardownRepo),
         cmocka_unit_test(testLockForkedChildStale),
     };

@@ -84,8 +84,8 @@ static void fullSnapshot(Snapshot *s) {
         .endNs = 1763906700999999999ll,
     };
     json_error_t jerr;
-    s->meta = json_loads("{\"lsn\":\"0/3000158\",\"timeline\":1,\"dbs\":[\"a\",\"b\"],\"nested\":{\"x\":null}}", 0,
-                         &jerr);
+    s->meta =
+        json_loads("{\"lsn\":\"0/3000158\",\"timeline\":1,\"dbs\":[\"a\",\"b\"],\"nested\":{\"x\":null}}", 0, &jerr);
     assert_non_null(s->meta);
 }
 
@@ -240,9 +240,13 @@ static void testLoadErrors(void **state) {
 
     static const char *const bad[] = {
         "not json",
-        "{\"tree\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}",
+        "{\"tree\":\""
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "\"}",
         "{\"time\":\"2026-01-01T00:00:00Z\"}",
-        "{\"time\":\"yesterday\",\"tree\":\"" "0000000000000000000000000000000000000000000000000000000000000000" "\"}",
+        "{\"time\":\"yesterday\",\"tree\":\""
+        "0000000000000000000000000000000000000000000000000000000000000000"
+        "\"}",
         "{\"time\":\"2026-01-01T00:00:00Z\",\"tree\":\"abcd\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -99,7 +99,7 @@ static void buildFullTree(Tree *t) {
 
     n = treeAppend(t);
     fillCommon(n, "g-sock", NODE_SOCKET, 7);
-    n->mtimeNs = -1234567890123ll; /* before 1970 */
+    n->mtimeNs = -1234567890123ll;    /* before 1970 */
     n->inode = 0xfffffffffffffff0ull; /* above INT64_MAX */
 }
 
@@ -372,15 +372,15 @@ static void testUnsafeNames(void **state) {
     expectDecodeFails(TREE1(FILE_NODE("\"name\":\"a/b\"")), LB_ERR_UNSAFE_PATH);
     expectDecodeFails(TREE1(FILE_NODE("\"name\":\"/etc\"")), LB_ERR_UNSAFE_PATH);
     expectDecodeFails(TREE1(FILE_NODE("\"name\":\"x/\"")), LB_ERR_UNSAFE_PATH);
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"2e2e\"")), LB_ERR_UNSAFE_PATH);     /* ".." */
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"612f62\"")), LB_ERR_UNSAFE_PATH);   /* "a/b" */
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"\"")), LB_ERR_UNSAFE_PATH);         /* "" */
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"6100\"")), LB_ERR_UNSAFE_PATH);     /* NUL inside */
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"61zz\"")), LB_ERR_UNSAFE_PATH);     /* not hex */
-    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"616\"")), LB_ERR_UNSAFE_PATH);      /* odd length */
-    expectDecodeFails(TREE1(FILE_NODE("\"name\":5")), LB_ERR_UNSAFE_PATH);                /* not a string */
-    expectDecodeFails(TREE1("{\"type\":\"file\",\"content\":[]}"), LB_ERR_UNSAFE_PATH);  /* no name */
-    expectDecodeFails("{\"nodes\":[5]}", LB_ERR_UNSAFE_PATH);                              /* not an object */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"2e2e\"")), LB_ERR_UNSAFE_PATH);   /* ".." */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"612f62\"")), LB_ERR_UNSAFE_PATH); /* "a/b" */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"\"")), LB_ERR_UNSAFE_PATH);       /* "" */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"6100\"")), LB_ERR_UNSAFE_PATH);   /* NUL inside */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"61zz\"")), LB_ERR_UNSAFE_PATH);   /* not hex */
+    expectDecodeFails(TREE1(FILE_NODE("\"name_hex\":\"616\"")), LB_ERR_UNSAFE_PATH);    /* odd length */
+    expectDecodeFails(TREE1(FILE_NODE("\"name\":5")), LB_ERR_UNSAFE_PATH);              /* not a string */
+    expectDecodeFails(TREE1("{\"type\":\"file\",\"content\":[]}"), LB_ERR_UNSAFE_PATH); /* no name */
+    expectDecodeFails("{\"nodes\":[5]}", LB_ERR_UNSAFE_PATH);                           /* not an object */
     /* a bad name after good ones: the good nodes are released too */
     expectDecodeFails("{\"nodes\":[" FILE_NODE("\"name\":\"a\"") "," FILE_NODE("\"name\":\"b\"") "," FILE_NODE(
                           "\"name\":\"..\"") "]}",
@@ -403,9 +403,9 @@ static void testDuplicateAndOrder(void **state) {
                       LB_ERR_UNSAFE_PATH);
     expectDecodeFails("{\"nodes\":[" FILE_NODE("\"name\":\"b\"") "," FILE_NODE("\"name\":\"a\"") "]}",
                       LB_ERR_UNSAFE_PATH);
-    expectDecodeFails("{\"nodes\":[" FILE_NODE("\"name\":\"a\"") "," FILE_NODE("\"name\":\"c\"") "," FILE_NODE(
-                          "\"name\":\"b\"") "]}",
-                      LB_ERR_UNSAFE_PATH);
+    expectDecodeFails(
+        "{\"nodes\":[" FILE_NODE("\"name\":\"a\"") "," FILE_NODE("\"name\":\"c\"") "," FILE_NODE("\"name\":\"b\"") "]}",
+        LB_ERR_UNSAFE_PATH);
     /* bytewise: 0xe9 sorts after 'z' */
     expectDecodeFails("{\"nodes\":[" FILE_NODE("\"name_hex\":\"e9\"") "," FILE_NODE("\"name\":\"z\"") "]}",
                       LB_ERR_UNSAFE_PATH);
@@ -450,16 +450,20 @@ static void testCorrupt(void **state) {
     expectDecodeFails(TREE1("{\"name\":\"l\",\"type\":\"symlink\",\"target_hex\":\"zz\"}"), LB_ERR_CORRUPT);
     expectDecodeFails(TREE1("{\"name\":\"l\",\"type\":\"symlink\",\"target_hex\":\"610062\"}"), LB_ERR_CORRUPT);
     /* bad xattrs */
-    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"value_hex\":\"00\"}]}"),
-                      LB_ERR_CORRUPT);
-    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\"}]}"),
-                      LB_ERR_CORRUPT);
+    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"value_hex\":\"00\"}]}"), LB_ERR_CORRUPT);
+    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\"}]}"), LB_ERR_CORRUPT);
     expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\",\"value_hex\":"
                             "\"abc\"}]}"),
                       LB_ERR_CORRUPT);
     expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\",\"value_hex\":"
                             "\"00\"},{\"name\":\"user.b\",\"value_hex\":\"0g\"}]}"),
                       LB_ERR_CORRUPT);
+    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name_hex\":\"zz\",\"value_hex\":"
+                            "\"00\"}]}"),
+                      LB_ERR_CORRUPT);
+    expectDecodeFails(TREE1("{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name_hex\":\"6100\",\"value_hex\":"
+                            "\"00\"}]}"),
+                      LB_ERR_CORRUPT); /* NUL inside an xattr name */
     /* an error in a later node releases the earlier, complete ones */
     expectDecodeFails("{\"nodes\":[{\"name\":\"a\",\"type\":\"file\",\"content\":[\"" HEX_A
                       "\"],\"xattrs\":[{\"name\":\"user.x\",\"value_hex\":\"0102\"}]},"
@@ -468,12 +472,16 @@ static void testCorrupt(void **state) {
 
     /* the same shapes, valid, are accepted with their values */
     Tree t = {0};
-    expectDecodeOk("{\"nodes\":[{\"name\":\"a\",\"type\":\"file\",\"content\":[\"" HEX_A "\",\"" HEX_B
-                   "\"]},{\"name\":\"d\",\"type\":\"dir\",\"subtree\":\"" HEX_B
-                   "\"},{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\",\"value_hex\":\"00FF\"}]},"
-                   "{\"name\":\"l\",\"type\":\"symlink\",\"target_hex\":\"2f746d70\"}]}",
-                   &t);
-    assert_int_equal(t.count, 4);
+    expectDecodeOk(
+        "{\"nodes\":[{\"name\":\"a\",\"type\":\"file\",\"content\":[\"" HEX_A "\",\"" HEX_B
+        "\"]},{\"name\":\"d\",\"type\":\"dir\",\"subtree\":\"" HEX_B
+        "\"},{\"name\":\"f\",\"type\":\"fifo\",\"xattrs\":[{\"name\":\"user.a\",\"value_hex\":\"00FF\"}]},"
+        "{\"name\":\"l\",\"type\":\"symlink\",\"target_hex\":\"2f746d70\"},"
+        "{\"name\":\"x\",\"type\":\"fifo\",\"xattrs\":[{\"name_hex\":\"757365722eff\",\"value_hex\":\"\"}]}]}",
+        &t);
+    assert_int_equal(t.count, 5);
+    assert_string_equal(t.nodes[4].xattrs[0].name, "user.\xff");
+    assert_int_equal(t.nodes[4].xattrs[0].len, 0);
     assert_int_equal(t.nodes[0].contentCount, 2);
     assert_int_equal(t.nodes[0].content[0].b[0], 0xaa);
     assert_int_equal(t.nodes[0].content[1].b[31], 0xef);

@@ -229,8 +229,12 @@ static char *dropCommaSpaces(const char *s) {
 static void signAndCompare(const TestRequest *r, const SigV4Options *opt, const SigV4Scope *scope, const char *ak,
                            const char *sk, const char *payloadHash, const char *expCreq, const char *expSts,
                            const char *expAuthz, bool checkChain, bool compactAuthz) {
-    SigV4Request req = {.method = r->method, .path = r->path, .query = r->query, .headers = r->headers,
-                        .headerCount = r->headerCount, .payloadHash = payloadHash};
+    SigV4Request req = {.method = r->method,
+                        .path = r->path,
+                        .query = r->query,
+                        .headers = r->headers,
+                        .headerCount = r->headerCount,
+                        .payloadHash = payloadHash};
     char *signedHeaders = NULL;
     char *creq = sigv4CanonicalRequest(&req, opt, &signedHeaders);
     if (expCreq != NULL)
@@ -522,7 +526,10 @@ static void testUriEncode(void **state) {
 static void testPathModes(void **state) {
     (void)state;
     SigV4Header h[] = {{"Host", "h"}};
-    SigV4Request req = {.method = "GET", .path = "/a//b/../c%2Fd", .headers = h, .headerCount = 1,
+    SigV4Request req = {.method = "GET",
+                        .path = "/a//b/../c%2Fd",
+                        .headers = h,
+                        .headerCount = 1,
                         .payloadHash = SIGV4_UNSIGNED_PAYLOAD};
     SigV4Options s3 = SIGV4_OPTIONS_S3, generic = SIGV4_OPTIONS_GENERIC;
     char *creq = sigv4CanonicalRequest(&req, &s3, NULL);
