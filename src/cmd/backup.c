@@ -265,6 +265,8 @@ int cmdBackup(int argc, char **argv) {
     bool haveParent = false;
     int rc = 1, inFd = -1;
     pid_t child = -1;
+    LbId *indexAtStart = NULL;
+    size_t indexAtStartCount = 0;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
         goto fail;
@@ -281,8 +283,11 @@ int cmdBackup(int argc, char **argv) {
         lbErr(&err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
         goto fail;
     }
-    if (streamMode && o.stdinName == NULL)
-        o.stdinName = o.stdinCmd ? args.afterDashDash[0] : "stdin";
+    if (streamMode && o.stdinName == NULL) {
+        const char *cmd = o.stdinCmd ? args.afterDashDash[0] : "stdin";
+        const char *slash = strrchr(cmd, '/');
+        o.stdinName = slash && slash[1] ? slash + 1 : cmd;
+    }
     if (streamMode && (o.stdinName[0] == '\0' || strchr(o.stdinName, '/') || strcmp(o.stdinName, ".") == 0 ||
                        strcmp(o.stdinName, "..") == 0)) {
         lbErr(&err, LB_ERR_ARGS, "invalid --stdin-filename '%s': it must be a plain file name", o.stdinName);
@@ -294,12 +299,8 @@ int cmdBackup(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    LbId *indexAtStart = NULL;
-    size_t indexAtStartCount = 0;
-    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err)) {
-        free(indexAtStart);
+    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err))
         goto fail;
-    }
 
     char host[256] = "unknown";
     gethostname(host, sizeof(host) - 1);
