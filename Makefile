@@ -18,7 +18,8 @@ endif
 
 # Debian packages the build, the tests and the demo need.
 DEBS := build-essential meson ninja-build pkg-config libzstd-dev libssl-dev libjansson-dev \
-        libcmocka-dev attr python3 acl libpq-dev postgresql postgresql-client
+        libcmocka-dev attr python3 acl libcurl4-openssl-dev libexpat1-dev \
+        ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl libpq-dev postgresql postgresql-client
 BENCH_DEBS := restic borgbackup time
 LINT_DEBS := cppcheck clang-format gcovr
 
@@ -31,7 +32,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 $(BUILD)/build.ninja:

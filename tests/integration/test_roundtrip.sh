@@ -7,7 +7,7 @@
 # into a non-empty target (stale file, symlink where a directory goes).
 . "$(dirname "$0")/lib.sh"
 
-REPO=$TMP/repo
+REPO=${LIFEBOAT_TEST_REPO:-$TMP/repo}
 SRC=$TMP/src
 ROOT=0
 [ "$(id -u)" -eq 0 ] && ROOT=1

@@ -1239,6 +1239,31 @@ static void testS3MultipartAbort(void **state) {
     storageFree(s);
 }
 
+/* The storage class goes with every put (single and multipart): a known
+ * class is accepted, one the server does not know is refused. */
+static void testS3StorageClass(void **state) {
+    TestStore *ts = *state;
+    S3Options o = {.storageClass = "STANDARD", .multipartThreshold = 5u << 20, .partSize = 5u << 20};
+    Storage *s = testS3Open(ts, &o);
+    uint8_t *data = testPattern(6u << 20, 9);
+    testPut(s, "data/sc/small", data, 1000);
+    testPut(s, "data/sc/multi", data, 6u << 20);
+    storageFree(s);
+    o.storageClass = "NO_SUCH_CLASS";
+    s = testS3Open(ts, &o);
+    for (int big = 0; big < 2; big++) {
+        LbError err = {0};
+        assert_false(storagePut(s, "data/sc/refused", data, big ? 6u << 20 : 1000, &err));
+        /* AWS answers InvalidStorageClass, RGW 16 InvalidArgument: both are a 400 */
+        if (strstr(err.msg, "HTTP 400") == NULL || strstr(err.msg, "data/sc/refused") == NULL)
+            fail_msg("unexpected error: %s", err.msg);
+    }
+    assert_false(testStat(s, "data/sc/refused").exists);
+    assert_int_equal(testS3Uploads(ts), 0);
+    free(data);
+    storageFree(s);
+}
+
 /* 1005 objects: put in parallel, deleted in two DeleteObjects batches. */
 typedef struct TestBatchThread {
     Storage *s;
@@ -1554,6 +1579,7 @@ int main(void) {
         STORAGE_CONFORMANCE_TESTS(setupS3),
         cmocka_unit_test_setup_teardown(testS3Multipart, setupS3, teardownStore),
         cmocka_unit_test_setup_teardown(testS3MultipartAbort, setupS3, teardownStore),
+        cmocka_unit_test_setup_teardown(testS3StorageClass, setupS3, teardownStore),
         cmocka_unit_test_setup_teardown(testS3BatchDelete, setupS3, teardownStore),
         cmocka_unit_test_setup_teardown(testS3Profile, setupS3, teardownStore),
         cmocka_unit_test_setup_teardown(testS3WrongSecret, setupS3, teardownStore),
