@@ -14,7 +14,21 @@
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 
-enum { G_REPO = 1000, G_PASSWORD_FILE, G_PASSWORD_COMMAND, G_JSON, G_QUIET, G_VERBOSE };
+enum {
+    G_REPO = 1000,
+    G_PASSWORD_FILE,
+    G_PASSWORD_COMMAND,
+    G_JSON,
+    G_QUIET,
+    G_VERBOSE,
+    G_S3_PATH_STYLE,
+    G_S3_REGION,
+    G_S3_SSE,
+    G_S3_SSE_KMS,
+    G_S3_STORAGE_CLASS,
+    G_CACERT,
+    G_INSECURE_TLS,
+};
 
 static const CliOption globalOptions[] = {
     {"repo", 'r', true, G_REPO},
@@ -23,6 +37,13 @@ static const CliOption globalOptions[] = {
     {"json", 0, false, G_JSON},
     {"quiet", 'q', false, G_QUIET},
     {"verbose", 'v', false, G_VERBOSE},
+    {"s3-path-style", 0, false, G_S3_PATH_STYLE},
+    {"s3-region", 0, true, G_S3_REGION},
+    {"s3-sse", 0, true, G_S3_SSE},
+    {"s3-sse-kms-key-id", 0, true, G_S3_SSE_KMS},
+    {"s3-storage-class", 0, true, G_S3_STORAGE_CLASS},
+    {"cacert", 0, true, G_CACERT},
+    {"insecure-tls", 0, false, G_INSECURE_TLS},
     {NULL, 0, false, 0},
 };
 
@@ -59,6 +80,29 @@ static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
         return true;
     case G_VERBOSE:
         g->verbose++;
+        return true;
+    /* S3 flags override the LIFEBOAT_S3_* variables the driver reads (see
+     * docs/configuration.md); none of them is a secret */
+    case G_S3_PATH_STYLE:
+        setenv("LIFEBOAT_S3_PATH_STYLE", "1", 1);
+        return true;
+    case G_S3_REGION:
+        setenv("LIFEBOAT_S3_REGION", value, 1);
+        return true;
+    case G_S3_SSE:
+        setenv("LIFEBOAT_S3_SSE", value, 1);
+        return true;
+    case G_S3_SSE_KMS:
+        setenv("LIFEBOAT_S3_SSE_KMS_KEY_ID", value, 1);
+        return true;
+    case G_S3_STORAGE_CLASS:
+        setenv("LIFEBOAT_S3_STORAGE_CLASS", value, 1);
+        return true;
+    case G_CACERT:
+        setenv("LIFEBOAT_S3_CA_BUNDLE", value, 1);
+        return true;
+    case G_INSECURE_TLS:
+        setenv("LIFEBOAT_S3_INSECURE_TLS", "1", 1);
         return true;
     }
     return false;
