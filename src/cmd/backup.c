@@ -175,6 +175,9 @@ static int startCommand(char **argv, pid_t *pid, LbError *err) {
         return -1;
     }
     if (*pid == 0) {
+        /* the command gets no password of ours (file paths are harmless) */
+        unsetenv("LIFEBOAT_PASSWORD");
+        unsetenv("LIFEBOAT_FROM_PASSWORD");
         dup2(fds[1], STDOUT_FILENO);
         execvp(argv[0], argv);
         fprintf(stderr, "lifeboat: unable to run '%s': %s\n", argv[0], strerror(errno));

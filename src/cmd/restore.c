@@ -130,7 +130,10 @@ int cmdRestore(int argc, char **argv) {
     double secs = lbMonotonicSeconds() - start;
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&snap.id, hex);
-    if (g.json) {
+    bool restoredSomething = ok || err.code == LB_ERR_INCOMPLETE;
+    if (!restoredSomething) {
+        /* refused or failed before writing: no summary that could read as success */
+    } else if (g.json) {
         json_t *j = json_object();
         json_object_set_new(j, "message_type", json_string("summary"));
         json_object_set_new(j, "snapshot_id", json_string(hex));

@@ -100,3 +100,22 @@ uint8_t *lbBufTake(LbBuf *b, size_t *len) {
     b->len = b->cap = 0;
     return p;
 }
+
+char *lbPrintable(const char *s, char *out, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    if (n == 0)
+        return out;
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p && o + 5 < n; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

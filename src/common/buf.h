@@ -31,6 +31,11 @@ void lbBufFree(LbBuf *b);
 /* Hand the data to the caller (who must free() it) and reset the buffer. */
 uint8_t *lbBufTake(LbBuf *b, size_t *len);
 
+/* Copy s into out (size n, always terminated) with control characters and
+ * bytes >= 0x7f shown as \xHH, so a hostile name cannot drive a terminal.
+ * Returns out. */
+char *lbPrintable(const char *s, char *out, size_t n);
+
 /* Little-endian fixed-width helpers used by the binary formats. */
 static inline void lbPutU32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;

@@ -120,7 +120,9 @@ static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, co
                 if (indexHas(c->damaged, &n->content[k], BLOB_DATA)) {
                     char hex[LB_ID_HEX_LEN + 1];
                     lbIdToHex(&n->content[k], hex);
-                    problem(c, lbXasprintf("snapshot %.8s: file '%s' is damaged (blob %s)", snapHex, child, hex));
+                    char shown[1024];
+                    problem(c, lbXasprintf("snapshot %.8s: file '%s' is damaged (blob %s)", snapHex,
+                                           lbPrintable(child, shown, sizeof(shown)), hex));
                     break;
                 }
             }
@@ -282,8 +284,12 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         c.packOrder = lbXmalloc((np ? np : 1) * sizeof(uint32_t));
         for (uint32_t p = 0; p < np; p++) {
             PackSeen key = {*indexPackId(ix, p), 0};
-            if (bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen) == NULL)
+            if (bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen) == NULL) {
+                /* missing (reported above): its blobs are lost, name the files */
+                for (size_t i = 0; i < g.byPack[p].count; i++)
+                    markDamagedBlob(&c, &g.byPack[p].ids[i], g.byPack[p].locs[i].type);
                 continue;
+            }
             c.packOrder[c.packTodo++] = p;
         }
         if (opts->subsetPercent > 0 && opts->subsetPercent < 100) {

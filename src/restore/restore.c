@@ -157,9 +157,16 @@ static bool planTree(Restorer *r, const LbId *treeId, long parent, const char *r
                      bool parentIncluded, LbError *err) {
     Tree t = {0};
     if (!loadTree(r->repo, treeId, &t, err)) {
-        char hex[LB_ID_HEX_LEN + 1];
+        char hex[LB_ID_HEX_LEN + 1], shown[512];
         lbIdToHex(treeId, hex);
-        return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", snapPrefix[0] ? snapPrefix : "/", hex);
+        lbPrintable(snapPrefix[0] ? snapPrefix : "/", shown, sizeof(shown));
+        if (err->code == LB_ERR_UNSAFE_PATH || parent < 0)
+            return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", shown, hex);
+        /* a damaged listing loses that directory's contents, not the restore */
+        lbLogError("directory '%s' is damaged (tree %.8s): %s", shown, hex, err->msg);
+        atomic_store(&r->entries[parent].damaged, true);
+        lbErrorClear(err);
+        return true;
     }
     bool ok = true;
     for (size_t i = 0; i < t.count && ok; i++) {
@@ -767,9 +774,13 @@ bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, Re
         if (r.entries[i].needed && r.entries[i].node.type == NODE_DIR)
             applyMeta(&r, &r.entries[i]);
 
-    for (size_t i = 0; i < r.count; i++)
-        if (r.entries[i].needed && atomic_load(&r.entries[i].damaged))
-            addString(&result->damaged, &result->damagedCount, lbXstrdup(r.entries[i].snapPath));
+    for (size_t i = 0; i < r.count; i++) {
+        if (r.entries[i].needed && atomic_load(&r.entries[i].damaged)) {
+            char shown[1024];
+            lbPrintable(r.entries[i].snapPath, shown, sizeof(shown));
+            addString(&result->damaged, &result->damagedCount, lbXstrdup(shown));
+        }
+    }
     if (r.failed) {
         *err = r.firstError;
         goto cleanup;

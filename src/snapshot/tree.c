@@ -226,13 +226,15 @@ bool treeDecode(const uint8_t *data, size_t len, Tree *t, LbError *err) {
     json_array_foreach(arr, i, o) {
         Node *n = treeAppend(t);
         n->name = getText(o, "name", "name_hex");
+        char shown[256];
         if (!treeNameIsSafe(n->name)) {
             lbErr(err, LB_ERR_UNSAFE_PATH, "tree holds an unsafe name '%s' (empty, '.', '..' or containing '/')",
-                  n->name ? n->name : "");
+                  lbPrintable(n->name, shown, sizeof(shown)));
             goto cleanup;
         }
         if (t->count > 1 && strcmp(t->nodes[t->count - 2].name, n->name) >= 0) {
-            lbErr(err, LB_ERR_UNSAFE_PATH, "tree holds the name '%s' twice or out of order", n->name);
+            lbErr(err, LB_ERR_UNSAFE_PATH, "tree holds the name '%s' twice or out of order",
+                  lbPrintable(n->name, shown, sizeof(shown)));
             goto cleanup;
         }
         if (!parseType(json_string_value(json_object_get(o, "type")), &n->type)) {

@@ -1,7 +1,8 @@
 /*
  * craft.c - lb-craft: write hostile snapshots into a repository, for tests.
  *
- * usage: lb-craft REPO KIND [PATH]   (password from LIFEBOAT_PASSWORD)
+ * usage: lb-craft REPO KIND [PATH]          (password from LIFEBOAT_PASSWORD)
+ *        lb-craft REPO locate SNAP PATH
  *
  * Opens REPO, builds a tree with the Tree/Node API, encodes it with
  * treeEncode (which does not validate names), stores the blobs through a
@@ -30,6 +31,11 @@
  *   dot             dir "." holding file "pwned"
  *   benign          a legitimate tree: symlink "evil" -> PATH (never followed),
  *                   dir "sub" holding file "pwned"; restores without error
+ *
+ * locate: print where the blob behind PATH of snapshot SNAP (an ID prefix or
+ * "latest") is stored, as "PACKNAME OFFSET LENGTH TYPE ID": the tree blob of a
+ * directory, the first content blob of a file. Lets corruption tests damage
+ * one chosen blob.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,9 +49,22 @@
 #include "common/timeutil.h"
 #include "repo/repo.h"
 #include "repo/saver.h"
+#include "restore/restore.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 #include "storage/storage.h"
+
+/* Every kind craftBuild knows, for checking the argument before any write. */
+static const char *const craftKinds[] = {
+    "dotdot",    "slash",      "absolute", "symlink-escape", "nested-symlink", "hex-slash",
+    "ctrl-name", "empty-name", "dot",      "benign"};
+
+static bool craftKindKnown(const char *kind) {
+    for (size_t i = 0; i < sizeof(craftKinds) / sizeof(craftKinds[0]); i++)
+        if (strcmp(kind, craftKinds[i]) == 0)
+            return true;
+    return false;
+}
 
 /* The content of every crafted file. */
 static const char craftPayload[] = "written by lb-craft\n";
@@ -53,8 +72,8 @@ static const char craftPayload[] = "written by lb-craft\n";
 typedef struct Craft {
     Repo *repo;
     BlobSaver *saver;
-    LbId payload;          /* data blob holding craftPayload */
-    const char *outside;   /* PATH argument: absolute name or symlink target */
+    LbId payload;        /* data blob holding craftPayload */
+    const char *outside; /* PATH argument: absolute name or symlink target */
 } Craft;
 
 /* ---- node builders (the tree takes ownership of every string) ---- */
@@ -197,8 +216,43 @@ static bool craftSnapshot(Craft *c, const char *kind, const LbId *tree, LbId *id
     return ok;
 }
 
+/* Print where the blob behind path in snapshot ref is stored. */
+static bool craftLocate(Repo *repo, const char *ref, const char *path, LbError *err) {
+    Snapshot snap = {0};
+    Node node = {0};
+    bool ok = false;
+    if (!snapshotFind(repo, ref, NULL, &snap, err) || !restoreFindPath(repo, &snap, path, &node, err))
+        goto done;
+    LbId id;
+    BlobType type;
+    if (node.type == NODE_DIR) {
+        id = node.subtree;
+        type = BLOB_TREE;
+    } else if (node.type == NODE_FILE && node.contentCount > 0) {
+        id = node.content[0];
+        type = BLOB_DATA;
+    } else {
+        lbErr(err, LB_ERR_ARGS, "'%s' is neither a directory nor a non-empty file", path);
+        goto done;
+    }
+    IndexLoc loc;
+    if (!indexLookup(repoIndex(repo), &id, type, &loc)) {
+        lbErr(err, LB_ERR_NOT_FOUND, "the blob of '%s' is not in the index", path);
+        goto done;
+    }
+    char pack[80], hex[LB_ID_HEX_LEN + 1];
+    repoPackName(indexPackId(repoIndex(repo), loc.pack), pack);
+    lbIdToHex(&id, hex);
+    printf("%s %u %u %s %s\n", pack, loc.offset, loc.length, type == BLOB_TREE ? "tree" : "data", hex);
+    ok = true;
+done:
+    nodeClear(&node);
+    snapshotClear(&snap);
+    return ok;
+}
+
 static int craftUsage(void) {
-    fprintf(stderr, "usage: lb-craft REPO KIND [PATH]\n"
+    fprintf(stderr, "usage: lb-craft REPO KIND [PATH] | lb-craft REPO locate SNAP PATH\n"
                     "kinds: dotdot slash absolute symlink-escape nested-symlink hex-slash ctrl-name empty-name dot\n"
                     "       benign\n"
                     "password from LIFEBOAT_PASSWORD\n");
@@ -206,9 +260,12 @@ static int craftUsage(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4)
+    if (argc < 3 || argc > 5)
         return craftUsage();
     const char *location = argv[1], *kind = argv[2];
+    bool locate = strcmp(kind, "locate") == 0;
+    if (locate ? argc != 5 : (argc > 4 || !craftKindKnown(kind)))
+        return craftUsage();
     const char *password = getenv("LIFEBOAT_PASSWORD");
     if (password == NULL) {
         fprintf(stderr, "lb-craft: LIFEBOAT_PASSWORD is not set\n");
@@ -231,14 +288,18 @@ int main(int argc, char **argv) {
     c.repo = repoOpen(storage, password, &err); /* owns storage from here on */
     if (c.repo == NULL || !repoLoadIndex(c.repo, &err))
         goto fail;
+    if (locate) {
+        if (!craftLocate(c.repo, argv[3], argv[4], &err))
+            goto fail;
+        rc = 0;
+        goto done;
+    }
     c.saver = saverNew(c.repo, 1);
     craftSavePayload(&c);
     if (!craftBuild(&c, kind, &root)) {
-        treeFree(&root);
+        lbErr(&err, LB_ERR_ARGS, "unknown kind '%s'", kind); /* unreachable: checked above */
         saverFinish(c.saver, &err);
-        saverFree(c.saver);
-        repoFree(c.repo);
-        return craftUsage();
+        goto fail;
     }
     LbId rootId, snapId;
     craftSaveTree(&c, &root, &rootId);
@@ -253,8 +314,7 @@ fail:
     fprintf(stderr, "lb-craft: %s\n", err.msg);
 done:
     treeFree(&root);
-    if (c.saver != NULL)
-        saverFree(c.saver);
+    saverFree(c.saver);
     repoFree(c.repo);
     return rc;
 }
