@@ -14,6 +14,9 @@
 #define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
 #define UPLOAD_QUEUE_MAX 1u
+/* Packs uploaded at once: one for a local disk (fsync-bound, in order), more
+ * for object stores, where each PUT waits on the network. */
+#define SAVER_MAX_UPLOADERS 4
 
 typedef struct Job {
     struct Job *next;
@@ -45,7 +48,8 @@ struct BlobSaver {
     Repo *repo;
     int workerCount;
     Worker *workers;
-    pthread_t uploader;
+    pthread_t uploaders[SAVER_MAX_UPLOADERS];
+    int uploaderCount;
 
     pthread_mutex_t mu;
     pthread_cond_t jobAvailable, jobSpace, idle, uploadAvailable, uploadSpace;
@@ -54,7 +58,6 @@ struct BlobSaver {
     bool stopWorkers, stopUploader;
     FinishedPack *upHead, *upTail;
     size_t upQueued;
-    bool uploading;
 
     Index *claimed; /* blobs being stored by this saver, not yet in the repository index */
     IndexPack *newPacks;
@@ -218,7 +221,6 @@ static void *uploaderMain(void *arg) {
         s->upHead = fp->next;
         if (s->upHead == NULL)
             s->upTail = NULL;
-        s->uploading = true;
         bool failed = s->failed;
         pthread_mutex_unlock(&s->mu);
 
@@ -246,7 +248,6 @@ static void *uploaderMain(void *arg) {
             free(fp->entries);
         }
         s->upQueued--;
-        s->uploading = false;
         pthread_cond_broadcast(&s->uploadSpace);
         pthread_mutex_unlock(&s->mu);
         free(fp);
@@ -278,9 +279,12 @@ BlobSaver *saverNew(Repo *repo, int workers) {
             abort();
         }
     }
-    if (pthread_create(&s->uploader, NULL, uploaderMain, s) != 0) {
-        fprintf(stderr, "lifeboat: fatal: unable to start uploader thread\n");
-        abort();
+    s->uploaderCount = strcmp(storageDriverName(repoStorage(repo)), "local") == 0 ? 1 : 3;
+    for (int i = 0; i < s->uploaderCount; i++) {
+        if (pthread_create(&s->uploaders[i], NULL, uploaderMain, s) != 0) {
+            fprintf(stderr, "lifeboat: fatal: unable to start uploader thread\n");
+            abort();
+        }
     }
     return s;
 }
@@ -351,7 +355,8 @@ static void stopThreads(BlobSaver *s) {
     pthread_cond_broadcast(&s->uploadAvailable);
     pthread_cond_broadcast(&s->uploadSpace);
     pthread_mutex_unlock(&s->mu);
-    pthread_join(s->uploader, NULL);
+    for (int i = 0; i < s->uploaderCount; i++)
+        pthread_join(s->uploaders[i], NULL);
     for (int i = 0; i < s->workerCount; i++) {
         packWriterFree(s->workers[i].pack);
         lbBufFree(&s->workers[i].scratch);
