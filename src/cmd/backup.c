@@ -1,4 +1,4 @@
-/* backup.c - `lifeboat backup`: files, stdin, or a command's output. */
+/* backup.c - `lifeboat backup`: files, stdin, a command's output, or an S3 bucket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "maint/check.h"
+#include "source/bucket.h"
 
 enum {
     O_TAG = 1,
@@ -233,29 +234,6 @@ static void printSummary(const GlobalOpts *g, const Snapshot *snap, const Archiv
     printf("snapshot %.8s saved\n", hex);
 }
 
-static bool indexStillValid(Repo *repo, const LbId *before, size_t beforeCount, LbId tree, LbError *err) {
-    LbId *now = NULL;
-    size_t nowCount = 0;
-    if (!repoListIds(repo, "index", &now, &nowCount, err))
-        return false;
-    size_t missing = 0;
-    for (size_t i = 0; i < beforeCount; i++) {
-        bool found = false;
-        for (size_t k = 0; k < nowCount && !found; k++)
-            found = lbIdEqual(&before[i], &now[k]);
-        missing += !found;
-    }
-    free(now);
-    if (missing == 0)
-        return true;
-    lbLogWarn("%zu index file(s) changed during the backup (a concurrent prune?): verifying the new snapshot",
-              missing);
-    if (!repoReloadIndex(repo, err) || !checkTreeComplete(repo, &tree, err))
-        return lbErrorWrap(err, "no snapshot written: data this backup relies on was removed meanwhile; run the "
-                                "backup again");
-    return true;
-}
-
 int cmdBackup(int argc, char **argv) {
     GlobalOpts g = {0};
     BackupOpts o = {0};
@@ -270,6 +248,7 @@ int cmdBackup(int argc, char **argv) {
     pid_t child = -1;
     LbId *indexAtStart = NULL;
     size_t indexAtStartCount = 0;
+    BucketSource *bucket = NULL;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
         goto fail;
@@ -296,6 +275,15 @@ int cmdBackup(int argc, char **argv) {
         lbErr(&err, LB_ERR_ARGS, "invalid --stdin-filename '%s': it must be a plain file name", o.stdinName);
         goto fail;
     }
+    if (!streamMode && bucketSourceIsLocation(args.positional[0])) {
+        if (args.count > 1 || o.excludeCount > 0 || o.oneFs) {
+            lbErr(&err, LB_ERR_ARGS, "a bucket is backed up on its own: one s3: location, without --exclude or -x");
+            goto fail;
+        }
+        bucket = bucketSourceNew(args.positional[0], &err);
+        if (bucket == NULL)
+            goto fail;
+    }
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;
@@ -310,7 +298,7 @@ int cmdBackup(int argc, char **argv) {
     const char *hostname = o.host ? o.host : host;
     char **absPaths = lbXcalloc(args.count + 1, sizeof(char *));
     for (size_t i = 0; i < args.count; i++)
-        absPaths[i] = archiverAbsPath(args.positional[i]);
+        absPaths[i] = bucket ? lbXstrdup(bucketSourcePath(bucket)) : archiverAbsPath(args.positional[i]);
     if (!streamMode) {
         SnapshotFilter f = {.host = hostname,
                             .component = o.component,
@@ -349,7 +337,8 @@ int cmdBackup(int argc, char **argv) {
         .progress = progress ? onProgress : NULL,
         .progressCtx = &ps,
     };
-    bool ok = archiverRun(repo, &ao, &res, &err);
+    BucketSourceOptions bo = {.parent = ao.parent, .force = o.force, .progress = ao.progress, .progressCtx = &ps};
+    bool ok = bucket ? bucketSourceRun(bucket, repo, &bo, &res, &err) : archiverRun(repo, &ao, &res, &err);
     cliProgressDone();
     if (child > 0) {
         close(inFd);
@@ -391,10 +380,12 @@ int cmdBackup(int argc, char **argv) {
         snap.parent = parent.id;
     }
     snap.summary = res.summary;
+    if (bucket)
+        snap.meta = bucketSourceMeta(bucket);
     /* Defence in depth against a prune that ran although we held a lock: if
      * an index file we deduplicated against is gone, make sure every blob the
      * new snapshot needs is still there before the snapshot points at it. */
-    if (!indexStillValid(repo, indexAtStart, indexAtStartCount, res.tree, &err))
+    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, &res.tree, &err))
         goto failPaths;
     if (!snapshotSave(repo, &snap, &err))
         goto failPaths;
@@ -422,6 +413,7 @@ done:
         waitpid(child, NULL, WNOHANG);
     }
     free(indexAtStart);
+    bucketSourceFree(bucket);
     archiverResultClear(&res);
     snapshotClear(&parent);
     snapshotClear(&snap);

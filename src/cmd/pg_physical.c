@@ -1,19 +1,1146 @@
-/* pg_physical.c - placeholder until the PostgreSQL work lands. */
-#include "cmd/cli.h"
+/*
+ * pg_physical.c - PostgreSQL physical backups, WAL archiving and PITR:
+ *   lifeboat backup --pg-physical     base backup (pg_basebackup tar) as a snapshot
+ *   lifeboat restore --pg-physical    point-in-time recovery into a new data directory
+ *   lifeboat wal-push PATH            archive_command
+ *   lifeboat wal-fetch NAME DEST      restore_command
+ *   lifeboat pg-check                 is archiving working?
+ * The work is in src/pg/ (basebackup, wal, pitr, archcheck).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static int notYet(void) {
-    LbError err = {0};
-    lbErr(&err, LB_ERR_ARGS, "PostgreSQL physical backup is not available in this build");
-    return cliFail(&err);
+#include "archiver/archiver.h"
+#include "cmd/cli.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "maint/check.h"
+#include "pg/archcheck.h"
+#include "pg/basebackup.h"
+#include "pg/pgconn.h"
+#include "pg/pitr.h"
+#include "pg/wal.h"
+#include "pg/walspool.h"
+#include "crypto/crypto.h"
+#include "storage/storage.h"
+
+/* restore_command: exit status for failures other than "not in the
+ * repository". PostgreSQL treats 1-125 as "no such file" (recovery may end
+ * there and promote) and aborts recovery on a status above 125, which is
+ * what a repository that cannot be read must do. */
+#define WAL_FETCH_EXIT_ABORT 126
+
+static void addStr(char ***arr, size_t *n, const char *s) {
+    *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
+    (*arr)[(*n)++] = lbXstrdup(s);
 }
-#define NOT_YET(fn)                                                                                                    \
-    int fn(int argc, char **argv) {                                                                                    \
-        (void)argc;                                                                                                    \
-        (void)argv;                                                                                                    \
-        return notYet();                                                                                               \
+
+static void freeStrs(char **arr, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        free(arr[i]);
+    free(arr);
+}
+
+static bool parseU64(const char *s, uint64_t *out) {
+    char *end = NULL;
+    errno = 0;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse a --pg connection string into *out and hide its password in our
+ * argv (value points into it), so `ps` does not show it. */
+static bool takeConnInfo(PgConnInfo **out, const char *value, LbError *err) {
+    PgConnInfo *info = pgconnInfoNew(value, err);
+    pgconnScrubArg((char *)value);
+    if (info == NULL)
+        return lbErrorWrap(err, "invalid --pg");
+    pgconnInfoFree(*out);
+    *out = info;
+    return true;
+}
+
+/* ======================================================================
+ * backup --pg-physical
+ * ====================================================================== */
+
+enum {
+    B_PG_PHYSICAL = 1,
+    B_PG,
+    B_PG_BIN,
+    B_TAG,
+    B_HOST,
+    B_COMPONENT,
+    B_RECOVERY_POINT,
+    B_CHECKPOINT,
+    B_WAL_METHOD,
+    B_LABEL,
+};
+
+static const CliOption backupOptions[] = {
+    {"pg-physical", 0, false, B_PG_PHYSICAL},
+    {"pg", 0, true, B_PG},
+    {"pg-bin", 0, true, B_PG_BIN},
+    {"tag", 0, true, B_TAG},
+    {"host", 'H', true, B_HOST},
+    {"component", 0, true, B_COMPONENT},
+    {"recovery-point", 0, true, B_RECOVERY_POINT},
+    {"checkpoint", 0, true, B_CHECKPOINT},
+    {"wal-method", 0, true, B_WAL_METHOD},
+    {"label", 0, true, B_LABEL},
+    {NULL, 0, false, 0},
+};
+
+typedef struct BackupCli {
+    PgConnInfo *conn;
+    const char *pgBin, *host, *component, *recoveryPoint, *label;
+    char **tags;
+    size_t tagCount;
+    bool spread, walNone;
+} BackupCli;
+
+static bool onBackupOption(void *ctx, int id, const char *v, LbError *err) {
+    BackupCli *o = ctx;
+    switch (id) {
+    case B_PG_PHYSICAL:
+        return true;
+    case B_PG:
+        return takeConnInfo(&o->conn, v, err);
+    case B_PG_BIN:
+        o->pgBin = v;
+        return true;
+    case B_TAG: {
+        char *copy = lbXstrdup(v), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+            addStr(&o->tags, &o->tagCount, t);
+        free(copy);
+        return true;
     }
-NOT_YET(cmdBackupPgPhysical)
-NOT_YET(cmdRestorePgPhysical)
-NOT_YET(cmdWalPush)
-NOT_YET(cmdWalFetch)
-NOT_YET(cmdPgCheck)
+    case B_HOST:
+        o->host = v;
+        return true;
+    case B_COMPONENT:
+        o->component = v;
+        return true;
+    case B_RECOVERY_POINT:
+        o->recoveryPoint = v;
+        return true;
+    case B_CHECKPOINT:
+        if (strcmp(v, "fast") != 0 && strcmp(v, "spread") != 0)
+            return lbErr(err, LB_ERR_ARGS, "invalid --checkpoint '%s': use fast or spread", v);
+        o->spread = strcmp(v, "spread") == 0;
+        return true;
+    case B_WAL_METHOD:
+        if (strcmp(v, "fetch") != 0 && strcmp(v, "none") != 0)
+            return lbErr(err, LB_ERR_ARGS,
+                         "invalid --wal-method '%s': use fetch (WAL inside the backup) or none (archived WAL only)", v);
+        o->walNone = strcmp(v, "none") == 0;
+        return true;
+    case B_LABEL:
+        o->label = v;
+        return true;
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+/* The index files this backup deduplicated against must still be there (a
+ * prune despite our lock would have removed blobs): as in backup.c. */
+
+/* Progress line on a terminal: the size of the base backup is not known
+ * in advance, so bytes and rate only. ctx: the start time (double). */
+static void onBackupProgress(void *ctx, const ArchiverProgress *p) {
+    double el = lbMonotonicSeconds() - *(const double *)ctx;
+    char bytes[32], rate[32], elapsed[32];
+    cliFormatBytes((double)p->bytesDone, bytes, sizeof(bytes));
+    cliFormatBytes(el > 0 ? (double)p->bytesDone / el : 0, rate, sizeof(rate));
+    cliFormatDuration(el, elapsed, sizeof(elapsed));
+    cliProgressLine("[%s] base backup %s  %s/s", elapsed, bytes, rate);
+}
+
+static void printBackup(const GlobalOpts *g, const Snapshot *snap, const BasebackupInfo *in, double seconds) {
+    const SnapshotSummary *s = &snap->summary;
+    char hex[LB_ID_HEX_LEN + 1], start[32], stop[32];
+    lbIdToHex(&snap->id, hex);
+    walLsnFormat(in->startLsn, start, sizeof(start));
+    walLsnFormat(in->stopLsn, stop, sizeof(stop));
+    if (g->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "message_type", json_string("summary"));
+        json_object_set_new(o, "snapshot_id", json_string(hex));
+        json_object_set_new(o, "data_added", json_integer((json_int_t)s->dataAdded));
+        json_object_set_new(o, "data_added_stored", json_integer((json_int_t)s->dataAddedStored));
+        json_object_set_new(o, "total_bytes_processed", json_integer((json_int_t)s->totalBytes));
+        json_object_set_new(o, "total_duration", json_real(seconds));
+        json_object_set(o, "pg", snap->meta);
+        cliPrintJson(o);
+        return;
+    }
+    if (g->quiet)
+        return;
+    char total[32], added[32], stored[32], dur[32];
+    cliFormatBytes((double)s->totalBytes, total, sizeof(total));
+    cliFormatBytes((double)s->dataAdded, added, sizeof(added));
+    cliFormatBytes((double)s->dataAddedStored, stored, sizeof(stored));
+    cliFormatDuration(seconds, dur, sizeof(dur));
+    printf("Base backup: %s .. %s on timeline %" PRIu32 " (PostgreSQL %s, system %" PRIu64 ")\n", start, stop,
+           in->startTimeline, in->serverVersion, in->systemId);
+    printf("Tar:         %s in %" PRIu64 " members; added %s (%s stored) in %s\n", total, in->tarEntries, added, stored,
+           dur);
+    printf("snapshot %.8s saved\n", hex);
+}
+
+int cmdBackupPgPhysical(int argc, char **argv) {
+    GlobalOpts g = {0};
+    BackupCli o = {0};
+    CliArgs args = {0};
+    LbError err = {0};
+    Repo *repo = NULL;
+    RepoLock *lock = NULL;
+    PgConnInfo *conn = NULL;
+    Basebackup *bb = NULL;
+    Snapshot parent = {0}, snap = {0};
+    ArchiverResult res = {0};
+    BasebackupInfo info = {0};
+    LbId *indexAtStart = NULL;
+    size_t indexAtStartCount = 0;
+    bool haveParent = false;
+    int rc = 1, streamFd = -1;
+    double t0 = lbMonotonicSeconds();
+    if (!cliParse(argc, argv, backupOptions, onBackupOption, &o, &g, &args, &err))
+        goto fail;
+    if (args.count > 0) {
+        lbErr(&err, LB_ERR_ARGS, "backup --pg-physical takes no paths (the server is named with --pg CONNINFO)");
+        goto fail;
+    }
+    conn = o.conn ? o.conn : pgconnInfoNew(NULL, &err);
+    o.conn = NULL;
+    if (conn == NULL)
+        goto fail;
+    repo = cliOpenRepo(&g, &err);
+    if (repo == NULL)
+        goto fail;
+    lock = repoLockAcquire(repo, false, &err);
+    if (lock == NULL)
+        goto fail;
+    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err))
+        goto fail;
+    char host[256] = "unknown";
+    gethostname(host, sizeof(host) - 1);
+    const char *hostname = o.host ? o.host : host;
+    const char *component = o.component ? o.component : BASEBACKUP_DEFAULT_COMPONENT;
+    {
+        const char *path = "/" BASEBACKUP_STREAM_NAME;
+        SnapshotFilter f = {.host = hostname, .component = component, .paths = &path, .pathCount = 1};
+        LbError perr = {0};
+        haveParent = snapshotFind(repo, "latest", &f, &parent, &perr);
+    }
+    char label[128], when[48];
+    lbFormatTimeShort(lbNowNs(), when, sizeof(when));
+    if (o.label)
+        snprintf(label, sizeof(label), "%s", o.label);
+    else
+        snprintf(label, sizeof(label), "lifeboat %s", when);
+    BasebackupOptions bo = {
+        .conn = conn, .pgBin = o.pgBin, .spreadCheckpoint = o.spread, .walNone = o.walNone, .label = label};
+    bb = basebackupStart(&bo, &streamFd, &err);
+    if (bb == NULL)
+        goto fail;
+    ArchiverStream stream = {.name = BASEBACKUP_STREAM_NAME, .fd = streamFd, .mode = 0600};
+    ArchiverOptions ao = {.streams = &stream,
+                          .streamCount = 1,
+                          .progress = cliProgressEnabled(&g) ? onBackupProgress : NULL,
+                          .progressCtx = &t0};
+    bool stored = archiverRun(repo, &ao, &res, &err);
+    cliProgressDone();
+    if (!stored) {
+        basebackupFree(bb); /* stops pg_basebackup */
+        bb = NULL;
+        lbErrorWrap(&err, "unable to store the base backup");
+        goto fail;
+    }
+    if (!basebackupFinish(bb, &info, &err))
+        goto fail;
+    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, &res.tree, &err))
+        goto fail;
+
+    snap.timeNs = res.summary.startNs;
+    snap.tree = res.tree;
+    for (size_t i = 0; i < res.pathCount; i++)
+        snapshotAddString(&snap.paths, &snap.pathCount, res.paths[i]);
+    snap.hostname = lbXstrdup(hostname);
+    struct passwd *pw = getpwuid(getuid());
+    snap.username = lbXstrdup(pw ? pw->pw_name : "unknown");
+    snap.uid = getuid();
+    snap.gid = getgid();
+    for (size_t i = 0; i < o.tagCount; i++)
+        snapshotAddString(&snap.tags, &snap.tagCount, o.tags[i]);
+    snap.component = lbXstrdup(component);
+    if (o.recoveryPoint)
+        snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
+    if (haveParent) {
+        snap.hasParent = true;
+        snap.parent = parent.id;
+    }
+    snap.summary = res.summary;
+    snap.meta = basebackupInfoToJson(&info);
+    if (!snapshotSave(repo, &snap, &err))
+        goto fail;
+    printBackup(&g, &snap, &info, lbMonotonicSeconds() - t0);
+    rc = 0;
+    goto done;
+fail:
+    rc = cliFail(&err);
+done:
+    basebackupFree(bb);
+    free(indexAtStart);
+    archiverResultClear(&res);
+    snapshotClear(&parent);
+    snapshotClear(&snap);
+    repoLockRelease(lock);
+    repoFree(repo);
+    pgconnInfoFree(conn);
+    pgconnInfoFree(o.conn);
+    freeStrs(o.tags, o.tagCount);
+    cliArgsFree(&args);
+    return rc;
+}
+
+/* ======================================================================
+ * wal-push / wal-fetch
+ * ====================================================================== */
+
+enum { W_RETRY_ERRORS = 1, W_AHEAD, W_SPOOL };
+
+static const CliOption walPushOptions[] = {
+    {"ahead", 0, true, W_AHEAD},
+    {"spool", 0, true, W_SPOOL},
+    {NULL, 0, false, 0},
+};
+
+static const CliOption walFetchOptions[] = {
+    {"retry-errors", 0, false, W_RETRY_ERRORS},
+    {NULL, 0, false, 0},
+};
+
+#define WAL_AHEAD_MAX 64
+
+typedef struct WalCli {
+    bool retryErrors;
+    uint64_t ahead;
+    const char *spool;
+} WalCli;
+
+static bool onWalOption(void *ctx, int id, const char *v, LbError *err) {
+    WalCli *o = ctx;
+    switch (id) {
+    case W_RETRY_ERRORS:
+        o->retryErrors = true;
+        return true;
+    case W_AHEAD:
+        if (!parseU64(v, &o->ahead) || o->ahead > WAL_AHEAD_MAX)
+            return lbErr(err, LB_ERR_ARGS, "invalid --ahead '%s': 0 to %d files", v, WAL_AHEAD_MAX);
+        return true;
+    case W_SPOOL:
+        o->spool = v;
+        return true;
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+static int workerCount(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 4 ? 4 : (int)n;
+}
+
+/* --ahead: push name (at path) and up to ahead more ready files of its
+ * directory in parallel; mark the others in the spool. *main gets name's
+ * result. Returns false only when name itself failed (err). */
+static bool pushAhead(Repo *repo, const WalCli *o, const char *repository, const char *path, const char *name,
+                      WalspoolItem *mainOut, size_t *extraPushed, LbError *err) {
+    char *walDir = NULL;
+    const char *slash = strrchr(path, '/');
+    walDir = slash ? lbXasprintf("%.*s", (int)(slash - path), path) : lbXstrdup(".");
+    char **names = NULL;
+    size_t n = 0;
+    LbError lerr = {0};
+    if (!walspoolReady(walDir, o->spool, name, o->ahead, &names, &n, &lerr)) {
+        lbLogWarn("not pushing ahead: %s", lerr.msg);
+        n = 0;
+    }
+    WalspoolItem *items = lbXcalloc(n + 1, sizeof(WalspoolItem));
+    char **paths = lbXcalloc(n + 1, sizeof(char *));
+    items[0].path = path;
+    items[0].name = name;
+    for (size_t i = 0; i < n; i++) {
+        paths[i + 1] = lbXasprintf("%s/%s", walDir, names[i]);
+        items[i + 1].path = paths[i + 1];
+        items[i + 1].name = names[i];
+    }
+    walspoolPushAll(repo, items, n + 1, workerCount());
+    *extraPushed = 0;
+    for (size_t i = 1; i <= n; i++) {
+        LbError merr = {0};
+        if (!items[i].ok)
+            lbLogWarn("pushing ahead: %s", items[i].err.msg);
+        else if (!walspoolMark(o->spool, repository, items[i].name, items[i].size, &items[i].sha256, &merr))
+            lbLogWarn("%s", merr.msg);
+        else
+            (*extraPushed)++;
+    }
+    *mainOut = items[0];
+    bool ok = items[0].ok;
+    if (!ok)
+        *err = items[0].err;
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    for (size_t i = 0; i <= n; i++)
+        free(paths[i]);
+    free(paths);
+    free(items);
+    free(walDir);
+    return ok;
+}
+
+int cmdWalPush(int argc, char **argv) {
+    GlobalOpts g = {0};
+    WalCli o = {0};
+    CliArgs args = {0};
+    LbError err = {0};
+    Repo *repo = NULL;
+    LbBuf data = {0};
+    int rc = 1;
+    const char *outcome = "stored";
+    uint64_t storedBytes = 0;
+    size_t extraPushed = 0;
+    double t0 = lbMonotonicSeconds(), tOpen = 0;
+    if (!cliParse(argc, argv, walPushOptions, onWalOption, &o, &g, &args, &err))
+        goto fail;
+    if (args.count != 1) {
+        lbErr(&err, LB_ERR_ARGS,
+              "usage: lifeboat wal-push [--ahead N --spool DIR] PATH (archive_command = "
+              "'lifeboat wal-push %%p')");
+        goto fail;
+    }
+    if (o.ahead > 0 && o.spool == NULL) {
+        lbErr(&err, LB_ERR_ARGS,
+              "--ahead needs --spool DIR (a directory of the server's user, outside the data "
+              "directory)");
+        goto fail;
+    }
+    const char *path = args.positional[0];
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    const char *repository = g.repo ? g.repo : "";
+    WalName wn;
+    if (!walNameParse(name, &wn)) {
+        lbErr(&err, LB_ERR_ARGS,
+              "unable to archive '%s': not the name of a WAL segment, .partial, .history or .backup file", path);
+        goto fail;
+    }
+    if (!walReadFile(path, &data, &err))
+        goto fail;
+    if (o.spool) {
+        LbId sha;
+        bool hit = false;
+        cryptoSha256(data.data, data.len, &sha);
+        if (!walspoolOpen(o.spool, &err) || !walspoolConsume(o.spool, repository, name, data.len, &sha, &hit, &err))
+            goto fail;
+        walspoolPrune(o.spool, WALSPOOL_MARKER_MAX_AGE);
+        if (hit) {
+            outcome = "spooled";
+            lbLogInfo("%s was archived ahead (spool marker matches): acknowledged", name);
+            goto report;
+        }
+    }
+    double tRead = lbMonotonicSeconds();
+    repo = cliOpenRepo(&g, &err);
+    if (repo == NULL)
+        goto fail;
+    tOpen = lbMonotonicSeconds() - tRead;
+    if (o.ahead > 0) {
+        WalspoolItem mainItem;
+        if (!pushAhead(repo, &o, repository, path, name, &mainItem, &extraPushed, &err))
+            goto fail;
+        outcome = mainItem.identical ? "identical" : "stored";
+        storedBytes = mainItem.storedBytes;
+    } else {
+        WalPushResult pr;
+        if (!walPush(repo, name, data.data, data.len, &pr, &err))
+            goto fail;
+        outcome = pr.outcome == WAL_PUSH_STORED ? "stored" : "identical";
+        storedBytes = pr.storedBytes;
+    }
+report:;
+    double secs = lbMonotonicSeconds() - t0;
+    if (g.json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "name", json_string(name));
+        json_object_set_new(j, "outcome", json_string(outcome));
+        json_object_set_new(j, "size", json_integer((json_int_t)data.len));
+        json_object_set_new(j, "stored_bytes", json_integer((json_int_t)storedBytes));
+        json_object_set_new(j, "pushed_ahead", json_integer((json_int_t)extraPushed));
+        json_object_set_new(j, "seconds", json_real(secs));
+        json_object_set_new(j, "open_seconds", json_real(tOpen));
+        cliPrintJson(j);
+    } else if (strcmp(outcome, "identical") == 0) {
+        lbLogInfo("%s is already archived with the same content: nothing to do", name);
+    } else if (strcmp(outcome, "stored") == 0) {
+        lbLogInfo("archived %s (%zu bytes) and %zu more ahead in %.3f s (repository open %.3f s)", name, data.len,
+                  extraPushed, secs, tOpen);
+    }
+    rc = 0;
+    goto done;
+fail:
+    rc = cliFail(&err);
+done:
+    lbBufFree(&data);
+    repoFree(repo);
+    cliArgsFree(&args);
+    return rc;
+}
+
+static bool writeWholeFile(const char *path, const uint8_t *data, size_t len, LbError *err) {
+    bool toStdout = strcmp(path, "-") == 0;
+    int fd = toStdout ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return lbErrSys(err, "unable to write '%s'", path);
+    size_t done = 0;
+    bool ok = true;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            ok = lbErrSys(err, "unable to write '%s'", path);
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (!toStdout && close(fd) != 0 && ok)
+        ok = lbErrSys(err, "unable to write '%s'", path);
+    if (!ok && !toStdout)
+        unlink(path);
+    return ok;
+}
+
+int cmdWalFetch(int argc, char **argv) {
+    GlobalOpts g = {0};
+    WalCli o = {0};
+    CliArgs args = {0};
+    LbError err = {0};
+    Repo *repo = NULL;
+    LbBuf data = {0};
+    WalHeader h;
+    int rc = 1;
+    if (!cliParse(argc, argv, walFetchOptions, onWalOption, &o, &g, &args, &err))
+        goto fail;
+    if (args.count != 2) {
+        lbErr(&err, LB_ERR_ARGS,
+              "usage: lifeboat wal-fetch NAME DEST (restore_command = 'lifeboat wal-fetch %%f %%p')");
+        goto fail;
+    }
+    const char *name = args.positional[0], *dest = args.positional[1];
+    repo = cliOpenRepo(&g, &err);
+    if (repo == NULL)
+        goto fail;
+    if (!walFetch(repo, name, &data, &h, &err)) {
+        if (err.code == LB_ERR_NOT_FOUND) {
+            /* PostgreSQL asks for files that do not exist (the next timeline's
+             * history, the segment after the last): not an error */
+            lbLogInfo("%s", err.msg);
+            rc = 1;
+            goto done;
+        }
+        goto fail;
+    }
+    if (!writeWholeFile(dest, data.data, data.len, &err))
+        goto fail;
+    lbLogInfo("fetched %s (%zu bytes)", name, data.len);
+    rc = 0;
+    goto done;
+fail:
+    rc = cliFail(&err);
+    if (!o.retryErrors)
+        rc = WAL_FETCH_EXIT_ABORT;
+    else
+        rc = 1;
+done:
+    lbBufFree(&data);
+    repoFree(repo);
+    cliArgsFree(&args);
+    return rc;
+}
+
+/* ======================================================================
+ * restore --pg-physical
+ * ====================================================================== */
+
+enum {
+    R_PG_PHYSICAL = 1,
+    R_PG_DATA,
+    R_TO_TIME,
+    R_TO_LSN,
+    R_TO_XID,
+    R_TO_LATEST,
+    R_TO_IMMEDIATE,
+    R_EXCLUSIVE,
+    R_ACTION,
+    R_PG_USER,
+    R_PG_PORT,
+    R_PG_SET,
+    R_RESTORE_COMMAND,
+    R_START,
+    R_START_TIMEOUT,
+    R_PG_BIN,
+    R_HOST,
+    R_COMPONENT,
+    R_TAG,
+};
+
+static const CliOption restoreOptions[] = {
+    {"pg-physical", 0, false, R_PG_PHYSICAL},
+    {"pg-data", 0, true, R_PG_DATA},
+    {"to-time", 0, true, R_TO_TIME},
+    {"to-lsn", 0, true, R_TO_LSN},
+    {"to-xid", 0, true, R_TO_XID},
+    {"to-latest", 0, false, R_TO_LATEST},
+    {"to-immediate", 0, false, R_TO_IMMEDIATE},
+    {"exclusive", 0, false, R_EXCLUSIVE},
+    {"target-action", 0, true, R_ACTION},
+    {"pg-user", 0, true, R_PG_USER},
+    {"pg-port", 0, true, R_PG_PORT},
+    {"pg-set", 0, true, R_PG_SET},
+    {"restore-command", 0, true, R_RESTORE_COMMAND},
+    {"start", 0, false, R_START},
+    {"start-timeout", 0, true, R_START_TIMEOUT},
+    {"pg-bin", 0, true, R_PG_BIN},
+    {"host", 'H', true, R_HOST},
+    {"component", 0, true, R_COMPONENT},
+    {"tag", 0, true, R_TAG},
+    {NULL, 0, false, 0},
+};
+
+typedef struct RestoreCli {
+    const char *dataDir, *pgUser, *restoreCommand, *pgBin, *host, *component;
+    PitrTarget target;
+    int targets;
+    int port;
+    bool start;
+    int startTimeout;
+    char **settings, **tags;
+    size_t settingCount, tagCount;
+} RestoreCli;
+
+static bool onRestoreOption(void *ctx, int id, const char *v, LbError *err) {
+    RestoreCli *o = ctx;
+    uint64_t n = 0;
+    switch (id) {
+    case R_PG_PHYSICAL:
+        return true;
+    case R_PG_DATA:
+        o->dataDir = v;
+        return true;
+    case R_TO_TIME:
+        if (!lbParseTime(v, &o->target.timeNs))
+            return lbErr(err, LB_ERR_ARGS,
+                         "invalid --to-time '%s': expected 'YYYY-MM-DD HH:MM:SS[.frac][+HH[:MM]]' (UTC without a "
+                         "zone) or RFC 3339",
+                         v);
+        o->target.kind = PITR_TARGET_TIME;
+        o->targets++;
+        return true;
+    case R_TO_LSN:
+        if (!walLsnParse(v, &o->target.lsn))
+            return lbErr(err, LB_ERR_ARGS, "invalid --to-lsn '%s': expected an LSN such as 0/3000060", v);
+        o->target.kind = PITR_TARGET_LSN;
+        o->targets++;
+        return true;
+    case R_TO_XID:
+        if (!parseU64(v, &o->target.xid) || o->target.xid < 3)
+            return lbErr(err, LB_ERR_ARGS, "invalid --to-xid '%s': expected a transaction ID", v);
+        o->target.kind = PITR_TARGET_XID;
+        o->targets++;
+        return true;
+    case R_TO_LATEST:
+        o->target.kind = PITR_TARGET_LATEST;
+        o->targets++;
+        return true;
+    case R_TO_IMMEDIATE:
+        o->target.kind = PITR_TARGET_IMMEDIATE;
+        o->targets++;
+        return true;
+    case R_EXCLUSIVE:
+        o->target.exclusive = true;
+        return true;
+    case R_ACTION:
+        if (!pitrActionParse(v, &o->target.action))
+            return lbErr(err, LB_ERR_ARGS, "invalid --target-action '%s': use promote, pause or shutdown", v);
+        return true;
+    case R_PG_USER:
+        o->pgUser = v;
+        return true;
+    case R_PG_PORT:
+        if (!parseU64(v, &n) || n == 0 || n > 65535)
+            return lbErr(err, LB_ERR_ARGS, "invalid --pg-port '%s'", v);
+        o->port = (int)n;
+        return true;
+    case R_PG_SET: {
+        const char *eq = strchr(v, '=');
+        if (eq == NULL || eq == v || strchr(v, '\n') != NULL)
+            return lbErr(err, LB_ERR_ARGS, "invalid --pg-set '%s': expected NAME=VALUE", v);
+        for (const char *p = v; p < eq; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                  *p == '.'))
+                return lbErr(err, LB_ERR_ARGS, "invalid --pg-set '%s': bad parameter name", v);
+        addStr(&o->settings, &o->settingCount, v);
+        return true;
+    }
+    case R_RESTORE_COMMAND:
+        o->restoreCommand = v;
+        return true;
+    case R_START:
+        o->start = true;
+        return true;
+    case R_START_TIMEOUT:
+        if (!parseU64(v, &n) || n > 86400 * 7)
+            return lbErr(err, LB_ERR_ARGS, "invalid --start-timeout '%s': seconds expected", v);
+        o->startTimeout = (int)n;
+        return true;
+    case R_PG_BIN:
+        o->pgBin = v;
+        return true;
+    case R_HOST:
+        o->host = v;
+        return true;
+    case R_COMPONENT:
+        o->component = v;
+        return true;
+    case R_TAG:
+        addStr(&o->tags, &o->tagCount, v);
+        return true;
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+/* Absolute form of a path that may not exist yet (its parent must). Caller frees. */
+static char *absolutePath(const char *path) {
+    char buf[PATH_MAX];
+    if (realpath(path, buf) != NULL)
+        return lbXstrdup(buf);
+    return archiverAbsPath(path);
+}
+
+/* The repository as the server will name it in restore_command. Caller frees. */
+static char *repositoryForServer(const char *location) {
+    if (strncmp(location, "local:", 6) == 0) {
+        char *abs = absolutePath(location + 6);
+        char *r = lbXasprintf("local:%s", abs);
+        free(abs);
+        return r;
+    }
+    const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
+    if (colon != NULL && colon != location && (slash == NULL || colon < slash))
+        return lbXstrdup(location); /* s3:... and other schemes */
+    return absolutePath(location);
+}
+
+static char *selfPath(void) {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+    if (n <= 0)
+        return lbXstrdup("lifeboat");
+    buf[n] = '\0';
+    return lbXstrdup(buf);
+}
+
+/* restore_command from --restore-command or this binary, repository and
+ * password source. NULL with err when the password is known only as a
+ * value (it is never written into the configuration). */
+static char *buildRestoreCommand(const GlobalOpts *g, const RestoreCli *o, LbError *err) {
+    if (o->restoreCommand)
+        return lbXstrdup(o->restoreCommand);
+    const char *file = g->passwordFile ? g->passwordFile : getenv("LIFEBOAT_PASSWORD_FILE");
+    const char *cmd = g->passwordCommand ? g->passwordCommand : getenv("LIFEBOAT_PASSWORD_COMMAND");
+    if (file == NULL && cmd == NULL) {
+        lbErr(err, LB_ERR_ARGS,
+              "unable to write restore_command: the server's wal-fetch needs the repository password from a file "
+              "or a command, and lifeboat never writes a password into the configuration. HINT: Give "
+              "--password-file FILE (readable by the server's user) or --password-command, or write your own "
+              "with --restore-command.");
+        return NULL;
+    }
+    char *self = selfPath();
+    char *repoLoc = repositoryForServer(g->repo);
+    char *fileAbs = file ? absolutePath(file) : NULL;
+    char *rc = pitrRestoreCommand(self, repoLoc, fileAbs, file ? NULL : cmd);
+    free(self);
+    free(repoLoc);
+    free(fileAbs);
+    return rc;
+}
+
+/* The restored server runs wal-fetch as the owner: can it read the password
+ * file and (for a local repository) the repository? Checked before anything
+ * is written. */
+static bool serverCanRead(const GlobalOpts *g, const RestoreCli *o, const PitrOwner *owner, LbError *err) {
+    if (o->restoreCommand || !owner->change)
+        return true;
+    char *paths[2] = {NULL, NULL};
+    size_t n = 0;
+    const char *file = g->passwordFile ? g->passwordFile : getenv("LIFEBOAT_PASSWORD_FILE");
+    if (file)
+        paths[n++] = absolutePath(file);
+    char *loc = repositoryForServer(g->repo);
+    const char *dir = strncmp(loc, "local:", 6) == 0 ? loc + 6 : loc[0] == '/' ? loc : NULL;
+    if (dir)
+        paths[n++] = lbXasprintf("%s/config", dir);
+    bool ok = pitrOwnerCanRead(owner, (const char *const *)paths, n, err);
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(loc);
+    return ok;
+}
+
+static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapshot *snap, const BasebackupInfo *in,
+                         const PitrOwner *owner, const char *restoreCommand, uint64_t tarBytes, bool started,
+                         double extractSecs, double startSecs) {
+    char hex[LB_ID_HEX_LEN + 1], target[128], stop[32], size[32];
+    lbIdToHex(&snap->id, hex);
+    pitrTargetDescribe(&o->target, target, sizeof(target));
+    walLsnFormat(in->stopLsn, stop, sizeof(stop));
+    cliFormatBytes((double)tarBytes, size, sizeof(size));
+    if (g->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "snapshot_id", json_string(hex));
+        json_object_set_new(j, "pg_data", json_string(o->dataDir));
+        json_object_set_new(j, "target", json_string(target));
+        json_object_set_new(j, "target_action", json_string(pitrActionName(o->target.action)));
+        json_object_set_new(j, "restore_command", json_string(restoreCommand));
+        json_object_set_new(j, "base_backup_bytes", json_integer((json_int_t)tarBytes));
+        json_object_set_new(j, "extract_seconds", json_real(extractSecs));
+        json_object_set_new(j, "started", json_boolean(started));
+        if (started)
+            json_object_set_new(j, "recovery_seconds", json_real(startSecs));
+        json_object_set(j, "pg", snap->meta);
+        cliPrintJson(j);
+        return;
+    }
+    if (g->quiet)
+        return;
+    char when[48];
+    lbFormatTimeShort(in->stopNs, when, sizeof(when));
+    printf("Restored base backup %.8s (ends at %s, %s UTC; %s) into %s in %.1f s\n", hex, stop, when, size, o->dataDir,
+           extractSecs);
+    printf("Recovery target: %s, then %s\n", target,
+           o->target.kind == PITR_TARGET_LATEST ? "promote" : pitrActionName(o->target.action));
+    if (started) {
+        printf("The server finished recovery in %.1f s and is running (log: %s/lifeboat-recovery.log)\n", startSecs,
+               o->dataDir);
+        return;
+    }
+    printf("Recovery settings are in %s/postgresql.auto.conf and %s/recovery.signal exists.\n", o->dataDir, o->dataDir);
+    printf("Start the server%s%s%s with:\n  pg_ctl -D %s -l %s/lifeboat-recovery.log start\n",
+           owner->change ? " as user '" : "", owner->change ? owner->name : "", owner->change ? "'" : "", o->dataDir,
+           o->dataDir);
+    printf("It replays archived WAL through 'lifeboat wal-fetch' until the target, then %s.\n",
+           o->target.kind == PITR_TARGET_LATEST      ? "promotes"
+           : o->target.action == PITR_ACTION_PROMOTE ? "promotes (opens for writes on a new timeline)"
+           : o->target.action == PITR_ACTION_PAUSE   ? "pauses (check, then SELECT pg_wal_replay_resume())"
+                                                     : "shuts down");
+}
+
+int cmdRestorePgPhysical(int argc, char **argv) {
+    GlobalOpts g = {0};
+    RestoreCli o = {0};
+    CliArgs args = {0};
+    LbError err = {0};
+    Repo *repo = NULL;
+    RepoLock *lock = NULL;
+    SnapshotList list = {0};
+    Snapshot chosen = {0};
+    BasebackupInfo info = {0};
+    PitrOwner owner;
+    char *restoreCommand = NULL, *comment = NULL, *dataDirAbs = NULL;
+    int rc = 1;
+    double extractSecs = 0, startSecs = 0;
+    uint64_t tarBytes = 0;
+    if (!cliParse(argc, argv, restoreOptions, onRestoreOption, &o, &g, &args, &err))
+        goto fail;
+    if (o.dataDir == NULL) {
+        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical needs --pg-data DIR (a new or empty data directory)");
+        goto fail;
+    }
+    if (o.targets > 1) {
+        lbErr(&err, LB_ERR_ARGS,
+              "give one recovery target: --to-time, --to-lsn, --to-xid, --to-latest or "
+              "--to-immediate");
+        goto fail;
+    }
+    if (args.count > 1) {
+        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical takes at most one snapshot");
+        goto fail;
+    }
+    if (!pitrOwnerResolve(o.pgUser, &owner, &err))
+        goto fail;
+    repo = cliOpenRepo(&g, &err); /* also: a repository was given */
+    if (repo == NULL)
+        goto fail;
+    restoreCommand = buildRestoreCommand(&g, &o, &err);
+    if (restoreCommand == NULL || !serverCanRead(&g, &o, &owner, &err))
+        goto fail;
+    lock = repoLockAcquire(repo, false, &err);
+    if (lock == NULL || !repoLoadIndex(repo, &err))
+        goto fail;
+    SnapshotFilter f = {.host = o.host,
+                        .component = o.component ? o.component : BASEBACKUP_DEFAULT_COMPONENT,
+                        .tags = (const char *const *)o.tags,
+                        .tagCount = o.tagCount};
+    if (args.count == 1 && strcmp(args.positional[0], "latest") != 0) {
+        if (!snapshotFind(repo, args.positional[0], NULL, &chosen, &err) ||
+            !pitrCheckSnapshot(&chosen, &o.target, &info, &err))
+            goto fail;
+    } else {
+        size_t at = 0;
+        if (!snapshotLoadAll(repo, &list, &err) || !pitrChoose(&list, &f, &o.target, &at, &info, &err))
+            goto fail;
+        chosen = list.items[at];
+        memset(&list.items[at], 0, sizeof(Snapshot));
+    }
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&chosen.id, hex);
+    lbLogInfo("using base backup %.8s", hex);
+    /* the archive must continue where the backup ends (or the backup must
+     * carry its WAL) for anything but a restore to the backup's own end */
+    char stopWal[32];
+    walSegmentName(info.stopTimeline ? info.stopTimeline : info.startTimeline, info.stopLsn ? info.stopLsn - 1 : 0,
+                   info.walSegmentSize ? info.walSegmentSize : (16u << 20), stopWal, sizeof(stopWal));
+    bool stopArchived = false;
+    WalHeader wh;
+    if (!walReadHeader(repo, stopWal, &stopArchived, &wh, &err))
+        goto fail;
+    if (!stopArchived && !info.walIncluded) {
+        lbErr(&err, LB_ERR_NOT_FOUND,
+              "unable to restore base backup %.8s: it holds no WAL (--wal-method none) and its last segment %s is "
+              "not in the repository",
+              hex, stopWal);
+        goto fail;
+    }
+    if (!stopArchived && o.target.kind != PITR_TARGET_IMMEDIATE)
+        lbLogWarn("the backup's last WAL segment %s is not in the repository yet: recovery may stop at the end of "
+                  "the base backup (is archive_command = 'lifeboat wal-push %%p' working? see 'lifeboat pg-check')",
+                  stopWal);
+    double t0 = lbMonotonicSeconds();
+    if (!pitrPrepareDir(o.dataDir, &owner, &err))
+        goto fail;
+    dataDirAbs = absolutePath(o.dataDir);
+    o.dataDir = dataDirAbs; /* messages and pg_ctl name it absolutely */
+    if (!pitrExtract(repo, &chosen, o.dataDir, &owner, &tarBytes, &err))
+        goto fail;
+    static const char *const configFiles[] = {"postgresql.conf", "pg_hba.conf"};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = lbXasprintf("%s/%s", o.dataDir, configFiles[i]);
+        if (access(p, F_OK) != 0)
+            lbLogWarn("the base backup has no %s (the cluster kept it outside its data directory, as Debian's "
+                      "/etc/postgresql does): copy one into %s before starting the server",
+                      configFiles[i], o.dataDir);
+        free(p);
+    }
+    extractSecs = lbMonotonicSeconds() - t0;
+    char target[128], nowText[48];
+    pitrTargetDescribe(&o.target, target, sizeof(target));
+    lbFormatTimeShort(lbNowNs(), nowText, sizeof(nowText));
+    comment =
+        lbXasprintf("lifeboat restore --pg-physical, %s UTC: base backup %.8s, recovery to %s", nowText, hex, target);
+    PitrConfig cfg = {.restoreCommand = restoreCommand,
+                      .target = &o.target,
+                      .port = o.port,
+                      .settings = (const char *const *)o.settings,
+                      .settingCount = o.settingCount,
+                      .comment = comment};
+    if (!pitrWriteConfig(o.dataDir, &cfg, &owner, &err))
+        goto fail;
+    repoLockRelease(lock);
+    lock = NULL;
+    if (o.start) {
+        PitrStartOptions so = {.dir = o.dataDir,
+                               .pgBin = o.pgBin,
+                               .timeoutSeconds = o.startTimeout ? o.startTimeout : 3600,
+                               .action = o.target.kind == PITR_TARGET_LATEST ? PITR_ACTION_PROMOTE : o.target.action};
+        if (!pitrStart(&so, &owner, &startSecs, &err))
+            goto fail;
+    }
+    printRestore(&g, &o, &chosen, &info, &owner, restoreCommand, tarBytes, o.start, extractSecs, startSecs);
+    rc = 0;
+    goto done;
+fail:
+    rc = cliFail(&err);
+done:
+    repoLockRelease(lock);
+    snapshotClear(&chosen);
+    snapshotListFree(&list);
+    repoFree(repo);
+    free(restoreCommand);
+    free(comment);
+    free(dataDirAbs);
+    freeStrs(o.settings, o.settingCount);
+    freeStrs(o.tags, o.tagCount);
+    cliArgsFree(&args);
+    return rc;
+}
+
+/* ======================================================================
+ * pg-check
+ * ====================================================================== */
+
+enum { C_PG = 1, C_MAX_AGE, C_MAX_READY, C_MAX_LAG_BYTES, C_MAX_LAG_SECONDS };
+
+static const CliOption checkOptions[] = {
+    {"pg", 0, true, C_PG},
+    {"max-age", 0, true, C_MAX_AGE},
+    {"max-ready", 0, true, C_MAX_READY},
+    {"max-lag-bytes", 0, true, C_MAX_LAG_BYTES},
+    {"max-lag-seconds", 0, true, C_MAX_LAG_SECONDS},
+    {NULL, 0, false, 0},
+};
+
+typedef struct CheckCli {
+    PgConnInfo *conn;
+    ArchcheckLimits limits;
+} CheckCli;
+
+static bool onCheckOption(void *ctx, int id, const char *v, LbError *err) {
+    CheckCli *o = ctx;
+    uint64_t n = 0;
+    if (id == C_PG)
+        return takeConnInfo(&o->conn, v, err);
+    if (!parseU64(v, &n))
+        return lbErr(err, LB_ERR_ARGS, "invalid value '%s': a whole number expected", v);
+    switch (id) {
+    case C_MAX_AGE:
+        o->limits.maxAgeSeconds = (double)n;
+        return true;
+    case C_MAX_READY:
+        o->limits.maxReady = (long)n;
+        return true;
+    case C_MAX_LAG_BYTES:
+        o->limits.maxLagBytes = (int64_t)n;
+        return true;
+    case C_MAX_LAG_SECONDS:
+        o->limits.maxLagSeconds = (double)n;
+        return true;
+    }
+    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+}
+
+static void printCheck(const ArchcheckReport *r) {
+    char when[48];
+    printf("server:           PostgreSQL %s, %s\n", r->serverVersion, r->inRecovery ? "standby" : "primary");
+    printf("archive_mode:     %s\n", r->archiveMode);
+    printf("archive_command:  %s\n", r->archiveLibrary[0] ? r->archiveLibrary : r->archiveCommand);
+    if (r->lastArchivedWal[0]) {
+        lbFormatTimeShort(r->lastArchivedNs, when, sizeof(when));
+        printf("last archived:    %s at %s UTC (%" PRIu64 " archived)\n", r->lastArchivedWal, when, r->archivedCount);
+    } else {
+        printf("last archived:    none\n");
+    }
+    if (r->failedCount > 0) {
+        lbFormatTimeShort(r->lastFailedNs, when, sizeof(when));
+        printf("failed:           %" PRIu64 ", last %s at %s UTC\n", r->failedCount, r->lastFailedWal, when);
+    } else {
+        printf("failed:           0\n");
+    }
+    if (r->currentWal[0])
+        printf("current WAL:      %s\n", r->currentWal);
+    if (r->readyCount >= 0)
+        printf("waiting:          %ld WAL file(s)\n", r->readyCount);
+    if (r->repoChecked)
+        printf("repository:       %s %s\n", r->repoHasLast ? "holds" : "MISSES",
+               r->lastArchivedWal[0] ? r->lastArchivedWal : "(nothing archived yet)");
+    if (r->standbyCount == 0)
+        printf("standbys:         none\n");
+    for (size_t i = 0; i < r->standbyCount; i++) {
+        const ArchcheckStandby *s = &r->standbys[i];
+        printf("standby:          %s (%s) %s/%s", s->name, s->client, s->state, s->syncState);
+        if (s->hasLagBytes)
+            printf(", replay lag %" PRId64 " bytes", s->lagBytes);
+        if (s->hasLagSeconds)
+            printf(", %.1f s", s->lagSeconds);
+        printf("\n");
+    }
+    printf("verdict:          %s\n", archcheckVerdictName(r->verdict));
+    for (size_t i = 0; i < r->reasonCount; i++)
+        printf("  %s\n", r->reasons[i]);
+}
+
+int cmdPgCheck(int argc, char **argv) {
+    GlobalOpts g = {0};
+    CheckCli o = {.limits = {ARCHCHECK_DEFAULT_MAX_AGE, ARCHCHECK_DEFAULT_MAX_READY, ARCHCHECK_DEFAULT_MAX_LAG_BYTES,
+                             ARCHCHECK_DEFAULT_MAX_LAG_SECONDS}};
+    CliArgs args = {0};
+    LbError err = {0};
+    PgConnInfo *ci = NULL;
+    PgConn *conn = NULL;
+    Storage *st = NULL;
+    ArchcheckReport r = {0};
+    int rc = 1;
+    if (!cliParse(argc, argv, checkOptions, onCheckOption, &o, &g, &args, &err))
+        goto fail;
+    if (args.count > 0) {
+        lbErr(&err, LB_ERR_ARGS, "pg-check takes no arguments (the server is named with --pg CONNINFO)");
+        goto fail;
+    }
+    ci = o.conn ? o.conn : pgconnInfoNew(NULL, &err);
+    o.conn = NULL;
+    if (ci == NULL)
+        goto fail;
+    conn = pgconnOpen(ci, &err);
+    if (conn == NULL || !archcheckCollect(conn, &r, &err))
+        goto fail;
+    if (g.repo) {
+        /* a STAT needs no password: the object names are not secret */
+        st = storageOpen(g.repo, &err);
+        if (st == NULL)
+            goto fail;
+        r.repoChecked = true;
+        r.repoLocation = lbXstrdup(g.repo);
+        if (r.lastArchivedWal[0]) {
+            char name[WAL_NAME_MAX + 8];
+            StorageInfo si;
+            snprintf(name, sizeof(name), WAL_DIR "/%s", r.lastArchivedWal);
+            if (!storageStat(st, name, &si, &err))
+                goto fail;
+            r.repoHasLast = si.exists;
+        }
+    }
+    archcheckJudge(&r, &o.limits);
+    if (g.json)
+        cliPrintJson(archcheckToJson(&r));
+    else
+        printCheck(&r);
+    rc = r.verdict == ARCHCHECK_OK ? 0 : 1;
+    goto done;
+fail:
+    rc = cliFail(&err);
+done:
+    archcheckReportClear(&r);
+    storageFree(st);
+    pgconnClose(conn);
+    pgconnInfoFree(ci);
+    pgconnInfoFree(o.conn);
+    cliArgsFree(&args);
+    return rc;
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "crypto/crypto.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
@@ -391,4 +392,27 @@ bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
     bool ok = treeComplete(repo, tree, seen, err);
     indexFree(seen);
     return ok;
+}
+
+bool checkBeforeCommit(Repo *repo, const LbId *before, size_t beforeCount, const LbId *tree, LbError *err) {
+    LbId *now = NULL;
+    size_t nowCount = 0;
+    if (!repoListIds(repo, "index", &now, &nowCount, err))
+        return false;
+    size_t missing = 0;
+    for (size_t i = 0; i < beforeCount; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nowCount && !found; k++)
+            found = lbIdEqual(&before[i], &now[k]);
+        missing += !found;
+    }
+    free(now);
+    if (missing == 0)
+        return true;
+    lbLogWarn("%zu index file(s) changed during the backup (a concurrent prune?): verifying the new snapshot",
+              missing);
+    if (!repoReloadIndex(repo, err) || !checkTreeComplete(repo, tree, err))
+        return lbErrorWrap(err, "no snapshot written: data this backup relies on was removed meanwhile; run the "
+                                "backup again");
+    return true;
 }

@@ -40,4 +40,11 @@ void checkResultClear(CheckResult *result);
  * repository's index; otherwise LB_ERR_CORRUPT naming the first missing one. */
 bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err);
 
+/* Run by every writer just before it writes a snapshot (see
+ * docs/concurrency.md): when an index file the writer loaded at its start
+ * (indexAtStart) is gone — a prune ran although the lock should have stopped
+ * it — reload the index and verify every blob reachable from tree. Fails
+ * with a message saying no snapshot was written. */
+bool checkBeforeCommit(Repo *repo, const LbId *indexAtStart, size_t count, const LbId *tree, LbError *err);
+
 #endif

@@ -235,7 +235,7 @@ bool basebackupParseLabel(const char *text, size_t len, BasebackupInfo *info, Lb
     if (info->startTimeline == 0)
         return lbErr(err, LB_ERR_FORMAT, "backup_label has an invalid START TIMELINE '%s'", v);
     if (lineValue(text, len, "LABEL:", v, sizeof(v)) != NULL)
-        snprintf(info->label, sizeof(info->label), "%s", v);
+        snprintf(info->label, sizeof(info->label), "%.127s", v);
     if (lineValue(text, len, "BACKUP FROM:", v, sizeof(v)) != NULL)
         info->fromStandby = strcmp(v, "standby") == 0;
     return true;
@@ -493,7 +493,9 @@ bool basebackupFinish(Basebackup *bb, BasebackupInfo *info, LbError *err) {
     if (t->bad || !t->ended || t->dataLeft > 0 || t->label.len == 0) {
         lbErr(err, LB_ERR_FORMAT,
               "unable to take a base backup: the tar from pg_basebackup is incomplete or damaged (%s)",
-              t->bad ? "a damaged header" : t->label.len == 0 ? "no backup_label" : "no end-of-archive marker");
+              t->bad              ? "a damaged header"
+              : t->label.len == 0 ? "no backup_label"
+                                  : "no end-of-archive marker");
         goto cleanup;
     }
     BasebackupInfo *in = &bb->info;

@@ -44,12 +44,12 @@ typedef struct BasebackupInfo {
     uint64_t walSegmentSize;
     bool fromStandby;
     char archiveMode[16];
-    bool walIncluded;              /* -X fetch: WAL to reach consistency is inside the tar */
+    bool walIncluded; /* -X fetch: WAL to reach consistency is inside the tar */
     uint32_t startTimeline, stopTimeline;
     uint64_t startLsn, stopLsn;
-    bool stopFromManifest;         /* stopLsn from the manifest (else the server's position after) */
-    int64_t startNs, stopNs;       /* the server's clock just before and just after */
-    uint64_t nextXidAtStop;        /* first transaction ID not yet started after the backup */
+    bool stopFromManifest;   /* stopLsn from the manifest (else the server's position after) */
+    int64_t startNs, stopNs; /* the server's clock just before and just after */
+    uint64_t nextXidAtStop;  /* first transaction ID not yet started after the backup */
     char label[128];
     bool haveManifest;
     uint64_t tarBytes, tarEntries;

@@ -94,8 +94,8 @@ static void addWarnings(char **acc, const char *text) {
 /* Run a program to its end with stdout into a memfd. On success *outFd is
  * that memfd (the caller closes it) and the program's stderr is appended to
  * *warnings. */
-static bool runToMemfd(const char *path, char *const *argv, char **env, const char *secret, int *outFd,
-                       char **warnings, LbError *err) {
+static bool runToMemfd(const char *path, char *const *argv, char **env, const char *secret, int *outFd, char **warnings,
+                       LbError *err) {
     bool ok = false;
     PgProc *proc = NULL;
     int fd = memfdNew(argv[0], err);
@@ -104,6 +104,11 @@ static bool runToMemfd(const char *path, char *const *argv, char **env, const ch
     proc = pgprocStartP(path, argv, err, .stdoutFd = fd, .envp = env, .secret = secret);
     if (proc == NULL || !pgprocWait(proc, err))
         goto cleanup;
+    /* the child wrote through a shared file offset: read from the start */
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        lbErrSys(err, "unable to rewind the output of %s", argv[0]);
+        goto cleanup;
+    }
     if (warnings)
         addWarnings(warnings, pgprocStderr(proc));
     *outFd = fd;
@@ -129,7 +134,7 @@ static void tableClear(PgDumpTable *t) {
 static const char TABLES_SQL[] =
     "SELECT n.nspname, c.relname, pg_catalog.pg_get_userbyid(c.relowner),"
     " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-    " c.reltuples::pg_catalog.float8"
+    " c.reltuples::pg_catalog.float8, c.oid"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"
     " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
@@ -148,6 +153,7 @@ typedef struct Catalog {
     double *estimate; /* reltuples, < 0 when unknown */
     int64_t *rows;    /* exact counts */
     size_t count;
+    char *oidArray; /* "{oid,oid,...}" of the tables, for pg_locks */
     char *database, *encoding, *collate, *ctype;
     bool inRecovery;
 } Catalog;
@@ -161,6 +167,7 @@ static void catalogClear(Catalog *c) {
     free(c->keys);
     free(c->estimate);
     free(c->rows);
+    free(c->oidArray);
     free(c->database);
     free(c->encoding);
     free(c->collate);
@@ -190,7 +197,12 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
     c->keys = lbXcalloc(n + 1, sizeof(char *));
     c->estimate = lbXcalloc(n + 1, sizeof(double));
     c->rows = lbXcalloc(n + 1, sizeof(int64_t));
+    LbBuf oids = {0};
+    lbBufAppendStr(&oids, "{");
     for (size_t i = 0; i < n; i++) {
+        if (i)
+            lbBufAppendStr(&oids, ",");
+        lbBufAppendStr(&oids, PQgetvalue(res, (int)i, 5));
         c->tables[i].schema = lbXstrdup(PQgetvalue(res, (int)i, 0));
         c->tables[i].name = lbXstrdup(PQgetvalue(res, (int)i, 1));
         c->tables[i].owner = lbXstrdup(PQgetvalue(res, (int)i, 2));
@@ -198,6 +210,8 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
         c->estimate[i] = strtod(PQgetvalue(res, (int)i, 4), NULL);
         c->rows[i] = -1;
     }
+    lbBufAppend(&oids, "}", 2);
+    c->oidArray = (char *)lbBufTake(&oids, NULL);
     c->count = n;
     PQclear(res);
     return true;
@@ -211,14 +225,49 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
 typedef struct Counter {
     PgConn *conn;
     Catalog *catalog;
-    atomic_bool stop;
+    atomic_bool stop;     /* set by the main thread: give up */
+    atomic_bool dumpDone; /* set by the main thread: pg_dump's output has ended */
     bool ok;
     LbError err;
 } Counter;
 
+/* Some other session (pg_dump) holds ACCESS SHARE on every one of the tables. */
+static const char DUMP_LOCKS_SQL[] =
+    "SELECT l.pid FROM pg_catalog.pg_locks l"
+    " WHERE l.locktype = 'relation' AND l.mode = 'AccessShareLock' AND l.granted"
+    " AND l.pid <> pg_catalog.pg_backend_pid() AND l.relation = ANY ($1::pg_catalog.oid[])"
+    " GROUP BY l.pid HAVING pg_catalog.count(DISTINCT l.relation) = $2::pg_catalog.int4 LIMIT 1";
+
+/* Wait until pg_dump holds its locks on the tables (or its output has
+ * ended) before counting takes locks of our own. Counting first could
+ * deadlock unseen by the server: an ALTER TABLE queued behind our lock would
+ * make pg_dump's LOCK TABLE queue behind it, while our transaction stays
+ * open until pg_dump is done. */
+static bool counterWaitForDump(Counter *k) {
+    char countText[32];
+    snprintf(countText, sizeof(countText), "%zu", k->catalog->count);
+    const char *params[] = {k->catalog->oidArray, countText};
+    while (!atomic_load(&k->dumpDone)) {
+        if (atomic_load(&k->stop))
+            return lbErr(&k->err, LB_ERR_GENERIC, "row counting was cancelled");
+        PGresult *res = pgconnQuery(k->conn, DUMP_LOCKS_SQL, 2, params, &k->err);
+        if (res == NULL)
+            return lbErrorWrap(&k->err, "unable to see whether pg_dump holds its locks");
+        bool held = PQntuples(res) > 0;
+        PQclear(res);
+        if (held)
+            return true;
+        usleep(20 * 1000);
+    }
+    return true;
+}
+
 static void *counterMain(void *arg) {
     Counter *k = arg;
-    k->ok = true;
+    /* A failed query must not abort the transaction: that would end the
+     * exported snapshot before pg_dump has perhaps imported it, and pg_dump
+     * would fail with a message about the snapshot instead of the cause. */
+    k->ok = pgconnExec(k->conn, "SAVEPOINT lifeboat_count", &k->err) && counterWaitForDump(k);
     for (size_t i = 0; i < k->catalog->count && k->ok; i++) {
         if (atomic_load(&k->stop)) {
             k->ok = lbErr(&k->err, LB_ERR_GENERIC, "row counting was cancelled");
@@ -238,6 +287,8 @@ static void *counterMain(void *arg) {
         free(s);
         free(n);
     }
+    if (!k->ok)
+        pgconnExec(k->conn, "ROLLBACK TO SAVEPOINT lifeboat_count", NULL);
     return NULL;
 }
 
@@ -387,16 +438,16 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
         goto cleanup;
     }
     if (!listOk) {
-        lbErrorWrap(err, "verification failed");
+        lbErrorWrap(err, "verification failed: pg_restore --list");
         goto cleanup;
     }
     if (!pgprocWait(full, err)) {
-        lbErrorWrap(err, "verification failed");
+        lbErrorWrap(err, "verification failed: pg_restore reading the whole dump");
         goto cleanup;
     }
     if (!readAllFrom(listOut, &listing, err))
         goto cleanup;
-    if (strstr((char *)listing.data, "; Format: CUSTOM") == NULL) {
+    if (strstr((char *)listing.data, "Format: CUSTOM") == NULL) {
         lbErr(err, LB_ERR_CORRUPT, "verification failed: pg_restore --list does not report a custom-format archive");
         goto cleanup;
     }
@@ -437,9 +488,8 @@ static char *childConnString(const PgConnInfo *info, PgConn *conn, const char *d
     return s;
 }
 
-static json_t *buildMeta(const PgDumpOptions *o, PgConn *conn, const Catalog *cat, const char *tool,
-                         uint64_t dumpSize, uint64_t globalsSize, bool rolePasswords, bool sameSnapshot,
-                         size_t tocEntries) {
+static json_t *buildMeta(const PgDumpOptions *o, PgConn *conn, const Catalog *cat, const char *tool, uint64_t dumpSize,
+                         uint64_t globalsSize, bool rolePasswords, bool sameSnapshot, size_t tocEntries) {
     PGconn *raw = pgconnRaw(conn);
     json_t *m = json_object();
     json_object_set_new(m, "type", json_string(PGDUMP_META_TYPE));
@@ -530,8 +580,8 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     bool rolePasswords = pgconnIsSuperuser(conn);
     if (!o->noGlobals) {
         char *lArg = lbXasprintf("--database=%s", cat.database);
-        char *argv[] = {"pg_dumpall", "--globals-only", dbnameArg, lArg,
-                        rolePasswords ? NULL : "--no-role-passwords", NULL};
+        char *argv[] = {"pg_dumpall", "--globals-only", dbnameArg, lArg, rolePasswords ? NULL : "--no-role-passwords",
+                        NULL};
         bool ran = runToMemfd(dumpallPath, argv, env, secret, &globalsFd, &result->warnings, err);
         free(lArg);
         if (!ran) {
@@ -554,6 +604,7 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         counter.conn = conn;
         counter.catalog = &cat;
         atomic_init(&counter.stop, false);
+        atomic_init(&counter.dumpDone, false);
         if (pthread_create(&counterThread, NULL, counterMain, &counter) != 0) {
             lbErr(err, LB_ERR_GENERIC, "unable to start the row counting thread");
             goto cleanup;
@@ -571,11 +622,12 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         .progressCtx = o->progressCtx,
     };
     bool archived = archiverRun(repo, &ao, &result->archive, err);
+    /* a failed archiver stops reading: pg_dump then dies of SIGPIPE */
     closeFd(&dumpPipe[0]);
-    /* pg_dump's own verdict comes first: its message says what went wrong */
     LbError dumpErr = {0};
     bool dumped = pgprocWait(dump, &dumpErr);
     if (counting) {
+        atomic_store(&counter.dumpDone, true);
         if (!dumped || !archived) {
             atomic_store(&counter.stop, true);
             PGcancel *cancel = PQgetCancel(pgconnRaw(conn));
@@ -588,14 +640,15 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         pthread_join(counterThread, NULL);
         counting = false;
     }
+    if (!archived)
+        goto cleanup;
+    /* pg_dump's own message says what went wrong with the dump */
     if (!dumped) {
         *err = dumpErr;
         lbErrorWrap(err, "no snapshot was written");
         goto cleanup;
     }
     addWarnings(&result->warnings, pgprocStderr(dump));
-    if (!archived)
-        goto cleanup;
     if (o->countMode == PGDUMP_COUNT_EXACT && cat.count > 0 && !counter.ok) {
         *err = counter.err;
         lbErrorWrap(err, "no snapshot was written");
@@ -616,8 +669,8 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         lbErrorWrap(err, "no snapshot was written");
         goto cleanup;
     }
-    result->meta = buildMeta(o, conn, &cat, tool, dumpNode.size, globalsFd >= 0 ? fdSize(globalsFd) : 0,
-                             rolePasswords, snapshotId != NULL, tocEntries);
+    result->meta = buildMeta(o, conn, &cat, tool, dumpNode.size, globalsFd >= 0 ? fdSize(globalsFd) : 0, rolePasswords,
+                             snapshotId != NULL, tocEntries);
     ok = true;
 cleanup:
     if (counting) {
@@ -644,8 +697,12 @@ cleanup:
     free(dbnameArg);
     free(snapshotArg);
     free(encodingArg);
-    if (!ok)
+    if (!ok) {
+        char *warnings = result->warnings; /* what the programs said stays for the caller */
+        result->warnings = NULL;
         pgdumpResultClear(result);
+        result->warnings = warnings;
+    }
     return ok;
 }
 
@@ -689,7 +746,8 @@ static PgConn *openMaintenance(const PgConnInfo *target, PgConnInfo **info, LbEr
         }
         *err = e;
     }
-    return lbErrorWrap(err, "unable to reach a maintenance database (postgres or template1)"), NULL;
+    lbErrorWrap(err, "unable to reach a maintenance database (postgres or template1)");
+    return NULL;
 }
 
 static bool createDatabase(PgConn *conn, const Snapshot *snap, const char *name, LbError *err) {
@@ -710,9 +768,13 @@ static bool createDatabase(PgConn *conn, const Snapshot *snap, const char *name,
         free(lit);
     }
     lbBufAppend(&sql, "", 1);
-    bool ok = pgconnExec(conn, (char *)sql.data, err);
+    LbError e = {0};
+    bool ok = pgconnExec(conn, (char *)sql.data, &e);
     if (!ok)
-        lbErrorWrap(err, "unable to create database %s", ident);
+        lbErr(err, e.code, "unable to create database %s: %s%s", ident, e.msg,
+              strstr(e.msg, "already exists") ? ". HINT: Drop it first, or restore into it without --create "
+                                                "(--clean replaces the objects it holds)."
+                                              : "");
     lbBufFree(&sql);
     free(ident);
     return ok;
@@ -771,8 +833,9 @@ static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, PgResto
     const char *mode = metaString(snap, "row_counts");
     json_t *tables = json_object_get(snap->meta, "tables");
     if (mode == NULL || strcmp(mode, "exact") != 0 || !json_is_object(tables))
-        return lbErr(err, LB_ERR_ARGS, "--verify needs exact row counts in the snapshot (taken with "
-                                       "--pg-count-rows=exact)");
+        return lbErr(err, LB_ERR_ARGS,
+                     "--verify needs exact row counts in the snapshot (taken with "
+                     "--pg-count-rows=exact)");
     PgConn *conn = pgconnOpen(target, err);
     if (conn == NULL)
         return lbErrorWrap(err, "unable to verify the restored database");
@@ -784,10 +847,11 @@ static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, PgResto
     json_object_foreach(tables, key, want) {
         /* resolve the stored name with to_regclass (a lookup, never SQL text) */
         const char *params[] = {key};
-        PGresult *res = pgconnQuery(conn,
-                                    "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
-                                    " ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
-                                    1, params, err);
+        PGresult *res =
+            pgconnQuery(conn,
+                        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                        " ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
+                        1, params, err);
         if (res == NULL) {
             ok = false;
             break;
@@ -865,6 +929,18 @@ static int dumpToTempFile(Repo *repo, const Node *node, char **pathOut, char **u
     return fd;
 }
 
+/* Wait for pg_restore. When it fails after printing more than the error
+ * message quotes (many "errors ignored on restore"), all it printed goes to
+ * r->warnings so that none of it is lost. */
+static bool waitRestore(PgProc *proc, PgRestoreResult *r, LbError *err) {
+    if (pgprocWait(proc, err))
+        return true;
+    const char *text = pgprocStderr(proc);
+    if (strlen(text) > 700)
+        addWarnings(&r->warnings, text);
+    return false;
+}
+
 bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, PgRestoreResult *r, LbError *err) {
     bool ok = false;
     Node node = {0};
@@ -876,8 +952,8 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
     PgProc *proc = NULL;
     int fds[2] = {-1, -1}, tmpFd = -1;
     memset(r, 0, sizeof(*r));
-    if (!pgdumpIsLogicalSnapshot(snap) ||
-        !restoreFindPath(repo, snap, "/" PGDUMP_DUMP_FILE, &node, err) || node.type != NODE_FILE) {
+    if (!pgdumpIsLogicalSnapshot(snap) || !restoreFindPath(repo, snap, "/" PGDUMP_DUMP_FILE, &node, err) ||
+        node.type != NODE_FILE) {
         char hex[LB_ID_HEX_LEN + 1];
         lbIdToHex(&snap->id, hex);
         lbErr(err, LB_ERR_ARGS, "snapshot %.8s is not a logical PostgreSQL backup (no %s)", hex, PGDUMP_DUMP_FILE);
@@ -888,8 +964,8 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
     if (restorePath == NULL)
         goto cleanup;
     targetDb = pgconnInfoDatabase(o->target);
-    if (targetDb == NULL) {
-        lbErr(err, LB_ERR_ARGS, "--pg-target names no database");
+    if (targetDb == NULL || (o->create && pgconnInfoGet(o->target, "dbname") == NULL && getenv("PGDATABASE") == NULL)) {
+        lbErr(err, LB_ERR_ARGS, "--pg-target names no database (give dbname=NAME or a URI ending in /NAME)");
         goto cleanup;
     }
     if (o->create || o->globals) {
@@ -932,7 +1008,7 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         argv[n] = NULL;
         proc = pgprocStartP(restorePath, (char *const *)argv, err, .keepFd = tmpFd, .envp = env,
                             .secret = pgconnInfoGet(o->target, "password"));
-        if (proc == NULL || !pgprocWait(proc, err))
+        if (proc == NULL || !waitRestore(proc, r, err))
             goto cleanup;
     } else {
         argv[n] = NULL;
@@ -947,7 +1023,7 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         bool written = restoreFileToFd(repo, &node, fds[1], &writeErr);
         closeFd(&fds[1]);
         /* pg_restore's message first: a closed pipe is only its symptom */
-        if (!pgprocWait(proc, err))
+        if (!waitRestore(proc, r, err))
             goto cleanup;
         if (!written) {
             *err = writeErr;

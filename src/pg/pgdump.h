@@ -11,7 +11,9 @@
  *      through a pipe straight into the chunker (no temporary file), so
  *      consecutive dumps of a database that changed a little share most
  *      chunks. Meanwhile a thread counts the rows of every table in the same
- *      transaction, so the counts describe exactly the data in the dump.
+ *      transaction, so the counts describe exactly the data in the dump; it
+ *      starts once pg_dump holds its table locks (seen in pg_locks), so that
+ *      no ALTER TABLE can queue between our lock and pg_dump's.
  *   4. Verification: the stored dump is streamed back out of the repository
  *      into `pg_restore --list` (its table of contents must list a TABLE and
  *      a TABLE DATA entry for every table counted) and into
@@ -60,7 +62,8 @@ typedef struct PgDumpOptions {
 typedef struct PgDumpResult {
     ArchiverResult archive; /* tree, summary, paths of the stored files */
     json_t *meta;           /* snapshot metadata (owned reference) */
-    char *warnings;         /* what pg_dump/pg_dumpall printed although they succeeded (owned, may be NULL) */
+    char *warnings;         /* what pg_dumpall/pg_dump printed when they succeeded (owned, may be NULL; kept on
+                               failure too) */
 } PgDumpResult;
 
 /* Dump, store and verify (see above) into repo, which has its index loaded
@@ -98,7 +101,8 @@ typedef struct PgRestoreOptions {
 typedef struct PgRestoreResult {
     uint64_t dumpBytes;
     size_t tablesVerified;
-    char *warnings; /* what psql/pg_restore printed although they succeeded (owned, may be NULL) */
+    char *warnings; /* what psql/pg_restore printed when they succeeded, or all pg_restore printed when it
+                       failed with more than its error message quotes (owned, may be NULL) */
 } PgRestoreResult;
 
 /* Restore a logical PostgreSQL snapshot into opts->target. Fails with the

@@ -20,11 +20,11 @@ extern char **environ;
 #define PGPROC_STDERR_MAX (64 * 1024)
 
 struct PgProc {
-    char *name;   /* argv[0] (owned) */
-    char *secret; /* masked in stderr (owned, may be NULL) */
-    pid_t pid;    /* -1 once reaped */
-    int status;   /* waitpid status once reaped */
-    int errFd;    /* memfd holding the child's stderr */
+    char *name;    /* argv[0] (owned) */
+    char *secret;  /* masked in stderr (owned, may be NULL) */
+    pid_t pid;     /* -1 once reaped */
+    int status;    /* waitpid status once reaped */
+    int errFd;     /* memfd holding the child's stderr */
     char *errText; /* read after the child ended (owned) */
 };
 

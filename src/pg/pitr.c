@@ -157,8 +157,8 @@ bool pitrChoose(const SnapshotList *list, const SnapshotFilter *filter, const Pi
     pitrTargetDescribe(target, t, sizeof(t));
     describeEnd(&oldest, target, e, sizeof(e));
     return lbErr(err, LB_ERR_NOT_FOUND,
-                 "no physical backup ends before %s: the oldest of %zu ends at %s, so recovery cannot stop there",
-                 t, candidates, e);
+                 "no physical backup ends before %s: the oldest of %zu ends at %s, so recovery cannot stop there", t,
+                 candidates, e);
 }
 
 /* ---- owner and directory ---- */
@@ -219,6 +219,34 @@ static bool childBecome(const PitrOwner *owner) {
     if (!owner->change)
         return true;
     return setgroups(0, NULL) == 0 && setgid(owner->gid) == 0 && setuid(owner->uid) == 0;
+}
+
+bool pitrOwnerCanRead(const PitrOwner *owner, const char *const *paths, size_t count, LbError *err) {
+    if (!owner->change || count == 0)
+        return true;
+    pid_t pid = fork();
+    if (pid < 0)
+        return lbErrSys(err, "unable to check access as user '%s'", owner->name);
+    if (pid == 0) {
+        if (!childBecome(owner))
+            _exit(255);
+        for (size_t i = 0; i < count; i++)
+            if (access(paths[i], R_OK) != 0)
+                _exit((int)i + 1);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 255)
+        return lbErr(err, LB_ERR_GENERIC, "unable to check access as user '%s'", owner->name);
+    int code = WEXITSTATUS(status);
+    if (code == 0)
+        return true;
+    return lbErr(err, LB_ERR_ARGS,
+                 "user '%s' cannot read '%s', which the restored server's restore_command needs. HINT: Make it "
+                 "readable by that user (and the repository readable and its directories searchable).",
+                 owner->name, paths[code - 1]);
 }
 
 bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOwner *owner, uint64_t *bytes,
@@ -565,40 +593,50 @@ static void probeServer(const char *socketDir, int port, const char *user, PitrA
 }
 
 /* The child's work: runs as the owner. Writes a message to msgFd on failure. */
-static int startChild(const PitrStartOptions *o, const char *pgCtl, const char *logFile, const char *user,
-                      int msgFd) {
+static int startChild(const PitrStartOptions *o, const char *pgCtl, const char *logFile, const char *user, int msgFd) {
     LbError err = {0};
     PgProc *proc = NULL;
     char timeout[16];
-    snprintf(timeout, sizeof(timeout), "%d", o->timeoutSeconds > 0 ? o->timeoutSeconds : 3600);
-    /* -W: do not wait in pg_ctl; the wait below knows what "done" means */
-    char *argv[] = {"pg_ctl", "-D", (char *)o->dir, "-l", (char *)logFile, "-W", "start", NULL};
+    int limit = o->timeoutSeconds > 0 ? o->timeoutSeconds : 3600;
+    snprintf(timeout, sizeof(timeout), "%d", limit);
+    /* -w returns once the server accepts (read-only) connections, which in
+     * archive recovery is when it is consistent, or fails at once when the
+     * server stops */
+    char *argv[] = {"pg_ctl", "-D", (char *)o->dir, "-l", (char *)logFile, "-w", "-t", timeout, "start", NULL};
+    double start = lbMonotonicSeconds();
     proc = pgprocStartP(pgCtl, argv, &err);
-    if (proc == NULL || !pgprocWait(proc, &err))
+    if (proc == NULL || !pgprocWait(proc, &err)) {
+        pid_t pid = 0;
+        int port = 0;
+        char sock[8];
+        /* a server that stopped at its target as asked is done */
+        if (proc && o->action == PITR_ACTION_SHUTDOWN && !readPostmasterPid(o->dir, &pid, &port, sock, sizeof(sock)))
+            goto stopped;
         goto fail;
+    }
     pgprocFree(proc);
     proc = NULL;
-    double start = lbMonotonicSeconds();
     pid_t pid = 0;
     int port = 0;
     char socketDir[1024] = "";
-    bool havePid = false;
+    if (!readPostmasterPid(o->dir, &pid, &port, socketDir, sizeof(socketDir))) {
+        if (o->action == PITR_ACTION_SHUTDOWN)
+            goto stopped;
+        lbErr(&err, LB_ERR_GENERIC, "the server stopped during recovery");
+        goto fail;
+    }
     for (;;) {
-        if (o->timeoutSeconds > 0 && lbMonotonicSeconds() - start > o->timeoutSeconds) {
-            lbErr(&err, LB_ERR_GENERIC, "the server did not finish recovery within %d s", o->timeoutSeconds);
+        if (lbMonotonicSeconds() - start > limit) {
+            lbErr(&err, LB_ERR_GENERIC, "the server did not finish recovery within %d s (it still runs)", limit);
             goto fail;
         }
-        if (!havePid) {
-            havePid = readPostmasterPid(o->dir, &pid, &port, socketDir, sizeof(socketDir));
-        }
-        bool alive = havePid ? kill(pid, 0) == 0 : lbMonotonicSeconds() - start < 30;
-        if (!alive) {
-            if (o->action == PITR_ACTION_SHUTDOWN && havePid)
-                return 0; /* stopped at the target, as asked */
+        if (kill(pid, 0) != 0) {
+            if (o->action == PITR_ACTION_SHUTDOWN)
+                goto stopped;
             lbErr(&err, LB_ERR_GENERIC, "the server stopped during recovery");
             goto fail;
         }
-        if (havePid && o->action != PITR_ACTION_SHUTDOWN) {
+        if (o->action != PITR_ACTION_SHUTDOWN) {
             bool done = false;
             probeServer(socketDir, port, user, o->action, &done);
             if (done)
@@ -606,6 +644,9 @@ static int startChild(const PitrStartOptions *o, const char *pgCtl, const char *
         }
         sleepMs(POLL_MS);
     }
+stopped:
+    pgprocFree(proc);
+    return 0;
 fail:
     pgprocFree(proc);
     if (msgFd >= 0) {

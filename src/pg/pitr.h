@@ -77,6 +77,11 @@ typedef struct PitrOwner {
 /* Resolve --pg-user (NULL = "postgres" as root, else the current user). */
 bool pitrOwnerResolve(const char *user, PitrOwner *owner, LbError *err);
 
+/* Can the owner read each path (a password file, a repository's config)?
+ * Checked in a child that becomes the owner. False with LB_ERR_ARGS naming
+ * the first path it cannot read. */
+bool pitrOwnerCanRead(const PitrOwner *owner, const char *const *paths, size_t count, LbError *err);
+
 /* Create dir (mode 0700) or accept an existing empty one; chown it to the
  * owner. LB_ERR_EXISTS when it holds anything. */
 bool pitrPrepareDir(const char *dir, const PitrOwner *owner, LbError *err);
@@ -89,10 +94,10 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
 typedef struct PitrConfig {
     const char *restoreCommand; /* the whole restore_command */
     const PitrTarget *target;
-    int port;                     /* 0 = keep the backup's */
-    const char *const *settings;  /* extra "name=value" lines (--pg-set) */
+    int port;                    /* 0 = keep the backup's */
+    const char *const *settings; /* extra "name=value" lines (--pg-set) */
     size_t settingCount;
-    const char *comment;          /* first line of the block, without '#' */
+    const char *comment; /* first line of the block, without '#' */
 } PitrConfig;
 
 /* restore_command calling this lifeboat binary's wal-fetch with the given
@@ -113,7 +118,7 @@ char *pitrShellQuote(const char *value);
 
 typedef struct PitrStartOptions {
     const char *dir;
-    const char *pgBin;  /* directory of pg_ctl, NULL = PATH */
+    const char *pgBin;   /* directory of pg_ctl, NULL = PATH */
     const char *logFile; /* server log, NULL = dir/lifeboat-recovery.log */
     const char *dbUser;  /* role to connect as, NULL = PGUSER or the owner's name */
     int timeoutSeconds;

@@ -1,11 +1,14 @@
 /* wal.c - WAL files in the repository: names, segment headers, push, fetch. */
 #include "pg/wal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -16,7 +19,7 @@
 
 #define XLP_LONG_HEADER 0x0002
 /* the first GET of a header: enough for any header this code writes */
-#define WAL_HEADER_PROBE 4096
+#define WAL_HEADER_PROBE 1024
 /* a sealed header larger than this is not one of ours */
 #define WAL_HEADER_MAX (64 * 1024)
 
@@ -37,7 +40,7 @@ static uint32_t hex32(const char *s) {
 bool walNameParse(const char *name, WalName *out) {
     size_t n = strlen(name);
     memset(out, 0, sizeof(*out));
-    if (n == 15 && isUpperHex(name, 8) && strcmp(name + 8, ".history") == 0) {
+    if (n == 16 && isUpperHex(name, 8) && strcmp(name + 8, ".history") == 0) {
         out->kind = WAL_FILE_HISTORY;
         out->timeline = hex32(name);
         return out->timeline != 0;
@@ -320,6 +323,7 @@ bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalP
         h.systemId = si.systemId;
     }
     cryptoSha256(data, len, &h.sha256);
+    result->sha256 = h.sha256;
     if (!walReadHeader(repo, name, &exists, &old, err))
         goto cleanup;
     if (exists) {
@@ -416,5 +420,45 @@ cleanup:
         out->len = outStart;
     lbBufFree(&stored);
     lbBufFree(&framed);
+    return ok;
+}
+
+bool walReadFile(const char *path, LbBuf *out, LbError *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lbErrSys(err, "unable to read '%s'", path);
+    struct stat st;
+    bool ok = false;
+    if (fstat(fd, &st) != 0) {
+        lbErrSys(err, "unable to read '%s'", path);
+        goto cleanup;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        lbErr(err, LB_ERR_ARGS, "unable to read '%s': not a regular file", path);
+        goto cleanup;
+    }
+    /* the expected size exactly (a power of two for segments), then
+     * whatever a growing file still holds */
+    lbBufReserve(out, (size_t)st.st_size);
+    for (;;) {
+        uint8_t extra[8192];
+        bool room = out->cap > out->len;
+        ssize_t r = room ? read(fd, out->data + out->len, out->cap - out->len) : read(fd, extra, sizeof(extra));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            lbErrSys(err, "unable to read '%s'", path);
+            goto cleanup;
+        }
+        if (r == 0)
+            break;
+        if (room)
+            out->len += (size_t)r;
+        else
+            lbBufAppend(out, extra, (size_t)r);
+    }
+    ok = true;
+cleanup:
+    close(fd);
     return ok;
 }

@@ -63,8 +63,8 @@ typedef struct WalHeader {
     char name[WAL_NAME_MAX];
     uint64_t size;
     LbId sha256;
-    int64_t timeNs;       /* when it was pushed */
-    bool hasSystemId;     /* segments: the cluster's system identifier */
+    int64_t timeNs;   /* when it was pushed */
+    bool hasSystemId; /* segments: the cluster's system identifier */
     uint64_t systemId;
     char hostname[128];
 } WalHeader;
@@ -92,6 +92,7 @@ typedef enum {
 typedef struct WalPushResult {
     WalPushOutcome outcome;
     uint64_t storedBytes; /* size of the object written (0 when identical) */
+    LbId sha256;          /* of the content */
 } WalPushResult;
 
 /* Store data as wal/<name> unless that object exists. An existing object
@@ -112,6 +113,9 @@ bool walFetch(Repo *repo, const char *name, LbBuf *out, WalHeader *header, LbErr
 
 /* Encode / decode a stored object (exposed for tests and tools). */
 bool walEncode(Repo *repo, const WalHeader *header, const uint8_t *data, size_t len, LbBuf *stored, LbError *err);
+
+/* Read a whole regular file (a WAL segment, 16 MiB by default) into out. */
+bool walReadFile(const char *path, LbBuf *out, LbError *err);
 
 /* LSNs in PostgreSQL's text form "X/X" (hex). */
 bool walLsnParse(const char *text, uint64_t *lsn);
