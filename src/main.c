@@ -83,8 +83,8 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-r") == 0 || strcmp(a, "--repo") == 0 || strcmp(a, "-p") == 0 ||
-            strcmp(a, "--password-file") == 0 || strcmp(a, "--password-command") == 0 || strcmp(a, "--s3-region") == 0 ||
-            strcmp(a, "--s3-sse") == 0 || strcmp(a, "--s3-sse-kms-key-id") == 0 ||
+            strcmp(a, "--password-file") == 0 || strcmp(a, "--password-command") == 0 ||
+            strcmp(a, "--s3-region") == 0 || strcmp(a, "--s3-sse") == 0 || strcmp(a, "--s3-sse-kms-key-id") == 0 ||
             strcmp(a, "--s3-storage-class") == 0 || strcmp(a, "--cacert") == 0) {
             i++;
             continue;

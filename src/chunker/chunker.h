@@ -17,9 +17,9 @@
 #include "common/error.h"
 
 typedef struct ChunkerParams {
-    uint32_t minSize;      /* >= 64 */
-    uint32_t avgSize;      /* power of two not required; min <= avg <= max */
-    uint32_t maxSize;      /* <= 64 MiB */
+    uint32_t minSize;       /* >= 64 */
+    uint32_t avgSize;       /* power of two not required; min <= avg <= max */
+    uint32_t maxSize;       /* <= 64 MiB */
     uint32_t normalization; /* 0..3, FastCDC normalization level (default 1) */
 } ChunkerParams;
 

@@ -52,8 +52,7 @@ bool cliPassword(const GlobalOpts *g, char **out, LbError *err);
 /* Read a new password for init / key add: LIFEBOAT_NEW_PASSWORD_FILE or
  * --new-password-file, else the same sources as cliPassword (init), else a
  * prompt asked twice. */
-bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out,
-                    LbError *err);
+bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out, LbError *err);
 void cliPasswordFree(char *password);
 
 /* Open the repository named by g (index not loaded). */
@@ -98,9 +97,9 @@ int cmdPrune(int argc, char **argv);
 int cmdForget(int argc, char **argv);
 int cmdCopy(int argc, char **argv);
 /* PostgreSQL (src/cmd/pg_logical.c, src/cmd/pg_physical.c) */
-int cmdBackupPgLogical(int argc, char **argv);  /* backup --pg URL */
-int cmdRestorePgLogical(int argc, char **argv); /* restore SNAPSHOT --pg-target URL */
-int cmdBackupPgPhysical(int argc, char **argv); /* backup --pg-physical */
+int cmdBackupPgLogical(int argc, char **argv);   /* backup --pg URL */
+int cmdRestorePgLogical(int argc, char **argv);  /* restore SNAPSHOT --pg-target URL */
+int cmdBackupPgPhysical(int argc, char **argv);  /* backup --pg-physical */
 int cmdRestorePgPhysical(int argc, char **argv); /* restore --pg-physical */
 int cmdWalPush(int argc, char **argv);
 int cmdWalFetch(int argc, char **argv);

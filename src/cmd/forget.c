@@ -68,7 +68,6 @@ typedef struct ForgetCli {
     PruneOptions pruneOpts;
 } ForgetCli;
 
-
 static bool parseGroupBy(ForgetCli *o, const char *v, LbError *err) {
     o->byHost = o->byComponent = o->byPaths = o->byTags = false;
     char *copy = lbXstrdup(v), *save = NULL;
@@ -205,8 +204,9 @@ int cmdForget(int argc, char **argv) {
     if (!cliParse(argc, argv, forgetOptions, onOption, &o, &g, &args, &err))
         goto fail;
     if (args.count == 0 && retentionPolicyEmpty(&o.policy)) {
-        lbErr(&err, LB_ERR_ARGS, "no policy given: use --keep-* options (forget will not remove every snapshot), "
-                                 "or name the snapshots to forget");
+        lbErr(&err, LB_ERR_ARGS,
+              "no policy given: use --keep-* options (forget will not remove every snapshot), "
+              "or name the snapshots to forget");
         goto fail;
     }
     if (args.count == 0 && !retentionPolicyCheck(&o.policy, &err))

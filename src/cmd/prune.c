@@ -21,10 +21,26 @@ static bool parseSize(const char *v, uint64_t *out) {
         return false;
     double mult = 1;
     switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    case 'k':
+    case 'K':
+        mult = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1024.0 * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        end++;
+        break;
     }
     if (*end == 'i' || *end == 'B' || *end == 'b')
         end++;
@@ -96,8 +112,8 @@ void prunePrintResult(const GlobalOpts *g, const PruneOptions *o, const PruneRes
     printf("packs: %llu deleted, %llu repacked (%s of used data copied), %llu kept, %llu unreferenced removed\n",
            (unsigned long long)r->packsDeleted, (unsigned long long)r->packsRepacked, rep,
            (unsigned long long)r->packsKept, (unsigned long long)r->packsUnreferenced);
-    printf("%s %s, %s unused space left, %s read from the repository\n", o->dryRun ? "would free" : "freed", del,
-           after, rd);
+    printf("%s %s, %s unused space left, %s read from the repository\n", o->dryRun ? "would free" : "freed", del, after,
+           rd);
 }
 
 int cmdPrune(int argc, char **argv) {

@@ -13,8 +13,12 @@
 enum { S_HOST = 1, S_TAG, S_COMPONENT, S_LONG, S_RECURSIVE };
 
 static const CliOption filterOptions[] = {
-    {"host", 'H', true, S_HOST},         {"tag", 0, true, S_TAG},           {"component", 0, true, S_COMPONENT},
-    {"long", 'l', false, S_LONG},        {"recursive", 'R', false, S_RECURSIVE}, {NULL, 0, false, 0},
+    {"host", 'H', true, S_HOST},
+    {"tag", 0, true, S_TAG},
+    {"component", 0, true, S_COMPONENT},
+    {"long", 'l', false, S_LONG},
+    {"recursive", 'R', false, S_RECURSIVE},
+    {NULL, 0, false, 0},
 };
 
 typedef struct FilterCli {
@@ -60,8 +64,8 @@ int cmdSnapshots(int argc, char **argv) {
         goto fail;
     json_t *arr = g.json ? json_array() : NULL;
     if (!g.json)
-        printf("%-8s  %-19s  %-12s  %-10s  %-12s  %10s  %s\n", "ID", "Time (UTC)", "Host", "Component", "Tags",
-               "Size", "Paths");
+        printf("%-8s  %-19s  %-12s  %-10s  %-12s  %10s  %s\n", "ID", "Time (UTC)", "Host", "Component", "Tags", "Size",
+               "Paths");
     size_t shown = 0;
     for (size_t i = 0; i < list.count; i++) {
         Snapshot *s = &list.items[i];
@@ -231,8 +235,8 @@ static bool sameMeta(const Node *a, const Node *b) {
     return a->mode == b->mode && a->uid == b->uid && a->gid == b->gid && a->mtimeNs == b->mtimeNs;
 }
 
-static bool diffTrees(Repo *repo, const GlobalOpts *g, const LbId *a, const LbId *b, const char *prefix,
-                      DiffStats *st, LbError *err);
+static bool diffTrees(Repo *repo, const GlobalOpts *g, const LbId *a, const LbId *b, const char *prefix, DiffStats *st,
+                      LbError *err);
 
 static void report(const GlobalOpts *g, char what, const char *path, DiffStats *st) {
     if (what == '+')
@@ -264,8 +268,8 @@ static bool reportAll(Repo *repo, const GlobalOpts *g, char what, const Node *n,
                        : diffTrees(repo, g, &n->subtree, &zero, path, st, err);
 }
 
-static bool diffTrees(Repo *repo, const GlobalOpts *g, const LbId *a, const LbId *b, const char *prefix,
-                      DiffStats *st, LbError *err) {
+static bool diffTrees(Repo *repo, const GlobalOpts *g, const LbId *a, const LbId *b, const char *prefix, DiffStats *st,
+                      LbError *err) {
     if (lbIdEqual(a, b))
         return true;
     Tree ta = {0}, tb = {0};

@@ -63,6 +63,7 @@ const char *lbErrorName(LbErrorCode code);
 #define lbErr(err, code, ...) lbErrorSet((err), (code), __FILE__, __LINE__, __VA_ARGS__)
 /* errno-based I/O error: message gets ": strerror(errno)" appended. */
 #define lbErrSys(err, ...) lbErrorSetSys((err), __FILE__, __LINE__, __VA_ARGS__)
-bool lbErrorSetSys(LbError *err, const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+bool lbErrorSetSys(LbError *err, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

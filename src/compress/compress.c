@@ -137,8 +137,7 @@ bool compressDecompress(const uint8_t *in, size_t len, size_t rawLen, LbBuf *out
     if (ZSTD_isError(frameLen))
         return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %s", ZSTD_getErrorName(frameLen));
     if (frameLen != len)
-        return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %zu bytes follow the zstd frame",
-                     len - frameLen);
+        return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %zu bytes follow the zstd frame", len - frameLen);
 
     CompressThread *t = compressThreadGet();
     lbBufReserve(out, rawLen);

@@ -329,8 +329,8 @@ bool cryptoRandom(uint8_t *out, size_t len, LbError *err) {
 /* Validate the parameters first so that the message says what is wrong (and
  * how much memory they would take) rather than OpenSSL's terse reason. The
  * password never appears in a message. On failure out is wiped. */
-bool cryptoScrypt(const char *password, size_t passwordLen, const uint8_t *salt, size_t saltLen, uint64_t n,
-                  uint32_t r, uint32_t p, uint8_t out[CRYPTO_KEY_LEN], LbError *err) {
+bool cryptoScrypt(const char *password, size_t passwordLen, const uint8_t *salt, size_t saltLen, uint64_t n, uint32_t r,
+                  uint32_t p, uint8_t out[CRYPTO_KEY_LEN], LbError *err) {
     OPENSSL_cleanse(out, CRYPTO_KEY_LEN);
     if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0)
         return lbErr(err, LB_ERR_CRYPTO,

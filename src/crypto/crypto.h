@@ -45,8 +45,8 @@ bool cryptoOpen(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *sealed, size_t
 bool cryptoRandom(uint8_t *out, size_t len, LbError *err);
 
 /* scrypt(password, salt, N, r, p) -> 32-byte key. */
-bool cryptoScrypt(const char *password, size_t passwordLen, const uint8_t *salt, size_t saltLen, uint64_t n,
-                  uint32_t r, uint32_t p, uint8_t out[CRYPTO_KEY_LEN], LbError *err);
+bool cryptoScrypt(const char *password, size_t passwordLen, const uint8_t *salt, size_t saltLen, uint64_t n, uint32_t r,
+                  uint32_t p, uint8_t out[CRYPTO_KEY_LEN], LbError *err);
 
 /* Derive a FastCDC gear table from a repository secret (deterministic:
  * AES-256-CTR keystream, or HMAC in counter mode, over the secret). */

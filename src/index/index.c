@@ -12,7 +12,7 @@ typedef struct IndexEntry {
 struct Index {
     IndexEntry *entries;
     size_t count, cap;
-    uint32_t *slots; /* entry number + 1; 0 = empty */
+    uint32_t *slots;  /* entry number + 1; 0 = empty */
     size_t slotCount; /* power of two */
     LbId *packs;
     size_t packCount, packCap;

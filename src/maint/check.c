@@ -377,8 +377,8 @@ static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) 
                 if (!indexHas(repoIndex(repo), &n->content[k], BLOB_DATA)) {
                     char hex[LB_ID_HEX_LEN + 1];
                     lbIdToHex(&n->content[k], hex);
-                    ok = lbErr(err, LB_ERR_CORRUPT, "data blob %s of '%s' is no longer in the repository", hex,
-                               n->name);
+                    ok =
+                        lbErr(err, LB_ERR_CORRUPT, "data blob %s of '%s' is no longer in the repository", hex, n->name);
                 }
             }
         }
@@ -409,8 +409,7 @@ bool checkBeforeCommit(Repo *repo, const LbId *before, size_t beforeCount, const
     free(now);
     if (missing == 0)
         return true;
-    lbLogWarn("%zu index file(s) changed during the backup (a concurrent prune?): verifying the new snapshot",
-              missing);
+    lbLogWarn("%zu index file(s) changed during the backup (a concurrent prune?): verifying the new snapshot", missing);
     if (!repoReloadIndex(repo, err) || !checkTreeComplete(repo, tree, err))
         return lbErrorWrap(err, "no snapshot written: data this backup relies on was removed meanwhile; run the "
                                 "backup again");

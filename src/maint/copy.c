@@ -258,7 +258,7 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         Snapshot *d = &pending[pendingCount++];
         *d = *s;
         memset(s, 0, sizeof(*s)); /* moved */
-        if (!d->hasOriginal) { /* a copy of a copy keeps the first origin */
+        if (!d->hasOriginal) {    /* a copy of a copy keeps the first origin */
             d->original = d->id;
             d->hasOriginal = true;
         }
@@ -278,12 +278,11 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         r->snapshotsCopied++;
     }
     ok = true;
-cleanup:
-    {
-        StorageStats now;
-        storageGetStats(repoStorage(src), &now);
-        r->bytesRead = now.bytesRead - before.bytesRead;
-    }
+cleanup : {
+    StorageStats now;
+    storageGetStats(repoStorage(src), &now);
+    r->bytesRead = now.bytesRead - before.bytesRead;
+}
     for (size_t i = 0; i < pendingCount; i++)
         snapshotClear(&pending[i]);
     free(pending);

@@ -123,8 +123,8 @@ static bool repackPack(Pruner *p, BlobSaver *saver, uint32_t pack, PackEntry *en
         lbBufClear(&buf);
         ok = storageGet(repoStorage(p->repo), name, lo, hi - lo, &buf, err);
         for (size_t k = i; ok && k < j; k++) {
-            IndexLoc loc = {pack, entries[k].offset, entries[k].length, entries[k].rawLength, entries[k].type,
-                            entries[k].flags};
+            IndexLoc loc = {
+                pack, entries[k].offset, entries[k].length, entries[k].rawLength, entries[k].type, entries[k].flags};
             const uint8_t *stored = buf.data + (entries[k].offset - lo);
             lbBufClear(&plain);
             if (!repoDecodeBlob(p->repo, &entries[k].id, &loc, stored, &plain, err)) {
@@ -391,12 +391,11 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         r->indexFilesAfter = afterCount;
     free(after);
     ok = true;
-cleanup:
-    {
-        StorageStats now;
-        storageGetStats(repoStorage(repo), &now);
-        r->bytesRead = now.bytesRead - before.bytesRead;
-    }
+cleanup : {
+    StorageStats now;
+    storageGetStats(repoStorage(repo), &now);
+    r->bytesRead = now.bytesRead - before.bytesRead;
+}
     saverFree(saver);
     free(p.used);
     free(stats);

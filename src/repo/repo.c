@@ -445,8 +445,7 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
         lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid data", name);
         goto cleanup;
     }
-    if (!cryptoScrypt(password, strlen(password), salt, sizeof(salt), (uint64_t)n, (uint32_t)r, (uint32_t)p, kek,
-                      err))
+    if (!cryptoScrypt(password, strlen(password), salt, sizeof(salt), (uint64_t)n, (uint32_t)r, (uint32_t)p, kek, err))
         goto cleanup;
     if (!cryptoOpen(kek, sealed, slen, &plain, err)) {
         lbErr(err, LB_ERR_WRONG_PASSWORD, "wrong password");
@@ -576,8 +575,7 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
         if (otherError && !refused)
             *err = first;
         else
-            lbErr(err, LB_ERR_WRONG_PASSWORD,
-                  "unable to open repository '%s': wrong password (no key file accepts it)",
+            lbErr(err, LB_ERR_WRONG_PASSWORD, "unable to open repository '%s': wrong password (no key file accepts it)",
                   storageLocation(storage));
         goto fail;
     }
@@ -647,8 +645,7 @@ bool repoLoadBlob(Repo *repo, BlobType type, const LbId *id, LbBuf *out, LbError
     char hex[LB_ID_HEX_LEN + 1];
     if (!indexLookup(repo->index, id, type, &loc)) {
         lbIdToHex(id, hex);
-        return lbErr(err, LB_ERR_NOT_FOUND, "%s blob %s is not in the index", type == BLOB_TREE ? "tree" : "data",
-                     hex);
+        return lbErr(err, LB_ERR_NOT_FOUND, "%s blob %s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
     }
     char name[80];
     repoPackName(indexPackId(repo->index, loc.pack), name);

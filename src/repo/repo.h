@@ -33,10 +33,10 @@ typedef struct RepoKeys {
 } RepoKeys;
 
 typedef struct RepoInitOptions {
-    ChunkerParams chunker;  /* zero = defaults */
-    bool referenceGear;     /* use the published FastCDC table (tests only) */
-    int compressionLevel;   /* 0 = default */
-    uint64_t kdfN;          /* scrypt N, 0 = default 32768 */
+    ChunkerParams chunker;          /* zero = defaults */
+    bool referenceGear;             /* use the published FastCDC table (tests only) */
+    int compressionLevel;           /* 0 = default */
+    uint64_t kdfN;                  /* scrypt N, 0 = default 32768 */
     const struct Repo *chunkerFrom; /* copy chunker parameters and gear secret from this open repository */
 } RepoInitOptions;
 

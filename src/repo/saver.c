@@ -25,7 +25,7 @@ typedef struct Job {
     size_t len;
     LbId *idOut;
     atomic_long *pending;
-    bool stored;      /* data is sealed already: copy it, entry describes it */
+    bool stored; /* data is sealed already: copy it, entry describes it */
     PackEntry entry;
 } Job;
 
@@ -78,8 +78,7 @@ static void fail(BlobSaver *s, const LbError *err) {
 static void queuePack(BlobSaver *s, Worker *w) {
     LbError err = {0};
     FinishedPack *fp = lbXcalloc(1, sizeof(FinishedPack));
-    if (!packWriterFinish(w->pack, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count,
-                          &err)) {
+    if (!packWriterFinish(w->pack, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count, &err)) {
         pthread_mutex_lock(&s->mu);
         fail(s, &err);
         pthread_mutex_unlock(&s->mu);

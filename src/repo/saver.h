@@ -23,8 +23,8 @@ typedef struct BlobSaver BlobSaver;
 typedef struct SaverStats {
     uint64_t blobsNew, blobsKnown; /* all types */
     uint64_t treeBlobsNew;         /* of blobsNew, tree blobs */
-    uint64_t rawNew;    /* plaintext bytes of new blobs */
-    uint64_t storedNew; /* bytes of new blobs as stored (compressed, sealed) */
+    uint64_t rawNew;               /* plaintext bytes of new blobs */
+    uint64_t storedNew;            /* bytes of new blobs as stored (compressed, sealed) */
     uint64_t packs;
 } SaverStats;
 

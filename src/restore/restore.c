@@ -19,12 +19,12 @@
 #include "crypto/crypto.h"
 
 typedef struct REntry {
-    char *path;   /* relative to the target, e.g. "home/x/file" */
+    char *path;     /* relative to the target, e.g. "home/x/file" */
     char *snapPath; /* absolute in the snapshot, e.g. "/home/x/file" */
     Node node;
-    long parent;  /* index of the parent directory entry, -1 for top level */
+    long parent; /* index of the parent directory entry, -1 for top level */
     bool needed;
-    long linkTo;  /* hard link: index of the first entry with the same inode, else -1 */
+    long linkTo; /* hard link: index of the first entry with the same inode, else -1 */
     atomic_bool damaged;
 } REntry;
 
@@ -279,8 +279,8 @@ static void planHardLinks(Restorer *r) {
         qsort(keys, n, sizeof(InodeKey), cmpInode);
     for (size_t i = 1; i < n; i++) {
         if (keys[i].device == keys[i - 1].device && keys[i].inode == keys[i - 1].inode) {
-            long first = r->entries[keys[i - 1].entry].linkTo >= 0 ? r->entries[keys[i - 1].entry].linkTo
-                                                                   : keys[i - 1].entry;
+            long first =
+                r->entries[keys[i - 1].entry].linkTo >= 0 ? r->entries[keys[i - 1].entry].linkTo : keys[i - 1].entry;
             r->entries[keys[i].entry].linkTo = first;
         }
     }
@@ -307,8 +307,8 @@ static bool planChunks(Restorer *r, LbError *err) {
                 r->chunkCap = r->chunkCap ? r->chunkCap * 2 : 1024;
                 r->chunks = lbXrealloc(r->chunks, r->chunkCap * sizeof(Chunk));
             }
-            r->chunks[r->chunkCount++] = (Chunk){loc.pack, loc.offset,   loc.length, loc.rawLength, loc.flags,
-                                                 (uint32_t)i, off,        e->node.content[k]};
+            r->chunks[r->chunkCount++] = (Chunk){loc.pack,  loc.offset,  loc.length, loc.rawLength,
+                                                 loc.flags, (uint32_t)i, off,        e->node.content[k]};
             off += loc.rawLength;
             r->bytesTotal += loc.rawLength;
         }

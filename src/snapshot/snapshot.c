@@ -262,7 +262,7 @@ bool snapshotFind(Repo *repo, const char *ref, const SnapshotFilter *filter, Sna
         snapshotListFree(&list);
         return lbErr(err, LB_ERR_NOT_FOUND, "no snapshot matches 'latest'%s",
                      filter && (filter->host || filter->component || filter->tagCount) ? " with the given filters"
-                                                                                         : "");
+                                                                                       : "");
     }
     LbId id;
     if (!repoFindId(repo, "snapshots", ref, &id, err))

@@ -16,8 +16,8 @@
 typedef struct SnapshotSummary {
     uint64_t filesNew, filesChanged, filesUnmodified, filesUnreadable;
     uint64_t dirsNew, dirsChanged, dirsUnmodified;
-    uint64_t blobsNew;     /* data blobs */
-    uint64_t treeBlobsNew; /* tree blobs */
+    uint64_t blobsNew;        /* data blobs */
+    uint64_t treeBlobsNew;    /* tree blobs */
     uint64_t dataAdded;       /* plaintext bytes of new blobs */
     uint64_t dataAddedStored; /* stored bytes of new blobs */
     uint64_t totalFiles, totalBytes;

@@ -43,10 +43,10 @@ typedef struct Node {
     char *user, *group; /* may be NULL */
     int64_t mtimeNs, ctimeNs;
     uint64_t inode, device, links, size, rdev;
-    char *linkTarget;   /* symlink */
-    LbId *content;      /* file: blob IDs in order */
+    char *linkTarget; /* symlink */
+    LbId *content;    /* file: blob IDs in order */
     size_t contentCount;
-    LbId subtree;       /* dir */
+    LbId subtree; /* dir */
     Xattr *xattrs;
     size_t xattrCount;
 } Node;

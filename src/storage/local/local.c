@@ -198,8 +198,8 @@ static void localTmpName(char *out) {
     if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t mix = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48) ^
-                       (uint64_t)(uintptr_t)out;
+        uint64_t mix =
+            (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ ((uint64_t)getpid() << 48) ^ (uint64_t)(uintptr_t)out;
         mix *= 0x9E3779B97F4A7C15ull;
         lbPutU64(rnd, mix);
     }
@@ -543,8 +543,8 @@ static bool localList(void *driver, const char *prefix, StorageListCb cb, void *
         if (errno != ENOENT && errno != ENOTDIR)
             ok = lbErrSys(err, "unable to list '%s'", dir);
     } else {
-        LocalListState st = {.prefix = prefix, .prefixLen = strlen(prefix), .cb = cb, .ctx = ctx, .root = drv->root,
-                             .err = err};
+        LocalListState st = {
+            .prefix = prefix, .prefixLen = strlen(prefix), .cb = cb, .ctx = ctx, .root = drv->root, .err = err};
         ok = localListDir(&st, fd, rel);
     }
     free(dir);

@@ -33,8 +33,9 @@ static void fillRandom(uint8_t *p, size_t len, uint64_t seed) {
 
 /* Text-like data: words from a small vocabulary in pseudo-random order. */
 static void fillText(uint8_t *p, size_t len, uint64_t seed) {
-    static const char *words[] = {"backup ", "restore ", "snapshot ", "the ", "of ", "repository ", "pack ",
-                                  "index ", "chunk ", "and ", "data\n", "lifeboat ", "key ", "a ", "is "};
+    static const char *words[] = {"backup ",     "restore ",  "snapshot ", "the ",   "of ",
+                                  "repository ", "pack ",     "index ",    "chunk ", "and ",
+                                  "data\n",      "lifeboat ", "key ",      "a ",     "is "};
     uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
     size_t i = 0;
     while (i < len) {
@@ -291,16 +292,11 @@ static void testTwoThreads(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testTextRoundTrip),
-        cmocka_unit_test(testZerosRoundTrip),
-        cmocka_unit_test(testRandomNotCompressed),
-        cmocka_unit_test(testEmptyNotCompressed),
-        cmocka_unit_test(testMixedDataCompressed),
-        cmocka_unit_test(testWorthItRule),
-        cmocka_unit_test(testAppendsAfterExisting),
-        cmocka_unit_test(testWrongRawLen),
-        cmocka_unit_test(testTruncatedAndGarbage),
-        cmocka_unit_test(testFrameWithoutContentSize),
+        cmocka_unit_test(testTextRoundTrip),        cmocka_unit_test(testZerosRoundTrip),
+        cmocka_unit_test(testRandomNotCompressed),  cmocka_unit_test(testEmptyNotCompressed),
+        cmocka_unit_test(testMixedDataCompressed),  cmocka_unit_test(testWorthItRule),
+        cmocka_unit_test(testAppendsAfterExisting), cmocka_unit_test(testWrongRawLen),
+        cmocka_unit_test(testTruncatedAndGarbage),  cmocka_unit_test(testFrameWithoutContentSize),
         cmocka_unit_test(testTwoThreads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

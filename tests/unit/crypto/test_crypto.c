@@ -42,10 +42,10 @@ static void assertIdHex(const LbId *id, const char *hex) {
     assert_string_equal(got, hex);
 }
 
-static const uint8_t keyA[CRYPTO_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t keyA[CRYPTO_KEY_LEN] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                              17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
-static const uint8_t keyB[CRYPTO_KEY_LEN] = {0xff, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-                                             17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t keyB[CRYPTO_KEY_LEN] = {0xff, 2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                             17,   18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t keyC[CRYPTO_KEY_LEN] = {0x33};
 
 /* FIPS 180-2 appendix B.1 ("abc") and the well-known digest of "". */
