@@ -357,12 +357,14 @@ def main():
         print(json.dumps(d))
         return 0
 
-    vocab = Vocab(a.seed)
     t0 = time.time()
+    if a.cmd == "ensure" and same and st.get("state") == "clean" and os.path.isdir(data):
+        print("data set up to date: %s (seed %s, scale %g)" % (data, a.seed, a.scale), file=sys.stderr)
+        return 0
+    if a.cmd == "revert" and same and st.get("state") == "clean":
+        return 0
+    vocab = Vocab(a.seed)
     if a.cmd == "ensure":
-        if same and st.get("state") == "clean":
-            print("data set up to date: %s (seed %s, scale %g)" % (data, a.seed, a.scale), file=sys.stderr)
-            return 0
         if same and st.get("state") in ("changed", "changing"):
             print("undoing an unfinished change in %s" % data, file=sys.stderr)
             revert_change(vocab, a.seed, a.scale, data, files)

@@ -342,8 +342,7 @@ int cmdForget(int argc, char **argv) {
         o.pruneOpts.dryRun = o.dryRun;
         if (!pruneRun(repo, lock, &o.pruneOpts, &r, &err))
             goto fail;
-        if (!g.json)
-            prunePrintResult(&g, &o.pruneOpts, &r, lbMonotonicSeconds() - start);
+        prunePrintResult(&g, &o.pruneOpts, &r, lbMonotonicSeconds() - start);
     }
     rc = 0;
     goto done;

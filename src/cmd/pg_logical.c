@@ -248,7 +248,8 @@ int cmdBackupPgLogical(int argc, char **argv) {
         snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
     snap.summary = res.archive.summary;
     snap.meta = json_incref(res.meta);
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, &res.archive.tree, &err))
+    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.archive.newPacks, res.archive.newPackCount,
+                           &res.archive.tree, &err))
         goto fail;
     if (!snapshotSave(repo, &snap, &err))
         goto fail;

@@ -273,7 +273,7 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     }
     if (!basebackupFinish(bb, &info, &err))
         goto fail;
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, &res.tree, &err))
+    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.newPacks, res.newPackCount, &res.tree, &err))
         goto fail;
 
     snap.timeNs = res.summary.startNs;

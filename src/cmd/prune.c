@@ -91,6 +91,7 @@ void prunePrintResult(const GlobalOpts *g, const PruneOptions *o, const PruneRes
         json_object_set_new(j, "bytes_repacked", json_integer((json_int_t)r->bytesRepacked));
         json_object_set_new(j, "bytes_unused_after", json_integer((json_int_t)r->bytesUnusedAfter));
         json_object_set_new(j, "bytes_read", json_integer((json_int_t)r->bytesRead));
+        json_object_set_new(j, "temporary_files_removed", json_integer((json_int_t)r->temporaryRemoved));
         json_object_set_new(j, "index_files_before", json_integer((json_int_t)r->indexFilesBefore));
         json_object_set_new(j, "index_files_after", json_integer((json_int_t)r->indexFilesAfter));
         json_object_set_new(j, "total_duration", json_real(secs));

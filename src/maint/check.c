@@ -394,7 +394,20 @@ bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
     return ok;
 }
 
-bool checkBeforeCommit(Repo *repo, const LbId *before, size_t beforeCount, const LbId *tree, LbError *err) {
+bool checkBeforeCommit(Repo *repo, const LbId *before, size_t beforeCount, const LbId *newPacks, size_t newPackCount,
+                       const LbId *tree, LbError *err) {
+    for (size_t i = 0; i < newPackCount; i++) {
+        char name[80];
+        repoPackName(&newPacks[i], name);
+        StorageInfo info;
+        if (!storageStat(repoStorage(repo), name, &info, err))
+            return false;
+        if (!info.exists)
+            return lbErr(err, LB_ERR_CORRUPT,
+                         "no snapshot written: pack '%s' uploaded by this backup was removed meanwhile (a prune "
+                         "while this backup's lock was lost?); run the backup again",
+                         name);
+    }
     LbId *now = NULL;
     size_t nowCount = 0;
     if (!repoListIds(repo, "index", &now, &nowCount, err))

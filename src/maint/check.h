@@ -41,10 +41,12 @@ void checkResultClear(CheckResult *result);
 bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err);
 
 /* Run by every writer just before it writes a snapshot (see
- * docs/concurrency.md): when an index file the writer loaded at its start
+ * docs/concurrency.md): every pack this run uploaded (newPacks) must still
+ * exist, and when an index file the writer loaded at its start
  * (indexAtStart) is gone — a prune ran although the lock should have stopped
- * it — reload the index and verify every blob reachable from tree. Fails
- * with a message saying no snapshot was written. */
-bool checkBeforeCommit(Repo *repo, const LbId *indexAtStart, size_t count, const LbId *tree, LbError *err);
+ * it — the index is reloaded and every blob reachable from tree verified.
+ * Fails with a message saying no snapshot was written. */
+bool checkBeforeCommit(Repo *repo, const LbId *indexAtStart, size_t count, const LbId *newPacks, size_t newPackCount,
+                       const LbId *tree, LbError *err);
 
 #endif

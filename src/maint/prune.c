@@ -294,14 +294,18 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         ps->action = PACK_REPACK;
         r->packsRepacked++;
         r->bytesRepacked += ps->usedBytes;
+        r->bytesDeleted += ps->size; /* the old pack goes once its blobs are copied */
         unusedLeft -= ps->unusedBytes;
     }
     r->bytesUnusedAfter = unusedLeft;
     r->packsKept = np - r->packsDeleted - r->packsRepacked;
     for (size_t i = 0; i < seen.count; i++)
-        if (!named[i])
+        if (!named[i]) {
             r->packsUnreferenced++;
+            r->bytesDeleted += seen.items[i].size;
+        }
     if (opts->dryRun) {
+        r->indexFilesAfter = r->indexFilesBefore;
         free(named);
         ok = true;
         goto cleanup;
@@ -347,7 +351,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         free(named);
         goto cleanup;
     }
-    if (anyChange && !repoLockVerifyAlone(lock, err)) {
+    if (!repoLockVerifyAlone(lock, err)) {
         lbErrorWrap(err, "prune stopped before deleting anything");
         free(named);
         goto cleanup;
@@ -364,8 +368,6 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     for (uint32_t k = 0; k < np; k++) {
         if (stats[k].action == PACK_KEEP || !stats[k].exists)
             continue;
-        if (stats[k].action == PACK_REPACK)
-            r->bytesDeleted += stats[k].size;
         char name[80];
         repoPackName(indexPackId(ix, k), name);
         if (!storageRemove(repoStorage(repo), name, err)) {
@@ -382,9 +384,10 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
             free(named);
             goto cleanup;
         }
-        r->bytesDeleted += seen.items[i].size;
     }
     free(named);
+    if (!storageRemoveTemporary(repoStorage(repo), &r->temporaryRemoved, err))
+        goto cleanup;
     LbId *after = NULL;
     size_t afterCount = 0;
     if (repoListIds(repo, "index", &after, &afterCount, err))

@@ -37,6 +37,7 @@ typedef struct PruneResult {
     uint64_t bytesDeleted, bytesRepacked, bytesUnusedAfter;
     uint64_t indexFilesBefore, indexFilesAfter;
     uint64_t bytesRead; /* from the storage, everything prune downloaded */
+    uint64_t temporaryRemoved; /* leftovers of interrupted writes */
 } PruneResult;
 
 bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult *result, LbError *err);

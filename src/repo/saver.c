@@ -372,6 +372,21 @@ bool saverFinish(BlobSaver *s, LbError *err) {
     }
     if (s->newPackCount == 0)
         return true;
+    /* An index must never name a pack that is gone: if one of ours vanished
+     * (a prune that ran although our lock should have stopped it), write no
+     * index at all and fail; the orphaned packs are harmless. */
+    for (size_t k = 0; k < s->newPackCount; k++) {
+        char name[80];
+        repoPackName(&s->newPacks[k].id, name);
+        StorageInfo info;
+        if (!storageStat(repoStorage(s->repo), name, &info, err))
+            return false;
+        if (!info.exists)
+            return lbErr(err, LB_ERR_CORRUPT,
+                         "no snapshot written: pack '%s' uploaded by this run was removed meanwhile (a prune while "
+                         "this run's lock was lost?); run it again",
+                         name);
+    }
     LbBuf plain = {0};
     indexEncode(s->newPacks, s->newPackCount, &plain);
     LbId id;
@@ -389,6 +404,16 @@ bool saverFinish(BlobSaver *s, LbError *err) {
             indexAdd(ix, p, &s->newPacks[k].entries[i]);
     }
     return true;
+}
+
+LbId *saverNewPackIds(BlobSaver *s, size_t *count) {
+    *count = s->newPackCount;
+    if (s->newPackCount == 0)
+        return NULL;
+    LbId *ids = lbXmalloc(s->newPackCount * sizeof(LbId));
+    for (size_t i = 0; i < s->newPackCount; i++)
+        ids[i] = s->newPacks[i].id;
+    return ids;
 }
 
 void saverGetStats(BlobSaver *s, SaverStats *out) {

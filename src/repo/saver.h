@@ -53,6 +53,10 @@ bool saverFailed(BlobSaver *saver);
 bool saverFinish(BlobSaver *saver, LbError *err);
 
 void saverGetStats(BlobSaver *saver, SaverStats *out);
+
+/* The packs this saver uploaded (after saverFinish), as a malloc'd array the
+ * caller frees; *count may be 0 (then NULL is returned). */
+LbId *saverNewPackIds(BlobSaver *saver, size_t *count);
 void saverFree(BlobSaver *saver);
 
 #endif

@@ -122,3 +122,10 @@ void storageGetStats(const Storage *storage, StorageStats *out) {
     out->bytesWritten = atomic_load(&storage->bytesWritten);
     out->bytesRead = atomic_load(&storage->bytesRead);
 }
+
+bool storageRemoveTemporary(Storage *storage, uint64_t *removed, LbError *err) {
+    *removed = 0;
+    if (storage->iface->removeTemporary == NULL)
+        return true;
+    return storage->iface->removeTemporary(storage->driver, removed, err);
+}

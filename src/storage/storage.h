@@ -56,6 +56,12 @@ typedef struct StorageInterface {
 
     /* Optional (may be NULL). Release the driver. */
     void (*free)(void *driver);
+
+    /* Optional (may be NULL). Delete leftovers of interrupted puts (a local
+     * driver's temporary files); *removed counts them. Only called by a
+     * holder of the repository's exclusive lock: no put of this repository
+     * is in progress then. */
+    bool (*removeTemporary)(void *driver, uint64_t *removed, LbError *err);
 } StorageInterface;
 
 typedef struct Storage Storage;
@@ -77,6 +83,9 @@ bool storageGet(Storage *storage, const char *name, uint64_t offset, uint64_t le
 bool storageList(Storage *storage, const char *prefix, StorageListCb cb, void *ctx, LbError *err);
 bool storageRemove(Storage *storage, const char *name, LbError *err);
 bool storageStat(Storage *storage, const char *name, StorageInfo *info, LbError *err);
+
+/* Calls the driver's removeTemporary when it has one (else removes nothing). */
+bool storageRemoveTemporary(Storage *storage, uint64_t *removed, LbError *err);
 
 /* Counters for tests and the benchmark (bytes and calls through this Storage). */
 typedef struct StorageStats {

@@ -552,6 +552,51 @@ static bool localList(void *driver, const char *prefix, StorageListCb cb, void *
     return ok;
 }
 
+/* Unlink ".tmp-*" files in dirFd and, up to depth levels further down, in its
+ * subdirectories (the layout is at most two levels deep: data/xx/). */
+static bool localRemoveTmpIn(int dirFd, int depth, const char *root, uint64_t *removed, LbError *err) {
+    int fd = dup(dirFd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return lbErrSys(err, "unable to list '%s'", root);
+    }
+    bool ok = true;
+    struct dirent *de;
+    while (ok && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (strncmp(de->d_name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0) {
+            if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                (*removed)++;
+            else if (errno != ENOENT)
+                ok = lbErrSys(err, "unable to remove temporary file '%s' below '%s'", de->d_name, root);
+            continue;
+        }
+        if (depth > 0 && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)) {
+            int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) {
+                ok = localRemoveTmpIn(sub, depth - 1, root, removed, err);
+                close(sub);
+            }
+        }
+    }
+    closedir(d);
+    return ok;
+}
+
+static bool localRemoveTemporary(void *driver, uint64_t *removed, LbError *err) {
+    LocalDriver *drv = driver;
+    *removed = 0;
+    int fd = open(drv->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? true : lbErrSys(err, "unable to open '%s'", drv->root);
+    bool ok = localRemoveTmpIn(fd, 2, drv->root, removed, err);
+    close(fd);
+    return ok;
+}
+
 /***********************************************************************************************************************
  * Driver
  **********************************************************************************************************************/
@@ -572,6 +617,7 @@ static const StorageInterface localInterface = {
     .remove = localRemove,
     .stat = localStat,
     .free = localFree,
+    .removeTemporary = localRemoveTemporary,
 };
 
 /* Returns a Storage over root without creating it; fails with LB_ERR_ARGS
