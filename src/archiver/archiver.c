@@ -22,20 +22,20 @@
 #include "repo/saver.h"
 
 #define READ_BUF_SIZE (16u * 1024u * 1024u)
-#define SLOT_BLOCKS 48
 
-/* Chunk IDs of one file, written by workers: block k holds 2^k IDs, so
- * pointers handed to workers stay valid while the list grows. */
-typedef struct FileSlots {
-    LbId *blocks[SLOT_BLOCKS];
-    size_t count;
-} FileSlots;
+struct ArchiverChunker {
+    Repo *repo;
+    BlobSaver *saver;
+    uint8_t *buf;
+    size_t bufSize; /* at least twice the largest chunk */
+    atomic_long pending;
+};
 
 typedef struct ADir ADir;
 
 typedef struct AEntry {
     Node node;
-    FileSlots slots;
+    ArchiverSlots slots;
     bool useSlots;
     ADir *dir;
     bool hasParentTree;
@@ -56,9 +56,8 @@ typedef struct Archiver {
     Repo *repo;
     const ArchiverOptions *opts;
     BlobSaver *saver;
-    atomic_long pending;
+    ArchiverChunker *chunker;
     ArchiverResult *result;
-    uint8_t *buf;
     NameCache *users, *groups;
     size_t userCount, groupCount;
     dev_t rootDev;
@@ -94,7 +93,7 @@ static void *scanMain(void *arg) {
     return NULL;
 }
 
-static LbId *slotAt(FileSlots *s, size_t i) {
+static LbId *slotAt(ArchiverSlots *s, size_t i) {
     size_t k = 0;
     while (((size_t)2 << k) - 1 <= i)
         k++;
@@ -104,12 +103,16 @@ static LbId *slotAt(FileSlots *s, size_t i) {
     return &s->blocks[k][i - base];
 }
 
-static void slotsFlatten(FileSlots *s, Node *n) {
+void archiverSlotsTake(ArchiverSlots *s, Node *n) {
     n->contentCount = s->count;
     n->content = s->count ? lbXmalloc(s->count * sizeof(LbId)) : NULL;
     for (size_t i = 0; i < s->count; i++)
         n->content[i] = *slotAt(s, i);
-    for (int k = 0; k < SLOT_BLOCKS; k++)
+    archiverSlotsClear(s);
+}
+
+void archiverSlotsClear(ArchiverSlots *s) {
+    for (int k = 0; k < ARCHIVER_SLOT_BLOCKS; k++)
         free(s->blocks[k]);
     memset(s, 0, sizeof(*s));
 }
@@ -130,8 +133,7 @@ static void dirFree(ADir *d) {
     for (size_t i = 0; i < d->count; i++) {
         AEntry *e = &d->entries[i];
         nodeClear(&e->node);
-        for (int k = 0; k < SLOT_BLOCKS; k++)
-            free(e->slots.blocks[k]);
+        archiverSlotsClear(&e->slots);
         dirFree(e->dir);
     }
     free(d->entries);
@@ -260,49 +262,88 @@ static void readXattrs(Node *n, const char *path) {
         }
 }
 
-/* Chunk a stream into the saver. Returns false with errno-style reason in
- * *why on a read error (chunks already queued stay harmlessly unreferenced). */
-static bool chunkStream(Archiver *a, int fd, AEntry *e, uint64_t *bytesRead, const char **why) {
-    const Chunker *ch = repoChunker(a->repo);
+ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver) {
+    ArchiverChunker *c = lbXcalloc(1, sizeof(*c));
+    c->repo = repo;
+    c->saver = saver;
+    size_t maxSize = chunkerParams(repoChunker(repo))->maxSize;
+    c->bufSize = READ_BUF_SIZE >= 2 * maxSize ? READ_BUF_SIZE : 2 * maxSize;
+    c->buf = lbXmalloc(c->bufSize);
+    atomic_init(&c->pending, 0);
+    return c;
+}
+
+void archiverChunkerFree(ArchiverChunker *c) {
+    if (c == NULL)
+        return;
+    free(c->buf);
+    free(c);
+}
+
+bool archiverChunkStream(ArchiverChunker *c, ArchiverReadFn readFn, void *readCtx, ArchiverSlots *slots,
+                         uint64_t *bytesRead, const char **why) {
+    const Chunker *ch = repoChunker(c->repo);
     size_t maxSize = chunkerParams(ch)->maxSize;
     size_t start = 0, end = 0;
     bool eof = false;
     *bytesRead = 0;
-    e->useSlots = true;
     for (;;) {
         if (!eof && end - start < maxSize) {
             if (start > 0) {
-                memmove(a->buf, a->buf + start, end - start);
+                memmove(c->buf, c->buf + start, end - start);
                 end -= start;
                 start = 0;
             }
-            while (!eof && end < READ_BUF_SIZE) {
-                ssize_t r = read(fd, a->buf + end, READ_BUF_SIZE - end);
-                if (r < 0) {
-                    if (errno == EINTR)
-                        continue;
-                    *why = strerror(errno);
+            while (!eof && end < c->bufSize) {
+                ssize_t r = readFn(readCtx, c->buf + end, c->bufSize - end, why);
+                if (r < 0)
                     return false;
-                }
                 if (r == 0)
                     eof = true;
                 end += (size_t)r;
                 *bytesRead += (uint64_t)r;
-                a->progress.bytesDone += (uint64_t)r;
             }
         }
         if (start == end && eof)
             return true;
-        size_t n = chunkerNext(ch, a->buf + start, end - start, eof);
+        size_t n = chunkerNext(ch, c->buf + start, end - start, eof);
         if (n == 0)
             continue;
         uint8_t *copy = lbXmalloc(n);
-        memcpy(copy, a->buf + start, n);
-        LbId *slot = slotAt(&e->slots, e->slots.count++);
-        atomic_fetch_add(&a->pending, 1);
-        saverSubmitTake(a->saver, BLOB_DATA, copy, n, slot, &a->pending);
+        memcpy(copy, c->buf + start, n);
+        LbId *slot = slotAt(slots, slots->count++);
+        atomic_fetch_add(&c->pending, 1);
+        saverSubmitTake(c->saver, BLOB_DATA, copy, n, slot, &c->pending);
         start += n;
     }
+}
+
+/* An open file or stream read by the archiver; counts bytes for progress. */
+typedef struct FdReader {
+    int fd;
+    Archiver *a;
+} FdReader;
+
+static ssize_t fdRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
+    FdReader *fr = ctx;
+    for (;;) {
+        ssize_t r = read(fr->fd, buf, cap);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            *why = strerror(errno);
+        else
+            fr->a->progress.bytesDone += (uint64_t)r;
+        return r;
+    }
+}
+
+/* Chunk the stream fd into e's slots. Returns false with an errno reason
+ * in *why on a read error. */
+static bool chunkStream(Archiver *a, int fd, AEntry *e, uint64_t *bytesRead, const char **why) {
+    FdReader fr = {fd, a};
+    e->useSlots = true;
+    return archiverChunkStream(a->chunker, fdRead, &fr, &e->slots, bytesRead, why);
 }
 
 static bool loadTree(Archiver *a, const LbId *id, Tree *t) {
@@ -434,8 +475,9 @@ static void walkDir(Archiver *a, const char *path, ADir *dir, const Tree *parent
                 const Node *pn = parentTree ? treeFind(parentTree, names[i]) : NULL;
                 if (!processEntry(a, child, e, &st, pn)) {
                     nodeClear(&e->node);
-                    for (int k = 0; k < SLOT_BLOCKS; k++)
-                        free(e->slots.blocks[k]);
+                    if (e->slots.count > 0)
+                        saverWait(a->saver); /* workers may still write IDs into the slots */
+                    archiverSlotsClear(&e->slots);
                     dirFree(e->dir);
                     dir->count--;
                 }
@@ -453,7 +495,7 @@ static void finishDir(Archiver *a, ADir *dir, LbId *id) {
     for (size_t i = 0; i < dir->count; i++) {
         AEntry *e = &dir->entries[i];
         if (e->useSlots)
-            slotsFlatten(&e->slots, &e->node);
+            archiverSlotsTake(&e->slots, &e->node);
         if (e->dir) {
             finishDir(a, e->dir, &e->node.subtree);
             if (!e->hasParentTree)
@@ -628,8 +670,8 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
             goto cleanup;
         }
     }
-    a.buf = lbXmalloc(READ_BUF_SIZE);
     a.saver = saverNew(repo, 0);
+    a.chunker = archiverChunkerNew(repo, a.saver);
     if (opts->progress && opts->streamCount == 0) {
         atomic_store(&scanFiles, 0);
         atomic_store(&scanBytes, 0);
@@ -679,6 +721,9 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         e->node.name = lbXstrdup(base);
         if (!processEntry(&a, abs[i], e, &st, pn)) {
             nodeClear(&e->node);
+            if (e->slots.count > 0)
+                saverWait(a.saver); /* workers may still write IDs into the slots */
+            archiverSlotsClear(&e->slots);
             dirFree(e->dir);
             dir->count--;
         }
@@ -694,6 +739,7 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         goto cleanup;
     SaverStats ss;
     saverGetStats(a.saver, &ss);
+    result->newPacks = saverNewPackIds(a.saver, &result->newPackCount);
     result->summary.blobsNew = ss.blobsNew - ss.treeBlobsNew;
     result->summary.treeBlobsNew = ss.treeBlobsNew;
     result->summary.dataAdded = ss.rawNew;
@@ -705,8 +751,8 @@ cleanup:
         atomic_store(&scanStop, true);
         pthread_join(scanner, NULL);
     }
+    archiverChunkerFree(a.chunker);
     saverFree(a.saver);
-    free(a.buf);
     for (size_t i = 0; i < opts->pathCount; i++)
         free(abs[i]);
     free(abs);
@@ -731,5 +777,6 @@ void archiverResultClear(ArchiverResult *r) {
     for (size_t i = 0; i < r->unreadableCount; i++)
         free(r->unreadable[i]);
     free(r->unreadable);
+    free(r->newPacks);
     memset(r, 0, sizeof(*r));
 }

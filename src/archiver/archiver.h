@@ -10,8 +10,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "repo/repo.h"
+#include "repo/saver.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 
@@ -51,6 +53,8 @@ typedef struct ArchiverResult {
     size_t pathCount;
     char **unreadable; /* "path: reason" for every file that could not be read (owned) */
     size_t unreadableCount;
+    LbId *newPacks; /* packs this run uploaded (owned), for checkBeforeCommit */
+    size_t newPackCount;
 } ArchiverResult;
 
 /* Run a backup into repo (index loaded). On success the data and trees are
@@ -62,5 +66,48 @@ void archiverResultClear(ArchiverResult *result);
 
 /* Normalize a path to an absolute one without resolving symlinks. Caller frees. */
 char *archiverAbsPath(const char *path);
+
+/*
+ * Chunking, shared by every source (files and streams here, buckets in
+ * source/bucket.h): a byte stream is cut by the repository's chunker and each
+ * chunk queued into a BlobSaver; the saver's workers write the chunk IDs into
+ * the file's ArchiverSlots as they finish, so the reader never waits for them.
+ */
+
+#define ARCHIVER_SLOT_BLOCKS 48
+
+/* The chunk IDs of one file, in order. Block k holds 2^k IDs, so the
+ * pointers handed to the saver stay valid while the list grows. Zero-init;
+ * read or free only after saverWait (workers may still be writing). */
+typedef struct ArchiverSlots {
+    LbId *blocks[ARCHIVER_SLOT_BLOCKS];
+    size_t count;
+} ArchiverSlots;
+
+/* Read up to cap bytes into buf. Returns the number read, 0 at the end of the
+ * stream, or -1 with *why set to the reason (a string that outlives the call). */
+typedef ssize_t (*ArchiverReadFn)(void *ctx, uint8_t *buf, size_t cap, const char **why);
+
+typedef struct ArchiverChunker ArchiverChunker;
+
+/* A chunker feeding saver, with its own read buffer. repo and saver are
+ * borrowed and must outlive it. One chunker is used by one thread. */
+ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver);
+void archiverChunkerFree(ArchiverChunker *chunker); /* NULL is a no-op */
+
+/* Read a stream to its end through read, cut it into chunks and queue them;
+ * their IDs land in slots after the ones already there. *bytesRead is what
+ * was read. On a read failure returns false with *why: the chunks queued so
+ * far stay harmlessly unreferenced, and slots must still be cleared after
+ * saverWait. */
+bool archiverChunkStream(ArchiverChunker *chunker, ArchiverReadFn read, void *readCtx, ArchiverSlots *slots,
+                         uint64_t *bytesRead, const char **why);
+
+/* After saverWait: move the IDs into node->content (contentCount), leaving
+ * slots empty. node must have no content yet. */
+void archiverSlotsTake(ArchiverSlots *slots, Node *node);
+
+/* Free the IDs (after saverWait). */
+void archiverSlotsClear(ArchiverSlots *slots);
 
 #endif

@@ -355,8 +355,11 @@ int cmdBackup(int argc, char **argv) {
             ok = false;
         }
     }
-    if (!ok)
+    if (!ok) {
+        if (err.code != LB_ERR_ARGS && strncmp(err.msg, "no snapshot written", 19) != 0)
+            lbErrorWrap(&err, "no snapshot written");
         goto failPaths;
+    }
 
     snap.timeNs = o.hasTime ? o.timeNs : res.summary.startNs;
     snap.tree = res.tree;
@@ -385,7 +388,7 @@ int cmdBackup(int argc, char **argv) {
     /* Defence in depth against a prune that ran although we held a lock: if
      * an index file we deduplicated against is gone, make sure every blob the
      * new snapshot needs is still there before the snapshot points at it. */
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, &res.tree, &err))
+    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.newPacks, res.newPackCount, &res.tree, &err))
         goto failPaths;
     if (!snapshotSave(repo, &snap, &err))
         goto failPaths;

@@ -1,25 +1,29 @@
-/* restore.c - `lifeboat restore SNAPSHOT[:SUBPATH] --target DIR`. */
+/* restore.c - `lifeboat restore SNAPSHOT[:SUBPATH] --target DIR|s3:...`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cli.h"
 #include "common/timeutil.h"
+#include "restore/bucket_target.h"
 #include "restore/restore.h"
+#include "source/bucket.h"
 
-enum { O_TARGET = 1, O_INCLUDE, O_EXCLUDE, O_VERIFY, O_HOST, O_TAG, O_COMPONENT };
+enum { O_TARGET = 1, O_INCLUDE, O_EXCLUDE, O_VERIFY, O_HOST, O_TAG, O_COMPONENT, O_DELETE, O_DRY_RUN };
 
 static const CliOption restoreOptions[] = {
-    {"target", 't', true, O_TARGET},   {"include", 'i', true, O_INCLUDE}, {"exclude", 'e', true, O_EXCLUDE},
-    {"verify", 0, false, O_VERIFY},    {"host", 'H', true, O_HOST},       {"tag", 0, true, O_TAG},
-    {"component", 0, true, O_COMPONENT}, {NULL, 0, false, 0},
+    {"target", 't', true, O_TARGET},     {"include", 'i', true, O_INCLUDE},
+    {"exclude", 'e', true, O_EXCLUDE},   {"verify", 0, false, O_VERIFY},
+    {"host", 'H', true, O_HOST},         {"tag", 0, true, O_TAG},
+    {"component", 0, true, O_COMPONENT}, {"delete", 0, false, O_DELETE},
+    {"dry-run", 'n', false, O_DRY_RUN},  {NULL, 0, false, 0},
 };
 
 typedef struct RestoreCli {
     const char *target;
     const char **includes, **excludes, **tags;
     size_t includeCount, excludeCount, tagCount;
-    bool verify;
+    bool verify, deleteExtra, dryRun;
     const char *host, *component;
 } RestoreCli;
 
@@ -52,6 +56,12 @@ static bool onOption(void *ctx, int id, const char *v, LbError *err) {
     case O_COMPONENT:
         o->component = v;
         return true;
+    case O_DELETE:
+        o->deleteExtra = true;
+        return true;
+    case O_DRY_RUN:
+        o->dryRun = true;
+        return true;
     }
     return lbErr(err, LB_ERR_ARGS, "unhandled option");
 }
@@ -70,8 +80,91 @@ static void onProgress(void *ctx, const RestoreProgress *p) {
     double rate = el > 0 ? (double)p->bytesDone / el : 0;
     cliFormatDuration(rate > 0 ? (double)(p->bytesTotal - p->bytesDone) / rate : 0, eta, sizeof(eta));
     double pct = p->bytesTotal ? 100.0 * (double)p->bytesDone / (double)p->bytesTotal : 100.0;
-    cliProgressLine("[%s] %5.1f%%  %llu files  %s / %s  ETA %s", elapsed, pct, (unsigned long long)p->filesTotal,
-                    done, total, eta);
+    cliProgressLine("[%s] %5.1f%%  %llu files  %s / %s  ETA %s", elapsed, pct, (unsigned long long)p->filesTotal, done,
+                    total, eta);
+}
+
+typedef struct BucketCtx {
+    const GlobalOpts *g;
+    bool print;
+} BucketCtx;
+
+static void onBucketAction(void *ctx, const char *action, const char *key) {
+    const BucketCtx *b = ctx;
+    if (!b->print)
+        return;
+    if (b->g->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "message_type", json_string("action"));
+        json_object_set_new(j, "action", json_string(action));
+        json_object_set_new(j, "key", json_string(key));
+        cliPrintJson(j);
+    } else {
+        char safe[4 * 1024 + 64]; /* a key is at most 1024 bytes; control characters print as \xNN */
+        printf("%s %s\n", action, lbPrintable(key, safe, sizeof(safe)));
+    }
+}
+
+/* restore into an S3 bucket (restore/bucket_target.h) */
+static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo, const Snapshot *snap,
+                            const char *subpath, double start, LbError *err) {
+    if (o->includeCount > 0 || o->excludeCount > 0 || o->verify)
+        return lbErr(err, LB_ERR_ARGS, "--include, --exclude and --verify do not apply to an s3: target");
+    BucketCtx bc = {g, o->dryRun || g->verbose > 0};
+    Prog pr = {start};
+    BucketTargetOptions bo = {
+        .location = o->target,
+        .subpath = subpath,
+        .deleteExtra = o->deleteExtra,
+        .dryRun = o->dryRun,
+        .action = onBucketAction,
+        .actionCtx = &bc,
+        .progress = cliProgressEnabled(g) && !o->dryRun ? onProgress : NULL,
+        .progressCtx = &pr,
+    };
+    BucketTargetResult res = {0};
+    bool ok = bucketTargetRun(repo, snap, &bo, &res, err);
+    cliProgressDone();
+    double secs = lbMonotonicSeconds() - start;
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&snap->id, hex);
+    if (g->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "message_type", json_string("summary"));
+        json_object_set_new(j, "snapshot_id", json_string(hex));
+        json_object_set_new(j, "dry_run", json_boolean(o->dryRun));
+        json_object_set_new(j, "objects_uploaded", json_integer((json_int_t)res.uploaded));
+        json_object_set_new(j, "objects_unchanged", json_integer((json_int_t)res.unchanged));
+        json_object_set_new(j, "objects_deleted", json_integer((json_int_t)res.deleted));
+        json_object_set_new(j, "bytes_uploaded", json_integer((json_int_t)res.bytesUploaded));
+        json_object_set_new(j, "entries_skipped", json_integer((json_int_t)res.skipped));
+        json_t *f = json_array();
+        for (size_t i = 0; i < res.failedCount; i++)
+            json_array_append_new(f, json_string(res.failed[i]));
+        json_object_set_new(j, "failed", f);
+        json_object_set_new(j, "total_duration", json_real(secs));
+        cliPrintJson(j);
+    } else if (!g->quiet) {
+        char bytes[32], dur[32];
+        cliFormatBytes((double)res.bytesUploaded, bytes, sizeof(bytes));
+        cliFormatDuration(secs, dur, sizeof(dur));
+        if (o->dryRun)
+            printf("dry run of snapshot %.8s to '%s': would upload %llu objects (%s), leave %llu unchanged, delete "
+                   "%llu; nothing was changed\n",
+                   hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
+                   (unsigned long long)res.deleted);
+        else
+            printf("restored snapshot %.8s to '%s': %llu objects uploaded (%s), %llu unchanged, %llu deleted in %s\n",
+                   hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
+                   (unsigned long long)res.deleted, dur);
+    }
+    if (res.failedCount) {
+        fprintf(stderr, "lifeboat: these objects could not be restored:\n");
+        for (size_t i = 0; i < res.failedCount; i++)
+            fprintf(stderr, "  %s\n", res.failed[i]);
+    }
+    bucketTargetResultClear(&res);
+    return ok;
 }
 
 int cmdRestore(int argc, char **argv) {
@@ -96,6 +189,11 @@ int cmdRestore(int argc, char **argv) {
         lbErr(&err, LB_ERR_ARGS, "restore needs --target DIR");
         goto fail;
     }
+    bool toBucket = bucketSourceIsLocation(o.target);
+    if (!toBucket && (o.deleteExtra || o.dryRun)) {
+        lbErr(&err, LB_ERR_ARGS, "--delete and --dry-run apply to an s3: target only");
+        goto fail;
+    }
     ref = lbXstrdup(args.positional[0]);
     char *subpath = strchr(ref, ':');
     if (subpath)
@@ -111,6 +209,12 @@ int cmdRestore(int argc, char **argv) {
     SnapshotFilter f = {.host = o.host, .component = o.component, .tags = o.tags, .tagCount = o.tagCount};
     if (!snapshotFind(repo, ref, &f, &snap, &err))
         goto fail;
+    if (toBucket) {
+        if (!restoreToBucket(&g, &o, repo, &snap, subpath && subpath[0] ? subpath : NULL, start, &err))
+            goto fail;
+        rc = 0;
+        goto done;
+    }
     Prog pr = {start};
     RestoreOptions ro = {
         .target = o.target,

@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "storage/s3/sigv4.h"
 
 #define S3_DEFAULT_REGION "us-east-1"
@@ -62,6 +63,7 @@ struct S3Client {
     char *region;
     bool pathStyle;
     char *baseUrl;    /* scheme://host[:port][/bucket] (no trailing '/') */
+    char *endpoint;   /* scheme://host[:port] */
     char *hostHeader; /* the Host header value signed and sent */
     char *basePath;   /* "" or "/bucket": the URL path before "/key" */
 
@@ -100,9 +102,12 @@ typedef struct S3Request {
     const char *contentType; /* Content-Type header, or NULL */
     bool range;              /* send Range: bytes=rangeFirst-[rangeLast] */
     uint64_t rangeFirst;
-    uint64_t rangeLast; /* UINT64_MAX: open-ended */
-    bool objectHeaders; /* add SSE and storage-class headers (PUT object, initiate multipart) */
+    uint64_t rangeLast;              /* UINT64_MAX: open-ended */
+    bool objectHeaders;              /* add SSE and storage-class headers (PUT object, initiate multipart) */
+    const SigV4Header *extraHeaders; /* more headers to sign and send (object metadata), borrowed */
+    size_t extraCount;
     LbBuf *out;         /* a 2xx body is appended here; NULL: into the response's body */
+    S3ObjectInfo *info; /* object metadata headers of the answer are collected here, or NULL */
 } S3Request;
 
 /* What came back. */
@@ -120,6 +125,7 @@ typedef struct S3Response {
     char bucketRegion[64]; /* x-amz-bucket-region */
     size_t outBefore;      /* out->len before the transfer */
     LbBuf *out;
+    S3ObjectInfo *info; /* S3Request.info */
 } S3Response;
 
 /* An S3 error document's fields. */
@@ -688,6 +694,74 @@ static bool s3HeaderIs(const char *line, size_t len, const char *name, const cha
     return true;
 }
 
+/* The object metadata headers PUT can set (besides x-amz-meta-*). */
+static const char *const s3ObjectHeaders[] = {"content-type",     "cache-control",    "content-disposition",
+                                              "content-encoding", "content-language", "expires"};
+
+bool s3IsObjectHeader(const char *name) {
+    if (strncmp(name, "x-amz-meta-", 11) == 0)
+        return name[11] != '\0';
+    for (size_t i = 0; i < sizeof(s3ObjectHeaders) / sizeof(s3ObjectHeaders[0]); i++)
+        if (strcmp(name, s3ObjectHeaders[i]) == 0)
+            return true;
+    return false;
+}
+
+void s3ObjectInfoClear(S3ObjectInfo *info) {
+    if (info == NULL)
+        return;
+    for (size_t i = 0; i < info->headerCount; i++) {
+        free(info->headers[i].name);
+        free(info->headers[i].value);
+    }
+    free(info->headers);
+    memset(info, 0, sizeof(*info));
+}
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 7231 IMF-fixdate) in ns since the
+ * epoch; 0 when it does not parse. */
+static int64_t s3ParseHttpDate(const char *s) {
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    char mon[4] = "";
+    int day, year, h, m, sec;
+    if (sscanf(s, "%*3s, %d %3s %d %d:%d:%d GMT", &day, mon, &year, &h, &m, &sec) != 6)
+        return 0;
+    const char *found = strstr(months, mon);
+    if (strlen(mon) != 3 || found == NULL || (found - months) % 3 != 0)
+        return 0;
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = (int)((found - months) / 3),
+                    .tm_mday = day,
+                    .tm_hour = h,
+                    .tm_min = m,
+                    .tm_sec = sec};
+    return (int64_t)timegm(&tm) * 1000000000;
+}
+
+/* Keep line (one raw header line) in info when it is an object metadata
+ * header with a value: the name lowercased, the value trimmed, control
+ * characters replaced by spaces. */
+static void s3CollectObjectHeader(S3ObjectInfo *info, const char *line, size_t len) {
+    const char *colon = memchr(line, ':', len);
+    if (colon == NULL || colon == line || (size_t)(colon - line) > 256)
+        return;
+    char name[257];
+    size_t nlen = (size_t)(colon - line);
+    for (size_t i = 0; i < nlen; i++)
+        name[i] = (char)tolower((unsigned char)line[i]);
+    name[nlen] = '\0';
+    if (!s3IsObjectHeader(name))
+        return;
+    const char *v;
+    size_t vlen;
+    if (!s3HeaderIs(line, len, name, &v, &vlen) || vlen == 0)
+        return;
+    char *value = lbXmalloc(vlen + 1);
+    s3CopyText(value, vlen + 1, v, vlen);
+    info->headers = lbXrealloc(info->headers, (info->headerCount + 1) * sizeof(S3Header));
+    info->headers[info->headerCount++] = (S3Header){lbXstrdup(name), value};
+}
+
 static size_t s3HeaderCb(char *buffer, size_t size, size_t nitems, void *userp) {
     S3Response *r = userp;
     size_t len = size * nitems;
@@ -704,6 +778,8 @@ static size_t s3HeaderCb(char *buffer, size_t size, size_t nitems, void *userp) 
         if (s3Is2xx(r->status) && r->out != NULL)
             r->out->len = r->outBefore;
         lbBufClear(&r->body);
+        if (r->info != NULL)
+            s3ObjectInfoClear(r->info);
     } else if (s3HeaderIs(buffer, len, "content-length", &v, &vlen)) {
         char tmp[32];
         s3CopyText(tmp, sizeof(tmp), v, vlen);
@@ -732,6 +808,12 @@ static size_t s3HeaderCb(char *buffer, size_t size, size_t nitems, void *userp) 
         s3CopyText(r->etag, sizeof(r->etag), v, vlen);
     } else if (s3HeaderIs(buffer, len, "x-amz-bucket-region", &v, &vlen)) {
         s3CopyText(r->bucketRegion, sizeof(r->bucketRegion), v, vlen);
+    } else if (r->info != NULL && s3HeaderIs(buffer, len, "last-modified", &v, &vlen)) {
+        char tmp[64];
+        s3CopyText(tmp, sizeof(tmp), v, vlen);
+        r->info->lastModifiedNs = s3ParseHttpDate(tmp);
+    } else if (r->info != NULL) {
+        s3CollectObjectHeader(r->info, buffer, len);
     }
     return len;
 }
@@ -741,10 +823,11 @@ static void s3ResponseFree(S3Response *r) {
 }
 
 /* Header pairs for signing and sending, built per request. */
+#define S3_BASE_HEADERS 16
 typedef struct S3Headers {
-    SigV4Header h[16];
+    SigV4Header *h; /* room for S3_BASE_HEADERS plus the request's extra headers */
     size_t count;
-    char *owned[16]; /* values allocated here */
+    char *owned[S3_BASE_HEADERS]; /* values allocated here */
     size_t ownedCount;
 } S3Headers;
 
@@ -769,6 +852,9 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
     memset(resp, 0, sizeof(*resp));
     resp->out = req->out;
     resp->outBefore = req->out ? req->out->len : 0;
+    resp->info = req->info;
+    if (req->info != NULL)
+        s3ObjectInfoClear(req->info);
 
     /* URL path: basePath + "/" + key, the key URI-encoded once; S3 signs
      * exactly this path (no normalization, no second encoding) */
@@ -791,6 +877,7 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
         sigv4Sha256Hex(req->body ? (const void *)req->body : "", req->bodyLen, payloadHash);
 
     S3Headers hs = {0};
+    hs.h = lbXcalloc(S3_BASE_HEADERS + req->extraCount, sizeof(SigV4Header));
     s3HeadersAdd(&hs, "Host", c->hostHeader);
     s3HeadersAdd(&hs, "x-amz-date", amzDate);
     s3HeadersAdd(&hs, "x-amz-content-sha256", payloadHash);
@@ -814,6 +901,8 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
         if (c->storageClass != NULL)
             s3HeadersAdd(&hs, "x-amz-storage-class", c->storageClass);
     }
+    for (size_t i = 0; i < req->extraCount; i++)
+        s3HeadersAdd(&hs, req->extraHeaders[i].name, req->extraHeaders[i].value);
 
     SigV4Request sreq = {.method = req->method,
                          .path = pathStr,
@@ -853,6 +942,8 @@ static bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
         goto cleanup;
     }
     curl_easy_setopt(h, CURLOPT_URL, url);
+    /* the path is the key: no squashing of "/./" or "/../" (keys may hold them) */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_SHARE, c->share);
@@ -927,6 +1018,7 @@ cleanup:
     free(authz);
     for (size_t i = 0; i < hs.ownedCount; i++)
         free(hs.owned[i]);
+    free(hs.h);
     free(url);
     lbBufFree(&path);
     return ok;
@@ -1173,11 +1265,23 @@ static bool s3FailHead(S3Client *c, LbError *err, const char *verb, const char *
     return false;
 }
 
-/* HEAD key: exists and size. A missing object or bucket is exists=false. */
-static bool s3Head(S3Client *c, const char *key, const char *verb, StorageInfo *info, LbError *err) {
+/* Copy an ETag header value without its quotes. */
+static void s3EtagCopy(char *out, size_t size, const char *etag) {
+    size_t len = strlen(etag);
+    if (len >= 2 && etag[0] == '"' && etag[len - 1] == '"') {
+        etag++;
+        len -= 2;
+    }
+    s3CopyText(out, size, etag, len);
+}
+
+/* HEAD key: exists and size. A missing object or bucket is exists=false.
+ * meta, when not NULL, receives the object's metadata headers and ETag. */
+static bool s3Head(S3Client *c, const char *key, const char *verb, StorageInfo *info, S3ObjectInfo *meta,
+                   LbError *err) {
     info->exists = false;
     info->size = 0;
-    S3Request req = {.method = "HEAD", .key = key};
+    S3Request req = {.method = "HEAD", .key = key, .info = meta};
     S3Response resp;
     bool ok = s3Perform(c, &req, &resp);
     if (!ok) {
@@ -1185,6 +1289,10 @@ static bool s3Head(S3Client *c, const char *key, const char *verb, StorageInfo *
     } else if (s3Is2xx(resp.status)) {
         info->exists = true;
         info->size = resp.haveContentLength ? resp.contentLength : 0;
+        if (meta != NULL) {
+            meta->size = info->size;
+            s3EtagCopy(meta->etag, sizeof(meta->etag), resp.etag);
+        }
     } else if (resp.status != 404) {
         ok = s3FailHead(c, err, verb, key, &resp);
     }
@@ -1199,7 +1307,7 @@ static bool s3Stat(void *driver, const char *name, StorageInfo *info, LbError *e
     if (!s3NameCheck(name, err))
         return false;
     char *key = s3Key(c, name);
-    bool ok = s3Head(c, key, "stat", info, err);
+    bool ok = s3Head(c, key, "stat", info, NULL, err);
     free(key);
     return ok;
 }
@@ -1210,21 +1318,22 @@ static bool s3RangeError(const S3Client *c, LbError *err, const char *key, uint6
                  (unsigned long long)size);
 }
 
-/* Append bytes [offset, offset+length) of name to out (length 0: to the
+/* Append bytes [offset, offset+length) of key to out (length 0: to the
  * end). On failure out->len is unchanged. A missing object is
  * LB_ERR_NOT_FOUND; a range past the end LB_ERR_CORRUPT naming the size
- * (learned from Content-Range, or a HEAD when the server does not say). */
-static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
-    S3Client *c = driver;
-    if (!s3NameCheck(name, err))
-        return false;
-    char *key = s3Key(c, name);
+ * (learned from Content-Range, or a HEAD when the server does not say).
+ * meta, when not NULL, receives the answer's metadata headers, ETag and the
+ * object's size (when the server says it). */
+static bool s3GetKey(S3Client *c, const char *key, uint64_t offset, uint64_t length, LbBuf *out, S3ObjectInfo *meta,
+                     LbError *err) {
     bool ok = false;
     S3Response resp = {0};
     StorageInfo info;
+    size_t before = out->len;
+    uint64_t objectSize = 0; /* for meta */
     if (length > 0 && length > UINT64_MAX - offset) {
         /* cannot be expressed as a Range: the answer only needs the size */
-        if (s3Head(c, key, "read", &info, err)) {
+        if (s3Head(c, key, "read", &info, NULL, err)) {
             if (!info.exists)
                 lbErr(err, LB_ERR_NOT_FOUND, "unable to read '%s' in s3 bucket '%s': no such object", key, c->bucket);
             else
@@ -1232,13 +1341,12 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
         }
         goto cleanup;
     }
-    S3Request req = {.method = "GET", .key = key, .out = out};
+    S3Request req = {.method = "GET", .key = key, .out = out, .info = meta};
     if (offset > 0 || length > 0) {
         req.range = true;
         req.rangeFirst = offset;
         req.rangeLast = length > 0 ? offset + length - 1 : UINT64_MAX;
     }
-    size_t before = out->len;
     if (!s3Perform(c, &req, &resp)) {
         s3Fail(c, err, "read", key, &resp);
         goto cleanup;
@@ -1247,7 +1355,7 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
         /* the range starts at or past the end: fine only for an empty tail */
         uint64_t size = resp.rangeTotal;
         if (!resp.haveRangeTotal) {
-            if (!s3Head(c, key, "read", &info, err))
+            if (!s3Head(c, key, "read", &info, NULL, err))
                 goto cleanup;
             if (!info.exists) {
                 lbErr(err, LB_ERR_NOT_FOUND, "unable to read '%s' in s3 bucket '%s': no such object", key, c->bucket);
@@ -1259,6 +1367,7 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
             ok = true;
         else
             s3RangeError(c, err, key, size);
+        objectSize = size;
         goto cleanup;
     }
     if (!s3Is2xx(resp.status)) {
@@ -1281,6 +1390,7 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
         uint64_t want = length > 0 ? length : size - offset;
         memmove(out->data + before, out->data + before + offset, (size_t)want);
         out->len = before + (size_t)want;
+        objectSize = size;
         ok = true;
         goto cleanup;
     }
@@ -1291,10 +1401,28 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
         s3RangeError(c, err, key, size);
         goto cleanup;
     }
+    objectSize = size;
     ok = true;
 
 cleanup:
+    if (meta != NULL) {
+        if (ok) {
+            s3EtagCopy(meta->etag, sizeof(meta->etag), resp.etag);
+            meta->size = objectSize;
+        } else {
+            s3ObjectInfoClear(meta);
+        }
+    }
     s3ResponseFree(&resp);
+    return ok;
+}
+
+static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
+    S3Client *c = driver;
+    if (!s3NameCheck(name, err))
+        return false;
+    char *key = s3Key(c, name);
+    bool ok = s3GetKey(c, key, offset, length, out, NULL, err);
     free(key);
     return ok;
 }
@@ -1446,10 +1574,29 @@ static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx
  * put: single PUT or multipart upload
  **********************************************************************************************************************/
 
-/* PUT the whole object in one request. Leaves resp for the caller's
- * inspection (freed by the caller); false when no answer came. */
-static bool s3PutSingle(S3Client *c, const char *key, const uint8_t *data, size_t len, S3Response *resp) {
-    S3Request req = {.method = "PUT", .key = key, .body = data, .bodyLen = len, .objectHeaders = true};
+/* What a put sends: the object in memory (data), or read part by part in
+ * order (read), with optional metadata headers. */
+typedef struct S3PutSource {
+    const uint8_t *data; /* the whole object, or NULL */
+    S3ReadFn read;       /* when data is NULL */
+    void *readCtx;
+    uint64_t len;
+    const char *contentType;         /* or NULL */
+    const SigV4Header *extraHeaders; /* x-amz-meta-*, cache-control, ... */
+    size_t extraCount;
+} S3PutSource;
+
+/* PUT the whole object (src->data) in one request. Leaves resp for the
+ * caller's inspection (freed by the caller); false when no answer came. */
+static bool s3PutSingle(S3Client *c, const char *key, const S3PutSource *src, S3Response *resp) {
+    S3Request req = {.method = "PUT",
+                     .key = key,
+                     .body = src->data,
+                     .bodyLen = (size_t)src->len,
+                     .objectHeaders = true,
+                     .contentType = src->contentType,
+                     .extraHeaders = src->extraHeaders,
+                     .extraCount = src->extraCount};
     return s3Perform(c, &req, resp);
 }
 
@@ -1469,7 +1616,10 @@ typedef struct S3Multipart {
     S3Client *client;
     const char *key;
     const char *uploadId;
-    const uint8_t *data;
+    const uint8_t *data; /* the object in memory, or NULL: read under readLock, in part order */
+    S3ReadFn read;
+    void *readCtx;
+    pthread_mutex_t readLock;
     size_t len;
     size_t partSize;
     size_t parts;
@@ -1480,27 +1630,64 @@ typedef struct S3Multipart {
     LbError err; /* the first failure */
 } S3Multipart;
 
+/* Record the first failure of a multipart upload. */
+static void s3PartFailed(S3Multipart *m, const LbError *local) {
+    pthread_mutex_lock(&m->lock);
+    if (!atomic_load(&m->failed)) {
+        m->err = *local;
+        atomic_store(&m->failed, true);
+    }
+    pthread_mutex_unlock(&m->lock);
+}
+
 /* Upload parts until none is left or one failed. Each thread records its
- * own error locally and the first one is kept in m->err. */
+ * own error locally and the first one is kept in m->err. With a reader, a
+ * thread takes the next part number and reads that part into its own
+ * buffer under readLock, so the reader sees the parts in order. */
 static void *s3PartWorker(void *arg) {
     S3Multipart *m = arg;
     S3Client *c = m->client;
+    uint8_t *partBuf = NULL;
     for (;;) {
         if (atomic_load(&m->failed))
             break;
-        size_t i = atomic_fetch_add(&m->next, 1);
-        if (i >= m->parts)
-            break;
-        size_t off = i * m->partSize;
-        size_t n = m->len - off < m->partSize ? m->len - off : m->partSize;
+        size_t i;
+        const uint8_t *body;
+        size_t n;
+        if (m->data != NULL) {
+            i = atomic_fetch_add(&m->next, 1);
+            if (i >= m->parts)
+                break;
+            size_t off = i * m->partSize;
+            n = m->len - off < m->partSize ? m->len - off : m->partSize;
+            body = m->data + off;
+        } else {
+            if (partBuf == NULL)
+                partBuf = lbXmalloc(m->partSize);
+            LbError local = {0};
+            bool readOk = true;
+            pthread_mutex_lock(&m->readLock);
+            i = atomic_fetch_add(&m->next, 1);
+            size_t off = i * m->partSize;
+            n = i < m->parts ? (m->len - off < m->partSize ? m->len - off : m->partSize) : 0;
+            if (i < m->parts && !atomic_load(&m->failed))
+                readOk = m->read(m->readCtx, partBuf, n, &local);
+            pthread_mutex_unlock(&m->readLock);
+            if (i >= m->parts)
+                break;
+            if (!readOk) {
+                s3PartFailed(m, &local);
+                break;
+            }
+            body = partBuf;
+        }
         LbBuf q = {0};
         char head[64];
         snprintf(head, sizeof(head), "partNumber=%zu&uploadId=", i + 1);
         lbBufAppendStr(&q, head);
         sigv4UriEncodeAppend(&q, m->uploadId, strlen(m->uploadId), false);
         lbBufAppend(&q, "", 1);
-        S3Request req = {
-            .method = "PUT", .key = m->key, .query = (const char *)q.data, .body = m->data + off, .bodyLen = n};
+        S3Request req = {.method = "PUT", .key = m->key, .query = (const char *)q.data, .body = body, .bodyLen = n};
         if (c->testFailPart > 0 && (size_t)c->testFailPart == i + 1)
             req.payloadHash = SIGV4_EMPTY_SHA256; /* tests only: the server refuses this part */
         S3Response resp;
@@ -1521,15 +1708,11 @@ static void *s3PartWorker(void *arg) {
         s3ResponseFree(&resp);
         lbBufFree(&q);
         if (!ok) {
-            pthread_mutex_lock(&m->lock);
-            if (!atomic_load(&m->failed)) {
-                m->err = local;
-                atomic_store(&m->failed, true);
-            }
-            pthread_mutex_unlock(&m->lock);
+            s3PartFailed(m, &local);
             break;
         }
     }
+    free(partBuf);
     return NULL;
 }
 
@@ -1555,9 +1738,9 @@ static void s3AbortUpload(S3Client *c, const char *key, const char *uploadId) {
 /* Multipart upload: initiate, parts in parallel, complete; abort on any
  * failure. When the upload cannot even be initiated, *resp of that request
  * is handed back through noBucket so the caller can create the bucket. */
-static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, size_t len, bool *noBucket,
-                           LbError *err) {
+static bool s3PutMultipart(S3Client *c, const char *key, const S3PutSource *src, bool *noBucket, LbError *err) {
     *noBucket = false;
+    uint64_t len = src->len;
     uint64_t partSize = c->partSize;
     if (partSize < S3_MIN_PART_SIZE)
         partSize = S3_MIN_PART_SIZE;
@@ -1565,7 +1748,13 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
         partSize = (len + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
     size_t parts = (size_t)((len + partSize - 1) / partSize);
 
-    S3Request init = {.method = "POST", .key = key, .query = "uploads", .objectHeaders = true};
+    S3Request init = {.method = "POST",
+                      .key = key,
+                      .query = "uploads",
+                      .objectHeaders = true,
+                      .contentType = src->contentType,
+                      .extraHeaders = src->extraHeaders,
+                      .extraCount = src->extraCount};
     S3Response resp;
     S3InitXml x = {0};
     bool ok = s3Perform(c, &init, &resp);
@@ -1587,14 +1776,17 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
     S3Multipart m = {.client = c,
                      .key = key,
                      .uploadId = x.uploadId,
-                     .data = data,
-                     .len = len,
+                     .data = src->data,
+                     .read = src->read,
+                     .readCtx = src->readCtx,
+                     .len = (size_t)len,
                      .partSize = (size_t)partSize,
                      .parts = parts};
     m.etags = lbXcalloc(parts, sizeof(*m.etags));
     atomic_init(&m.next, 0);
     atomic_init(&m.failed, false);
     pthread_mutex_init(&m.lock, NULL);
+    pthread_mutex_init(&m.readLock, NULL);
     int threads = c->partThreads > 0 ? c->partThreads : S3_DEFAULT_PART_THREADS;
     if ((size_t)threads > parts)
         threads = (int)parts;
@@ -1658,6 +1850,7 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
     if (!ok)
         s3AbortUpload(c, key, x.uploadId);
     pthread_mutex_destroy(&m.lock);
+    pthread_mutex_destroy(&m.readLock);
     free(m.etags);
     free(x.uploadId);
     return ok;
@@ -1666,19 +1859,15 @@ static bool s3PutMultipart(S3Client *c, const char *key, const uint8_t *data, si
 /* Store name: one PUT up to the multipart threshold, a multipart upload
  * above it. S3 makes either visible atomically, complete, or not at all. A
  * missing bucket is created and the put tried once more. data is borrowed. */
-static bool s3Put(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
-    S3Client *c = driver;
-    if (!s3NameCheck(name, err))
-        return false;
-    char *key = s3Key(c, name);
+static bool s3PutKey(S3Client *c, const char *key, const S3PutSource *src, LbError *err) {
     bool ok = false;
     for (int attempt = 0; attempt < 2; attempt++) {
         bool noBucket = false;
-        if ((uint64_t)len > c->multipartThreshold) {
-            ok = s3PutMultipart(c, key, data, len, &noBucket, err);
+        if (src->len > c->multipartThreshold) {
+            ok = s3PutMultipart(c, key, src, &noBucket, err);
         } else {
             S3Response resp;
-            ok = s3PutSingle(c, key, data, len, &resp);
+            ok = s3PutSingle(c, key, src, &resp);
             if (ok && !s3Is2xx(resp.status)) {
                 noBucket = s3NoSuchBucket(&resp);
                 ok = false;
@@ -1693,6 +1882,16 @@ static bool s3Put(void *driver, const char *name, const uint8_t *data, size_t le
         if (!s3CreateBucket(c, err))
             break;
     }
+    return ok;
+}
+
+static bool s3Put(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
+    S3Client *c = driver;
+    if (!s3NameCheck(name, err))
+        return false;
+    char *key = s3Key(c, name);
+    S3PutSource src = {.data = data, .len = len};
+    bool ok = s3PutKey(c, key, &src, err);
     free(key);
     return ok;
 }
@@ -1727,10 +1926,8 @@ static void s3DeleteXmlCb(void *ctx, const char *path, const char *text, size_t 
     }
 }
 
-bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbError *err) {
-    for (size_t i = 0; i < count; i++)
-        if (!s3NameCheck(names[i], err))
-            return false;
+/* DeleteObjects for names (relative to the prefix), in batches. */
+static bool s3DeleteNames(S3Client *c, const char *const *names, size_t count, LbError *err) {
     bool ok = true;
     for (size_t start = 0; start < count && ok; start += S3_DELETE_BATCH) {
         size_t n = count - start < S3_DELETE_BATCH ? count - start : S3_DELETE_BATCH;
@@ -1773,6 +1970,13 @@ bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbE
         lbBufFree(&body);
     }
     return ok;
+}
+
+bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbError *err) {
+    for (size_t i = 0; i < count; i++)
+        if (!s3NameCheck(names[i], err))
+            return false;
+    return s3DeleteNames(c, names, count, err);
 }
 
 typedef struct S3UploadsXml {
@@ -1846,6 +2050,283 @@ bool s3ClientCountUploads(S3Client *c, size_t *count, LbError *err) {
 }
 
 /***********************************************************************************************************************
+ * Objects of any name (bucket sources and restore targets)
+ **********************************************************************************************************************/
+
+/* The key of an object name, or NULL (err set) for the empty key. */
+static char *s3ObjectKey(const S3Client *c, const char *name, LbError *err) {
+    if (name == NULL || (name[0] == '\0' && c->prefix[0] == '\0')) {
+        lbErr(err, LB_ERR_ARGS, "unable to use an empty object key in s3 bucket '%s'", c->bucket);
+        return NULL;
+    }
+    return s3Key(c, name);
+}
+
+static int s3HexValue(char ch) {
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decode a key of an encoding-type=url listing in place: "%XX" is a byte and
+ * '+' a space (S3 encodes a literal '+' as "%2B"). */
+static void s3UrlDecodeInPlace(char *s) {
+    char *out = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = s3HexValue(p[1])) >= 0 && (lo = s3HexValue(p[2])) >= 0) {
+            *out++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else if (*p == '+') {
+            *out++ = ' ';
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+}
+
+typedef struct S3ObjectEntry {
+    char *key;
+    char *etag;
+    uint64_t size;
+    int64_t lastModifiedNs;
+} S3ObjectEntry;
+
+typedef struct S3ObjectPage {
+    S3ObjectEntry *entries;
+    size_t count, cap;
+    S3ObjectEntry cur;
+    bool truncated;
+    bool urlEncoded;
+    char *token;
+    bool sawRoot;
+} S3ObjectPage;
+
+static void s3ObjectEntryFree(S3ObjectEntry *e) {
+    free(e->key);
+    free(e->etag);
+    memset(e, 0, sizeof(*e));
+}
+
+static void s3ObjectXmlCb(void *ctx, const char *path, const char *text, size_t len) {
+    S3ObjectPage *p = ctx;
+    if (strcmp(path, "ListBucketResult") == 0) {
+        p->sawRoot = true;
+    } else if (strcmp(path, "ListBucketResult/Contents/Key") == 0) {
+        free(p->cur.key);
+        p->cur.key = s3Dup(text, len);
+    } else if (strcmp(path, "ListBucketResult/Contents/Size") == 0) {
+        p->cur.size = strtoull(text, NULL, 10);
+    } else if (strcmp(path, "ListBucketResult/Contents/ETag") == 0) {
+        char etag[S3_ETAG_MAX], raw[S3_ETAG_MAX];
+        s3CopyText(raw, sizeof(raw), text, len);
+        s3EtagCopy(etag, sizeof(etag), raw);
+        free(p->cur.etag);
+        p->cur.etag = lbXstrdup(etag);
+    } else if (strcmp(path, "ListBucketResult/Contents/LastModified") == 0) {
+        char tmp[64];
+        s3CopyText(tmp, sizeof(tmp), text, len);
+        int64_t ns = 0;
+        p->cur.lastModifiedNs = lbParseTime(tmp, &ns) ? ns : 0;
+    } else if (strcmp(path, "ListBucketResult/Contents") == 0) {
+        if (p->cur.key != NULL) {
+            if (p->count == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 256;
+                p->entries = lbXrealloc(p->entries, p->cap * sizeof(*p->entries));
+            }
+            if (p->cur.etag == NULL)
+                p->cur.etag = lbXstrdup("");
+            p->entries[p->count++] = p->cur;
+            memset(&p->cur, 0, sizeof(p->cur));
+        }
+        s3ObjectEntryFree(&p->cur);
+    } else if (strcmp(path, "ListBucketResult/IsTruncated") == 0) {
+        p->truncated = len == 4 && strncmp(text, "true", 4) == 0;
+    } else if (strcmp(path, "ListBucketResult/EncodingType") == 0) {
+        p->urlEncoded = len == 3 && strncasecmp(text, "url", 3) == 0;
+    } else if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) {
+        free(p->token);
+        p->token = s3Dup(text, len);
+    }
+}
+
+static void s3ObjectPageFree(S3ObjectPage *p) {
+    for (size_t i = 0; i < p->count; i++)
+        s3ObjectEntryFree(&p->entries[i]);
+    free(p->entries);
+    s3ObjectEntryFree(&p->cur);
+    free(p->token);
+    memset(p, 0, sizeof(*p));
+}
+
+bool s3ClientListObjects(S3Client *c, const char *startAfter, S3ObjectListCb cb, void *ctx, LbError *err) {
+    char *keyPrefix = c->prefix[0] ? lbXasprintf("%s/", c->prefix) : lbXstrdup("");
+    size_t strip = strlen(keyPrefix);
+    char *startKey = startAfter ? lbXasprintf("%s%s", keyPrefix, startAfter) : NULL;
+    char *token = NULL;
+    bool ok = true;
+    bool stop = false;
+    while (ok && !stop) {
+        /* query parameters in canonical (sorted) order */
+        LbBuf q = {0};
+        if (token != NULL) {
+            lbBufAppendStr(&q, "continuation-token=");
+            sigv4UriEncodeAppend(&q, token, strlen(token), false);
+            lbBufAppend(&q, "&", 1);
+        }
+        lbBufAppendStr(&q, "encoding-type=url&list-type=2&max-keys=1000&prefix=");
+        sigv4UriEncodeAppend(&q, keyPrefix, strlen(keyPrefix), false);
+        if (token == NULL && startKey != NULL) {
+            lbBufAppendStr(&q, "&start-after=");
+            sigv4UriEncodeAppend(&q, startKey, strlen(startKey), false);
+        }
+        lbBufAppend(&q, "", 1);
+        S3Request req = {.method = "GET", .query = (const char *)q.data};
+        S3Response resp;
+        S3ObjectPage page = {0};
+        if (!s3Perform(c, &req, &resp)) {
+            ok = s3Fail(c, err, "list", keyPrefix, &resp);
+        } else if (resp.status == 404 && s3NoSuchBucket(&resp)) {
+            ok = lbErr(err, LB_ERR_NOT_FOUND, "unable to list s3 bucket '%s' at %s://%s: no such bucket", c->bucket,
+                       c->scheme, c->hostPort);
+        } else if (!s3Is2xx(resp.status)) {
+            ok = s3Fail(c, err, "list", keyPrefix, &resp);
+        } else if (!s3XmlParse(resp.body.data, resp.body.len, s3ObjectXmlCb, &page) || !page.sawRoot) {
+            ok = lbErr(err, LB_ERR_TRANSIENT, "unable to list '%s' in s3 bucket '%s': malformed ListObjectsV2 answer",
+                       keyPrefix, c->bucket);
+        } else {
+            for (size_t i = 0; i < page.count && !stop; i++) {
+                S3ObjectEntry *e = &page.entries[i];
+                if (page.urlEncoded)
+                    s3UrlDecodeInPlace(e->key);
+                if (strncmp(e->key, keyPrefix, strip) != 0 || (strip == 0 && e->key[0] == '\0'))
+                    continue;
+                S3ListedObject obj = {
+                    .name = e->key + strip, .size = e->size, .etag = e->etag, .lastModifiedNs = e->lastModifiedNs};
+                if (!cb(ctx, &obj))
+                    stop = true;
+            }
+            if (!page.truncated) {
+                stop = true;
+            } else if (page.token == NULL || page.token[0] == '\0') {
+                ok = lbErr(err, LB_ERR_IO,
+                           "unable to list '%s' in s3 bucket '%s': truncated answer without a continuation token",
+                           keyPrefix, c->bucket);
+            } else {
+                free(token);
+                token = page.token;
+                page.token = NULL;
+            }
+        }
+        s3ObjectPageFree(&page);
+        s3ResponseFree(&resp);
+        lbBufFree(&q);
+    }
+    free(token);
+    free(startKey);
+    free(keyPrefix);
+    return ok;
+}
+
+bool s3ClientGetObject(S3Client *c, const char *name, uint64_t offset, uint64_t length, LbBuf *out, S3ObjectInfo *info,
+                       LbError *err) {
+    if (info != NULL)
+        s3ObjectInfoClear(info);
+    char *key = s3ObjectKey(c, name, err);
+    if (key == NULL)
+        return false;
+    bool ok = s3GetKey(c, key, offset, length, out, info, err);
+    free(key);
+    return ok;
+}
+
+bool s3ClientHeadObject(S3Client *c, const char *name, bool *exists, S3ObjectInfo *info, LbError *err) {
+    *exists = false;
+    s3ObjectInfoClear(info);
+    char *key = s3ObjectKey(c, name, err);
+    if (key == NULL)
+        return false;
+    StorageInfo si;
+    bool ok = s3Head(c, key, "stat", &si, info, err);
+    *exists = ok && si.exists;
+    if (!*exists)
+        s3ObjectInfoClear(info);
+    free(key);
+    return ok;
+}
+
+/* A header value that can go on the wire as is: no control characters
+ * (which would end the header early or smuggle another one in). */
+static bool s3HeaderValueValid(const char *v) {
+    for (; *v; v++)
+        if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+            return false;
+    return true;
+}
+
+bool s3ClientPutObject(S3Client *c, const char *name, uint64_t size, S3ReadFn read, void *readCtx,
+                       const S3Header *headers, size_t headerCount, LbError *err) {
+    for (size_t i = 0; i < headerCount; i++) {
+        if (!s3IsObjectHeader(headers[i].name))
+            return lbErr(err, LB_ERR_ARGS, "unable to write '%s' in s3 bucket '%s': '%s' is not an object header", name,
+                         c->bucket, headers[i].name);
+        if (!s3HeaderValueValid(headers[i].value))
+            return lbErr(err, LB_ERR_ARGS,
+                         "unable to write '%s' in s3 bucket '%s': header '%s' holds control characters", name,
+                         c->bucket, headers[i].name);
+    }
+    char *key = s3ObjectKey(c, name, err);
+    if (key == NULL)
+        return false;
+    const char *contentType = NULL;
+    SigV4Header *extra = lbXcalloc(headerCount ? headerCount : 1, sizeof(SigV4Header));
+    size_t extraCount = 0;
+    for (size_t i = 0; i < headerCount; i++) {
+        if (strcmp(headers[i].name, "content-type") == 0)
+            contentType = headers[i].value; /* sent as Content-Type (not signed, like every body type) */
+        else
+            extra[extraCount++] = (SigV4Header){headers[i].name, headers[i].value};
+    }
+    S3PutSource src = {.read = read,
+                       .readCtx = readCtx,
+                       .len = size,
+                       .contentType = contentType,
+                       .extraHeaders = extra,
+                       .extraCount = extraCount};
+    uint8_t *whole = NULL;
+    bool ok = false;
+    if (size <= c->multipartThreshold) {
+        /* one PUT: the body must be at hand (at most the threshold) */
+        whole = lbXmalloc(size ? (size_t)size : 1);
+        if (size > 0 && !read(readCtx, whole, (size_t)size, err))
+            goto cleanup;
+        src.data = whole;
+        src.read = NULL;
+    }
+    ok = s3PutKey(c, key, &src, err);
+cleanup:
+    free(whole);
+    free(extra);
+    free(key);
+    return ok;
+}
+
+bool s3ClientDeleteObjects(S3Client *c, const char *const *names, size_t count, LbError *err) {
+    for (size_t i = 0; i < count; i++) {
+        char *key = s3ObjectKey(c, names[i], err);
+        if (key == NULL)
+            return false;
+        free(key);
+    }
+    return s3DeleteNames(c, names, count, err);
+}
+
+/***********************************************************************************************************************
  * Client and driver
  **********************************************************************************************************************/
 
@@ -1867,6 +2348,7 @@ void s3ClientFree(S3Client *c) {
     free(c->prefix);
     free(c->region);
     free(c->baseUrl);
+    free(c->endpoint);
     free(c->hostHeader);
     free(c->basePath);
     free(c->accessKey);
@@ -1886,6 +2368,18 @@ const char *s3ClientBaseUrl(const S3Client *c) {
 
 const char *s3ClientRegion(const S3Client *c) {
     return c->region;
+}
+
+const char *s3ClientEndpoint(const S3Client *c) {
+    return c->endpoint;
+}
+
+const char *s3ClientBucket(const S3Client *c) {
+    return c->bucket;
+}
+
+const char *s3ClientPrefix(const S3Client *c) {
+    return c->prefix;
 }
 
 static char *s3OptDup(const char *s) {
@@ -1925,6 +2419,7 @@ S3Client *s3ClientNew(const char *location, const S3Options *opts, LbError *err)
         c->basePath = lbXstrdup("");
     }
     c->baseUrl = lbXasprintf("%s://%s%s", c->scheme, c->hostHeader, c->basePath);
+    c->endpoint = lbXasprintf("%s://%s", c->scheme, c->hostPort);
 
     if (opts->sse != NULL && opts->sse[0] != '\0' && strcmp(opts->sse, "AES256") != 0 &&
         strcmp(opts->sse, "aws:kms") != 0 && strcmp(opts->sse, "aws:kms:dsse") != 0) {

@@ -1,0 +1,842 @@
+/*
+ * bucket.c - an S3 bucket as a backup source (see bucket.h).
+ *
+ * The listing arrives in key order, so all keys below one "directory"
+ * ("a/...") arrive together: the walk keeps only the chain of directories
+ * of the current key open (levels), each with the parent snapshot's tree of
+ * the same directory, loaded once when the directory opens. Entries stay in
+ * memory until the end, when directories are encoded bottom-up (as the
+ * archiver does) once every chunk ID has been written by the saver.
+ *
+ * Threads: the walking thread (the listing callback) creates every entry in
+ * listing order and does all the chunking; BUCKET_FETCH_THREADS fetchers
+ * only GET the first range of the objects queued in the window (see
+ * "Reading objects"). The S3 client is shared: its calls are thread-safe.
+ */
+#include "source/bucket.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "repo/saver.h"
+#include "storage/s3/s3.h"
+#include "storage/wrap/retry.h"
+
+struct BucketSource {
+    S3Client *client;
+    char *path;              /* "s3://BUCKET[/PREFIX]" */
+    uint64_t objects, bytes; /* of the last run */
+};
+
+typedef struct BDir BDir;
+typedef struct Fetch Fetch;
+
+/* Objects fetched at once, at most BUCKET_FETCH_WINDOW of them ahead of the
+ * chunking and about BUCKET_FETCH_BYTES of first ranges in memory. */
+#define BUCKET_FETCH_THREADS 8
+#define BUCKET_FETCH_WINDOW 64
+#define BUCKET_FETCH_BYTES (64u << 20)
+
+typedef struct BEntry {
+    Node node; /* name: the escaped segment */
+    ArchiverSlots slots;
+    bool useSlots;
+    bool dropped; /* could not be read: left out of the tree */
+    BDir *dir;    /* directories */
+    bool hasParentTree;
+    LbId parentSubtree;
+} BEntry;
+
+struct BDir {
+    BEntry *entries;
+    size_t count, cap;
+};
+
+/* One open directory on the path of the current key; levels[0] is the root. */
+typedef struct BLevel {
+    char *name;  /* escaped; NULL for the root */
+    BDir *dir;   /* owned by its parent's entry (the root by the run) */
+    Tree parent; /* the parent snapshot's tree of this directory (empty: none) */
+} BLevel;
+
+typedef struct BucketRun {
+    BucketSource *src;
+    Repo *repo;
+    const BucketSourceOptions *opts;
+    ArchiverResult *result;
+    BlobSaver *saver;
+    ArchiverChunker *chunker;
+    BDir *root;
+    BLevel *levels;
+    size_t depth, levelCap;
+    char *lastName; /* the last name listed: order check and where a retried listing resumes */
+    bool failed;    /* a fatal error inside the listing callback, in err */
+    LbError err;
+    LbBuf range; /* the current GET range (after an object's first) */
+    ArchiverProgress progress;
+    double lastProgress;
+
+    /* objects being fetched, oldest first: window[head..tail) (counters
+     * only grow; index modulo BUCKET_FETCH_WINDOW). head, tail's writes and
+     * queuedBytes belong to the walking thread; fetchNext, done flags and
+     * stopFetchers are under fetchLock. */
+    Fetch *window[BUCKET_FETCH_WINDOW];
+    size_t head, tail, fetchNext;
+    uint64_t queuedBytes;
+    pthread_mutex_t fetchLock;
+    pthread_cond_t workCond, doneCond;
+    bool stopFetchers;
+    pthread_t fetchers[BUCKET_FETCH_THREADS];
+    int fetcherCount;
+} BucketRun;
+
+/***********************************************************************************************************************
+ * Names and xattrs
+ **********************************************************************************************************************/
+
+bool bucketSourceIsLocation(const char *arg) {
+    return arg != NULL && strncmp(arg, "s3:", 3) == 0;
+}
+
+char *bucketNameEscape(const char *seg, size_t len) {
+    if (len == 0)
+        return lbXstrdup("%");
+    if (len == 1 && seg[0] == '.')
+        return lbXstrdup("%2E");
+    if (len == 2 && seg[0] == '.' && seg[1] == '.')
+        return lbXstrdup("%2E%2E");
+    LbBuf out = {0};
+    for (size_t i = 0; i < len; i++) {
+        if (seg[i] == '%')
+            lbBufAppendStr(&out, "%25");
+        else
+            lbBufAppend(&out, &seg[i], 1);
+    }
+    lbBufAppend(&out, "", 1);
+    size_t n;
+    return (char *)lbBufTake(&out, &n);
+}
+
+static int hexValue(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void bucketNameUnescape(const char *name, LbBuf *out) {
+    size_t len = strlen(name);
+    if (len > 1 && name[len - 1] == '%')
+        len--; /* the mark of a file that shares a directory's name */
+    if (len == 1 && name[0] == '%')
+        return; /* the empty segment */
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (name[i] == '%' && i + 2 < len && (hi = hexValue(name[i + 1])) >= 0 && (lo = hexValue(name[i + 2])) >= 0) {
+            char c = (char)(hi * 16 + lo);
+            lbBufAppend(out, &c, 1);
+            i += 2;
+        } else {
+            lbBufAppend(out, &name[i], 1); /* not an escape: kept as it is */
+        }
+    }
+}
+
+char *bucketHeaderToXattr(const char *header) {
+    if (strncmp(header, "x-amz-meta-", 11) == 0)
+        return lbXasprintf("s3.meta.%s", header + 11);
+    return lbXasprintf("s3.%s", header);
+}
+
+char *bucketXattrToHeader(const char *xattr) {
+    if (strncmp(xattr, "s3.meta.", 8) == 0 && xattr[8] != '\0')
+        return lbXasprintf("x-amz-meta-%s", xattr + 8);
+    if (strncmp(xattr, "s3.", 3) == 0 && strncmp(xattr + 3, "x-amz-", 6) != 0 && s3IsObjectHeader(xattr + 3))
+        return lbXstrdup(xattr + 3);
+    return NULL;
+}
+
+bool bucketRetryAgain(int *attempt, const LbError *err) {
+    RetryOptions ro;
+    retryOptionsFromEnv(&ro);
+    if (!retryIsTransient(err) || *attempt + 1 >= ro.maxAttempts)
+        return false;
+    (*attempt)++;
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+        rnd = (uint64_t)lbNowNs();
+    unsigned ms = retryDelayMs(&ro, *attempt, rnd);
+    lbLogWarn("%s (retrying in %u ms, attempt %d of %d)", err->msg, ms, *attempt + 1, ro.maxAttempts);
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return true;
+}
+
+/***********************************************************************************************************************
+ * Source
+ **********************************************************************************************************************/
+
+BucketSource *bucketSourceNew(const char *location, LbError *err) {
+    S3Options so;
+    if (!s3OptionsFromEnv(&so, err))
+        return NULL;
+    S3Client *client = s3ClientNew(location, &so, err);
+    if (client == NULL)
+        return NULL;
+    BucketSource *src = lbXcalloc(1, sizeof(*src));
+    src->client = client;
+    const char *prefix = s3ClientPrefix(client);
+    src->path = prefix[0] ? lbXasprintf("s3://%s/%s", s3ClientBucket(client), prefix)
+                          : lbXasprintf("s3://%s", s3ClientBucket(client));
+    return src;
+}
+
+void bucketSourceFree(BucketSource *src) {
+    if (src == NULL)
+        return;
+    s3ClientFree(src->client);
+    free(src->path);
+    free(src);
+}
+
+const char *bucketSourcePath(const BucketSource *src) {
+    return src->path;
+}
+
+json_t *bucketSourceMeta(const BucketSource *src) {
+    json_t *m = json_object();
+    json_object_set_new(m, "type", json_string(BUCKET_META_TYPE));
+    json_object_set_new(m, "endpoint", json_string(s3ClientEndpoint(src->client)));
+    json_object_set_new(m, "bucket", json_string(s3ClientBucket(src->client)));
+    json_object_set_new(m, "prefix", json_string(s3ClientPrefix(src->client)));
+    json_object_set_new(m, "objects", json_integer((json_int_t)src->objects));
+    json_object_set_new(m, "bytes", json_integer((json_int_t)src->bytes));
+    json_object_set_new(m, "key_escaping", json_string("percent-1"));
+    return m;
+}
+
+/***********************************************************************************************************************
+ * The tree being built
+ **********************************************************************************************************************/
+
+static BEntry *dirAppend(BDir *d) {
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 8;
+        d->entries = lbXrealloc(d->entries, d->cap * sizeof(BEntry));
+    }
+    BEntry *e = &d->entries[d->count++];
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
+static void dirFree(BDir *d) {
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < d->count; i++) {
+        nodeClear(&d->entries[i].node);
+        archiverSlotsClear(&d->entries[i].slots);
+        dirFree(d->entries[i].dir);
+    }
+    free(d->entries);
+    free(d);
+}
+
+static bool loadTree(BucketRun *r, const LbId *id, Tree *t) {
+    LbBuf plain = {0};
+    LbError err = {0};
+    bool ok = repoLoadBlob(r->repo, BLOB_TREE, id, &plain, &err) && treeDecode(plain.data, plain.len, t, &err);
+    lbBufFree(&plain);
+    if (!ok) {
+        lbLogWarn("unable to load parent tree (reading every object below it): %s", err.msg);
+        treeFree(t);
+    }
+    return ok;
+}
+
+static void popLevels(BucketRun *r, size_t depth) {
+    while (r->depth > depth) {
+        BLevel *l = &r->levels[--r->depth];
+        free(l->name);
+        treeFree(&l->parent);
+        memset(l, 0, sizeof(*l));
+    }
+}
+
+/* Open directory name (escaped; taken) below the deepest open level. */
+static void pushLevel(BucketRun *r, char *name) {
+    BLevel *up = &r->levels[r->depth - 1];
+    BEntry *e = dirAppend(up->dir);
+    e->node.name = lbXstrdup(name);
+    e->node.type = NODE_DIR;
+    e->node.mode = 0755;
+    e->node.links = 1;
+    e->dir = lbXcalloc(1, sizeof(BDir));
+    if (r->depth == r->levelCap) {
+        r->levelCap *= 2;
+        r->levels = lbXrealloc(r->levels, r->levelCap * sizeof(BLevel));
+    }
+    BLevel *l = &r->levels[r->depth++];
+    memset(l, 0, sizeof(*l));
+    l->name = name;
+    l->dir = e->dir;
+    up = &r->levels[r->depth - 2]; /* the array may have moved */
+    const Node *pn = treeFind(&up->parent, name);
+    if (pn != NULL && pn->type == NODE_DIR) {
+        e->hasParentTree = true;
+        e->parentSubtree = pn->subtree;
+        loadTree(r, &pn->subtree, &l->parent);
+    }
+}
+
+static const Xattr *findXattr(const Node *n, const char *name) {
+    for (size_t i = 0; i < n->xattrCount; i++)
+        if (strcmp(n->xattrs[i].name, name) == 0)
+            return &n->xattrs[i];
+    return NULL;
+}
+
+static void addXattr(Node *n, char *nameTaken, const char *value) {
+    size_t len = strlen(value);
+    n->xattrs = lbXrealloc(n->xattrs, (n->xattrCount + 1) * sizeof(Xattr));
+    uint8_t *v = lbXmalloc(len ? len : 1);
+    memcpy(v, value, len);
+    n->xattrs[n->xattrCount++] = (Xattr){nameTaken, v, len};
+}
+
+static int cmpXattr(const void *x, const void *y) {
+    return strcmp(((const Xattr *)x)->name, ((const Xattr *)y)->name);
+}
+
+/* The object's ETag and metadata headers as xattrs, in canonical order. A
+ * header sent twice keeps its first value. */
+static void setXattrs(Node *n, const S3ObjectInfo *info) {
+    addXattr(n, lbXstrdup(BUCKET_XATTR_ETAG), info->etag);
+    for (size_t i = 0; i < info->headerCount; i++) {
+        char *name = bucketHeaderToXattr(info->headers[i].name);
+        if (findXattr(n, name) != NULL)
+            free(name);
+        else
+            addXattr(n, name, info->headers[i].value);
+    }
+    qsort(n->xattrs, n->xattrCount, sizeof(Xattr), cmpXattr);
+}
+
+static void addUnreadable(BucketRun *r, const char *name, const char *reason) {
+    ArchiverResult *res = r->result;
+    res->unreadable = lbXrealloc(res->unreadable, (res->unreadableCount + 1) * sizeof(char *));
+    res->unreadable[res->unreadableCount++] = lbXasprintf("%s: %s", name, reason);
+    res->summary.filesUnreadable++;
+    lbLogWarn("unable to read object '%s': %s", name, reason);
+}
+
+static void reportProgress(BucketRun *r, const char *name, bool force) {
+    if (r->opts->progress == NULL)
+        return;
+    double now = lbMonotonicSeconds();
+    if (!force && now - r->lastProgress < 0.2)
+        return;
+    r->lastProgress = now;
+    r->progress.currentPath = name;
+    /* the listing streams: what is known so far */
+    r->progress.filesTotal = r->progress.filesDone;
+    r->progress.bytesTotal = r->progress.bytesDone;
+    r->opts->progress(r->opts->progressCtx, &r->progress);
+}
+
+/***********************************************************************************************************************
+ * Reading objects: fetchers GET the first range of the next objects in
+ * listing order while the walking thread chunks them, one at a time, in
+ * that order (ranges after the first are fetched by the walking thread)
+ **********************************************************************************************************************/
+
+/* One object to read. The walking thread owns it, except for the fields a
+ * fetcher fills before it sets done (under fetchLock). */
+struct Fetch {
+    BDir *dir; /* the entry being filled: dir->entries[idx] */
+    size_t idx;
+    char *name;
+    uint64_t listedSize;
+    bool changed; /* the parent snapshot has a file of that name */
+    /* filled by a fetcher */
+    bool done, ok, vanished;
+    LbBuf first; /* the first range */
+    S3ObjectInfo info;
+    char why[LB_ERROR_MSG_MAX];
+};
+
+static void fetchFree(Fetch *f) {
+    if (f == NULL)
+        return;
+    free(f->name);
+    lbBufFree(&f->first);
+    s3ObjectInfoClear(&f->info);
+    free(f);
+}
+
+/* GET the first range of f (with the metadata headers), retrying
+ * transient failures. Runs on a fetcher. */
+static void fetchFirst(S3Client *client, Fetch *f) {
+    LbError err = {0};
+    int attempt = 0;
+    /* an empty object has no range to ask for: one plain GET */
+    uint64_t want = f->listedSize < BUCKET_RANGE_SIZE ? f->listedSize : BUCKET_RANGE_SIZE;
+    do {
+        lbBufClear(&f->first);
+        f->ok = s3ClientGetObject(client, f->name, 0, want, &f->first, &f->info, &err);
+    } while (!f->ok && bucketRetryAgain(&attempt, &err));
+    if (!f->ok && want > 0 && err.code == LB_ERR_CORRUPT) {
+        /* shorter than listed (rewritten meanwhile): take it whole, the ETag tells */
+        attempt = 0;
+        do {
+            lbBufClear(&f->first);
+            f->ok = s3ClientGetObject(client, f->name, 0, 0, &f->first, &f->info, &err);
+        } while (!f->ok && bucketRetryAgain(&attempt, &err));
+    }
+    if (!f->ok) {
+        f->vanished = err.code == LB_ERR_NOT_FOUND;
+        snprintf(f->why, sizeof(f->why), "%s", err.msg);
+        lbBufFree(&f->first);
+    }
+}
+
+static void *fetcherMain(void *arg) {
+    BucketRun *r = arg;
+    pthread_mutex_lock(&r->fetchLock);
+    for (;;) {
+        while (r->fetchNext == r->tail && !r->stopFetchers)
+            pthread_cond_wait(&r->workCond, &r->fetchLock);
+        if (r->stopFetchers)
+            break;
+        Fetch *f = r->window[r->fetchNext++ % BUCKET_FETCH_WINDOW];
+        pthread_mutex_unlock(&r->fetchLock);
+        fetchFirst(r->src->client, f);
+        pthread_mutex_lock(&r->fetchLock);
+        f->done = true;
+        pthread_cond_broadcast(&r->doneCond);
+    }
+    pthread_mutex_unlock(&r->fetchLock);
+    return NULL;
+}
+
+/* Reads one object for the chunker: the fetched first range, then the
+ * following ranges, each checked to come from the same object version. */
+typedef struct ObjectReader {
+    BucketRun *run;
+    Fetch *fetch;
+    uint64_t total;   /* the object's size, from the first answer */
+    uint64_t offset;  /* next byte to fetch */
+    const LbBuf *cur; /* the range being handed out */
+    size_t pos;
+    char why[LB_ERROR_MSG_MAX];
+} ObjectReader;
+
+static bool fetchNextRange(ObjectReader *o) {
+    BucketRun *r = o->run;
+    Fetch *f = o->fetch;
+    uint64_t want = o->total - o->offset < BUCKET_RANGE_SIZE ? o->total - o->offset : BUCKET_RANGE_SIZE;
+    S3ObjectInfo later = {0};
+    LbError err = {0};
+    int attempt = 0;
+    bool ok;
+    do {
+        lbBufClear(&r->range);
+        ok = s3ClientGetObject(r->src->client, f->name, o->offset, want, &r->range, &later, &err);
+    } while (!ok && bucketRetryAgain(&attempt, &err));
+    bool same = ok && strcmp(later.etag, f->info.etag) == 0 && later.size == o->total;
+    s3ObjectInfoClear(&later);
+    if (!ok)
+        snprintf(o->why, sizeof(o->why), "%s", err.msg);
+    else if (!same)
+        snprintf(o->why, sizeof(o->why), "the object changed while it was read; the next backup reads it again");
+    if (!same)
+        return false;
+    o->cur = &r->range;
+    o->pos = 0;
+    o->offset += r->range.len;
+    return true;
+}
+
+static ssize_t objectRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
+    ObjectReader *o = ctx;
+    if (o->pos == o->cur->len) {
+        if (o->offset >= o->total)
+            return 0;
+        if (!fetchNextRange(o)) {
+            *why = o->why;
+            return -1;
+        }
+        if (o->cur->len == 0)
+            return 0;
+    }
+    size_t n = o->cur->len - o->pos;
+    if (n > cap)
+        n = cap;
+    memcpy(buf, o->cur->data + o->pos, n);
+    o->pos += n;
+    o->run->progress.bytesDone += n;
+    return (ssize_t)n;
+}
+
+/* Chunk a fetched object into its entry (walking thread). A failure marks
+ * the entry dropped: it is left out of the tree. */
+static void storeFetched(BucketRun *r, Fetch *f) {
+    BEntry *e = &f->dir->entries[f->idx];
+    Node *n = &e->node;
+    SnapshotSummary *sum = &r->result->summary;
+    bool ok = f->ok;
+    const char *why = f->why;
+    uint64_t got = 0;
+    if (ok) {
+        ObjectReader o = {.run = r, .fetch = f, .total = f->info.size, .offset = f->first.len, .cur = &f->first};
+        e->useSlots = true;
+        ok = archiverChunkStream(r->chunker, objectRead, &o, &e->slots, &got, &why);
+        if (ok && got != o.total) {
+            ok = false;
+            why = "the object's size changed while it was read";
+        }
+    }
+    if (!ok) {
+        if (f->vanished)
+            lbLogInfo("object '%s' was deleted since it was listed: left out", f->name);
+        else
+            addUnreadable(r, f->name, why ? why : "read error");
+        e->dropped = true; /* its slots are freed once the saver is done with them */
+        return;
+    }
+    n->size = got;
+    setXattrs(n, &f->info);
+    if (f->changed)
+        sum->filesChanged++;
+    else
+        sum->filesNew++;
+    sum->totalFiles++;
+    sum->totalBytes += got;
+    r->src->objects++;
+    r->src->bytes += got;
+    reportProgress(r, f->name, false);
+}
+
+/* Wait for the oldest fetch and store it. */
+static void consumeHead(BucketRun *r) {
+    Fetch *f = r->window[r->head % BUCKET_FETCH_WINDOW];
+    pthread_mutex_lock(&r->fetchLock);
+    while (!f->done)
+        pthread_cond_wait(&r->doneCond, &r->fetchLock);
+    pthread_mutex_unlock(&r->fetchLock);
+    storeFetched(r, f);
+    r->queuedBytes -= f->listedSize < BUCKET_RANGE_SIZE ? f->listedSize : BUCKET_RANGE_SIZE;
+    r->window[r->head % BUCKET_FETCH_WINDOW] = NULL;
+    r->head++;
+    fetchFree(f);
+}
+
+static bool headDone(BucketRun *r) {
+    if (r->head == r->tail)
+        return false;
+    pthread_mutex_lock(&r->fetchLock);
+    bool done = r->window[r->head % BUCKET_FETCH_WINDOW]->done;
+    pthread_mutex_unlock(&r->fetchLock);
+    return done;
+}
+
+/* Queue f for the fetchers (taking it), keeping at most
+ * BUCKET_FETCH_WINDOW objects and about BUCKET_FETCH_BYTES in flight. */
+static void enqueueFetch(BucketRun *r, Fetch *f) {
+    uint64_t need = f->listedSize < BUCKET_RANGE_SIZE ? f->listedSize : BUCKET_RANGE_SIZE;
+    while (r->tail - r->head == BUCKET_FETCH_WINDOW ||
+           (r->tail > r->head && r->queuedBytes + need > BUCKET_FETCH_BYTES))
+        consumeHead(r);
+    pthread_mutex_lock(&r->fetchLock);
+    r->window[r->tail % BUCKET_FETCH_WINDOW] = f;
+    r->tail++;
+    pthread_cond_signal(&r->workCond);
+    pthread_mutex_unlock(&r->fetchLock);
+    r->queuedBytes += need;
+    while (headDone(r))
+        consumeHead(r);
+}
+
+static void drainFetches(BucketRun *r) {
+    while (r->head < r->tail)
+        consumeHead(r);
+}
+
+/***********************************************************************************************************************
+ * One listed object
+ **********************************************************************************************************************/
+
+/* The parent snapshot's file node for escaped name in tree t, or NULL. */
+static const Node *parentFile(const Tree *t, const char *name) {
+    const Node *pn = treeFind(t, name);
+    if (pn != NULL && pn->type == NODE_FILE)
+        return pn;
+    char *marked = lbXasprintf("%s%%", name); /* stored as "name%" next to a directory "name" */
+    pn = treeFind(t, marked);
+    free(marked);
+    return pn != NULL && pn->type == NODE_FILE ? pn : NULL;
+}
+
+/* Same size, ETag and Last-Modified as the parent's node. Last-Modified
+ * catches a metadata-only change (a copy onto itself with new metadata
+ * keeps the ETag). */
+static bool unchangedSince(const Node *pn, const S3ListedObject *obj) {
+    if (pn == NULL || pn->size != obj->size || pn->mtimeNs != obj->lastModifiedNs || obj->etag[0] == '\0')
+        return false;
+    const Xattr *x = findXattr(pn, BUCKET_XATTR_ETAG);
+    return x != NULL && x->len == strlen(obj->etag) && memcmp(x->value, obj->etag, x->len) == 0;
+}
+
+/* Make the directories of name (all but its last segment) the open levels;
+ * returns the start of the last segment. */
+static const char *openDirsOf(BucketRun *r, const char *name) {
+    size_t level = 1; /* levels[level] is the directory of the next segment */
+    const char *seg = name;
+    const char *slash;
+    while ((slash = strchr(seg, '/')) != NULL) {
+        char *esc = bucketNameEscape(seg, (size_t)(slash - seg));
+        if (level < r->depth && strcmp(r->levels[level].name, esc) == 0) {
+            free(esc);
+        } else {
+            popLevels(r, level);
+            pushLevel(r, esc);
+        }
+        level++;
+        seg = slash + 1;
+    }
+    popLevels(r, level);
+    return seg;
+}
+
+static bool onObject(void *ctx, const S3ListedObject *obj) {
+    BucketRun *r = ctx;
+    if (r->lastName != NULL && strcmp(obj->name, r->lastName) <= 0) {
+        r->failed = true;
+        lbErr(&r->err, LB_ERR_IO, "unable to back up s3 bucket '%s': the listing is not in key order ('%s' after '%s')",
+              s3ClientBucket(r->src->client), obj->name, r->lastName);
+        return false;
+    }
+    free(r->lastName);
+    r->lastName = lbXstrdup(obj->name);
+    if (saverFailed(r->saver)) {
+        r->failed = true;
+        saverFinish(r->saver, &r->err);
+        return false;
+    }
+
+    const char *last = openDirsOf(r, obj->name);
+    BLevel *level = &r->levels[r->depth - 1];
+    char *esc = bucketNameEscape(last, strlen(last));
+    const Node *pn = r->opts->parent != NULL ? parentFile(&level->parent, esc) : NULL;
+    BDir *dir = level->dir;
+    BEntry *e = dirAppend(dir);
+    Node *n = &e->node;
+    n->name = esc;
+    n->type = NODE_FILE;
+    n->mode = 0644;
+    n->links = 1;
+    n->mtimeNs = n->ctimeNs = obj->lastModifiedNs;
+    r->progress.filesDone++;
+
+    if (!r->opts->force && unchangedSince(pn, obj)) {
+        SnapshotSummary *sum = &r->result->summary;
+        n->size = obj->size;
+        n->contentCount = pn->contentCount;
+        if (n->contentCount > 0) {
+            n->content = lbXmalloc(n->contentCount * sizeof(LbId));
+            memcpy(n->content, pn->content, n->contentCount * sizeof(LbId));
+        }
+        nodeCopyXattrs(n, pn);
+        sum->filesUnmodified++;
+        sum->totalFiles++;
+        sum->totalBytes += n->size;
+        r->src->objects++;
+        r->src->bytes += n->size;
+        r->progress.bytesDone += obj->size;
+        reportProgress(r, obj->name, false);
+        return true;
+    }
+    Fetch *f = lbXcalloc(1, sizeof(Fetch));
+    f->dir = dir;
+    f->idx = dir->count - 1;
+    f->name = lbXstrdup(obj->name);
+    f->listedSize = obj->size;
+    f->changed = pn != NULL;
+    enqueueFetch(r, f);
+    return true;
+}
+
+/***********************************************************************************************************************
+ * Trees, bottom-up
+ **********************************************************************************************************************/
+
+static int cmpNode(const void *x, const void *y) {
+    return strcmp(((const Node *)x)->name, ((const Node *)y)->name);
+}
+
+/* Encode dir bottom-up and queue its tree blob; *id gets its ID and *mtime
+ * the newest mtime below it (the directory's own). */
+static void finishDir(BucketRun *r, BDir *dir, LbId *id, int64_t *mtime) {
+    Tree t = {0};
+    SnapshotSummary *sum = &r->result->summary;
+    int64_t newest = 0;
+    for (size_t i = 0; i < dir->count; i++) {
+        BEntry *e = &dir->entries[i];
+        if (e->dropped) {
+            archiverSlotsClear(&e->slots);
+            nodeClear(&e->node);
+            continue;
+        }
+        if (e->useSlots)
+            archiverSlotsTake(&e->slots, &e->node);
+        if (e->dir != NULL) {
+            finishDir(r, e->dir, &e->node.subtree, &e->node.mtimeNs);
+            e->node.ctimeNs = e->node.mtimeNs;
+            if (!e->hasParentTree)
+                sum->dirsNew++;
+            else if (lbIdEqual(&e->parentSubtree, &e->node.subtree))
+                sum->dirsUnmodified++;
+            else
+                sum->dirsChanged++;
+        }
+        if (e->node.mtimeNs > newest)
+            newest = e->node.mtimeNs;
+        Node *n = treeAppend(&t);
+        *n = e->node; /* moved */
+        memset(&e->node, 0, sizeof(e->node));
+    }
+    /* objects "a" and "a/b": the file "a" is stored as "a%" (see bucket.h) */
+    if (t.count > 1)
+        qsort(t.nodes, t.count, sizeof(Node), cmpNode);
+    bool renamed = false;
+    for (size_t i = 1; i < t.count; i++) {
+        if (strcmp(t.nodes[i - 1].name, t.nodes[i].name) != 0)
+            continue;
+        Node *file = t.nodes[i - 1].type == NODE_FILE ? &t.nodes[i - 1] : &t.nodes[i];
+        char *marked = lbXasprintf("%s%%", file->name);
+        free(file->name);
+        file->name = marked;
+        renamed = true;
+    }
+    if (renamed)
+        treeSort(&t);
+    LbBuf json = {0};
+    treeEncode(&t, &json);
+    repoBlobId(r->repo, json.data, json.len, id);
+    size_t len;
+    uint8_t *data = lbBufTake(&json, &len);
+    saverSubmitTake(r->saver, BLOB_TREE, data, len, NULL, NULL);
+    treeFree(&t);
+    *mtime = newest;
+}
+
+/***********************************************************************************************************************
+ * Run
+ **********************************************************************************************************************/
+
+bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *opts, ArchiverResult *result,
+                     LbError *err) {
+    memset(result, 0, sizeof(*result));
+    result->summary.startNs = lbNowNs();
+    src->objects = src->bytes = 0;
+    BucketRun r = {.src = src, .repo = repo, .opts = opts, .result = result};
+    r.root = lbXcalloc(1, sizeof(BDir));
+    r.levelCap = 16;
+    r.levels = lbXcalloc(r.levelCap, sizeof(BLevel));
+    r.levels[0].dir = r.root;
+    r.depth = 1;
+    if (opts->parent != NULL)
+        loadTree(&r, &opts->parent->tree, &r.levels[0].parent);
+    r.saver = saverNew(repo, 0);
+    r.chunker = archiverChunkerNew(repo, r.saver);
+    pthread_mutex_init(&r.fetchLock, NULL);
+    pthread_cond_init(&r.workCond, NULL);
+    pthread_cond_init(&r.doneCond, NULL);
+    for (int i = 0; i < BUCKET_FETCH_THREADS; i++)
+        if (pthread_create(&r.fetchers[r.fetcherCount], NULL, fetcherMain, &r) == 0)
+            r.fetcherCount++;
+    bool ok = false;
+    if (r.fetcherCount == 0) {
+        lbErr(err, LB_ERR_MEMORY, "unable to start threads to read s3 bucket '%s'", s3ClientBucket(src->client));
+        goto cleanup;
+    }
+
+    int attempt = 0;
+    for (;;) {
+        LbError listErr = {0};
+        char *resumeAfter = r.lastName ? lbXstrdup(r.lastName) : NULL;
+        bool listed = s3ClientListObjects(src->client, resumeAfter, onObject, &r, &listErr);
+        bool progressed = (resumeAfter == NULL) != (r.lastName == NULL) ||
+                          (resumeAfter != NULL && strcmp(resumeAfter, r.lastName) != 0);
+        free(resumeAfter);
+        if (r.failed) {
+            *err = r.err;
+            goto cleanup;
+        }
+        if (listed)
+            break;
+        if (progressed)
+            attempt = 0; /* a listing that moves on may retry again */
+        if (!bucketRetryAgain(&attempt, &listErr)) {
+            *err = listErr;
+            goto cleanup;
+        }
+    }
+    drainFetches(&r);
+    if (r.lastName == NULL)
+        lbLogWarn("%s holds no object: the snapshot is empty", src->path);
+    popLevels(&r, 1);
+    reportProgress(&r, NULL, true);
+    saverWait(r.saver);
+    if (saverFailed(r.saver)) {
+        saverFinish(r.saver, err);
+        goto cleanup;
+    }
+    int64_t rootTime;
+    finishDir(&r, r.root, &result->tree, &rootTime);
+    if (!saverFinish(r.saver, err))
+        goto cleanup;
+    SaverStats ss;
+    saverGetStats(r.saver, &ss);
+    result->newPacks = saverNewPackIds(r.saver, &result->newPackCount);
+    result->summary.blobsNew = ss.blobsNew - ss.treeBlobsNew;
+    result->summary.treeBlobsNew = ss.treeBlobsNew;
+    result->summary.dataAdded = ss.rawNew;
+    result->summary.dataAddedStored = ss.storedNew;
+    result->summary.endNs = lbNowNs();
+    result->paths = lbXcalloc(1, sizeof(char *));
+    result->paths[0] = lbXstrdup(src->path);
+    result->pathCount = 1;
+    ok = true;
+
+cleanup:
+    pthread_mutex_lock(&r.fetchLock);
+    r.stopFetchers = true;
+    pthread_cond_broadcast(&r.workCond);
+    pthread_mutex_unlock(&r.fetchLock);
+    for (int i = 0; i < r.fetcherCount; i++)
+        pthread_join(r.fetchers[i], NULL);
+    for (size_t i = r.head; i < r.tail; i++)
+        fetchFree(r.window[i % BUCKET_FETCH_WINDOW]);
+    pthread_mutex_destroy(&r.fetchLock);
+    pthread_cond_destroy(&r.workCond);
+    pthread_cond_destroy(&r.doneCond);
+    popLevels(&r, 0);
+    free(r.levels);
+    archiverChunkerFree(r.chunker);
+    saverFree(r.saver); /* waits for the workers before the slots go */
+    dirFree(r.root);
+    free(r.lastName);
+    lbBufFree(&r.range);
+    return ok;
+}
