@@ -12,34 +12,6 @@
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 
-typedef struct PackSeen {
-    LbId id;
-    uint64_t size;
-} PackSeen;
-
-typedef struct PackList {
-    PackSeen *items;
-    size_t count, cap;
-} PackList;
-
-static bool collectPack(void *ctx, const char *name, uint64_t size) {
-    PackList *l = ctx;
-    const char *slash = strrchr(name, '/');
-    LbId id;
-    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
-        return true;
-    if (l->count == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->items = lbXrealloc(l->items, l->cap * sizeof(PackSeen));
-    }
-    l->items[l->count++] = (PackSeen){id, size};
-    return true;
-}
-
-static int cmpPackSeen(const void *a, const void *b) {
-    return lbIdCompare(&((const PackSeen *)a)->id, &((const PackSeen *)b)->id);
-}
-
 static void addLine(char ***arr, size_t *n, char *taken) {
     *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
     (*arr)[(*n)++] = taken;
@@ -235,7 +207,7 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     pthread_mutex_init(&c.mu, NULL);
     c.visitedTrees = indexNew();
     c.damaged = indexNew();
-    PackList packs = {0};
+    RepoPackList packs = {0};
     SnapshotList snaps = {0};
     Gather g = {0};
     bool ok = false;
@@ -243,16 +215,14 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     if (!repoLoadIndex(repo, &lerr))
         problem(&c, lbXasprintf("index: %s", lerr.msg));
     Index *ix = repoIndex(repo);
-    if (!storageList(repoStorage(repo), "data/", collectPack, &packs, err))
+    if (!repoListPacks(repo, &packs, err))
         goto cleanup;
-    qsort(packs.items, packs.count, sizeof(PackSeen), cmpPackSeen);
     result->packs = packs.count;
     result->blobs = indexBlobCount(ix);
     /* every indexed pack must exist */
     bool *indexed = lbXcalloc(packs.count + 1, sizeof(bool));
     for (uint32_t p = 0; p < indexPackCount(ix); p++) {
-        PackSeen key = {*indexPackId(ix, p), 0};
-        PackSeen *hit = bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen);
+        const struct RepoPack *hit = repoPackFind(&packs, indexPackId(ix, p));
         char hex[LB_ID_HEX_LEN + 1];
         lbIdToHex(indexPackId(ix, p), hex);
         if (hit == NULL)
@@ -284,8 +254,7 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         indexForEach(ix, gatherBlob, &g);
         c.packOrder = lbXmalloc((np ? np : 1) * sizeof(uint32_t));
         for (uint32_t p = 0; p < np; p++) {
-            PackSeen key = {*indexPackId(ix, p), 0};
-            if (bsearch(&key, packs.items, packs.count, sizeof(PackSeen), cmpPackSeen) == NULL) {
+            if (repoPackFind(&packs, indexPackId(ix, p)) == NULL) {
                 /* missing (reported above): its blobs are lost, name the files */
                 for (size_t i = 0; i < g.byPack[p].count; i++)
                     markDamagedBlob(&c, &g.byPack[p].ids[i], g.byPack[p].locs[i].type);

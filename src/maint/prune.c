@@ -70,34 +70,6 @@ static bool markTree(Pruner *p, const LbId *id, LbError *err) {
     return ok;
 }
 
-typedef struct PackSeen {
-    LbId id;
-    uint64_t size;
-} PackSeen;
-
-typedef struct PackList {
-    PackSeen *items;
-    size_t count, cap;
-} PackList;
-
-static bool collectPack(void *ctx, const char *name, uint64_t size) {
-    PackList *l = ctx;
-    const char *slash = strrchr(name, '/');
-    LbId id;
-    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
-        return true;
-    if (l->count == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 256;
-        l->items = lbXrealloc(l->items, l->cap * sizeof(PackSeen));
-    }
-    l->items[l->count++] = (PackSeen){id, size};
-    return true;
-}
-
-static int cmpSeen(const void *a, const void *b) {
-    return lbIdCompare(&((const PackSeen *)a)->id, &((const PackSeen *)b)->id);
-}
-
 typedef struct Candidate {
     uint32_t pack;
     double unusedShare;
@@ -206,7 +178,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     memset(r, 0, sizeof(*r));
     Pruner p = {.repo = repo};
     SnapshotList snaps = {0};
-    PackList seen = {0};
+    RepoPackList seen = {0};
     PackStat *stats = NULL;
     Candidate *cands = NULL;
     LbId *oldIndex = NULL;
@@ -247,20 +219,18 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         }
     }
     r->blobsTotal = p.blobCount;
-    if (!storageList(repoStorage(repo), "data/", collectPack, &seen, err))
+    if (!repoListPacks(repo, &seen, err))
         goto cleanup;
-    qsort(seen.items, seen.count, sizeof(PackSeen), cmpSeen);
     bool *named = lbXcalloc(seen.count + 1, sizeof(bool));
     for (uint32_t k = 0; k < np; k++) {
-        PackSeen key = {*indexPackId(ix, k), 0};
-        PackSeen *hit = bsearch(&key, seen.items, seen.count, sizeof(PackSeen), cmpSeen);
+        const struct RepoPack *hit = repoPackFind(&seen, indexPackId(ix, k));
         if (hit) {
             stats[k].exists = true;
             stats[k].size = hit->size;
             named[hit - seen.items] = true;
         } else if (stats[k].usedCount > 0) {
             char hex[LB_ID_HEX_LEN + 1];
-            lbIdToHex(&key.id, hex);
+            lbIdToHex(indexPackId(ix, k), hex);
             free(named);
             lbErr(err, LB_ERR_CORRUPT, "pack %.8s holds used data but is missing: run 'lifeboat check'", hex);
             goto cleanup;

@@ -223,6 +223,42 @@ bool repoListIds(Repo *repo, const char *dir, LbId **ids, size_t *count, LbError
     return true;
 }
 
+static bool collectPack(void *ctx, const char *name, uint64_t size) {
+    RepoPackList *l = ctx;
+    const char *slash = strrchr(name, '/');
+    LbId id;
+    if (!lbIdFromHex(slash ? slash + 1 : name, &id))
+        return true;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->items = lbXrealloc(l->items, l->cap * sizeof(*l->items));
+    }
+    l->items[l->count].id = id;
+    l->items[l->count++].size = size;
+    return true;
+}
+
+static int cmpPack(const void *a, const void *b) {
+    return lbIdCompare(&((const struct RepoPack *)a)->id, &((const struct RepoPack *)b)->id);
+}
+
+bool repoListPacks(Repo *repo, RepoPackList *list, LbError *err) {
+    memset(list, 0, sizeof(*list));
+    if (!storageList(repo->storage, "data/", collectPack, list, err)) {
+        free(list->items);
+        memset(list, 0, sizeof(*list));
+        return false;
+    }
+    if (list->count > 1)
+        qsort(list->items, list->count, sizeof(*list->items), cmpPack);
+    return true;
+}
+
+const struct RepoPack *repoPackFind(const RepoPackList *list, const LbId *id) {
+    struct RepoPack key = {.id = *id};
+    return list->count ? bsearch(&key, list->items, list->count, sizeof(key), cmpPack) : NULL;
+}
+
 bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;

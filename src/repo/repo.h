@@ -75,6 +75,19 @@ bool repoListIds(Repo *repo, const char *dir, LbId **ids, size_t *count, LbError
 /* Resolve a unique hex prefix of an object in dir. */
 bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbError *err);
 
+/* The packs in storage, sorted by ID, with their sizes. */
+typedef struct RepoPackList {
+    struct RepoPack {
+        LbId id;
+        uint64_t size;
+    } * items;
+    size_t count, cap;
+} RepoPackList;
+/* Fill list (caller frees list->items). */
+bool repoListPacks(Repo *repo, RepoPackList *list, LbError *err);
+/* The listed pack with this ID, or NULL. */
+const struct RepoPack *repoPackFind(const RepoPackList *list, const LbId *id);
+
 /* Pack object name "data/XX/<hex>" into out (at least 80 bytes). */
 void repoPackName(const LbId *packId, char *out);
 
