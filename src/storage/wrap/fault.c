@@ -2,6 +2,7 @@
 #include "storage/wrap/fault.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,13 @@ typedef struct FaultDriver {
     FaultOptions opts;
     atomic_uint_fast64_t ops;
     atomic_uint_fast64_t injected;
+    /* names that just got a fault: their next operation passes, so a retry
+     * of one operation never meets a fault twice in a row (with several
+     * threads sharing the counter it otherwise could, and then a bounded
+     * retry gives up, and the test is flaky) */
+    pthread_mutex_t mu;
+    uint64_t recent[64];
+    unsigned recentNext;
 } FaultDriver;
 
 bool faultOptionsParse(const char *spec, FaultOptions *opts, LbError *err) {
@@ -54,13 +62,31 @@ bool faultOptionsParse(const char *spec, FaultOptions *opts, LbError *err) {
 }
 
 /* Which fault, if any, this operation gets. */
-static FaultKind faultNext(FaultDriver *drv) {
+static uint64_t faultNameHash(const char *name) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)(name ? name : ""); *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h | 1; /* never 0, the empty slot */
+}
+
+static FaultKind faultNext(FaultDriver *drv, const char *name) {
     uint64_t n = atomic_fetch_add(&drv->ops, 1);
     if (drv->opts.every == 0 || n < drv->opts.first)
         return FAULT_NONE;
     n -= drv->opts.first;
     if (n % drv->opts.every != drv->opts.every - 1)
         return FAULT_NONE;
+    uint64_t h = faultNameHash(name);
+    pthread_mutex_lock(&drv->mu);
+    for (unsigned i = 0; i < 64; i++) {
+        if (drv->recent[i] == h) {
+            drv->recent[i] = 0; /* this retry passes; a later operation may fail again */
+            pthread_mutex_unlock(&drv->mu);
+            return FAULT_NONE;
+        }
+    }
+    drv->recent[drv->recentNext++ % 64] = h;
+    pthread_mutex_unlock(&drv->mu);
     atomic_fetch_add(&drv->injected, 1);
     return (FaultKind)((n / drv->opts.every) % FAULT_KINDS);
 }
@@ -97,7 +123,7 @@ static bool faultCut(LbError *err, const char *verb, const char *name) {
 
 static bool faultPut(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
     FaultDriver *drv = driver;
-    FaultKind kind = faultNext(drv);
+    FaultKind kind = faultNext(drv, name);
     if (!faultBefore(drv, kind, "write", name, err))
         return false;
     if (!storagePut(drv->inner, name, data, len, err))
@@ -107,7 +133,7 @@ static bool faultPut(void *driver, const char *name, const uint8_t *data, size_t
 
 static bool faultGet(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
     FaultDriver *drv = driver;
-    FaultKind kind = faultNext(drv);
+    FaultKind kind = faultNext(drv, name);
     if (!faultBefore(drv, kind, "read", name, err))
         return false;
     size_t before = out->len;
@@ -125,7 +151,7 @@ static bool faultGet(void *driver, const char *name, uint64_t offset, uint64_t l
 
 static bool faultRemove(void *driver, const char *name, LbError *err) {
     FaultDriver *drv = driver;
-    FaultKind kind = faultNext(drv);
+    FaultKind kind = faultNext(drv, name);
     if (!faultBefore(drv, kind, "remove", name, err))
         return false;
     if (!storageRemove(drv->inner, name, err))
@@ -135,7 +161,7 @@ static bool faultRemove(void *driver, const char *name, LbError *err) {
 
 static bool faultStat(void *driver, const char *name, StorageInfo *info, LbError *err) {
     FaultDriver *drv = driver;
-    FaultKind kind = faultNext(drv);
+    FaultKind kind = faultNext(drv, name);
     if (!faultBefore(drv, kind, "stat", name, err))
         return false;
     if (!storageStat(drv->inner, name, info, err))
@@ -178,7 +204,7 @@ static bool faultCountCb(void *ctx, const char *name, uint64_t size) {
 
 static bool faultList(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
     FaultDriver *drv = driver;
-    FaultKind kind = faultNext(drv);
+    FaultKind kind = faultNext(drv, prefix);
     if (!faultBefore(drv, kind, "list", prefix, err))
         return false;
     FaultListCtx l = {.cb = cb, .ctx = ctx, .cut = kind == FAULT_CUT};
@@ -204,6 +230,7 @@ static void faultFree(void *driver) {
     lbLogWarn("test faults (LIFEBOAT_TEST_FAULTS): injected %llu faults into %llu storage operations",
               (unsigned long long)atomic_load(&drv->injected), (unsigned long long)atomic_load(&drv->ops));
     storageFree(drv->inner);
+    pthread_mutex_destroy(&drv->mu);
     free(drv);
 }
 
@@ -220,6 +247,7 @@ static const StorageInterface faultInterface = {
 Storage *storageFaultNew(Storage *inner, const FaultOptions *opts) {
     FaultDriver *drv = lbXcalloc(1, sizeof(*drv));
     drv->iface = faultInterface;
+    pthread_mutex_init(&drv->mu, NULL);
     drv->iface.name = storageDriverName(inner);
     drv->inner = inner;
     drv->opts = *opts;
