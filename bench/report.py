@@ -7,7 +7,10 @@ meta.env, dataset.json, change.json, verify.tsv, and, when the forget+prune
 step ran, prune.tsv (tool wall user sys rss_kb inblocks repo_before
 repo_after snaps_before snaps_after bytes_read_reported check
 startup_inblocks) and
-prune-churn.jsonl (bench/churn.py's summaries).
+prune-churn.jsonl (bench/churn.py's summaries), and, when the S3 step ran
+(bench/s3.sh), s3.tsv ("#key=value" lines, then tool step wall user sys
+rss_kb bucket_bytes bucket_objects verify), and, when the PostgreSQL step ran
+(bench/pg.sh), pg.tsv (step wall user sys rss_kb bytes) and pg.env.
 """
 
 import argparse
@@ -193,6 +196,230 @@ def prune_markdown(prune, meta):
     return out
 
 
+S3_STEPS = [("first", "first backup"), ("restore", "full restore")]
+
+
+def load_s3(work):
+    """The S3 step's numbers (bench/s3.sh), or None when it did not run."""
+    p = os.path.join(work, "s3.tsv")
+    if not os.path.exists(p):
+        return None
+    info, tools = {}, {}
+    with open(p) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                k, _, v = line[1:].partition("=")
+                info[k] = v
+                continue
+            if not line.strip():
+                continue
+            f_ = line.split("\t")
+            tool, step, wall, user, sys_, rss, bbytes, objs = f_[:8]
+            verify = f_[8] if len(f_) > 8 else ""
+            tools.setdefault(tool, {})[step] = {
+                "wall_s": float(wall),
+                "user_s": float(user),
+                "sys_s": float(sys_),
+                "cpu_s": round(float(user) + float(sys_), 2),
+                "peak_rss_kib": int(rss),
+                "bucket_bytes": int(bbytes) if bbytes.isdigit() else None,
+                "bucket_objects": int(objs) if objs.isdigit() else None,
+            }
+            if step == "restore":
+                tools[tool][step]["verify"] = verify
+    if not tools:
+        return None
+    ratios = {}
+    lb, rs = tools.get("lifeboat", {}), tools.get("restic", {})
+    for step, _ in S3_STEPS:
+        if step in lb and step in rs:
+            ratios[step] = {k: ratio(lb[step][k], rs[step][k]) for k in ("wall_s", "cpu_s", "peak_rss_kib")}
+            if step == "first":
+                ratios[step]["bucket_bytes"] = ratio(lb[step]["bucket_bytes"], rs[step]["bucket_bytes"])
+    return {"server": info, "tools": tools, "ratios": ratios}
+
+
+def s3_markdown(s3, meta):
+    out = []
+    w = out.append
+    info = s3["server"]
+    w("## S3 (Ceph RGW on 127.0.0.1)")
+    w("")
+    w("The same data set backed up to and restored from a real S3 server: a single-node Ceph cluster (%s,"
+      " object store %s) with the RADOS Gateway on 127.0.0.1, started by `tests/harness/s3/start.sh` for this"
+      " step (`bench/s3.sh`) and stopped afterwards. Each tool gets a bucket of its own:"
+      " `init` (untimed), the first backup of the data set (`s3:http://127.0.0.1:PORT/BUCKET/repo`,"
+      " credentials in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), then a full restore of that snapshot into"
+      " an empty directory, compared with the data set (`diff -r`, untimed). restic: `init --repository-version 2`,"
+      " cache in the work directory, fresh for this step. Page cache: %s. Bucket size: `radosgw-admin bucket"
+      " stats` (size_actual, objects) after the step. Server and clients share the machine, so every figure"
+      " includes contention with the server." % (info.get("ceph", "Ceph"), info.get("objectstore", "?"),
+                                                 info.get("cache", meta.get("cache", "?"))))
+    w("")
+    w("| step | tool | wall s | CPU s | peak RSS MiB | bucket MiB | objects |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    for step, label in S3_STEPS:
+        for t in TOOLS:
+            s = s3["tools"].get(t, {}).get(step)
+            if not s:
+                continue
+            bb = "" if s["bucket_bytes"] is None else "%.1f" % (s["bucket_bytes"] / MiB)
+            ob = "" if s["bucket_objects"] is None else "%d" % s["bucket_objects"]
+            w("| %s | %s | %.2f | %.2f | %.1f | %s | %s |" % (label, TOOL_NAMES[t], s["wall_s"], s["cpu_s"],
+                                                           s["peak_rss_kib"] / 1024, bb, ob))
+    w("")
+    if s3["ratios"]:
+        w("lifeboat/restic on S3 (below 1: lifeboat is faster / smaller):")
+        w("")
+        w("| step | wall | CPU | peak RSS | bucket size |")
+        w("|---|---:|---:|---:|---:|")
+        for step, label in S3_STEPS:
+            r = s3["ratios"].get(step)
+            if r:
+                w("| %s | %s | %s | %s | %s |" % (label, fmt_ratio(r["wall_s"]), fmt_ratio(r["cpu_s"]),
+                                                  fmt_ratio(r["peak_rss_kib"]),
+                                                  fmt_ratio(r.get("bucket_bytes")) if "bucket_bytes" in r else ""))
+        w("")
+    ver = []
+    for t in TOOLS:
+        s = s3["tools"].get(t, {}).get("restore")
+        if s:
+            v = s.get("verify") or "not run"
+            ver.append("%s %s" % (TOOL_NAMES[t], "ok" if v == "ok" else "**FAILED** - " + v))
+    if ver:
+        w("Restore from S3 verified: %s." % "; ".join(ver))
+        w("")
+    return out
+
+
+PG_STEPS = [
+    ("plain_dump", "logical backup", "pg_dump -Fc"),
+    ("lb_backup", "logical backup", "lifeboat"),
+    ("plain_restore", "logical restore", "pg_restore"),
+    ("lb_restore", "logical restore", "lifeboat"),
+    ("pgbr_backup", "physical backup", "pgBackRest"),
+    ("lbphys_backup", "physical backup", "lifeboat"),
+    ("pgbr_restore", "physical restore", "pgBackRest"),
+    ("lbphys_restore", "physical restore", "lifeboat"),
+]
+# (label, lifeboat step, reference step, target): lifeboat / reference wall time
+PG_TARGETS = [
+    ("logical backup vs `pg_dump -Fc` to a file", "lb_backup", "plain_dump", 1.0),
+    ("logical restore vs `pg_restore` from a file", "lb_restore", "plain_restore", 1.1),
+    ("physical backup vs pgBackRest", "lbphys_backup", "pgbr_backup", 0.8),
+    ("physical restore vs pgBackRest", "lbphys_restore", "pgbr_restore", 1.0),
+]
+PG_SERIES_TARGET = 5.0
+
+
+def load_pg(work):
+    """The PostgreSQL step's numbers (bench/pg.sh: pg.tsv, pg.env), or None when it did not run."""
+    p = os.path.join(work, "pg.tsv")
+    if not os.path.exists(p):
+        return None
+    steps, info = {}, {}
+    with open(p) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            step, wall, user, sys_, rss, size = line.rstrip("\n").split("\t")[:6]
+            steps[step] = {
+                "wall_s": float(wall),
+                "user_s": float(user),
+                "sys_s": float(sys_),
+                "cpu_s": round(float(user) + float(sys_), 2),
+                "peak_rss_kib": int(rss),
+                "bytes": int(size) if size.isdigit() else None,
+            }
+    p = os.path.join(work, "pg.env")
+    if os.path.exists(p):
+        with open(p) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("=")
+                if k:
+                    info[k] = v
+    targets = []
+    for label, lb, ref, target in PG_TARGETS:
+        a, b = steps.get(lb), steps.get(ref)
+        targets.append({"what": label, "lifeboat": lb, "reference": ref, "target": target,
+                        "ratio": ratio(a["wall_s"] if a else None, b["wall_s"] if b else None)})
+    series = None
+    if info.get("series_bytes"):
+        n, sb, pb = int(info["series_dumps"]), int(info["series_bytes"]), int(info["plain_dump_bytes"])
+        series = {"dumps": n, "stored_bytes": sb, "plain_dump_bytes": pb, "plain_dumps_bytes": n * pb,
+                  "ratio_to_one_dump": ratio(sb, pb), "ratio_to_n_dumps": ratio(sb, n * pb),
+                  "target": PG_SERIES_TARGET}
+    return {"info": info, "steps": steps, "targets": targets, "series": series}
+
+
+def pg_markdown(pg):
+    out = []
+    w = out.append
+    info, steps = pg["info"], pg["steps"]
+    scale = int(info.get("scale", "0") or 0)
+    db = int(info.get("db_bytes", "0") or 0)
+    w("## PostgreSQL")
+    w("")
+    w("A throw-away PostgreSQL server (`tests/harness/pg/start.sh`; %s) with a database made by `pgbench -i -s %d`"
+      " (%.0f MiB; the whole cluster %.0f MiB), started by `bench/pg.sh` for this step, on the same machine."
+      " Each step is timed as above (page cache: %s). Logical: `pg_dump -Fc -f FILE` to a local file and"
+      " `pg_restore -d NEWDB FILE` (database created first, untimed) beside `lifeboat backup --pg URL --component"
+      " database` (pg_dump streamed into the repository, then read back and verified) and `lifeboat restore latest"
+      " --component database --pg-target URL --create`. Physical: %s (`compress-type=zst`, `process-max=2`,"
+      " `start-fast=y`, as the server's user, archive_command `pgbackrest archive-push`) `backup --type=full`"
+      " and `restore --pg1-path=NEWDIR` beside `lifeboat backup --pg-physical` and `lifeboat restore --pg-physical"
+      " --pg-data NEWDIR` (extracted and configured, not started; pgBackRest's restore is not started either)."
+      " Every restore was checked (untimed): a logical one holds all %s `pgbench_accounts` rows, a physical one"
+      " is a data directory with `PG_VERSION` and `global/pg_control`."
+      % (info.get("version_postgresql", "?").split(" on ")[0], scale, db / MiB,
+         int(info.get("cluster_bytes", "0") or 0) / MiB, info.get("cache", "?"),
+         info.get("version_pgbackrest", "pgBackRest"), info.get("accounts", "?")))
+    if scale != 50:
+        w("")
+        w("> **Reduced scale.** BENCH_PG_SCALE=%d, not the reference 50 (about 750 MB): fixed costs dominate." % scale)
+    w("")
+    w("| step | tool | wall s | CPU s | peak RSS MiB | size MiB |")
+    w("|---|---|---:|---:|---:|---:|")
+    for step, label, tool in PG_STEPS:
+        s = steps.get(step)
+        if not s:
+            continue
+        size = "" if s["bytes"] is None else "%.1f" % (s["bytes"] / MiB)
+        w("| %s | %s | %.2f | %.2f | %.1f | %s |" % (label, tool, s["wall_s"], s["cpu_s"], s["peak_rss_kib"] / 1024,
+                                                    size))
+    w("")
+    w("Size: the dump file (`pg_dump -Fc`), the repository (lifeboat), pgBackRest's `backup/` directory (its"
+      " whole repository with the WAL archive: %.1f MiB), the restored data directory (physical restores)."
+      % (int(info.get("pgbr_repo_bytes", "0") or 0) / MiB))
+    w("")
+    w("| target (wall time) | lifeboat / reference | target | |")
+    w("|---|---:|---:|---|")
+    for t in pg["targets"]:
+        w("| %s | %s | <= %.2f | %s |" % (t["what"], fmt_ratio(t["ratio"]), t["target"], mark(t["ratio"], t["target"])))
+    se = pg["series"]
+    if se:
+        w("| %d dumps stored vs one plain `pg_dump -Fc` (size) | %s | <= %.2f | %s |"
+          % (se["dumps"], fmt_ratio(se["ratio_to_one_dump"]), se["target"],
+             mark(se["ratio_to_one_dump"], se["target"])))
+        w("")
+        w("Dump series: %d times `pgbench -n -T %s -c 2` (light load; last %s tps) then `lifeboat backup --pg`"
+          " into a fresh repository, %s s in all. The repository grew by %.1f MiB: %s of one plain"
+          " `pg_dump -Fc` (%.1f MiB, taken before the series; %.1f MiB after it), %s of %d plain dumps"
+          " (%.1f MiB)." % (se["dumps"], info.get("series_load_s", "?"), info.get("series_tps", "?"),
+                            info.get("series_s", "?"), se["stored_bytes"] / MiB,
+                            fmt_ratio(se["ratio_to_one_dump"]) + "x", se["plain_dump_bytes"] / MiB,
+                            int(info.get("plain_dump_end_bytes", "0") or 0) / MiB,
+                            fmt_ratio(se["ratio_to_n_dumps"]) + "x", se["dumps"], se["plain_dumps_bytes"] / MiB))
+    w("")
+    ver = ["%s %s" % (k[len("verify_"):], v if v == "ok" else "**FAILED** - " + v)
+           for k, v in sorted(info.items()) if k.startswith("verify_")]
+    if ver:
+        w("Restores checked: %s." % "; ".join(ver))
+        w("")
+    return out
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -252,7 +479,7 @@ def compute_ratios(res):
     return rows
 
 
-def markdown(res, meta, dataset, change, verify, ratios, prune=None):
+def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg=None):
     tools = [t for t in TOOLS if t in res]
     step_label = dict(STEPS)
     out = []
@@ -282,7 +509,9 @@ def markdown(res, meta, dataset, change, verify, ratios, prune=None):
     w("The data set is generated once per seed and scale (`bench/gen.py`, BENCH_SEED) and kept in BENCH_DIR/data;"
       " a full run needs about 4x its size free there. Other knobs: BENCH_TOOLS, BENCH_DROP_CACHES (auto/1/0),"
       " BENCH_BORG_ENCRYPTION, BENCH_KEEP=1, LIFEBOAT_BIN; the forget+prune step: BENCH_PRUNE=0 skips it,"
-      " BENCH_PRUNE_SNAPSHOTS (100), BENCH_PRUNE_KEEP (10), BENCH_PRUNE_FRACTION (0.01)."
+      " BENCH_PRUNE_SNAPSHOTS (100), BENCH_PRUNE_KEEP (10), BENCH_PRUNE_FRACTION (0.01); the S3 step:"
+      " BENCH_S3=0 skips it, BENCH_S3_OBJECTSTORE (memstore/bluestore), BENCH_S3_SIZE; the PostgreSQL step:"
+      " BENCH_PG=0 skips it, BENCH_PG_SCALE (50), BENCH_PG_DUMPS (96), BENCH_PG_LOAD_SECONDS (5)."
       " Raw numbers: `bench/results/latest.json`.")
     w("")
     w("## Machine")
@@ -381,6 +610,10 @@ def markdown(res, meta, dataset, change, verify, ratios, prune=None):
     w("")
     if prune:
         out.extend(prune_markdown(prune, meta))
+    if s3:
+        out.extend(s3_markdown(s3, meta))
+    if pg:
+        out.extend(pg_markdown(pg))
     w("## Restore verification")
     w("")
     for t in tools:
@@ -401,7 +634,9 @@ def main():
     res, meta, dataset, change, verify = load(a.work)
     ratios = compute_ratios(res)
     prune = load_prune(a.work)
-    md = markdown(res, meta, dataset, change, verify, ratios, prune)
+    s3 = load_s3(a.work)
+    pg = load_pg(a.work)
+    md = markdown(res, meta, dataset, change, verify, ratios, prune, s3, pg)
     with open(a.md, "w") as f:
         f.write(md)
     doc = {
@@ -415,6 +650,10 @@ def main():
     }
     if prune:
         doc["prune"] = prune
+    if s3:
+        doc["s3"] = s3
+    if pg:
+        doc["pg"] = pg
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=2, sort_keys=True)
         f.write("\n")

@@ -12,6 +12,9 @@
 #             1% of the files rewritten between snapshots (bench/churn.py:
 #             identical changes for both tools): `lifeboat forget --keep-last
 #             10 --prune --json` beside `restic forget --keep-last 10 --prune`
+#   s3        (once, at the end; lifeboat and restic) first backup and full
+#             restore with the repository on a throw-away Ceph RGW S3 server
+#             on 127.0.0.1 (bench/s3.sh, tests/harness/s3/start.sh)
 # Every step runs under /usr/bin/time (wall, user, sys, max RSS); the page
 # cache is dropped before each step when possible. Results: a table on stdout,
 # docs/benchmarks.md and bench/results/latest.json.
@@ -33,6 +36,12 @@
 #   BENCH_PRUNE_SNAPSHOTS  snapshots in the prune step's history (default 100)
 #   BENCH_PRUNE_KEEP   --keep-last for the prune step (default 10)
 #   BENCH_PRUNE_FRACTION   share of the files rewritten between snapshots (default 0.01)
+#   BENCH_S3           1: run the S3 step (default 1; needs the ceph packages); 0: skip it
+#   BENCH_S3_OBJECTSTORE, BENCH_S3_SIZE  the S3 server's object store (see bench/s3.sh)
+#   BENCH_PG           1: run the PostgreSQL step (default 1; bench/pg.sh: pgbench
+#                      database, pg_dump/pg_restore and pgBackRest beside lifeboat,
+#                      the dump series); 0: skip it
+#   BENCH_PG_SCALE, BENCH_PG_DUMPS, BENCH_PG_LOAD_SECONDS  see bench/pg.sh (50, 96, 5)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +61,8 @@ BENCH_PRUNE=${BENCH_PRUNE:-1}
 BENCH_PRUNE_SNAPSHOTS=${BENCH_PRUNE_SNAPSHOTS:-100}
 BENCH_PRUNE_KEEP=${BENCH_PRUNE_KEEP:-10}
 BENCH_PRUNE_FRACTION=${BENCH_PRUNE_FRACTION:-0.01}
+BENCH_S3=${BENCH_S3:-1}
+BENCH_PG=${BENCH_PG:-1}
 
 die() {
     echo "bench: error: $*" >&2
@@ -64,6 +75,8 @@ note() { echo "bench: $*" >&2; }
 [[ $BENCH_SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || die "BENCH_SCALE must be a positive number, not '$BENCH_SCALE'"
 [[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer, not '$BENCH_RUNS'"
 [[ $BENCH_PRUNE == 0 || $BENCH_PRUNE == 1 ]] || die "BENCH_PRUNE must be 0 or 1, not '$BENCH_PRUNE'"
+[[ $BENCH_S3 == 0 || $BENCH_S3 == 1 ]] || die "BENCH_S3 must be 0 or 1, not '$BENCH_S3'"
+[[ $BENCH_PG == 0 || $BENCH_PG == 1 ]] || die "BENCH_PG must be 0 or 1, not '$BENCH_PG'"
 [[ $BENCH_PRUNE_SNAPSHOTS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PRUNE_SNAPSHOTS must be a positive integer"
 [[ $BENCH_PRUNE_KEEP =~ ^[1-9][0-9]*$ ]] || die "BENCH_PRUNE_KEEP must be a positive integer"
 [[ $BENCH_PRUNE_FRACTION =~ ^0*\.[0-9]+$|^1(\.0*)?$ ]] || die "BENCH_PRUNE_FRACTION must be a number from 0 to 1"
@@ -267,6 +280,7 @@ verify() {
     echo "borg_encryption=$BENCH_BORG_ENCRYPTION"
     echo "runs=$BENCH_RUNS"
     echo "prune=$BENCH_PRUNE"
+    echo "s3=$BENCH_S3"
     for t in $BENCH_TOOLS; do
         case $t in
         lifeboat) echo "version_lifeboat=$("$LIFEBOAT_BIN" --version 2>/dev/null | head -n1) (tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $LIFEBOAT_BIN)" ;;
@@ -432,6 +446,33 @@ if [[ $BENCH_PRUNE == 1 ]]; then
     prune_phase
 fi
 
+# ----------------------------------------------------------- PostgreSQL
+
+pg_failed=0
+if [[ $BENCH_PG == 1 ]]; then
+    pg_rc=0
+    BENCH_PG_CACHE=$cache_mode BENCH_KEEP=$BENCH_KEEP LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/pg.sh" "$W" || pg_rc=$?
+    case $pg_rc in
+    0) ;;
+    2) pg_failed=1 ;; # numbers written; a restore did not verify: reported, then fail below
+    *) die "the PostgreSQL step failed (exit $pg_rc; logs in $LOGS/pg.*; BENCH_PG=0 skips it)" ;;
+    esac
+fi
+
+# ------------------------------------------------------------------- S3
+
+s3_failed=0
+if [[ $BENCH_S3 == 1 ]]; then
+    s3_rc=0
+    BENCH_DIR=$BENCH_DIR BENCH_TOOLS=$BENCH_TOOLS LIFEBOAT_BIN=$LIFEBOAT_BIN BENCH_CACHE_MODE=$cache_mode \
+        BENCH_KEEP=$BENCH_KEEP "$here/s3.sh" "$W/s3.tsv" || s3_rc=$?
+    case $s3_rc in
+    0) ;;
+    2) s3_failed=1 ;; # numbers written; a restore differed: reported, then fail below
+    *) die "the S3 step failed (exit $s3_rc; logs in $W/s3/logs; BENCH_S3=0 skips it)" ;;
+    esac
+fi
+
 echo "elapsed_s=$(($(date +%s) - t_start))" >>"$W/meta.env"
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/meta.env"
 
@@ -441,6 +482,12 @@ note "wrote $BENCH_OUT and $BENCH_JSON (logs in $LOGS)"
 
 if ((verify_failed)); then
     die "at least one restore did not equal the data set (see above and $W/verify.tsv)"
+fi
+if ((pg_failed)); then
+    die "a PostgreSQL restore did not verify (see $W/pg.env and $LOGS/pg.*)"
+fi
+if ((s3_failed)); then
+    die "a restore from the S3 server did not equal the data set (see $W/s3.tsv and $W/s3/logs)"
 fi
 if ((prune_failed)); then
     die "a repository failed its check after forget+prune, or kept the wrong number of snapshots (see above)"
