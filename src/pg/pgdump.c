@@ -580,8 +580,9 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     bool rolePasswords = pgconnIsSuperuser(conn);
     if (!o->noGlobals) {
         char *lArg = lbXasprintf("--database=%s", cat.database);
-        char *argv[] = {"pg_dumpall", "--globals-only", dbnameArg, lArg, rolePasswords ? NULL : "--no-role-passwords",
-                        NULL};
+        /* argv[0] is the full path: pg_dumpall finds pg_dump next to its own argv[0] */
+        char *argv[] = {dumpallPath, "--globals-only", dbnameArg, lArg,
+                        rolePasswords ? NULL : "--no-role-passwords", NULL};
         bool ran = runToMemfd(dumpallPath, argv, env, secret, &globalsFd, &result->warnings, err);
         free(lArg);
         if (!ran) {
