@@ -728,9 +728,14 @@ bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, Re
         if (r.entries[i].needed && !createEntry(&r, &r.entries[i]) && r.entries[i].node.type == NODE_FILE)
             atomic_store(&r.entries[i].damaged, true);
 
+    /* one worker per core reads a local disk; an object store answers each
+     * ranged GET after a round trip, so more requests must be in flight
+     * (measured: 2 workers restored 1.5 GiB from RGW in 30.7 s, restic 11.0 s) */
     long nthreads = sysconf(_SC_NPROCESSORS_ONLN);
     if (nthreads < 1)
         nthreads = 1;
+    if (strcmp(storageDriverName(repoStorage(repo)), "local") != 0)
+        nthreads = 8;
     if (nthreads > 8)
         nthreads = 8;
     pthread_t threads[8];
