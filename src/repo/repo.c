@@ -2,6 +2,7 @@
 #include "repo/repo.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,15 @@ struct Repo {
     uint8_t gearSecret[32];
     int compressionLevel;
     Index *index;
+    /* Whole packs that hold only tree blobs, fetched once (see repoLoadBlob) */
+    pthread_mutex_t cacheMu;
+    uint8_t *packKind; /* per pack: 0 unknown, 1 trees only, 2 has data */
+    size_t packKindCount;
+    LbBuf *treePacks; /* per pack, cached bytes (len 0 = not cached) */
+    size_t treePackBytes;
 };
+
+#define TREE_PACK_CACHE_MAX (128u * 1024u * 1024u)
 
 Storage *repoStorage(Repo *repo) {
     return repo->storage;
@@ -68,9 +77,22 @@ Index *repoIndex(Repo *repo) {
     return repo->index;
 }
 
+static void treeCacheClear(Repo *repo) {
+    for (size_t i = 0; i < repo->packKindCount; i++)
+        lbBufFree(&repo->treePacks[i]);
+    free(repo->treePacks);
+    free(repo->packKind);
+    repo->treePacks = NULL;
+    repo->packKind = NULL;
+    repo->packKindCount = 0;
+    repo->treePackBytes = 0;
+}
+
 void repoFree(Repo *repo) {
     if (repo == NULL)
         return;
+    treeCacheClear(repo);
+    pthread_mutex_destroy(&repo->cacheMu);
     storageFree(repo->storage);
     chunkerFree(repo->chunker);
     indexFree(repo->index);
@@ -510,6 +532,7 @@ cleanup:
 
 Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *opts, LbError *err) {
     Repo *repo = lbXcalloc(1, sizeof(Repo));
+    pthread_mutex_init(&repo->cacheMu, NULL);
     repo->storage = storage;
     repo->index = indexNew();
     uint8_t gearSecret[32], rid[32];
@@ -569,6 +592,7 @@ fail:
 
 Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
     Repo *repo = lbXcalloc(1, sizeof(Repo));
+    pthread_mutex_init(&repo->cacheMu, NULL);
     repo->storage = storage;
     repo->index = indexNew();
     LbId *ids = NULL;
@@ -643,6 +667,9 @@ bool repoLoadIndex(Repo *repo, LbError *err) {
 }
 
 bool repoReloadIndex(Repo *repo, LbError *err) {
+    pthread_mutex_lock(&repo->cacheMu);
+    treeCacheClear(repo); /* pack numbers change with a new index */
+    pthread_mutex_unlock(&repo->cacheMu);
     indexFree(repo->index);
     repo->index = indexNew();
     return repoLoadIndex(repo, err);
@@ -676,12 +703,68 @@ bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const
     return true;
 }
 
+static bool markPackKind(void *ctx, const LbId *id, const IndexLoc *loc) {
+    (void)id;
+    Repo *repo = ctx;
+    if (loc->pack < repo->packKindCount && loc->type != BLOB_TREE)
+        repo->packKind[loc->pack] = 2;
+    return true;
+}
+
+/* The cached bytes of pack number pack when it holds only trees (fetching it
+ * whole on first use), or NULL: then the caller reads the blob's range. A
+ * restore, check or ls of a tree with hundreds of directories costs one
+ * request per tree pack instead of one per directory (each a round trip on
+ * S3). Called with cacheMu held. */
+static const LbBuf *treePackCached(Repo *repo, uint32_t pack, LbError *err, bool *failed) {
+    *failed = false;
+    size_t n = indexPackCount(repo->index);
+    if (n != repo->packKindCount) {
+        treeCacheClear(repo);
+        repo->packKind = lbXcalloc(n ? n : 1, 1);
+        repo->treePacks = lbXcalloc(n ? n : 1, sizeof(LbBuf));
+        repo->packKindCount = n;
+        for (size_t i = 0; i < n; i++)
+            repo->packKind[i] = 1;
+        indexForEach(repo->index, markPackKind, repo);
+    }
+    if (pack >= repo->packKindCount || repo->packKind[pack] != 1)
+        return NULL;
+    LbBuf *b = &repo->treePacks[pack];
+    if (b->len > 0)
+        return b;
+    if (repo->treePackBytes >= TREE_PACK_CACHE_MAX)
+        return NULL;
+    char name[80];
+    repoPackName(indexPackId(repo->index, pack), name);
+    if (!storageGet(repo->storage, name, 0, 0, b, err)) {
+        lbBufFree(b);
+        *failed = true;
+        return NULL;
+    }
+    repo->treePackBytes += b->len;
+    return b;
+}
+
 bool repoLoadBlob(Repo *repo, BlobType type, const LbId *id, LbBuf *out, LbError *err) {
     IndexLoc loc;
     char hex[LB_ID_HEX_LEN + 1];
     if (!indexLookup(repo->index, id, type, &loc)) {
         lbIdToHex(id, hex);
         return lbErr(err, LB_ERR_NOT_FOUND, "%s blob %s is not in the index", type == BLOB_TREE ? "tree" : "data", hex);
+    }
+    if (type == BLOB_TREE) {
+        pthread_mutex_lock(&repo->cacheMu);
+        bool failed;
+        const LbBuf *cached = treePackCached(repo, loc.pack, err, &failed);
+        bool ok = false;
+        if (cached && (uint64_t)loc.offset + loc.length <= cached->len)
+            ok = repoDecodeBlob(repo, id, &loc, cached->data + loc.offset, out, err);
+        else if (cached)
+            ok = lbErr(err, LB_ERR_CORRUPT, "pack of tree blob is shorter than the index says");
+        pthread_mutex_unlock(&repo->cacheMu);
+        if (cached || failed)
+            return ok;
     }
     char name[80];
     repoPackName(indexPackId(repo->index, loc.pack), name);

@@ -40,7 +40,9 @@ typedef struct FinishedPack {
 typedef struct Worker {
     BlobSaver *saver;
     pthread_t thread;
-    PackWriter *pack;
+    PackWriter *pack;     /* data blobs */
+    PackWriter *treePack; /* tree blobs: kept apart so restore, check and ls
+                           * can fetch every tree of a pack with one request */
     LbBuf scratch;
 } Worker;
 
@@ -75,10 +77,10 @@ static void fail(BlobSaver *s, const LbError *err) {
     }
 }
 
-static void queuePack(BlobSaver *s, Worker *w) {
+static void queuePack(BlobSaver *s, PackWriter *pw) {
     LbError err = {0};
     FinishedPack *fp = lbXcalloc(1, sizeof(FinishedPack));
-    if (!packWriterFinish(w->pack, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count, &err)) {
+    if (!packWriterFinish(pw, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count, &err)) {
         pthread_mutex_lock(&s->mu);
         fail(s, &err);
         pthread_mutex_unlock(&s->mu);
@@ -112,18 +114,19 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
         flags = PACK_FLAG_COMPRESSED;
     }
     size_t sealedLen = plainLen + CRYPTO_OVERHEAD;
-    uint8_t *dst = packWriterReserve(w->pack, sealedLen);
+    PackWriter *pw = job->type == BLOB_TREE ? w->treePack : w->pack;
+    uint8_t *dst = packWriterReserve(pw, sealedLen);
     if (!cryptoSealTo(key, plain, plainLen, dst, err))
         return false;
-    packWriterCommit(w->pack, id, job->type, flags, (uint32_t)sealedLen, (uint32_t)job->len);
+    packWriterCommit(pw, id, job->type, flags, (uint32_t)sealedLen, (uint32_t)job->len);
     pthread_mutex_lock(&s->mu);
     s->stats.blobsNew++;
     s->stats.treeBlobsNew += job->type == BLOB_TREE;
     s->stats.rawNew += job->len;
     s->stats.storedNew += sealedLen;
     pthread_mutex_unlock(&s->mu);
-    if (packWriterSize(w->pack) >= PACK_TARGET_SIZE)
-        queuePack(s, w);
+    if (packWriterSize(pw) >= PACK_TARGET_SIZE)
+        queuePack(s, pw);
     return true;
 }
 
@@ -177,17 +180,18 @@ static void *workerMain(void *arg) {
         LbError err = {0};
         bool ok = true;
         if (isNew && job->stored) {
-            uint8_t *dst = packWriterReserve(w->pack, job->len);
+            PackWriter *pw = job->type == BLOB_TREE ? w->treePack : w->pack;
+            uint8_t *dst = packWriterReserve(pw, job->len);
             memcpy(dst, job->data, job->len);
-            packWriterCommit(w->pack, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
+            packWriterCommit(pw, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
             pthread_mutex_lock(&s->mu);
             s->stats.blobsNew++;
             s->stats.treeBlobsNew += job->type == BLOB_TREE;
             s->stats.rawNew += job->entry.rawLength;
             s->stats.storedNew += job->len;
             pthread_mutex_unlock(&s->mu);
-            if (packWriterSize(w->pack) >= PACK_TARGET_SIZE)
-                queuePack(s, w);
+            if (packWriterSize(pw) >= PACK_TARGET_SIZE)
+                queuePack(s, pw);
         } else if (isNew) {
             ok = storeBlob(s, w, job, &id, &err);
         }
@@ -273,6 +277,7 @@ BlobSaver *saverNew(Repo *repo, int workers) {
     for (int i = 0; i < workers; i++) {
         s->workers[i].saver = s;
         s->workers[i].pack = packWriterNew();
+        s->workers[i].treePack = packWriterNew();
         if (pthread_create(&s->workers[i].thread, NULL, workerMain, &s->workers[i]) != 0) {
             fprintf(stderr, "lifeboat: fatal: unable to start worker thread\n");
             abort();
@@ -346,9 +351,12 @@ static void stopThreads(BlobSaver *s) {
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->workerCount; i++)
         pthread_join(s->workers[i].thread, NULL);
-    for (int i = 0; i < s->workerCount; i++)
+    for (int i = 0; i < s->workerCount; i++) {
         if (packWriterCount(s->workers[i].pack) > 0 && !saverFailed(s))
-            queuePack(s, &s->workers[i]);
+            queuePack(s, s->workers[i].pack);
+        if (packWriterCount(s->workers[i].treePack) > 0 && !saverFailed(s))
+            queuePack(s, s->workers[i].treePack);
+    }
     pthread_mutex_lock(&s->mu);
     s->stopUploader = true;
     pthread_cond_broadcast(&s->uploadAvailable);
@@ -358,6 +366,7 @@ static void stopThreads(BlobSaver *s) {
         pthread_join(s->uploaders[i], NULL);
     for (int i = 0; i < s->workerCount; i++) {
         packWriterFree(s->workers[i].pack);
+        packWriterFree(s->workers[i].treePack);
         lbBufFree(&s->workers[i].scratch);
     }
     free(s->workers);
