@@ -129,3 +129,61 @@ bool storageRemoveTemporary(Storage *storage, uint64_t *removed, LbError *err) {
         return true;
     return storage->iface->removeTemporary(storage->driver, removed, err);
 }
+
+static bool charValid(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+}
+
+bool storageSegmentValid(const char *seg, size_t len) {
+    if (len == 0)
+        return false;
+    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+        return false;
+    if (len >= 5 && memcmp(seg, ".tmp-", 5) == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!charValid(seg[i]))
+            return false;
+    return true;
+}
+
+bool storageNameValid(const char *name) {
+    if (name == NULL || name[0] == '\0')
+        return false;
+    const char *seg = name;
+    for (;;) {
+        const char *slash = strchr(seg, '/');
+        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+        if (!storageSegmentValid(seg, len))
+            return false;
+        if (slash == NULL)
+            return true;
+        seg = slash + 1;
+    }
+}
+
+bool storagePrefixValid(const char *prefix) {
+    if (prefix == NULL)
+        return false;
+    const char *seg = prefix;
+    for (;;) {
+        const char *slash = strchr(seg, '/');
+        if (slash == NULL)
+            break;
+        if (!storageSegmentValid(seg, (size_t)(slash - seg)))
+            return false;
+        seg = slash + 1;
+    }
+    for (; *seg; seg++)
+        if (!charValid(*seg))
+            return false;
+    return true;
+}
+
+bool storageNameCheck(const char *name, LbError *err) {
+    if (storageNameValid(name))
+        return true;
+    return lbErr(err, LB_ERR_ARGS, "unable to use object name '%s': not a relative path of [A-Za-z0-9._-] segments",
+                 name ? name : "(null)");
+}

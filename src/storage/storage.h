@@ -84,6 +84,18 @@ bool storageList(Storage *storage, const char *prefix, StorageListCb cb, void *c
 bool storageRemove(Storage *storage, const char *name, LbError *err);
 bool storageStat(Storage *storage, const char *name, StorageInfo *info, LbError *err);
 
+/* Object names, the same rules for every driver (so a test on one catches a
+ * name another would refuse): one or more segments of [A-Za-z0-9._-]
+ * separated by single '/', none empty, ".", ".." or starting with ".tmp-"
+ * (reserved for temporary files). */
+bool storageSegmentValid(const char *seg, size_t len);
+bool storageNameValid(const char *name);
+/* A list prefix: "" or valid segments each followed by '/', then an optional
+ * partial last segment of valid characters. */
+bool storagePrefixValid(const char *prefix);
+/* storageNameValid, or LB_ERR_ARGS naming the name. */
+bool storageNameCheck(const char *name, LbError *err);
+
 /* Calls the driver's removeTemporary when it has one (else removes nothing). */
 bool storageRemoveTemporary(Storage *storage, uint64_t *removed, LbError *err);
 

@@ -47,68 +47,6 @@ typedef struct LocalDriver {
  * Names
  **********************************************************************************************************************/
 
-static bool localCharValid(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-}
-
-/* True when the len bytes at seg form one complete path segment we accept. */
-static bool localSegmentValid(const char *seg, size_t len) {
-    if (len == 0)
-        return false;
-    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return false;
-    if (len >= LOCAL_TMP_PREFIX_LEN && memcmp(seg, LOCAL_TMP_PREFIX, LOCAL_TMP_PREFIX_LEN) == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!localCharValid(seg[i]))
-            return false;
-    return true;
-}
-
-/* An object name: one or more valid segments separated by single '/'. */
-static bool localNameValid(const char *name) {
-    if (name == NULL || name[0] == '\0')
-        return false;
-    const char *seg = name;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if (!localSegmentValid(seg, len))
-            return false;
-        if (slash == NULL)
-            return true;
-        seg = slash + 1;
-    }
-}
-
-/* A list prefix: "" or complete valid segments each followed by '/', then an
- * optional partial last segment of valid characters (only used as a filter). */
-static bool localPrefixValid(const char *prefix) {
-    if (prefix == NULL)
-        return false;
-    const char *seg = prefix;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        if (slash == NULL)
-            break;
-        if (!localSegmentValid(seg, (size_t)(slash - seg)))
-            return false;
-        seg = slash + 1;
-    }
-    for (; *seg; seg++)
-        if (!localCharValid(*seg))
-            return false;
-    return true;
-}
-
-static bool localNameCheck(const char *name, LbError *err) {
-    if (localNameValid(name))
-        return true;
-    return lbErr(err, LB_ERR_ARGS, "unable to use object name '%s': not a relative path of [A-Za-z0-9._-] segments",
-                 name ? name : "(null)");
-}
-
 /* ROOT/name, freshly allocated; the caller frees it. */
 static char *localPath(const LocalDriver *drv, const char *name) {
     size_t rootLen = strlen(drv->root);
@@ -258,7 +196,7 @@ static int localTmpOpen(const char *dir, char **tmpPath) {
  * and err says which path failed with the system's reason. data is borrowed. */
 static bool localPut(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
     LocalDriver *drv = driver;
-    if (!localNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
 
     bool ok = false;
@@ -324,7 +262,7 @@ cleanup:
  * range past the end LB_ERR_CORRUPT. */
 static bool localGet(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
     LocalDriver *drv = driver;
-    if (!localNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
 
     bool ok = false;
@@ -389,7 +327,7 @@ cleanup:
 /* Delete name; a missing object (or missing directory) is success. */
 static bool localRemove(void *driver, const char *name, LbError *err) {
     LocalDriver *drv = driver;
-    if (!localNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *path = localPath(drv, name);
     bool ok = true;
@@ -405,7 +343,7 @@ static bool localStat(void *driver, const char *name, StorageInfo *info, LbError
     LocalDriver *drv = driver;
     info->exists = false;
     info->size = 0;
-    if (!localNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *path = localPath(drv, name);
     bool ok = true;
@@ -464,7 +402,7 @@ static bool localListDir(LocalListState *st, int dirFd, const char *rel) {
             break;
         }
         /* "." and "..", temporary files and foreign names are not objects. */
-        if (!localSegmentValid(de->d_name, strlen(de->d_name)))
+        if (!storageSegmentValid(de->d_name, strlen(de->d_name)))
             continue;
 
         char *child = lbXasprintf("%s%s", rel, de->d_name);
@@ -525,7 +463,7 @@ static bool localListDir(LocalListState *st, int dirFd, const char *rel) {
  * cb must not keep the name pointer past the call. */
 static bool localList(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
     LocalDriver *drv = driver;
-    if (!localPrefixValid(prefix))
+    if (!storagePrefixValid(prefix))
         return lbErr(err, LB_ERR_ARGS, "unable to list prefix '%s': not a relative path of [A-Za-z0-9._-] segments",
                      prefix ? prefix : "(null)");
 

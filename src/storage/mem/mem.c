@@ -34,64 +34,6 @@ typedef struct MemDriver {
  * would fail on disk)
  **********************************************************************************************************************/
 
-static bool memCharValid(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-}
-
-static bool memSegmentValid(const char *seg, size_t len) {
-    if (len == 0)
-        return false;
-    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return false;
-    if (len >= 5 && memcmp(seg, ".tmp-", 5) == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!memCharValid(seg[i]))
-            return false;
-    return true;
-}
-
-static bool memNameValid(const char *name) {
-    if (name == NULL || name[0] == '\0')
-        return false;
-    const char *seg = name;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if (!memSegmentValid(seg, len))
-            return false;
-        if (slash == NULL)
-            return true;
-        seg = slash + 1;
-    }
-}
-
-static bool memPrefixValid(const char *prefix) {
-    if (prefix == NULL)
-        return false;
-    const char *seg = prefix;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        if (slash == NULL)
-            break;
-        if (!memSegmentValid(seg, (size_t)(slash - seg)))
-            return false;
-        seg = slash + 1;
-    }
-    for (; *seg; seg++)
-        if (!memCharValid(*seg))
-            return false;
-    return true;
-}
-
-static bool memNameCheck(const char *name, LbError *err) {
-    if (memNameValid(name))
-        return true;
-    return lbErr(err, LB_ERR_ARGS, "unable to use object name '%s': not a relative path of [A-Za-z0-9._-] segments",
-                 name ? name : "(null)");
-}
-
 /***********************************************************************************************************************
  * The sorted array (callers hold the lock)
  **********************************************************************************************************************/
@@ -125,7 +67,7 @@ static MemObject *memFind(MemDriver *drv, const char *name) {
  * Fails only on an invalid name. data is borrowed. */
 static bool memPut(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
     MemDriver *drv = driver;
-    if (!memNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     uint8_t *copy = lbXmalloc(len);
     if (len > 0)
@@ -154,7 +96,7 @@ static bool memPut(void *driver, const char *name, const uint8_t *data, size_t l
  * end). On failure out is unchanged. */
 static bool memGet(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
     MemDriver *drv = driver;
-    if (!memNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
 
     bool ok = false;
@@ -183,7 +125,7 @@ typedef struct MemListEntry {
  * without holding the lock; cb returning false stops early (still true). */
 static bool memList(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
     MemDriver *drv = driver;
-    if (!memPrefixValid(prefix))
+    if (!storagePrefixValid(prefix))
         return lbErr(err, LB_ERR_ARGS, "unable to list prefix '%s': not a relative path of [A-Za-z0-9._-] segments",
                      prefix ? prefix : "(null)");
     size_t prefixLen = strlen(prefix);
@@ -214,7 +156,7 @@ static bool memList(void *driver, const char *prefix, StorageListCb cb, void *ct
 /* Delete name; a missing object is success. */
 static bool memRemove(void *driver, const char *name, LbError *err) {
     MemDriver *drv = driver;
-    if (!memNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     pthread_mutex_lock(&drv->lock);
     size_t i = memLowerBound(drv, name);
@@ -233,7 +175,7 @@ static bool memStat(void *driver, const char *name, StorageInfo *info, LbError *
     MemDriver *drv = driver;
     info->exists = false;
     info->size = 0;
-    if (!memNameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     pthread_mutex_lock(&drv->lock);
     MemObject *obj = memFind(drv, name);

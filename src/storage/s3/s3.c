@@ -140,64 +140,6 @@ typedef struct S3ErrorInfo {
  * that would fail on another)
  **********************************************************************************************************************/
 
-static bool s3CharValid(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-           c == '-';
-}
-
-static bool s3SegmentValid(const char *seg, size_t len) {
-    if (len == 0)
-        return false;
-    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
-        return false;
-    if (len >= 5 && memcmp(seg, ".tmp-", 5) == 0)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!s3CharValid(seg[i]))
-            return false;
-    return true;
-}
-
-static bool s3NameValid(const char *name) {
-    if (name == NULL || name[0] == '\0')
-        return false;
-    const char *seg = name;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if (!s3SegmentValid(seg, len))
-            return false;
-        if (slash == NULL)
-            return true;
-        seg = slash + 1;
-    }
-}
-
-static bool s3PrefixValid(const char *prefix) {
-    if (prefix == NULL)
-        return false;
-    const char *seg = prefix;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        if (slash == NULL)
-            break;
-        if (!s3SegmentValid(seg, (size_t)(slash - seg)))
-            return false;
-        seg = slash + 1;
-    }
-    for (; *seg; seg++)
-        if (!s3CharValid(*seg))
-            return false;
-    return true;
-}
-
-static bool s3NameCheck(const char *name, LbError *err) {
-    if (s3NameValid(name))
-        return true;
-    return lbErr(err, LB_ERR_ARGS, "unable to use object name '%s': not a relative path of [A-Za-z0-9._-] segments",
-                 name ? name : "(null)");
-}
-
 /* The full key of name under the client's prefix; the caller frees it. */
 static char *s3Key(const S3Client *c, const char *name) {
     if (c->prefix[0] == '\0')
@@ -1304,7 +1246,7 @@ static bool s3Stat(void *driver, const char *name, StorageInfo *info, LbError *e
     S3Client *c = driver;
     info->exists = false;
     info->size = 0;
-    if (!s3NameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *key = s3Key(c, name);
     bool ok = s3Head(c, key, "stat", info, NULL, err);
@@ -1419,7 +1361,7 @@ cleanup:
 
 static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
     S3Client *c = driver;
-    if (!s3NameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *key = s3Key(c, name);
     bool ok = s3GetKey(c, key, offset, length, out, NULL, err);
@@ -1430,7 +1372,7 @@ static bool s3Get(void *driver, const char *name, uint64_t offset, uint64_t leng
 /* Delete name; a missing object or bucket is success. */
 static bool s3Remove(void *driver, const char *name, LbError *err) {
     S3Client *c = driver;
-    if (!s3NameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *key = s3Key(c, name);
     S3Request req = {.method = "DELETE", .key = key};
@@ -1506,7 +1448,7 @@ static void s3ListPageFree(S3ListPage *p) {
  * are skipped. A missing bucket is an empty list. */
 static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
     S3Client *c = driver;
-    if (!s3PrefixValid(prefix))
+    if (!storagePrefixValid(prefix))
         return lbErr(err, LB_ERR_ARGS, "unable to list prefix '%s': not a relative path of [A-Za-z0-9._-] segments",
                      prefix ? prefix : "(null)");
     char *keyPrefix = c->prefix[0] ? lbXasprintf("%s/%s", c->prefix, prefix) : lbXstrdup(prefix);
@@ -1543,7 +1485,7 @@ static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx
                 if (strlen(k) < strip || strncmp(k, keyPrefix, strlen(keyPrefix)) != 0)
                     continue;
                 const char *name = k + strip;
-                if (!s3NameValid(name))
+                if (!storageNameValid(name))
                     continue;
                 if (!cb(ctx, name, page.entries[i].size))
                     stop = true;
@@ -1887,7 +1829,7 @@ static bool s3PutKey(S3Client *c, const char *key, const S3PutSource *src, LbErr
 
 static bool s3Put(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
     S3Client *c = driver;
-    if (!s3NameCheck(name, err))
+    if (!storageNameCheck(name, err))
         return false;
     char *key = s3Key(c, name);
     S3PutSource src = {.data = data, .len = len};
@@ -1974,7 +1916,7 @@ static bool s3DeleteNames(S3Client *c, const char *const *names, size_t count, L
 
 bool s3ClientRemoveMany(S3Client *c, const char *const *names, size_t count, LbError *err) {
     for (size_t i = 0; i < count; i++)
-        if (!s3NameCheck(names[i], err))
+        if (!storageNameCheck(names[i], err))
             return false;
     return s3DeleteNames(c, names, count, err);
 }
