@@ -24,7 +24,7 @@
 #define READ_BUF_SIZE (16u * 1024u * 1024u)
 
 struct ArchiverChunker {
-    Repo *repo;
+    const Chunker *chunker; /* the repository's, of one profile */
     BlobSaver *saver;
     uint8_t *buf;
     size_t bufSize; /* at least twice the largest chunk */
@@ -262,11 +262,11 @@ static void readXattrs(Node *n, const char *path) {
         }
 }
 
-ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver) {
+ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver, RepoChunkProfile profile) {
     ArchiverChunker *c = lbXcalloc(1, sizeof(*c));
-    c->repo = repo;
+    c->chunker = repoChunker(repo, profile);
     c->saver = saver;
-    size_t maxSize = chunkerParams(repoChunker(repo))->maxSize;
+    size_t maxSize = chunkerParams(c->chunker)->maxSize;
     c->bufSize = READ_BUF_SIZE >= 2 * maxSize ? READ_BUF_SIZE : 2 * maxSize;
     c->buf = lbXmalloc(c->bufSize);
     atomic_init(&c->pending, 0);
@@ -282,7 +282,7 @@ void archiverChunkerFree(ArchiverChunker *c) {
 
 bool archiverChunkStream(ArchiverChunker *c, ArchiverReadFn readFn, void *readCtx, ArchiverSlots *slots,
                          uint64_t *bytesRead, const char **why) {
-    const Chunker *ch = repoChunker(c->repo);
+    const Chunker *ch = c->chunker;
     size_t maxSize = chunkerParams(ch)->maxSize;
     size_t start = 0, end = 0;
     bool eof = false;
@@ -671,7 +671,7 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         }
     }
     a.saver = saverNew(repo, 0);
-    a.chunker = archiverChunkerNew(repo, a.saver);
+    a.chunker = archiverChunkerNew(repo, a.saver, opts->chunkProfile);
     if (opts->progress && opts->streamCount == 0) {
         atomic_store(&scanFiles, 0);
         atomic_store(&scanBytes, 0);
@@ -710,8 +710,8 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         }
         const Node *pn = NULL;
         bool chainOk;
-        ADir *dir = ensureParents(&a, root, abs[i], haveParent ? &rootParent : NULL, &pn, &owned, &ownedCount,
-                                  &chainOk, err);
+        ADir *dir =
+            ensureParents(&a, root, abs[i], haveParent ? &rootParent : NULL, &pn, &owned, &ownedCount, &chainOk, err);
         if (!chainOk)
             goto cleanup;
         const char *base = strrchr(abs[i], '/') + 1;

@@ -38,10 +38,11 @@ typedef struct ArchiverOptions {
     const char *const *excludes; /* fnmatch patterns */
     size_t excludeCount;
     bool oneFileSystem;
-    bool force;               /* read every file even when unchanged */
+    bool force;                    /* read every file even when unchanged */
     const ArchiverStream *streams; /* streams stored as files (stdin, a command's output, pg_dump) */
     size_t streamCount;
-    const Snapshot *parent;   /* borrowed, may be NULL */
+    const Snapshot *parent;        /* borrowed, may be NULL */
+    RepoChunkProfile chunkProfile; /* REPO_CHUNK_FILES unless the streams are dumps */
     ArchiverProgressCb progress;
     void *progressCtx;
 } ArchiverOptions;
@@ -69,7 +70,7 @@ char *archiverAbsPath(const char *path);
 
 /*
  * Chunking, shared by every source (files and streams here, buckets in
- * source/bucket.h): a byte stream is cut by the repository's chunker and each
+ * source/bucket.h): a byte stream is cut by one of the repository's chunkers and each
  * chunk queued into a BlobSaver; the saver's workers write the chunk IDs into
  * the file's ArchiverSlots as they finish, so the reader never waits for them.
  */
@@ -90,9 +91,10 @@ typedef ssize_t (*ArchiverReadFn)(void *ctx, uint8_t *buf, size_t cap, const cha
 
 typedef struct ArchiverChunker ArchiverChunker;
 
-/* A chunker feeding saver, with its own read buffer. repo and saver are
- * borrowed and must outlive it. One chunker is used by one thread. */
-ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver);
+/* A chunker of the repository's given profile feeding saver, with its own
+ * read buffer. repo and saver are borrowed and must outlive it. One chunker
+ * is used by one thread. */
+ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver, RepoChunkProfile profile);
 void archiverChunkerFree(ArchiverChunker *chunker); /* NULL is a no-op */
 
 /* Read a stream to its end through read, cut it into chunks and queue them;

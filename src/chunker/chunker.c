@@ -162,7 +162,7 @@ static unsigned chunkerLog2Round(uint32_t value) {
 
 /* Check params against the documented limits. Fills err (LB_ERR_FORMAT,
  * naming the field) and returns false on the first violation. */
-static bool chunkerParamsValid(const ChunkerParams *p, LbError *err) {
+bool chunkerParamsValid(const ChunkerParams *p, LbError *err) {
     if (p->minSize < CHUNKER_MIN_MIN)
         return lbErr(err, LB_ERR_FORMAT, "invalid chunker parameter 'minSize': %u is below the minimum of %u",
                      p->minSize, CHUNKER_MIN_MIN);

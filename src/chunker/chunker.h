@@ -33,6 +33,10 @@ typedef struct Chunker Chunker;
 
 /* Validate params (LB_ERR_FORMAT naming the bad field) and build a chunker
  * using a copy of gear. Free with chunkerFree (NULL is a no-op). */
+/* Check min <= avg <= max within the supported range; LB_ERR_FORMAT naming
+ * the parameter otherwise. */
+bool chunkerParamsValid(const ChunkerParams *params, LbError *err);
+
 Chunker *chunkerNew(const ChunkerParams *params, const uint64_t gear[256], LbError *err);
 void chunkerFree(Chunker *chunker);
 const ChunkerParams *chunkerParams(const Chunker *chunker);

@@ -247,6 +247,7 @@ int cmdBackupPgLogical(int argc, char **argv) {
     if (o.recoveryPoint)
         snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
     snap.summary = res.archive.summary;
+    snap.chunkProfile = REPO_CHUNK_DUMP;
     snap.meta = json_incref(res.meta);
     if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.archive.newPacks, res.archive.newPackCount,
                            &res.archive.tree, &err))

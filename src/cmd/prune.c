@@ -14,44 +14,6 @@ static const CliOption pruneCliOptions[] = {
     {NULL, 0, false, 0},
 };
 
-static bool parseSize(const char *v, uint64_t *out) {
-    char *end;
-    double x = strtod(v, &end);
-    if (end == v || x < 0)
-        return false;
-    double mult = 1;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        mult = 1024.0;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        mult = 1024.0 * 1024;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        mult = 1024.0 * 1024 * 1024;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        mult = 1024.0 * 1024 * 1024 * 1024;
-        end++;
-        break;
-    }
-    if (*end == 'i' || *end == 'B' || *end == 'b')
-        end++;
-    if (*end == 'B')
-        end++;
-    if (*end)
-        return false;
-    *out = (uint64_t)(x * mult);
-    return true;
-}
-
 bool pruneCliOption(void *ctx, int id, const char *v, LbError *err) {
     PruneOptions *o = ctx;
     char *end;
@@ -62,7 +24,7 @@ bool pruneCliOption(void *ctx, int id, const char *v, LbError *err) {
             return lbErr(err, LB_ERR_ARGS, "invalid --max-unused '%s': a percentage from 0 to 100", v);
         return true;
     case PRUNE_OPT_MAX_REPACK:
-        if (!parseSize(v, &o->maxRepackBytes))
+        if (!lbParseSize(v, &o->maxRepackBytes))
             return lbErr(err, LB_ERR_ARGS, "invalid --max-repack-size '%s': a size such as 500M or 2G", v);
         return true;
     case PRUNE_OPT_DRY_RUN:

@@ -1,4 +1,5 @@
 /* repo.c - `lifeboat init`, `key`, `unlock`, `stats`, `check`. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,21 @@ static bool noOptions(void *ctx, int id, const char *v, LbError *err) {
 
 /* ---- init ---- */
 
-enum { I_REFERENCE = 1, I_KDF_N, I_COMPRESSION, I_COPY_CHUNKER, I_FROM_REPO, I_FROM_FILE, I_FROM_CMD };
+enum {
+    I_REFERENCE = 1,
+    I_KDF_N,
+    I_COMPRESSION,
+    I_COPY_CHUNKER,
+    I_FROM_REPO,
+    I_FROM_FILE,
+    I_FROM_CMD,
+    I_CHUNK_SIZE,
+    I_DUMP_CHUNK_SIZE
+};
 static const CliOption initOptions[] = {
     {"chunker-reference", 0, false, I_REFERENCE},
+    {"chunk-size", 0, true, I_CHUNK_SIZE},
+    {"dump-chunk-size", 0, true, I_DUMP_CHUNK_SIZE},
     {"copy-chunker-params", 0, false, I_COPY_CHUNKER},
     {"from-repo", 0, true, I_FROM_REPO},
     {"from-password-file", 0, true, I_FROM_FILE},
@@ -35,6 +48,30 @@ typedef struct InitCli {
     bool copyChunker;
     const char *from, *fromFile, *fromCmd;
 } InitCli;
+
+/* "MIN,AVG,MAX" with size units (64K, 1M) into cp. */
+static bool parseChunkSizes(const char *flag, const char *v, ChunkerParams *cp, LbError *err) {
+    uint64_t sz[3];
+    const char *p = v;
+    for (int i = 0; i < 3; i++) {
+        const char *comma = strchr(p, ',');
+        size_t n = (i < 2 && comma) ? (size_t)(comma - p) : strlen(p);
+        char part[32];
+        if ((i < 2 && comma == NULL) || (i == 2 && comma != NULL) || n == 0 || n >= sizeof(part))
+            return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': expected MIN,AVG,MAX (for example 8K,32K,128K)", flag,
+                         v);
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (!lbParseSize(part, &sz[i]) || sz[i] > UINT32_MAX)
+            return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': '%s' is not a size", flag, v, part);
+        p += n + 1;
+    }
+    *cp = (ChunkerParams){(uint32_t)sz[0], (uint32_t)sz[1], (uint32_t)sz[2], CHUNKER_DEFAULT_NORMALIZATION};
+    LbError why = {0};
+    if (!chunkerParamsValid(cp, &why))
+        return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': %s", flag, v, why.msg);
+    return true;
+}
 
 static bool onInit(void *ctx, int id, const char *v, LbError *err) {
     InitCli *ic = ctx;
@@ -56,6 +93,10 @@ static bool onInit(void *ctx, int id, const char *v, LbError *err) {
     case I_REFERENCE:
         o->referenceGear = true;
         return true;
+    case I_CHUNK_SIZE:
+        return parseChunkSizes("chunk-size", v, &o->chunker, err);
+    case I_DUMP_CHUNK_SIZE:
+        return parseChunkSizes("dump-chunk-size", v, &o->dumpChunker, err);
     case I_KDF_N:
         o->kdfN = strtoull(v, &end, 10);
         if (*end || o->kdfN < 1024 || (o->kdfN & (o->kdfN - 1)))
@@ -79,6 +120,10 @@ int cmdInit(int argc, char **argv) {
     Repo *from = NULL;
     if (!cliParse(argc, argv, initOptions, onInit, &ic, &g, &args, &err))
         goto fail;
+    if (ic.copyChunker && (ic.o.chunker.maxSize || ic.o.dumpChunker.maxSize)) {
+        lbErr(&err, LB_ERR_ARGS, "--copy-chunker-params and --chunk-size/--dump-chunk-size exclude each other");
+        goto fail;
+    }
     if (ic.copyChunker) {
         from = cliOpenSourceRepo(ic.from, ic.fromFile, ic.fromCmd, &err);
         if (from == NULL)

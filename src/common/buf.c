@@ -1,7 +1,10 @@
 /* buf.c - growable byte buffer and checked allocation. */
 #include "common/buf.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,4 +121,46 @@ char *lbPrintable(const char *s, char *out, size_t n) {
     }
     out[o] = '\0';
     return out;
+}
+
+bool lbParseSize(const char *s, uint64_t *out) {
+    char *end = NULL;
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno != 0 || end == s || !isfinite(x) || x < 0)
+        return false;
+    double mult = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        mult = 1024.0;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1024.0 * 1024;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1024.0 * 1024 * 1024;
+        break;
+    case 't':
+    case 'T':
+        mult = 1024.0 * 1024 * 1024 * 1024;
+        break;
+    }
+    if (mult != 1)
+        end++;
+    if (end[0] == 'i' && end[1] == 'B')
+        end += 2;
+    else if (*end == 'B' || (*end == 'b' && mult != 1))
+        end++;
+    if (*end != '\0')
+        return false;
+    double v = x * mult;
+    if (v >= 18446744073709551616.0)
+        return false;
+    *out = (uint64_t)v;
+    return true;
 }

@@ -8,6 +8,7 @@
 #ifndef LIFEBOAT_COMMON_BUF_H
 #define LIFEBOAT_COMMON_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,11 @@ uint8_t *lbBufTake(LbBuf *b, size_t *len);
  * bytes >= 0x7f shown as \xHH, so a hostile name cannot drive a terminal.
  * Returns out. */
 char *lbPrintable(const char *s, char *out, size_t n);
+
+/* Parse a byte size: "123", "1.5G", "64K", "16MiB", "8MB" (K, M, G, T are
+ * binary units; a fraction is allowed with a unit). False on anything else,
+ * a negative value or an overflow. */
+bool lbParseSize(const char *s, uint64_t *out);
 
 /* Little-endian fixed-width helpers used by the binary formats. */
 static inline void lbPutU32(uint8_t *p, uint32_t v) {

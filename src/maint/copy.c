@@ -75,11 +75,12 @@ static void mapFree(IdMap *m) {
 typedef struct Copier {
     Repo *src, *dst;
     BlobSaver *saver;
-    bool rechunk;
-    IdMap trees;   /* source tree ID -> target tree ID */
-    IdMap blobs;   /* source data blob ID -> target data blob ID (same chunker) */
-    IdMap files;   /* SHA-256 of a source content list -> target content list (re-chunking) */
-    Index *stored; /* target blobs queued in this run */
+    bool rechunk[REPO_CHUNK_PROFILES]; /* per chunk profile: the repositories cut differently */
+    RepoChunkProfile profile;          /* of the snapshot being copied */
+    IdMap trees[REPO_CHUNK_PROFILES];  /* source tree ID -> target tree ID */
+    IdMap blobs;                       /* source data blob ID -> target data blob ID (same chunker) */
+    IdMap files[REPO_CHUNK_PROFILES];  /* SHA-256 of a source content list -> target content list (re-chunking) */
+    Index *stored;                     /* target blobs queued in this run */
 } Copier;
 
 /* Queue plaintext for the target unless it has the blob already. */
@@ -110,7 +111,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
     size_t count = 0, cap = 0;
     LbBuf plain = {0};
     bool ok = true;
-    if (!c->rechunk) {
+    if (!c->rechunk[c->profile]) {
         for (size_t k = 0; k < n->contentCount && ok; k++) {
             MapEntry *e = mapFind(&c->blobs, &n->content[k]);
             LbId id;
@@ -129,7 +130,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
     } else {
         LbId key;
         cryptoSha256((const uint8_t *)n->content, n->contentCount * sizeof(LbId), &key);
-        MapEntry *e = mapFind(&c->files, &key);
+        MapEntry *e = mapFind(&c->files[c->profile], &key);
         if (e) {
             free(n->content);
             n->content = lbXmalloc(e->count * sizeof(LbId));
@@ -137,7 +138,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
             n->contentCount = e->count;
             return true;
         }
-        const Chunker *ch = repoChunker(c->dst);
+        const Chunker *ch = repoChunker(c->dst, c->profile);
         size_t maxSize = chunkerParams(ch)->maxSize;
         size_t start = 0;
         for (size_t k = 0; k <= n->contentCount && ok; k++) {
@@ -166,7 +167,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
             }
         }
         if (ok)
-            mapPut(&c->files, &key, out, count);
+            mapPut(&c->files[c->profile], &key, out, count);
     }
     lbBufFree(&plain);
     if (ok) {
@@ -180,7 +181,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
 }
 
 static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, LbError *err) {
-    MapEntry *e = mapFind(&c->trees, srcId);
+    MapEntry *e = mapFind(&c->trees[c->profile], srcId);
     if (e) {
         *dstId = e->value[0];
         return true;
@@ -199,7 +200,7 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, LbError *err) {
         lbBufClear(&plain);
         treeEncode(&t, &plain);
         storeData(c, BLOB_TREE, plain.data, plain.len, dstId);
-        mapPut(&c->trees, srcId, dstId, 1);
+        mapPut(&c->trees[c->profile], srcId, dstId, 1);
     }
     treeFree(&t);
     lbBufFree(&plain);
@@ -228,8 +229,9 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
     memset(r, 0, sizeof(*r));
     SnapshotList srcSnaps = {0}, dstSnaps = {0};
     Copier c = {.src = src, .dst = dst};
-    c.rechunk = !lbIdEqual(repoChunkerFingerprint(src), repoChunkerFingerprint(dst));
-    r->rechunked = c.rechunk;
+    for (int p = 0; p < REPO_CHUNK_PROFILES; p++)
+        c.rechunk[p] = !lbIdEqual(repoChunkerFingerprint(src, (RepoChunkProfile)p),
+                                  repoChunkerFingerprint(dst, (RepoChunkProfile)p));
     c.stored = indexNew();
     Snapshot *pending = NULL;
     size_t pendingCount = 0;
@@ -249,6 +251,8 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
             continue;
         }
         LbId tree;
+        c.profile = s->chunkProfile;
+        r->rechunked |= c.rechunk[c.profile];
         if (!copyTree(&c, &s->tree, &tree, err)) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&s->id, hex);
@@ -288,9 +292,11 @@ cleanup : {
     free(pending);
     saverFree(c.saver);
     indexFree(c.stored);
-    mapFree(&c.trees);
+    for (int p = 0; p < REPO_CHUNK_PROFILES; p++) {
+        mapFree(&c.trees[p]);
+        mapFree(&c.files[p]);
+    }
     mapFree(&c.blobs);
-    mapFree(&c.files);
     snapshotListFree(&srcSnaps);
     snapshotListFree(&dstSnaps);
     return ok;

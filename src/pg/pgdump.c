@@ -581,8 +581,8 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     if (!o->noGlobals) {
         char *lArg = lbXasprintf("--database=%s", cat.database);
         /* argv[0] is the full path: pg_dumpall finds pg_dump next to its own argv[0] */
-        char *argv[] = {dumpallPath, "--globals-only", dbnameArg, lArg,
-                        rolePasswords ? NULL : "--no-role-passwords", NULL};
+        char *argv[] = {dumpallPath, "--globals-only", dbnameArg, lArg, rolePasswords ? NULL : "--no-role-passwords",
+                        NULL};
         bool ran = runToMemfd(dumpallPath, argv, env, secret, &globalsFd, &result->warnings, err);
         free(lArg);
         if (!ran) {
@@ -619,6 +619,7 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     ArchiverOptions ao = {
         .streams = streams,
         .streamCount = o->noGlobals ? 1 : 2,
+        .chunkProfile = REPO_CHUNK_DUMP,
         .progress = o->progress,
         .progressCtx = o->progressCtx,
     };

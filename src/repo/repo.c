@@ -22,8 +22,8 @@ struct Repo {
     RepoKeys keys;
     LbId keyId;
     char idHex[LB_ID_HEX_LEN + 1];
-    Chunker *chunker;
-    LbId chunkerFingerprint;
+    Chunker *chunkers[REPO_CHUNK_PROFILES];
+    LbId chunkerFingerprints[REPO_CHUNK_PROFILES];
     bool referenceGear;
     uint8_t gearSecret[32];
     int compressionLevel;
@@ -50,17 +50,24 @@ const char *repoIdHex(const Repo *repo) {
 const LbId *repoKeyId(const Repo *repo) {
     return &repo->keyId;
 }
-const Chunker *repoChunker(const Repo *repo) {
-    return repo->chunker;
+const char *repoChunkProfileName(RepoChunkProfile profile) {
+    return profile == REPO_CHUNK_DUMP ? "dump" : "files";
 }
-const LbId *repoChunkerFingerprint(const Repo *repo) {
-    return &repo->chunkerFingerprint;
+const Chunker *repoChunker(const Repo *repo, RepoChunkProfile profile) {
+    return repo->chunkers[profile];
+}
+const LbId *repoChunkerFingerprint(const Repo *repo, RepoChunkProfile profile) {
+    return &repo->chunkerFingerprints[profile];
 }
 
-/* SHA-256 over the parameters and the gear table: equal fingerprints cut
- * every stream at the same places. */
-static void fingerprintChunker(Repo *repo, const uint64_t gear[256]) {
-    const ChunkerParams *cp = chunkerParams(repo->chunker);
+/* Build the chunker of one profile, and its fingerprint: SHA-256 over the
+ * parameters and the gear table, so equal fingerprints cut every stream at
+ * the same places. */
+static bool setChunker(Repo *repo, RepoChunkProfile profile, const ChunkerParams *cp, const uint64_t gear[256],
+                       LbError *err) {
+    repo->chunkers[profile] = chunkerNew(cp, gear, err);
+    if (repo->chunkers[profile] == NULL)
+        return lbErrorWrap(err, "invalid %s chunker parameters", repoChunkProfileName(profile));
     uint8_t buf[16 + 256 * 8];
     lbPutU32(buf, cp->minSize);
     lbPutU32(buf + 4, cp->avgSize);
@@ -68,7 +75,8 @@ static void fingerprintChunker(Repo *repo, const uint64_t gear[256]) {
     lbPutU32(buf + 12, cp->normalization);
     for (int i = 0; i < 256; i++)
         lbPutU64(buf + 16 + 8 * i, gear[i]);
-    cryptoSha256(buf, sizeof(buf), &repo->chunkerFingerprint);
+    cryptoSha256(buf, sizeof(buf), &repo->chunkerFingerprints[profile]);
+    return true;
 }
 int repoCompressionLevel(const Repo *repo) {
     return repo->compressionLevel;
@@ -94,7 +102,8 @@ void repoFree(Repo *repo) {
     treeCacheClear(repo);
     pthread_mutex_destroy(&repo->cacheMu);
     storageFree(repo->storage);
-    chunkerFree(repo->chunker);
+    for (int p = 0; p < REPO_CHUNK_PROFILES; p++)
+        chunkerFree(repo->chunkers[p]);
     indexFree(repo->index);
     cryptoWipe(&repo->keys, sizeof(repo->keys));
     cryptoWipe(repo->gearSecret, sizeof(repo->gearSecret));
@@ -305,22 +314,36 @@ bool repoFindId(Repo *repo, const char *dir, const char *prefix, LbId *id, LbErr
 
 /* ---- config ---- */
 
-static bool saveConfig(Repo *repo, const uint8_t gearSecret[32], bool referenceGear, LbError *err) {
-    const ChunkerParams *cp = chunkerParams(repo->chunker);
-    json_t *cfg = json_object();
-    json_object_set_new(cfg, "version", json_integer(REPO_FORMAT_VERSION));
-    json_object_set_new(cfg, "id", json_string(repo->idHex));
+static json_t *chunkerParamsJson(const ChunkerParams *cp) {
     json_t *ch = json_object();
     json_object_set_new(ch, "algorithm", json_string("fastcdc-2020"));
     json_object_set_new(ch, "min_size", json_integer(cp->minSize));
     json_object_set_new(ch, "avg_size", json_integer(cp->avgSize));
     json_object_set_new(ch, "max_size", json_integer(cp->maxSize));
     json_object_set_new(ch, "normalization", json_integer(cp->normalization));
+    return ch;
+}
+
+static ChunkerParams chunkerParamsFromJson(const json_t *ch) {
+    return (ChunkerParams){
+        .minSize = (uint32_t)json_integer_value(json_object_get(ch, "min_size")),
+        .avgSize = (uint32_t)json_integer_value(json_object_get(ch, "avg_size")),
+        .maxSize = (uint32_t)json_integer_value(json_object_get(ch, "max_size")),
+        .normalization = (uint32_t)json_integer_value(json_object_get(ch, "normalization")),
+    };
+}
+
+static bool saveConfig(Repo *repo, const uint8_t gearSecret[32], bool referenceGear, LbError *err) {
+    json_t *cfg = json_object();
+    json_object_set_new(cfg, "version", json_integer(REPO_FORMAT_VERSION));
+    json_object_set_new(cfg, "id", json_string(repo->idHex));
+    json_t *ch = chunkerParamsJson(chunkerParams(repo->chunkers[REPO_CHUNK_FILES]));
     if (referenceGear)
         json_object_set_new(ch, "gear", json_string("reference"));
     else
         hexField(ch, "gear_secret", gearSecret, 32);
     json_object_set_new(cfg, "chunker", ch);
+    json_object_set_new(cfg, "dump_chunker", chunkerParamsJson(chunkerParams(repo->chunkers[REPO_CHUNK_DUMP])));
     json_object_set_new(cfg, "compression_level", json_integer(repo->compressionLevel));
     json_object_set_new(cfg, "pack_size", json_integer(PACK_TARGET_SIZE));
     char *text = json_dumps(cfg, JSON_COMPACT);
@@ -364,12 +387,10 @@ static bool loadConfig(Repo *repo, LbError *err) {
     }
     memcpy(repo->idHex, idHex, sizeof(repo->idHex));
     json_t *ch = json_object_get(cfg, "chunker");
-    ChunkerParams cp = {
-        .minSize = (uint32_t)json_integer_value(json_object_get(ch, "min_size")),
-        .avgSize = (uint32_t)json_integer_value(json_object_get(ch, "avg_size")),
-        .maxSize = (uint32_t)json_integer_value(json_object_get(ch, "max_size")),
-        .normalization = (uint32_t)json_integer_value(json_object_get(ch, "normalization")),
-    };
+    ChunkerParams cp = chunkerParamsFromJson(ch);
+    /* a repository made before dump chunking cuts dumps like files */
+    json_t *dch = json_object_get(cfg, "dump_chunker");
+    ChunkerParams dcp = dch ? chunkerParamsFromJson(dch) : cp;
     uint64_t gear[256];
     const char *gearMode = json_string_value(json_object_get(ch, "gear"));
     if (gearMode != NULL && strcmp(gearMode, "reference") == 0) {
@@ -381,12 +402,10 @@ static bool loadConfig(Repo *repo, LbError *err) {
         }
         cryptoDeriveGear(secret, gear);
     }
-    repo->chunker = chunkerNew(&cp, gear, err);
-    if (repo->chunker == NULL) {
+    if (!setChunker(repo, REPO_CHUNK_FILES, &cp, gear, err) || !setChunker(repo, REPO_CHUNK_DUMP, &dcp, gear, err)) {
         lbErrorWrap(err, "repository config is invalid");
         goto cleanup;
     }
-    fingerprintChunker(repo, gear);
     repo->referenceGear = gearMode != NULL && strcmp(gearMode, "reference") == 0;
     if (!repo->referenceGear)
         memcpy(repo->gearSecret, secret, 32);
@@ -552,21 +571,25 @@ Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *op
         memcpy(gearSecret, opts->chunkerFrom->gearSecret, 32);
     }
     ChunkerParams cp = opts ? opts->chunker : (ChunkerParams){0};
-    if (opts && opts->chunkerFrom)
-        cp = *chunkerParams(opts->chunkerFrom->chunker);
+    ChunkerParams dcp = opts ? opts->dumpChunker : (ChunkerParams){0};
+    if (opts && opts->chunkerFrom) {
+        cp = *chunkerParams(opts->chunkerFrom->chunkers[REPO_CHUNK_FILES]);
+        dcp = *chunkerParams(opts->chunkerFrom->chunkers[REPO_CHUNK_DUMP]);
+    }
     if (cp.maxSize == 0)
         cp = (ChunkerParams){CHUNKER_DEFAULT_MIN, CHUNKER_DEFAULT_AVG, CHUNKER_DEFAULT_MAX,
                              CHUNKER_DEFAULT_NORMALIZATION};
+    if (dcp.maxSize == 0)
+        dcp = (ChunkerParams){REPO_DUMP_CHUNK_MIN, REPO_DUMP_CHUNK_AVG, REPO_DUMP_CHUNK_MAX,
+                              CHUNKER_DEFAULT_NORMALIZATION};
     bool ref = opts && (opts->referenceGear || (opts->chunkerFrom && opts->chunkerFrom->referenceGear));
     uint64_t gear[256];
     if (ref)
         chunkerReferenceGear(gear);
     else
         cryptoDeriveGear(gearSecret, gear);
-    repo->chunker = chunkerNew(&cp, gear, err);
-    if (repo->chunker == NULL)
+    if (!setChunker(repo, REPO_CHUNK_FILES, &cp, gear, err) || !setChunker(repo, REPO_CHUNK_DUMP, &dcp, gear, err))
         goto fail;
-    fingerprintChunker(repo, gear);
     repo->referenceGear = ref;
     memcpy(repo->gearSecret, gearSecret, 32);
     repo->compressionLevel = opts && opts->compressionLevel > 0 ? opts->compressionLevel : COMPRESS_DEFAULT_LEVEL;
@@ -619,8 +642,10 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
                 opened = true;
                 break;
             }
-            chunkerFree(repo->chunker);
-            repo->chunker = NULL;
+            for (int p = 0; p < REPO_CHUNK_PROFILES; p++) {
+                chunkerFree(repo->chunkers[p]);
+                repo->chunkers[p] = NULL;
+            }
         }
         if (kerr.code == LB_ERR_WRONG_PASSWORD) {
             refused = true;

@@ -32,8 +32,21 @@ typedef struct RepoKeys {
     uint8_t idKey[32];
 } RepoKeys;
 
+/* Chunk profiles: every profile shares the gear table; the parameters differ.
+ * Files (and bucket objects) use FILES; logical database dumps use DUMP, whose
+ * smaller chunks keep a dump's scattered row changes from touching every
+ * chunk. A snapshot records the profile it was chunked with. */
+typedef enum RepoChunkProfile { REPO_CHUNK_FILES = 0, REPO_CHUNK_DUMP = 1, REPO_CHUNK_PROFILES } RepoChunkProfile;
+
+#define REPO_DUMP_CHUNK_MIN (8u * 1024u)
+#define REPO_DUMP_CHUNK_AVG (32u * 1024u)
+#define REPO_DUMP_CHUNK_MAX (128u * 1024u)
+
+const char *repoChunkProfileName(RepoChunkProfile profile); /* "files", "dump" */
+
 typedef struct RepoInitOptions {
     ChunkerParams chunker;          /* zero = defaults */
+    ChunkerParams dumpChunker;      /* zero = defaults (REPO_DUMP_CHUNK_*) */
     bool referenceGear;             /* use the published FastCDC table (tests only) */
     int compressionLevel;           /* 0 = default */
     uint64_t kdfN;                  /* scrypt N, 0 = default 32768 */
@@ -54,9 +67,9 @@ Storage *repoStorage(Repo *repo);
 const RepoKeys *repoKeys(const Repo *repo);
 const char *repoIdHex(const Repo *repo);
 const LbId *repoKeyId(const Repo *repo); /* the key file that opened it */
-const Chunker *repoChunker(const Repo *repo);
+const Chunker *repoChunker(const Repo *repo, RepoChunkProfile profile);
 /* Equal fingerprints mean equal chunk boundaries (same parameters and gear). */
-const LbId *repoChunkerFingerprint(const Repo *repo);
+const LbId *repoChunkerFingerprint(const Repo *repo, RepoChunkProfile profile);
 int repoCompressionLevel(const Repo *repo);
 Index *repoIndex(Repo *repo);
 

@@ -85,6 +85,8 @@ json_t *snapshotToJson(const Snapshot *s, bool withId) {
     }
     if (s->excludeCount)
         json_object_set_new(o, "excludes", stringArray(s->excludes, s->excludeCount));
+    if (s->chunkProfile != REPO_CHUNK_FILES)
+        json_object_set_new(o, "chunker", json_string(repoChunkProfileName(s->chunkProfile)));
     const SnapshotSummary *m = &s->summary;
     json_t *sum = json_object();
     json_object_set_new(sum, "files_new", json_integer((json_int_t)m->filesNew));
@@ -135,6 +137,12 @@ static bool snapshotFromJson(json_t *o, Snapshot *s, LbError *err) {
         s->hasParent = lbIdFromHex(v, &s->parent);
     if ((v = json_string_value(json_object_get(o, "original"))))
         s->hasOriginal = lbIdFromHex(v, &s->original);
+    if ((v = json_string_value(json_object_get(o, "chunker")))) {
+        if (strcmp(v, repoChunkProfileName(REPO_CHUNK_DUMP)) == 0)
+            s->chunkProfile = REPO_CHUNK_DUMP;
+        else if (strcmp(v, repoChunkProfileName(REPO_CHUNK_FILES)) != 0)
+            return lbErr(err, LB_ERR_FORMAT, "snapshot names an unknown chunker profile '%s'", v);
+    }
     s->uid = (uint32_t)u64(o, "uid");
     s->gid = (uint32_t)u64(o, "gid");
     json_t *sum = json_object_get(o, "summary");

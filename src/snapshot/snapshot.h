@@ -42,6 +42,7 @@ typedef struct Snapshot {
     LbId original;
     char **excludes;
     size_t excludeCount;
+    RepoChunkProfile chunkProfile; /* how its files were cut ("chunker", absent = files) */
     SnapshotSummary summary;
     json_t *meta; /* component-specific metadata (owned reference), may be NULL */
 } Snapshot;

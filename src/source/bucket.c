@@ -758,7 +758,7 @@ bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *o
     if (opts->parent != NULL)
         loadTree(&r, &opts->parent->tree, &r.levels[0].parent);
     r.saver = saverNew(repo, 0);
-    r.chunker = archiverChunkerNew(repo, r.saver);
+    r.chunker = archiverChunkerNew(repo, r.saver, REPO_CHUNK_FILES);
     pthread_mutex_init(&r.fetchLock, NULL);
     pthread_cond_init(&r.workCond, NULL);
     pthread_cond_init(&r.doneCond, NULL);

@@ -31,6 +31,27 @@ check_rc 10 "no repository: exit 10" "$LB" -r "$TMP/nothing-here" snapshots
 if last_output | grep -q "no repository"; then ok "no repository: message says so"; else fail "no repository: message says so"; fi
 check_rc 12 "wrong password: exit 12" env LIFEBOAT_PASSWORD=wrong "$LB" -r "$R" snapshots
 check_rc 10 "repository given by LIFEBOAT_REPOSITORY is used" env LIFEBOAT_REPOSITORY="$TMP/nothing-here" "$LB" snapshots
+# chunk sizes: bad values name the option and the value, and create nothing
+for bad in "64K,16K,1M:avgSize" "8K,abc,1M:'abc' is not a size" "8K,32K:expected MIN,AVG,MAX" "8K,32K,128K,1M:expected MIN,AVG,MAX" "8,16,32:below the minimum" "1M,2M,128M:exceeds the maximum"; do
+    val=${bad%%:*}
+    check_rc 1 "init --dump-chunk-size $val fails" "$LB" -r "$TMP/badchunk" init --kdf-n 1024 --dump-chunk-size "$val"
+    if last_output | grep -q -- "--dump-chunk-size '$val'" && last_output | grep -q -- "${bad#*:}"; then
+        ok "... the message names --dump-chunk-size '$val' and says '${bad#*:}'"
+    else
+        fail "... the message names --dump-chunk-size '$val' and says '${bad#*:}'"
+        last_output | sed 's/^/#   /'
+    fi
+    check "... and leaves no repository" test ! -e "$TMP/badchunk/config"
+done
+check_rc 1 "init --chunk-size with --copy-chunker-params fails" "$LB" -r "$TMP/badchunk" init --kdf-n 1024 \
+    --chunk-size 64K,256K,1M --copy-chunker-params --from-repo "$R"
+check "init --chunk-size 64K,256K,1M --dump-chunk-size 4KiB,16KiB,64KiB" \
+    "$LB" -r "$TMP/sized" init --kdf-n 1024 -q --chunk-size 64K,256K,1M --dump-chunk-size 4KiB,16KiB,64KiB
+head -c 4000000 /dev/urandom >"$TMP/sized.bin"
+"$LB" -r "$TMP/sized" backup "$TMP/sized.bin" -q
+nblobs=$("$LB" -r "$TMP/sized" snapshots --json | jq_py 'j[-1]["summary"]["blobs_new"]')
+if [ "$nblobs" -ge 4 ] && [ "$nblobs" -le 61 ]; then ok "--chunk-size 64K,256K,1M: 4 MB in $nblobs chunks (4..61)"; else
+    fail "--chunk-size 64K,256K,1M: 4 MB in $nblobs chunks (4..61)"; fi
 
 # ---------------------------------------------------------------- --stdin
 { printf 'line one\n\0binary\xff\xfe\n'; head -c 300000 /dev/urandom; printf 'tail without newline'; } >"$TMP/stdin.bin"

@@ -34,7 +34,7 @@ sql() { # db sql...: run statements, print unaligned tuples
     shift
     psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"
 }
-repo_size() { "$LB" -r "$REPO" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["repository_size"])'; }
+repo_size() { "$LB" -r "${1:-$REPO}" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["repository_size"])'; }
 snap_count() { "$LB" -r "$REPO" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 latest_meta() { # key: a field of the newest snapshot's meta (JSON)
@@ -106,6 +106,8 @@ dump_size=$(json_field "$TMP/b1.json" dump_size)
 note "first dump: $dump_size bytes, $first_stored bytes stored, repository grew by $((size1 - size0))"
 check "one snapshot, component database" test "$("$LB" -r "$REPO" snapshots --component database --json |
     python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 1
+check "the snapshot records the dump chunk profile" test "$("$LB" -r "$REPO" snapshots --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[-1].get("chunker"))')" = dump
 check "snapshot holds dump.pgcustom and globals.sql" \
     bash -c "'$LB' -r '$REPO' ls latest | grep -qx '/dump.pgcustom' && '$LB' -r '$REPO' ls latest | grep -qx '/globals.sql'"
 "$LB" -r "$REPO" snapshots --json >"$TMP/snaps.json"
@@ -178,10 +180,44 @@ sql app -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 
     -c "UPDATE docs SET attrs = jsonb_set(attrs, '{score}', '-2') WHERE id % 100 = 0" >/dev/null
 "$LB" -r "$REPO" -q backup --pg "$URL/app" --component database
 size3=$(repo_size)
-note "1% of rows changed, scattered (every 100th row): added $((size3 - size2)) bytes = $(pct $((size3 - size2)) "$first_stored")% (every ~1 MiB chunk holds changed rows)"
+note "1% of rows changed, scattered (every 100th row): added $((size3 - size2)) bytes = $(pct $((size3 - size2)) "$first_stored")% (a 32 KiB chunk holds ~300 rows: nearly every chunk holds a changed row)"
 "$LB" -r "$REPO" -q backup --pg "$URL/app" --component database
 size4=$(repo_size)
 note "unchanged database: added $((size4 - size3)) bytes = $(pct $((size4 - size3)) "$first_stored")% (the first chunk holds the dump's timestamp)"
+
+# ---------------------------------------------------------------- dump chunk profile, copy
+# A repository whose dumps are cut like files (1 MiB chunks). copy re-chunks
+# the first dump into it; restored from there it is still the source's data.
+BIG=$TMP/repo-1m
+check "init --dump-chunk-size 512K,1M,8M" "$LB" -r "$BIG" init --kdf-n 1024 -q --dump-chunk-size 512K,1M,8M
+first_id=$(json_field "$TMP/b1.json" snapshot_id)
+check_rc 0 "copy the first dump into it" env LIFEBOAT_FROM_PASSWORD="$LIFEBOAT_PASSWORD" \
+    "$LB" -r "$BIG" --json copy --from-repo "$REPO" "$first_id"
+last_output | grep -q '"rechunked": *true' && ok "... chunked again (the dump profiles differ)" ||
+    { fail "... chunked again (the dump profiles differ)"; last_output | sed 's/^/#   /'; }
+check "the copy keeps the dump profile" test "$("$LB" -r "$BIG" snapshots --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[-1].get("chunker"))')" = dump
+check_rc 0 "check --read-data on the copy" "$LB" -r "$BIG" check --read-data
+check_rc 0 "restore the copied dump --create" "$LB" -r "$BIG" restore latest --pg-target "$URL/app_copy3" --create
+checksums app_copy3 >"$TMP/sum-copy3"
+check "the copied dump restores the source's data" diff "$TMP/sum-source" "$TMP/sum-copy3"
+sql postgres -c "DROP DATABASE app_copy3" >/dev/null
+# A light scattered change (every 1000th row: 450 rows) costs far less with
+# 32 KiB dump chunks than with 1 MiB ones. (Offset 7: the rows updated above,
+# aid % 100 = 0, now sit together at the end of their tables.)
+"$LB" -r "$BIG" -q backup --pg "$URL/app" --component database
+"$LB" -r "$REPO" -q backup --pg "$URL/app" --component database
+big1=$(repo_size "$BIG")
+small1=$(repo_size)
+sql app -c "UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 1000 = 7" \
+    -c "UPDATE docs SET attrs = jsonb_set(attrs, '{score}', '-3') WHERE id % 1000 = 7" >/dev/null
+"$LB" -r "$BIG" -q backup --pg "$URL/app" --component database
+"$LB" -r "$REPO" -q backup --pg "$URL/app" --component database
+big_added=$(($(repo_size "$BIG") - big1))
+small_added=$(($(repo_size) - small1))
+note "0.1% of rows changed, scattered: 32 KiB dump chunks added $small_added bytes ($(pct "$small_added" "$first_stored")%), 1 MiB chunks $big_added bytes"
+if [ "$small_added" -lt $((big_added / 2)) ]; then ok "32 KiB dump chunks store a scattered change in under half of what 1 MiB chunks do"; else
+    fail "32 KiB dump chunks store a scattered change in under half of what 1 MiB chunks do ($small_added vs $big_added bytes)"; fi
 
 # ---------------------------------------------------------------- consistency under writes
 # pgbench writes (updates accounts, inserts history) during the whole backup:

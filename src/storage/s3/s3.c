@@ -28,6 +28,7 @@
 #include <expat.h>
 #include <openssl/crypto.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "storage/s3/sigv4.h"
@@ -177,30 +178,6 @@ static char *s3Strip(char *s) {
     return s;
 }
 
-/* Parse "123", "64K", "16M", "1G" (binary units). */
-static bool s3ParseSize(const char *s, uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s)
-        return false;
-    uint64_t mult = 1;
-    if (*end == 'K' || *end == 'k')
-        mult = 1ull << 10;
-    else if (*end == 'M' || *end == 'm')
-        mult = 1ull << 20;
-    else if (*end == 'G' || *end == 'g')
-        mult = 1ull << 30;
-    if (mult != 1)
-        end++;
-    if (*end == 'i' || *end == 'B') /* "MiB", "MB" */
-        end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
-    if (*end != '\0' || v > UINT64_MAX / mult)
-        return false;
-    *out = (uint64_t)v * mult;
-    return true;
-}
-
 /* Copy at most size-1 bytes of s[0..len) into out with control characters
  * replaced by spaces (server text goes into one-line messages). */
 static void s3CopyText(char *out, size_t size, const char *s, size_t len) {
@@ -267,7 +244,7 @@ bool s3OptionsFromEnv(S3Options *opts, LbError *err) {
     };
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         const char *v = s3EnvString(sizes[i].name);
-        if (v != NULL && !s3ParseSize(v, (uint64_t *)((char *)opts + sizes[i].offset)))
+        if (v != NULL && !lbParseSize(v, (uint64_t *)((char *)opts + sizes[i].offset)))
             return lbErr(err, LB_ERR_ARGS, "invalid %s '%s': a size in bytes, optionally with K, M or G", sizes[i].name,
                          v);
     }

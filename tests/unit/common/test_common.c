@@ -543,6 +543,43 @@ static void testIdHex(void **state) {
  * LbBuf and allocation helpers
  **********************************************************************************************************************/
 
+/* Byte sizes as given on command lines and in S3 options. */
+static void testParseSize(void **state) {
+    (void)state;
+    static const struct {
+        const char *in;
+        uint64_t want;
+    } good[] = {
+        {"0", 0},
+        {"123", 123},
+        {"123B", 123},
+        {"64K", 65536},
+        {"64k", 65536},
+        {"64KiB", 65536},
+        {"64KB", 65536},
+        {"16M", 16777216},
+        {"16MiB", 16777216},
+        {"1.5G", 1610612736},
+        {"2T", 2199023255552ull},
+        {"0.5K", 512},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        uint64_t v = 7;
+        assert_true(lbParseSize(good[i].in, &v));
+        assert_int_equal(v, good[i].want);
+    }
+    static const char *const bad[] = {"",    "K",   "-1", "+1",  " 1",  "1 ",   "1X",
+                                      "1KX", "1Ki", "1b", "nan", "inf", "1e30", "99999999999999999999T",
+                                      "1,5M"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint64_t v = 7;
+        assert_false(lbParseSize(bad[i], &v));
+        assert_int_equal(v, 7); /* untouched */
+    }
+    uint64_t v;
+    assert_false(lbParseSize(NULL, &v));
+}
+
 static void testBuf(void **state) {
     (void)state;
     LbBuf b = {0};
@@ -667,6 +704,7 @@ int main(void) {
         cmocka_unit_test(testLogLines),
         cmocka_unit_test(testHex),
         cmocka_unit_test(testIdHex),
+        cmocka_unit_test(testParseSize),
         cmocka_unit_test(testBuf),
         cmocka_unit_test(testLittleEndian),
         cmocka_unit_test(testXalloc),

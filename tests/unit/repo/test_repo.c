@@ -294,12 +294,20 @@ static void testInitThenOpen(void **state) {
     assert_string_equal(repoIdHex(r2), repoIdHex(tr->repo));
     assert_memory_equal(repoKeyId(r2)->b, repoKeyId(tr->repo)->b, LB_ID_LEN);
     assert_int_equal(repoCompressionLevel(r2), COMPRESS_DEFAULT_LEVEL);
-    const ChunkerParams *a = chunkerParams(repoChunker(tr->repo));
-    const ChunkerParams *b = chunkerParams(repoChunker(r2));
+    const ChunkerParams *a = chunkerParams(repoChunker(tr->repo, REPO_CHUNK_FILES));
+    const ChunkerParams *b = chunkerParams(repoChunker(r2, REPO_CHUNK_FILES));
     assert_int_equal(a->minSize, CHUNKER_DEFAULT_MIN);
     assert_int_equal(a->avgSize, CHUNKER_DEFAULT_AVG);
     assert_int_equal(a->maxSize, CHUNKER_DEFAULT_MAX);
     assert_memory_equal(a, b, sizeof(ChunkerParams));
+    /* dumps get their own, smaller chunks from the same gear table */
+    const ChunkerParams *d = chunkerParams(repoChunker(r2, REPO_CHUNK_DUMP));
+    assert_int_equal(d->minSize, REPO_DUMP_CHUNK_MIN);
+    assert_int_equal(d->avgSize, REPO_DUMP_CHUNK_AVG);
+    assert_int_equal(d->maxSize, REPO_DUMP_CHUNK_MAX);
+    assert_false(lbIdEqual(repoChunkerFingerprint(r2, REPO_CHUNK_FILES), repoChunkerFingerprint(r2, REPO_CHUNK_DUMP)));
+    assert_string_equal(repoChunkProfileName(REPO_CHUNK_DUMP), "dump");
+    assert_string_equal(repoChunkProfileName(REPO_CHUNK_FILES), "files");
     /* the three keys are distinct and not zero */
     const RepoKeys *k = repoKeys(r2);
     assert_memory_not_equal(k->dataKey, k->metaKey, 32);
@@ -322,27 +330,30 @@ static void testInitOptionsPersist(void **state) {
     LbError err = {0};
     RepoInitOptions opts = {.kdfN = 1024,
                             .compressionLevel = 7,
-                            .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 2}};
+                            .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 2},
+                            .dumpChunker = {.minSize = 128, .avgSize = 512, .maxSize = 2048, .normalization = 1}};
     Repo *r1 = repoInit(borrow(mem, NULL), "pw", &opts, &err);
     assert_non_null(r1);
     Repo *r2 = repoOpen(borrow(mem, NULL), "pw", &err);
     assert_non_null(r2);
     assert_int_equal(repoCompressionLevel(r2), 7);
-    assert_memory_equal(chunkerParams(repoChunker(r2)), &opts.chunker, sizeof(ChunkerParams));
+    assert_memory_equal(chunkerParams(repoChunker(r2, REPO_CHUNK_FILES)), &opts.chunker, sizeof(ChunkerParams));
+    assert_memory_equal(chunkerParams(repoChunker(r2, REPO_CHUNK_DUMP)), &opts.dumpChunker, sizeof(ChunkerParams));
+    assert_true(lbIdEqual(repoChunkerFingerprint(r1, REPO_CHUNK_DUMP), repoChunkerFingerprint(r2, REPO_CHUNK_DUMP)));
 
     enum { LEN = 16 * 1024 };
     uint8_t *data = malloc(LEN);
     fillRandom(data, LEN, 5);
     size_t c1[512], c2[512], c3[512];
-    cutPoints(repoChunker(r1), data, LEN, c1, 512);
-    cutPoints(repoChunker(r2), data, LEN, c2, 512);
+    cutPoints(repoChunker(r1, REPO_CHUNK_FILES), data, LEN, c1, 512);
+    cutPoints(repoChunker(r2, REPO_CHUNK_FILES), data, LEN, c2, 512);
     assert_memory_equal(c1, c2, sizeof(c1));
 
     /* another repository has another gear secret: other cut points */
     Storage *mem2 = storageMemNew();
     Repo *r3 = repoInit(borrow(mem2, NULL), "pw", &opts, &err);
     assert_non_null(r3);
-    cutPoints(repoChunker(r3), data, LEN, c3, 512);
+    cutPoints(repoChunker(r3, REPO_CHUNK_FILES), data, LEN, c3, 512);
     assert_memory_not_equal(c1, c3, sizeof(c1));
 
     /* referenceGear: two repositories cut identically */
@@ -354,9 +365,9 @@ static void testInitOptionsPersist(void **state) {
     assert_non_null(r5);
     Repo *r4b = repoOpen(borrow(mem4, NULL), "pw", &err);
     assert_non_null(r4b);
-    cutPoints(repoChunker(r4), data, LEN, c1, 512);
-    cutPoints(repoChunker(r5), data, LEN, c2, 512);
-    cutPoints(repoChunker(r4b), data, LEN, c3, 512);
+    cutPoints(repoChunker(r4, REPO_CHUNK_FILES), data, LEN, c1, 512);
+    cutPoints(repoChunker(r5, REPO_CHUNK_FILES), data, LEN, c2, 512);
+    cutPoints(repoChunker(r4b, REPO_CHUNK_FILES), data, LEN, c3, 512);
     assert_memory_equal(c1, c2, sizeof(c1));
     assert_memory_equal(c1, c3, sizeof(c1));
 
@@ -381,33 +392,36 @@ static void testChunkerFingerprintAndCopy(void **state) {
     LbError err = {0};
     Storage *m1 = storageMemNew(), *m2 = storageMemNew(), *m3 = storageMemNew();
     RepoInitOptions opts = {.kdfN = 1024,
-                            .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 1}};
+                            .chunker = {.minSize = 64, .avgSize = 256, .maxSize = 1024, .normalization = 1},
+                            .dumpChunker = {.minSize = 64, .avgSize = 128, .maxSize = 512, .normalization = 1}};
     Repo *a = repoInit(borrow(m1, NULL), "pw", &opts, &err);
     Repo *b = repoInit(borrow(m2, NULL), "pw", &opts, &err);
     assert_non_null(a);
     assert_non_null(b);
     Repo *a2 = repoOpen(borrow(m1, NULL), "pw", &err);
     assert_non_null(a2);
-    assert_false(lbIdIsZero(repoChunkerFingerprint(a)));
-    assert_true(lbIdEqual(repoChunkerFingerprint(a), repoChunkerFingerprint(a2)));
-    assert_false(lbIdEqual(repoChunkerFingerprint(a), repoChunkerFingerprint(b)));
+    assert_false(lbIdIsZero(repoChunkerFingerprint(a, REPO_CHUNK_FILES)));
+    assert_true(lbIdEqual(repoChunkerFingerprint(a, REPO_CHUNK_FILES), repoChunkerFingerprint(a2, REPO_CHUNK_FILES)));
+    assert_false(lbIdEqual(repoChunkerFingerprint(a, REPO_CHUNK_FILES), repoChunkerFingerprint(b, REPO_CHUNK_FILES)));
 
     /* copy from a reopened repository: same fingerprint, same cuts, other keys */
     RepoInitOptions copy = {.kdfN = 1024, .chunkerFrom = a2};
     Repo *c = repoInit(borrow(m3, NULL), "pw", &copy, &err);
     assert_non_null(c);
-    assert_true(lbIdEqual(repoChunkerFingerprint(c), repoChunkerFingerprint(a)));
-    assert_memory_equal(chunkerParams(repoChunker(c)), &opts.chunker, sizeof(ChunkerParams));
+    assert_true(lbIdEqual(repoChunkerFingerprint(c, REPO_CHUNK_FILES), repoChunkerFingerprint(a, REPO_CHUNK_FILES)));
+    assert_memory_equal(chunkerParams(repoChunker(c, REPO_CHUNK_FILES)), &opts.chunker, sizeof(ChunkerParams));
+    assert_memory_equal(chunkerParams(repoChunker(c, REPO_CHUNK_DUMP)), &opts.dumpChunker, sizeof(ChunkerParams));
+    assert_true(lbIdEqual(repoChunkerFingerprint(c, REPO_CHUNK_DUMP), repoChunkerFingerprint(a, REPO_CHUNK_DUMP)));
     assert_memory_not_equal(repoKeys(c), repoKeys(a), sizeof(RepoKeys));
     Repo *c2 = repoOpen(borrow(m3, NULL), "pw", &err);
     assert_non_null(c2);
-    assert_true(lbIdEqual(repoChunkerFingerprint(c2), repoChunkerFingerprint(a)));
+    assert_true(lbIdEqual(repoChunkerFingerprint(c2, REPO_CHUNK_FILES), repoChunkerFingerprint(a, REPO_CHUNK_FILES)));
     enum { LEN = 16 * 1024 };
     uint8_t *data = malloc(LEN);
     fillRandom(data, LEN, 9);
     size_t ca[512], cc[512];
-    cutPoints(repoChunker(a), data, LEN, ca, 512);
-    cutPoints(repoChunker(c2), data, LEN, cc, 512);
+    cutPoints(repoChunker(a, REPO_CHUNK_FILES), data, LEN, ca, 512);
+    cutPoints(repoChunker(c2, REPO_CHUNK_FILES), data, LEN, cc, 512);
     assert_memory_equal(ca, cc, sizeof(ca));
     free(data);
 
@@ -430,6 +444,14 @@ static void testInitBadChunker(void **state) {
     assert_null(repoInit(borrow(mem, NULL), "pw", &opts, &err));
     assert_int_equal(err.code, LB_ERR_FORMAT);
     StorageInfo info;
+    assert_true(storageStat(mem, "config", &info, &err));
+    assert_false(info.exists);
+    /* a bad dump profile alone fails too, and says which profile */
+    RepoInitOptions dump = {.kdfN = 1024, .dumpChunker = {.minSize = 4096, .avgSize = 1024, .maxSize = 8192}};
+    lbErrorClear(&err);
+    assert_null(repoInit(borrow(mem, NULL), "pw", &dump, &err));
+    assert_int_equal(err.code, LB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "dump chunker"));
     assert_true(storageStat(mem, "config", &info, &err));
     assert_false(info.exists);
     storageFree(mem);
@@ -570,13 +592,37 @@ static void testConfigDefects(void **state) {
         assert_non_null(strstr(err.msg, cases[i].msg));
     }
 
-    /* compression level 0 or absent: the default; 9: kept */
+    /* a repository made before dump chunking (no "dump_chunker") cuts dumps
+     * like files; a bad "dump_chunker" is refused */
     json_t *cfg = json_deep_copy(good);
-    json_object_set_new(cfg, "compression_level", json_integer(0));
+    json_object_del(cfg, "dump_chunker");
     char *text = json_dumps(cfg, JSON_COMPACT);
     putSealedConfig(tr->repo, text);
     free(text);
     Repo *r = reopen(tr, PASSWORD, &err);
+    assert_non_null(r);
+    assert_memory_equal(chunkerParams(repoChunker(r, REPO_CHUNK_DUMP)), chunkerParams(repoChunker(r, REPO_CHUNK_FILES)),
+                        sizeof(ChunkerParams));
+    assert_true(lbIdEqual(repoChunkerFingerprint(r, REPO_CHUNK_DUMP), repoChunkerFingerprint(r, REPO_CHUNK_FILES)));
+    repoFree(r);
+    json_object_set_new(json_object_get(good, "dump_chunker"), "max_size", json_integer(1));
+    text = json_dumps(good, JSON_COMPACT);
+    putSealedConfig(tr->repo, text);
+    free(text);
+    json_object_set_new(json_object_get(good, "dump_chunker"), "max_size", json_integer(REPO_DUMP_CHUNK_MAX));
+    assert_null(reopen(tr, PASSWORD, &err));
+    assert_int_equal(err.code, LB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "dump chunker"));
+    lbErrorClear(&err);
+    json_decref(cfg);
+
+    /* compression level 0 or absent: the default; 9: kept */
+    cfg = json_deep_copy(good);
+    json_object_set_new(cfg, "compression_level", json_integer(0));
+    text = json_dumps(cfg, JSON_COMPACT);
+    putSealedConfig(tr->repo, text);
+    free(text);
+    r = reopen(tr, PASSWORD, &err);
     assert_non_null(r);
     assert_int_equal(repoCompressionLevel(r), COMPRESS_DEFAULT_LEVEL);
     repoFree(r);
@@ -602,7 +648,7 @@ static void testConfigDefects(void **state) {
     RepoInitOptions opts = {.kdfN = 1024, .referenceGear = true};
     Repo *ref = repoInit(borrow(mem2, NULL), "pw", &opts, &err);
     assert_non_null(ref);
-    assert_true(lbIdEqual(repoChunkerFingerprint(r), repoChunkerFingerprint(ref)));
+    assert_true(lbIdEqual(repoChunkerFingerprint(r, REPO_CHUNK_FILES), repoChunkerFingerprint(ref, REPO_CHUNK_FILES)));
     repoFree(ref);
     storageFree(mem2);
     repoFree(r);

@@ -67,6 +67,7 @@ static void fullSnapshot(Snapshot *s) {
     s->hasOriginal = true;
     s->original = idFrom(3);
     snapshotAddString(&s->excludes, &s->excludeCount, "*.tmp");
+    s->chunkProfile = REPO_CHUNK_DUMP;
     s->summary = (SnapshotSummary){
         .filesNew = 1,
         .filesChanged = 2,
@@ -120,6 +121,7 @@ static void assertSnapshotEqual(const Snapshot *a, const Snapshot *b) {
     if (a->hasOriginal)
         assert_memory_equal(a->original.b, b->original.b, LB_ID_LEN);
     assertStrings(a->excludes, a->excludeCount, b->excludes, b->excludeCount);
+    assert_int_equal(a->chunkProfile, b->chunkProfile);
     assert_memory_equal(&a->summary, &b->summary, sizeof(SnapshotSummary));
     if (a->meta == NULL || b->meta == NULL)
         assert_ptr_equal(a->meta, b->meta);
@@ -199,6 +201,7 @@ static void testSaveLoadMinimal(void **state) {
     assert_null(back.recoveryPoint);
     assert_false(back.hasParent);
     assert_false(back.hasOriginal);
+    assert_int_equal(back.chunkProfile, REPO_CHUNK_FILES);
     assert_null(back.meta);
     assert_string_equal(back.hostname, "");
     assert_string_equal(back.username, "");
@@ -272,6 +275,42 @@ static void testLoadErrors(void **state) {
     SnapshotList list;
     assert_false(snapshotLoadAll(repo, &list, &err));
     assert_int_equal(err.code, LB_ERR_CORRUPT);
+}
+
+/* A snapshot chunked with a profile this lifeboat does not know is refused
+ * (LB_ERR_FORMAT: written by a newer version), never read with the wrong
+ * chunker; "files" is the default and may be written out. */
+static void testChunkProfile(void **state) {
+    Repo *repo = *state;
+    static const char head[] = "{\"time\":\"2026-01-01T00:00:00Z\",\"tree\":\""
+                               "0000000000000000000000000000000000000000000000000000000000000000\",";
+    char text[512];
+    LbId id;
+    LbError err = {0};
+    Snapshot s;
+    snprintf(text, sizeof(text), "%s\"chunker\":\"rows\"}", head);
+    assert_true(repoSaveUnpacked(repo, "snapshots", (const uint8_t *)text, strlen(text), &id, &err));
+    assert_false(snapshotLoad(repo, &id, &s, &err));
+    assert_int_equal(err.code, LB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "'rows'"));
+    lbErrorClear(&err);
+    snprintf(text, sizeof(text), "%s\"chunker\":\"files\"}", head);
+    assert_true(repoSaveUnpacked(repo, "snapshots", (const uint8_t *)text, strlen(text), &id, &err));
+    assert_true(snapshotLoad(repo, &id, &s, &err));
+    assert_int_equal(s.chunkProfile, REPO_CHUNK_FILES);
+    snapshotClear(&s);
+    snprintf(text, sizeof(text), "%s\"chunker\":\"dump\"}", head);
+    assert_true(repoSaveUnpacked(repo, "snapshots", (const uint8_t *)text, strlen(text), &id, &err));
+    assert_true(snapshotLoad(repo, &id, &s, &err));
+    assert_int_equal(s.chunkProfile, REPO_CHUNK_DUMP);
+    json_t *j = snapshotToJson(&s, false);
+    assert_string_equal(json_string_value(json_object_get(j, "chunker")), "dump");
+    json_decref(j);
+    s.chunkProfile = REPO_CHUNK_FILES; /* the default is not written */
+    j = snapshotToJson(&s, false);
+    assert_null(json_object_get(j, "chunker"));
+    json_decref(j);
+    snapshotClear(&s);
 }
 
 /* A stored snapshot whose bytes were altered is refused. */
@@ -481,6 +520,7 @@ int main(void) {
         cmocka_unit_test(testToJson),
         cmocka_unit_test_setup_teardown(testLoadErrors, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLoadTampered, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testChunkProfile, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLoadAllSorted, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testFindLatestFilters, setupRepo, teardownRepo),
         cmocka_unit_test(testMatches),
