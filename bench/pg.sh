@@ -11,9 +11,10 @@
 #   pgbr_restore    pgbackrest restore --pg1-path=NEWDIR
 #   lbphys_backup   lifeboat backup --pg-physical
 #   lbphys_restore  lifeboat restore --pg-physical --pg-data NEWDIR (not started)
-# and the dump series: BENCH_PG_DUMPS times `pgbench -T S -c 2` then
-# `lifeboat backup --pg` into a fresh repository; its growth is the series'
-# stored size. Writes WORKDIR/pg.tsv (step wall user sys rss_kb bytes) and
+# and the dump series: BENCH_PG_DUMPS times `pgbench -R RATE -T S -c 2` (a
+# light, rate-limited load: about RATE x S transactions, each updating one
+# random pgbench_accounts row) then `lifeboat backup --pg` into a fresh
+# repository; its growth is the series' stored size. Writes WORKDIR/pg.tsv (step wall user sys rss_kb bytes) and
 # WORKDIR/pg.env (key=value) for bench/report.py; logs in WORKDIR/logs.
 # Exit 2: the numbers are written but a restore did not verify.
 #
@@ -21,6 +22,7 @@
 #   BENCH_PG_SCALE         pgbench -i scale (default 50, about 750 MB)
 #   BENCH_PG_DUMPS         dumps in the series (default 96)
 #   BENCH_PG_LOAD_SECONDS  pgbench -T before each dump of the series (default 5)
+#   BENCH_PG_LOAD_RATE     pgbench -R (transactions per second) of that load (default 50)
 #   BENCH_PG_CACHE         cold | warm | auto: drop the page cache before each step (default auto)
 #   BENCH_KEEP             1: keep repositories, dumps and the server's directory
 #   LIFEBOAT_BIN           lifeboat binary (default build/lifeboat)
@@ -32,6 +34,7 @@ W=${1:?usage: bench/pg.sh WORKDIR}
 BENCH_PG_SCALE=${BENCH_PG_SCALE:-50}
 BENCH_PG_DUMPS=${BENCH_PG_DUMPS:-96}
 BENCH_PG_LOAD_SECONDS=${BENCH_PG_LOAD_SECONDS:-5}
+BENCH_PG_LOAD_RATE=${BENCH_PG_LOAD_RATE:-50}
 BENCH_PG_CACHE=${BENCH_PG_CACHE:-auto}
 BENCH_KEEP=${BENCH_KEEP:-0}
 LIFEBOAT_BIN=${LIFEBOAT_BIN:-$root/build/lifeboat}
@@ -46,6 +49,7 @@ note() { echo "bench pg: $*" >&2; }
 [[ $BENCH_PG_SCALE =~ ^[1-9][0-9]*$ ]] || die "BENCH_PG_SCALE must be a positive integer"
 [[ $BENCH_PG_DUMPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PG_DUMPS must be a positive integer"
 [[ $BENCH_PG_LOAD_SECONDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PG_LOAD_SECONDS must be a positive integer"
+[[ $BENCH_PG_LOAD_RATE =~ ^[1-9][0-9]*$ ]] || die "BENCH_PG_LOAD_RATE must be a positive integer"
 [[ -x $LIFEBOAT_BIN ]] || die "lifeboat binary '$LIFEBOAT_BIN' not found"
 LIFEBOAT_BIN=$(readlink -f "$LIFEBOAT_BIN")
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -247,13 +251,13 @@ rm -rf "$P/restore-lifeboat"
 
 # ---------------------------------------------------------- dump series
 
-note "dump series: $BENCH_PG_DUMPS x (pgbench -T $BENCH_PG_LOAD_SECONDS -c 2; lifeboat backup --pg)"
+note "dump series: $BENCH_PG_DUMPS x (pgbench -R $BENCH_PG_LOAD_RATE -T $BENCH_PG_LOAD_SECONDS -c 2; lifeboat backup --pg)"
 S=$P/repo-lifeboat-series
 "$LB" -r "$S" init >"$LOGS/pg.series-init.log" 2>&1 || die "lifeboat init failed"
 before=$(du -sb "$S" | cut -f1)
 t0=$(date +%s)
 for ((i = 1; i <= BENCH_PG_DUMPS; i++)); do
-    "$PG_BIN/pgbench" -n -T "$BENCH_PG_LOAD_SECONDS" -c 2 bench >>"$LOGS/pg.series-load.log" 2>&1 ||
+    "$PG_BIN/pgbench" -n -R "$BENCH_PG_LOAD_RATE" -T "$BENCH_PG_LOAD_SECONDS" -c 2 bench >>"$LOGS/pg.series-load.log" 2>&1 ||
         die "pgbench load $i failed; see $LOGS/pg.series-load.log"
     "$LB" -r "$S" backup --pg "$(url bench)" --component database >>"$LOGS/pg.series-backup.log" 2>&1 ||
         die "series backup $i failed; see $LOGS/pg.series-backup.log"
@@ -265,6 +269,8 @@ after=$(du -sb "$S" | cut -f1)
 {
     echo "series_dumps=$BENCH_PG_DUMPS"
     echo "series_load_s=$BENCH_PG_LOAD_SECONDS"
+    echo "series_load_rate=$BENCH_PG_LOAD_RATE"
+    echo "series_tx=$(grep -o 'number of transactions actually processed: [0-9]*' "$LOGS/pg.series-load.log" | awk '{s += $NF} END {print s + 0}')"
     echo "series_s=$(($(date +%s) - t0))"
     echo "series_bytes=$((after - before))"
     echo "series_snapshots=$("$LB" -r "$S" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin) or []))')"

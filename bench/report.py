@@ -403,10 +403,15 @@ def pg_markdown(pg):
           % (se["dumps"], fmt_ratio(se["ratio_to_one_dump"]), se["target"],
              mark(se["ratio_to_one_dump"], se["target"])))
         w("")
-        w("Dump series: %d times `pgbench -n -T %s -c 2` (light load; last %s tps) then `lifeboat backup --pg`"
-          " into a fresh repository, %s s in all. The repository grew by %.1f MiB: %s of one plain"
-          " `pg_dump -Fc` (%.1f MiB, taken before the series; %.1f MiB after it), %s of %d plain dumps"
-          " (%.1f MiB)." % (se["dumps"], info.get("series_load_s", "?"), info.get("series_tps", "?"),
+        tx = int(info.get("series_tx", "0") or 0)
+        rows = int(info.get("accounts", "0") or 0)
+        per = tx / se["dumps"] if se["dumps"] else 0
+        w("Dump series: %d times `pgbench -n -R %s -T %s -c 2` (a light, rate-limited load: %d transactions in"
+          " all, %.0f between two dumps, each updating one random `pgbench_accounts` row, %.4f%% of its %d rows)"
+          " then `lifeboat backup --pg` into a fresh repository, %s s in all. The repository grew by %.1f MiB: %s of"
+          " one plain `pg_dump -Fc` (%.1f MiB, taken before the series; %.1f MiB after it), %s of %d plain dumps"
+          " (%.1f MiB)." % (se["dumps"], info.get("series_load_rate", "?"), info.get("series_load_s", "?"), tx, per,
+                            100.0 * per / rows if rows else 0, rows,
                             info.get("series_s", "?"), se["stored_bytes"] / MiB,
                             fmt_ratio(se["ratio_to_one_dump"]) + "x", se["plain_dump_bytes"] / MiB,
                             int(info.get("plain_dump_end_bytes", "0") or 0) / MiB,
@@ -511,7 +516,7 @@ def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg
       " BENCH_BORG_ENCRYPTION, BENCH_KEEP=1, LIFEBOAT_BIN; the forget+prune step: BENCH_PRUNE=0 skips it,"
       " BENCH_PRUNE_SNAPSHOTS (100), BENCH_PRUNE_KEEP (10), BENCH_PRUNE_FRACTION (0.01); the S3 step:"
       " BENCH_S3=0 skips it, BENCH_S3_OBJECTSTORE (memstore/bluestore), BENCH_S3_SIZE; the PostgreSQL step:"
-      " BENCH_PG=0 skips it, BENCH_PG_SCALE (50), BENCH_PG_DUMPS (96), BENCH_PG_LOAD_SECONDS (5)."
+      " BENCH_PG=0 skips it, BENCH_PG_SCALE (50), BENCH_PG_DUMPS (96), BENCH_PG_LOAD_SECONDS (5), BENCH_PG_LOAD_RATE (50)."
       " Raw numbers: `bench/results/latest.json`.")
     w("")
     w("## Machine")

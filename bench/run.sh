@@ -41,7 +41,7 @@
 #   BENCH_PG           1: run the PostgreSQL step (default 1; bench/pg.sh: pgbench
 #                      database, pg_dump/pg_restore and pgBackRest beside lifeboat,
 #                      the dump series); 0: skip it
-#   BENCH_PG_SCALE, BENCH_PG_DUMPS, BENCH_PG_LOAD_SECONDS  see bench/pg.sh (50, 96, 5)
+#   BENCH_PG_SCALE, BENCH_PG_DUMPS, BENCH_PG_LOAD_SECONDS, BENCH_PG_LOAD_RATE  see bench/pg.sh (50, 96, 5, 50)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
