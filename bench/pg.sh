@@ -65,6 +65,8 @@ TSV=$W/pg.tsv
 ENV=$W/pg.env
 rm -rf "$P"
 mkdir -p "$P"
+cp "$LIFEBOAT_BIN" "$P/lifeboat" # a rebuild during the run must not touch the binary under test
+LIFEBOAT_BIN=$P/lifeboat
 : >"$TSV"
 : >"$ENV"
 

@@ -133,6 +133,13 @@ trap cleanup EXIT
 gen ensure
 rm -rf "$W"
 mkdir -p "$W" "$LOGS"
+# the binary under test is a private copy: a rebuild during the run (minutes
+# to an hour) must neither change nor break it
+LIFEBOAT_SRC_BIN=$LIFEBOAT_BIN
+if [[ -x $LIFEBOAT_BIN ]]; then
+    cp "$LIFEBOAT_BIN" "$W/lifeboat"
+    LIFEBOAT_BIN=$W/lifeboat
+fi
 gen describe >"$W/dataset.json"
 : >"$RESULTS"
 : >"$W/verify.tsv"
@@ -283,7 +290,7 @@ verify() {
     echo "s3=$BENCH_S3"
     for t in $BENCH_TOOLS; do
         case $t in
-        lifeboat) echo "version_lifeboat=$("$LIFEBOAT_BIN" --version 2>/dev/null | head -n1) (tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $LIFEBOAT_BIN)" ;;
+        lifeboat) echo "version_lifeboat=$("$LIFEBOAT_BIN" --version 2>/dev/null | head -n1) (tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $LIFEBOAT_SRC_BIN)" ;;
         restic) echo "version_restic=$(restic version | head -n1)" ;;
         borg) echo "version_borg=$(borg --version)" ;;
         esac

@@ -384,13 +384,28 @@ static bool tocCheck(char *listing, const PgDumpTable *tables, size_t tableCount
     return ok;
 }
 
+/* The two pg_restore readers of pgdumpVerify; a reader that stops reading
+ * (EPIPE) is closed and the other one goes on. */
+typedef struct VerifySinks {
+    int fd[2];
+} VerifySinks;
+
+static int emitToBoth(void *ctx, const uint8_t *data, size_t len, LbError *err) {
+    (void)err;
+    VerifySinks *v = ctx;
+    for (int i = 0; i < 2; i++)
+        if (v->fd[i] >= 0 && !writeAll(v->fd[i], data, len))
+            closeFd(&v->fd[i]);
+    return v->fd[0] >= 0 || v->fd[1] >= 0 ? 1 : 0;
+}
+
 bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDumpTable *tables, size_t tableCount,
                   size_t *tocEntries, LbError *err) {
     bool ok = false;
     char *path = NULL;
     PgProc *list = NULL, *full = NULL;
     int listPipe[2] = {-1, -1}, fullPipe[2] = {-1, -1}, listOut = -1;
-    LbBuf plain = {0}, listing = {0};
+    LbBuf listing = {0};
     *tocEntries = 0;
     if (dump->type != NODE_FILE) {
         lbErr(err, LB_ERR_CORRUPT, "verification failed: '%s' is not a regular file", dump->name);
@@ -418,18 +433,11 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
     /* one read of the stored dump feeds both: --list stops reading after
      * the table of contents (its pipe then reports EPIPE), the full pass
      * reads everything */
-    bool readOk = true;
-    for (size_t k = 0; k < dump->contentCount && (listPipe[1] >= 0 || fullPipe[1] >= 0); k++) {
-        lbBufClear(&plain);
-        if (!repoLoadBlob(repo, BLOB_DATA, &dump->content[k], &plain, err)) {
-            readOk = false;
-            break;
-        }
-        if (listPipe[1] >= 0 && !writeAll(listPipe[1], plain.data, plain.len))
-            closeFd(&listPipe[1]);
-        if (fullPipe[1] >= 0 && !writeAll(fullPipe[1], plain.data, plain.len))
-            closeFd(&fullPipe[1]);
-    }
+    VerifySinks sinks = {{listPipe[1], fullPipe[1]}};
+    listPipe[1] = fullPipe[1] = -1; /* the sinks own them now */
+    bool readOk = restoreFileStream(repo, dump, emitToBoth, &sinks, err);
+    closeFd(&sinks.fd[0]);
+    closeFd(&sinks.fd[1]);
     closeFd(&listPipe[1]);
     closeFd(&fullPipe[1]);
     bool listOk = pgprocWait(list, err);
@@ -462,7 +470,6 @@ cleanup:
     closeFd(&listOut);
     pgprocFree(list);
     pgprocFree(full);
-    lbBufFree(&plain);
     lbBufFree(&listing);
     free(path);
     return ok;

@@ -266,6 +266,7 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
         lbErrSys(err, "unable to create a pipe");
         goto cleanup;
     }
+    (void)fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024); /* fewer wake-ups of tar; the default stays if refused */
     pid = fork();
     if (pid < 0) {
         lbErrSys(err, "unable to start tar");

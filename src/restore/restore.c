@@ -822,24 +822,27 @@ void restoreResultClear(RestoreResult *result) {
     memset(result, 0, sizeof(*result));
 }
 
-bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err) {
-    if (file->type != NODE_FILE)
-        return lbErr(err, LB_ERR_ARGS, "'%s' is not a regular file", file->name);
-    LbBuf plain = {0};
-    bool ok = true;
-    for (size_t k = 0; k < file->contentCount && ok; k++) {
-        lbBufClear(&plain);
-        ok = repoLoadBlob(repo, BLOB_DATA, &file->content[k], &plain, err);
-        for (size_t done = 0; ok && done < plain.len;) {
-            ssize_t w = write(fd, plain.data + done, plain.len - done);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                ok = lbErrSys(err, "unable to write '%s' to its reader", file->name);
-            else
-                done += (size_t)w;
+typedef struct FdSink {
+    int fd;
+    const char *name;
+} FdSink;
+
+static int emitToFd(void *ctx, const uint8_t *data, size_t len, LbError *err) {
+    FdSink *sink = ctx;
+    for (size_t done = 0; done < len;) {
+        ssize_t w = write(sink->fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            lbErrSys(err, "unable to write '%s' to its reader", sink->name);
+            return -1;
         }
+        done += (size_t)w;
     }
-    lbBufFree(&plain);
-    return ok;
+    return 1;
+}
+
+bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err) {
+    FdSink sink = {fd, file->name};
+    return restoreFileStream(repo, file, emitToFd, &sink, err);
 }

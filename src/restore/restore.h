@@ -57,9 +57,17 @@ void restoreResultClear(RestoreResult *result);
  * *node describes the path (a synthetic dir node for the root). */
 bool restoreFindPath(Repo *repo, const Snapshot *snap, const char *path, Node *node, LbError *err);
 
-/* Write the content of a file node to fd in order (a pipe is fine): how a
- * stored dump is streamed into pg_restore, or a stored tar into tar. Blobs
- * are fetched one at a time; a damaged blob fails with its ID named. */
+/* Receives a file's content in order. Returns > 0 for more, 0 to stop early
+ * (success), < 0 on failure with err set. */
+typedef int (*RestoreEmitFn)(void *ctx, const uint8_t *data, size_t len, LbError *err);
+
+/* Hand the content of a file node to emit, blob by blob, in order. Worker
+ * threads fetch and decode a few blobs ahead (stream.c); a damaged blob
+ * fails with its ID named. */
+bool restoreFileStream(Repo *repo, const Node *file, RestoreEmitFn emit, void *ctx, LbError *err);
+
+/* restoreFileStream into fd (a pipe is fine): how a stored dump is streamed
+ * into pg_restore, or a stored tar into tar. */
 bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err);
 
 #endif
