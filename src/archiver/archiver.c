@@ -283,12 +283,18 @@ void archiverChunkerFree(ArchiverChunker *c) {
 bool archiverChunkStream(ArchiverChunker *c, ArchiverReadFn readFn, void *readCtx, ArchiverSlots *slots,
                          uint64_t *bytesRead, const char **why) {
     const Chunker *ch = c->chunker;
-    size_t maxSize = chunkerParams(ch)->maxSize;
     size_t start = 0, end = 0;
     bool eof = false;
     *bytesRead = 0;
     for (;;) {
-        if (!eof && end - start < maxSize) {
+        /* cut while the buffer holds a whole chunk: chunkerNext answers 0
+         * when the rest may still grow into a longer one */
+        size_t n = start < end ? chunkerNext(ch, c->buf + start, end - start, eof) : 0;
+        if (n == 0) {
+            if (eof)
+                return true;
+            /* only the unfinished tail moves to the front (the buffer holds
+             * at least two maximal chunks, so a whole one always fits) */
             if (start > 0) {
                 memmove(c->buf, c->buf + start, end - start);
                 end -= start;
@@ -303,12 +309,8 @@ bool archiverChunkStream(ArchiverChunker *c, ArchiverReadFn readFn, void *readCt
                 end += (size_t)r;
                 *bytesRead += (uint64_t)r;
             }
-        }
-        if (start == end && eof)
-            return true;
-        size_t n = chunkerNext(ch, c->buf + start, end - start, eof);
-        if (n == 0)
             continue;
+        }
         uint8_t *copy = lbXmalloc(n);
         memcpy(copy, c->buf + start, n);
         LbId *slot = slotAt(slots, slots->count++);
