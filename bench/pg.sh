@@ -6,7 +6,7 @@
 #   plain_dump      pg_dump -Fc -f FILE                      (local file)
 #   plain_restore   pg_restore -d NEWDB FILE                 (createdb first, untimed)
 #   lb_backup       lifeboat backup --pg URL --component database
-#   lb_restore      lifeboat restore latest --component database --pg-target URL/NEWDB --create
+#   lb_restore      lifeboat restore latest --component database --pg-target URL/NEWDB (createdb first, untimed)
 #   pgbr_backup     pgbackrest backup --type=full            (zstd, process-max 2)
 #   pgbr_restore    pgbackrest restore --pg1-path=NEWDIR
 #   lbphys_backup   lifeboat backup --pg-physical
@@ -221,8 +221,10 @@ export LIFEBOAT_PASSWORD_FILE=$P/password
 LB=$LIFEBOAT_BIN
 "$LB" -r "$P/repo-lifeboat" init >"$LOGS/pg.lb-init.log" 2>&1 || die "lifeboat init failed"
 measure lb_backup "$P/repo-lifeboat" "$LB" -r "$P/repo-lifeboat" backup --pg "$(url bench)" --component database
+# like pg_restore above: into a database created beforehand, untimed
+"$PG_BIN/createdb" lbrestore
 measure lb_restore "" "$LB" -r "$P/repo-lifeboat" restore latest --component database \
-    --pg-target "$(url lbrestore)" --create
+    --pg-target "$(url lbrestore)"
 verify_db lb_restore lbrestore
 "$PG_BIN/dropdb" lbrestore
 

@@ -366,7 +366,7 @@ def pg_markdown(pg):
       " Each step is timed as above (page cache: %s). Logical: `pg_dump -Fc -f FILE` to a local file and"
       " `pg_restore -d NEWDB FILE` (database created first, untimed) beside `lifeboat backup --pg URL --component"
       " database` (pg_dump streamed into the repository, then read back and verified) and `lifeboat restore latest"
-      " --component database --pg-target URL --create`. Physical: %s (`compress-type=zst`, `process-max=2`,"
+      " --component database --pg-target URL` (into a database created beforehand, untimed, as for pg_restore). Physical: %s (`compress-type=zst`, `process-max=2`,"
       " `start-fast=y`, as the server's user, archive_command `pgbackrest archive-push`) `backup --type=full`"
       " and `restore --pg1-path=NEWDIR` beside `lifeboat backup --pg-physical` and `lifeboat restore --pg-physical"
       " --pg-data NEWDIR` (extracted and configured, not started; pgBackRest's restore is not started either)."
