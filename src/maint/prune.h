@@ -36,7 +36,7 @@ typedef struct PruneResult {
     uint64_t packsTotal, packsDeleted, packsRepacked, packsKept, packsUnreferenced;
     uint64_t bytesDeleted, bytesRepacked, bytesUnusedAfter;
     uint64_t indexFilesBefore, indexFilesAfter;
-    uint64_t bytesRead; /* from the storage, everything prune downloaded */
+    uint64_t bytesRead;        /* from the storage, everything prune downloaded */
     uint64_t temporaryRemoved; /* leftovers of interrupted writes */
 } PruneResult;
 
