@@ -134,7 +134,7 @@ static void tableClear(PgDumpTable *t) {
 static const char TABLES_SQL[] =
     "SELECT n.nspname, c.relname, pg_catalog.pg_get_userbyid(c.relowner),"
     " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-    " c.reltuples::pg_catalog.float8, c.oid"
+    " c.reltuples::pg_catalog.float8"
     " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"
     " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
@@ -151,9 +151,8 @@ typedef struct Catalog {
     PgDumpTable *tables;
     char **keys;      /* quote_ident(schema).quote_ident(name): the meta key */
     double *estimate; /* reltuples, < 0 when unknown */
-    int64_t *rows;    /* exact counts */
+    int64_t *rows;    /* exact counts (from the stored dump) */
     size_t count;
-    char *oidArray; /* "{oid,oid,...}" of the tables, for pg_locks */
     char *database, *encoding, *collate, *ctype;
     bool inRecovery;
 } Catalog;
@@ -167,7 +166,6 @@ static void catalogClear(Catalog *c) {
     free(c->keys);
     free(c->estimate);
     free(c->rows);
-    free(c->oidArray);
     free(c->database);
     free(c->encoding);
     free(c->collate);
@@ -197,12 +195,7 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
     c->keys = lbXcalloc(n + 1, sizeof(char *));
     c->estimate = lbXcalloc(n + 1, sizeof(double));
     c->rows = lbXcalloc(n + 1, sizeof(int64_t));
-    LbBuf oids = {0};
-    lbBufAppendStr(&oids, "{");
     for (size_t i = 0; i < n; i++) {
-        if (i)
-            lbBufAppendStr(&oids, ",");
-        lbBufAppendStr(&oids, PQgetvalue(res, (int)i, 5));
         c->tables[i].schema = lbXstrdup(PQgetvalue(res, (int)i, 0));
         c->tables[i].name = lbXstrdup(PQgetvalue(res, (int)i, 1));
         c->tables[i].owner = lbXstrdup(PQgetvalue(res, (int)i, 2));
@@ -210,8 +203,6 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
         c->estimate[i] = strtod(PQgetvalue(res, (int)i, 4), NULL);
         c->rows[i] = -1;
     }
-    lbBufAppend(&oids, "}", 2);
-    c->oidArray = (char *)lbBufTake(&oids, NULL);
     c->count = n;
     PQclear(res);
     return true;
@@ -219,76 +210,75 @@ static bool catalogLoad(PgConn *conn, Catalog *c, LbError *err) {
 
 /* ------------------------------------------------------------ row counts */
 
-/* Counts every table's rows (FROM ONLY: what pg_dump's COPY reads) on the
- * connection, in its open transaction, while the main thread streams the
- * dump. The connection belongs to this thread until it is joined. */
-typedef struct Counter {
-    PgConn *conn;
-    Catalog *catalog;
-    atomic_bool stop;     /* set by the main thread: give up */
-    atomic_bool dumpDone; /* set by the main thread: pg_dump's output has ended */
-    bool ok;
-    LbError err;
-} Counter;
+/* Counts the rows of every table in pg_restore's SQL output of the stored
+ * dump: a table's data is the lines between "COPY <key> ... FROM stdin;" and
+ * "\.", one row per line (COPY's text format escapes newlines in values).
+ * Reads fd to its end on its own thread (pg_restore must never block on a
+ * full pipe). */
+typedef struct RowCounter {
+    int fd;
+    char *const *keys; /* quote_ident(schema).quote_ident(name), as pg_dump writes them */
+    int64_t *rows;     /* per key; -1 until the table's COPY block is seen */
+    size_t count;
+    bool readFailed;
+} RowCounter;
 
-/* Some other session (pg_dump) holds ACCESS SHARE on every one of the tables. */
-static const char DUMP_LOCKS_SQL[] =
-    "SELECT l.pid FROM pg_catalog.pg_locks l"
-    " WHERE l.locktype = 'relation' AND l.mode = 'AccessShareLock' AND l.granted"
-    " AND l.pid <> pg_catalog.pg_backend_pid() AND l.relation = ANY ($1::pg_catalog.oid[])"
-    " GROUP BY l.pid HAVING pg_catalog.count(DISTINCT l.relation) = $2::pg_catalog.int4 LIMIT 1";
+#define ROWCOUNT_PREFIX 4096 /* bytes of a line kept: enough for any COPY header's table name */
 
-/* Wait until pg_dump holds its locks on the tables (or its output has
- * ended) before counting takes locks of our own. Counting first could
- * deadlock unseen by the server: an ALTER TABLE queued behind our lock would
- * make pg_dump's LOCK TABLE queue behind it, while our transaction stays
- * open until pg_dump is done. */
-static bool counterWaitForDump(Counter *k) {
-    char countText[32];
-    snprintf(countText, sizeof(countText), "%zu", k->catalog->count);
-    const char *params[] = {k->catalog->oidArray, countText};
-    while (!atomic_load(&k->dumpDone)) {
-        if (atomic_load(&k->stop))
-            return lbErr(&k->err, LB_ERR_GENERIC, "row counting was cancelled");
-        PGresult *res = pgconnQuery(k->conn, DUMP_LOCKS_SQL, 2, params, &k->err);
-        if (res == NULL)
-            return lbErrorWrap(&k->err, "unable to see whether pg_dump holds its locks");
-        bool held = PQntuples(res) > 0;
-        PQclear(res);
-        if (held)
-            return true;
-        usleep(20 * 1000);
+static void rowCounterLine(RowCounter *rc, const char *line, size_t kept, size_t len, long *cur) {
+    if (*cur != -2) { /* inside a COPY block */
+        if (len == 2 && line[0] == '\\' && line[1] == '.')
+            *cur = -2;
+        else if (*cur >= 0)
+            rc->rows[*cur]++;
+        return;
     }
-    return true;
-}
-
-static void *counterMain(void *arg) {
-    Counter *k = arg;
-    /* A failed query must not abort the transaction: that would end the
-     * exported snapshot before pg_dump has perhaps imported it, and pg_dump
-     * would fail with a message about the snapshot instead of the cause. */
-    k->ok = pgconnExec(k->conn, "SAVEPOINT lifeboat_count", &k->err) && counterWaitForDump(k);
-    for (size_t i = 0; i < k->catalog->count && k->ok; i++) {
-        if (atomic_load(&k->stop)) {
-            k->ok = lbErr(&k->err, LB_ERR_GENERIC, "row counting was cancelled");
+    if (kept < 5 || memcmp(line, "COPY ", 5) != 0)
+        return;
+    *cur = -1; /* a COPY block: counted only when it is one of the tables */
+    for (size_t i = 0; i < rc->count; i++) {
+        size_t k = strlen(rc->keys[i]);
+        if (kept > 5 + k && memcmp(line + 5, rc->keys[i], k) == 0 && line[5 + k] == ' ') {
+            *cur = (long)i;
+            rc->rows[i] = 0;
             break;
         }
-        const PgDumpTable *t = &k->catalog->tables[i];
-        char *s = pgconnQuoteIdent(k->conn, t->schema);
-        char *n = pgconnQuoteIdent(k->conn, t->name);
-        char *sql = lbXasprintf("SELECT pg_catalog.count(*) FROM ONLY %s.%s", s, n);
-        char *v = pgconnQueryValue(k->conn, sql, &k->err);
-        if (v == NULL)
-            k->ok = lbErrorWrap(&k->err, "unable to count the rows of %s", k->catalog->keys[i]);
-        else
-            k->catalog->rows[i] = strtoll(v, NULL, 10);
-        free(v);
-        free(sql);
-        free(s);
-        free(n);
     }
-    if (!k->ok)
-        pgconnExec(k->conn, "ROLLBACK TO SAVEPOINT lifeboat_count", NULL);
+}
+
+static void *rowCounterMain(void *arg) {
+    RowCounter *rc = arg;
+    enum { BUF = 256 * 1024 };
+    char *buf = lbXmalloc(BUF);
+    char line[ROWCOUNT_PREFIX];
+    size_t kept = 0, len = 0;
+    long cur = -2; /* -2 outside COPY data, -1 in a table not counted, else the table */
+    for (;;) {
+        ssize_t r = read(rc->fd, buf, BUF);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc->readFailed = true;
+        if (r <= 0)
+            break;
+        const char *p = buf, *end = buf + r;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = (size_t)((nl ? nl : end) - p);
+            if (kept < sizeof(line)) {
+                size_t take = n < sizeof(line) - kept ? n : sizeof(line) - kept;
+                memcpy(line + kept, p, take);
+                kept += take;
+            }
+            len += n;
+            if (nl == NULL)
+                break;
+            rowCounterLine(rc, line, kept, len, &cur);
+            kept = len = 0;
+            p = nl + 1;
+        }
+    }
+    free(buf);
     return NULL;
 }
 
@@ -400,11 +390,13 @@ static int emitToBoth(void *ctx, const uint8_t *data, size_t len, LbError *err) 
 }
 
 bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDumpTable *tables, size_t tableCount,
-                  size_t *tocEntries, LbError *err) {
-    bool ok = false;
+                  char *const *keys, int64_t *rows, size_t *tocEntries, LbError *err) {
+    bool ok = false, counting = false;
     char *path = NULL;
     PgProc *list = NULL, *full = NULL;
-    int listPipe[2] = {-1, -1}, fullPipe[2] = {-1, -1}, listOut = -1;
+    int listPipe[2] = {-1, -1}, fullPipe[2] = {-1, -1}, listOut = -1, sqlPipe[2] = {-1, -1};
+    RowCounter rc = {.keys = keys, .rows = rows, .count = tableCount, .fd = -1};
+    pthread_t counterThread;
     LbBuf listing = {0};
     *tocEntries = 0;
     if (dump->type != NODE_FILE) {
@@ -414,21 +406,33 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
     path = pgprocFind(binDir, "pg_restore", err);
     if (path == NULL)
         goto cleanup;
-    if (!pipeNew(listPipe, err) || !pipeNew(fullPipe, err))
+    if (!pipeNew(listPipe, err) || !pipeNew(fullPipe, err) || (rows && !pipeNew(sqlPipe, err)))
         goto cleanup;
     listOut = memfdNew("pg_restore --list", err);
     if (listOut < 0)
         goto cleanup;
     char *listArgv[] = {"pg_restore", "--list", NULL};
-    char *fullArgv[] = {"pg_restore", "--file=/dev/null", NULL};
+    /* the full pass writes the SQL to us when rows are counted */
+    char *fullArgv[] = {"pg_restore", rows ? "--file=-" : "--file=/dev/null", NULL};
     list = pgprocStartP(path, listArgv, err, .stdinFd = listPipe[0], .stdoutFd = listOut);
     if (list == NULL)
         goto cleanup;
-    full = pgprocStartP(path, fullArgv, err, .stdinFd = fullPipe[0]);
+    full = pgprocStartP(path, fullArgv, err, .stdinFd = fullPipe[0], .stdoutFd = rows ? sqlPipe[1] : 0);
     if (full == NULL)
         goto cleanup;
     closeFd(&listPipe[0]);
     closeFd(&fullPipe[0]);
+    if (rows) {
+        closeFd(&sqlPipe[1]);
+        for (size_t i = 0; i < tableCount; i++)
+            rows[i] = -1;
+        rc.fd = sqlPipe[0];
+        if (pthread_create(&counterThread, NULL, rowCounterMain, &rc) != 0) {
+            lbErr(err, LB_ERR_GENERIC, "unable to start the row counting thread");
+            goto cleanup;
+        }
+        counting = true;
+    }
 
     /* one read of the stored dump feeds both: --list stops reading after
      * the table of contents (its pipe then reports EPIPE), the full pass
@@ -449,7 +453,12 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
         lbErrorWrap(err, "verification failed: pg_restore --list");
         goto cleanup;
     }
-    if (!pgprocWait(full, err)) {
+    bool fullOk = pgprocWait(full, err);
+    if (counting) { /* pg_restore has exited: its output ends */
+        pthread_join(counterThread, NULL);
+        counting = false;
+    }
+    if (!fullOk) {
         lbErrorWrap(err, "verification failed: pg_restore reading the whole dump");
         goto cleanup;
     }
@@ -461,6 +470,18 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
     }
     if (!tocCheck((char *)listing.data, tables, tableCount, tocEntries, err))
         goto cleanup;
+    /* after the TOC check, whose message names a missing entry more precisely */
+    if (rows) {
+        if (rc.readFailed) {
+            lbErr(err, LB_ERR_IO, "verification failed: unable to read pg_restore's output");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < tableCount; i++)
+            if (rows[i] < 0) {
+                lbErr(err, LB_ERR_CORRUPT, "verification failed: the dump holds no data for table %s", keys[i]);
+                goto cleanup;
+            }
+    }
     ok = true;
 cleanup:
     closeFd(&listPipe[0]);
@@ -468,8 +489,12 @@ cleanup:
     closeFd(&fullPipe[0]);
     closeFd(&fullPipe[1]);
     closeFd(&listOut);
+    closeFd(&sqlPipe[1]);
     pgprocFree(list);
-    pgprocFree(full);
+    pgprocFree(full); /* kills and reaps pg_restore if still running: the counter sees the end */
+    if (counting)
+        pthread_join(counterThread, NULL);
+    closeFd(&sqlPipe[0]);
     lbBufFree(&listing);
     free(path);
     return ok;
@@ -496,7 +521,7 @@ static char *childConnString(const PgConnInfo *info, PgConn *conn, const char *d
 }
 
 static json_t *buildMeta(const PgDumpOptions *o, PgConn *conn, const Catalog *cat, const char *tool, uint64_t dumpSize,
-                         uint64_t globalsSize, bool rolePasswords, bool sameSnapshot, size_t tocEntries) {
+                         uint64_t globalsSize, bool rolePasswords, size_t tocEntries) {
     PGconn *raw = pgconnRaw(conn);
     json_t *m = json_object();
     json_object_set_new(m, "type", json_string(PGDUMP_META_TYPE));
@@ -518,8 +543,8 @@ static json_t *buildMeta(const PgDumpOptions *o, PgConn *conn, const Catalog *ca
     json_object_set_new(m, "role_passwords", json_boolean(rolePasswords && !o->noGlobals));
     bool exact = o->countMode == PGDUMP_COUNT_EXACT;
     json_object_set_new(m, "row_counts", json_string(exact ? "exact" : "estimate"));
-    if (exact)
-        json_object_set_new(m, "row_counts_snapshot", json_string(sameSnapshot ? "dump" : "separate"));
+    if (exact) /* counted in the stored dump itself */
+        json_object_set_new(m, "row_counts_snapshot", json_string("dump"));
     json_t *t = json_object();
     for (size_t i = 0; i < cat->count; i++) {
         json_int_t v = exact ? (json_int_t)cat->rows[i] : (json_int_t)(cat->estimate[i] + 0.5);
@@ -532,7 +557,7 @@ static json_t *buildMeta(const PgDumpOptions *o, PgConn *conn, const Catalog *ca
 }
 
 bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbError *err) {
-    bool ok = false, inTx = false, counting = false;
+    bool ok = false, inTx = false;
     PgConn *conn = NULL;
     Catalog cat = {0};
     char **env = NULL;
@@ -540,8 +565,6 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     char *dbnameArg = NULL, *snapshotArg = NULL, *encodingArg = NULL;
     int versionFd = -1, globalsFd = -1, dumpPipe[2] = {-1, -1};
     PgProc *dump = NULL;
-    Counter counter = {0};
-    pthread_t counterThread;
     Node dumpNode = {0};
     LbBuf text = {0};
     memset(result, 0, sizeof(*result));
@@ -578,7 +601,7 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         if (snapshotId == NULL)
             goto cleanup;
     } else {
-        lbLogInfo("the server is a standby: pg_dump takes its own snapshot; row counts come from a separate one");
+        lbLogInfo("the server is a standby: pg_dump takes its own snapshot (no exported one)");
     }
     childConn = childConnString(o->conn, conn, cat.database);
     dbnameArg = lbXasprintf("--dbname=%s", childConn);
@@ -608,17 +631,6 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     if (dump == NULL)
         goto cleanup;
     closeFd(&dumpPipe[1]);
-    if (o->countMode == PGDUMP_COUNT_EXACT && cat.count > 0) {
-        counter.conn = conn;
-        counter.catalog = &cat;
-        atomic_init(&counter.stop, false);
-        atomic_init(&counter.dumpDone, false);
-        if (pthread_create(&counterThread, NULL, counterMain, &counter) != 0) {
-            lbErr(err, LB_ERR_GENERIC, "unable to start the row counting thread");
-            goto cleanup;
-        }
-        counting = true;
-    }
     ArchiverStream streams[2] = {
         {.name = PGDUMP_DUMP_FILE, .fd = dumpPipe[0], .mode = 0600},
         {.name = PGDUMP_GLOBALS_FILE, .fd = globalsFd, .mode = 0600},
@@ -635,20 +647,6 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     closeFd(&dumpPipe[0]);
     LbError dumpErr = {0};
     bool dumped = pgprocWait(dump, &dumpErr);
-    if (counting) {
-        atomic_store(&counter.dumpDone, true);
-        if (!dumped || !archived) {
-            atomic_store(&counter.stop, true);
-            PGcancel *cancel = PQgetCancel(pgconnRaw(conn));
-            char buf[256];
-            if (cancel) {
-                PQcancel(cancel, buf, sizeof(buf));
-                PQfreeCancel(cancel);
-            }
-        }
-        pthread_join(counterThread, NULL);
-        counting = false;
-    }
     if (!archived)
         goto cleanup;
     /* pg_dump's own message says what went wrong with the dump */
@@ -658,12 +656,7 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         goto cleanup;
     }
     addWarnings(&result->warnings, pgprocStderr(dump));
-    if (o->countMode == PGDUMP_COUNT_EXACT && cat.count > 0 && !counter.ok) {
-        *err = counter.err;
-        lbErrorWrap(err, "no snapshot was written");
-        goto cleanup;
-    }
-    /* the counts are in: end the transaction before the verification */
+    /* pg_dump is done with the exported snapshot: end the transaction */
     pgconnExec(conn, "COMMIT", NULL);
     inTx = false;
 
@@ -674,18 +667,17 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
         goto cleanup;
     }
     size_t tocEntries = 0;
-    if (!pgdumpVerify(repo, &dumpNode, o->binDir, cat.tables, cat.count, &tocEntries, err)) {
+    /* exact row counts: the COPY lines of the stored dump itself */
+    bool exact = o->countMode == PGDUMP_COUNT_EXACT;
+    if (!pgdumpVerify(repo, &dumpNode, o->binDir, cat.tables, cat.count, cat.keys, exact ? cat.rows : NULL, &tocEntries,
+                      err)) {
         lbErrorWrap(err, "no snapshot was written");
         goto cleanup;
     }
     result->meta = buildMeta(o, conn, &cat, tool, dumpNode.size, globalsFd >= 0 ? fdSize(globalsFd) : 0, rolePasswords,
-                             snapshotId != NULL, tocEntries);
+                             tocEntries);
     ok = true;
 cleanup:
-    if (counting) {
-        atomic_store(&counter.stop, true);
-        pthread_join(counterThread, NULL);
-    }
     if (inTx && conn)
         pgconnExec(conn, "ROLLBACK", NULL);
     closeFd(&dumpPipe[0]);

@@ -46,7 +46,7 @@
 #define PGDUMP_META_TYPE "postgresql-logical"
 
 typedef enum {
-    PGDUMP_COUNT_EXACT = 0, /* SELECT count(*) per table in the dump's own snapshot */
+    PGDUMP_COUNT_EXACT = 0, /* COPY lines per table in the stored dump (read back by the verification) */
     PGDUMP_COUNT_ESTIMATE,  /* pg_class.reltuples (as of the last VACUUM/ANALYZE) */
 } PgDumpCountMode;
 
@@ -79,12 +79,15 @@ typedef struct PgDumpTable {
     char *schema, *name, *owner; /* as the catalog has them */
 } PgDumpTable;
 
-/* Stream the stored file node into `pg_restore --list` and
- * `pg_restore --file=/dev/null`; require both to succeed and the TOC to list
- * TABLE and TABLE DATA for every one of tables. *tocEntries receives the
- * number of TOC entries. Errors start with "verification failed: ". */
+/* Stream the stored file node into `pg_restore --list` and a full
+ * `pg_restore` pass; require both to succeed and the TOC to list TABLE and
+ * TABLE DATA for every one of tables. With rows (tableCount entries), the
+ * full pass's SQL is read back and rows[i] set to the number of COPY lines
+ * of the table whose quoted name is keys[i] ("schema"."name" as
+ * quote_ident writes it); a table without data fails. *tocEntries receives
+ * the number of TOC entries. Errors start with "verification failed: ". */
 bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDumpTable *tables, size_t tableCount,
-                  size_t *tocEntries, LbError *err);
+                  char *const *keys, int64_t *rows, size_t *tocEntries, LbError *err);
 
 typedef struct PgRestoreOptions {
     const PgConnInfo *target; /* the database to restore into (borrowed) */
