@@ -23,6 +23,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "common/id.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "repo/saver.h"
@@ -124,32 +125,13 @@ char *bucketNameEscape(const char *seg, size_t len) {
     return (char *)lbBufTake(&out, &n);
 }
 
-static int hexValue(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void bucketNameUnescape(const char *name, LbBuf *out) {
     size_t len = strlen(name);
     if (len > 1 && name[len - 1] == '%')
         len--; /* the mark of a file that shares a directory's name */
     if (len == 1 && name[0] == '%')
-        return; /* the empty segment */
-    for (size_t i = 0; i < len; i++) {
-        int hi, lo;
-        if (name[i] == '%' && i + 2 < len && (hi = hexValue(name[i + 1])) >= 0 && (lo = hexValue(name[i + 2])) >= 0) {
-            char c = (char)(hi * 16 + lo);
-            lbBufAppend(out, &c, 1);
-            i += 2;
-        } else {
-            lbBufAppend(out, &name[i], 1); /* not an escape: kept as it is */
-        }
-    }
+        return;                            /* the empty segment */
+    lbPercentDecodeAppend(out, name, len); /* what is not an escape is kept as it is */
 }
 
 char *bucketHeaderToXattr(const char *header) {

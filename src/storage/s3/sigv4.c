@@ -15,6 +15,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "common/id.h"
+
 /***********************************************************************************************************************
  * Encoding helpers
  **********************************************************************************************************************/
@@ -51,45 +53,12 @@ char *sigv4UriEncode(const char *s, bool keepSlash) {
     return sigv4BufString(&b);
 }
 
-static int sigv4HexValue(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Append the percent-decoding of s[0..len) to out ('%' not followed by two
- * hex digits is kept literally; '+' is not a space in SigV4). */
-static void sigv4UriDecodeAppend(LbBuf *out, const char *s, size_t len) {
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '%' && i + 2 < len && sigv4HexValue(s[i + 1]) >= 0 && sigv4HexValue(s[i + 2]) >= 0) {
-            uint8_t c = (uint8_t)(sigv4HexValue(s[i + 1]) * 16 + sigv4HexValue(s[i + 2]));
-            lbBufAppend(out, &c, 1);
-            i += 2;
-        } else {
-            lbBufAppend(out, &s[i], 1);
-        }
-    }
-}
-
-static void sigv4HexEncode(const uint8_t *data, size_t len, char *out) {
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex[data[i] >> 4];
-        out[2 * i + 1] = hex[data[i] & 0xf];
-    }
-    out[2 * len] = '\0';
-}
-
 void sigv4Sha256Hex(const void *data, size_t len, char hex[65]) {
     uint8_t md[EVP_MAX_MD_SIZE];
     unsigned int mdLen = 0;
     if (EVP_Digest(data, len, md, &mdLen, EVP_sha256(), NULL) != 1 || mdLen != 32)
         abort(); /* only fails when OpenSSL itself is broken */
-    sigv4HexEncode(md, 32, hex);
+    lbHexEncode(md, 32, hex);
 }
 
 void sigv4Md5Base64(const void *data, size_t len, char out[25]) {
@@ -186,7 +155,7 @@ static int sigv4ParamCompare(const void *a, const void *b) {
  * passed raw or percent-encoded text. */
 static char *sigv4Reencode(const char *s, size_t len) {
     LbBuf raw = {0};
-    sigv4UriDecodeAppend(&raw, s, len);
+    lbPercentDecodeAppend(&raw, s, len); /* '+' is not a space in SigV4 */
     LbBuf enc = {0};
     sigv4UriEncodeAppend(&enc, (const char *)raw.data, raw.len, false);
     lbBufFree(&raw);
@@ -373,7 +342,7 @@ void sigv4SigningKey(const char *secretKey, const SigV4Scope *scope, uint8_t key
 void sigv4Signature(const uint8_t key[32], const char *stringToSign, char hex[65]) {
     uint8_t mac[32];
     sigv4Hmac(key, 32, stringToSign, strlen(stringToSign), mac);
-    sigv4HexEncode(mac, 32, hex);
+    lbHexEncode(mac, 32, hex);
 }
 
 char *sigv4Authorization(const char *accessKey, const SigV4Scope *scope, const char *signedHeaders,

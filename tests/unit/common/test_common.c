@@ -543,6 +543,31 @@ static void testIdHex(void **state) {
  * LbBuf and allocation helpers
  **********************************************************************************************************************/
 
+/* Percent-decoding shared by SigV4 and bucket names: escapes in either
+ * case become bytes, a broken escape and '+' stay as they are. */
+static void testPercentDecode(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *want;
+        size_t wantLen;
+    } cases[] = {
+        {"a%20b", "a b", 3}, {"%2f%2F", "//", 2}, {"%00x", "\0x", 2}, {"100%", "100%", 4},
+        {"%4", "%4", 2},     {"%zz", "%zz", 3},   {"a+b", "a+b", 3},  {"", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        LbBuf out = {0};
+        lbPercentDecodeAppend(&out, cases[i].in, strlen(cases[i].in));
+        assert_int_equal(out.len, cases[i].wantLen);
+        if (out.len)
+            assert_memory_equal(out.data, cases[i].want, out.len);
+        lbBufFree(&out);
+    }
+    assert_int_equal(lbHexValue('0'), 0);
+    assert_int_equal(lbHexValue('f'), 15);
+    assert_int_equal(lbHexValue('F'), 15);
+    assert_int_equal(lbHexValue('g'), -1);
+}
+
 /* Byte sizes as given on command lines and in S3 options. */
 static void testParseSize(void **state) {
     (void)state;
@@ -705,6 +730,7 @@ int main(void) {
         cmocka_unit_test(testHex),
         cmocka_unit_test(testIdHex),
         cmocka_unit_test(testParseSize),
+        cmocka_unit_test(testPercentDecode),
         cmocka_unit_test(testBuf),
         cmocka_unit_test(testLittleEndian),
         cmocka_unit_test(testXalloc),
