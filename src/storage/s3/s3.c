@@ -29,6 +29,7 @@
 #include <openssl/crypto.h>
 
 #include "common/buf.h"
+#include "common/id.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "storage/s3/sigv4.h"
@@ -1368,103 +1369,145 @@ static bool s3Remove(void *driver, const char *name, LbError *err) {
  * list (ListObjectsV2)
  **********************************************************************************************************************/
 
-typedef struct S3ListEntry {
-    char *key;
-    uint64_t size;
-} S3ListEntry;
+/* Decode a key of an encoding-type=url listing in place: "%XX" is a byte and
+ * '+' a space (S3 encodes a literal '+' as "%2B"). */
+static void s3UrlDecodeInPlace(char *s) {
+    char *out = s;
+    for (const char *p = s; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = lbHexValue(p[1])) >= 0 && (lo = lbHexValue(p[2])) >= 0) {
+            *out++ = (char)(hi * 16 + lo);
+            p += 2;
+        } else if (*p == '+') {
+            *out++ = ' ';
+        } else {
+            *out++ = *p;
+        }
+    }
+    *out = '\0';
+}
 
-typedef struct S3ListPage {
-    S3ListEntry *entries;
+typedef struct S3ObjectEntry {
+    char *key;
+    char *etag;
+    uint64_t size;
+    int64_t lastModifiedNs;
+} S3ObjectEntry;
+
+typedef struct S3ObjectPage {
+    S3ObjectEntry *entries;
     size_t count, cap;
-    char *curKey;
-    uint64_t curSize;
+    S3ObjectEntry cur;
     bool truncated;
+    bool urlEncoded;
     char *token;
     bool sawRoot;
-} S3ListPage;
+} S3ObjectPage;
 
-static void s3ListXmlCb(void *ctx, const char *path, const char *text, size_t len) {
-    S3ListPage *p = ctx;
+static void s3ObjectEntryFree(S3ObjectEntry *e) {
+    free(e->key);
+    free(e->etag);
+    memset(e, 0, sizeof(*e));
+}
+
+static void s3ObjectXmlCb(void *ctx, const char *path, const char *text, size_t len) {
+    S3ObjectPage *p = ctx;
     if (strcmp(path, "ListBucketResult") == 0) {
         p->sawRoot = true;
     } else if (strcmp(path, "ListBucketResult/Contents/Key") == 0) {
-        free(p->curKey);
-        p->curKey = s3Dup(text, len);
+        free(p->cur.key);
+        p->cur.key = s3Dup(text, len);
     } else if (strcmp(path, "ListBucketResult/Contents/Size") == 0) {
-        p->curSize = strtoull(text, NULL, 10);
+        p->cur.size = strtoull(text, NULL, 10);
+    } else if (strcmp(path, "ListBucketResult/Contents/ETag") == 0) {
+        char etag[S3_ETAG_MAX], raw[S3_ETAG_MAX];
+        s3CopyText(raw, sizeof(raw), text, len);
+        s3EtagCopy(etag, sizeof(etag), raw);
+        free(p->cur.etag);
+        p->cur.etag = lbXstrdup(etag);
+    } else if (strcmp(path, "ListBucketResult/Contents/LastModified") == 0) {
+        char tmp[64];
+        s3CopyText(tmp, sizeof(tmp), text, len);
+        int64_t ns = 0;
+        p->cur.lastModifiedNs = lbParseTime(tmp, &ns) ? ns : 0;
     } else if (strcmp(path, "ListBucketResult/Contents") == 0) {
-        if (p->curKey != NULL) {
+        if (p->cur.key != NULL) {
             if (p->count == p->cap) {
                 p->cap = p->cap ? p->cap * 2 : 256;
                 p->entries = lbXrealloc(p->entries, p->cap * sizeof(*p->entries));
             }
-            p->entries[p->count++] = (S3ListEntry){p->curKey, p->curSize};
-            p->curKey = NULL;
+            if (p->cur.etag == NULL)
+                p->cur.etag = lbXstrdup("");
+            p->entries[p->count++] = p->cur;
+            memset(&p->cur, 0, sizeof(p->cur));
         }
-        p->curSize = 0;
+        s3ObjectEntryFree(&p->cur);
     } else if (strcmp(path, "ListBucketResult/IsTruncated") == 0) {
         p->truncated = len == 4 && strncmp(text, "true", 4) == 0;
+    } else if (strcmp(path, "ListBucketResult/EncodingType") == 0) {
+        p->urlEncoded = len == 3 && strncasecmp(text, "url", 3) == 0;
     } else if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) {
         free(p->token);
         p->token = s3Dup(text, len);
     }
 }
 
-static void s3ListPageFree(S3ListPage *p) {
+static void s3ObjectPageFree(S3ObjectPage *p) {
     for (size_t i = 0; i < p->count; i++)
-        free(p->entries[i].key);
+        s3ObjectEntryFree(&p->entries[i]);
     free(p->entries);
-    free(p->curKey);
+    s3ObjectEntryFree(&p->cur);
     free(p->token);
     memset(p, 0, sizeof(*p));
 }
 
-/* Call cb for every object whose name starts with prefix, page by page (1000
- * keys each). The callback runs after a page is parsed, outside any lock;
- * keys that are not valid object names (foreign objects under the prefix)
- * are skipped. A missing bucket is an empty list. */
-static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
-    S3Client *c = driver;
-    if (!storagePrefixValid(prefix))
-        return lbErr(err, LB_ERR_ARGS, "unable to list prefix '%s': not a relative path of [A-Za-z0-9._-] segments",
-                     prefix ? prefix : "(null)");
-    char *keyPrefix = c->prefix[0] ? lbXasprintf("%s/%s", c->prefix, prefix) : lbXstrdup(prefix);
-    size_t strip = c->prefix[0] ? strlen(c->prefix) + 1 : 0;
-    char *encPrefix = sigv4UriEncode(keyPrefix, false);
+/* Call cb for every object whose key starts with keyPrefix (after startKey
+ * when given), page by page (1000 keys each, keys url-decoded). The callback
+ * runs after a page is parsed, outside any lock; it returns false to stop.
+ * A missing bucket is an empty list when missingIsEmpty, else
+ * LB_ERR_NOT_FOUND. */
+static bool s3ListKeys(S3Client *c, const char *keyPrefix, const char *startKey, bool missingIsEmpty,
+                       bool (*cb)(void *ctx, S3ObjectEntry *e), void *ctx, LbError *err) {
     char *token = NULL;
     bool ok = true;
     bool stop = false;
     while (ok && !stop) {
+        /* query parameters in canonical (sorted) order */
         LbBuf q = {0};
         if (token != NULL) {
             lbBufAppendStr(&q, "continuation-token=");
             sigv4UriEncodeAppend(&q, token, strlen(token), false);
             lbBufAppend(&q, "&", 1);
         }
-        lbBufAppendStr(&q, "list-type=2&max-keys=1000&prefix=");
-        lbBufAppendStr(&q, encPrefix);
+        lbBufAppendStr(&q, "encoding-type=url&list-type=2&max-keys=1000&prefix=");
+        sigv4UriEncodeAppend(&q, keyPrefix, strlen(keyPrefix), false);
+        if (token == NULL && startKey != NULL) {
+            lbBufAppendStr(&q, "&start-after=");
+            sigv4UriEncodeAppend(&q, startKey, strlen(startKey), false);
+        }
         lbBufAppend(&q, "", 1);
         S3Request req = {.method = "GET", .query = (const char *)q.data};
         S3Response resp;
-        S3ListPage page = {0};
+        S3ObjectPage page = {0};
         if (!s3Perform(c, &req, &resp)) {
             ok = s3Fail(c, err, "list", keyPrefix, &resp);
         } else if (resp.status == 404 && s3NoSuchBucket(&resp)) {
-            stop = true; /* no bucket, no objects */
+            if (missingIsEmpty)
+                stop = true; /* no bucket, no objects */
+            else
+                ok = lbErr(err, LB_ERR_NOT_FOUND, "unable to list s3 bucket '%s' at %s://%s: no such bucket", c->bucket,
+                           c->scheme, c->hostPort);
         } else if (!s3Is2xx(resp.status)) {
             ok = s3Fail(c, err, "list", keyPrefix, &resp);
-        } else if (!s3XmlParse(resp.body.data, resp.body.len, s3ListXmlCb, &page) || !page.sawRoot) {
+        } else if (!s3XmlParse(resp.body.data, resp.body.len, s3ObjectXmlCb, &page) || !page.sawRoot) {
             ok = lbErr(err, LB_ERR_TRANSIENT, "unable to list '%s' in s3 bucket '%s': malformed ListObjectsV2 answer",
                        keyPrefix, c->bucket);
         } else {
             for (size_t i = 0; i < page.count && !stop; i++) {
-                const char *k = page.entries[i].key;
-                if (strlen(k) < strip || strncmp(k, keyPrefix, strlen(keyPrefix)) != 0)
-                    continue;
-                const char *name = k + strip;
-                if (!storageNameValid(name))
-                    continue;
-                if (!cb(ctx, name, page.entries[i].size))
+                S3ObjectEntry *e = &page.entries[i];
+                if (page.urlEncoded)
+                    s3UrlDecodeInPlace(e->key);
+                if (!cb(ctx, e))
                     stop = true;
             }
             if (!page.truncated) {
@@ -1479,12 +1522,41 @@ static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx
                 page.token = NULL;
             }
         }
-        s3ListPageFree(&page);
+        s3ObjectPageFree(&page);
         s3ResponseFree(&resp);
         lbBufFree(&q);
     }
     free(token);
-    free(encPrefix);
+    return ok;
+}
+
+typedef struct S3NameLister {
+    const char *keyPrefix;
+    size_t strip;
+    StorageListCb cb;
+    void *ctx;
+} S3NameLister;
+
+/* keys that are not valid object names (foreign objects under the prefix)
+ * are skipped */
+static bool s3ListName(void *ctx, S3ObjectEntry *e) {
+    S3NameLister *l = ctx;
+    if (strlen(e->key) < l->strip || strncmp(e->key, l->keyPrefix, strlen(l->keyPrefix)) != 0)
+        return true;
+    const char *name = e->key + l->strip;
+    return !storageNameValid(name) || l->cb(l->ctx, name, e->size);
+}
+
+/* Call cb for every object whose name starts with prefix (s3ListKeys). A
+ * missing bucket is an empty list. */
+static bool s3List(void *driver, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
+    S3Client *c = driver;
+    if (!storagePrefixValid(prefix))
+        return lbErr(err, LB_ERR_ARGS, "unable to list prefix '%s': not a relative path of [A-Za-z0-9._-] segments",
+                     prefix ? prefix : "(null)");
+    char *keyPrefix = c->prefix[0] ? lbXasprintf("%s/%s", c->prefix, prefix) : lbXstrdup(prefix);
+    S3NameLister l = {keyPrefix, c->prefix[0] ? strlen(c->prefix) + 1 : 0, cb, ctx};
+    bool ok = s3ListKeys(c, keyPrefix, NULL, true, s3ListName, &l, err);
     free(keyPrefix);
     return ok;
 }
@@ -1981,172 +2053,27 @@ static char *s3ObjectKey(const S3Client *c, const char *name, LbError *err) {
     return s3Key(c, name);
 }
 
-static int s3HexValue(char ch) {
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
+typedef struct S3ObjectLister {
+    const char *keyPrefix;
+    size_t strip;
+    S3ObjectListCb cb;
+    void *ctx;
+} S3ObjectLister;
 
-/* Decode a key of an encoding-type=url listing in place: "%XX" is a byte and
- * '+' a space (S3 encodes a literal '+' as "%2B"). */
-static void s3UrlDecodeInPlace(char *s) {
-    char *out = s;
-    for (const char *p = s; *p; p++) {
-        int hi, lo;
-        if (*p == '%' && (hi = s3HexValue(p[1])) >= 0 && (lo = s3HexValue(p[2])) >= 0) {
-            *out++ = (char)(hi * 16 + lo);
-            p += 2;
-        } else if (*p == '+') {
-            *out++ = ' ';
-        } else {
-            *out++ = *p;
-        }
-    }
-    *out = '\0';
-}
-
-typedef struct S3ObjectEntry {
-    char *key;
-    char *etag;
-    uint64_t size;
-    int64_t lastModifiedNs;
-} S3ObjectEntry;
-
-typedef struct S3ObjectPage {
-    S3ObjectEntry *entries;
-    size_t count, cap;
-    S3ObjectEntry cur;
-    bool truncated;
-    bool urlEncoded;
-    char *token;
-    bool sawRoot;
-} S3ObjectPage;
-
-static void s3ObjectEntryFree(S3ObjectEntry *e) {
-    free(e->key);
-    free(e->etag);
-    memset(e, 0, sizeof(*e));
-}
-
-static void s3ObjectXmlCb(void *ctx, const char *path, const char *text, size_t len) {
-    S3ObjectPage *p = ctx;
-    if (strcmp(path, "ListBucketResult") == 0) {
-        p->sawRoot = true;
-    } else if (strcmp(path, "ListBucketResult/Contents/Key") == 0) {
-        free(p->cur.key);
-        p->cur.key = s3Dup(text, len);
-    } else if (strcmp(path, "ListBucketResult/Contents/Size") == 0) {
-        p->cur.size = strtoull(text, NULL, 10);
-    } else if (strcmp(path, "ListBucketResult/Contents/ETag") == 0) {
-        char etag[S3_ETAG_MAX], raw[S3_ETAG_MAX];
-        s3CopyText(raw, sizeof(raw), text, len);
-        s3EtagCopy(etag, sizeof(etag), raw);
-        free(p->cur.etag);
-        p->cur.etag = lbXstrdup(etag);
-    } else if (strcmp(path, "ListBucketResult/Contents/LastModified") == 0) {
-        char tmp[64];
-        s3CopyText(tmp, sizeof(tmp), text, len);
-        int64_t ns = 0;
-        p->cur.lastModifiedNs = lbParseTime(tmp, &ns) ? ns : 0;
-    } else if (strcmp(path, "ListBucketResult/Contents") == 0) {
-        if (p->cur.key != NULL) {
-            if (p->count == p->cap) {
-                p->cap = p->cap ? p->cap * 2 : 256;
-                p->entries = lbXrealloc(p->entries, p->cap * sizeof(*p->entries));
-            }
-            if (p->cur.etag == NULL)
-                p->cur.etag = lbXstrdup("");
-            p->entries[p->count++] = p->cur;
-            memset(&p->cur, 0, sizeof(p->cur));
-        }
-        s3ObjectEntryFree(&p->cur);
-    } else if (strcmp(path, "ListBucketResult/IsTruncated") == 0) {
-        p->truncated = len == 4 && strncmp(text, "true", 4) == 0;
-    } else if (strcmp(path, "ListBucketResult/EncodingType") == 0) {
-        p->urlEncoded = len == 3 && strncasecmp(text, "url", 3) == 0;
-    } else if (strcmp(path, "ListBucketResult/NextContinuationToken") == 0) {
-        free(p->token);
-        p->token = s3Dup(text, len);
-    }
-}
-
-static void s3ObjectPageFree(S3ObjectPage *p) {
-    for (size_t i = 0; i < p->count; i++)
-        s3ObjectEntryFree(&p->entries[i]);
-    free(p->entries);
-    s3ObjectEntryFree(&p->cur);
-    free(p->token);
-    memset(p, 0, sizeof(*p));
+static bool s3ListObject(void *ctx, S3ObjectEntry *e) {
+    S3ObjectLister *l = ctx;
+    if (strncmp(e->key, l->keyPrefix, l->strip) != 0 || (l->strip == 0 && e->key[0] == '\0'))
+        return true;
+    S3ListedObject obj = {
+        .name = e->key + l->strip, .size = e->size, .etag = e->etag, .lastModifiedNs = e->lastModifiedNs};
+    return l->cb(l->ctx, &obj);
 }
 
 bool s3ClientListObjects(S3Client *c, const char *startAfter, S3ObjectListCb cb, void *ctx, LbError *err) {
     char *keyPrefix = c->prefix[0] ? lbXasprintf("%s/", c->prefix) : lbXstrdup("");
-    size_t strip = strlen(keyPrefix);
     char *startKey = startAfter ? lbXasprintf("%s%s", keyPrefix, startAfter) : NULL;
-    char *token = NULL;
-    bool ok = true;
-    bool stop = false;
-    while (ok && !stop) {
-        /* query parameters in canonical (sorted) order */
-        LbBuf q = {0};
-        if (token != NULL) {
-            lbBufAppendStr(&q, "continuation-token=");
-            sigv4UriEncodeAppend(&q, token, strlen(token), false);
-            lbBufAppend(&q, "&", 1);
-        }
-        lbBufAppendStr(&q, "encoding-type=url&list-type=2&max-keys=1000&prefix=");
-        sigv4UriEncodeAppend(&q, keyPrefix, strlen(keyPrefix), false);
-        if (token == NULL && startKey != NULL) {
-            lbBufAppendStr(&q, "&start-after=");
-            sigv4UriEncodeAppend(&q, startKey, strlen(startKey), false);
-        }
-        lbBufAppend(&q, "", 1);
-        S3Request req = {.method = "GET", .query = (const char *)q.data};
-        S3Response resp;
-        S3ObjectPage page = {0};
-        if (!s3Perform(c, &req, &resp)) {
-            ok = s3Fail(c, err, "list", keyPrefix, &resp);
-        } else if (resp.status == 404 && s3NoSuchBucket(&resp)) {
-            ok = lbErr(err, LB_ERR_NOT_FOUND, "unable to list s3 bucket '%s' at %s://%s: no such bucket", c->bucket,
-                       c->scheme, c->hostPort);
-        } else if (!s3Is2xx(resp.status)) {
-            ok = s3Fail(c, err, "list", keyPrefix, &resp);
-        } else if (!s3XmlParse(resp.body.data, resp.body.len, s3ObjectXmlCb, &page) || !page.sawRoot) {
-            ok = lbErr(err, LB_ERR_TRANSIENT, "unable to list '%s' in s3 bucket '%s': malformed ListObjectsV2 answer",
-                       keyPrefix, c->bucket);
-        } else {
-            for (size_t i = 0; i < page.count && !stop; i++) {
-                S3ObjectEntry *e = &page.entries[i];
-                if (page.urlEncoded)
-                    s3UrlDecodeInPlace(e->key);
-                if (strncmp(e->key, keyPrefix, strip) != 0 || (strip == 0 && e->key[0] == '\0'))
-                    continue;
-                S3ListedObject obj = {
-                    .name = e->key + strip, .size = e->size, .etag = e->etag, .lastModifiedNs = e->lastModifiedNs};
-                if (!cb(ctx, &obj))
-                    stop = true;
-            }
-            if (!page.truncated) {
-                stop = true;
-            } else if (page.token == NULL || page.token[0] == '\0') {
-                ok = lbErr(err, LB_ERR_IO,
-                           "unable to list '%s' in s3 bucket '%s': truncated answer without a continuation token",
-                           keyPrefix, c->bucket);
-            } else {
-                free(token);
-                token = page.token;
-                page.token = NULL;
-            }
-        }
-        s3ObjectPageFree(&page);
-        s3ResponseFree(&resp);
-        lbBufFree(&q);
-    }
-    free(token);
+    S3ObjectLister l = {keyPrefix, strlen(keyPrefix), cb, ctx};
+    bool ok = s3ListKeys(c, keyPrefix, startKey, false, s3ListObject, &l, err);
     free(startKey);
     free(keyPrefix);
     return ok;
