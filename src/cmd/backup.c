@@ -1,7 +1,6 @@
 /* backup.c - `lifeboat backup`: files, stdin, a command's output, or an S3 bucket. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,23 +360,9 @@ int cmdBackup(int argc, char **argv) {
         goto failPaths;
     }
 
-    snap.timeNs = o.hasTime ? o.timeNs : res.summary.startNs;
-    snap.tree = res.tree;
-    for (size_t i = 0; i < res.pathCount; i++)
-        snapshotAddString(&snap.paths, &snap.pathCount, res.paths[i]);
-    snap.hostname = lbXstrdup(hostname);
-    struct passwd *pw = getpwuid(getuid());
-    snap.username = lbXstrdup(pw ? pw->pw_name : "unknown");
-    snap.uid = getuid();
-    snap.gid = getgid();
-    for (size_t i = 0; i < o.tagCount; i++)
-        snapshotAddString(&snap.tags, &snap.tagCount, o.tags[i]);
+    cliSnapshotFill(&snap, &res, o.hasTime ? o.timeNs : 0, hostname, o.tags, o.tagCount, o.component, o.recoveryPoint);
     for (size_t i = 0; i < o.excludeCount; i++)
         snapshotAddString(&snap.excludes, &snap.excludeCount, o.excludes[i]);
-    if (o.component)
-        snap.component = lbXstrdup(o.component);
-    if (o.recoveryPoint)
-        snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
     if (haveParent) {
         snap.hasParent = true;
         snap.parent = parent.id;

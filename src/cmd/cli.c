@@ -2,6 +2,7 @@
 #include "cmd/cli.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,4 +428,28 @@ void cliFormatDuration(double s, char *out, size_t n) {
         snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
     else
         snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host, char *const *tags,
+                     size_t tagCount, const char *component, const char *recoveryPoint) {
+    char here[256] = "unknown";
+    if (host == NULL) {
+        gethostname(here, sizeof(here) - 1);
+        host = here;
+    }
+    snap->timeNs = timeNs ? timeNs : res->summary.startNs;
+    snap->tree = res->tree;
+    for (size_t i = 0; i < res->pathCount; i++)
+        snapshotAddString(&snap->paths, &snap->pathCount, res->paths[i]);
+    snap->hostname = lbXstrdup(host);
+    struct passwd *pw = getpwuid(getuid());
+    snap->username = lbXstrdup(pw ? pw->pw_name : "unknown");
+    snap->uid = getuid();
+    snap->gid = getgid();
+    for (size_t i = 0; i < tagCount; i++)
+        snapshotAddString(&snap->tags, &snap->tagCount, tags[i]);
+    if (component)
+        snap->component = lbXstrdup(component);
+    if (recoveryPoint)
+        snap->recoveryPoint = lbXstrdup(recoveryPoint);
 }

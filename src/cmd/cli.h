@@ -12,6 +12,8 @@
 #include "common/error.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
+#include "archiver/archiver.h"
+#include "snapshot/snapshot.h"
 
 typedef struct GlobalOpts {
     const char *repo;
@@ -67,6 +69,13 @@ Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd,
 int cliFail(const LbError *err);
 /* Print a JSON value to stdout followed by a newline; steals the reference. */
 void cliPrintJson(json_t *value);
+
+/* Fill what every backup records the same way in its new snapshot: the time
+ * (timeNs, or the start of the run when 0), tree and paths of res, the host
+ * (this machine's name when NULL), the user running lifeboat, the tags,
+ * component and recovery point (each may be NULL/0). */
+void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host, char *const *tags,
+                     size_t tagCount, const char *component, const char *recoveryPoint);
 
 /* Progress line on stderr when it is a terminal and not quiet/json. */
 bool cliProgressEnabled(const GlobalOpts *g);

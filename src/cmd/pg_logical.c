@@ -4,7 +4,6 @@
  * `lifeboat restore SNAPSHOT --pg-target CONN` (pg_restore from it).
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,23 +228,8 @@ int cmdBackupPgLogical(int argc, char **argv) {
     if (!ok)
         goto fail;
 
-    char host[256] = "unknown";
-    gethostname(host, sizeof(host) - 1);
-    snap.timeNs = o.hasTime ? o.timeNs : res.archive.summary.startNs;
-    snap.tree = res.archive.tree;
-    for (size_t i = 0; i < res.archive.pathCount; i++)
-        snapshotAddString(&snap.paths, &snap.pathCount, res.archive.paths[i]);
-    snap.hostname = lbXstrdup(o.host ? o.host : host);
-    struct passwd *pw = getpwuid(getuid());
-    snap.username = lbXstrdup(pw ? pw->pw_name : "unknown");
-    snap.uid = getuid();
-    snap.gid = getgid();
-    for (size_t i = 0; i < o.tagCount; i++)
-        snapshotAddString(&snap.tags, &snap.tagCount, o.tags[i]);
-    if (o.component)
-        snap.component = lbXstrdup(o.component);
-    if (o.recoveryPoint)
-        snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
+    cliSnapshotFill(&snap, &res.archive, o.hasTime ? o.timeNs : 0, o.host, o.tags, o.tagCount, o.component,
+                    o.recoveryPoint);
     snap.summary = res.archive.summary;
     snap.chunkProfile = REPO_CHUNK_DUMP;
     snap.meta = json_incref(res.meta);

@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,20 +275,7 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.newPacks, res.newPackCount, &res.tree, &err))
         goto fail;
 
-    snap.timeNs = res.summary.startNs;
-    snap.tree = res.tree;
-    for (size_t i = 0; i < res.pathCount; i++)
-        snapshotAddString(&snap.paths, &snap.pathCount, res.paths[i]);
-    snap.hostname = lbXstrdup(hostname);
-    struct passwd *pw = getpwuid(getuid());
-    snap.username = lbXstrdup(pw ? pw->pw_name : "unknown");
-    snap.uid = getuid();
-    snap.gid = getgid();
-    for (size_t i = 0; i < o.tagCount; i++)
-        snapshotAddString(&snap.tags, &snap.tagCount, o.tags[i]);
-    snap.component = lbXstrdup(component);
-    if (o.recoveryPoint)
-        snap.recoveryPoint = lbXstrdup(o.recoveryPoint);
+    cliSnapshotFill(&snap, &res, 0, hostname, o.tags, o.tagCount, component, o.recoveryPoint);
     if (haveParent) {
         snap.hasParent = true;
         snap.parent = parent.id;
