@@ -42,21 +42,26 @@ char *lbXstrdup(const char *s) {
     return p;
 }
 
-char *lbXasprintf(const char *fmt, ...) {
+char *lbXvasprintf(const char *fmt, va_list ap) {
     char small[256];
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
     if (n < 0)
         outOfMemory(0);
     char *p = lbXmalloc((size_t)n + 1);
-    if ((size_t)n < sizeof(small)) {
+    if ((size_t)n < sizeof(small))
         memcpy(p, small, (size_t)n + 1);
-        return p;
-    }
+    else
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+    va_end(again);
+    return p;
+}
+
+char *lbXasprintf(const char *fmt, ...) {
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    char *p = lbXvasprintf(fmt, ap);
     va_end(ap);
     return p;
 }

@@ -9,6 +9,7 @@
 #define LIFEBOAT_COMMON_BUF_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,8 @@ void *lbXcalloc(size_t n, size_t size);
 void *lbXrealloc(void *p, size_t n);
 char *lbXstrdup(const char *s);
 char *lbXasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* lbXasprintf with a va_list (ap is consumed). */
+char *lbXvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 void lbBufReserve(LbBuf *b, size_t extra);
 void lbBufAppend(LbBuf *b, const void *data, size_t len);
