@@ -148,5 +148,6 @@ done
 rm -rf "$REPO/locks"
 cp -a "$REPO" "$OUT/repo"
 chown -R "${SUDO_UID:-0}:${SUDO_GID:-0}" "$OUT"
+chmod -R u+w,a+rX "$OUT" # as a git checkout would have it (the repository's own modes are 0600/0700)
 rm -rf "$WORK"
 say "done: $(du -sh "$OUT" | cut -f1) in $OUT"

@@ -83,8 +83,11 @@ for SETDIR in "${sets[@]}"; do
     W=$TMP/$S
     before=$(treesum "$SETDIR")
     mkdir -p "$W"
-    cp -r "$SETDIR/repo" "$W/repo"
-    cp "$SETDIR/password" "$SETDIR/password2" "$W/"
+    if ! cp -r "$SETDIR/repo" "$SETDIR/password" "$SETDIR/password2" "$W/" 2>"$W/err"; then
+        fail "$S: copy the set to a temporary directory"
+        sed 's/^/#   /' "$W/err"
+        continue
+    fi
     chmod -R u+w,a+rX "$W"
     export LIFEBOAT_REPOSITORY=$W/repo LIFEBOAT_PASSWORD_FILE=$W/password
     note "golden set $S"
