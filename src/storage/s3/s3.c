@@ -217,50 +217,6 @@ static void s3XmlEscapeAppend(LbBuf *out, const char *s) {
  * Options
  **********************************************************************************************************************/
 
-static bool s3EnvFlag(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0);
-}
-
-static const char *s3EnvString(const char *name) {
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-bool s3OptionsFromEnv(S3Options *opts, LbError *err) {
-    memset(opts, 0, sizeof(*opts));
-    opts->pathStyle = s3EnvFlag("LIFEBOAT_S3_PATH_STYLE");
-    opts->insecureTls = s3EnvFlag("LIFEBOAT_S3_INSECURE_TLS");
-    opts->region = s3EnvString("LIFEBOAT_S3_REGION");
-    opts->sse = s3EnvString("LIFEBOAT_S3_SSE");
-    opts->sseKmsKeyId = s3EnvString("LIFEBOAT_S3_SSE_KMS_KEY_ID");
-    opts->storageClass = s3EnvString("LIFEBOAT_S3_STORAGE_CLASS");
-    opts->caBundle = s3EnvString("LIFEBOAT_S3_CA_BUNDLE");
-    static const struct {
-        const char *name;
-        size_t offset;
-    } sizes[] = {
-        {"LIFEBOAT_S3_MULTIPART_THRESHOLD", offsetof(S3Options, multipartThreshold)},
-        {"LIFEBOAT_S3_PART_SIZE", offsetof(S3Options, partSize)},
-    };
-    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        const char *v = s3EnvString(sizes[i].name);
-        if (v != NULL && !lbParseSize(v, (uint64_t *)((char *)opts + sizes[i].offset)))
-            return lbErr(err, LB_ERR_ARGS, "invalid %s '%s': a size in bytes, optionally with K, M or G", sizes[i].name,
-                         v);
-    }
-    const char *threads = s3EnvString("LIFEBOAT_S3_PART_THREADS");
-    if (threads != NULL) {
-        char *end = NULL;
-        long n = strtol(threads, &end, 10);
-        if (*end != '\0' || n < 1 || n > S3_MAX_PART_THREADS)
-            return lbErr(err, LB_ERR_ARGS, "invalid LIFEBOAT_S3_PART_THREADS '%s': a number from 1 to %d", threads,
-                         S3_MAX_PART_THREADS);
-        opts->partThreads = (int)n;
-    }
-    return true;
-}
-
 /***********************************************************************************************************************
  * Credentials: environment, then the shared credentials and config files
  **********************************************************************************************************************/
@@ -318,26 +274,29 @@ static char *s3IniGet(const char *path, const char *profile, bool configStyle, c
     return value;
 }
 
-static char *s3AwsFile(const char *envName, const char *leaf) {
-    const char *v = s3EnvString(envName);
-    if (v != NULL)
-        return lbXstrdup(v);
-    const char *home = s3EnvString("HOME");
-    return home ? lbXasprintf("%s/.aws/%s", home, leaf) : NULL;
+/* A shared AWS file: the path given, else HOME/.aws/LEAF (NULL without a home). */
+static char *s3AwsFile(const char *given, const char *home, const char *leaf) {
+    if (given != NULL && given[0] != '\0')
+        return lbXstrdup(given);
+    return home != NULL && home[0] != '\0' ? lbXasprintf("%s/.aws/%s", home, leaf) : NULL;
 }
 
-/* Fill c's credentials and, when not set yet, its region. Fails with
- * LB_ERR_AUTH when no access key / secret key pair can be found; a half
- * pair is an error too (silently mixing sources would sign with a wrong key). */
-static bool s3LoadCredentials(S3Client *c, const char *regionOpt, LbError *err) {
-    const char *profile = s3EnvString("AWS_PROFILE");
+static const char *s3OptString(const char *s) {
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* Fill c's credentials and region from opts. Fails with LB_ERR_AUTH when no
+ * access key / secret key pair can be found; a half pair is an error too
+ * (silently mixing sources would sign with a wrong key). */
+static bool s3LoadCredentials(S3Client *c, const StorageS3Options *opts, LbError *err) {
+    const char *profile = s3OptString(opts->profile);
     if (profile == NULL)
         profile = "default";
-    char *credFile = s3AwsFile("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-    char *confFile = s3AwsFile("AWS_CONFIG_FILE", "config");
+    char *credFile = s3AwsFile(opts->credentialsFile, opts->home, "credentials");
+    char *confFile = s3AwsFile(opts->configFile, opts->home, "config");
 
-    const char *ak = s3EnvString("AWS_ACCESS_KEY_ID");
-    const char *sk = s3EnvString("AWS_SECRET_ACCESS_KEY");
+    const char *ak = s3OptString(opts->accessKeyId);
+    const char *sk = s3OptString(opts->secretAccessKey);
     bool ok = false;
     if (ak != NULL || sk != NULL) {
         if (ak == NULL || sk == NULL) {
@@ -348,7 +307,7 @@ static bool s3LoadCredentials(S3Client *c, const char *regionOpt, LbError *err) 
         }
         c->accessKey = lbXstrdup(ak);
         c->secretKey = lbXstrdup(sk);
-        const char *token = s3EnvString("AWS_SESSION_TOKEN");
+        const char *token = s3OptString(opts->sessionToken);
         c->sessionToken = token ? lbXstrdup(token) : NULL;
         c->credSource = lbXstrdup("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     } else {
@@ -370,18 +329,15 @@ static bool s3LoadCredentials(S3Client *c, const char *regionOpt, LbError *err) 
         }
         if (c->accessKey == NULL) {
             lbErr(err, LB_ERR_AUTH,
-                  "unable to find S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
-                  "with a profile in %s",
-                  credFile ? credFile : "~/.aws/credentials");
+                  "unable to find S3 credentials for bucket '%s': no access key pair given (AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY) and no profile '%s' with one in %s%s%s",
+                  c->bucket, profile, credFile ? credFile : "~/.aws/credentials", confFile ? " or " : "",
+                  confFile ? confFile : "");
             goto cleanup;
         }
     }
 
-    const char *region = regionOpt;
-    if (region == NULL)
-        region = s3EnvString("AWS_REGION");
-    if (region == NULL)
-        region = s3EnvString("AWS_DEFAULT_REGION");
+    const char *region = s3OptString(opts->region);
     if (region != NULL) {
         c->region = lbXstrdup(region);
     } else {
@@ -2229,11 +2185,11 @@ const char *s3ClientPrefix(const S3Client *c) {
 }
 
 static char *s3OptDup(const char *s) {
-    return s != NULL && s[0] != '\0' ? lbXstrdup(s) : NULL;
+    return s3OptString(s) ? lbXstrdup(s) : NULL;
 }
 
-S3Client *s3ClientNew(const char *location, const S3Options *opts, LbError *err) {
-    S3Options defaults = {0};
+S3Client *s3ClientNew(const char *location, const StorageS3Options *opts, LbError *err) {
+    StorageS3Options defaults = {0};
     if (opts == NULL)
         opts = &defaults;
     pthread_once(&s3CurlOnce, s3CurlInit);
@@ -2247,7 +2203,7 @@ S3Client *s3ClientNew(const char *location, const S3Options *opts, LbError *err)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_init(&c->shareLocks[i], NULL);
     c->location = lbXstrdup(location);
-    if (!s3ParseLocation(c, location, err) || !s3LoadCredentials(c, opts->region, err))
+    if (!s3ParseLocation(c, location, err) || !s3LoadCredentials(c, opts, err))
         goto fail;
     if (c->host == NULL) {
         /* s3:BUCKET[/PREFIX]: AWS itself */
@@ -2330,7 +2286,7 @@ static const StorageInterface s3Interface = {
     .free = s3DriverFree,
 };
 
-Storage *storageS3New(const char *location, const S3Options *opts, LbError *err) {
+Storage *storageS3New(const char *location, const StorageS3Options *opts, LbError *err) {
     S3Client *c = s3ClientNew(location, opts, err);
     if (c == NULL)
         return NULL;
