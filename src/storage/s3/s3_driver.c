@@ -1,23 +1,10 @@
 /* s3_driver.c - the Storage members (put, get, list, remove, stat) over the client, and storageS3New. */
 #include "storage/s3/s3_internal.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include "common/buf.h"
-#include "common/id.h"
-#include "common/log.h"
-#include "common/timeutil.h"
 
 static bool s3Stat(void *driver, const char *name, StorageInfo *info, LbError *err) {
     S3Client *c = driver;

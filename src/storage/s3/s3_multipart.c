@@ -2,23 +2,15 @@
  * failure; a missing bucket is created. */
 #include "storage/s3/s3_internal.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "common/buf.h"
-#include "common/id.h"
 #include "common/log.h"
-#include "common/timeutil.h"
 
 /***********************************************************************************************************************
  * put: single PUT or multipart upload

@@ -2,23 +2,10 @@
  * error documents. */
 #include "storage/s3/s3_internal.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <openssl/crypto.h>
 
 #include "common/buf.h"
-#include "common/id.h"
-#include "common/log.h"
-#include "common/timeutil.h"
 
 /* XML-escape s into out. */
 void s3XmlEscapeAppend(LbBuf *out, const char *s) {
