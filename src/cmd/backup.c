@@ -279,7 +279,7 @@ int cmdBackup(int argc, char **argv) {
             lbErr(&err, LB_ERR_ARGS, "a bucket is backed up on its own: one s3: location, without --exclude or -x");
             goto fail;
         }
-        bucket = bucketSourceNew(args.positional[0], &err);
+        bucket = bucketSourceNew(args.positional[0], &g.storage, &err);
         if (bucket == NULL)
             goto fail;
     }

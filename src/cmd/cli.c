@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "config/storage_env.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 
@@ -22,13 +23,7 @@ enum {
     G_JSON,
     G_QUIET,
     G_VERBOSE,
-    G_S3_PATH_STYLE,
-    G_S3_REGION,
-    G_S3_SSE,
-    G_S3_SSE_KMS,
-    G_S3_STORAGE_CLASS,
-    G_CACERT,
-    G_INSECURE_TLS,
+    G_STORAGE = 1100, /* + CliStorageFlag */
 };
 
 static const CliOption globalOptions[] = {
@@ -38,13 +33,16 @@ static const CliOption globalOptions[] = {
     {"json", 0, false, G_JSON},
     {"quiet", 'q', false, G_QUIET},
     {"verbose", 'v', false, G_VERBOSE},
-    {"s3-path-style", 0, false, G_S3_PATH_STYLE},
-    {"s3-region", 0, true, G_S3_REGION},
-    {"s3-sse", 0, true, G_S3_SSE},
-    {"s3-sse-kms-key-id", 0, true, G_S3_SSE_KMS},
-    {"s3-storage-class", 0, true, G_S3_STORAGE_CLASS},
-    {"cacert", 0, true, G_CACERT},
-    {"insecure-tls", 0, false, G_INSECURE_TLS},
+    {"s3-path-style", 0, false, G_STORAGE + CLI_S3_PATH_STYLE},
+    {"s3-region", 0, true, G_STORAGE + CLI_S3_REGION},
+    {"s3-sse", 0, true, G_STORAGE + CLI_S3_SSE},
+    {"s3-sse-kms-key-id", 0, true, G_STORAGE + CLI_S3_SSE_KMS},
+    {"s3-storage-class", 0, true, G_STORAGE + CLI_S3_STORAGE_CLASS},
+    {"cacert", 0, true, G_STORAGE + CLI_CACERT},
+    {"insecure-tls", 0, false, G_STORAGE + CLI_INSECURE_TLS},
+    {"s3-profile", 0, true, G_STORAGE + CLI_S3_PROFILE},
+    {"s3-credentials-file", 0, true, G_STORAGE + CLI_S3_CREDENTIALS_FILE},
+    {"s3-config-file", 0, true, G_STORAGE + CLI_S3_CONFIG_FILE},
     {NULL, 0, false, 0},
 };
 
@@ -60,6 +58,44 @@ static const CliOption *findShort(const CliOption *opts, char c) {
         if (o->shortName == c)
             return o;
     return NULL;
+}
+
+void cliStorageFlagApply(StorageOptions *s, CliStorageFlag flag, const char *value) {
+    StorageS3Options *s3 = &s->s3;
+    switch (flag) {
+    case CLI_S3_PATH_STYLE:
+        s3->pathStyle = true;
+        break;
+    case CLI_S3_REGION:
+        s3->region = value;
+        break;
+    case CLI_S3_SSE:
+        s3->sse = value;
+        break;
+    case CLI_S3_SSE_KMS:
+        s3->sseKmsKeyId = value;
+        break;
+    case CLI_S3_STORAGE_CLASS:
+        s3->storageClass = value;
+        break;
+    case CLI_CACERT:
+        s3->caBundle = value;
+        break;
+    case CLI_INSECURE_TLS:
+        s3->insecureTls = true;
+        break;
+    case CLI_S3_PROFILE:
+        s3->profile = value;
+        break;
+    case CLI_S3_CREDENTIALS_FILE:
+        s3->credentialsFile = value;
+        break;
+    case CLI_S3_CONFIG_FILE:
+        s3->configFile = value;
+        break;
+    }
+    if (flag == CLI_S3_PROFILE || flag == CLI_S3_CREDENTIALS_FILE || flag == CLI_S3_CONFIG_FILE)
+        s3->accessKeyId = s3->secretAccessKey = s3->sessionToken = NULL; /* the profile asked for wins */
 }
 
 static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
@@ -82,29 +118,11 @@ static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
     case G_VERBOSE:
         g->verbose++;
         return true;
-    /* S3 flags override the LIFEBOAT_S3_* variables the driver reads (see
-     * docs/configuration.md); none of them is a secret */
-    case G_S3_PATH_STYLE:
-        setenv("LIFEBOAT_S3_PATH_STYLE", "1", 1);
-        return true;
-    case G_S3_REGION:
-        setenv("LIFEBOAT_S3_REGION", value, 1);
-        return true;
-    case G_S3_SSE:
-        setenv("LIFEBOAT_S3_SSE", value, 1);
-        return true;
-    case G_S3_SSE_KMS:
-        setenv("LIFEBOAT_S3_SSE_KMS_KEY_ID", value, 1);
-        return true;
-    case G_S3_STORAGE_CLASS:
-        setenv("LIFEBOAT_S3_STORAGE_CLASS", value, 1);
-        return true;
-    case G_CACERT:
-        setenv("LIFEBOAT_S3_CA_BUNDLE", value, 1);
-        return true;
-    case G_INSECURE_TLS:
-        setenv("LIFEBOAT_S3_INSECURE_TLS", "1", 1);
-        return true;
+    default:
+        if (id > G_STORAGE && id <= G_STORAGE + CLI_S3_CONFIG_FILE) {
+            cliStorageFlagApply(&g->storage, (CliStorageFlag)(id - G_STORAGE), value);
+            return true;
+        }
     }
     return false;
 }
@@ -112,6 +130,8 @@ static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
 bool cliParse(int argc, char **argv, const CliOption *opts, CliOptionCb cb, void *ctx, GlobalOpts *g, CliArgs *args,
               LbError *err) {
     memset(args, 0, sizeof(*args));
+    if (!cfgStorageOptionsFromEnv(&g->storage, err))
+        return false;
     args->positional = lbXcalloc((size_t)argc + 1, sizeof(char *));
     args->afterDashDash = lbXcalloc((size_t)argc + 1, sizeof(char *));
     for (int i = 1; i < argc; i++) {
@@ -322,9 +342,9 @@ void cliPasswordFree(char *password) {
     free(password);
 }
 
-static Repo *openWith(const char *location, const char *envPrefix, const char *file, const char *cmd,
-                      const char *prompt, LbError *err) {
-    Storage *st = storageOpen(location, err);
+static Repo *openWith(const char *location, const StorageOptions *storage, const char *envPrefix, const char *file,
+                      const char *cmd, const char *prompt, LbError *err) {
+    Storage *st = storageOpen(location, storage, err);
     if (st == NULL)
         return NULL;
     StorageInfo info;
@@ -349,17 +369,25 @@ static Repo *openWith(const char *location, const char *envPrefix, const char *f
 }
 
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
-    return openWith(g->repo, "LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", err);
+    return openWith(g->repo, &g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand,
+                    "enter password for repository: ", err);
 }
 
-Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd, LbError *err) {
+Repo *cliOpenSourceRepo(const char *location, const StorageOptions *storage, const char *file, const char *cmd,
+                        LbError *err) {
     if (location == NULL)
         location = getenv("LIFEBOAT_FROM_REPOSITORY");
     if (location == NULL) {
         lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
         return NULL;
     }
-    return openWith(location, "LIFEBOAT_FROM", file, cmd, "enter password for the source repository: ", err);
+    StorageOptions fromEnv;
+    if (storage == NULL) {
+        if (!cfgStorageOptionsFromEnv(&fromEnv, err))
+            return NULL;
+        storage = &fromEnv;
+    }
+    return openWith(location, storage, "LIFEBOAT_FROM", file, cmd, "enter password for the source repository: ", err);
 }
 
 int cliFail(const LbError *err) {

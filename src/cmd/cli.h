@@ -14,6 +14,7 @@
 #include "repo/repo.h"
 #include "archiver/archiver.h"
 #include "snapshot/snapshot.h"
+#include "storage/options.h"
 
 typedef struct GlobalOpts {
     const char *repo;
@@ -22,7 +23,32 @@ typedef struct GlobalOpts {
     bool json;
     bool quiet;
     int verbose;
+    /* the main repository's storage settings: the environment
+     * (cfgStorageOptionsFromEnv), then the S3 flags below */
+    StorageOptions storage;
 } GlobalOpts;
+
+/* The per-repository storage flags, the same for the main repository
+ * (--s3-region, ..., global) and copy's source repository (--from-s3-region,
+ * ...). None takes a secret: keys come from the environment or a
+ * credentials file only. */
+typedef enum CliStorageFlag {
+    CLI_S3_PATH_STYLE = 1,   /* --s3-path-style */
+    CLI_S3_REGION,           /* --s3-region R */
+    CLI_S3_SSE,              /* --s3-sse AES256|aws:kms */
+    CLI_S3_SSE_KMS,          /* --s3-sse-kms-key-id ID */
+    CLI_S3_STORAGE_CLASS,    /* --s3-storage-class C */
+    CLI_CACERT,              /* --cacert FILE */
+    CLI_INSECURE_TLS,        /* --insecure-tls */
+    CLI_S3_PROFILE,          /* --s3-profile NAME */
+    CLI_S3_CREDENTIALS_FILE, /* --s3-credentials-file FILE */
+    CLI_S3_CONFIG_FILE,      /* --s3-config-file FILE */
+} CliStorageFlag;
+
+/* Apply one storage flag to s (value: borrowed, NULL for the switches). A
+ * profile or credentials file given on the command line wins over an access
+ * key pair in the environment: the pair is dropped from s. */
+void cliStorageFlagApply(StorageOptions *s, CliStorageFlag flag, const char *value);
 
 typedef struct CliOption {
     const char *longName;
@@ -60,10 +86,13 @@ void cliPasswordFree(char *password);
 /* Open the repository named by g (index not loaded). */
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
 
-/* Open the source repository of copy / init --copy-chunker-params: password
- * from LIFEBOAT_FROM_PASSWORD, --from-password-file / LIFEBOAT_FROM_PASSWORD_FILE,
- * --from-password-command / LIFEBOAT_FROM_PASSWORD_COMMAND, or a prompt. */
-Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd, LbError *err);
+/* Open the source repository of copy / init --copy-chunker-params with its
+ * own storage settings (NULL: the environment's, cfgStorageOptionsFromEnv):
+ * password from LIFEBOAT_FROM_PASSWORD, --from-password-file /
+ * LIFEBOAT_FROM_PASSWORD_FILE, --from-password-command /
+ * LIFEBOAT_FROM_PASSWORD_COMMAND, or a prompt. */
+Repo *cliOpenSourceRepo(const char *location, const StorageOptions *storage, const char *file, const char *cmd,
+                        LbError *err);
 
 /* Report err on stderr ("lifeboat: <msg>") and return its exit code. */
 int cliFail(const LbError *err);

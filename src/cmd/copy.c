@@ -5,14 +5,34 @@
 
 #include "cmd/cli.h"
 #include "common/timeutil.h"
+#include "config/storage_env.h"
 #include "maint/copy.h"
 
-enum { C_FROM_REPO = 1, C_FROM_FILE, C_FROM_CMD, C_HOST, C_TAG, C_COMPONENT };
+enum {
+    C_FROM_REPO = 1,
+    C_FROM_FILE,
+    C_FROM_CMD,
+    C_HOST,
+    C_TAG,
+    C_COMPONENT,
+    C_FROM_STORAGE = 100 /* + CliStorageFlag */
+};
 
 static const CliOption copyOptions[] = {
     {"from-repo", 0, true, C_FROM_REPO},
     {"from-password-file", 0, true, C_FROM_FILE},
     {"from-password-command", 0, true, C_FROM_CMD},
+    /* the source repository's storage settings, as the global --s3-* flags */
+    {"from-s3-path-style", 0, false, C_FROM_STORAGE + CLI_S3_PATH_STYLE},
+    {"from-s3-region", 0, true, C_FROM_STORAGE + CLI_S3_REGION},
+    {"from-s3-sse", 0, true, C_FROM_STORAGE + CLI_S3_SSE},
+    {"from-s3-sse-kms-key-id", 0, true, C_FROM_STORAGE + CLI_S3_SSE_KMS},
+    {"from-s3-storage-class", 0, true, C_FROM_STORAGE + CLI_S3_STORAGE_CLASS},
+    {"from-cacert", 0, true, C_FROM_STORAGE + CLI_CACERT},
+    {"from-insecure-tls", 0, false, C_FROM_STORAGE + CLI_INSECURE_TLS},
+    {"from-s3-profile", 0, true, C_FROM_STORAGE + CLI_S3_PROFILE},
+    {"from-s3-credentials-file", 0, true, C_FROM_STORAGE + CLI_S3_CREDENTIALS_FILE},
+    {"from-s3-config-file", 0, true, C_FROM_STORAGE + CLI_S3_CONFIG_FILE},
     {"host", 'H', true, C_HOST},
     {"tag", 0, true, C_TAG},
     {"component", 0, true, C_COMPONENT},
@@ -21,6 +41,7 @@ static const CliOption copyOptions[] = {
 
 typedef struct CopyCli {
     const char *from, *fromFile, *fromCmd;
+    StorageOptions fromStorage; /* the environment's, then the --from-* storage flags */
     SnapshotFilter f;
     const char **tags;
 } CopyCli;
@@ -48,6 +69,11 @@ static bool onOption(void *ctx, int id, const char *v, LbError *err) {
     case C_COMPONENT:
         o->f.component = v;
         return true;
+    default:
+        if (id > C_FROM_STORAGE && id <= C_FROM_STORAGE + CLI_S3_CONFIG_FILE) {
+            cliStorageFlagApply(&o->fromStorage, (CliStorageFlag)(id - C_FROM_STORAGE), v);
+            return true;
+        }
     }
     return lbErr(err, LB_ERR_ARGS, "unhandled option");
 }
@@ -62,9 +88,10 @@ int cmdCopy(int argc, char **argv) {
     LbId *ids = NULL;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, copyOptions, onOption, &o, &g, &args, &err))
+    if (!cfgStorageOptionsFromEnv(&o.fromStorage, &err) ||
+        !cliParse(argc, argv, copyOptions, onOption, &o, &g, &args, &err))
         goto fail;
-    src = cliOpenSourceRepo(o.from, o.fromFile, o.fromCmd, &err);
+    src = cliOpenSourceRepo(o.from, &o.fromStorage, o.fromFile, o.fromCmd, &err);
     if (src == NULL)
         goto fail;
     dst = cliOpenRepo(&g, &err);

@@ -1098,7 +1098,7 @@ int cmdPgCheck(int argc, char **argv) {
         goto fail;
     if (g.repo) {
         /* a STAT needs no password: the object names are not secret */
-        st = storageOpen(g.repo, &err);
+        st = storageOpen(g.repo, &g.storage, &err);
         if (st == NULL)
             goto fail;
         r.repoChecked = true;

@@ -125,12 +125,12 @@ int cmdInit(int argc, char **argv) {
         goto fail;
     }
     if (ic.copyChunker) {
-        from = cliOpenSourceRepo(ic.from, ic.fromFile, ic.fromCmd, &err);
+        from = cliOpenSourceRepo(ic.from, NULL, ic.fromFile, ic.fromCmd, &err);
         if (from == NULL)
             goto fail;
         ic.o.chunkerFrom = from;
     }
-    Storage *st = storageOpen(g.repo, &err);
+    Storage *st = storageOpen(g.repo, &g.storage, &err);
     if (st == NULL)
         goto fail;
     if (!cliNewPassword(&g, NULL, true, &password, &err)) {

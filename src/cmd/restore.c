@@ -114,6 +114,7 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     Prog pr = {start};
     BucketTargetOptions bo = {
         .location = o->target,
+        .storage = &g->storage,
         .subpath = subpath,
         .deleteExtra = o->deleteExtra,
         .dryRun = o->dryRun,

@@ -54,6 +54,11 @@ typedef struct TargetRun {
     uint64_t bytesTotal;
 } TargetRun;
 
+/* The retry policy for S3 calls (NULL: the defaults). */
+static const StorageRetryOptions *targetRetry(const TargetRun *r) {
+    return r->opts->storage != NULL ? &r->opts->storage->retry : NULL;
+}
+
 static bool loadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
     LbBuf plain = {0};
     bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
@@ -244,7 +249,7 @@ static bool uploadItem(TargetRun *r, TItem *it, LbError *err) {
                        it->key, (unsigned long long)it->node.size);
             break;
         }
-        if (ok || !bucketRetryAgain(&attempt, err))
+        if (ok || !bucketRetryAgain(targetRetry(r), &attempt, err))
             break;
     }
     headersFree(headers, headerCount);
@@ -259,7 +264,7 @@ static bool stillSame(TargetRun *r, TItem *it, bool *same, LbError *err) {
     bool ok;
     do {
         ok = s3ClientHeadObject(r->client, it->key, &exists, &info, err);
-    } while (!ok && bucketRetryAgain(&attempt, err));
+    } while (!ok && bucketRetryAgain(targetRetry(r), &attempt, err));
     const Xattr *etag = findXattr(&it->node, BUCKET_XATTR_ETAG);
     *same = ok && exists && info.size == it->node.size && etag != NULL && strlen(info.etag) == etag->len &&
             memcmp(info.etag, etag->value, etag->len) == 0 && sameHeaders(it, &info);
@@ -331,10 +336,7 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
     json_t *type = snap->meta ? json_object_get(snap->meta, "type") : NULL;
     r.escaped = json_is_string(type) && strcmp(json_string_value(type), BUCKET_META_TYPE) == 0;
 
-    S3Options so;
-    if (!s3OptionsFromEnv(&so, err))
-        return false;
-    r.client = s3ClientNew(opts->location, &so, err);
+    r.client = s3ClientNew(opts->location, opts->storage != NULL ? &opts->storage->s3 : NULL, err);
     if (r.client == NULL)
         return false;
 
@@ -373,7 +375,7 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
         free(resume);
         if (listed || listErr.code == LB_ERR_NOT_FOUND)
             break; /* a missing bucket is created by the first upload */
-        if (!bucketRetryAgain(&attempt, &listErr)) {
+        if (!bucketRetryAgain(targetRetry(&r), &attempt, &listErr)) {
             *err = listErr;
             goto cleanup;
         }
@@ -442,7 +444,7 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
             LbError delErr = {0};
             attempt = 0;
             while (!(deleted = s3ClientDeleteObjects(r.client, doomed, doomedCount, &delErr)) &&
-                   bucketRetryAgain(&attempt, &delErr)) {
+                   bucketRetryAgain(targetRetry(&r), &attempt, &delErr)) {
             }
             if (!deleted) {
                 *err = delErr;

@@ -30,6 +30,7 @@
 #include "repo/repo.h"
 #include "restore/restore.h"
 #include "snapshot/snapshot.h"
+#include "storage/options.h"
 
 /* Objects uploaded at once. */
 #define BUCKET_TARGET_THREADS 4
@@ -39,10 +40,11 @@
 typedef void (*BucketTargetActionCb)(void *ctx, const char *action, const char *key);
 
 typedef struct BucketTargetOptions {
-    const char *location; /* s3:https://HOST/BUCKET[/PREFIX][/] (or s3:BUCKET[/PREFIX] for AWS) */
-    const char *subpath;  /* path inside the snapshot to restore, NULL = everything */
-    bool deleteExtra;     /* delete objects under the prefix that are not in the snapshot */
-    bool dryRun;          /* report what would change, change nothing */
+    const char *location;          /* s3:https://HOST/BUCKET[/PREFIX][/] (or s3:BUCKET[/PREFIX] for AWS) */
+    const StorageOptions *storage; /* S3 settings, credentials and retries (NULL: defaults, no credentials) */
+    const char *subpath;           /* path inside the snapshot to restore, NULL = everything */
+    bool deleteExtra;              /* delete objects under the prefix that are not in the snapshot */
+    bool dryRun;                   /* report what would change, change nothing */
     BucketTargetActionCb action;
     void *actionCtx;
     RestoreProgressCb progress;

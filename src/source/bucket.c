@@ -32,6 +32,7 @@
 
 struct BucketSource {
     S3Client *client;
+    StorageRetryOptions retry;
     char *path;              /* "s3://BUCKET[/PREFIX]" */
     uint64_t objects, bytes; /* of the last run */
 };
@@ -148,9 +149,8 @@ char *bucketXattrToHeader(const char *xattr) {
     return NULL;
 }
 
-bool bucketRetryAgain(int *attempt, const LbError *err) {
-    RetryOptions ro;
-    retryOptionsFromEnv(&ro);
+bool bucketRetryAgain(const StorageRetryOptions *retry, int *attempt, const LbError *err) {
+    StorageRetryOptions ro = retryOptionsResolve(retry);
     if (!retryIsTransient(err) || *attempt + 1 >= ro.maxAttempts)
         return false;
     (*attempt)++;
@@ -169,15 +169,13 @@ bool bucketRetryAgain(int *attempt, const LbError *err) {
  * Source
  **********************************************************************************************************************/
 
-BucketSource *bucketSourceNew(const char *location, LbError *err) {
-    S3Options so;
-    if (!s3OptionsFromEnv(&so, err))
-        return NULL;
-    S3Client *client = s3ClientNew(location, &so, err);
+BucketSource *bucketSourceNew(const char *location, const StorageOptions *opts, LbError *err) {
+    S3Client *client = s3ClientNew(location, opts != NULL ? &opts->s3 : NULL, err);
     if (client == NULL)
         return NULL;
     BucketSource *src = lbXcalloc(1, sizeof(*src));
     src->client = client;
+    src->retry = retryOptionsResolve(opts != NULL ? &opts->retry : NULL);
     const char *prefix = s3ClientPrefix(client);
     src->path = prefix[0] ? lbXasprintf("s3://%s/%s", s3ClientBucket(client), prefix)
                           : lbXasprintf("s3://%s", s3ClientBucket(client));
@@ -368,7 +366,8 @@ static void fetchFree(Fetch *f) {
 
 /* GET the first range of f (with the metadata headers), retrying
  * transient failures. Runs on a fetcher. */
-static void fetchFirst(S3Client *client, Fetch *f) {
+static void fetchFirst(const BucketSource *src, Fetch *f) {
+    S3Client *client = src->client;
     LbError err = {0};
     int attempt = 0;
     /* an empty object has no range to ask for: one plain GET */
@@ -376,14 +375,14 @@ static void fetchFirst(S3Client *client, Fetch *f) {
     do {
         lbBufClear(&f->first);
         f->ok = s3ClientGetObject(client, f->name, 0, want, &f->first, &f->info, &err);
-    } while (!f->ok && bucketRetryAgain(&attempt, &err));
+    } while (!f->ok && bucketRetryAgain(&src->retry, &attempt, &err));
     if (!f->ok && want > 0 && err.code == LB_ERR_CORRUPT) {
         /* shorter than listed (rewritten meanwhile): take it whole, the ETag tells */
         attempt = 0;
         do {
             lbBufClear(&f->first);
             f->ok = s3ClientGetObject(client, f->name, 0, 0, &f->first, &f->info, &err);
-        } while (!f->ok && bucketRetryAgain(&attempt, &err));
+        } while (!f->ok && bucketRetryAgain(&src->retry, &attempt, &err));
     }
     if (!f->ok) {
         f->vanished = err.code == LB_ERR_NOT_FOUND;
@@ -402,7 +401,7 @@ static void *fetcherMain(void *arg) {
             break;
         Fetch *f = r->window[r->fetchNext++ % BUCKET_FETCH_WINDOW];
         pthread_mutex_unlock(&r->fetchLock);
-        fetchFirst(r->src->client, f);
+        fetchFirst(r->src, f);
         pthread_mutex_lock(&r->fetchLock);
         f->done = true;
         pthread_cond_broadcast(&r->doneCond);
@@ -434,7 +433,7 @@ static bool fetchNextRange(ObjectReader *o) {
     do {
         lbBufClear(&r->range);
         ok = s3ClientGetObject(r->src->client, f->name, o->offset, want, &r->range, &later, &err);
-    } while (!ok && bucketRetryAgain(&attempt, &err));
+    } while (!ok && bucketRetryAgain(&r->src->retry, &attempt, &err));
     bool same = ok && strcmp(later.etag, f->info.etag) == 0 && later.size == o->total;
     s3ObjectInfoClear(&later);
     if (!ok)
@@ -769,7 +768,7 @@ bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *o
             break;
         if (progressed)
             attempt = 0; /* a listing that moves on may retry again */
-        if (!bucketRetryAgain(&attempt, &listErr)) {
+        if (!bucketRetryAgain(&src->retry, &attempt, &listErr)) {
             *err = listErr;
             goto cleanup;
         }

@@ -32,6 +32,7 @@
 #include "common/error.h"
 #include "repo/repo.h"
 #include "snapshot/snapshot.h"
+#include "storage/options.h"
 
 /* The bytes asked for by one ranged GET. */
 #define BUCKET_RANGE_SIZE (8u << 20)
@@ -48,11 +49,12 @@ bool bucketSourceIsLocation(const char *arg);
 typedef struct BucketSource BucketSource;
 
 /* Parse location (s3:https://HOST[:PORT]/BUCKET[/PREFIX][/] or
- * s3:BUCKET[/PREFIX] for AWS), with the S3 options of the environment
- * (--s3-region, --s3-path-style, --cacert, ... as for repositories), and
- * find the credentials. No request is sent. Fails with LB_ERR_ARGS or
- * LB_ERR_AUTH. Free with bucketSourceFree (NULL is a no-op). */
-BucketSource *bucketSourceNew(const char *location, LbError *err);
+ * s3:BUCKET[/PREFIX] for AWS), with the storage settings given (the S3
+ * part: region, path style, CA bundle, credentials, ... as for
+ * repositories; the retry part for bucketRetryAgain; NULL: defaults, no
+ * credentials), and find the credentials. No request is sent. Fails with
+ * LB_ERR_ARGS or LB_ERR_AUTH. Free with bucketSourceFree (NULL is a no-op). */
+BucketSource *bucketSourceNew(const char *location, const StorageOptions *opts, LbError *err);
 void bucketSourceFree(BucketSource *src);
 
 /* The path recorded in the snapshot: "s3://BUCKET" or "s3://BUCKET/PREFIX"
@@ -102,8 +104,8 @@ char *bucketXattrToHeader(const char *xattr);
 
 /* Retry helper around S3 calls: after a failure in err, wait and return
  * true when another attempt is worth it (a transient error and attempts
- * left, LIFEBOAT_RETRY_* as for storage); *attempt counts retries, start it
- * at 0. Logs a warning per retry. */
-bool bucketRetryAgain(int *attempt, const LbError *err);
+ * left under retry, as for storage; NULL: the defaults); *attempt counts
+ * retries, start it at 0. Logs a warning per retry. */
+bool bucketRetryAgain(const StorageRetryOptions *retry, int *attempt, const LbError *err);
 
 #endif

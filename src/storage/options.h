@@ -40,6 +40,8 @@ typedef struct StorageS3Options {
     const char *credentialsFile;
     const char *configFile;
     const char *home; /* for the default credential file paths; NULL: none */
+    int testFailPart; /* tests only: send this part number with a wrong payload hash, so the
+                       * server refuses it and the multipart abort path runs */
 } StorageS3Options;
 
 typedef struct StorageRetryOptions {

@@ -6,9 +6,7 @@
 #include <string.h>
 
 #include "storage/local/local.h"
-#include "storage/mem/mem.h"
 #include "storage/s3/s3.h"
-#include "storage/wrap/fault.h"
 #include "storage/wrap/retry.h"
 
 struct Storage {
@@ -35,44 +33,58 @@ void storageFree(Storage *storage) {
     free(storage);
 }
 
-/* An S3 repository: the driver, under the fault injector when
- * LIFEBOAT_TEST_FAULTS is set (tests only), under the retry wrapper. */
-static Storage *storageOpenS3(const char *location, LbError *err) {
-    S3Options opts;
-    if (!s3OptionsFromEnv(&opts, err))
-        return NULL;
-    FaultOptions faults = {0};
-    const char *faultSpec = getenv("LIFEBOAT_TEST_FAULTS");
-    if (faultSpec != NULL && faultSpec[0] != '\0' && !faultOptionsParse(faultSpec, &faults, err))
-        return NULL;
-    Storage *s = storageS3New(location, &opts, err);
-    if (s == NULL)
-        return NULL;
-    if (faults.every > 0)
-        s = storageFaultNew(s, &faults);
-    RetryOptions retry;
-    retryOptionsFromEnv(&retry);
-    return storageRetryNew(s, &retry);
+static StorageTestHooks storageTestHooks;
+
+void storageTestHooksSet(const StorageTestHooks *hooks) {
+    storageTestHooks = hooks != NULL ? *hooks : (StorageTestHooks){0};
 }
 
-Storage *storageOpen(const char *location, LbError *err) {
+static Storage *storageOpenLocal(const char *location, const StorageOptions *opts, LbError *err) {
+    (void)opts;
+    return storageLocalNew(strncmp(location, "local:", 6) == 0 ? location + 6 : location, err);
+}
+
+/* An S3 repository: the driver (under the test harness's wrapper when one is
+ * installed) under the retry wrapper. */
+static Storage *storageOpenS3(const char *location, const StorageOptions *opts, LbError *err) {
+    Storage *s = storageS3New(location, opts != NULL ? &opts->s3 : NULL, err);
+    if (s != NULL && storageTestHooks.wrap != NULL)
+        s = storageTestHooks.wrap(s, err);
+    if (s == NULL)
+        return NULL;
+    return storageRetryNew(s, opts != NULL ? &opts->retry : NULL);
+}
+
+/* The drivers, by scheme prefix; a location without a scheme is local. */
+typedef struct StorageDriverEntry {
+    const char *prefix;
+    Storage *(*open)(const char *location, const StorageOptions *opts, LbError *err);
+} StorageDriverEntry;
+
+static const StorageDriverEntry storageDrivers[] = {
+    {"local:", storageOpenLocal},
+    {"s3:", storageOpenS3},
+    {NULL, NULL},
+};
+
+Storage *storageOpen(const char *location, const StorageOptions *opts, LbError *err) {
     if (location == NULL || location[0] == '\0') {
         lbErr(err, LB_ERR_NO_REPO, "no repository given: use -r/--repo or set LIFEBOAT_REPOSITORY");
         return NULL;
     }
-    if (strncmp(location, "local:", 6) == 0)
-        return storageLocalNew(location + 6, err);
-    if (strncmp(location, "mem:", 4) == 0)
-        return storageMemNew();
-    if (strncmp(location, "s3:", 3) == 0)
-        return storageOpenS3(location, err);
+    for (const StorageDriverEntry *d = storageDrivers; d->prefix != NULL; d++)
+        if (strncmp(location, d->prefix, strlen(d->prefix)) == 0)
+            return d->open(location, opts, err);
+    const char *extra = storageTestHooks.scheme;
+    if (extra != NULL && storageTestHooks.open != NULL && strncmp(location, extra, strlen(extra)) == 0)
+        return storageTestHooks.open(location, opts, err);
     const char *colon = strchr(location, ':');
     const char *slash = strchr(location, '/');
     if (colon != NULL && (slash == NULL || colon < slash) && colon != location) {
         lbErr(err, LB_ERR_ARGS, "unable to open repository '%s': unknown storage scheme", location);
         return NULL;
     }
-    return storageLocalNew(location, err);
+    return storageOpenLocal(location, opts, err);
 }
 
 const char *storageLocation(const Storage *storage) {

@@ -4,7 +4,7 @@
  * A Storage is a flat namespace of immutable objects addressed by relative
  * names such as "config", "keys/<hex>", "data/ab/<hex>", "index/<hex>",
  * "snapshots/<hex>", "locks/<hex>". Every driver (local directory, S3, the
- * in-memory test driver) implements the same StorageInterface, so the engine
+ * in-memory test driver of tests/harness/) implements the same StorageInterface, so the engine
  * never knows where its bytes live. All members must be safe to call from
  * several threads at once.
  *
@@ -19,6 +19,7 @@
 
 #include "common/buf.h"
 #include "common/error.h"
+#include "storage/options.h"
 
 typedef struct StorageInfo {
     bool exists;
@@ -70,10 +71,31 @@ typedef struct Storage Storage;
 Storage *storageNewDriver(const StorageInterface *iface, void *driver, const char *location);
 void storageFree(Storage *storage);
 
-/* Open a repository location: a plain path (or "local:PATH") is the local
- * driver; other schemes are added by their drivers. Fails with LB_ERR_ARGS on
- * an unknown scheme. Does not check that a repository exists there. */
-Storage *storageOpen(const char *location, LbError *err);
+/* Open a repository location with its settings (opts NULL: all defaults,
+ * which for S3 means no credentials). The scheme prefix picks the driver
+ * from storage.c's table: "local:PATH" (or a plain path) the local driver,
+ * "s3:..." the S3 driver under the retry wrapper (opts->retry). Fails with
+ * LB_ERR_ARGS on an unknown scheme. Does not check that a repository exists
+ * there. opts is borrowed for the call only. */
+Storage *storageOpen(const char *location, const StorageOptions *opts, LbError *err);
+
+/*
+ * TESTS ONLY. The test harness (tests/harness/storage/) installs these at
+ * start-up in its test binaries; lifeboat itself never calls
+ * storageTestHooksSet, so a production binary has neither hook.
+ */
+typedef struct StorageTestHooks {
+    const char *scheme; /* an extra scheme prefix, e.g. "mem:" (NULL: none) */
+    Storage *(*open)(const char *location, const StorageOptions *opts, LbError *err); /* opens scheme */
+    /* Put around every S3 driver, under the retry wrapper (NULL: nothing).
+     * Takes ownership of driver: returns it or a wrapper of it, or frees it
+     * and returns NULL with err set. */
+    Storage *(*wrap)(Storage *driver, LbError *err);
+} StorageTestHooks;
+
+/* Install hooks (copied; NULL removes them). Not thread-safe: call before
+ * the first storageOpen. */
+void storageTestHooksSet(const StorageTestHooks *hooks);
 
 const char *storageLocation(const Storage *storage);
 const char *storageDriverName(const Storage *storage);

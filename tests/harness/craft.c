@@ -282,7 +282,7 @@ int main(int argc, char **argv) {
     LbError err = {0};
     int rc = 1;
     Tree root = {0};
-    Storage *storage = storageOpen(location, &err);
+    Storage *storage = storageOpen(location, NULL, &err);
     if (storage == NULL)
         goto fail;
     c.repo = repoOpen(storage, password, &err); /* owns storage from here on */

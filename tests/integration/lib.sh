@@ -3,6 +3,9 @@
 # A script sources this, then calls ok/fail/check/... and ends with `finish`.
 set -u
 LB=${LIFEBOAT_BIN:?set LIFEBOAT_BIN (tests/run does)}
+# the same lifeboat plus the test harness's storage hooks (the mem: scheme and
+# the LIFEBOAT_TEST_FAULTS fault injector): only for the checks that need them
+LB_TEST=${LIFEBOAT_TEST_BIN:-$(dirname "$LB")/tests/harness/lifeboat-test}
 _n=0
 _failed=0
 TMP=$(mktemp -d /tmp/lifeboat-test.XXXXXX)

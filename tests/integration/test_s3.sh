@@ -10,7 +10,8 @@
 #      repository: init, backup, snapshots, check --read-data, restore;
 #   3. a 200 MiB file backed up with multipart uploads (8 MiB threshold)
 #      and restored byte for byte;
-#   4. a 300 MiB backup through the fault injector (LIFEBOAT_TEST_FAULTS:
+#   4. a 300 MiB backup through the fault injector (LIFEBOAT_TEST_FAULTS,
+#      run by the harness's lifeboat-test, not by lifeboat itself:
 #      every 5th storage operation fails, is cut or delayed), then
 #      check --read-data and a restore: nothing lost;
 #      The same through an HTTP proxy that breaks every 5th request
@@ -190,7 +191,7 @@ stream faults-txt $((30 * MiB)) | base64 -w 76 | head -c $((40 * MiB)) >"$FSRC/b
 check "init the fault-injection repository" new_repo "$R"
 export LIFEBOAT_TEST_FAULTS=every=5,delay_ms=200 LIFEBOAT_RETRY_BASE_MS=50
 t0=$(now)
-if "$LB" -r "$R" backup "$FSRC" -q >"$OUT/f-backup.out" 2>"$OUT/f-backup.err"; then
+if "$LB_TEST" -r "$R" backup "$FSRC" -q >"$OUT/f-backup.out" 2>"$OUT/f-backup.err"; then
     secs=$(elapsed "$t0" "$(now)")
     ok "300 MiB backup through the fault injector completes ($secs s)"
 else
@@ -204,19 +205,25 @@ if grep 'retrying in' "$OUT/f-backup.err" | awk '{print $2, $3}' | sort | uniq -
     note "some object was retried more than once (two faults in a row): allowed"
 fi
 t0=$(now)
-if "$LB" -r "$R" check --read-data >"$OUT/f-check.out" 2>"$OUT/f-check.err"; then
+if "$LB_TEST" -r "$R" check --read-data >"$OUT/f-check.out" 2>"$OUT/f-check.err"; then
     ok "check --read-data through the fault injector passes ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/f-check.out")"
 else
     fail "check --read-data through the fault injector passes"; tail -10 "$OUT/f-check.err" | sed 's/^/#   /'
 fi
 t0=$(now)
-if "$LB" -r "$R" restore latest --target "$TMP/r-f" -q >"$OUT/f-restore.out" 2>"$OUT/f-restore.err" &&
+if "$LB_TEST" -r "$R" restore latest --target "$TMP/r-f" -q >"$OUT/f-restore.out" 2>"$OUT/f-restore.err" &&
     diff -r "$FSRC" "$TMP/r-f$FSRC" >/dev/null; then
     ok "restore through the fault injector: nothing lost ($(elapsed "$t0" "$(now)") s)"
 else
     fail "restore through the fault injector: nothing lost"; tail -10 "$OUT/f-restore.err" | sed 's/^/#   /'
 fi
 unset LIFEBOAT_TEST_FAULTS LIFEBOAT_RETRY_BASE_MS
+# the fault injector lives in the test harness only: lifeboat itself does
+# not read LIFEBOAT_TEST_FAULTS, lifeboat-test refuses a malformed value
+check "lifeboat ignores LIFEBOAT_TEST_FAULTS (no fault injector in the product)" \
+    env LIFEBOAT_TEST_FAULTS=every=nonsense "$LB" -r "$R" snapshots -q
+check_rc 1 "lifeboat-test refuses a malformed LIFEBOAT_TEST_FAULTS" \
+    env LIFEBOAT_TEST_FAULTS=every=nonsense "$LB_TEST" -r "$R" snapshots -q
 check "check --read-data without faults agrees" "$LB" -r "$R" check --read-data -q
 rm -rf "$TMP/r-f"
 

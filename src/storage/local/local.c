@@ -193,7 +193,9 @@ static int localTmpOpen(const char *dir, char **tmpPath) {
 
 /* Store name atomically and durably (see the banner). On failure nothing is
  * left under name that was not there before, the temporary file is removed,
- * and err says which path failed with the system's reason. data is borrowed. */
+ * and err names the step that failed (create directory, open, write, fsync,
+ * close, rename, directory fsync), its path and the system's reason. data is
+ * borrowed. */
 static bool localPut(void *driver, const char *name, const uint8_t *data, size_t len, LbError *err) {
     LocalDriver *drv = driver;
     if (!storageNameCheck(name, err))
@@ -207,28 +209,32 @@ static bool localPut(void *driver, const char *name, const uint8_t *data, size_t
     if (fd < 0 && errno == ENOENT) {
         char *failed = NULL;
         if (!localMakeDirs(dir, &failed)) {
-            lbErrSys(err, "unable to write '%s': unable to create directory '%s'", path, failed);
+            lbErrSys(err, "unable to create directory '%s' for '%s'", failed, path);
             free(failed);
             goto cleanup;
         }
         fd = localTmpOpen(dir, &tmpPath);
     }
     if (fd < 0) {
-        lbErrSys(err, "unable to write '%s'", path);
+        lbErrSys(err, "unable to open a temporary file for '%s' in '%s'", path, dir);
         goto cleanup;
     }
-    if (!localWriteAll(fd, data, len) || fsync(fd) != 0) {
-        lbErrSys(err, "unable to write '%s'", path);
+    if (!localWriteAll(fd, data, len)) {
+        lbErrSys(err, "unable to write '%s'", tmpPath);
+        goto cleanup;
+    }
+    if (fsync(fd) != 0) {
+        lbErrSys(err, "unable to fsync '%s'", tmpPath);
         goto cleanup;
     }
     int closeRc = close(fd);
     fd = -1;
     if (closeRc != 0) {
-        lbErrSys(err, "unable to write '%s'", path);
+        lbErrSys(err, "unable to close '%s'", tmpPath);
         goto cleanup;
     }
     if (rename(tmpPath, path) != 0) {
-        lbErrSys(err, "unable to write '%s'", path);
+        lbErrSys(err, "unable to rename '%s' to '%s'", tmpPath, path);
         goto cleanup;
     }
     free(tmpPath);
@@ -236,7 +242,7 @@ static bool localPut(void *driver, const char *name, const uint8_t *data, size_t
     /* The object is complete and visible; only its durability is unknown if
      * this fails, and a retried put simply replaces it. */
     if (!localSyncDir(dir)) {
-        lbErrSys(err, "unable to write '%s': unable to sync directory '%s'", path, dir);
+        lbErrSys(err, "unable to fsync directory '%s' for '%s'", dir, path);
         goto cleanup;
     }
     ok = true;

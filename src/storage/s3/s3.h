@@ -33,49 +33,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "storage/options.h"
 #include "storage/storage.h"
-
-/* Options beyond the location. Strings are borrowed during storageS3New and
- * copied. Zero/NULL fields take the defaults noted. */
-typedef struct S3Options {
-    bool pathStyle;              /* force path-style addressing (--s3-path-style) */
-    const char *region;          /* signing region; default: AWS_REGION, AWS_DEFAULT_REGION, profile, us-east-1 */
-    const char *sse;             /* x-amz-server-side-encryption: "AES256" or "aws:kms" (--s3-sse) */
-    const char *sseKmsKeyId;     /* x-amz-server-side-encryption-aws-kms-key-id (--s3-sse-kms-key-id) */
-    const char *storageClass;    /* x-amz-storage-class, e.g. "STANDARD_IA" (--s3-storage-class) */
-    const char *caBundle;        /* PEM file of trusted CAs (--cacert) */
-    bool insecureTls;            /* do not verify the server's certificate (--insecure-tls; test rigs only) */
-    uint64_t multipartThreshold; /* objects larger than this use multipart upload; default 64 MiB */
-    uint64_t partSize;           /* multipart part size, at least 5 MiB; default 16 MiB */
-    int partThreads;             /* parts uploaded at once; default 4 */
-    int testFailPart;            /* tests only: send this part number with a wrong payload hash, so
-                                  * the server refuses it and the abort path runs */
-} S3Options;
 
 #define S3_MIN_PART_SIZE (5ull << 20)
 #define S3_MAX_PARTS 10000
 #define S3_DELETE_BATCH 1000
 
-/* Fill opts from the environment (until the CLI has flags):
- * LIFEBOAT_S3_PATH_STYLE=1, LIFEBOAT_S3_REGION, LIFEBOAT_S3_SSE,
- * LIFEBOAT_S3_SSE_KMS_KEY_ID, LIFEBOAT_S3_STORAGE_CLASS,
- * LIFEBOAT_S3_CA_BUNDLE, LIFEBOAT_S3_INSECURE_TLS=1,
- * LIFEBOAT_S3_MULTIPART_THRESHOLD, LIFEBOAT_S3_PART_SIZE (bytes, or with a
- * K/M/G suffix meaning KiB/MiB/GiB), LIFEBOAT_S3_PART_THREADS. The strings
- * point into the environment. Fails with LB_ERR_ARGS on a malformed value. */
-bool s3OptionsFromEnv(S3Options *opts, LbError *err);
-
 /* The S3 client behind the driver, usable on its own (tests, batch deletes). */
 typedef struct S3Client S3Client;
 
-/* Parse location ("s3:..."), resolve credentials (AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; else AWS_PROFILE or "default"
- * from AWS_SHARED_CREDENTIALS_FILE / ~/.aws/credentials and AWS_CONFIG_FILE /
- * ~/.aws/config) and the region. No request is sent. Fails with
+/* Parse location ("s3:..."), resolve credentials (the access key pair of
+ * opts, else opts' profile or "default" from its credentials file, default
+ * HOME/.aws/credentials, then its config file, default HOME/.aws/config) and
+ * the region (opts', else the profile's, else us-east-1). No request is sent. Fails with
  * LB_ERR_ARGS for a malformed location or option and LB_ERR_AUTH when no
  * credentials are found. opts may be NULL (all defaults). The caller frees
  * the client with s3ClientFree (NULL is a no-op), which wipes the secrets. */
-S3Client *s3ClientNew(const char *location, const S3Options *opts, LbError *err);
+S3Client *s3ClientNew(const char *location, const StorageS3Options *opts, LbError *err);
 void s3ClientFree(S3Client *client);
 
 /* The base URL requests go to ("https://BUCKET.HOST" or
@@ -189,6 +164,6 @@ bool s3ClientDeleteObjects(S3Client *client, const char *const *names, size_t co
 
 /* The "Storage" for location: the driver without retries (storageOpen adds
  * the retry wrapper). The Storage owns the client. */
-Storage *storageS3New(const char *location, const S3Options *opts, LbError *err);
+Storage *storageS3New(const char *location, const StorageS3Options *opts, LbError *err);
 
 #endif

@@ -18,7 +18,9 @@
 typedef struct RetryDriver {
     StorageInterface iface; /* a copy of retryInterface with inner's name; outlives no one but this driver */
     Storage *inner;
-    RetryOptions opts;
+    StorageRetryOptions opts;
+    RetrySleepFn sleepFn; /* NULL: nanosleep */
+    void *sleepCtx;
 } RetryDriver;
 
 /***********************************************************************************************************************
@@ -29,28 +31,20 @@ bool retryIsTransient(const LbError *err) {
     return err != NULL && err->code == LB_ERR_TRANSIENT;
 }
 
-static int retryEnvInt(const char *name, int fallback, int min, int max) {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0')
-        return fallback;
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < min || n > max) {
-        lbLogWarn("ignoring %s='%s': not a number from %d to %d", name, v, min, max);
-        return fallback;
-    }
-    return (int)n;
+StorageRetryOptions retryOptionsResolve(const StorageRetryOptions *opts) {
+    StorageRetryOptions r = opts != NULL ? *opts : (StorageRetryOptions){0};
+    if (r.maxAttempts <= 0)
+        r.maxAttempts = RETRY_DEFAULT_ATTEMPTS;
+    if (r.maxAttempts > RETRY_MAX_ATTEMPTS)
+        r.maxAttempts = RETRY_MAX_ATTEMPTS;
+    if (r.baseDelayMs == 0)
+        r.baseDelayMs = RETRY_DEFAULT_BASE_MS;
+    if (r.maxDelayMs == 0)
+        r.maxDelayMs = RETRY_DEFAULT_MAX_MS;
+    return r;
 }
 
-void retryOptionsFromEnv(RetryOptions *opts) {
-    memset(opts, 0, sizeof(*opts));
-    opts->maxAttempts = retryEnvInt("LIFEBOAT_RETRY_ATTEMPTS", RETRY_DEFAULT_ATTEMPTS, 1, RETRY_MAX_ATTEMPTS);
-    opts->baseDelayMs = (unsigned)retryEnvInt("LIFEBOAT_RETRY_BASE_MS", RETRY_DEFAULT_BASE_MS, 0, 600000);
-    opts->maxDelayMs = (unsigned)retryEnvInt("LIFEBOAT_RETRY_MAX_MS", RETRY_DEFAULT_MAX_MS, 0, 3600000);
-}
-
-unsigned retryDelayMs(const RetryOptions *opts, int attempt, uint64_t rnd) {
+unsigned retryDelayMs(const StorageRetryOptions *opts, int attempt, uint64_t rnd) {
     uint64_t d = opts->baseDelayMs;
     for (int i = 1; i < attempt && d < opts->maxDelayMs; i++)
         d *= 2;
@@ -80,8 +74,8 @@ static uint64_t retryRandom(void) {
 }
 
 static void retrySleep(const RetryDriver *drv, unsigned ms) {
-    if (drv->opts.sleepFn != NULL) {
-        drv->opts.sleepFn(drv->opts.sleepCtx, ms);
+    if (drv->sleepFn != NULL) {
+        drv->sleepFn(drv->sleepCtx, ms);
         return;
     }
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -255,16 +249,17 @@ static const StorageInterface retryInterface = {
     .free = retryFree,
 };
 
-Storage *storageRetryNew(Storage *inner, const RetryOptions *opts) {
+Storage *storageRetryNewSleep(Storage *inner, const StorageRetryOptions *opts, RetrySleepFn sleepFn, void *sleepCtx) {
     RetryDriver *drv = lbXcalloc(1, sizeof(*drv));
     drv->iface = retryInterface;
     drv->iface.name = storageDriverName(inner); /* inner outlives the interface: both go in retryFree */
     drv->inner = inner;
-    if (opts != NULL)
-        drv->opts = *opts;
-    else
-        retryOptionsFromEnv(&drv->opts);
-    if (drv->opts.maxAttempts < 1)
-        drv->opts.maxAttempts = 1;
+    drv->opts = retryOptionsResolve(opts);
+    drv->sleepFn = sleepFn;
+    drv->sleepCtx = sleepCtx;
     return storageNewDriver(&drv->iface, drv, storageLocation(inner));
+}
+
+Storage *storageRetryNew(Storage *inner, const StorageRetryOptions *opts) {
+    return storageRetryNewSleep(inner, opts, NULL, NULL);
 }

@@ -21,32 +21,32 @@
 
 #include <stdbool.h>
 
+#include "storage/options.h"
 #include "storage/storage.h"
 
-typedef struct RetryOptions {
-    int maxAttempts;      /* attempts in all, the first included; default 6 */
-    unsigned baseDelayMs; /* the first wait; doubles each time; default 250 */
-    unsigned maxDelayMs;  /* cap on one wait; default 10000 */
-    /* Tests: called instead of sleeping (NULL: nanosleep). */
-    void (*sleepFn)(void *ctx, unsigned ms);
-    void *sleepCtx;
-} RetryOptions;
+/* A test's replacement for sleeping between attempts. */
+typedef void (*RetrySleepFn)(void *ctx, unsigned ms);
 
-/* Defaults, overridden by LIFEBOAT_RETRY_ATTEMPTS, LIFEBOAT_RETRY_BASE_MS and
- * LIFEBOAT_RETRY_MAX_MS when set to valid numbers. */
-void retryOptionsFromEnv(RetryOptions *opts);
+/* opts with the defaults filled in: a 0 field (every field when opts is
+ * NULL) becomes 6 attempts, 250 ms, 10000 ms. */
+StorageRetryOptions retryOptionsResolve(const StorageRetryOptions *opts);
 
 /* Wrap inner, taking ownership of it (freed with the wrapper). opts may be
  * NULL (defaults) and is copied. The wrapper reports inner's driver name and
  * location. */
-Storage *storageRetryNew(Storage *inner, const RetryOptions *opts);
+Storage *storageRetryNew(Storage *inner, const StorageRetryOptions *opts);
+
+/* Tests: storageRetryNew, with sleepFn(sleepCtx, ms) called instead of
+ * sleeping. */
+Storage *storageRetryNewSleep(Storage *inner, const StorageRetryOptions *opts, RetrySleepFn sleepFn, void *sleepCtx);
 
 /* True when err is worth another attempt. */
 bool retryIsTransient(const LbError *err);
 
 /* The wait before retry number attempt (1 for the first retry), in ms:
  * half the capped exponential delay plus a random share of the other half
- * ("equal jitter"). rnd is a uniformly random 64-bit number. */
-unsigned retryDelayMs(const RetryOptions *opts, int attempt, uint64_t rnd);
+ * ("equal jitter"). rnd is a uniformly random 64-bit number; opts as
+ * retryOptionsResolve returns them. */
+unsigned retryDelayMs(const StorageRetryOptions *opts, int attempt, uint64_t rnd);
 
 #endif

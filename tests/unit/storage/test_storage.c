@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "storage/local/local.h"
+#include "config/storage_env.h"
 #include "storage/mem/mem.h"
 #include "storage/s3/s3.h"
 #include "storage/storage.h"
@@ -63,13 +64,38 @@ static void testNoSleep(void *ctx, unsigned ms) {
     (void)ms;
 }
 
+/* The storage settings of the environment now (the S3 credentials the
+ * tests set with setenv), as lifeboat's CLI starts from them. */
+static const StorageOptions *testEnvOpts(void) {
+    static StorageOptions opts;
+    LbError err = {0};
+    if (!cfgStorageOptionsFromEnv(&opts, &err))
+        fail_msg("cfgStorageOptionsFromEnv: %s", err.msg);
+    return &opts;
+}
+
+/* o with the environment's credentials and (unless o has one) region. */
+static StorageS3Options testS3With(StorageS3Options o) {
+    const StorageS3Options *e = &testEnvOpts()->s3;
+    o.accessKeyId = e->accessKeyId;
+    o.secretAccessKey = e->secretAccessKey;
+    o.sessionToken = e->sessionToken;
+    o.profile = e->profile;
+    o.credentialsFile = e->credentialsFile;
+    o.configFile = e->configFile;
+    o.home = e->home;
+    if (o.region == NULL)
+        o.region = e->region;
+    return o;
+}
+
 /* mem behind the fault injector (every 2nd operation fails, is cut or
  * delayed by 1 ms) behind the retry wrapper. */
 static int setupMemFaulty(void **state) {
     TestStore *ts = lbXcalloc(1, sizeof(*ts));
     FaultOptions fo = {.every = 2, .delayMs = 1};
-    RetryOptions ro = {.maxAttempts = 10, .baseDelayMs = 1, .maxDelayMs = 1, .sleepFn = testNoSleep};
-    ts->storage = storageRetryNew(storageFaultNew(storageMemNew(), &fo), &ro);
+    StorageRetryOptions ro = {.maxAttempts = 10, .baseDelayMs = 1, .maxDelayMs = 1};
+    ts->storage = storageRetryNewSleep(storageFaultNew(storageMemNew(), &fo), &ro, testNoSleep, NULL);
     *state = ts;
     return 0;
 }
@@ -98,7 +124,7 @@ static int setupS3(void **state) {
         return -1;
     ts->s3Location = testS3NewLocation("c");
     LbError err = {0};
-    ts->storage = storageOpen(ts->s3Location, &err);
+    ts->storage = storageOpen(ts->s3Location, testEnvOpts(), &err);
     if (ts->storage == NULL)
         fprintf(stderr, "# storageOpen(%s): %s\n", ts->s3Location, err.msg);
     return ts->storage ? 0 : -1;
@@ -130,8 +156,8 @@ static void testNamesFree(TestNames *n) {
 /* Delete everything under an S3 test location with DeleteObjects batches. */
 static void testS3Empty(const char *location) {
     LbError err = {0};
-    S3Client *c = s3ClientNew(location, NULL, &err);
-    Storage *s = storageS3New(location, NULL, &err);
+    S3Client *c = s3ClientNew(location, &testEnvOpts()->s3, &err);
+    Storage *s = storageS3New(location, &testEnvOpts()->s3, &err);
     if (c == NULL || s == NULL) {
         fprintf(stderr, "# cannot clean %s: %s\n", location, err.msg);
     } else {
@@ -821,7 +847,8 @@ static void testLocalPutFailure(void **state) {
         char *dir = lbXasprintf("%s/data/ab", ts->dir);
         assert_int_equal(chmod(dir, 0500), 0);
         assert_false(storagePut(s, "data/ab/second", data, sizeof(data), &err));
-        char *expect = lbXasprintf("unable to write '%s/data/ab/second': %s", ts->dir, strerror(EACCES));
+        char *expect = lbXasprintf("unable to open a temporary file for '%s/data/ab/second' in '%s/data/ab': %s",
+                                   ts->dir, ts->dir, strerror(EACCES));
         assert_string_equal(err.msg, expect);
         assert_int_equal(err.code, LB_ERR_IO);
         free(expect);
@@ -833,8 +860,10 @@ static void testLocalPutFailure(void **state) {
         assert_int_equal(chmod(data2, 0500), 0);
         lbErrorClear(&err);
         assert_false(storagePut(s, "data/cd/third", data, sizeof(data), &err));
-        assert_non_null(strstr(err.msg, "/data/cd/third"));
-        assert_non_null(strstr(err.msg, strerror(EACCES)));
+        char *expect2 = lbXasprintf("unable to create directory '%s/data/cd' for '%s/data/cd/third': %s", ts->dir,
+                                    ts->dir, strerror(EACCES));
+        assert_string_equal(err.msg, expect2);
+        free(expect2);
         assert_int_equal(chmod(data2, 0700), 0);
         free(data2);
         assert_false(testStat(s, "data/ab/second").exists);
@@ -845,7 +874,8 @@ static void testLocalPutFailure(void **state) {
     testPutStr(s, "blocker", "i am a file");
     lbErrorClear(&err);
     assert_false(storagePut(s, "blocker/x", data, sizeof(data), &err));
-    char *expect = lbXasprintf("unable to write '%s/blocker/x': %s", ts->dir, strerror(ENOTDIR));
+    char *expect = lbXasprintf("unable to open a temporary file for '%s/blocker/x' in '%s/blocker': %s", ts->dir,
+                               ts->dir, strerror(ENOTDIR));
     assert_string_equal(err.msg, expect);
     free(expect);
 
@@ -860,8 +890,12 @@ static void testLocalPutFailure(void **state) {
     testPutStr(s, "data/dirobj/inner", "in");
     lbErrorClear(&err);
     assert_false(storagePut(s, "data/dirobj", data, sizeof(data), &err));
-    expect = lbXasprintf("unable to write '%s/data/dirobj': %s", ts->dir, strerror(EISDIR));
-    assert_string_equal(err.msg, expect);
+    /* "unable to rename '<dir>/.tmp-<random>' to '<dir>/data/dirobj': Is a directory" */
+    expect = lbXasprintf("unable to rename '%s/data/.tmp-", ts->dir);
+    assert_true(strncmp(err.msg, expect, strlen(expect)) == 0);
+    free(expect);
+    expect = lbXasprintf("' to '%s/data/dirobj': %s", ts->dir, strerror(EISDIR));
+    assert_non_null(strstr(err.msg, expect));
     free(expect);
     assert_false(testStat(s, "data/dirobj").exists);
 
@@ -882,14 +916,14 @@ static void testLocalOpen(void **state) {
     LbError err = {0};
 
     char *withScheme = lbXasprintf("local:%s", ts->dir);
-    Storage *s = storageOpen(withScheme, &err);
+    Storage *s = storageOpen(withScheme, testEnvOpts(), &err);
     assert_non_null(s);
     assert_string_equal(storageDriverName(s), "local");
     assert_string_equal(storageLocation(s), ts->dir);
     storageFree(s);
     free(withScheme);
 
-    s = storageOpen(ts->dir, &err);
+    s = storageOpen(ts->dir, testEnvOpts(), &err);
     assert_non_null(s);
     assert_string_equal(storageDriverName(s), "local");
     storageFree(s);
@@ -907,14 +941,14 @@ static void testLocalOpen(void **state) {
     storageFree(s);
 
     lbErrorClear(&err);
-    assert_null(storageOpen("foo://x", &err));
+    assert_null(storageOpen("foo://x", testEnvOpts(), &err));
     assert_int_equal(err.code, LB_ERR_ARGS);
 
     lbErrorClear(&err);
     assert_null(storageLocalNew("", &err));
     assert_int_equal(err.code, LB_ERR_ARGS);
 
-    s = storageOpen("mem:", &err);
+    s = storageOpen("mem:", testEnvOpts(), &err);
     assert_non_null(s);
     assert_string_equal(storageDriverName(s), "mem");
     storageFree(s);
@@ -1034,9 +1068,8 @@ static void testRetryGivesUp(void **state) {
     (void)state;
     FlakyDriver d = {.failures = 100, .code = LB_ERR_TRANSIENT};
     SleepLog sl = {0};
-    RetryOptions o = {
-        .maxAttempts = 4, .baseDelayMs = 100, .maxDelayMs = 300, .sleepFn = testRecordSleep, .sleepCtx = &sl};
-    Storage *s = storageRetryNew(storageNewDriver(&flakyInterface, &d, "flaky:"), &o);
+    StorageRetryOptions o = {.maxAttempts = 4, .baseDelayMs = 100, .maxDelayMs = 300};
+    Storage *s = storageRetryNewSleep(storageNewDriver(&flakyInterface, &d, "flaky:"), &o, testRecordSleep, &sl);
     assert_string_equal(storageDriverName(s), "flaky");
     assert_string_equal(storageLocation(s), "flaky:");
     LbError err = {0};
@@ -1055,8 +1088,8 @@ static void testRetryGivesUp(void **state) {
 static void testRetryThenSucceeds(void **state) {
     (void)state;
     FlakyDriver d = {.failures = 2, .code = LB_ERR_TRANSIENT};
-    RetryOptions o = {.maxAttempts = 5, .baseDelayMs = 1, .maxDelayMs = 1, .sleepFn = testNoSleep};
-    Storage *s = storageRetryNew(storageNewDriver(&flakyInterface, &d, "flaky:"), &o);
+    StorageRetryOptions o = {.maxAttempts = 5, .baseDelayMs = 1, .maxDelayMs = 1};
+    Storage *s = storageRetryNewSleep(storageNewDriver(&flakyInterface, &d, "flaky:"), &o, testNoSleep, NULL);
     LbBuf out = {0};
     lbBufAppendStr(&out, "head:");
     LbError err = {0};
@@ -1083,9 +1116,8 @@ static void testRetryPermanent(void **state) {
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
         FlakyDriver d = {.failures = 100, .code = codes[i]};
         SleepLog sl = {0};
-        RetryOptions o = {
-            .maxAttempts = 5, .baseDelayMs = 1, .maxDelayMs = 1, .sleepFn = testRecordSleep, .sleepCtx = &sl};
-        Storage *s = storageRetryNew(storageNewDriver(&flakyInterface, &d, "flaky:"), &o);
+        StorageRetryOptions o = {.maxAttempts = 5, .baseDelayMs = 1, .maxDelayMs = 1};
+        Storage *s = storageRetryNewSleep(storageNewDriver(&flakyInterface, &d, "flaky:"), &o, testRecordSleep, &sl);
         LbError err = {0};
         assert_false(storageRemove(s, "config", &err));
         assert_int_equal(d.calls, 1);
@@ -1100,8 +1132,8 @@ static void testRetryPermanent(void **state) {
 static void testRetryListResumes(void **state) {
     (void)state;
     FlakyDriver d = {0};
-    RetryOptions o = {.maxAttempts = 3, .baseDelayMs = 1, .maxDelayMs = 1, .sleepFn = testNoSleep};
-    Storage *s = storageRetryNew(storageNewDriver(&flakyInterface, &d, "flaky:"), &o);
+    StorageRetryOptions o = {.maxAttempts = 3, .baseDelayMs = 1, .maxDelayMs = 1};
+    Storage *s = storageRetryNewSleep(storageNewDriver(&flakyInterface, &d, "flaky:"), &o, testNoSleep, NULL);
     TestListing l = {0};
     testList(s, "", &l);
     assert_int_equal(d.listCalls, 2);
@@ -1122,7 +1154,7 @@ static void testRetryListResumes(void **state) {
 
 static void testRetryDelay(void **state) {
     (void)state;
-    RetryOptions o = {.maxAttempts = 10, .baseDelayMs = 250, .maxDelayMs = 10000};
+    StorageRetryOptions o = {.maxAttempts = 10, .baseDelayMs = 250, .maxDelayMs = 10000};
     assert_int_equal(retryDelayMs(&o, 1, 0), 125);
     assert_int_equal(retryDelayMs(&o, 1, 125), 250);
     assert_int_equal(retryDelayMs(&o, 3, 0), 500);
@@ -1148,9 +1180,10 @@ static void testRetryDelay(void **state) {
  **********************************************************************************************************************/
 
 /* An S3 Storage for the test's location with opts (no retry wrapper). */
-static Storage *testS3Open(TestStore *ts, const S3Options *opts) {
+static Storage *testS3Open(TestStore *ts, const StorageS3Options *opts) {
     LbError err = {0};
-    Storage *s = storageS3New(ts->s3Location, opts, &err);
+    StorageS3Options o = testS3With(opts != NULL ? *opts : (StorageS3Options){0});
+    Storage *s = storageS3New(ts->s3Location, &o, &err);
     if (s == NULL)
         fail_msg("storageS3New: %s", err.msg);
     return s;
@@ -1158,7 +1191,7 @@ static Storage *testS3Open(TestStore *ts, const S3Options *opts) {
 
 static size_t testS3Uploads(TestStore *ts) {
     LbError err = {0};
-    S3Client *c = s3ClientNew(ts->s3Location, NULL, &err);
+    S3Client *c = s3ClientNew(ts->s3Location, &testEnvOpts()->s3, &err);
     assert_non_null(c);
     size_t n = 0;
     if (!s3ClientCountUploads(c, &n, &err))
@@ -1170,7 +1203,8 @@ static size_t testS3Uploads(TestStore *ts) {
 /* Put len bytes through multipart (5 MiB parts), read them back whole and
  * in ranges that straddle part boundaries; no upload stays open. */
 static void testS3MultipartRoundTrip(TestStore *ts, size_t len, uint64_t threshold, uint64_t partSize) {
-    S3Options o = {.multipartThreshold = threshold, .partSize = partSize, .partThreads = 3};
+    StorageS3Options o =
+        testS3With((StorageS3Options){.multipartThreshold = threshold, .partSize = partSize, .partThreads = 3});
     Storage *s = testS3Open(ts, &o);
     uint8_t *data = testPattern(len, 77);
     testPut(s, "data/mp/object", data, len);
@@ -1194,9 +1228,7 @@ static void testS3Multipart(void **state) {
 /* 200 MiB with the default threshold and part size (S3_TEST_BIG=1). */
 static void testS3Multipart200(void **state) {
     TestStore *ts = *state;
-    LbError err = {0};
-    S3Options o;
-    assert_true(s3OptionsFromEnv(&o, &err));
+    StorageS3Options o = testEnvOpts()->s3;
     const size_t len = 200u << 20;
     Storage *s = testS3Open(ts, &o);
     uint8_t *data = testPattern(len, 200);
@@ -1216,7 +1248,8 @@ static void testS3Multipart200(void **state) {
  * object appears, and no upload or part stays behind. */
 static void testS3MultipartAbort(void **state) {
     TestStore *ts = *state;
-    S3Options o = {.multipartThreshold = 5u << 20, .partSize = 5u << 20, .partThreads = 2, .testFailPart = 2};
+    StorageS3Options o = testS3With(
+        (StorageS3Options){.multipartThreshold = 5u << 20, .partSize = 5u << 20, .partThreads = 2, .testFailPart = 2});
     Storage *s = testS3Open(ts, &o);
     size_t len = 16u << 20;
     uint8_t *data = testPattern(len, 5);
@@ -1243,7 +1276,8 @@ static void testS3MultipartAbort(void **state) {
  * class is accepted, one the server does not know is refused. */
 static void testS3StorageClass(void **state) {
     TestStore *ts = *state;
-    S3Options o = {.storageClass = "STANDARD", .multipartThreshold = 5u << 20, .partSize = 5u << 20};
+    StorageS3Options o = testS3With(
+        (StorageS3Options){.storageClass = "STANDARD", .multipartThreshold = 5u << 20, .partSize = 5u << 20});
     Storage *s = testS3Open(ts, &o);
     uint8_t *data = testPattern(6u << 20, 9);
     testPut(s, "data/sc/small", data, 1000);
@@ -1305,7 +1339,7 @@ static void testS3BatchDelete(void **state) {
     assert_int_equal(n.count, N);
     /* a name that does not exist is deleted without complaint */
     testCollectName(&n, "locks/never-written", 0);
-    S3Client *c = s3ClientNew(ts->s3Location, NULL, &err);
+    S3Client *c = s3ClientNew(ts->s3Location, &testEnvOpts()->s3, &err);
     assert_non_null(c);
     assert_true(s3ClientRemoveMany(c, (const char *const *)n.names, n.count, &err));
     testNamesFree(&n);
@@ -1383,7 +1417,7 @@ static void testS3Profile(void **state) {
     /* a profile that does not exist: no credentials */
     setenv("AWS_PROFILE", "missing", 1);
     lbErrorClear(&err);
-    assert_null(storageS3New(ts->s3Location, NULL, &err));
+    assert_null(storageS3New(ts->s3Location, &testEnvOpts()->s3, &err));
     assert_int_equal(err.code, LB_ERR_AUTH);
     for (int i = 3; i >= 0; i--)
         testEnvRestore(&e[i]);
@@ -1402,7 +1436,7 @@ static void testS3WrongSecret(void **state) {
     TestEnv e;
     testEnvSet(&e, "AWS_SECRET_ACCESS_KEY", secret);
     LbError err = {0};
-    Storage *s = storageOpen(ts->s3Location, &err); /* with the retry wrapper: must not retry */
+    Storage *s = storageOpen(ts->s3Location, testEnvOpts(), &err); /* with the retry wrapper: must not retry */
     assert_non_null(s);
     StorageInfo info;
     assert_false(storageStat(s, "config", &info, &err));
@@ -1458,7 +1492,7 @@ static void testS3Locations(void **state) {
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         LbError err = {0};
-        S3Options o = {.pathStyle = good[i].pathStyle};
+        StorageS3Options o = testS3With((StorageS3Options){.pathStyle = good[i].pathStyle});
         S3Client *c = s3ClientNew(good[i].location, &o, &err);
         if (c == NULL)
             fail_msg("%s: %s", good[i].location, err.msg);
@@ -1479,7 +1513,7 @@ static void testS3Locations(void **state) {
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         LbError err = {0};
-        S3Client *c = s3ClientNew(bad[i], NULL, &err);
+        S3Client *c = s3ClientNew(bad[i], &testEnvOpts()->s3, &err);
         if (c != NULL)
             fail_msg("'%s' was accepted", bad[i]);
         assert_int_equal(err.code, LB_ERR_ARGS);
@@ -1487,20 +1521,20 @@ static void testS3Locations(void **state) {
     }
     /* options are checked */
     LbError err = {0};
-    S3Options o = {.sse = "rot13"};
+    StorageS3Options o = testS3With((StorageS3Options){.sse = "rot13"});
     assert_null(s3ClientNew("s3:bucket", &o, &err));
     assert_int_equal(err.code, LB_ERR_ARGS);
-    o = (S3Options){.partSize = 1u << 20};
+    o = testS3With((StorageS3Options){.partSize = 1u << 20});
     assert_null(s3ClientNew("s3:bucket", &o, &err));
     assert_int_equal(err.code, LB_ERR_ARGS);
     /* half a key pair is an error, not a silent fallback */
     unsetenv("AWS_SECRET_ACCESS_KEY");
-    assert_null(s3ClientNew("s3:bucket", NULL, &err));
+    assert_null(s3ClientNew("s3:bucket", &testEnvOpts()->s3, &err));
     assert_int_equal(err.code, LB_ERR_AUTH);
     assert_non_null(strstr(err.msg, "AWS_SECRET_ACCESS_KEY"));
     /* storageOpen routes s3: and reports the driver's name through the wrappers */
     setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
-    Storage *s = storageOpen("s3:http://127.0.0.1:1/bucket/p", &err);
+    Storage *s = storageOpen("s3:http://127.0.0.1:1/bucket/p", testEnvOpts(), &err);
     assert_non_null(s);
     assert_string_equal(storageDriverName(s), "s3");
     assert_string_equal(storageLocation(s), "s3:http://127.0.0.1:1/bucket/p");
@@ -1519,7 +1553,7 @@ static void testS3Unreachable(void **state) {
     testEnvSet(&e[2], "LIFEBOAT_RETRY_ATTEMPTS", "3");
     testEnvSet(&e[3], "LIFEBOAT_RETRY_BASE_MS", "1");
     LbError err = {0};
-    Storage *s = storageOpen("s3:http://127.0.0.1:1/bucket/p", &err);
+    Storage *s = storageOpen("s3:http://127.0.0.1:1/bucket/p", testEnvOpts(), &err);
     assert_non_null(s);
     StorageInfo info;
     assert_false(storageStat(s, "config", &info, &err));

@@ -1,8 +1,8 @@
 /*
  * fault.h - a fault-injecting Storage wrapper. TEST ONLY.
  *
- * storageOpen puts it between the retry wrapper and the driver when
- * LIFEBOAT_TEST_FAULTS is set, e.g. LIFEBOAT_TEST_FAULTS="every=5": every
+ * The harness's storage hooks (tests/harness/storage/hooks.h) put it between
+ * the retry wrapper and the S3 driver when LIFEBOAT_TEST_FAULTS is set, e.g. LIFEBOAT_TEST_FAULTS="every=5": every
  * 5th operation (counted over all threads) then fails in one of the ways a
  * network and a busy server fail, in turn:
  *   1. refused before it reaches the driver: "HTTP 503 SlowDown";
@@ -17,8 +17,8 @@
  * test can let init through). When freed, it logs one warning line with
  * the number of faults injected. It never belongs in production.
  */
-#ifndef LIFEBOAT_STORAGE_WRAP_FAULT_H
-#define LIFEBOAT_STORAGE_WRAP_FAULT_H
+#ifndef LIFEBOAT_HARNESS_STORAGE_WRAP_FAULT_H
+#define LIFEBOAT_HARNESS_STORAGE_WRAP_FAULT_H
 
 #include <stdbool.h>
 #include <stdint.h>
