@@ -1,0 +1,85 @@
+/*
+ * fixture.h - small repositories in memory for the maint/ unit tests.
+ *
+ * A "backup" here is what the archiver would store for one directory "dir"
+ * holding a few files, built by hand so the pack layout is exact: one
+ * BlobSaver with one worker per backup, so each backup adds at most one data
+ * pack, one tree pack and one index file. A file's content is a list of
+ * chunks; chunk bytes are a pure function of a seed (fixChunk), so equal
+ * seeds are shared (deduplicated) blobs and every read can be compared with
+ * the expected bytes.
+ */
+#ifndef LIFEBOAT_TESTS_UNIT_MAINT_FIXTURE_H
+#define LIFEBOAT_TESTS_UNIT_MAINT_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "repo/repo.h"
+
+#define FIX_MAX_CHUNKS 4
+#define FIX_MAX_FILES 4
+/* Seeds from here on are referenced by a file but never stored (a blob
+ * missing from the repository). */
+#define FIX_SEED_MISSING 900u
+
+typedef struct FixFile {
+    const char *name; /* files of one backup are listed in name order */
+    uint64_t seeds[FIX_MAX_CHUNKS];
+    size_t chunkCount;
+} FixFile;
+
+typedef struct FixBackup {
+    const char *tag; /* the snapshot's only tag: how fixVerify finds its spec */
+    FixFile files[FIX_MAX_FILES];
+    size_t fileCount;
+    bool dirTreeMissing; /* reference the "dir" tree without storing it */
+    /* filled by fixBackup */
+    LbId snapshot, root, dirTree;
+    LbId packs[2]; /* the packs this backup uploaded: data (when any) then tree */
+    size_t packCount;
+    LbId dataPack, treePack; /* zero when the backup added none */
+} FixBackup;
+
+/* A new repository on a new in-memory storage (owned by the Repo), index
+ * loaded. */
+Repo *fixRepoNew(void);
+
+/* Plaintext of chunk seed (malloc'd, fixChunkLen(seed) bytes): random, so
+ * it does not compress. Seeds >= 100 make large chunks (100 KB and more). */
+size_t fixChunkLen(uint64_t seed);
+uint8_t *fixChunk(uint64_t seed);
+
+/* Store backup b (data, trees, index, snapshot taken at timeNs). */
+void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs);
+/* Remove b's snapshot (what forget does). */
+void fixForget(Repo *repo, const FixBackup *b);
+
+/* Reload the index from the index files, as a new process would. */
+void fixReload(Repo *repo);
+/* The blob of chunk seed through the (reloaded) index: its location. */
+IndexLoc fixChunkLoc(Repo *repo, uint64_t seed);
+LbId fixChunkId(Repo *repo, uint64_t seed);
+
+bool fixPackExists(Repo *repo, const LbId *pack);
+uint64_t fixPackSize(Repo *repo, const LbId *pack);
+size_t fixCount(Repo *repo, const char *prefix); /* objects under prefix */
+/* Every object as "name size\n", sorted (caller frees). */
+char *fixListing(Repo *repo);
+
+/* First 8 hex digits of id (the form check's messages use). */
+void fixHex8(const LbId *id, char out[9]);
+void fixHex(const LbId *id, char out[65]);
+
+/* Reload the index, then assert the repository holds exactly the snapshots
+ * of expect (found by tag), each tree complete (checkTreeComplete) and each
+ * file's content read back equal to its chunks; and that checkRun with
+ * read-data finds no error and no note. */
+void fixVerify(Repo *repo, FixBackup *const *expect, size_t count);
+
+/* How many of lines contain a (and b, unless NULL). */
+size_t fixCountLines(char **lines, size_t count, const char *a, const char *b);
+void fixPrintLines(const char *what, char **lines, size_t count);
+
+#endif

@@ -1,0 +1,590 @@
+/*
+ * test_prune.c - unit tests for src/maint/prune.c (pruneRun) on repositories
+ * built in memory (fixture.h): nothing to prune, a forgotten snapshot's
+ * packs, repacking, the repack budget, dry runs, packs no index names, a
+ * lock that is no longer alone, and the refusals that protect data. After
+ * every prune the remaining snapshots are read back whole and checkRun
+ * (read-data) must find nothing.
+ *
+ * Every prune runs with repackWorkers = 1 so the repacked blobs land in one
+ * pack, and reloads the index first, as a new `lifeboat prune` process does.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixture.h"
+
+#include "maint/check.h"
+#include "maint/prune.h"
+#include "repo/lock.h"
+#include "repo/saver.h"
+
+#define T0 1700000000000000000ll
+
+/* Prune under a fresh exclusive lock after reloading the index. */
+static bool pruneTry(Repo *repo, const PruneOptions *o, PruneResult *r, LbError *err) {
+    fixReload(repo);
+    RepoLock *lock = repoLockAcquire(repo, true, err);
+    assert_non_null(lock);
+    bool ok = pruneRun(repo, lock, o, r, err);
+    repoLockRelease(lock);
+    return ok;
+}
+
+static PruneResult pruneOk(Repo *repo, PruneOptions o) {
+    PruneResult r;
+    LbError err = {0};
+    o.repackWorkers = 1;
+    bool ok = pruneTry(repo, &o, &r, &err);
+    if (!ok)
+        print_error("pruneRun: %s\n", err.msg);
+    assert_true(ok);
+    return r;
+}
+
+static uint32_t treeLen(Repo *repo, const LbId *id) {
+    IndexLoc loc;
+    assert_true(indexLookup(repoIndex(repo), id, BLOB_TREE, &loc));
+    return loc.length;
+}
+
+static bool sumLen(void *ctx, const LbId *id, const IndexLoc *loc) {
+    (void)id;
+    *(uint64_t *)ctx += loc->length;
+    return true;
+}
+
+/* Three backups: "base" {s}, A {s, u}, B {s, v}; s (seed 10) is shared. */
+static void buildShared(Repo *repo, FixBackup *base, FixBackup *a, FixBackup *b) {
+    *base = (FixBackup){.tag = "base", .files = {{"s", {10}, 1}}, .fileCount = 1};
+    *a = (FixBackup){.tag = "A", .files = {{"s", {10}, 1}, {"u", {11, 12}, 2}}, .fileCount = 2};
+    *b = (FixBackup){.tag = "B", .files = {{"s", {10}, 1}, {"v", {13}, 1}}, .fileCount = 2};
+    fixBackup(repo, base, T0);
+    fixBackup(repo, a, T0 + 1);
+    fixBackup(repo, b, T0 + 2);
+    assert_int_equal(base->packCount, 2);
+    assert_int_equal(a->packCount, 2);
+    assert_int_equal(b->packCount, 2);
+}
+
+/* A {u: 20 121 22, w: 23}, B {u: 20 22 30, x: 23}: after forgetting A, A's
+ * data pack holds three used blobs (20, then 22 and 23 adjacent) and one
+ * large unused one (121). */
+static void buildPartly(Repo *repo, FixBackup *a, FixBackup *b) {
+    *a = (FixBackup){.tag = "A", .files = {{"u", {20, 121, 22}, 3}, {"w", {23}, 1}}, .fileCount = 2};
+    *b = (FixBackup){.tag = "B", .files = {{"u", {20, 22, 30}, 3}, {"x", {23}, 1}}, .fileCount = 2};
+    fixBackup(repo, a, T0);
+    fixBackup(repo, b, T0 + 1);
+    assert_int_equal(a->packCount, 2);
+    assert_int_equal(b->packCount, 2);
+}
+
+/* Every snapshot uses every blob: nothing is deleted, repacked or even
+ * rewritten (the listing is byte-for-byte the same). */
+static void testNothingToPrune(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base, a, b;
+    buildShared(repo, &base, &a, &b);
+    fixReload(repo);
+    uint64_t used = 0;
+    indexForEach(repoIndex(repo), sumLen, &used);
+    char *before = fixListing(repo);
+
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 5});
+    assert_int_equal(r.snapshots, 3);
+    assert_int_equal(r.blobsTotal, 10); /* s u1 u2 v + 2 trees each */
+    assert_int_equal(r.blobsUsed, 10);
+    assert_int_equal(r.bytesUsed, used);
+    assert_int_equal(r.bytesUnused, 0);
+    assert_int_equal(r.packsTotal, 6);
+    assert_int_equal(r.packsKept, 6);
+    assert_int_equal(r.packsDeleted, 0);
+    assert_int_equal(r.packsRepacked, 0);
+    assert_int_equal(r.packsUnreferenced, 0);
+    assert_int_equal(r.bytesDeleted, 0);
+    assert_int_equal(r.bytesRepacked, 0);
+    assert_int_equal(r.bytesUnusedAfter, 0);
+    assert_int_equal(r.indexFilesBefore, 3);
+    assert_int_equal(r.indexFilesAfter, 3);
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    fixVerify(repo, (FixBackup *[]){&base, &a, &b}, 3);
+    repoFree(repo);
+}
+
+/* Forgetting A frees A's own data and tree packs; the blob A shares with
+ * the others (s) stays where it is. */
+static void testForgottenSnapshotPacks(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base, a, b;
+    buildShared(repo, &base, &a, &b);
+    fixReload(repo);
+    IndexLoc s0 = fixChunkLoc(repo, 10);
+    assert_true(lbIdEqual(indexPackId(repoIndex(repo), s0.pack), &base.dataPack));
+    uint64_t unused = fixChunkLoc(repo, 11).length + fixChunkLoc(repo, 12).length + treeLen(repo, &a.dirTree) +
+                      treeLen(repo, &a.root);
+    uint64_t freed = fixPackSize(repo, &a.dataPack) + fixPackSize(repo, &a.treePack);
+    fixForget(repo, &a);
+
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 5});
+    assert_int_equal(r.snapshots, 2);
+    assert_int_equal(r.blobsTotal, 10);
+    assert_int_equal(r.blobsUsed, 6);
+    assert_int_equal(r.bytesUnused, unused);
+    assert_int_equal(r.packsTotal, 6);
+    assert_int_equal(r.packsDeleted, 2);
+    assert_int_equal(r.packsKept, 4);
+    assert_int_equal(r.packsRepacked, 0);
+    assert_int_equal(r.packsUnreferenced, 0);
+    assert_int_equal(r.bytesDeleted, freed);
+    assert_int_equal(r.bytesRepacked, 0);
+    assert_int_equal(r.bytesUnusedAfter, 0);
+    assert_int_equal(r.indexFilesBefore, 3);
+    assert_int_equal(r.indexFilesAfter, 1);
+
+    assert_false(fixPackExists(repo, &a.dataPack));
+    assert_false(fixPackExists(repo, &a.treePack));
+    assert_true(fixPackExists(repo, &base.dataPack));
+    assert_true(fixPackExists(repo, &base.treePack));
+    assert_true(fixPackExists(repo, &b.dataPack));
+    assert_true(fixPackExists(repo, &b.treePack));
+    assert_int_equal(fixCount(repo, "data/"), 4);
+    assert_int_equal(fixCount(repo, "index/"), 1);
+    fixVerify(repo, (FixBackup *[]){&base, &b}, 2);
+    IndexLoc s1 = fixChunkLoc(repo, 10);
+    assert_true(lbIdEqual(indexPackId(repoIndex(repo), s1.pack), &base.dataPack));
+    assert_int_equal(s1.offset, s0.offset);
+    repoFree(repo);
+}
+
+/* maxUnusedPercent 0: a partly used pack is repacked. The used blobs (one
+ * alone, two adjacent) move into one new pack and read back; the large
+ * unused blob is never downloaded; a second prune finds nothing to do. */
+static void testRepackPartlyUsed(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixReload(repo);
+    uint64_t moved = fixChunkLoc(repo, 20).length + fixChunkLoc(repo, 22).length + fixChunkLoc(repo, 23).length;
+    uint64_t unused = fixChunkLoc(repo, 121).length + treeLen(repo, &a.dirTree) + treeLen(repo, &a.root);
+    uint64_t oldSize = fixPackSize(repo, &a.dataPack);
+    uint64_t freed = oldSize + fixPackSize(repo, &a.treePack);
+    fixForget(repo, &a);
+
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+    assert_int_equal(r.snapshots, 1);
+    assert_int_equal(r.blobsTotal, 9);
+    assert_int_equal(r.blobsUsed, 6);
+    assert_int_equal(r.bytesUnused, unused);
+    assert_int_equal(r.packsTotal, 4);
+    assert_int_equal(r.packsDeleted, 1); /* A's tree pack */
+    assert_int_equal(r.packsRepacked, 1);
+    assert_int_equal(r.packsKept, 2);
+    assert_int_equal(r.bytesRepacked, moved);
+    assert_int_equal(r.bytesDeleted, freed);
+    assert_int_equal(r.bytesUnusedAfter, 0);
+    assert_int_equal(r.indexFilesBefore, 2);
+    assert_int_equal(r.indexFilesAfter, 2); /* kept packs + the repacked one */
+    assert_true(r.bytesRead >= moved);
+    assert_true(r.bytesRead < fixChunkLen(121)); /* blob 121 was not read */
+
+    assert_false(fixPackExists(repo, &a.dataPack));
+    assert_false(fixPackExists(repo, &a.treePack));
+    assert_int_equal(fixCount(repo, "data/"), 3);
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+    IndexLoc l20 = fixChunkLoc(repo, 20), l22 = fixChunkLoc(repo, 22), l23 = fixChunkLoc(repo, 23);
+    const LbId *newPack = indexPackId(repoIndex(repo), l20.pack);
+    assert_int_equal(l22.pack, l20.pack);
+    assert_int_equal(l23.pack, l20.pack);
+    assert_false(lbIdEqual(newPack, &a.dataPack));
+    assert_false(lbIdEqual(newPack, &b.dataPack));
+    assert_true(fixPackSize(repo, newPack) < oldSize - fixChunkLen(121));
+
+    char *before = fixListing(repo);
+    r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+    assert_int_equal(r.packsTotal, 3);
+    assert_int_equal(r.bytesUnused, 0);
+    assert_int_equal(r.packsDeleted + r.packsRepacked + r.packsUnreferenced, 0);
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    repoFree(repo);
+}
+
+/* maxRepackBytes: the pack with the largest unused share goes first; the
+ * next one would exceed the budget and is kept. One byte less than the
+ * first pack's used bytes repacks nothing. */
+static void testMaxRepackBytes(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a = {.tag = "A", .files = {{"a", {40, 41}, 2}}, .fileCount = 1};
+    FixBackup b = {.tag = "B", .files = {{"b", {50, 51, 52}, 3}}, .fileCount = 1};
+    FixBackup c = {.tag = "C", .files = {{"a", {40}, 1}, {"b", {50}, 1}, {"c", {60}, 1}}, .fileCount = 3};
+    fixBackup(repo, &a, T0);
+    fixBackup(repo, &b, T0 + 1);
+    fixBackup(repo, &c, T0 + 2);
+    fixReload(repo);
+    uint64_t l41 = fixChunkLoc(repo, 41).length, l50 = fixChunkLoc(repo, 50).length;
+    uint64_t l51 = fixChunkLoc(repo, 51).length, l52 = fixChunkLoc(repo, 52).length;
+    fixForget(repo, &a);
+    fixForget(repo, &b);
+
+    char *before = fixListing(repo);
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0, .maxRepackBytes = l50 - 1, .dryRun = true});
+    assert_int_equal(r.packsRepacked, 0);
+    assert_int_equal(r.packsDeleted, 2); /* the tree packs of A and B */
+    assert_int_equal(r.bytesRepacked, 0);
+    assert_int_equal(r.bytesUnusedAfter, l41 + l51 + l52);
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+
+    r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0, .maxRepackBytes = l50});
+    assert_int_equal(r.packsTotal, 6);
+    assert_int_equal(r.packsRepacked, 1);
+    assert_int_equal(r.packsDeleted, 2);
+    assert_int_equal(r.packsKept, 3);
+    assert_int_equal(r.bytesRepacked, l50);
+    assert_int_equal(r.bytesUnusedAfter, l41);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    assert_false(fixPackExists(repo, &b.dataPack));
+    assert_int_equal(fixCount(repo, "data/"), 4);
+    fixVerify(repo, (FixBackup *[]){&c}, 1);
+    repoFree(repo);
+}
+
+/* A dry run changes nothing and reports exactly what the real run then
+ * does. */
+static void testDryRun(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixForget(repo, &a);
+    char *before = fixListing(repo);
+    PruneResult dry = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0, .dryRun = true});
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    assert_int_equal(dry.packsDeleted, 1);
+    assert_int_equal(dry.packsRepacked, 1);
+    assert_true(dry.bytesDeleted > 0);
+    assert_int_equal(dry.indexFilesAfter, dry.indexFilesBefore);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    assert_true(fixPackExists(repo, &a.treePack));
+
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+#define SAME(f) assert_int_equal(dry.f, r.f)
+    SAME(snapshots);
+    SAME(blobsTotal);
+    SAME(blobsUsed);
+    SAME(bytesUsed);
+    SAME(bytesUnused);
+    SAME(packsTotal);
+    SAME(packsDeleted);
+    SAME(packsRepacked);
+    SAME(packsKept);
+    SAME(packsUnreferenced);
+    SAME(bytesDeleted);
+    SAME(bytesRepacked);
+    SAME(bytesUnusedAfter);
+    SAME(indexFilesBefore);
+#undef SAME
+    assert_false(fixPackExists(repo, &a.dataPack));
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+    repoFree(repo);
+}
+
+/* An interrupted backup leaves a pack no index names: check notes it, prune
+ * deletes it (and nothing else). */
+static void testUnreferencedPack(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base = {.tag = "base", .files = {{"s", {10}, 1}}, .fileCount = 1};
+    fixBackup(repo, &base, T0);
+    LbError err = {0};
+    LbId *idxBefore = NULL, *idxAfter = NULL;
+    size_t nBefore = 0, nAfter = 0;
+    assert_true(repoListIds(repo, "index", &idxBefore, &nBefore, &err));
+    BlobSaver *saver = saverNew(repo, 1);
+    saverSubmitTake(saver, BLOB_DATA, fixChunk(70), fixChunkLen(70), NULL, NULL);
+    saverSubmitTake(saver, BLOB_DATA, fixChunk(71), fixChunkLen(71), NULL, NULL);
+    assert_true(saverFinish(saver, &err));
+    size_t np = 0;
+    LbId *packs = saverNewPackIds(saver, &np);
+    saverFree(saver);
+    assert_int_equal(np, 1);
+    LbId orphan = packs[0];
+    free(packs);
+    /* the backup died before its index file: remove the one just written */
+    assert_true(repoListIds(repo, "index", &idxAfter, &nAfter, &err));
+    assert_int_equal(nAfter, nBefore + 1);
+    for (size_t i = 0; i < nAfter; i++) {
+        bool old = false;
+        for (size_t k = 0; k < nBefore; k++)
+            old = old || lbIdEqual(&idxAfter[i], &idxBefore[k]);
+        if (!old) {
+            char hex[LB_ID_HEX_LEN + 1], name[96];
+            fixHex(&idxAfter[i], hex);
+            snprintf(name, sizeof(name), "index/%s", hex);
+            assert_true(storageRemove(repoStorage(repo), name, &err));
+        }
+    }
+    free(idxBefore);
+    free(idxAfter);
+    uint64_t size = fixPackSize(repo, &orphan);
+    assert_true(size > fixChunkLen(70) + fixChunkLen(71));
+
+    fixReload(repo);
+    CheckOptions co = {0};
+    CheckResult cr;
+    assert_true(checkRun(repo, &co, &cr, &err));
+    char hex8[9];
+    fixHex8(&orphan, hex8);
+    assert_int_equal(cr.errorCount, 0);
+    assert_int_equal(cr.noteCount, 1);
+    assert_int_equal(fixCountLines(cr.notes, cr.noteCount, hex8, "not referenced by any index"), 1);
+    checkResultClear(&cr);
+
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 5});
+    assert_int_equal(r.packsUnreferenced, 1);
+    assert_int_equal(r.packsTotal, 2);
+    assert_int_equal(r.packsKept, 2);
+    assert_int_equal(r.packsDeleted, 0);
+    assert_int_equal(r.packsRepacked, 0);
+    assert_int_equal(r.bytesDeleted, size);
+    assert_false(fixPackExists(repo, &orphan));
+    assert_true(fixPackExists(repo, &base.dataPack));
+    assert_int_equal(fixCount(repo, "data/"), 2);
+    fixVerify(repo, (FixBackup *[]){&base}, 1);
+    repoFree(repo);
+}
+
+/* Prune's lock was lost (its file deleted) and a backup took a shared lock:
+ * prune stops before deleting anything. Everything that was there is still
+ * there, every snapshot reads back, and a later prune under a proper lock
+ * finishes the job. */
+static void testLockNotAlone(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixForget(repo, &a);
+    fixReload(repo);
+    LbError err = {0};
+    RepoLock *lock = repoLockAcquire(repo, true, &err);
+    assert_non_null(lock);
+    char *before = fixListing(repo);
+    LbId *locks = NULL;
+    size_t nlocks = 0;
+    assert_true(repoListIds(repo, "locks", &locks, &nlocks, &err));
+    assert_int_equal(nlocks, 1);
+    char hex[LB_ID_HEX_LEN + 1], name[96];
+    fixHex(&locks[0], hex);
+    free(locks);
+    snprintf(name, sizeof(name), "locks/%s", hex);
+    assert_true(storageRemove(repoStorage(repo), name, &err));
+    RepoLock *other = repoLockAcquire(repo, false, &err);
+    assert_non_null(other);
+
+    PruneResult r;
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    assert_false(pruneRun(repo, lock, &o, &r, &err));
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    assert_non_null(strstr(err.msg, "prune stopped before deleting anything"));
+    repoLockRelease(other);
+    repoLockRelease(lock);
+
+    /* nothing removed (the lock file we deleted ourselves aside) */
+    char *after = fixListing(repo);
+    for (char *line = before; *line;) {
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        if (strncmp(line, "locks/", 6) != 0 && strstr(after, line) == NULL) {
+            print_error("gone after the stopped prune: %s\n", line);
+            fail();
+        }
+        line = end + 1;
+    }
+    free(before);
+    free(after);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    assert_true(fixPackExists(repo, &a.treePack));
+    assert_int_equal(fixCount(repo, "data/"), 5); /* + the repacked copy */
+    assert_int_equal(fixCount(repo, "index/"), 4);
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+
+    r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+    assert_false(fixPackExists(repo, &a.dataPack));
+    assert_false(fixPackExists(repo, &a.treePack));
+    assert_int_equal(fixCount(repo, "data/"), 3);
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+    repoFree(repo);
+}
+
+/* A snapshot whose directory tree is not in the index stops prune before it
+ * deletes anything, naming the tree. */
+static void testStopsOnMissingTree(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base, a, b;
+    buildShared(repo, &base, &a, &b);
+    FixBackup c = {.tag = "C", .files = {{"z", {14}, 1}}, .fileCount = 1, .dirTreeMissing = true};
+    fixBackup(repo, &c, T0 + 3);
+    fixForget(repo, &a);
+    char *before = fixListing(repo);
+    PruneResult r;
+    LbError err = {0};
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    assert_false(pruneTry(repo, &o, &r, &err));
+    char hex[LB_ID_HEX_LEN + 1];
+    fixHex(&c.dirTree, hex);
+    assert_int_equal(err.code, LB_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, hex));
+    assert_non_null(strstr(err.msg, "lifeboat check"));
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    repoFree(repo);
+}
+
+/* A pack that holds used data but is missing stops prune (deleting anything
+ * from such a repository could lose more). */
+static void testStopsOnMissingUsedPack(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base, a, b;
+    buildShared(repo, &base, &a, &b);
+    fixForget(repo, &a);
+    char name[80], hex8[9];
+    repoPackName(&b.dataPack, name);
+    fixHex8(&b.dataPack, hex8);
+    LbError err = {0};
+    assert_true(storageRemove(repoStorage(repo), name, &err));
+    char *before = fixListing(repo);
+    PruneResult r;
+    PruneOptions o = {.maxUnusedPercent = 5};
+    assert_false(pruneTry(repo, &o, &r, &err));
+    assert_int_equal(err.code, LB_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, hex8));
+    assert_non_null(strstr(err.msg, "missing"));
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    repoFree(repo);
+}
+
+/* BUG (skipped, see main): two prunes in one process on one open Repo (a
+ * daemon running jobs in process would do this): the second must see the
+ * repository as the first left it, find nothing to do and succeed. */
+static void testPruneTwiceOneRepo(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixForget(repo, &a);
+    LbError err = {0};
+    RepoLock *lock = repoLockAcquire(repo, true, &err);
+    assert_non_null(lock);
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    PruneResult r;
+    assert_true(pruneRun(repo, lock, &o, &r, &err));
+    assert_int_equal(r.packsRepacked, 1);
+    bool ok = pruneRun(repo, lock, &o, &r, &err);
+    repoLockRelease(lock);
+    if (!ok)
+        print_error("second pruneRun: %s\n", err.msg);
+    assert_true(ok);
+    assert_int_equal(r.packsDeleted + r.packsRepacked + r.packsUnreferenced, 0);
+    assert_int_equal(r.packsTotal, 3);
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+    repoFree(repo);
+}
+
+/* BUG (skipped, see main): a pack kept despite unused blobs (within
+ * maxUnusedPercent) still counts them as unused at the next prune, so a
+ * later prune with a lower limit reclaims the space. */
+static void testKeptPackUnusedStaysVisible(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixReload(repo);
+    uint64_t l121 = fixChunkLoc(repo, 121).length;
+    fixForget(repo, &a);
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 100000});
+    assert_int_equal(r.packsDeleted, 1); /* A's tree pack goes, its data pack stays */
+    assert_int_equal(r.packsRepacked, 0);
+    assert_int_equal(r.bytesUnusedAfter, l121);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+
+    r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+    assert_int_equal(r.bytesUnused, l121);
+    assert_int_equal(r.packsRepacked, 1);
+    assert_false(fixPackExists(repo, &a.dataPack));
+    fixVerify(repo, (FixBackup *[]){&b}, 1);
+    repoFree(repo);
+}
+
+/* Tests of known bugs whose fix lies outside this test's change. They fail
+ * today, so they are reported as TAP skips unless LIFEBOAT_KNOWN_BUGS=1
+ * (then they run, and fail until the bug is fixed). */
+static const struct {
+    struct CMUnitTest test;
+    const char *bug;
+} knownBugs[] = {
+    {cmocka_unit_test(testPruneTwiceOneRepo),
+     "BUG: pruneRun adds the index files to the Repo's in-memory index (repoLoadIndex) instead of reloading it, so "
+     "entries of the packs an earlier prune deleted win and the second prune fails with 'pack ... holds used data "
+     "but is missing'; fix: repoReloadIndex at the start of pruneRun"},
+    {cmocka_unit_test(testKeptPackUnusedStaysVisible),
+     "BUG: writeKeptIndex writes only the used entries of kept packs, so their unused blobs vanish from the index: "
+     "later prunes report no unused space and never reclaim it, even with --max-unused 0; fix: keep every entry of "
+     "a kept pack in the new index"},
+};
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(testNothingToPrune),
+        cmocka_unit_test(testForgottenSnapshotPacks),
+        cmocka_unit_test(testRepackPartlyUsed),
+        cmocka_unit_test(testMaxRepackBytes),
+        cmocka_unit_test(testDryRun),
+        cmocka_unit_test(testUnreferencedPack),
+        cmocka_unit_test(testLockNotAlone),
+        cmocka_unit_test(testStopsOnMissingTree),
+        cmocka_unit_test(testStopsOnMissingUsedPack),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    size_t nbugs = sizeof(knownBugs) / sizeof(knownBugs[0]);
+    const char *run = getenv("LIFEBOAT_KNOWN_BUGS");
+    if (run != NULL && strcmp(run, "1") == 0) {
+        struct CMUnitTest bugs[sizeof(knownBugs) / sizeof(knownBugs[0])];
+        for (size_t i = 0; i < nbugs; i++)
+            bugs[i] = knownBugs[i].test;
+        return failed + cmocka_run_group_tests_name("known-bugs", bugs, NULL, NULL);
+    }
+    /* cmocka's TAP prints skip() as "not ok": print the skips here */
+    for (size_t i = 0; i < nbugs; i++)
+        printf("ok - %s # SKIP %s\n", knownBugs[i].test.name, knownBugs[i].bug);
+    return failed;
+}
