@@ -19,9 +19,13 @@
 #include "storage/mem/mem.h"
 
 Repo *fixRepoNew(void) {
-    LbError err = {0};
     RepoInitOptions opts = {.kdfN = 1024};
-    Repo *repo = repoInit(storageMemNew(), "pw", &opts, &err);
+    return fixRepoNewOpts(&opts);
+}
+
+Repo *fixRepoNewOpts(const RepoInitOptions *opts) {
+    LbError err = {0};
+    Repo *repo = repoInit(storageMemNew(), "pw", opts, &err);
     if (repo == NULL)
         print_error("repoInit: %s\n", err.msg);
     assert_non_null(repo);

@@ -43,8 +43,9 @@ typedef struct FixBackup {
 } FixBackup;
 
 /* A new repository on a new in-memory storage (owned by the Repo), index
- * loaded. */
+ * loaded. fixRepoNew uses a cheap scrypt cost and default chunking. */
 Repo *fixRepoNew(void);
+Repo *fixRepoNewOpts(const RepoInitOptions *opts);
 
 /* Plaintext of chunk seed (malloc'd, fixChunkLen(seed) bytes): random, so
  * it does not compress. Seeds >= 100 make large chunks (100 KB and more). */
