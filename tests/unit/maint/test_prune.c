@@ -94,6 +94,33 @@ static void buildPartly(Repo *repo, FixBackup *a, FixBackup *b) {
     assert_int_equal(b->packCount, 2);
 }
 
+/* Flip one bit of the stored object name at pos. */
+static void flipByte(Repo *repo, const char *name, size_t pos) {
+    LbBuf b = {0};
+    LbError err = {0};
+    assert_true(storageGet(repoStorage(repo), name, 0, 0, &b, &err));
+    assert_true(pos < b.len);
+    b.data[pos] ^= 0x01;
+    assert_true(storagePut(repoStorage(repo), name, b.data, b.len, &err));
+    lbBufFree(&b);
+}
+
+/* Lines of before (a listing) missing from after: none may be, except lock
+ * files. */
+static void assertNothingRemoved(const char *before, const char *after) {
+    char *copy = lbXstrdup(before);
+    for (char *line = copy; *line;) {
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        if (strncmp(line, "locks/", 6) != 0 && strstr(after, line) == NULL) {
+            print_error("removed: %s\n", line);
+            fail();
+        }
+        line = end + 1;
+    }
+    free(copy);
+}
+
 /* Every snapshot uses every blob: nothing is deleted, repacked or even
  * rewritten (the listing is byte-for-byte the same). */
 static void testNothingToPrune(void **state) {
@@ -420,15 +447,7 @@ static void testLockNotAlone(void **state) {
 
     /* nothing removed (the lock file we deleted ourselves aside) */
     char *after = fixListing(repo);
-    for (char *line = before; *line;) {
-        char *end = strchr(line, '\n');
-        *end = '\0';
-        if (strncmp(line, "locks/", 6) != 0 && strstr(after, line) == NULL) {
-            print_error("gone after the stopped prune: %s\n", line);
-            fail();
-        }
-        line = end + 1;
-    }
+    assertNothingRemoved(before, after);
     free(before);
     free(after);
     assert_true(fixPackExists(repo, &a.dataPack));
@@ -492,6 +511,61 @@ static void testStopsOnMissingUsedPack(void **state) {
     assert_int_equal(err.code, LB_ERR_CORRUPT);
     assert_non_null(strstr(err.msg, hex8));
     assert_non_null(strstr(err.msg, "missing"));
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    repoFree(repo);
+}
+
+/* A used blob of a pack being repacked is damaged: prune stops with an
+ * error naming the pack and the blob, and deletes nothing. */
+static void testRepackDamagedBlobStops(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixReload(repo);
+    IndexLoc l22 = fixChunkLoc(repo, 22);
+    LbId id22 = fixChunkId(repo, 22);
+    char name[80], hex[LB_ID_HEX_LEN + 1];
+    repoPackName(&a.dataPack, name);
+    fixHex(&id22, hex);
+    flipByte(repo, name, l22.offset + 100);
+    fixForget(repo, &a);
+    char *before = fixListing(repo);
+    PruneResult r;
+    LbError err = {0};
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    assert_false(pruneTry(repo, &o, &r, &err));
+    assert_non_null(strstr(err.msg, name));
+    assert_non_null(strstr(err.msg, hex));
+    char *after = fixListing(repo);
+    assertNothingRemoved(before, after);
+    free(before);
+    free(after);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    assert_true(fixPackExists(repo, &a.treePack));
+    repoFree(repo);
+}
+
+/* A snapshot file that cannot be read stops prune: its data must not be
+ * taken for unused. */
+static void testStopsOnDamagedSnapshot(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup base, a, b;
+    buildShared(repo, &base, &a, &b);
+    char name[96], hex[LB_ID_HEX_LEN + 1];
+    fixHex(&b.snapshot, hex);
+    snprintf(name, sizeof(name), "snapshots/%s", hex);
+    flipByte(repo, name, 20);
+    char *before = fixListing(repo);
+    PruneResult r;
+    LbError err = {0};
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    assert_false(pruneTry(repo, &o, &r, &err));
+    assert_non_null(strstr(err.msg, hex));
     char *after = fixListing(repo);
     assert_string_equal(after, before);
     free(before);
@@ -778,6 +852,8 @@ int main(void) {
         cmocka_unit_test(testLockNotAlone),
         cmocka_unit_test(testStopsOnMissingTree),
         cmocka_unit_test(testStopsOnMissingUsedPack),
+        cmocka_unit_test(testRepackDamagedBlobStops),
+        cmocka_unit_test(testStopsOnDamagedSnapshot),
         cmocka_unit_test(testArchiverBackupsPrune),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
