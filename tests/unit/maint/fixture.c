@@ -139,12 +139,41 @@ void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
     snapshotClear(&s);
 }
 
-void fixForget(Repo *repo, const FixBackup *b) {
+void fixRemove(Repo *repo, const char *dir, const LbId *id) {
     char hex[LB_ID_HEX_LEN + 1], name[96];
-    lbIdToHex(&b->snapshot, hex);
-    snprintf(name, sizeof(name), "snapshots/%s", hex);
+    lbIdToHex(id, hex);
+    snprintf(name, sizeof(name), "%s/%s", dir, hex);
     LbError err = {0};
     assert_true(storageRemove(repoStorage(repo), name, &err));
+}
+
+void fixForget(Repo *repo, const FixBackup *b) {
+    fixRemove(repo, "snapshots", &b->snapshot);
+}
+
+/* Rewrite object name with bit 0 of byte pos flipped (pos < len) and cut to
+ * len bytes. */
+static void rewrite(Repo *repo, const char *name, size_t pos, size_t len) {
+    LbBuf b = {0};
+    LbError err = {0};
+    assert_true(storageGet(repoStorage(repo), name, 0, 0, &b, &err));
+    assert_true(len <= b.len);
+    if (pos < len)
+        b.data[pos] ^= 0x01;
+    assert_true(storagePut(repoStorage(repo), name, b.data, len, &err));
+    lbBufFree(&b);
+}
+
+void fixFlipBit(Repo *repo, const char *name, size_t pos) {
+    StorageInfo info;
+    LbError err = {0};
+    assert_true(storageStat(repoStorage(repo), name, &info, &err));
+    assert_true(pos < info.size);
+    rewrite(repo, name, pos, info.size);
+}
+
+void fixTruncate(Repo *repo, const char *name, size_t len) {
+    rewrite(repo, name, SIZE_MAX, len);
 }
 
 void fixReload(Repo *repo) {
@@ -180,12 +209,7 @@ uint64_t fixPackSize(Repo *repo, const LbId *pack) {
 }
 
 bool fixPackExists(Repo *repo, const LbId *pack) {
-    char name[80];
-    repoPackName(pack, name);
-    StorageInfo info;
-    LbError err = {0};
-    assert_true(storageStat(repoStorage(repo), name, &info, &err));
-    return info.exists;
+    return fixPackSize(repo, pack) > 0; /* a pack is never empty */
 }
 
 typedef struct Listing {
@@ -216,6 +240,44 @@ char *fixListing(Repo *repo) {
     assert_true(storageList(repoStorage(repo), "", listCb, &l, &err));
     lbBufAppend(&l.text, "", 1);
     return (char *)lbBufTake(&l.text, NULL);
+}
+
+void fixAssertUnchanged(Repo *repo, char *before) {
+    char *after = fixListing(repo);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+}
+
+void fixAssertNothingRemoved(Repo *repo, char *before) {
+    char *after = fixListing(repo);
+    for (char *line = before; *line;) {
+        char *end = strchr(line, '\n');
+        *end = '\0';
+        if (strncmp(line, "locks/", 6) != 0 && strstr(after, line) == NULL) {
+            print_error("removed or changed: %s\n", line);
+            fail();
+        }
+        line = end + 1;
+    }
+    free(before);
+    free(after);
+}
+
+int fixRunTests(const struct CMUnitTest *tests, size_t count, const FixKnownBug *bugs, size_t bugCount) {
+    int failed = _cmocka_run_group_tests("tests", tests, count, NULL, NULL);
+    const char *run = getenv("LIFEBOAT_KNOWN_BUGS");
+    if (run != NULL && strcmp(run, "1") == 0) {
+        struct CMUnitTest *list = lbXcalloc(bugCount ? bugCount : 1, sizeof(*list));
+        for (size_t i = 0; i < bugCount; i++)
+            list[i] = bugs[i].test;
+        failed += _cmocka_run_group_tests("known-bugs", list, bugCount, NULL, NULL);
+        free(list);
+        return failed;
+    }
+    for (size_t i = 0; i < bugCount; i++)
+        printf("ok - %s # SKIP %s\n", bugs[i].test.name, bugs[i].bug);
+    return failed;
 }
 
 void fixHex(const LbId *id, char out[65]) {

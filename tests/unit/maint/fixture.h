@@ -56,6 +56,11 @@ uint8_t *fixChunk(uint64_t seed);
 void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs);
 /* Remove b's snapshot (what forget does). */
 void fixForget(Repo *repo, const FixBackup *b);
+/* Remove the object dir/<id>. */
+void fixRemove(Repo *repo, const char *dir, const LbId *id);
+/* Damage the object name: flip one bit at pos, or keep its first len bytes. */
+void fixFlipBit(Repo *repo, const char *name, size_t pos);
+void fixTruncate(Repo *repo, const char *name, size_t len);
 
 /* Reload the index from the index files, as a new process would. */
 void fixReload(Repo *repo);
@@ -68,6 +73,10 @@ uint64_t fixPackSize(Repo *repo, const LbId *pack);
 size_t fixCount(Repo *repo, const char *prefix); /* objects under prefix */
 /* Every object as "name size\n", sorted (caller frees). */
 char *fixListing(Repo *repo);
+/* Assert the listing now equals before; or that every object of before
+ * except lock files is still there, unchanged. Both free before. */
+void fixAssertUnchanged(Repo *repo, char *before);
+void fixAssertNothingRemoved(Repo *repo, char *before);
 
 /* First 8 hex digits of id (the form check's messages use). */
 void fixHex8(const LbId *id, char out[9]);
@@ -82,5 +91,16 @@ void fixVerify(Repo *repo, FixBackup *const *expect, size_t count);
 /* How many of lines contain a (and b, unless NULL). */
 size_t fixCountLines(char **lines, size_t count, const char *a, const char *b);
 void fixPrintLines(const char *what, char **lines, size_t count);
+
+/* A test of a known bug whose fix lies outside the change that added it. */
+typedef struct FixKnownBug {
+    struct CMUnitTest test;
+    const char *bug; /* "BUG: what is wrong; fix: ..." */
+} FixKnownBug;
+
+/* Run tests; then report each known-bug test as a TAP skip naming its bug
+ * (cmocka's own skip() prints "not ok"), or, with LIFEBOAT_KNOWN_BUGS=1, run
+ * them too (they fail until fixed). Returns the number of failures. */
+int fixRunTests(const struct CMUnitTest *tests, size_t count, const FixKnownBug *bugs, size_t bugCount);
 
 #endif

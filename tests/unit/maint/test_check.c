@@ -154,6 +154,14 @@ static void testMissingPack(void **state) {
     checkResultClear(&r);
 }
 
+/* Besides the lines about the pack, exactly one: file '/dir/w' of snapshot
+ * A is damaged, naming blob 82; nothing about '/dir/u'. */
+static void assertOnlyWDamaged(const CheckResult *r, const char *snapA, const char *blob82) {
+    assert_int_equal(fixCountLines(r->errors, r->errorCount, snapA, "file '/dir/w' is damaged"), 1);
+    assert_int_equal(fixCountLines(r->errors, r->errorCount, "'/dir/w'", blob82), 1);
+    assert_int_equal(fixCountLines(r->errors, r->errorCount, "/dir/u", NULL), 0);
+}
+
 /* One flipped byte inside blob 82: the structure check cannot see it;
  * read-data reports the pack's hash, the blob and the one file using it. */
 static void testCorruptByte(void **state) {
@@ -165,13 +173,7 @@ static void testCorruptByte(void **state) {
     LbId id82 = fixChunkId(w->repo, 82);
     fixHex(&id82, blob82);
     fixReload(w->repo);
-    IndexLoc loc = fixChunkLoc(w->repo, 82);
-    LbBuf pack = {0};
-    LbError err = {0};
-    assert_true(storageGet(repoStorage(w->repo), name, 0, 0, &pack, &err));
-    pack.data[loc.offset + 10] ^= 0x01;
-    assert_true(storagePut(repoStorage(w->repo), name, pack.data, pack.len, &err));
-    lbBufFree(&pack);
+    fixFlipBit(w->repo, name, fixChunkLoc(w->repo, 82).offset + 10);
 
     CheckResult r;
     runCheck(w->repo, (CheckOptions){0}, &r);
@@ -183,9 +185,7 @@ static void testCorruptByte(void **state) {
     assert_int_equal(r.packsRead, 4);
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, "does not match its name"), 1);
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, blob82), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, snapA, "file '/dir/w' is damaged"), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, "'/dir/w'", blob82), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, "/dir/u", NULL), 0);
+    assertOnlyWDamaged(&r, snapA, blob82);
     checkResultClear(&r);
 }
 
@@ -296,12 +296,7 @@ static void truncateInBlob82(World *w, char pack8[9], char snapA[9], char blob82
     LbId id82 = fixChunkId(w->repo, 82);
     fixHex(&id82, blob82);
     fixReload(w->repo);
-    IndexLoc loc = fixChunkLoc(w->repo, 82);
-    LbBuf pack = {0};
-    LbError err = {0};
-    assert_true(storageGet(repoStorage(w->repo), name, 0, 0, &pack, &err));
-    assert_true(storagePut(repoStorage(w->repo), name, pack.data, loc.offset + 5, &err));
-    lbBufFree(&pack);
+    fixTruncate(w->repo, name, fixChunkLoc(w->repo, 82).offset + 5);
 }
 
 static void testTruncatedPack(void **state) {
@@ -314,9 +309,7 @@ static void testTruncatedPack(void **state) {
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, "does not match its name"), 1);
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, "lies beyond the end of the pack"), 1);
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, NULL), 3);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, snapA, "file '/dir/w' is damaged"), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, "'/dir/w'", blob82), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, "/dir/u", NULL), 0);
+    assertOnlyWDamaged(&r, snapA, blob82);
     checkResultClear(&r);
 }
 
@@ -363,12 +356,7 @@ static void testDamagedSnapshotFile(void **state) {
     char name[96], hex[LB_ID_HEX_LEN + 1];
     fixHex(&w->b.snapshot, hex);
     snprintf(name, sizeof(name), "snapshots/%s", hex);
-    LbBuf b = {0};
-    LbError err = {0};
-    assert_true(storageGet(repoStorage(w->repo), name, 0, 0, &b, &err));
-    b.data[20] ^= 0x01;
-    assert_true(storagePut(repoStorage(w->repo), name, b.data, b.len, &err));
-    lbBufFree(&b);
+    fixFlipBit(w->repo, name, 20);
     CheckResult r;
     runCheck(w->repo, (CheckOptions){0}, &r);
     size_t named = fixCountLines(r.errors, r.errorCount, hex, NULL);
@@ -380,13 +368,9 @@ static void testDamagedSnapshotFile(void **state) {
     assert_int_equal(trees, 2); /* A's root and dir trees */
 }
 
-/* Tests of known bugs whose fix lies outside this test's change. They fail
- * today, so they are reported as TAP skips unless LIFEBOAT_KNOWN_BUGS=1
- * (then they run, and fail until the bug is fixed). */
-static const struct {
-    struct CMUnitTest test;
-    const char *bug;
-} knownBugs[] = {
+/* Tests of known bugs (see fixRunTests): reported as TAP skips unless
+ * LIFEBOAT_KNOWN_BUGS=1. */
+static const FixKnownBug knownBugs[] = {
     {cmocka_unit_test_setup_teardown(testDamagedIndexFile, setupWorld, teardownWorld),
      "BUG: repoLoadIndex stops at the first index file it cannot read, so checkRun reports that file and then every "
      "snapshot's blobs named only by the index files listed after it as missing ('not in any pack'); fix: check "
@@ -409,17 +393,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testIndexNamesMissingPack, setupWorld, teardownWorld),
         cmocka_unit_test_setup_teardown(testTruncatedPack, setupWorld, teardownWorld),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
-    size_t nbugs = sizeof(knownBugs) / sizeof(knownBugs[0]);
-    const char *run = getenv("LIFEBOAT_KNOWN_BUGS");
-    if (run != NULL && strcmp(run, "1") == 0) {
-        struct CMUnitTest bugs[sizeof(knownBugs) / sizeof(knownBugs[0])];
-        for (size_t i = 0; i < nbugs; i++)
-            bugs[i] = knownBugs[i].test;
-        return failed + cmocka_run_group_tests_name("known-bugs", bugs, NULL, NULL);
-    }
-    /* cmocka's TAP prints skip() as "not ok": print the skips here */
-    for (size_t i = 0; i < nbugs; i++)
-        printf("ok - %s # SKIP %s\n", knownBugs[i].test.name, knownBugs[i].bug);
-    return failed;
+    return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), knownBugs, sizeof(knownBugs) / sizeof(knownBugs[0]));
 }
