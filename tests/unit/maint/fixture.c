@@ -324,8 +324,10 @@ static void loadTree(Repo *repo, const LbId *id, Tree *t) {
     lbBufFree(&plain);
 }
 
-/* Read every file of b's snapshot (tree root) and compare with its chunks. */
-static void verifyContent(Repo *repo, const FixBackup *b, const LbId *root) {
+/* Read every file of b's snapshot (tree root) and compare it with its
+ * chunks: chunk by chunk (sameChunks) or as a whole (a copy may cut
+ * differently). */
+static void verifyContent(Repo *repo, const FixBackup *b, const LbId *root, bool sameChunks) {
     Tree r = {0}, dir = {0};
     loadTree(repo, root, &r);
     assert_int_equal(r.count, 1);
@@ -337,39 +339,56 @@ static void verifyContent(Repo *repo, const FixBackup *b, const LbId *root) {
         const FixFile *spec = &b->files[f];
         const Node *n = &dir.nodes[f];
         assert_string_equal(n->name, spec->name);
-        assert_int_equal(n->contentCount, spec->chunkCount);
-        for (size_t k = 0; k < spec->chunkCount; k++) {
-            LbBuf got = {0};
+        if (sameChunks)
+            assert_int_equal(n->contentCount, spec->chunkCount);
+        LbBuf got = {0}, want = {0};
+        for (size_t k = 0; k < n->contentCount; k++) {
             LbError err = {0};
             bool ok = repoLoadBlob(repo, BLOB_DATA, &n->content[k], &got, &err);
             if (!ok)
                 print_error("file '%s' chunk %zu: %s\n", spec->name, k, err.msg);
             assert_true(ok);
-            uint8_t *want = fixChunk(spec->seeds[k]);
-            assert_int_equal(got.len, fixChunkLen(spec->seeds[k]));
-            assert_memory_equal(got.data, want, got.len);
-            free(want);
-            lbBufFree(&got);
+            uint8_t *chunk = sameChunks ? fixChunk(spec->seeds[k]) : NULL;
+            if (chunk) { /* blob k is chunk k */
+                lbBufAppend(&want, chunk, fixChunkLen(spec->seeds[k]));
+                assert_int_equal(got.len, want.len);
+                free(chunk);
+            }
         }
+        for (size_t k = 0; !sameChunks && k < spec->chunkCount; k++) {
+            uint8_t *chunk = fixChunk(spec->seeds[k]);
+            lbBufAppend(&want, chunk, fixChunkLen(spec->seeds[k]));
+            free(chunk);
+        }
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, got.len);
+        lbBufFree(&got);
+        lbBufFree(&want);
     }
     treeFree(&r);
     treeFree(&dir);
 }
 
-void fixVerify(Repo *repo, FixBackup *const *expect, size_t count) {
+static void verify(Repo *repo, FixBackup *const *expect, size_t count, bool copied) {
     LbError err = {0};
     fixReload(repo);
     SnapshotList snaps = {0};
     assert_true(snapshotLoadAll(repo, &snaps, &err));
     assert_int_equal(snaps.count, count);
     for (size_t i = 0; i < snaps.count; i++) {
-        const FixBackup *b = findByTag(expect, count, &snaps.items[i]);
-        assert_true(lbIdEqual(&snaps.items[i].tree, &b->root));
-        bool ok = checkTreeComplete(repo, &b->root, &err);
+        const Snapshot *s = &snaps.items[i];
+        const FixBackup *b = findByTag(expect, count, s);
+        if (copied) {
+            assert_true(s->hasOriginal);
+            assert_true(lbIdEqual(&s->original, &b->snapshot));
+        } else {
+            assert_true(lbIdEqual(&s->tree, &b->root));
+        }
+        bool ok = checkTreeComplete(repo, &s->tree, &err);
         if (!ok)
             print_error("snapshot '%s': %s\n", b->tag, err.msg);
         assert_true(ok);
-        verifyContent(repo, b, &b->root);
+        verifyContent(repo, b, &s->tree, !copied);
     }
     snapshotListFree(&snaps);
 
@@ -385,4 +404,12 @@ void fixVerify(Repo *repo, FixBackup *const *expect, size_t count) {
     assert_int_equal(cr.packsRead, indexPackCount(repoIndex(repo)));
     checkResultClear(&cr);
     fixReload(repo);
+}
+
+void fixVerify(Repo *repo, FixBackup *const *expect, size_t count) {
+    verify(repo, expect, count, false);
+}
+
+void fixVerifyCopy(Repo *repo, FixBackup *const *expect, size_t count) {
+    verify(repo, expect, count, true);
 }

@@ -87,6 +87,9 @@ void fixHex(const LbId *id, char out[65]);
  * file's content read back equal to its chunks; and that checkRun with
  * read-data finds no error and no note. */
 void fixVerify(Repo *repo, FixBackup *const *expect, size_t count);
+/* The same for a repository the backups were copied into: each snapshot's
+ * original is the backup's snapshot, files compare as a whole. */
+void fixVerifyCopy(Repo *repo, FixBackup *const *expect, size_t count);
 
 /* How many of lines contain a (and b, unless NULL). */
 size_t fixCountLines(char **lines, size_t count, const char *a, const char *b);
