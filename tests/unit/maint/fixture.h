@@ -47,6 +47,19 @@ typedef struct FixBackup {
 Repo *fixRepoNew(void);
 Repo *fixRepoNewOpts(const RepoInitOptions *opts);
 
+/* A crash in the middle of a run: once putsLeft (removesLeft) more puts
+ * (removes) of names outside locks/ have succeeded, every further one fails
+ * with LB_ERR_IO, as if the process had died there. -1 = no limit. The
+ * counters also count what was done. */
+typedef struct FixCrash {
+    long putsLeft, removesLeft;
+    long puts, removes; /* done so far, outside locks/ */
+} FixCrash;
+
+/* fixRepoNew on a storage that obeys *crash (borrowed; it must outlive the
+ * Repo). */
+Repo *fixRepoNewCrashable(FixCrash *crash);
+
 /* Plaintext of chunk seed (malloc'd, fixChunkLen(seed) bytes): random, so
  * it does not compress. Seeds >= 100 make large chunks (100 KB and more). */
 size_t fixChunkLen(uint64_t seed);
@@ -90,6 +103,8 @@ void fixVerify(Repo *repo, FixBackup *const *expect, size_t count);
 /* The same for a repository the backups were copied into: each snapshot's
  * original is the backup's snapshot, files compare as a whole. */
 void fixVerifyCopy(Repo *repo, FixBackup *const *expect, size_t count);
+/* fixVerify after a crash: notes (packs no index names) are allowed. */
+void fixVerifyAfterCrash(Repo *repo, FixBackup *const *expect, size_t count);
 
 /* How many of lines contain a (and b, unless NULL). */
 size_t fixCountLines(char **lines, size_t count, const char *a, const char *b);

@@ -504,6 +504,54 @@ static void testStopsOnDamagedSnapshot(void **state) {
     repoFree(repo);
 }
 
+/* A prune that dies after any number of its writes, or of its deletes (a
+ * crash at each step in turn), leaves every snapshot whole and check
+ * without error; the next prune finishes the job, leaving as many packs as
+ * an uninterrupted prune. */
+static Repo *crashWorld(FixCrash *crash, FixBackup *a, FixBackup *b) {
+    *crash = (FixCrash){.putsLeft = -1, .removesLeft = -1};
+    Repo *repo = fixRepoNewCrashable(crash);
+    buildPartly(repo, a, b);
+    fixForget(repo, a);
+    crash->puts = crash->removes = 0;
+    return repo;
+}
+
+static void testCrashAtEveryStep(void **state) {
+    (void)state;
+    FixCrash crash;
+    FixBackup a, b;
+    Repo *repo = crashWorld(&crash, &a, &b);
+    pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+    long puts = crash.puts, removes = crash.removes;
+    size_t packs = fixCount(repo, "data/");
+    repoFree(repo);
+    assert_int_equal(puts, 3);    /* the repacked pack, its index, the kept packs' index */
+    assert_int_equal(removes, 4); /* 2 index files, A's 2 packs */
+    assert_int_equal(packs, 3);
+
+    for (int kind = 0; kind < 2; kind++) {
+        for (long k = 0; k < (kind == 0 ? puts : removes); k++) {
+            repo = crashWorld(&crash, &a, &b);
+            if (kind == 0)
+                crash.putsLeft = k;
+            else
+                crash.removesLeft = k;
+            PruneResult r;
+            LbError err = {0};
+            PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+            assert_false(pruneTry(repo, &o, &r, &err));
+            assert_non_null(strstr(err.msg, "crashed"));
+            crash.putsLeft = crash.removesLeft = -1;
+            fixVerifyAfterCrash(repo, (FixBackup *[]){&b}, 1);
+            pruneOk(repo, (PruneOptions){.maxUnusedPercent = 0});
+            assert_int_equal(fixCount(repo, "data/"), packs);
+            fixVerify(repo, (FixBackup *[]){&b}, 1);
+            repoFree(repo);
+        }
+    }
+}
+
 /***********************************************************************************************************************
  * The same on real backups: the archiver over a temporary directory
  **********************************************************************************************************************/
@@ -779,6 +827,7 @@ int main(void) {
         cmocka_unit_test(testStopsOnMissingUsedPack),
         cmocka_unit_test(testRepackDamagedBlobStops),
         cmocka_unit_test(testStopsOnDamagedSnapshot),
+        cmocka_unit_test(testCrashAtEveryStep),
         cmocka_unit_test(testArchiverBackupsPrune),
     };
     return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), knownBugs, sizeof(knownBugs) / sizeof(knownBugs[0]));
