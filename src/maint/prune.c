@@ -284,7 +284,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     /* repack */
     bool anyChange = r->packsDeleted || r->packsRepacked || r->packsUnreferenced;
     if (r->packsRepacked) {
-        saver = saverNew(repo, 0);
+        saver = saverNew(repo, opts->repackWorkers);
         /* used blobs of packs to repack, grouped by pack, in pack order */
         RepackItem *items = lbXmalloc((r->blobsUsed ? r->blobsUsed : 1) * sizeof(RepackItem));
         size_t n = 0;

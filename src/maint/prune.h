@@ -27,6 +27,7 @@ typedef struct PruneOptions {
     double maxUnusedPercent; /* default 5 */
     uint64_t maxRepackBytes; /* 0 = no limit */
     bool dryRun;
+    int repackWorkers; /* saver workers for repacking, 0 = one per CPU (1 gives tests a fixed pack layout) */
 } PruneOptions;
 
 typedef struct PruneResult {
