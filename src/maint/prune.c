@@ -127,14 +127,14 @@ static int cmpItem(const void *a, const void *b) {
     return x->e.offset < y->e.offset ? -1 : x->e.offset > y->e.offset;
 }
 
-/* Write the kept packs' used entries as new index files. */
+/* Write every entry of the kept packs as new index files: their unused blobs
+ * too, so a later prune still sees (and can reclaim) that space, and a backup
+ * may deduplicate against a blob that is still there. */
 static bool writeKeptIndex(Pruner *p, PackStat *stats, LbError *err) {
     Index *ix = repoIndex(p->repo);
     size_t np = indexPackCount(ix);
     IndexPack *packs = lbXcalloc(np ? np : 1, sizeof(IndexPack));
     for (size_t pos = 0; pos < p->blobCount; pos++) {
-        if (!isUsed(p, pos))
-            continue;
         LbId id;
         IndexLoc loc;
         indexEntryAt(ix, pos, &id, &loc);
@@ -188,7 +188,9 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     StorageStats before;
     storageGetStats(repoStorage(repo), &before);
 
-    if (!repoListIds(repo, "index", &oldIndex, &oldIndexCount, err) || !repoLoadIndex(repo, err) ||
+    /* reload: an earlier prune or backup of this process may have changed the
+     * index files since the Repo's in-memory index was loaded */
+    if (!repoListIds(repo, "index", &oldIndex, &oldIndexCount, err) || !repoReloadIndex(repo, err) ||
         !snapshotLoadAll(repo, &snaps, err))
         goto cleanup;
     r->indexFilesBefore = oldIndexCount;

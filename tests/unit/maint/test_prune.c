@@ -800,20 +800,6 @@ static void testKeptPackUnusedStaysVisible(void **state) {
     repoFree(repo);
 }
 
-/* Tests of known bugs (see fixRunTests): reported as TAP skips unless
- * LIFEBOAT_KNOWN_BUGS=1. */
-static const FixKnownBug knownBugs[] = {
-    {cmocka_unit_test(testPruneTwiceOneRepo),
-     "BUG: pruneRun adds the index files to the Repo's in-memory index (repoLoadIndex) instead of reloading it, so "
-     "entries of the packs an earlier prune deleted win and the second prune fails with 'pack ... holds used data "
-     "but is missing'; fix: repoReloadIndex at the start of pruneRun"},
-    {cmocka_unit_test(testKeptPackUnusedStaysVisible),
-     "BUG: writeKeptIndex writes only the used entries of kept packs, so their unused blobs vanish from the index: "
-     "later prunes report no unused space and, while the pack's other blobs are used, never reclaim it, even with "
-     "--max-unused 0; fix: keep every entry of "
-     "a kept pack in the new index"},
-};
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testNothingToPrune),
@@ -829,6 +815,8 @@ int main(void) {
         cmocka_unit_test(testStopsOnDamagedSnapshot),
         cmocka_unit_test(testCrashAtEveryStep),
         cmocka_unit_test(testArchiverBackupsPrune),
+        cmocka_unit_test(testPruneTwiceOneRepo),
+        cmocka_unit_test(testKeptPackUnusedStaysVisible),
     };
-    return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), knownBugs, sizeof(knownBugs) / sizeof(knownBugs[0]));
+    return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), NULL, 0);
 }
