@@ -28,6 +28,9 @@ struct Repo {
     uint8_t gearSecret[32];
     int compressionLevel;
     Index *index;
+    LbId *indexFiles; /* the index files the in-memory index was loaded from */
+    size_t indexFileCount;
+    bool indexLoaded;
     /* Whole packs that hold only tree blobs, fetched once (see repoLoadBlob) */
     pthread_mutex_t cacheMu;
     uint8_t *packKind; /* per pack: 0 unknown, 1 trees only, 2 has data */
@@ -84,6 +87,13 @@ int repoCompressionLevel(const Repo *repo) {
 Index *repoIndex(Repo *repo) {
     return repo->index;
 }
+bool repoIndexLoaded(const Repo *repo) {
+    return repo->indexLoaded;
+}
+const LbId *repoIndexFiles(const Repo *repo, size_t *count) {
+    *count = repo->indexFileCount;
+    return repo->indexFiles;
+}
 
 static void treeCacheClear(Repo *repo) {
     for (size_t i = 0; i < repo->packKindCount; i++)
@@ -105,6 +115,7 @@ void repoFree(Repo *repo) {
     for (int p = 0; p < REPO_CHUNK_PROFILES; p++)
         chunkerFree(repo->chunkers[p]);
     indexFree(repo->index);
+    free(repo->indexFiles);
     cryptoWipe(&repo->keys, sizeof(repo->keys));
     cryptoWipe(repo->gearSecret, sizeof(repo->gearSecret));
     free(repo);
@@ -687,6 +698,12 @@ bool repoLoadIndex(Repo *repo, LbError *err) {
              indexDecodeInto(repo->index, plain.data, plain.len, err);
     }
     lbBufFree(&plain);
+    if (ok && n > 0) {
+        repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + n) * sizeof(LbId));
+        memcpy(repo->indexFiles + repo->indexFileCount, ids, n * sizeof(LbId));
+        repo->indexFileCount += n;
+    }
+    repo->indexLoaded |= ok;
     free(ids);
     return ok;
 }
@@ -697,6 +714,10 @@ bool repoReloadIndex(Repo *repo, LbError *err) {
     pthread_mutex_unlock(&repo->cacheMu);
     indexFree(repo->index);
     repo->index = indexNew();
+    free(repo->indexFiles);
+    repo->indexFiles = NULL;
+    repo->indexFileCount = 0;
+    repo->indexLoaded = false;
     return repoLoadIndex(repo, err);
 }
 
