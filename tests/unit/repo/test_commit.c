@@ -1,0 +1,479 @@
+/*
+ * test_commit.c - unit tests for src/repo/commit.h: the checks every writer
+ * runs before it writes a snapshot (docs/concurrency.md, step 4).
+ *
+ * One in-memory store is shared by several Repo objects through a thin
+ * "borrowing" driver (a Repo owns and frees its Storage; the borrowing driver
+ * frees nothing), so a test can run "an earlier backup" with one Repo and
+ * "the writer" with a freshly opened one, exactly as two processes would.
+ * The driver can also drop puts under a prefix while reporting success (a
+ * pack lost behind the writer's back). A concurrent prune is simulated by
+ * deleting or rewriting index files and packs directly in the store.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "repo/commit.h"
+#include "repo/repo.h"
+#include "repo/saver.h"
+#include "snapshot/snapshot.h"
+#include "snapshot/tree.h"
+#include "storage/mem/mem.h"
+
+#define PASSWORD "commit test password"
+
+/***********************************************************************************************************************
+ * A borrowing storage driver
+ **********************************************************************************************************************/
+
+typedef struct Borrow {
+    Storage *inner;
+    const char *dropPuts; /* puts of names with this prefix "succeed" but store nothing (NULL = none) */
+} Borrow;
+
+static bool borrowPut(void *d, const char *name, const uint8_t *data, size_t len, LbError *err) {
+    Borrow *b = d;
+    if (b->dropPuts && strncmp(name, b->dropPuts, strlen(b->dropPuts)) == 0)
+        return true;
+    return storagePut(b->inner, name, data, len, err);
+}
+static bool borrowGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
+    return storageGet(((Borrow *)d)->inner, name, off, len, out, err);
+}
+static bool borrowList(void *d, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
+    return storageList(((Borrow *)d)->inner, prefix, cb, ctx, err);
+}
+static bool borrowRemove(void *d, const char *name, LbError *err) {
+    return storageRemove(((Borrow *)d)->inner, name, err);
+}
+static bool borrowStat(void *d, const char *name, StorageInfo *info, LbError *err) {
+    return storageStat(((Borrow *)d)->inner, name, info, err);
+}
+static void borrowFree(void *d) {
+    free(d);
+}
+
+static const StorageInterface borrowIface = {
+    .name = "borrow",
+    .put = borrowPut,
+    .get = borrowGet,
+    .list = borrowList,
+    .remove = borrowRemove,
+    .stat = borrowStat,
+    .free = borrowFree,
+};
+
+static Storage *borrow(Storage *inner, const char *dropPuts) {
+    Borrow *b = calloc(1, sizeof(*b));
+    b->inner = inner;
+    b->dropPuts = dropPuts;
+    return storageNewDriver(&borrowIface, b, "mem:test");
+}
+
+/***********************************************************************************************************************
+ * Fixtures and helpers
+ **********************************************************************************************************************/
+
+typedef struct TestRepo {
+    Storage *mem;  /* the shared store */
+    Repo *earlier; /* an earlier writer (initialized the repository) */
+} TestRepo;
+
+static int setupRepo(void **state) {
+    TestRepo *tr = calloc(1, sizeof(*tr));
+    tr->mem = storageMemNew();
+    LbError err = {0};
+    RepoInitOptions opts = {.kdfN = 1024};
+    tr->earlier = repoInit(borrow(tr->mem, NULL), PASSWORD, &opts, &err);
+    if (tr->earlier == NULL) {
+        print_error("repoInit: %s\n", err.msg);
+        return -1;
+    }
+    if (!repoLoadIndex(tr->earlier, &err)) {
+        print_error("repoLoadIndex: %s\n", err.msg);
+        return -1;
+    }
+    *state = tr;
+    return 0;
+}
+
+static int teardownRepo(void **state) {
+    TestRepo *tr = *state;
+    repoFree(tr->earlier);
+    storageFree(tr->mem);
+    free(tr);
+    return 0;
+}
+
+/* A second process on the same store; its index is not loaded. */
+static Repo *openWriter(TestRepo *tr, const char *dropPuts) {
+    LbError err = {0};
+    Repo *repo = repoOpen(borrow(tr->mem, dropPuts), PASSWORD, &err);
+    if (repo == NULL)
+        print_error("repoOpen: %s\n", err.msg);
+    assert_non_null(repo);
+    return repo;
+}
+
+static bool countOne(void *ctx, const char *name, uint64_t size) {
+    (void)name;
+    (void)size;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+/* Objects under dir/ in the store. */
+static size_t countIds(Storage *mem, const char *dir) {
+    size_t n = 0;
+    LbError err = {0};
+    char prefix[32];
+    snprintf(prefix, sizeof(prefix), "%s/", dir);
+    assert_true(storageList(mem, prefix, countOne, &n, &err));
+    return n;
+}
+
+/* The single ID in dir (asserts there is exactly one). */
+static LbId onlyId(Repo *repo, const char *dir) {
+    LbId *ids = NULL;
+    size_t n = 0;
+    LbError err = {0};
+    assert_true(repoListIds(repo, dir, &ids, &n, &err));
+    assert_int_equal(n, 1);
+    LbId id = ids[0];
+    free(ids);
+    return id;
+}
+
+static void removeObject(Storage *mem, const char *dir, const LbId *id) {
+    char hex[LB_ID_HEX_LEN + 1], name[128];
+    lbIdToHex(id, hex);
+    if (strcmp(dir, "data") == 0)
+        repoPackName(id, name);
+    else
+        snprintf(name, sizeof(name), "%s/%s", dir, hex);
+    LbError err = {0};
+    StorageInfo info;
+    assert_true(storageStat(mem, name, &info, &err));
+    assert_true(info.exists);
+    assert_true(storageRemove(mem, name, &err));
+}
+
+/* What one run of a writer stored: its tree and the packs it uploaded. */
+typedef struct Stored {
+    LbId data, tree;
+    LbId *packs;
+    size_t packCount;
+} Stored;
+
+static uint8_t *randomBytes(size_t len, unsigned seed) {
+    uint8_t *p = malloc(len);
+    srand(seed);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)rand();
+    return p;
+}
+
+/* Store one file of 4 KiB (content from seed) named name in a tree, through a saver, the way
+ * the archiver does: data blob, tree blob, packs, then the index file. A
+ * blob the index already has is not stored again (deduplication). */
+static bool storeFile(Repo *repo, const char *name, unsigned seed, Stored *out, LbError *err) {
+    memset(out, 0, sizeof(*out));
+    BlobSaver *saver = saverNew(repo, 1);
+    saverSubmitTake(saver, BLOB_DATA, randomBytes(4096, seed), 4096, &out->data, NULL);
+    saverWait(saver);
+    Tree t = {0};
+    Node *n = treeAppend(&t);
+    n->name = strdup(name);
+    n->type = NODE_FILE;
+    n->mode = 0644;
+    n->size = 4096;
+    n->content = malloc(sizeof(LbId));
+    n->content[0] = out->data;
+    n->contentCount = 1;
+    LbBuf plain = {0};
+    treeEncode(&t, &plain);
+    treeFree(&t);
+    uint8_t *copy = malloc(plain.len);
+    memcpy(copy, plain.data, plain.len);
+    saverSubmitTake(saver, BLOB_TREE, copy, plain.len, &out->tree, NULL);
+    lbBufFree(&plain);
+    bool ok = saverFinish(saver, err);
+    out->packs = saverNewPackIds(saver, &out->packCount);
+    saverFree(saver);
+    return ok;
+}
+
+static void snapshotOf(const Stored *s, Snapshot *snap) {
+    memset(snap, 0, sizeof(*snap));
+    snap->timeNs = 1700000000000000000LL;
+    snap->tree = s->tree;
+    snap->hostname = strdup("test-host");
+    snap->username = strdup("tester");
+}
+
+/* Capture what is written to stderr (the logger's output). */
+typedef struct Capture {
+    int saved;
+    FILE *file;
+} Capture;
+
+static void captureBegin(Capture *c) {
+    fflush(stderr);
+    c->file = tmpfile();
+    assert_non_null(c->file);
+    c->saved = dup(2);
+    assert_true(c->saved >= 0);
+    assert_true(dup2(fileno(c->file), 2) >= 0);
+}
+
+static char *captureEnd(Capture *c) {
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    long n = ftell(c->file);
+    if (n < 0)
+        n = 0;
+    char *text = calloc(1, (size_t)n + 1);
+    rewind(c->file);
+    size_t got = fread(text, 1, (size_t)n, c->file);
+    text[got] = '\0';
+    fclose(c->file);
+    return text;
+}
+
+#define RECHECK_LOG "index file(s) changed during this run"
+
+/***********************************************************************************************************************
+ * Tests
+ **********************************************************************************************************************/
+
+/* The happy path: a writer opened after an earlier backup begins (which loads
+ * the index and deduplicates the earlier data), stores a tree and commits:
+ * the snapshot is saved and loads back with that tree. Its own new index
+ * file does not count as a change: no re-check runs. */
+static void testCommitSavesSnapshot(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Stored before;
+    assert_true(storeFile(tr->earlier, "a", 1, &before, &err));
+    assert_int_equal(before.packCount, 2); /* a data pack and a tree pack */
+
+    Repo *w = openWriter(tr, NULL);
+    assert_false(repoIndexLoaded(w));
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    assert_true(repoIndexLoaded(w));
+    assert_true(indexHas(repoIndex(w), &before.data, BLOB_DATA));
+    size_t nfiles = 0;
+    repoIndexFiles(w, &nfiles);
+    assert_int_equal(nfiles, 1);
+
+    Stored run;
+    assert_true(storeFile(w, "b", 2, &run, &err));
+    assert_int_equal(run.packCount, 2);
+    assert_int_equal(countIds(tr->mem, "index"), 2);
+    Snapshot snap;
+    snapshotOf(&run, &snap);
+    Capture cap;
+    captureBegin(&cap);
+    bool ok = repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err);
+    char *log = captureEnd(&cap);
+    if (!ok)
+        print_error("commit: %s\n", err.msg);
+    assert_true(ok);
+    assert_null(strstr(log, RECHECK_LOG));
+    free(log);
+
+    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    Snapshot back = {0};
+    assert_true(snapshotLoad(tr->earlier, &snap.id, &back, &err));
+    assert_true(lbIdEqual(&back.tree, &run.tree));
+    snapshotClear(&back);
+    snapshotClear(&snap);
+    repoCommitFree(commit);
+    repoCommitFree(NULL);
+    free(before.packs);
+    free(run.packs);
+    repoFree(w);
+}
+
+/* A pack this run uploaded is gone before the snapshot (a prune whose lock
+ * check missed the writer): the commit fails with LB_ERR_NOT_COMMITTED
+ * naming the pack, and writes no snapshot. */
+static void testLostPackWritesNothing(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Repo *w = openWriter(tr, NULL);
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    Stored run;
+    assert_true(storeFile(w, "c", 3, &run, &err));
+    assert_int_equal(run.packCount, 2);
+    removeObject(tr->mem, "data", &run.packs[0]);
+
+    Snapshot snap;
+    snapshotOf(&run, &snap);
+    assert_false(repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
+    assert_string_equal(lbErrorName(err.code), "not-committed");
+    assert_int_equal(lbErrorExitCode(err.code), 1);
+    char packName[80];
+    repoPackName(&run.packs[0], packName);
+    assert_non_null(strstr(err.msg, "no snapshot written"));
+    assert_non_null(strstr(err.msg, packName));
+    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    snapshotClear(&snap);
+    repoCommitFree(commit);
+    free(run.packs);
+    repoFree(w);
+}
+
+/* The saver runs the same pack check before it writes its index file: a pack
+ * lost on upload makes saverFinish fail with LB_ERR_NOT_COMMITTED, and no
+ * index file names it. */
+static void testSaverLostPackWritesNoIndex(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Repo *w = openWriter(tr, "data/");
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    Stored run;
+    assert_false(storeFile(w, "d", 4, &run, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
+    assert_non_null(strstr(err.msg, "no snapshot written"));
+    assert_int_equal(countIds(tr->mem, "index"), 0);
+    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    repoCommitFree(commit);
+    free(run.packs);
+    repoFree(w);
+}
+
+/* The writer deduplicated against an earlier backup's data; a prune then
+ * removed that backup's index file and pack (no snapshot referenced them).
+ * The writer's own pack is intact, so only the re-check the missing index
+ * file triggers can notice: the commit reloads the index, finds the data blob
+ * gone and fails with LB_ERR_NOT_COMMITTED, writing nothing. A commit of the
+ * same run before the prune (copy writes several snapshots) succeeded. */
+static void testPrunedIndexRecheckFails(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Stored before;
+    assert_true(storeFile(tr->earlier, "e", 5, &before, &err));
+    LbId oldIndex = onlyId(tr->earlier, "index");
+
+    Repo *w = openWriter(tr, NULL);
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    Stored run;
+    assert_true(storeFile(w, "e2", 5, &run, &err)); /* same data: deduplicated */
+    assert_true(lbIdEqual(&run.data, &before.data));
+    assert_int_equal(run.packCount, 1); /* only the tree blob is new */
+
+    Snapshot first;
+    snapshotOf(&run, &first);
+    assert_true(repoCommitSnapshot(commit, run.packs, run.packCount, &first, &err));
+    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    /* the prune: forget the first snapshot, drop the earlier backup's index
+     * file and pack (the writer's own pack and index survive) */
+    removeObject(tr->mem, "snapshots", &first.id);
+    removeObject(tr->mem, "index", &oldIndex);
+    for (size_t i = 0; i < before.packCount; i++)
+        removeObject(tr->mem, "data", &before.packs[i]);
+
+    Snapshot snap;
+    snapshotOf(&run, &snap);
+    snap.timeNs++;
+    Capture cap;
+    captureBegin(&cap);
+    bool ok = repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err);
+    char *log = captureEnd(&cap);
+    assert_false(ok);
+    assert_non_null(strstr(log, "1 " RECHECK_LOG));
+    free(log);
+    assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
+    assert_non_null(strstr(err.msg, "no snapshot written: data this run relies on was removed meanwhile"));
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&before.data, hex);
+    assert_non_null(strstr(err.msg, hex));
+    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    snapshotClear(&first);
+    snapshotClear(&snap);
+    repoCommitFree(commit);
+    free(before.packs);
+    free(run.packs);
+    repoFree(w);
+}
+
+/* A prune that rewrote the index (a new index file naming the same packs, the
+ * old one deleted) but kept every blob: the missing index file triggers the
+ * re-check, which finds everything and the snapshot is saved. */
+static void testPrunedIndexRecheckPasses(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Stored before;
+    assert_true(storeFile(tr->earlier, "g", 6, &before, &err));
+    LbId oldIndex = onlyId(tr->earlier, "index");
+
+    Repo *w = openWriter(tr, NULL);
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    Stored run;
+    assert_true(storeFile(w, "g2", 6, &run, &err));
+    assert_true(lbIdEqual(&run.data, &before.data));
+
+    /* the prune: the same entries under a new index file, the old one gone */
+    LbBuf plain = {0};
+    LbId newIndex;
+    assert_true(repoLoadUnpacked(tr->earlier, "index", &oldIndex, &plain, &err));
+    assert_true(repoSaveUnpacked(tr->earlier, "index", plain.data, plain.len, &newIndex, &err));
+    assert_false(lbIdEqual(&newIndex, &oldIndex));
+    lbBufFree(&plain);
+    removeObject(tr->mem, "index", &oldIndex);
+
+    Snapshot snap;
+    snapshotOf(&run, &snap);
+    Capture cap;
+    captureBegin(&cap);
+    bool ok = repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err);
+    char *log = captureEnd(&cap);
+    if (!ok)
+        print_error("commit: %s\n", err.msg);
+    assert_true(ok);
+    assert_non_null(strstr(log, "1 " RECHECK_LOG));
+    free(log);
+    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    /* the reload took the rewritten index */
+    size_t nfiles = 0;
+    const LbId *files = repoIndexFiles(w, &nfiles);
+    bool sawNew = false;
+    for (size_t i = 0; i < nfiles; i++) {
+        assert_false(lbIdEqual(&files[i], &oldIndex));
+        sawNew |= lbIdEqual(&files[i], &newIndex);
+    }
+    assert_true(sawNew);
+    snapshotClear(&snap);
+    repoCommitFree(commit);
+    free(before.packs);
+    free(run.packs);
+    repoFree(w);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(testCommitSavesSnapshot, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testLostPackWritesNothing, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testSaverLostPackWritesNoIndex, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testPrunedIndexRecheckFails, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testPrunedIndexRecheckPasses, setupRepo, teardownRepo),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
