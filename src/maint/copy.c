@@ -275,8 +275,11 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         d->tree = tree;
     }
     /* packs and index first, then the snapshots that need them */
-    if (!saverFinish(c.saver, err))
+    if (!saverFinish(c.saver, err)) {
+        if (err->code != LB_ERR_NOT_COMMITTED) /* its message says so already */
+            lbErrorWrap(err, "no snapshot written");
         goto cleanup;
+    }
     SaverStats ss;
     saverGetStats(c.saver, &ss);
     r->blobsNew = ss.blobsNew;

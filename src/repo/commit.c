@@ -112,5 +112,7 @@ bool repoCommitSnapshot(RepoCommit *c, const LbId *newPacks, size_t newPackCount
                                     "again");
         }
     }
-    return snapshotSave(c->repo, snap, err);
+    if (!snapshotSave(c->repo, snap, err))
+        return lbErrorWrap(err, "no snapshot written");
+    return true;
 }

@@ -38,8 +38,9 @@ RepoCommit *repoCommitBegin(Repo *repo, LbError *err);
  * uploaded (borrowed; may be NULL when newPackCount is 0); snap->tree is the
  * tree the check verifies. May be called once per snapshot (copy writes
  * several): each call checks against the index files recorded at Begin.
- * On failure nothing is written; the code is LB_ERR_NOT_COMMITTED when data
- * was found missing, another code when the check itself could not run. */
+ * On failure nothing is written and the message starts with "no snapshot
+ * written"; the code is LB_ERR_NOT_COMMITTED when data was found missing,
+ * another code when the check or the write itself failed. */
 bool repoCommitSnapshot(RepoCommit *commit, const LbId *newPacks, size_t newPackCount, Snapshot *snap, LbError *err);
 
 /* Every pack in packs (borrowed) still exists: prune deletes packs no index
