@@ -181,8 +181,11 @@ bool repoOpenUnpacked(Repo *repo, const uint8_t *stored, size_t len, LbBuf *plai
     } else if (framed.len >= 5 && framed.data[0] == 1) {
         if (!compressDecompress(framed.data + 5, framed.len - 5, lbGetU32(framed.data + 1), plain, err))
             goto cleanup;
+    } else if (framed.len == 0) {
+        lbErr(err, LB_ERR_FORMAT, "unable to unframe object: it is empty");
+        goto cleanup;
     } else {
-        lbErr(err, LB_ERR_FORMAT, "object has an unknown framing");
+        lbErr(err, LB_ERR_FORMAT, "unable to unframe object: unknown framing %u", framed.data[0]);
         goto cleanup;
     }
     ok = true;
@@ -223,7 +226,7 @@ bool repoLoadUnpacked(Repo *repo, const char *dir, const LbId *id, LbBuf *plain,
         goto cleanup;
     }
     if (!repoOpenUnpacked(repo, stored.data, stored.len, plain, err)) {
-        lbErrorWrap(err, "unable to read '%s'", name);
+        lbErrorWrap(err, "unable to decode '%s'", name);
         goto cleanup;
     }
     ok = true;
@@ -376,7 +379,7 @@ static bool loadConfig(Repo *repo, LbError *err) {
     if (!storageGet(repo->storage, "config", 0, 0, &stored, err))
         goto cleanup;
     if (!repoOpenUnpacked(repo, stored.data, stored.len, &plain, err)) {
-        lbErrorWrap(err, "unable to read repository config");
+        lbErrorWrap(err, "unable to decode repository config");
         goto cleanup;
     }
     json_error_t jerr;
@@ -522,9 +525,17 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
     json_int_t r = json_integer_value(json_object_get(key, "r"));
     json_int_t p = json_integer_value(json_object_get(key, "p"));
     const char *data = json_string_value(json_object_get(key, "data"));
-    if (n < 2 || n > (1 << 22) || r < 1 || r > 32 || p < 1 || p > 16 || data == NULL ||
-        !getHexField(key, "salt", salt, sizeof(salt)) || strlen(data) % 2) {
-        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters", name);
+    if (n < 2 || n > (1 << 22) || r < 1 || r > 32 || p < 1 || p > 16) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters: scrypt N=%lld r=%lld p=%lld", name,
+              (long long)n, (long long)r, (long long)p);
+        goto cleanup;
+    }
+    if (!getHexField(key, "salt", salt, sizeof(salt))) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters: no valid 'salt'", name);
+        goto cleanup;
+    }
+    if (data == NULL || strlen(data) % 2) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid data: 'data' is not a hex string", name);
         goto cleanup;
     }
     size_t slen = strlen(data) / 2;
@@ -540,10 +551,16 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
         goto cleanup;
     }
     master = json_loadb((const char *)plain.data, plain.len, 0, &jerr);
-    if (master == NULL || !getHexField(master, "data_key", repo->keys.dataKey, 32) ||
-        !getHexField(master, "meta_key", repo->keys.metaKey, 32) ||
-        !getHexField(master, "id_key", repo->keys.idKey, 32)) {
-        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys", name);
+    if (master == NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys: not valid JSON", name);
+        goto cleanup;
+    }
+    const char *missing = !getHexField(master, "data_key", repo->keys.dataKey, 32)   ? "data_key"
+                          : !getHexField(master, "meta_key", repo->keys.metaKey, 32) ? "meta_key"
+                          : !getHexField(master, "id_key", repo->keys.idKey, 32)     ? "id_key"
+                                                                                     : NULL;
+    if (missing != NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys: no valid '%s'", name, missing);
         goto cleanup;
     }
     repo->keyId = *id;
