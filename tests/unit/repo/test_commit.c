@@ -2,12 +2,11 @@
  * test_commit.c - unit tests for src/repo/commit.h: the checks every writer
  * runs before it writes a snapshot (docs/concurrency.md, step 4).
  *
- * One in-memory store is shared by several Repo objects through a thin
- * "borrowing" driver (a Repo owns and frees its Storage; the borrowing driver
- * frees nothing), so a test can run "an earlier backup" with one Repo and
- * "the writer" with a freshly opened one, exactly as two processes would.
- * The driver can also drop puts under a prefix while reporting success (a
- * pack lost behind the writer's back). A concurrent prune is simulated by
+ * One in-memory store is shared by several Repo objects through the
+ * borrowing driver of harness.h, so a test can run "an earlier backup" with
+ * one Repo and "the writer" with a freshly opened one, exactly as two
+ * processes would. The driver can also drop puts under a prefix while
+ * reporting success (a pack lost behind the writer's back). A concurrent prune is simulated by
  * deleting or rewriting index files and packs directly in the store.
  */
 #include <setjmp.h>
@@ -29,55 +28,9 @@
 #include "snapshot/tree.h"
 #include "storage/mem/mem.h"
 
+#include "harness.h"
+
 #define PASSWORD "commit test password"
-
-/***********************************************************************************************************************
- * A borrowing storage driver
- **********************************************************************************************************************/
-
-typedef struct Borrow {
-    Storage *inner;
-    const char *dropPuts; /* puts of names with this prefix "succeed" but store nothing (NULL = none) */
-} Borrow;
-
-static bool borrowPut(void *d, const char *name, const uint8_t *data, size_t len, LbError *err) {
-    Borrow *b = d;
-    if (b->dropPuts && strncmp(name, b->dropPuts, strlen(b->dropPuts)) == 0)
-        return true;
-    return storagePut(b->inner, name, data, len, err);
-}
-static bool borrowGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
-    return storageGet(((Borrow *)d)->inner, name, off, len, out, err);
-}
-static bool borrowList(void *d, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
-    return storageList(((Borrow *)d)->inner, prefix, cb, ctx, err);
-}
-static bool borrowRemove(void *d, const char *name, LbError *err) {
-    return storageRemove(((Borrow *)d)->inner, name, err);
-}
-static bool borrowStat(void *d, const char *name, StorageInfo *info, LbError *err) {
-    return storageStat(((Borrow *)d)->inner, name, info, err);
-}
-static void borrowFree(void *d) {
-    free(d);
-}
-
-static const StorageInterface borrowIface = {
-    .name = "borrow",
-    .put = borrowPut,
-    .get = borrowGet,
-    .list = borrowList,
-    .remove = borrowRemove,
-    .stat = borrowStat,
-    .free = borrowFree,
-};
-
-static Storage *borrow(Storage *inner, const char *dropPuts) {
-    Borrow *b = calloc(1, sizeof(*b));
-    b->inner = inner;
-    b->dropPuts = dropPuts;
-    return storageNewDriver(&borrowIface, b, "mem:test");
-}
 
 /***********************************************************************************************************************
  * Fixtures and helpers
@@ -86,6 +39,7 @@ static Storage *borrow(Storage *inner, const char *dropPuts) {
 typedef struct TestRepo {
     Storage *mem;  /* the shared store */
     Repo *earlier; /* an earlier writer (initialized the repository) */
+    Faults faults; /* of the writer */
 } TestRepo;
 
 static int setupRepo(void **state) {
@@ -114,10 +68,12 @@ static int teardownRepo(void **state) {
     return 0;
 }
 
-/* A second process on the same store; its index is not loaded. */
+/* A second process on the same store; its index is not loaded. Puts under
+ * dropPuts (NULL = none) are lost. */
 static Repo *openWriter(TestRepo *tr, const char *dropPuts) {
     LbError err = {0};
-    Repo *repo = repoOpen(borrow(tr->mem, dropPuts), PASSWORD, &err);
+    tr->faults.drop = dropPuts;
+    Repo *repo = repoOpen(borrowFaulty(tr->mem, &tr->faults), PASSWORD, &err);
     if (repo == NULL)
         print_error("repoOpen: %s\n", err.msg);
     assert_non_null(repo);
@@ -218,36 +174,6 @@ static void snapshotOf(const Stored *s, Snapshot *snap) {
     snap->tree = s->tree;
     snap->hostname = strdup("test-host");
     snap->username = strdup("tester");
-}
-
-/* Capture what is written to stderr (the logger's output). */
-typedef struct Capture {
-    int saved;
-    FILE *file;
-} Capture;
-
-static void captureBegin(Capture *c) {
-    fflush(stderr);
-    c->file = tmpfile();
-    assert_non_null(c->file);
-    c->saved = dup(2);
-    assert_true(c->saved >= 0);
-    assert_true(dup2(fileno(c->file), 2) >= 0);
-}
-
-static char *captureEnd(Capture *c) {
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    long n = ftell(c->file);
-    if (n < 0)
-        n = 0;
-    char *text = calloc(1, (size_t)n + 1);
-    rewind(c->file);
-    size_t got = fread(text, 1, (size_t)n, c->file);
-    text[got] = '\0';
-    fclose(c->file);
-    return text;
 }
 
 #define RECHECK_LOG "index file(s) changed during this run"
@@ -357,8 +283,48 @@ static void testSaverLostPackWritesNoIndex(void **state) {
     repoFree(w);
 }
 
-/* The writer deduplicated against an earlier backup's data; a prune then
- * removed that backup's index file and pack (no snapshot referenced them).
+/* A writer that deduplicated against an earlier backup: the earlier backup
+ * stored a file (one index file, oldIndex); the writer, opened afterwards,
+ * began its commit and stored the same data under another name, so only
+ * its tree blob is new. */
+typedef struct DedupRun {
+    Stored before, run;
+    LbId oldIndex;
+    Repo *w;
+    RepoCommit *commit;
+} DedupRun;
+
+static void dedupRunBegin(TestRepo *tr, unsigned seed, DedupRun *d) {
+    LbError err = {0};
+    assert_true(storeFile(tr->earlier, "earlier", seed, &d->before, &err));
+    d->oldIndex = onlyId(tr->earlier, "index");
+    d->w = openWriter(tr, NULL);
+    d->commit = repoCommitBegin(d->w, &err);
+    assert_non_null(d->commit);
+    assert_true(storeFile(d->w, "writer", seed, &d->run, &err));
+    assert_true(lbIdEqual(&d->run.data, &d->before.data));
+    assert_int_equal(d->run.packCount, 1); /* only the tree blob is new */
+}
+
+static void dedupRunEnd(DedupRun *d) {
+    repoCommitFree(d->commit);
+    free(d->before.packs);
+    free(d->run.packs);
+    repoFree(d->w);
+}
+
+/* Commit a snapshot of the run's tree, capturing the log; true when saved. */
+static bool commitRun(DedupRun *d, Snapshot *snap, char **log, LbError *err) {
+    snapshotOf(&d->run, snap);
+    Capture cap;
+    captureBegin(&cap);
+    bool ok = repoCommitSnapshot(d->commit, d->run.packs, d->run.packCount, snap, err);
+    *log = captureEnd(&cap);
+    return ok;
+}
+
+/* After a writer deduplicated against an earlier backup's data, a prune
+ * removed that backup's index file and packs (no snapshot referenced them).
  * The writer's own pack is intact, so only the re-check the missing index
  * file triggers can notice: the commit reloads the index, finds the data blob
  * gone and fails with LB_ERR_NOT_COMMITTED, writing nothing. A commit of the
@@ -366,51 +332,33 @@ static void testSaverLostPackWritesNoIndex(void **state) {
 static void testPrunedIndexRecheckFails(void **state) {
     TestRepo *tr = *state;
     LbError err = {0};
-    Stored before;
-    assert_true(storeFile(tr->earlier, "e", 5, &before, &err));
-    LbId oldIndex = onlyId(tr->earlier, "index");
-
-    Repo *w = openWriter(tr, NULL);
-    RepoCommit *commit = repoCommitBegin(w, &err);
-    assert_non_null(commit);
-    Stored run;
-    assert_true(storeFile(w, "e2", 5, &run, &err)); /* same data: deduplicated */
-    assert_true(lbIdEqual(&run.data, &before.data));
-    assert_int_equal(run.packCount, 1); /* only the tree blob is new */
-
-    Snapshot first;
-    snapshotOf(&run, &first);
-    assert_true(repoCommitSnapshot(commit, run.packs, run.packCount, &first, &err));
+    DedupRun d;
+    dedupRunBegin(tr, 5, &d);
+    Snapshot first, snap;
+    char *log;
+    assert_true(commitRun(&d, &first, &log, &err));
+    assert_null(strstr(log, RECHECK_LOG));
+    free(log);
     assert_int_equal(countIds(tr->mem, "snapshots"), 1);
     /* the prune: forget the first snapshot, drop the earlier backup's index
-     * file and pack (the writer's own pack and index survive) */
+     * file and packs (the writer's own pack and index survive) */
     removeObject(tr->mem, "snapshots", &first.id);
-    removeObject(tr->mem, "index", &oldIndex);
-    for (size_t i = 0; i < before.packCount; i++)
-        removeObject(tr->mem, "data", &before.packs[i]);
+    removeObject(tr->mem, "index", &d.oldIndex);
+    for (size_t i = 0; i < d.before.packCount; i++)
+        removeObject(tr->mem, "data", &d.before.packs[i]);
 
-    Snapshot snap;
-    snapshotOf(&run, &snap);
-    snap.timeNs++;
-    Capture cap;
-    captureBegin(&cap);
-    bool ok = repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err);
-    char *log = captureEnd(&cap);
-    assert_false(ok);
+    assert_false(commitRun(&d, &snap, &log, &err));
     assert_non_null(strstr(log, "1 " RECHECK_LOG));
     free(log);
     assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
     assert_non_null(strstr(err.msg, "no snapshot written: data this run relies on was removed meanwhile"));
     char hex[LB_ID_HEX_LEN + 1];
-    lbIdToHex(&before.data, hex);
+    lbIdToHex(&d.before.data, hex);
     assert_non_null(strstr(err.msg, hex));
     assert_int_equal(countIds(tr->mem, "snapshots"), 0);
     snapshotClear(&first);
     snapshotClear(&snap);
-    repoCommitFree(commit);
-    free(before.packs);
-    free(run.packs);
-    repoFree(w);
+    dedupRunEnd(&d);
 }
 
 /* A prune that rewrote the index (a new index file naming the same packs, the
@@ -419,32 +367,20 @@ static void testPrunedIndexRecheckFails(void **state) {
 static void testPrunedIndexRecheckPasses(void **state) {
     TestRepo *tr = *state;
     LbError err = {0};
-    Stored before;
-    assert_true(storeFile(tr->earlier, "g", 6, &before, &err));
-    LbId oldIndex = onlyId(tr->earlier, "index");
-
-    Repo *w = openWriter(tr, NULL);
-    RepoCommit *commit = repoCommitBegin(w, &err);
-    assert_non_null(commit);
-    Stored run;
-    assert_true(storeFile(w, "g2", 6, &run, &err));
-    assert_true(lbIdEqual(&run.data, &before.data));
-
+    DedupRun d;
+    dedupRunBegin(tr, 6, &d);
     /* the prune: the same entries under a new index file, the old one gone */
     LbBuf plain = {0};
     LbId newIndex;
-    assert_true(repoLoadUnpacked(tr->earlier, "index", &oldIndex, &plain, &err));
+    assert_true(repoLoadUnpacked(tr->earlier, "index", &d.oldIndex, &plain, &err));
     assert_true(repoSaveUnpacked(tr->earlier, "index", plain.data, plain.len, &newIndex, &err));
-    assert_false(lbIdEqual(&newIndex, &oldIndex));
+    assert_false(lbIdEqual(&newIndex, &d.oldIndex));
     lbBufFree(&plain);
-    removeObject(tr->mem, "index", &oldIndex);
+    removeObject(tr->mem, "index", &d.oldIndex);
 
     Snapshot snap;
-    snapshotOf(&run, &snap);
-    Capture cap;
-    captureBegin(&cap);
-    bool ok = repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err);
-    char *log = captureEnd(&cap);
+    char *log;
+    bool ok = commitRun(&d, &snap, &log, &err);
     if (!ok)
         print_error("commit: %s\n", err.msg);
     assert_true(ok);
@@ -453,18 +389,15 @@ static void testPrunedIndexRecheckPasses(void **state) {
     assert_int_equal(countIds(tr->mem, "snapshots"), 1);
     /* the reload took the rewritten index */
     size_t nfiles = 0;
-    const LbId *files = repoIndexFiles(w, &nfiles);
+    const LbId *files = repoIndexFiles(d.w, &nfiles);
     bool sawNew = false;
     for (size_t i = 0; i < nfiles; i++) {
-        assert_false(lbIdEqual(&files[i], &oldIndex));
+        assert_false(lbIdEqual(&files[i], &d.oldIndex));
         sawNew |= lbIdEqual(&files[i], &newIndex);
     }
     assert_true(sawNew);
     snapshotClear(&snap);
-    repoCommitFree(commit);
-    free(before.packs);
-    free(run.packs);
-    repoFree(w);
+    dedupRunEnd(&d);
 }
 
 int main(void) {
