@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "repo/saver.h"
+#include "snapshot/tree.h"
+
 #include "harness.h"
 
 typedef struct Borrow {
@@ -43,9 +46,14 @@ static bool borrowPut(void *d, const char *name, const uint8_t *data, size_t len
     Borrow *b = d;
     if (injected(b, "put", name, err))
         return false;
-    if (under(name, faultsOf(b)->drop))
+    const Faults *f = faultsOf(b);
+    if (under(name, f->drop))
         return true;
-    return storagePut(b->inner, name, data, len, err);
+    if (!storagePut(b->inner, name, data, len, err))
+        return false;
+    if (f->onPut)
+        f->onPut(f->onPutCtx, name);
+    return true;
 }
 static bool borrowGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
     if (injected(d, "get", name, err))
@@ -117,4 +125,75 @@ char *captureEnd(Capture *c) {
     text[got] = '\0';
     fclose(c->file);
     return text;
+}
+
+static bool countOne(void *ctx, const char *name, uint64_t size) {
+    (void)name;
+    (void)size;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+size_t countObjects(Storage *store, const char *prefix) {
+    size_t n = 0;
+    LbError err = {0};
+    assert_true(storageList(store, prefix, countOne, &n, &err));
+    return n;
+}
+
+void removeObject(Storage *store, const char *dir, const LbId *id) {
+    char hex[LB_ID_HEX_LEN + 1], name[128];
+    lbIdToHex(id, hex);
+    if (strcmp(dir, "data") == 0)
+        repoPackName(id, name);
+    else
+        snprintf(name, sizeof(name), "%s/%s", dir, hex);
+    LbError err = {0};
+    StorageInfo info;
+    assert_true(storageStat(store, name, &info, &err));
+    assert_true(info.exists);
+    assert_true(storageRemove(store, name, &err));
+}
+
+static uint8_t *randomBytes(size_t len, unsigned seed) {
+    uint8_t *p = malloc(len);
+    srand(seed);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)rand();
+    return p;
+}
+
+bool storeFile(Repo *repo, const char *name, unsigned seed, Stored *out, LbError *err) {
+    memset(out, 0, sizeof(*out));
+    BlobSaver *saver = saverNew(repo, 1);
+    saverSubmitTake(saver, BLOB_DATA, randomBytes(4096, seed), 4096, &out->data, NULL);
+    saverWait(saver);
+    Tree t = {0};
+    Node *n = treeAppend(&t);
+    n->name = strdup(name);
+    n->type = NODE_FILE;
+    n->mode = 0644;
+    n->size = 4096;
+    n->content = malloc(sizeof(LbId));
+    n->content[0] = out->data;
+    n->contentCount = 1;
+    LbBuf plain = {0};
+    treeEncode(&t, &plain);
+    treeFree(&t);
+    uint8_t *copy = malloc(plain.len);
+    memcpy(copy, plain.data, plain.len);
+    saverSubmitTake(saver, BLOB_TREE, copy, plain.len, &out->tree, NULL);
+    lbBufFree(&plain);
+    bool ok = saverFinish(saver, err);
+    out->packs = saverNewPackIds(saver, &out->packCount);
+    saverFree(saver);
+    return ok;
+}
+
+void snapshotOf(const Stored *s, Snapshot *snap) {
+    memset(snap, 0, sizeof(*snap));
+    snap->timeNs = 1700000000000000000LL;
+    snap->tree = s->tree;
+    snap->hostname = strdup("test-host");
+    snap->username = strdup("tester");
 }

@@ -80,23 +80,6 @@ static Repo *openWriter(TestRepo *tr, const char *dropPuts) {
     return repo;
 }
 
-static bool countOne(void *ctx, const char *name, uint64_t size) {
-    (void)name;
-    (void)size;
-    (*(size_t *)ctx)++;
-    return true;
-}
-
-/* Objects under dir/ in the store. */
-static size_t countIds(Storage *mem, const char *dir) {
-    size_t n = 0;
-    LbError err = {0};
-    char prefix[32];
-    snprintf(prefix, sizeof(prefix), "%s/", dir);
-    assert_true(storageList(mem, prefix, countOne, &n, &err));
-    return n;
-}
-
 /* The single ID in dir (asserts there is exactly one). */
 static LbId onlyId(Repo *repo, const char *dir) {
     LbId *ids = NULL;
@@ -107,73 +90,6 @@ static LbId onlyId(Repo *repo, const char *dir) {
     LbId id = ids[0];
     free(ids);
     return id;
-}
-
-static void removeObject(Storage *mem, const char *dir, const LbId *id) {
-    char hex[LB_ID_HEX_LEN + 1], name[128];
-    lbIdToHex(id, hex);
-    if (strcmp(dir, "data") == 0)
-        repoPackName(id, name);
-    else
-        snprintf(name, sizeof(name), "%s/%s", dir, hex);
-    LbError err = {0};
-    StorageInfo info;
-    assert_true(storageStat(mem, name, &info, &err));
-    assert_true(info.exists);
-    assert_true(storageRemove(mem, name, &err));
-}
-
-/* What one run of a writer stored: its tree and the packs it uploaded. */
-typedef struct Stored {
-    LbId data, tree;
-    LbId *packs;
-    size_t packCount;
-} Stored;
-
-static uint8_t *randomBytes(size_t len, unsigned seed) {
-    uint8_t *p = malloc(len);
-    srand(seed);
-    for (size_t i = 0; i < len; i++)
-        p[i] = (uint8_t)rand();
-    return p;
-}
-
-/* Store one file of 4 KiB (content from seed) named name in a tree, through a saver, the way
- * the archiver does: data blob, tree blob, packs, then the index file. A
- * blob the index already has is not stored again (deduplication). */
-static bool storeFile(Repo *repo, const char *name, unsigned seed, Stored *out, LbError *err) {
-    memset(out, 0, sizeof(*out));
-    BlobSaver *saver = saverNew(repo, 1);
-    saverSubmitTake(saver, BLOB_DATA, randomBytes(4096, seed), 4096, &out->data, NULL);
-    saverWait(saver);
-    Tree t = {0};
-    Node *n = treeAppend(&t);
-    n->name = strdup(name);
-    n->type = NODE_FILE;
-    n->mode = 0644;
-    n->size = 4096;
-    n->content = malloc(sizeof(LbId));
-    n->content[0] = out->data;
-    n->contentCount = 1;
-    LbBuf plain = {0};
-    treeEncode(&t, &plain);
-    treeFree(&t);
-    uint8_t *copy = malloc(plain.len);
-    memcpy(copy, plain.data, plain.len);
-    saverSubmitTake(saver, BLOB_TREE, copy, plain.len, &out->tree, NULL);
-    lbBufFree(&plain);
-    bool ok = saverFinish(saver, err);
-    out->packs = saverNewPackIds(saver, &out->packCount);
-    saverFree(saver);
-    return ok;
-}
-
-static void snapshotOf(const Stored *s, Snapshot *snap) {
-    memset(snap, 0, sizeof(*snap));
-    snap->timeNs = 1700000000000000000LL;
-    snap->tree = s->tree;
-    snap->hostname = strdup("test-host");
-    snap->username = strdup("tester");
 }
 
 #define RECHECK_LOG "index file(s) changed during this run"
@@ -206,7 +122,7 @@ static void testCommitSavesSnapshot(void **state) {
     Stored run;
     assert_true(storeFile(w, "b", 2, &run, &err));
     assert_int_equal(run.packCount, 2);
-    assert_int_equal(countIds(tr->mem, "index"), 2);
+    assert_int_equal(countObjects(tr->mem, "index/"), 2);
     Snapshot snap;
     snapshotOf(&run, &snap);
     Capture cap;
@@ -219,7 +135,7 @@ static void testCommitSavesSnapshot(void **state) {
     assert_null(strstr(log, RECHECK_LOG));
     free(log);
 
-    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 1);
     Snapshot back = {0};
     assert_true(snapshotLoad(tr->earlier, &snap.id, &back, &err));
     assert_true(lbIdEqual(&back.tree, &run.tree));
@@ -256,7 +172,7 @@ static void testLostPackWritesNothing(void **state) {
     repoPackName(&run.packs[0], packName);
     assert_non_null(strstr(err.msg, "no snapshot written"));
     assert_non_null(strstr(err.msg, packName));
-    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 0);
     snapshotClear(&snap);
     repoCommitFree(commit);
     free(run.packs);
@@ -276,8 +192,8 @@ static void testSaverLostPackWritesNoIndex(void **state) {
     assert_false(storeFile(w, "d", 4, &run, &err));
     assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
     assert_non_null(strstr(err.msg, "no snapshot written"));
-    assert_int_equal(countIds(tr->mem, "index"), 0);
-    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    assert_int_equal(countObjects(tr->mem, "index/"), 0);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 0);
     repoCommitFree(commit);
     free(run.packs);
     repoFree(w);
@@ -339,7 +255,7 @@ static void testPrunedIndexRecheckFails(void **state) {
     assert_true(commitRun(&d, &first, &log, &err));
     assert_null(strstr(log, RECHECK_LOG));
     free(log);
-    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 1);
     /* the prune: forget the first snapshot, drop the earlier backup's index
      * file and packs (the writer's own pack and index survive) */
     removeObject(tr->mem, "snapshots", &first.id);
@@ -355,7 +271,7 @@ static void testPrunedIndexRecheckFails(void **state) {
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&d.before.data, hex);
     assert_non_null(strstr(err.msg, hex));
-    assert_int_equal(countIds(tr->mem, "snapshots"), 0);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 0);
     snapshotClear(&first);
     snapshotClear(&snap);
     dedupRunEnd(&d);
@@ -386,7 +302,7 @@ static void testPrunedIndexRecheckPasses(void **state) {
     assert_true(ok);
     assert_non_null(strstr(log, "1 " RECHECK_LOG));
     free(log);
-    assert_int_equal(countIds(tr->mem, "snapshots"), 1);
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 1);
     /* the reload took the rewritten index */
     size_t nfiles = 0;
     const LbId *files = repoIndexFiles(d.w, &nfiles);

@@ -565,21 +565,6 @@ static void testInitTwice(void **state) {
     repoFree(r2);
 }
 
-static bool countCb(void *ctx, const char *name, uint64_t size) {
-    (void)name;
-    (void)size;
-    (*(size_t *)ctx)++;
-    return true;
-}
-
-/* Objects under prefix in a bare Storage. */
-static size_t countObjects(Storage *st, const char *prefix) {
-    size_t n = 0;
-    LbError err = {0};
-    assert_true(storageList(st, prefix, countCb, &n, &err));
-    return n;
-}
-
 /* Storage failures during init and open surface as the storage error, and
  * init writes the config last: a failed init leaves no repository. */
 static void testInitOpenStorageFailures(void **state) {
