@@ -105,12 +105,13 @@ bool repoCommitSnapshot(RepoCommit *c, const LbId *newPacks, size_t newPackCount
         Index *seen = indexNew();
         bool ok = repoReloadIndex(c->repo, err) && treeComplete(c->repo, &snap->tree, seen, err);
         indexFree(seen);
-        if (!ok) {
-            if (err->code == LB_ERR_NOT_FOUND || err->code == LB_ERR_CORRUPT)
-                err->code = LB_ERR_NOT_COMMITTED; /* a tree, a pack or a blob is gone */
+        if (!ok && (err->code == LB_ERR_NOT_FOUND || err->code == LB_ERR_CORRUPT))
+            err->code = LB_ERR_NOT_COMMITTED; /* a tree, a pack or a blob is gone */
+        if (!ok && err->code == LB_ERR_NOT_COMMITTED)
             return lbErrorWrap(err, "no snapshot written: data this run relies on was removed meanwhile; run it "
                                     "again");
-        }
+        if (!ok)
+            return lbErrorWrap(err, "no snapshot written: unable to verify the snapshot after the index changed");
     }
     if (!snapshotSave(c->repo, snap, err))
         return lbErrorWrap(err, "no snapshot written");
