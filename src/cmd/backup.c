@@ -12,7 +12,7 @@
 #include "cmd/cli.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "maint/check.h"
+#include "repo/commit.h"
 #include "source/bucket.h"
 
 enum {
@@ -245,8 +245,7 @@ int cmdBackup(int argc, char **argv) {
     bool haveParent = false;
     int rc = 1, inFd = -1;
     pid_t child = -1;
-    LbId *indexAtStart = NULL;
-    size_t indexAtStartCount = 0;
+    RepoCommit *commit = NULL;
     BucketSource *bucket = NULL;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
@@ -289,7 +288,8 @@ int cmdBackup(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err))
+    commit = repoCommitBegin(repo, &err);
+    if (commit == NULL)
         goto fail;
 
     char host[256] = "unknown";
@@ -355,7 +355,7 @@ int cmdBackup(int argc, char **argv) {
         }
     }
     if (!ok) {
-        if (err.code != LB_ERR_ARGS && strncmp(err.msg, "no snapshot written", 19) != 0)
+        if (err.code != LB_ERR_ARGS && err.code != LB_ERR_NOT_COMMITTED)
             lbErrorWrap(&err, "no snapshot written");
         goto failPaths;
     }
@@ -370,12 +370,7 @@ int cmdBackup(int argc, char **argv) {
     snap.summary = res.summary;
     if (bucket)
         snap.meta = bucketSourceMeta(bucket);
-    /* Defence in depth against a prune that ran although we held a lock: if
-     * an index file we deduplicated against is gone, make sure every blob the
-     * new snapshot needs is still there before the snapshot points at it. */
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.newPacks, res.newPackCount, &res.tree, &err))
-        goto failPaths;
-    if (!snapshotSave(repo, &snap, &err))
+    if (!repoCommitSnapshot(commit, res.newPacks, res.newPackCount, &snap, &err))
         goto failPaths;
     printSummary(&g, &snap, &res, lbMonotonicSeconds() - start);
     rc = 0;
@@ -400,7 +395,7 @@ done:
         kill(child, SIGTERM);
         waitpid(child, NULL, WNOHANG);
     }
-    free(indexAtStart);
+    repoCommitFree(commit);
     bucketSourceFree(bucket);
     archiverResultClear(&res);
     snapshotClear(&parent);

@@ -12,7 +12,7 @@
 #include "cmd/cli.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "maint/check.h"
+#include "repo/commit.h"
 #include "pg/pgconn.h"
 #include "pg/pgdump.h"
 
@@ -189,8 +189,7 @@ int cmdBackupPgLogical(int argc, char **argv) {
     RepoLock *lock = NULL;
     Snapshot snap = {0};
     PgDumpResult res = {0};
-    LbId *indexAtStart = NULL;
-    size_t indexAtStartCount = 0;
+    RepoCommit *commit = NULL;
     int rc = 1;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupPgOptions, onBackupOption, &o, &g, &args, &err))
@@ -209,7 +208,8 @@ int cmdBackupPgLogical(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err))
+    commit = repoCommitBegin(repo, &err);
+    if (commit == NULL)
         goto fail;
 
     PgProgress ps = {start};
@@ -233,10 +233,7 @@ int cmdBackupPgLogical(int argc, char **argv) {
     snap.summary = res.archive.summary;
     snap.chunkProfile = REPO_CHUNK_DUMP;
     snap.meta = json_incref(res.meta);
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.archive.newPacks, res.archive.newPackCount,
-                           &res.archive.tree, &err))
-        goto fail;
-    if (!snapshotSave(repo, &snap, &err))
+    if (!repoCommitSnapshot(commit, res.archive.newPacks, res.archive.newPackCount, &snap, &err))
         goto fail;
     printBackupSummary(&g, &snap, &res, lbMonotonicSeconds() - start);
     rc = 0;
@@ -244,7 +241,7 @@ int cmdBackupPgLogical(int argc, char **argv) {
 fail:
     rc = cliFail(&err);
 done:
-    free(indexAtStart);
+    repoCommitFree(commit);
     pgdumpResultClear(&res);
     snapshotClear(&snap);
     repoLockRelease(lock);

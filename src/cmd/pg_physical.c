@@ -21,7 +21,7 @@
 #include "cmd/cli.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "maint/check.h"
+#include "repo/commit.h"
 #include "pg/archcheck.h"
 #include "pg/basebackup.h"
 #include "pg/pgconn.h"
@@ -213,8 +213,7 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     Snapshot parent = {0}, snap = {0};
     ArchiverResult res = {0};
     BasebackupInfo info = {0};
-    LbId *indexAtStart = NULL;
-    size_t indexAtStartCount = 0;
+    RepoCommit *commit = NULL;
     bool haveParent = false;
     int rc = 1, streamFd = -1;
     double t0 = lbMonotonicSeconds();
@@ -234,7 +233,8 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoListIds(repo, "index", &indexAtStart, &indexAtStartCount, &err) || !repoLoadIndex(repo, &err))
+    commit = repoCommitBegin(repo, &err);
+    if (commit == NULL)
         goto fail;
     char host[256] = "unknown";
     gethostname(host, sizeof(host) - 1);
@@ -272,8 +272,6 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     }
     if (!basebackupFinish(bb, &info, &err))
         goto fail;
-    if (!checkBeforeCommit(repo, indexAtStart, indexAtStartCount, res.newPacks, res.newPackCount, &res.tree, &err))
-        goto fail;
 
     cliSnapshotFill(&snap, &res, 0, hostname, o.tags, o.tagCount, component, o.recoveryPoint);
     if (haveParent) {
@@ -282,7 +280,7 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     }
     snap.summary = res.summary;
     snap.meta = basebackupInfoToJson(&info);
-    if (!snapshotSave(repo, &snap, &err))
+    if (!repoCommitSnapshot(commit, res.newPacks, res.newPackCount, &snap, &err))
         goto fail;
     printBackup(&g, &snap, &info, lbMonotonicSeconds() - t0);
     rc = 0;
@@ -291,7 +289,7 @@ fail:
     rc = cliFail(&err);
 done:
     basebackupFree(bb);
-    free(indexAtStart);
+    repoCommitFree(commit);
     archiverResultClear(&res);
     snapshotClear(&parent);
     snapshotClear(&snap);

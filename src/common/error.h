@@ -12,7 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* X(code, name, exit code) — the single table of errors and their exit codes. */
+/* X(code, name, exit code) — the single table of errors and their exit codes.
+ * LB_ERR_NOT_COMMITTED: a writer (backup, copy) stopped before its commit
+ * because data it relies on was removed meanwhile; it wrote no snapshot, and
+ * running it again stores the data again (docs/concurrency.md). */
 #define LB_ERROR_TABLE(X)                                                                                              \
     X(LB_OK, "ok", 0)                                                                                                  \
     X(LB_ERR_GENERIC, "error", 1)                                                                                      \
@@ -28,6 +31,7 @@
     X(LB_ERR_MEMORY, "memory", 1)                                                                                      \
     X(LB_ERR_TRANSIENT, "transient", 1)                                                                                \
     X(LB_ERR_AUTH, "auth", 1)                                                                                          \
+    X(LB_ERR_NOT_COMMITTED, "not-committed", 1)                                                                        \
     X(LB_ERR_INCOMPLETE, "incomplete", 3)                                                                              \
     X(LB_ERR_NO_REPO, "no-repository", 10)                                                                             \
     X(LB_ERR_LOCKED, "locked", 11)                                                                                     \

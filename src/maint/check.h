@@ -36,17 +36,4 @@ typedef struct CheckResult {
 bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError *err);
 void checkResultClear(CheckResult *result);
 
-/* True when every tree and data blob reachable from tree is in the
- * repository's index; otherwise LB_ERR_CORRUPT naming the first missing one. */
-bool checkTreeComplete(Repo *repo, const LbId *tree, LbError *err);
-
-/* Run by every writer just before it writes a snapshot (see
- * docs/concurrency.md): every pack this run uploaded (newPacks) must still
- * exist, and when an index file the writer loaded at its start
- * (indexAtStart) is gone — a prune ran although the lock should have stopped
- * it — the index is reloaded and every blob reachable from tree verified.
- * Fails with a message saying no snapshot was written. */
-bool checkBeforeCommit(Repo *repo, const LbId *indexAtStart, size_t count, const LbId *newPacks, size_t newPackCount,
-                       const LbId *tree, LbError *err);
-
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "repo/commit.h"
 #include "repo/saver.h"
 #include "snapshot/tree.h"
 
@@ -234,11 +235,15 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
                                   repoChunkerFingerprint(dst, (RepoChunkProfile)p));
     c.stored = indexNew();
     Snapshot *pending = NULL;
-    size_t pendingCount = 0;
+    size_t pendingCount = 0, newPackCount = 0;
+    LbId *newPacks = NULL;
+    RepoCommit *commit = NULL;
     bool ok = false;
     StorageStats before;
     storageGetStats(repoStorage(src), &before);
-    if (!snapshotLoadAll(src, &srcSnaps, err) || !snapshotLoadAll(dst, &dstSnaps, err))
+    /* the target's index files this copy deduplicates against */
+    commit = repoCommitBegin(dst, err);
+    if (commit == NULL || !snapshotLoadAll(src, &srcSnaps, err) || !snapshotLoadAll(dst, &dstSnaps, err))
         goto cleanup;
     c.saver = saverNew(dst, 0);
     pending = lbXcalloc(srcSnaps.count + 1, sizeof(Snapshot));
@@ -270,15 +275,29 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         d->tree = tree;
     }
     /* packs and index first, then the snapshots that need them */
-    if (!saverFinish(c.saver, err))
+    if (!saverFinish(c.saver, err)) {
+        if (err->code != LB_ERR_NOT_COMMITTED) /* its message says so already */
+            lbErrorWrap(err, "no snapshot written");
         goto cleanup;
+    }
     SaverStats ss;
     saverGetStats(c.saver, &ss);
     r->blobsNew = ss.blobsNew;
     r->bytesStored = ss.storedNew;
+    /* each snapshot through the commit checks: the new packs and every blob
+     * of its tree must still be there (a prune on the target meanwhile) */
+    newPacks = saverNewPackIds(c.saver, &newPackCount);
     for (size_t i = 0; i < pendingCount; i++) {
-        if (!snapshotSave(dst, &pending[i], err))
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(&pending[i].id, hex); /* the source's ID until saved */
+        if (!repoCommitSnapshot(commit, newPacks, newPackCount, &pending[i], err)) {
+            if (r->snapshotsCopied > 0)
+                lbErrorWrap(err, "unable to copy snapshot %.8s (%llu snapshot(s) were copied before it)", hex,
+                            (unsigned long long)r->snapshotsCopied);
+            else
+                lbErrorWrap(err, "unable to copy snapshot %.8s", hex);
             goto cleanup;
+        }
         r->snapshotsCopied++;
     }
     ok = true;
@@ -290,6 +309,8 @@ cleanup : {
     for (size_t i = 0; i < pendingCount; i++)
         snapshotClear(&pending[i]);
     free(pending);
+    free(newPacks);
+    repoCommitFree(commit);
     saverFree(c.saver);
     indexFree(c.stored);
     for (int p = 0; p < REPO_CHUNK_PROFILES; p++) {

@@ -26,8 +26,12 @@ typedef struct CopyResult {
     bool rechunked;
 } CopyResult;
 
-/* Both repositories must have their index loaded. ids (may be NULL) limits
- * the copy to those source snapshots; filter applies otherwise. */
+/* Both repositories should have their index loaded (dst's is loaded if not):
+ * the copy deduplicates against the index files dst's index was loaded from,
+ * and writes each snapshot through the commit checks (repo/commit.h): when a
+ * prune on dst removed data a snapshot needs, that snapshot and the ones after
+ * it are not written and the code is LB_ERR_NOT_COMMITTED. ids (may be NULL)
+ * limits the copy to those source snapshots; filter applies otherwise. */
 bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids, size_t idCount, CopyResult *result,
              LbError *err);
 

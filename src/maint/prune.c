@@ -314,12 +314,14 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         free(list);
         free(items);
         if (!saverFinish(saver, err)) {
+            lbErrorWrap(err, "prune stopped before deleting anything: unable to store the repacked blobs");
             free(named);
             goto cleanup;
         }
     }
     /* new index: kept packs (written here) + repacked blobs (written by the saver) */
     if (anyChange && !writeKeptIndex(&p, stats, err)) {
+        lbErrorWrap(err, "prune stopped before deleting anything: unable to write the new index");
         free(named);
         goto cleanup;
     }
@@ -333,6 +335,8 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         lbIdToHex(&oldIndex[i], hex);
         snprintf(name, sizeof(name), "index/%s", hex);
         if (!storageRemove(repoStorage(repo), name, err)) {
+            lbErrorWrap(err, "prune stopped while deleting the old index files (the new index is written: run prune "
+                             "again)");
             free(named);
             goto cleanup;
         }
@@ -343,6 +347,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         char name[80];
         repoPackName(indexPackId(ix, k), name);
         if (!storageRemove(repoStorage(repo), name, err)) {
+            lbErrorWrap(err, "prune stopped while deleting unused and repacked packs (run prune again)");
             free(named);
             goto cleanup;
         }
@@ -353,13 +358,16 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         char name[80];
         repoPackName(&seen.items[i].id, name);
         if (!storageRemove(repoStorage(repo), name, err)) {
+            lbErrorWrap(err, "prune stopped while deleting packs no index names (run prune again)");
             free(named);
             goto cleanup;
         }
     }
     free(named);
-    if (!storageRemoveTemporary(repoStorage(repo), &r->temporaryRemoved, err))
+    if (!storageRemoveTemporary(repoStorage(repo), &r->temporaryRemoved, err)) {
+        lbErrorWrap(err, "prune stopped while deleting temporary files");
         goto cleanup;
+    }
     LbId *after = NULL;
     size_t afterCount = 0;
     if (repoListIds(repo, "index", &after, &afterCount, err))

@@ -59,8 +59,11 @@ static bool readLock(Repo *repo, const LbId *id, LockInfo *info, LbError *err) {
     }
     json_t *j = json_loadb((const char *)plain.data, plain.len, 0, NULL);
     lbBufFree(&plain);
-    if (j == NULL)
-        return lbErr(err, LB_ERR_CORRUPT, "lock is not valid JSON");
+    if (j == NULL) {
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(id, hex);
+        return lbErr(err, LB_ERR_CORRUPT, "lock 'locks/%s' is not valid JSON", hex);
+    }
     memset(info, 0, sizeof(*info));
     info->id = *id;
     info->time = json_integer_value(json_object_get(j, "time"));
@@ -129,7 +132,8 @@ static void *refreshMain(void *arg) {
             char hex[LB_ID_HEX_LEN + 1], name[80];
             lbIdToHex(&lock->id, hex);
             snprintf(name, sizeof(name), "locks/%s", hex);
-            storageRemove(repoStorage(lock->repo), name, &err);
+            if (!storageRemove(repoStorage(lock->repo), name, &err))
+                lbLogWarn("lock refreshed, but unable to remove the previous lock '%s': %s", name, err.msg);
             lock->id = fresh;
         } else {
             lbLogWarn("unable to refresh lock: %s", err.msg);

@@ -28,6 +28,9 @@ struct Repo {
     uint8_t gearSecret[32];
     int compressionLevel;
     Index *index;
+    LbId *indexFiles; /* the index files the in-memory index was loaded from */
+    size_t indexFileCount;
+    bool indexLoaded;
     /* Whole packs that hold only tree blobs, fetched once (see repoLoadBlob) */
     pthread_mutex_t cacheMu;
     uint8_t *packKind; /* per pack: 0 unknown, 1 trees only, 2 has data */
@@ -84,6 +87,13 @@ int repoCompressionLevel(const Repo *repo) {
 Index *repoIndex(Repo *repo) {
     return repo->index;
 }
+bool repoIndexLoaded(const Repo *repo) {
+    return repo->indexLoaded;
+}
+const LbId *repoIndexFiles(const Repo *repo, size_t *count) {
+    *count = repo->indexFileCount;
+    return repo->indexFiles;
+}
 
 static void treeCacheClear(Repo *repo) {
     for (size_t i = 0; i < repo->packKindCount; i++)
@@ -105,6 +115,7 @@ void repoFree(Repo *repo) {
     for (int p = 0; p < REPO_CHUNK_PROFILES; p++)
         chunkerFree(repo->chunkers[p]);
     indexFree(repo->index);
+    free(repo->indexFiles);
     cryptoWipe(&repo->keys, sizeof(repo->keys));
     cryptoWipe(repo->gearSecret, sizeof(repo->gearSecret));
     free(repo);
@@ -170,8 +181,11 @@ bool repoOpenUnpacked(Repo *repo, const uint8_t *stored, size_t len, LbBuf *plai
     } else if (framed.len >= 5 && framed.data[0] == 1) {
         if (!compressDecompress(framed.data + 5, framed.len - 5, lbGetU32(framed.data + 1), plain, err))
             goto cleanup;
+    } else if (framed.len == 0) {
+        lbErr(err, LB_ERR_FORMAT, "unable to unframe object: it is empty");
+        goto cleanup;
     } else {
-        lbErr(err, LB_ERR_FORMAT, "object has an unknown framing");
+        lbErr(err, LB_ERR_FORMAT, "unable to unframe object: unknown framing %u", framed.data[0]);
         goto cleanup;
     }
     ok = true;
@@ -212,7 +226,7 @@ bool repoLoadUnpacked(Repo *repo, const char *dir, const LbId *id, LbBuf *plain,
         goto cleanup;
     }
     if (!repoOpenUnpacked(repo, stored.data, stored.len, plain, err)) {
-        lbErrorWrap(err, "unable to read '%s'", name);
+        lbErrorWrap(err, "unable to decode '%s'", name);
         goto cleanup;
     }
     ok = true;
@@ -365,7 +379,7 @@ static bool loadConfig(Repo *repo, LbError *err) {
     if (!storageGet(repo->storage, "config", 0, 0, &stored, err))
         goto cleanup;
     if (!repoOpenUnpacked(repo, stored.data, stored.len, &plain, err)) {
-        lbErrorWrap(err, "unable to read repository config");
+        lbErrorWrap(err, "unable to decode repository config");
         goto cleanup;
     }
     json_error_t jerr;
@@ -511,9 +525,17 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
     json_int_t r = json_integer_value(json_object_get(key, "r"));
     json_int_t p = json_integer_value(json_object_get(key, "p"));
     const char *data = json_string_value(json_object_get(key, "data"));
-    if (n < 2 || n > (1 << 22) || r < 1 || r > 32 || p < 1 || p > 16 || data == NULL ||
-        !getHexField(key, "salt", salt, sizeof(salt)) || strlen(data) % 2) {
-        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters", name);
+    if (n < 2 || n > (1 << 22) || r < 1 || r > 32 || p < 1 || p > 16) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters: scrypt N=%lld r=%lld p=%lld", name,
+              (long long)n, (long long)r, (long long)p);
+        goto cleanup;
+    }
+    if (!getHexField(key, "salt", salt, sizeof(salt))) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid parameters: no valid 'salt'", name);
+        goto cleanup;
+    }
+    if (data == NULL || strlen(data) % 2) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' has invalid data: 'data' is not a hex string", name);
         goto cleanup;
     }
     size_t slen = strlen(data) / 2;
@@ -529,10 +551,16 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
         goto cleanup;
     }
     master = json_loadb((const char *)plain.data, plain.len, 0, &jerr);
-    if (master == NULL || !getHexField(master, "data_key", repo->keys.dataKey, 32) ||
-        !getHexField(master, "meta_key", repo->keys.metaKey, 32) ||
-        !getHexField(master, "id_key", repo->keys.idKey, 32)) {
-        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys", name);
+    if (master == NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys: not valid JSON", name);
+        goto cleanup;
+    }
+    const char *missing = !getHexField(master, "data_key", repo->keys.dataKey, 32)   ? "data_key"
+                          : !getHexField(master, "meta_key", repo->keys.metaKey, 32) ? "meta_key"
+                          : !getHexField(master, "id_key", repo->keys.idKey, 32)     ? "id_key"
+                                                                                     : NULL;
+    if (missing != NULL) {
+        lbErr(err, LB_ERR_CORRUPT, "key file '%s' holds invalid keys: no valid '%s'", name, missing);
         goto cleanup;
     }
     repo->keyId = *id;
@@ -687,6 +715,12 @@ bool repoLoadIndex(Repo *repo, LbError *err) {
              indexDecodeInto(repo->index, plain.data, plain.len, err);
     }
     lbBufFree(&plain);
+    if (ok && n > 0) {
+        repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + n) * sizeof(LbId));
+        memcpy(repo->indexFiles + repo->indexFileCount, ids, n * sizeof(LbId));
+        repo->indexFileCount += n;
+    }
+    repo->indexLoaded |= ok;
     free(ids);
     return ok;
 }
@@ -697,6 +731,10 @@ bool repoReloadIndex(Repo *repo, LbError *err) {
     pthread_mutex_unlock(&repo->cacheMu);
     indexFree(repo->index);
     repo->index = indexNew();
+    free(repo->indexFiles);
+    repo->indexFiles = NULL;
+    repo->indexFileCount = 0;
+    repo->indexLoaded = false;
     return repoLoadIndex(repo, err);
 }
 

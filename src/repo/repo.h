@@ -77,6 +77,11 @@ Index *repoIndex(Repo *repo);
 bool repoLoadIndex(Repo *repo, LbError *err);
 /* Drop the in-memory index and load it again from the index files. */
 bool repoReloadIndex(Repo *repo, LbError *err);
+/* True once repoLoadIndex (or repoReloadIndex) succeeded. */
+bool repoIndexLoaded(const Repo *repo);
+/* The index files the in-memory index was loaded from (borrowed: valid until
+ * the next load or reload; index files this process wrote are not listed). */
+const LbId *repoIndexFiles(const Repo *repo, size_t *count);
 
 /* Unpacked objects. dir is "snapshots", "index", "locks". */
 bool repoSaveUnpacked(Repo *repo, const char *dir, const uint8_t *plain, size_t len, LbId *id, LbError *err);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
+#include "repo/commit.h"
 
 #define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
@@ -384,18 +385,12 @@ bool saverFinish(BlobSaver *s, LbError *err) {
     /* An index must never name a pack that is gone: if one of ours vanished
      * (a prune that ran although our lock should have stopped it), write no
      * index at all and fail; the orphaned packs are harmless. */
-    for (size_t k = 0; k < s->newPackCount; k++) {
-        char name[80];
-        repoPackName(&s->newPacks[k].id, name);
-        StorageInfo info;
-        if (!storageStat(repoStorage(s->repo), name, &info, err))
-            return false;
-        if (!info.exists)
-            return lbErr(err, LB_ERR_CORRUPT,
-                         "no snapshot written: pack '%s' uploaded by this run was removed meanwhile (a prune while "
-                         "this run's lock was lost?); run it again",
-                         name);
-    }
+    size_t packCount = 0;
+    LbId *packs = saverNewPackIds(s, &packCount);
+    bool present = repoCommitCheckPacks(s->repo, packs, packCount, err);
+    free(packs);
+    if (!present)
+        return false;
     LbBuf plain = {0};
     indexEncode(s->newPacks, s->newPackCount, &plain);
     LbId id;

@@ -21,6 +21,17 @@
 # re-chunked data deduplicates against the target's own chunking); T2 has
 # exactly the source's data blobs; a wrong source password exits 12; copying
 # a repository into itself is refused (also when spelled differently).
+#
+# Copy during a prune (docs/concurrency.md; the lock is lost): a target
+# holds the data of a forgotten copy of snapshot A; a copy of A (deduplicated
+# against that data) and of a large B is SIGSTOPped (by a supervisor polling
+# every 0.2 ms) as soon as it has uploaded its first pack, as soon as it
+# starts writing its index file, or as soon as that file is there (just
+# before its commit checks); its lock file is deleted and prune runs,
+# deleting that data and the copy's packs; then the copy continues. It must
+# either fail with "no snapshot written" and exit 1, or finish; either way
+# every snapshot it wrote restores: never exit 0 with a snapshot that does
+# not restore. Afterwards the copy runs again, succeeds and restores.
 . "$(dirname "$0")/lib.sh"
 export TZ=UTC
 
@@ -229,4 +240,117 @@ rc=$?
 if [ "$rc" -ne 0 ] && grep -qi "same repository" "$OUT/same2.out"; then ok "... also when spelled local:PATH/"; else
     fail "copy into the same repository spelled local:PATH/ is refused (exit $rc)"; sed 's/^/#   /' "$OUT/same2.out" | head -3; fi
 if [ "$(lb_s snapshots --json | listing)" = "$n0" ]; then ok "the refused copies changed no snapshot"; else fail "the refused copies changed no snapshot"; fi
+# ---------------------------------------------------------------- copy during a prune (lock lost)
+CS=$TMP/cs # source: A (4 MB), then B (large enough that a pack is uploaded long before the copy ends)
+lb_cs() { LIFEBOAT_PASSWORD=$SP "$LB" -r "$CS" "$@"; }
+LIFEBOAT_PASSWORD=$SP new_repo "$CS" || fail "init the copy-during-prune source"
+mkdir -p "$TMP/pa" "$TMP/pb"
+head -c 4000000 /dev/urandom >"$TMP/pa/a.bin"
+# every saver worker (one per core) fills a 16 MiB pack of its own: 16 + 17 x cores + 8 MiB
+head -c $(((16 + 17 * $(nproc) + 8) * 1024 * 1024)) /dev/urandom >"$TMP/pb/b.bin"
+lb_cs backup "$TMP/pa" --json >"$OUT/pa.json" 2>"$OUT/pa.err" && lb_cs backup "$TMP/pb" --json >"$OUT/pb.json" 2>"$OUT/pb.err" ||
+    fail "source snapshots A and B"
+idA=$(jf "$OUT/pa.json" snapshot_id)
+TP=target-three-pass
+# ids_of TARGET: the snapshot IDs of a target
+ids_of() { LIFEBOAT_PASSWORD=$TP "$LB" -r "$1" snapshots --json | python3 -c 'import json,sys; [print(s["id"]) for s in json.load(sys.stdin)]'; }
+# copy_stopping TARGET WHEN: start `copy` of everything in $CS into TARGET (under a
+# Python supervisor that polls every 0.2 ms) and SIGSTOP it as soon as
+#   pack       - a pack that was not there before appears under data/,
+#   index-tmp  - anything new appears in index/ (the copy is writing its index file),
+#   index      - a new index file appears (the copy is about to write its snapshots).
+# Sets $cpid (the copy's PID) and $cstate (stopped / finished: done before it could
+# be stopped); the copy's exit code ends up in $OUT/cp.rc.
+copy_stopping() {
+    rm -f "$OUT/cp.state" "$OUT/cp.rc"
+    LIFEBOAT_PASSWORD=$TP python3 - "$LB" "$1" "$CS" "$OUT" "$2" <<'EOF' &
+import os, signal, subprocess, sys, time
+lb, repo, src, out, when = sys.argv[1:6]
+def names():
+    if when.startswith("index"):
+        d = os.path.join(repo, "index")
+        return {n for n in (os.listdir(d) if os.path.isdir(d) else []) if when == "index-tmp" or n[0] != "."}
+    found = set()
+    for root, dirs, files in os.walk(os.path.join(repo, "data")):
+        found.update(f for f in files if not f.startswith("."))
+    return found
+before = names()
+p = subprocess.Popen([lb, "-r", repo, "copy", "--from-repo", src, "--json"],
+                     stdout=open(os.path.join(out, "cp.json"), "w"), stderr=open(os.path.join(out, "cp.err"), "w"))
+state = "finished"
+end = time.time() + 60
+while time.time() < end and p.poll() is None:
+    if names() - before:
+        os.kill(p.pid, signal.SIGSTOP)
+        state = "stopped"
+        break
+    time.sleep(0.0002)
+with open(os.path.join(out, "cp.state.tmp"), "w") as f:
+    f.write("%d %s\n" % (p.pid, state))
+os.rename(os.path.join(out, "cp.state.tmp"), os.path.join(out, "cp.state"))
+rc = p.wait()
+with open(os.path.join(out, "cp.rc.tmp"), "w") as f:
+    f.write("%d\n" % rc)
+os.rename(os.path.join(out, "cp.rc.tmp"), os.path.join(out, "cp.rc"))
+EOF
+    cpy=$!
+    local n=0
+    until [ -f "$OUT/cp.state" ] || [ $n -ge 3000 ]; do sleep 0.02; n=$((n + 1)); done
+    read -r cpid cstate <"$OUT/cp.state"
+    cleanup_hooks+=("kill -CONT $cpid 2>/dev/null; kill $cpid 2>/dev/null")
+}
+# all_restore TARGET: every snapshot of the target restores identical to the folder it was taken from
+all_restore() {
+    local id p bad=0
+    for id in $(ids_of "$1"); do
+        p=$(LIFEBOAT_PASSWORD=$TP "$LB" -r "$1" snapshots --json |
+            python3 -c 'import json,sys; print([s for s in json.load(sys.stdin) if s["id"] == sys.argv[1]][0]["paths"][0])' "$id")
+        rm -rf "$TMP/rc"
+        if ! LIFEBOAT_PASSWORD=$TP "$LB" -r "$1" restore "$id" --target "$TMP/rc" -q >"$OUT/rc.out" 2>&1 ||
+            ! diff -r "$p" "$TMP/rc$p" >/dev/null 2>&1; then
+            echo "# ${id:0:8} ($p) does not restore: $(head -1 "$OUT/rc.out")"
+            bad=$((bad + 1))
+        fi
+        rm -rf "$TMP/rc"
+    done
+    [ "$bad" -eq 0 ]
+}
+for when in pack index-tmp index; do
+    CT=$TMP/ct-$when
+    lb_ct() { LIFEBOAT_PASSWORD=$TP "$LB" -r "$CT" "$@"; }
+    LIFEBOAT_PASSWORD=$TP new_repo "$CT" || fail "($when) init target"
+    # the target holds A's data, but no snapshot: a forgotten copy of A
+    lb_ct copy --from-repo "$CS" "${idA:0:8}" -q >"$OUT/ca.out" 2>&1 && lb_ct forget "$(ids_of "$CT")" -q >>"$OUT/ca.out" 2>&1 ||
+        { fail "($when) copy A, then forget it"; sed 's/^/#   /' "$OUT/ca.out" | head -3; }
+    copy_stopping "$CT" "$when"
+    if [ "$cstate" = stopped ]; then
+        rm -f "$CT"/locks/* # the lock is lost
+        lb_ct prune --json >"$OUT/cpr.json" 2>"$OUT/cpr.err"
+        prc=$?
+        kill -CONT "$cpid"
+        note "($when) copy stopped; prune exit $prc: $(cat "$OUT/cpr.json")"
+        if [ "$prc" -eq 0 ]; then ok "($when) prune ran while the copy was stopped (lock lost)"; else
+            fail "($when) prune ran while the copy was stopped (exit $prc)"; sed 's/^/#   /' "$OUT/cpr.err" | head -3; fi
+    else
+        note "($when) the copy finished before it could be stopped: a plain run this time"
+    fi
+    wait "$cpy"
+    crc=$(cat "$OUT/cp.rc" 2>/dev/null || echo 255)
+    note "($when) copy exit $crc: $(grep -v '^$' "$OUT/cp.err" | tail -1)"
+    # (a copy writes its snapshots one by one: one written before the prune may stay, and must restore)
+    if [ "$crc" -eq 1 ] && grep -q "no snapshot written" "$OUT/cp.err" && [ "$(ids_of "$CT" | wc -l)" -lt 2 ] && all_restore "$CT"; then
+        ok "($when) the copy failed with 'no snapshot written', exit 1 ($(ids_of "$CT" | wc -l) snapshot(s) written before, restoring)"
+    elif [ "$crc" -eq 0 ] && [ "$(ids_of "$CT" | wc -l)" -eq 2 ] && all_restore "$CT"; then
+        ok "($when) the copy finished and both copied snapshots restore"
+    else
+        fail "($when) the copy either fails with 'no snapshot written' (exit 1) or finishes, and what it wrote restores (exit $crc, $(ids_of "$CT" | wc -l) snapshots)"
+        sed 's/^/#   /' "$OUT/cp.err" | head -3
+    fi
+    lb_ct unlock -q >/dev/null 2>&1
+    lb_ct copy --from-repo "$CS" -q >"$OUT/cagain.out" 2>&1
+    crc=$?
+    if [ "$crc" -eq 0 ] && [ "$(ids_of "$CT" | wc -l)" -eq 2 ] && all_restore "$CT"; then ok "($when) copy again: both snapshots restore"; else
+        fail "($when) copy again: both snapshots restore (exit $crc)"; sed 's/^/#   /' "$OUT/cagain.out" | head -3; fi
+    check "($when) check --read-data of the target" lb_ct check --read-data
+done
 finish

@@ -13,6 +13,7 @@
 #include "fixture.h"
 
 #include "maint/check.h"
+#include "repo/commit.h"
 #include "repo/saver.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
@@ -447,7 +448,7 @@ static void verify(Repo *repo, FixBackup *const *expect, size_t count, bool copi
         } else {
             assert_true(lbIdEqual(&s->tree, &b->root));
         }
-        bool ok = checkTreeComplete(repo, &s->tree, &err);
+        bool ok = repoCommitTreeComplete(repo, &s->tree, &err);
         if (!ok)
             print_error("snapshot '%s': %s\n", b->tag, err.msg);
         assert_true(ok);

@@ -96,7 +96,7 @@ void fixHex8(const LbId *id, char out[9]);
 void fixHex(const LbId *id, char out[65]);
 
 /* Reload the index, then assert the repository holds exactly the snapshots
- * of expect (found by tag), each tree complete (checkTreeComplete) and each
+ * of expect (found by tag), each tree complete (repoCommitTreeComplete) and each
  * file's content read back equal to its chunks; and that checkRun with
  * read-data finds no error and no note. */
 void fixVerify(Repo *repo, FixBackup *const *expect, size_t count);

@@ -1,6 +1,6 @@
 /*
  * test_check.c - unit tests for src/maint/check.c (checkRun,
- * checkTreeComplete) on repositories built in memory (fixture.h): a healthy
+ * repoCommitTreeComplete) on repositories built in memory (fixture.h): a healthy
  * repository passes with and without read-data (and read-data subsets); a
  * missing pack, a corrupted byte in a pack, a missing tree blob, a missing
  * data blob and an index naming a pack that does not exist are each
@@ -20,6 +20,7 @@
 #include "fixture.h"
 
 #include "maint/check.h"
+#include "repo/commit.h"
 #include "maint/prune.h"
 #include "repo/lock.h"
 
@@ -190,7 +191,7 @@ static void testCorruptByte(void **state) {
 }
 
 /* Snapshot C's directory tree was never stored: check names the tree and
- * its path, checkTreeComplete refuses C and accepts A. */
+ * its path, repoCommitTreeComplete refuses C and accepts A. */
 static void testMissingTreeBlob(void **state) {
     World *w = *state;
     FixBackup c = {.tag = "C", .files = {{"z", {84}, 1}}, .fileCount = 1, .dirTreeMissing = true};
@@ -210,14 +211,14 @@ static void testMissingTreeBlob(void **state) {
     checkResultClear(&r);
 
     LbError err = {0};
-    assert_false(checkTreeComplete(w->repo, &c.root, &err));
+    assert_false(repoCommitTreeComplete(w->repo, &c.root, &err));
     assert_non_null(strstr(err.msg, tree));
     lbErrorClear(&err);
-    assert_true(checkTreeComplete(w->repo, &w->a.root, &err));
+    assert_true(repoCommitTreeComplete(w->repo, &w->a.root, &err));
 }
 
 /* A file references a data blob that was never stored: check names the
- * file and the blob; checkTreeComplete fails as CORRUPT naming it. */
+ * file and the blob; repoCommitTreeComplete fails as NOT_COMMITTED naming it. */
 static void testMissingDataBlob(void **state) {
     World *w = *state;
     FixBackup d = {.tag = "D", .files = {{"m", {85, FIX_SEED_MISSING + 1}, 2}}, .fileCount = 1};
@@ -233,8 +234,8 @@ static void testMissingDataBlob(void **state) {
     checkResultClear(&r);
 
     LbError err = {0};
-    assert_false(checkTreeComplete(w->repo, &d.root, &err));
-    assert_int_equal(err.code, LB_ERR_CORRUPT);
+    assert_false(repoCommitTreeComplete(w->repo, &d.root, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
     assert_non_null(strstr(err.msg, blob));
 }
 

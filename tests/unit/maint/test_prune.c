@@ -28,6 +28,7 @@
 
 #include "archiver/archiver.h"
 #include "maint/check.h"
+#include "repo/commit.h"
 #include "maint/prune.h"
 #include "repo/lock.h"
 #include "repo/saver.h"
@@ -722,7 +723,7 @@ static void testArchiverBackupsPrune(void **state) {
     fixReload(repo);
     Snapshot s = {0};
     assert_true(snapshotLoad(repo, &second, &s, &err));
-    assert_true(checkTreeComplete(repo, &s.tree, &err));
+    assert_true(repoCommitTreeComplete(repo, &s.tree, &err));
     LbId top = descend(repo, &s.tree, s.paths[0]);
     assert_int_equal(compareTree(repo, &top, dir), 3); /* big, new, sub/c */
     snapshotClear(&s);

@@ -3,11 +3,10 @@
  * (repo.h), unpacked objects and blobs, the blob saver (saver.h) and
  * repository locks (lock.h).
  *
- * Repositories live on the in-memory storage. A Repo owns its Storage and
- * frees it, so to open one store several times the tests hand each Repo a
- * thin "borrowing" driver that forwards to a shared mem Storage and frees
- * nothing; the same driver can make puts under a prefix fail, to drive the
- * saver's error path. The lock test that needs a second process uses the
+ * Repositories live on the in-memory storage. To open one store several
+ * times the tests hand each Repo a "borrowing" driver (harness.h) that
+ * forwards to a shared mem Storage; the same driver can make operations
+ * under a prefix fail, to drive the error paths. The lock test that needs a second process uses the
  * local driver in a temporary directory, so the forked child's lock file is
  * visible to the parent.
  *
@@ -44,91 +43,9 @@
 #include "storage/local/local.h"
 #include "storage/mem/mem.h"
 
+#include "harness.h"
+
 #define PASSWORD "correct horse battery staple"
-
-/***********************************************************************************************************************
- * A borrowing storage driver
- **********************************************************************************************************************/
-
-/* Names with these prefixes fail with LB_ERR_IO for that operation (NULL =
- * never); a test may change them while a Repo uses the driver. */
-typedef struct Faults {
-    const char *put, *get, *list, *remove, *stat;
-} Faults;
-
-typedef struct Borrow {
-    Storage *inner;
-    Faults faults;
-    Faults *shared; /* when set, used instead of faults */
-} Borrow;
-
-static bool injected(const Borrow *b, const char *which, const char *name, LbError *err) {
-    const Faults *f = b->shared ? b->shared : &b->faults;
-    const char *prefix = which[0] == 'p'   ? f->put
-                         : which[0] == 'g' ? f->get
-                         : which[0] == 'l' ? f->list
-                         : which[0] == 'r' ? f->remove
-                                           : f->stat;
-    if (prefix == NULL || strncmp(name, prefix, strlen(prefix)) != 0)
-        return false;
-    lbErr(err, LB_ERR_IO, "unable to %s '%s': injected failure", which, name);
-    return true;
-}
-
-static bool borrowPut(void *d, const char *name, const uint8_t *data, size_t len, LbError *err) {
-    Borrow *b = d;
-    if (injected(b, "put", name, err))
-        return false;
-    return storagePut(b->inner, name, data, len, err);
-}
-static bool borrowGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
-    if (injected(d, "get", name, err))
-        return false;
-    return storageGet(((Borrow *)d)->inner, name, off, len, out, err);
-}
-static bool borrowList(void *d, const char *prefix, StorageListCb cb, void *ctx, LbError *err) {
-    if (injected(d, "list", prefix, err))
-        return false;
-    return storageList(((Borrow *)d)->inner, prefix, cb, ctx, err);
-}
-static bool borrowRemove(void *d, const char *name, LbError *err) {
-    if (injected(d, "remove", name, err))
-        return false;
-    return storageRemove(((Borrow *)d)->inner, name, err);
-}
-static bool borrowStat(void *d, const char *name, StorageInfo *info, LbError *err) {
-    if (injected(d, "stat", name, err))
-        return false;
-    return storageStat(((Borrow *)d)->inner, name, info, err);
-}
-static void borrowFree(void *d) {
-    free(d);
-}
-
-static const StorageInterface borrowIface = {
-    .name = "borrow",
-    .put = borrowPut,
-    .get = borrowGet,
-    .list = borrowList,
-    .remove = borrowRemove,
-    .stat = borrowStat,
-    .free = borrowFree,
-};
-
-static Storage *borrow(Storage *inner, const char *failPutPrefix) {
-    Borrow *b = lbXcalloc(1, sizeof(*b));
-    b->inner = inner;
-    b->faults.put = failPutPrefix;
-    return storageNewDriver(&borrowIface, b, "mem:test");
-}
-
-/* A borrowing driver whose faults the test controls through *faults. */
-static Storage *borrowFaulty(Storage *inner, Faults *faults) {
-    Borrow *b = lbXcalloc(1, sizeof(*b));
-    b->inner = inner;
-    b->shared = faults;
-    return storageNewDriver(&borrowIface, b, "mem:test");
-}
 
 /***********************************************************************************************************************
  * Fixtures and helpers
@@ -226,37 +143,6 @@ static void cutPoints(const Chunker *c, const uint8_t *data, size_t len, size_t 
         cuts[n++] = pos;
     }
     cuts[n] = 0;
-}
-
-/* Capture what is written to stderr (the logger's output) between begin and
- * end; end returns it NUL-terminated (caller frees). */
-typedef struct Capture {
-    int saved;
-    FILE *file;
-} Capture;
-
-static void captureBegin(Capture *c) {
-    fflush(stderr);
-    c->file = tmpfile();
-    assert_non_null(c->file);
-    c->saved = dup(2);
-    assert_true(c->saved >= 0);
-    assert_true(dup2(fileno(c->file), 2) >= 0);
-}
-
-static char *captureEnd(Capture *c) {
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    long n = ftell(c->file);
-    if (n < 0)
-        n = 0;
-    char *text = lbXcalloc(1, (size_t)n + 1);
-    rewind(c->file);
-    size_t got = fread(text, 1, (size_t)n, c->file);
-    text[got] = '\0';
-    fclose(c->file);
-    return text;
 }
 
 /* Seal plaintext the way unpacked objects are stored (flags byte 0 = raw). */
@@ -510,9 +396,9 @@ static void testOpenSkipsBrokenKeyFiles(void **state) {
     assert_null(r2);
     assert_int_equal(err.code, LB_ERR_WRONG_PASSWORD);
     assert_non_null(strstr(log, "is not valid JSON"));
-    assert_non_null(strstr(log, "has invalid parameters"));
+    assert_non_null(strstr(log, "has invalid parameters: scrypt N=1 r=0 p=0"));
     assert_non_null(strstr(log, "has invalid data"));
-    assert_non_null(strstr(log, "holds invalid keys"));
+    assert_non_null(strstr(log, "holds invalid keys: no valid 'meta_key'"));
     assert_non_null(strstr(log, "scrypt"));
     assert_non_null(strstr(log, "warning: "));
     free(log);
@@ -677,21 +563,6 @@ static void testInitTwice(void **state) {
     Repo *r2 = reopen(tr, PASSWORD, &err);
     assert_non_null(r2);
     repoFree(r2);
-}
-
-static bool countCb(void *ctx, const char *name, uint64_t size) {
-    (void)name;
-    (void)size;
-    (*(size_t *)ctx)++;
-    return true;
-}
-
-/* Objects under prefix in a bare Storage. */
-static size_t countObjects(Storage *st, const char *prefix) {
-    size_t n = 0;
-    LbError err = {0};
-    assert_true(storageList(st, prefix, countCb, &n, &err));
-    return n;
 }
 
 /* Storage failures during init and open surface as the storage error, and
@@ -942,12 +813,15 @@ static void testUnpackedDamaged(void **state) {
     lbErrorClear(&err);
     assert_false(repoLoadUnpacked(tr->repo, "index", &fid, &plain, &err));
     assert_int_equal(err.code, LB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "unable to decode 'index/"));
+    assert_non_null(strstr(err.msg, "unable to unframe object: unknown framing 7"));
     /* an empty framed payload */
     assert_true(cryptoSeal(repoKeys(tr->repo)->metaKey, (const uint8_t *)"", 0, &sealed, &err));
     fid = putWellNamed(tr->repo, "index", sealed.data, sealed.len);
     lbBufFree(&sealed);
     assert_false(repoLoadUnpacked(tr->repo, "index", &fid, &plain, &err));
     assert_int_equal(err.code, LB_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "unable to unframe object: it is empty"));
 
     /* compressed framing whose raw length is wrong */
     enum { RAW = 10000 };

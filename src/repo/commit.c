@@ -1,0 +1,124 @@
+/* commit.c - the checks before a snapshot is written, and the write. */
+#include "repo/commit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "snapshot/tree.h"
+
+struct RepoCommit {
+    Repo *repo;         /* borrowed */
+    LbId *indexAtStart; /* the index files deduplicated against */
+    size_t indexAtStartCount;
+};
+
+RepoCommit *repoCommitBegin(Repo *repo, LbError *err) {
+    if (!repoIndexLoaded(repo) && !repoLoadIndex(repo, err))
+        return NULL;
+    RepoCommit *c = lbXcalloc(1, sizeof(*c));
+    c->repo = repo;
+    size_t n = 0;
+    const LbId *files = repoIndexFiles(repo, &n);
+    c->indexAtStart = lbXmalloc((n ? n : 1) * sizeof(LbId));
+    if (n > 0)
+        memcpy(c->indexAtStart, files, n * sizeof(LbId));
+    c->indexAtStartCount = n;
+    return c;
+}
+
+void repoCommitFree(RepoCommit *c) {
+    if (c == NULL)
+        return;
+    free(c->indexAtStart);
+    free(c);
+}
+
+bool repoCommitCheckPacks(Repo *repo, const LbId *packs, size_t count, LbError *err) {
+    for (size_t i = 0; i < count; i++) {
+        char name[80];
+        repoPackName(&packs[i], name);
+        StorageInfo info;
+        if (!storageStat(repoStorage(repo), name, &info, err))
+            return lbErrorWrap(err, "no snapshot written: unable to check pack '%s'", name);
+        if (!info.exists)
+            return lbErr(err, LB_ERR_NOT_COMMITTED,
+                         "no snapshot written: pack '%s' uploaded by this run was removed meanwhile (a prune while "
+                         "this run's lock was lost?); run it again",
+                         name);
+    }
+    return true;
+}
+
+/* How many of the index files recorded at the start are gone now. */
+static bool countIndexGone(RepoCommit *c, size_t *gone, LbError *err) {
+    LbId *now = NULL;
+    size_t nowCount = 0;
+    if (!repoListIds(c->repo, "index", &now, &nowCount, err))
+        return lbErrorWrap(err, "no snapshot written: unable to list the index");
+    *gone = 0;
+    for (size_t i = 0; i < c->indexAtStartCount; i++) {
+        bool found = false;
+        for (size_t k = 0; k < nowCount && !found; k++)
+            found = lbIdEqual(&c->indexAtStart[i], &now[k]);
+        *gone += !found;
+    }
+    free(now);
+    return true;
+}
+
+/* Every tree and data blob reachable from id is in the (reloaded) index;
+ * seen holds the trees already walked. */
+static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) {
+    PackEntry mark = {.id = *id, .type = BLOB_TREE};
+    if (!indexAdd(seen, 0, &mark))
+        return true;
+    LbBuf plain = {0};
+    Tree t = {0};
+    bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    lbBufFree(&plain);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR) {
+            ok = treeComplete(repo, &n->subtree, seen, err);
+        } else if (n->type == NODE_FILE) {
+            for (size_t k = 0; k < n->contentCount && ok; k++) {
+                if (!indexHas(repoIndex(repo), &n->content[k], BLOB_DATA)) {
+                    char hex[LB_ID_HEX_LEN + 1];
+                    lbIdToHex(&n->content[k], hex);
+                    ok = lbErr(err, LB_ERR_NOT_COMMITTED, "data blob %s of '%s' is no longer in the repository", hex,
+                               n->name);
+                }
+            }
+        }
+    }
+    treeFree(&t);
+    return ok;
+}
+
+bool repoCommitTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
+    Index *seen = indexNew();
+    bool ok = treeComplete(repo, tree, seen, err);
+    indexFree(seen);
+    return ok;
+}
+
+bool repoCommitSnapshot(RepoCommit *c, const LbId *newPacks, size_t newPackCount, Snapshot *snap, LbError *err) {
+    size_t gone = 0;
+    if (!repoCommitCheckPacks(c->repo, newPacks, newPackCount, err) || !countIndexGone(c, &gone, err))
+        return false;
+    if (gone > 0) {
+        lbLogWarn("%zu index file(s) changed during this run (a concurrent prune?): verifying the new snapshot", gone);
+        bool ok = repoReloadIndex(c->repo, err) && repoCommitTreeComplete(c->repo, &snap->tree, err);
+        if (!ok && (err->code == LB_ERR_NOT_FOUND || err->code == LB_ERR_CORRUPT))
+            err->code = LB_ERR_NOT_COMMITTED; /* a tree, a pack or a blob is gone */
+        if (!ok && err->code == LB_ERR_NOT_COMMITTED)
+            return lbErrorWrap(err, "no snapshot written: data this run relies on was removed meanwhile; run it "
+                                    "again");
+        if (!ok)
+            return lbErrorWrap(err, "no snapshot written: unable to verify the snapshot after the index changed");
+    }
+    if (!snapshotSave(c->repo, snap, err))
+        return lbErrorWrap(err, "no snapshot written");
+    return true;
+}
