@@ -14,6 +14,8 @@
 #include "common/timeutil.h"
 #include "maint/check.h"
 #include "source/bucket.h"
+#include "source/files.h"
+#include "source/stream.h"
 
 enum {
     O_TAG = 1,
@@ -248,6 +250,7 @@ int cmdBackup(int argc, char **argv) {
     LbId *indexAtStart = NULL;
     size_t indexAtStartCount = 0;
     BucketSource *bucket = NULL;
+    FileSource *files = NULL;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
         goto fail;
@@ -320,24 +323,28 @@ int cmdBackup(int argc, char **argv) {
         if (inFd < 0)
             goto failPaths;
     }
-    ArchiverStream stream = {.name = o.stdinName, .fd = inFd};
+    SourceStream stream = {.name = o.stdinName, .fd = inFd};
+    StreamSource streams = {.streams = &stream, .count = 1};
+    FileSourceOptions fo = {.paths = (const char *const *)args.positional,
+                            .pathCount = args.count,
+                            .excludes = (const char *const *)o.excludes,
+                            .excludeCount = o.excludeCount,
+                            .oneFileSystem = o.oneFs};
+    files = streamMode || bucket ? NULL : fileSourceNew(&fo);
+    Source source = bucket  ? bucketSourceSource(bucket)
+                    : files ? fileSourceSource(files)
+                            : streamSourceSource(&streams);
     ProgressState ps = {start};
     bool progress = cliProgressEnabled(&g);
     ArchiverOptions ao = {
-        .paths = (const char *const *)args.positional,
-        .pathCount = args.count,
-        .excludes = (const char *const *)o.excludes,
-        .excludeCount = o.excludeCount,
-        .oneFileSystem = o.oneFs,
+        .sources = &source,
+        .sourceCount = 1,
         .force = o.force,
-        .streams = &stream,
-        .streamCount = streamMode ? 1 : 0,
         .parent = haveParent ? &parent : NULL,
         .progress = progress ? onProgress : NULL,
         .progressCtx = &ps,
     };
-    BucketSourceOptions bo = {.parent = ao.parent, .force = o.force, .progress = ao.progress, .progressCtx = &ps};
-    bool ok = bucket ? bucketSourceRun(bucket, repo, &bo, &res, &err) : archiverRun(repo, &ao, &res, &err);
+    bool ok = archiverRun(repo, &ao, &res, &err);
     cliProgressDone();
     if (child > 0) {
         close(inFd);
@@ -402,6 +409,7 @@ done:
     }
     free(indexAtStart);
     bucketSourceFree(bucket);
+    fileSourceFree(files);
     archiverResultClear(&res);
     snapshotClear(&parent);
     snapshotClear(&snap);
