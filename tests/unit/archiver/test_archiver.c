@@ -16,6 +16,8 @@
 #include "archiver/archiver.h"
 #include "storage/mem/mem.h"
 
+#include "archtest.h"
+
 /* ---- a scripted source ----
  * Each step: 'D' enter a new directory, 'R' re-enter one, 'U' leave,
  * 'F' a file with data (read through sourceSinkRead, or sourceSinkUnchanged
@@ -130,15 +132,6 @@ static const SourceInterface bucketShapeInterface = {
 
 /* ---- helpers ---- */
 
-static Repo *newRepo(void) {
-    LbError err = {0};
-    RepoInitOptions opts = {.kdfN = 1024};
-    Repo *repo = repoInit(storageMemNew(), "pw", &opts, &err);
-    assert_non_null(repo);
-    assert_true(repoLoadIndex(repo, &err));
-    return repo;
-}
-
 static bool run(Repo *repo, const SourceInterface *iface, Script *sc, const Snapshot *parent, ArchiverResult *res,
                 LbError *err) {
     Source src = {iface, sc};
@@ -146,36 +139,13 @@ static bool run(Repo *repo, const SourceInterface *iface, Script *sc, const Snap
     return archiverRun(repo, &ao, res, err);
 }
 
-static void loadTree(Repo *repo, const LbId *id, Tree *t) {
-    LbBuf plain = {0};
-    LbError err = {0};
-    assert_true(repoLoadBlob(repo, BLOB_TREE, id, &plain, &err));
-    assert_true(treeDecode(plain.data, plain.len, t, &err));
-    lbBufFree(&plain);
-}
-
-static void assertContent(Repo *repo, const Node *n, const char *want) {
-    LbBuf all = {0};
-    for (size_t i = 0; i < n->contentCount; i++) {
-        LbBuf part = {0};
-        LbError err = {0};
-        assert_true(repoLoadBlob(repo, BLOB_DATA, &n->content[i], &part, &err));
-        lbBufAppend(&all, part.data, part.len);
-        lbBufFree(&part);
-    }
-    assert_int_equal(all.len, strlen(want));
-    assert_memory_equal(all.data, want, all.len);
-    assert_int_equal(n->size, strlen(want));
-    lbBufFree(&all);
-}
-
-#define SCRIPT(arr) {arr, sizeof(arr) / sizeof(arr[0]), false, 0}
+#define SCRIPT(arr)                                                                                                    \
+    { arr, sizeof(arr) / sizeof(arr[0]), false, 0 }
 
 static const Step basic[] = {
-    {'F', "zeta", "last file", 10},   {'D', "dir", NULL, 20},        {'F', "b", "bee", 30},
-    {'F', "a", "ay", 40},             {'L', "link", "a", 50},        {'X', "broken", NULL, 60},
-    {'U', NULL, NULL, 0},             {'D', "empty", NULL, 70},      {'U', NULL, NULL, 0},
-    {'R', "dir", NULL, 0},            {'F', "c", "second path", 80}, {'U', NULL, NULL, 0},
+    {'F', "zeta", "last file", 10}, {'D', "dir", NULL, 20},    {'F', "b", "bee", 30},         {'F', "a", "ay", 40},
+    {'L', "link", "a", 50},         {'X', "broken", NULL, 60}, {'U', NULL, NULL, 0},          {'D', "empty", NULL, 70},
+    {'U', NULL, NULL, 0},           {'R', "dir", NULL, 0},     {'F', "c", "second path", 80}, {'U', NULL, NULL, 0},
 };
 
 /* Trees are sorted by name, hold every entry once (a re-entered directory
@@ -195,15 +165,15 @@ static void testTreesBottomUp(void **state) {
     assert_string_equal(root.nodes[2].name, "zeta");
     assert_int_equal(root.nodes[0].type, NODE_DIR);
     assert_int_equal(root.nodes[0].mtimeNs, 20); /* a directory keeps its own time */
-    assertContent(repo, &root.nodes[2], "last file");
+    assertContent(repo, &root.nodes[2], "last file", 9);
     Tree dir = {0};
     loadTree(repo, &root.nodes[0].subtree, &dir);
     assert_int_equal(dir.count, 4);
     const char *names[] = {"a", "b", "c", "link"};
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(dir.nodes[i].name, names[i]);
-    assertContent(repo, &dir.nodes[0], "ay");
-    assertContent(repo, &dir.nodes[2], "second path");
+    assertContent(repo, &dir.nodes[0], "ay", 2);
+    assertContent(repo, &dir.nodes[2], "second path", 11);
     assert_string_equal(dir.nodes[3].linkTarget, "a");
     assert_int_equal(res.summary.filesNew, 4);
     assert_int_equal(res.summary.totalFiles, 4);
@@ -264,8 +234,8 @@ static void testBucketShape(void **state) {
     (void)state;
     Repo *repo = newRepo();
     static const Step steps[] = {
-        {'F', "a", "file a", 100}, {'D', "a", NULL, 0}, {'F', "b", "x", 300}, {'F', "c", "y", 200},
-        {'U', NULL, NULL, 0},      {'F', "b", "z", 50},
+        {'F', "a", "file a", 100}, {'D', "a", NULL, 0},  {'F', "b", "x", 300},
+        {'F', "c", "y", 200},      {'U', NULL, NULL, 0}, {'F', "b", "z", 50},
     };
     Script sc = SCRIPT(steps);
     ArchiverResult res = {0};
@@ -280,7 +250,7 @@ static void testBucketShape(void **state) {
     assert_int_equal(root.nodes[0].ctimeNs, 300);
     assert_string_equal(root.nodes[1].name, "a%");
     assert_int_equal(root.nodes[1].type, NODE_FILE);
-    assertContent(repo, &root.nodes[1], "file a");
+    assertContent(repo, &root.nodes[1], "file a", 6);
     assert_string_equal(root.nodes[2].name, "b");
     treeFree(&root);
     archiverResultClear(&res);
@@ -342,8 +312,8 @@ static void testTwoRunsAtOnce(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testTreesBottomUp),   cmocka_unit_test(testParentAndUnchanged),
-        cmocka_unit_test(testBucketShape),     cmocka_unit_test(testWalkFails),
+        cmocka_unit_test(testTreesBottomUp), cmocka_unit_test(testParentAndUnchanged),
+        cmocka_unit_test(testBucketShape),   cmocka_unit_test(testWalkFails),
         cmocka_unit_test(testTwoRunsAtOnce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

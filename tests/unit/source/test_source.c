@@ -22,37 +22,7 @@
 #include "source/stream.h"
 #include "storage/mem/mem.h"
 
-static Repo *newRepo(void) {
-    LbError err = {0};
-    RepoInitOptions opts = {.kdfN = 1024};
-    Repo *repo = repoInit(storageMemNew(), "pw", &opts, &err);
-    assert_non_null(repo);
-    assert_true(repoLoadIndex(repo, &err));
-    return repo;
-}
-
-static void loadTree(Repo *repo, const LbId *id, Tree *t) {
-    LbBuf plain = {0};
-    LbError err = {0};
-    assert_true(repoLoadBlob(repo, BLOB_TREE, id, &plain, &err));
-    assert_true(treeDecode(plain.data, plain.len, t, &err));
-    lbBufFree(&plain);
-}
-
-static void assertContent(Repo *repo, const Node *n, const char *want, size_t len) {
-    LbBuf all = {0};
-    for (size_t i = 0; i < n->contentCount; i++) {
-        LbBuf part = {0};
-        LbError err = {0};
-        assert_true(repoLoadBlob(repo, BLOB_DATA, &n->content[i], &part, &err));
-        lbBufAppend(&all, part.data, part.len);
-        lbBufFree(&part);
-    }
-    assert_int_equal(all.len, len);
-    assert_memory_equal(all.data, want, len);
-    assert_int_equal(n->size, len);
-    lbBufFree(&all);
-}
+#include "../archiver/archtest.h"
 
 /* Descend from tree id along the names in path ("a/b/c"); fills *out with
  * the tree holding the last name and returns its node. */
@@ -303,7 +273,7 @@ static void testTwoSources(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testFiles),   cmocka_unit_test(testFilesMissing), cmocka_unit_test(testStreams),
+        cmocka_unit_test(testFiles),          cmocka_unit_test(testFilesMissing), cmocka_unit_test(testStreams),
         cmocka_unit_test(testStreamsRefused), cmocka_unit_test(testTwoSources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
