@@ -42,6 +42,16 @@ static const Node *findPath(Repo *repo, const LbId *root, const char *path, Tree
     return n;
 }
 
+/* path has the same subtree in the trees a and b. */
+static void assertSameSubtree(Repo *repo, const LbId *a, const LbId *b, const char *path) {
+    Tree ta = {0}, tb = {0};
+    const Node *na = findPath(repo, a, path, &ta);
+    const Node *nb = findPath(repo, b, path, &tb);
+    assert_true(lbIdEqual(&na->subtree, &nb->subtree));
+    treeFree(&ta);
+    treeFree(&tb);
+}
+
 static void writeFile(const char *dir, const char *name, const char *data) {
     char *p = lbXasprintf("%s/%s", dir, name);
     FILE *f = fopen(p, "w");
@@ -111,14 +121,15 @@ static void testFiles(void **state) {
     ArchiverOptions again = {.sources = &src, .sourceCount = 1, .parent = &parent};
     ArchiverResult res2 = {0};
     assert_true(archiverRun(repo, &again, &res2, &err));
-    assert_true(lbIdEqual(&res.tree, &res2.tree));
+    /* (the trees above root record /tmp, which others may change meanwhile) */
+    assertSameSubtree(repo, &res.tree, &res2.tree, root + 1);
     assert_int_equal(res2.summary.filesUnmodified, 2);
     assert_int_equal(res2.summary.blobsNew, 0);
     /* ... unless forced: read again, same tree */
     ArchiverResult res3 = {0};
     again.force = true;
     assert_true(archiverRun(repo, &again, &res3, &err));
-    assert_true(lbIdEqual(&res.tree, &res3.tree));
+    assertSameSubtree(repo, &res.tree, &res3.tree, root + 1);
     assert_int_equal(res3.summary.filesUnmodified, 0);
     assert_int_equal(res3.summary.filesChanged, 2);
 
