@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "archiver/archiver.h"
+#include "source/command.h"
 #include "source/files.h"
 #include "source/stream.h"
 #include "storage/mem/mem.h"
@@ -251,6 +252,54 @@ static void testStreamsRefused(void **state) {
     repoFree(repo);
 }
 
+/* ---- command ---- */
+
+/* Run argv as a command source; returns the run's result (err filled). */
+static bool runCommand(Repo *repo, char *const *argv, ArchiverResult *res, LbError *err) {
+    CommandSource *cs = commandSourceNew(argv, "out.txt");
+    Source src = commandSourceSource(cs);
+    ArchiverOptions ao = {.sources = &src, .sourceCount = 1};
+    bool ok = archiverRun(repo, &ao, res, err);
+    commandSourceFree(cs);
+    return ok;
+}
+
+/* The output is stored as one file; the command sees no password of ours;
+ * a status other than 0, or a signal, fails the run. */
+static void testCommand(void **state) {
+    (void)state;
+    Repo *repo = newRepo();
+    setenv("LIFEBOAT_PASSWORD", "not-for-the-command", 1);
+    char *const echo[] = {"sh", "-c", "printf '%s' \"${LIFEBOAT_PASSWORD-none}\"", NULL};
+    ArchiverResult res = {0};
+    LbError err = {0};
+    assert_true(runCommand(repo, echo, &res, &err));
+    unsetenv("LIFEBOAT_PASSWORD");
+    Tree t = {0};
+    loadTree(repo, &res.tree, &t);
+    assert_int_equal(t.count, 1);
+    assert_string_equal(t.nodes[0].name, "out.txt");
+    assertContent(repo, &t.nodes[0], "none", 4);
+    assert_string_equal(res.paths[0], "/out.txt");
+    treeFree(&t);
+    archiverResultClear(&res);
+
+    char *const exit3[] = {"sh", "-c", "echo partial; exit 3", NULL};
+    assert_false(runCommand(repo, exit3, &res, &err));
+    assert_int_equal(err.code, LB_ERR_COMMAND);
+    assert_string_equal(err.msg, "command 'sh' exited with status 3: no snapshot was written");
+    archiverResultClear(&res);
+    char *const killed[] = {"sh", "-c", "echo partial; kill -9 $$", NULL};
+    assert_false(runCommand(repo, killed, &res, &err));
+    assert_string_equal(err.msg, "command 'sh' was killed by signal 9: no snapshot was written");
+    archiverResultClear(&res);
+    char *const missing[] = {"/nonexistent/lifeboat-cmd", NULL};
+    assert_false(runCommand(repo, missing, &res, &err));
+    assert_non_null(strstr(err.msg, "exited with status 127"));
+    archiverResultClear(&res);
+    repoFree(repo);
+}
+
 /* Two sources in one run share one tree: streams beside a file path. */
 static void testTwoSources(void **state) {
     (void)state;
@@ -285,7 +334,7 @@ static void testTwoSources(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testFiles),          cmocka_unit_test(testFilesMissing), cmocka_unit_test(testStreams),
-        cmocka_unit_test(testStreamsRefused), cmocka_unit_test(testTwoSources),
+        cmocka_unit_test(testStreamsRefused), cmocka_unit_test(testTwoSources),   cmocka_unit_test(testCommand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
