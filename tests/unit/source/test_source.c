@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,65 @@ static void testFilesMissing(void **state) {
     fileSourceFree(fs);
     fileSourceFree(NULL);
     repoFree(repo);
+}
+
+/* Two file backups at once in one process (the daemon's case), each with
+ * a progress line: each run's totals count its own files only (the
+ * scanner's counters belong to the run, not to the process). */
+typedef struct FileJob {
+    char dir[32];
+    int files;
+    ArchiverProgress last;
+    bool ok;
+} FileJob;
+
+static void onProgress(void *ctx, const ArchiverProgress *p) {
+    FileJob *j = ctx;
+    j->last = *p;
+}
+
+static void *fileJobMain(void *arg) {
+    FileJob *j = arg;
+    Repo *repo = newRepo();
+    const char *paths[] = {j->dir};
+    FileSourceOptions fo = {.paths = paths, .pathCount = 1};
+    FileSource *fs = fileSourceNew(&fo);
+    Source src = fileSourceSource(fs);
+    ArchiverOptions ao = {.sources = &src, .sourceCount = 1, .progress = onProgress, .progressCtx = j};
+    ArchiverResult res = {0};
+    LbError err = {0};
+    j->ok = archiverRun(repo, &ao, &res, &err) && res.summary.totalFiles == (uint64_t)j->files;
+    archiverResultClear(&res);
+    fileSourceFree(fs);
+    repoFree(repo);
+    return NULL;
+}
+
+static void testFilesTwoRunsAtOnce(void **state) {
+    (void)state;
+    FileJob jobs[2] = {{.files = 40}, {.files = 3}};
+    for (int i = 0; i < 2; i++) {
+        strcpy(jobs[i].dir, "/tmp/lb-source-XXXXXX");
+        assert_non_null(mkdtemp(jobs[i].dir));
+        for (int f = 0; f < jobs[i].files; f++) {
+            char name[16];
+            snprintf(name, sizeof(name), "f%d", f);
+            writeFile(jobs[i].dir, name, "0123456789");
+        }
+    }
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, fileJobMain, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_true(jobs[i].ok);
+        assert_int_equal(jobs[i].last.filesDone, jobs[i].files);
+        /* the scanner may be stopped early, never count another run's files */
+        assert_true(jobs[i].last.filesTotal <= (uint64_t)jobs[i].files);
+        assert_true(jobs[i].last.bytesTotal <= 10u * (uint64_t)jobs[i].files);
+        nftw(jobs[i].dir, rmVisit, 8, FTW_DEPTH | FTW_PHYS);
+    }
 }
 
 /* ---- streams ---- */
@@ -333,8 +393,13 @@ static void testTwoSources(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testFiles),          cmocka_unit_test(testFilesMissing), cmocka_unit_test(testStreams),
-        cmocka_unit_test(testStreamsRefused), cmocka_unit_test(testTwoSources),   cmocka_unit_test(testCommand),
+        cmocka_unit_test(testFiles),
+        cmocka_unit_test(testFilesMissing),
+        cmocka_unit_test(testStreams),
+        cmocka_unit_test(testStreamsRefused),
+        cmocka_unit_test(testTwoSources),
+        cmocka_unit_test(testCommand),
+        cmocka_unit_test(testFilesTwoRunsAtOnce),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
