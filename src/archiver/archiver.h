@@ -1,9 +1,10 @@
 /*
- * archiver.h - backup: walk sources, chunk files, feed the blob saver, build
- * trees bottom-up, and return the root tree of a new snapshot.
+ * archiver.h - backup: run sources (source/source.h), chunk the files they
+ * yield into the blob saver, build trees bottom-up with the one tree
+ * builder, and return the root tree of a new snapshot.
  *
- * Files whose type, size, mtime, ctime and inode equal the parent snapshot's
- * node are not read: their content list is taken from the parent.
+ * A file a source reports unchanged (sourceSinkUnchanged) is not read: its
+ * content list is taken from the parent snapshot's node.
  */
 #ifndef LIFEBOAT_ARCHIVER_ARCHIVER_H
 #define LIFEBOAT_ARCHIVER_ARCHIVER_H
@@ -16,6 +17,7 @@
 #include "repo/saver.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
+#include "source/source.h"
 
 typedef struct ArchiverProgress {
     uint64_t filesDone, bytesDone;
@@ -25,24 +27,12 @@ typedef struct ArchiverProgress {
 
 typedef void (*ArchiverProgressCb)(void *ctx, const ArchiverProgress *progress);
 
-/* A byte stream stored as one regular file at the top of the snapshot. */
-typedef struct ArchiverStream {
-    const char *name; /* a plain file name */
-    int fd;           /* read to its end; not closed */
-    uint32_t mode;    /* permission bits recorded, 0 = 0644 */
-} ArchiverStream;
-
 typedef struct ArchiverOptions {
-    const char *const *paths; /* absolute or relative paths to back up */
-    size_t pathCount;
-    const char *const *excludes; /* fnmatch patterns */
-    size_t excludeCount;
-    bool oneFileSystem;
+    const Source *sources; /* read in order into one snapshot (borrowed) */
+    size_t sourceCount;
     bool force;                    /* read every file even when unchanged */
-    const ArchiverStream *streams; /* streams stored as files (stdin, a command's output, pg_dump) */
-    size_t streamCount;
     const Snapshot *parent;        /* borrowed, may be NULL */
-    RepoChunkProfile chunkProfile; /* REPO_CHUNK_FILES unless the streams are dumps */
+    RepoChunkProfile chunkProfile; /* REPO_CHUNK_FILES unless the sources are dumps */
     ArchiverProgressCb progress;
     void *progressCtx;
 } ArchiverOptions;
@@ -54,62 +44,21 @@ typedef struct ArchiverResult {
     size_t pathCount;
     char **unreadable; /* "path: reason" for every file that could not be read (owned) */
     size_t unreadableCount;
-    LbId *newPacks; /* packs this run uploaded (owned), for checkBeforeCommit */
+    LbId *newPacks; /* packs this run uploaded (owned), for repoCommitSnapshot */
     size_t newPackCount;
 } ArchiverResult;
 
-/* Run a backup into repo (index loaded). On success the data and trees are
- * stored (index written), but no snapshot: the caller writes it. Fails when a
- * given path is missing, or on any repository error. Unreadable files below
- * the given paths are listed in result->unreadable and skipped. */
+/* Run a backup of opts->sources into repo (index loaded): every source is
+ * checked first, then walked in order into one tree (source/source.h). On
+ * success the data and trees are stored (index written), but no snapshot:
+ * the caller writes it. Fails when a source's check or walk fails, or on any
+ * repository error. Entries a source could not read are listed in
+ * result->unreadable and skipped. All state is per run: runs may go on in
+ * several threads at once. */
 bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result, LbError *err);
 void archiverResultClear(ArchiverResult *result);
 
 /* Normalize a path to an absolute one without resolving symlinks. Caller frees. */
 char *archiverAbsPath(const char *path);
-
-/*
- * Chunking, shared by every source (files and streams here, buckets in
- * source/bucket.h): a byte stream is cut by one of the repository's chunkers and each
- * chunk queued into a BlobSaver; the saver's workers write the chunk IDs into
- * the file's ArchiverSlots as they finish, so the reader never waits for them.
- */
-
-#define ARCHIVER_SLOT_BLOCKS 48
-
-/* The chunk IDs of one file, in order. Block k holds 2^k IDs, so the
- * pointers handed to the saver stay valid while the list grows. Zero-init;
- * read or free only after saverWait (workers may still be writing). */
-typedef struct ArchiverSlots {
-    LbId *blocks[ARCHIVER_SLOT_BLOCKS];
-    size_t count;
-} ArchiverSlots;
-
-/* Read up to cap bytes into buf. Returns the number read, 0 at the end of the
- * stream, or -1 with *why set to the reason (a string that outlives the call). */
-typedef ssize_t (*ArchiverReadFn)(void *ctx, uint8_t *buf, size_t cap, const char **why);
-
-typedef struct ArchiverChunker ArchiverChunker;
-
-/* A chunker of the repository's given profile feeding saver, with its own
- * read buffer. repo and saver are borrowed and must outlive it. One chunker
- * is used by one thread. */
-ArchiverChunker *archiverChunkerNew(Repo *repo, BlobSaver *saver, RepoChunkProfile profile);
-void archiverChunkerFree(ArchiverChunker *chunker); /* NULL is a no-op */
-
-/* Read a stream to its end through read, cut it into chunks and queue them;
- * their IDs land in slots after the ones already there. *bytesRead is what
- * was read. On a read failure returns false with *why: the chunks queued so
- * far stay harmlessly unreferenced, and slots must still be cleared after
- * saverWait. */
-bool archiverChunkStream(ArchiverChunker *chunker, ArchiverReadFn read, void *readCtx, ArchiverSlots *slots,
-                         uint64_t *bytesRead, const char **why);
-
-/* After saverWait: move the IDs into node->content (contentCount), leaving
- * slots empty. node must have no content yet. */
-void archiverSlotsTake(ArchiverSlots *slots, Node *node);
-
-/* Free the IDs (after saverWait). */
-void archiverSlotsClear(ArchiverSlots *slots);
 
 #endif

@@ -1,11 +1,7 @@
 /* backup.c - `lifeboat backup`: files, stdin, a command's output, or an S3 bucket. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "archiver/archiver.h"
@@ -14,6 +10,9 @@
 #include "common/timeutil.h"
 #include "repo/commit.h"
 #include "source/bucket.h"
+#include "source/command.h"
+#include "source/files.h"
+#include "source/stream.h"
 
 enum {
     O_TAG = 1,
@@ -160,33 +159,6 @@ static void onProgress(void *ctx, const ArchiverProgress *p) {
                     (unsigned long long)p->filesTotal, bytes, total, rate, eta);
 }
 
-/* Start argv with its stdout on a pipe; returns the read end, sets *pid. */
-static int startCommand(char **argv, pid_t *pid, LbError *err) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        lbErrSys(err, "unable to create a pipe");
-        return -1;
-    }
-    *pid = fork();
-    if (*pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        lbErrSys(err, "unable to start '%s'", argv[0]);
-        return -1;
-    }
-    if (*pid == 0) {
-        /* the command gets no password of ours (file paths are harmless) */
-        unsetenv("LIFEBOAT_PASSWORD");
-        unsetenv("LIFEBOAT_FROM_PASSWORD");
-        dup2(fds[1], STDOUT_FILENO);
-        execvp(argv[0], argv);
-        fprintf(stderr, "lifeboat: unable to run '%s': %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    return fds[0];
-}
-
 static void printSummary(const GlobalOpts *g, const Snapshot *snap, const ArchiverResult *res, double seconds) {
     const SnapshotSummary *s = &snap->summary;
     if (g->json) {
@@ -243,10 +215,11 @@ int cmdBackup(int argc, char **argv) {
     Snapshot parent = {0}, snap = {0};
     ArchiverResult res = {0};
     bool haveParent = false;
-    int rc = 1, inFd = -1;
-    pid_t child = -1;
+    int rc = 1;
     RepoCommit *commit = NULL;
     BucketSource *bucket = NULL;
+    FileSource *files = NULL;
+    CommandSource *command = NULL;
     double start = lbMonotonicSeconds();
     if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
         goto fail;
@@ -313,47 +286,31 @@ int cmdBackup(int argc, char **argv) {
             goto failPaths;
         }
     }
-    if (o.stdinMode)
-        inFd = STDIN_FILENO;
-    if (o.stdinCmd) {
-        inFd = startCommand(args.afterDashDash, &child, &err);
-        if (inFd < 0)
-            goto failPaths;
-    }
-    ArchiverStream stream = {.name = o.stdinName, .fd = inFd};
+    SourceStream stream = {.name = o.stdinName, .fd = STDIN_FILENO};
+    StreamSource streams = {.streams = &stream, .count = 1};
+    FileSourceOptions fo = {.paths = (const char *const *)args.positional,
+                            .pathCount = args.count,
+                            .excludes = (const char *const *)o.excludes,
+                            .excludeCount = o.excludeCount,
+                            .oneFileSystem = o.oneFs};
+    files = streamMode || bucket ? NULL : fileSourceNew(&fo);
+    command = o.stdinCmd ? commandSourceNew(args.afterDashDash, o.stdinName) : NULL;
+    Source source = bucket    ? bucketSourceSource(bucket)
+                    : files   ? fileSourceSource(files)
+                    : command ? commandSourceSource(command)
+                              : streamSourceSource(&streams);
     ProgressState ps = {start};
     bool progress = cliProgressEnabled(&g);
     ArchiverOptions ao = {
-        .paths = (const char *const *)args.positional,
-        .pathCount = args.count,
-        .excludes = (const char *const *)o.excludes,
-        .excludeCount = o.excludeCount,
-        .oneFileSystem = o.oneFs,
+        .sources = &source,
+        .sourceCount = 1,
         .force = o.force,
-        .streams = &stream,
-        .streamCount = streamMode ? 1 : 0,
         .parent = haveParent ? &parent : NULL,
         .progress = progress ? onProgress : NULL,
         .progressCtx = &ps,
     };
-    BucketSourceOptions bo = {.parent = ao.parent, .force = o.force, .progress = ao.progress, .progressCtx = &ps};
-    bool ok = bucket ? bucketSourceRun(bucket, repo, &bo, &res, &err) : archiverRun(repo, &ao, &res, &err);
+    bool ok = archiverRun(repo, &ao, &res, &err);
     cliProgressDone();
-    if (child > 0) {
-        close(inFd);
-        int status = 0;
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-            ;
-        if (ok && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-            if (WIFEXITED(status))
-                lbErr(&err, LB_ERR_COMMAND, "command '%s' exited with status %d: no snapshot was written",
-                      args.afterDashDash[0], WEXITSTATUS(status));
-            else
-                lbErr(&err, LB_ERR_COMMAND, "command '%s' was killed by signal %d: no snapshot was written",
-                      args.afterDashDash[0], WTERMSIG(status));
-            ok = false;
-        }
-    }
     if (!ok) {
         if (err.code != LB_ERR_ARGS && err.code != LB_ERR_NOT_COMMITTED)
             lbErrorWrap(&err, "no snapshot written");
@@ -391,12 +348,10 @@ failPaths:
 fail:
     rc = cliFail(&err);
 done:
-    if (child > 0 && rc != 0) {
-        kill(child, SIGTERM);
-        waitpid(child, NULL, WNOHANG);
-    }
     repoCommitFree(commit);
     bucketSourceFree(bucket);
+    fileSourceFree(files);
+    commandSourceFree(command);
     archiverResultClear(&res);
     snapshotClear(&parent);
     snapshotClear(&snap);

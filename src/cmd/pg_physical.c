@@ -257,9 +257,9 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     bb = basebackupStart(&bo, &streamFd, &err);
     if (bb == NULL)
         goto fail;
-    ArchiverStream stream = {.name = BASEBACKUP_STREAM_NAME, .fd = streamFd, .mode = 0600};
-    ArchiverOptions ao = {.streams = &stream,
-                          .streamCount = 1,
+    Source source = basebackupSource(bb);
+    ArchiverOptions ao = {.sources = &source,
+                          .sourceCount = 1,
                           .progress = cliProgressEnabled(&g) ? onBackupProgress : NULL,
                           .progressCtx = &t0};
     bool stored = archiverRun(repo, &ao, &res, &err);

@@ -16,6 +16,7 @@
 #include "common/timeutil.h"
 #include "pg/pgproc.h"
 #include "pg/wal.h"
+#include "source/stream.h"
 
 #define TAR_BLOCK 512
 #define COPY_BUF (1024 * 1024)
@@ -41,9 +42,11 @@ struct Basebackup {
     PgConn *conn;
     PgProc *proc;
     BasebackupInfo info;
-    int pgOut;       /* read end of pg_basebackup's stdout (reader thread) */
-    int streamRead;  /* read end handed to the archiver */
-    int streamWrite; /* write end, owned by the reader thread while it runs */
+    int pgOut;           /* read end of pg_basebackup's stdout (reader thread) */
+    int streamRead;      /* read end handed to the archiver */
+    int streamWrite;     /* write end, owned by the reader thread while it runs */
+    SourceStream stream; /* base.tar read from streamRead */
+    StreamSource source;
     pthread_t reader;
     bool readerRunning;
     TarScan scan;
@@ -52,6 +55,10 @@ struct Basebackup {
 };
 
 /* ---- tar ---- */
+
+Source basebackupSource(Basebackup *bb) {
+    return streamSourceSource(&bb->source);
+}
 
 static uint64_t tarNumber(const uint8_t *p, size_t n) {
     if (p[0] & 0x80) { /* base-256, as pg_basebackup writes sizes over 8 GiB */
@@ -454,6 +461,8 @@ Basebackup *basebackupStart(const BasebackupOptions *opts, int *streamFd, LbErro
     }
     bb->readerRunning = true;
     *streamFd = bb->streamRead;
+    bb->stream = (SourceStream){.name = BASEBACKUP_STREAM_NAME, .fd = bb->streamRead, .mode = 0600};
+    bb->source = (StreamSource){.streams = &bb->stream, .count = 1};
     ok = true;
 cleanup:
     for (int i = 0; i < 2; i++) {

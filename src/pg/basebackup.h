@@ -24,6 +24,7 @@
 
 #include "common/error.h"
 #include "pg/pgconn.h"
+#include "source/source.h"
 
 #define BASEBACKUP_META_KIND "pg-physical"
 #define BASEBACKUP_STREAM_NAME "base.tar"
@@ -60,6 +61,10 @@ typedef struct Basebackup Basebackup;
 /* Connect, check and start. On success *streamFd is the descriptor to read
  * the tar from (owned by the Basebackup, closed by basebackupFree). */
 Basebackup *basebackupStart(const BasebackupOptions *opts, int *streamFd, LbError *err);
+
+/* The base backup as a backup source (source/stream.h): one file,
+ * BASEBACKUP_STREAM_NAME (mode 0600), read from the stream. Borrows bb. */
+Source basebackupSource(Basebackup *bb);
 
 /* After the stream was read to its end: wait for pg_basebackup and the tar
  * reader, then fill info. Fails when pg_basebackup failed or the tar is

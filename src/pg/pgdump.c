@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "pg/pgproc.h"
 #include "restore/restore.h"
+#include "source/stream.h"
 
 /* ------------------------------------------------------------ descriptors */
 
@@ -630,13 +631,15 @@ bool pgdumpBackup(Repo *repo, const PgDumpOptions *o, PgDumpResult *result, LbEr
     if (dump == NULL)
         goto cleanup;
     closeFd(&dumpPipe[1]);
-    ArchiverStream streams[2] = {
+    SourceStream streams[2] = {
         {.name = PGDUMP_DUMP_FILE, .fd = dumpPipe[0], .mode = 0600},
         {.name = PGDUMP_GLOBALS_FILE, .fd = globalsFd, .mode = 0600},
     };
+    StreamSource dumpSource = {.streams = streams, .count = o->noGlobals ? 1 : 2};
+    Source source = streamSourceSource(&dumpSource);
     ArchiverOptions ao = {
-        .streams = streams,
-        .streamCount = o->noGlobals ? 1 : 2,
+        .sources = &source,
+        .sourceCount = 1,
         .chunkProfile = REPO_CHUNK_DUMP,
         .progress = o->progress,
         .progressCtx = o->progressCtx,

@@ -2,11 +2,9 @@
  * bucket.c - an S3 bucket as a backup source (see bucket.h).
  *
  * The listing arrives in key order, so all keys below one "directory"
- * ("a/...") arrive together: the walk keeps only the chain of directories
- * of the current key open (levels), each with the parent snapshot's tree of
- * the same directory, loaded once when the directory opens. Entries stay in
- * memory until the end, when directories are encoded bottom-up (as the
- * archiver does) once every chunk ID has been written by the saver.
+ * ("a/...") arrive together: the walk keeps the chain of directories of the
+ * current key entered in the archiver's sink (source/source.h), which owns
+ * the tree being built and the parent snapshot's trees.
  *
  * Threads: the walking thread (the listing callback) creates every entry in
  * listing order and does all the chunking; BUCKET_FETCH_THREADS fetchers
@@ -26,7 +24,6 @@
 #include "common/id.h"
 #include "common/log.h"
 #include "common/timeutil.h"
-#include "repo/saver.h"
 #include "storage/s3/s3.h"
 #include "storage/wrap/retry.h"
 
@@ -37,7 +34,6 @@ struct BucketSource {
     uint64_t objects, bytes; /* of the last run */
 };
 
-typedef struct BDir BDir;
 typedef struct Fetch Fetch;
 
 /* Objects fetched at once, at most BUCKET_FETCH_WINDOW of them ahead of the
@@ -46,44 +42,15 @@ typedef struct Fetch Fetch;
 #define BUCKET_FETCH_WINDOW 64
 #define BUCKET_FETCH_BYTES (64u << 20)
 
-typedef struct BEntry {
-    Node node; /* name: the escaped segment */
-    ArchiverSlots slots;
-    bool useSlots;
-    bool dropped; /* could not be read: left out of the tree */
-    BDir *dir;    /* directories */
-    bool hasParentTree;
-    LbId parentSubtree;
-} BEntry;
-
-struct BDir {
-    BEntry *entries;
-    size_t count, cap;
-};
-
-/* One open directory on the path of the current key; levels[0] is the root. */
-typedef struct BLevel {
-    char *name;  /* escaped; NULL for the root */
-    BDir *dir;   /* owned by its parent's entry (the root by the run) */
-    Tree parent; /* the parent snapshot's tree of this directory (empty: none) */
-} BLevel;
-
 typedef struct BucketRun {
     BucketSource *src;
-    Repo *repo;
-    const BucketSourceOptions *opts;
-    ArchiverResult *result;
-    BlobSaver *saver;
-    ArchiverChunker *chunker;
-    BDir *root;
-    BLevel *levels;
-    size_t depth, levelCap;
+    SourceSink *sink;
+    char **open; /* the escaped names of the directories entered, outermost first */
+    size_t depth, openCap;
     char *lastName; /* the last name listed: order check and where a retried listing resumes */
     bool failed;    /* a fatal error inside the listing callback, in err */
     LbError err;
     LbBuf range; /* the current GET range (after an object's first) */
-    ArchiverProgress progress;
-    double lastProgress;
 
     /* objects being fetched, oldest first: window[head..tail) (counters
      * only grow; index modulo BUCKET_FETCH_WINDOW). head, tail's writes and
@@ -207,76 +174,29 @@ json_t *bucketSourceMeta(const BucketSource *src) {
 }
 
 /***********************************************************************************************************************
- * The tree being built
+ * Metadata
  **********************************************************************************************************************/
 
-static BEntry *dirAppend(BDir *d) {
-    if (d->count == d->cap) {
-        d->cap = d->cap ? d->cap * 2 : 8;
-        d->entries = lbXrealloc(d->entries, d->cap * sizeof(BEntry));
-    }
-    BEntry *e = &d->entries[d->count++];
-    memset(e, 0, sizeof(*e));
-    return e;
-}
-
-static void dirFree(BDir *d) {
-    if (d == NULL)
-        return;
-    for (size_t i = 0; i < d->count; i++) {
-        nodeClear(&d->entries[i].node);
-        archiverSlotsClear(&d->entries[i].slots);
-        dirFree(d->entries[i].dir);
-    }
-    free(d->entries);
-    free(d);
-}
-
-static bool loadTree(BucketRun *r, const LbId *id, Tree *t) {
-    LbBuf plain = {0};
-    LbError err = {0};
-    bool ok = repoLoadBlob(r->repo, BLOB_TREE, id, &plain, &err) && treeDecode(plain.data, plain.len, t, &err);
-    lbBufFree(&plain);
-    if (!ok) {
-        lbLogWarn("unable to load parent tree (reading every object below it): %s", err.msg);
-        treeFree(t);
-    }
-    return ok;
-}
-
-static void popLevels(BucketRun *r, size_t depth) {
+/* Leave the directories entered down to depth. */
+static void leaveTo(BucketRun *r, size_t depth) {
     while (r->depth > depth) {
-        BLevel *l = &r->levels[--r->depth];
-        free(l->name);
-        treeFree(&l->parent);
-        memset(l, 0, sizeof(*l));
+        free(r->open[--r->depth]);
+        sourceSinkLeave(r->sink);
     }
 }
 
-/* Open directory name (escaped; taken) below the deepest open level. */
-static void pushLevel(BucketRun *r, char *name) {
-    BLevel *up = &r->levels[r->depth - 1];
-    BEntry *e = dirAppend(up->dir);
-    e->node.name = lbXstrdup(name);
-    e->node.type = NODE_DIR;
-    e->node.mode = 0755;
-    e->node.links = 1;
-    e->dir = lbXcalloc(1, sizeof(BDir));
-    if (r->depth == r->levelCap) {
-        r->levelCap *= 2;
-        r->levels = lbXrealloc(r->levels, r->levelCap * sizeof(BLevel));
+/* Enter directory name (escaped; taken) below the deepest one entered. */
+static void enter(BucketRun *r, char *name) {
+    if (r->depth == r->openCap) {
+        r->openCap = r->openCap ? r->openCap * 2 : 16;
+        r->open = lbXrealloc(r->open, r->openCap * sizeof(char *));
     }
-    BLevel *l = &r->levels[r->depth++];
-    memset(l, 0, sizeof(*l));
-    l->name = name;
-    l->dir = e->dir;
-    up = &r->levels[r->depth - 2]; /* the array may have moved */
-    const Node *pn = treeFind(&up->parent, name);
-    if (pn != NULL && pn->type == NODE_DIR) {
-        e->hasParentTree = true;
-        e->parentSubtree = pn->subtree;
-        loadTree(r, &pn->subtree, &l->parent);
-    }
+    r->open[r->depth++] = name;
+    Node n = {0};
+    n.name = lbXstrdup(name);
+    n.mode = 0755;
+    n.links = 1;
+    sourceSinkEnter(r->sink, &n); /* its times: the newest below it */
 }
 
 static const Xattr *findXattr(const Node *n, const char *name) {
@@ -312,28 +232,6 @@ static void setXattrs(Node *n, const S3ObjectInfo *info) {
     qsort(n->xattrs, n->xattrCount, sizeof(Xattr), cmpXattr);
 }
 
-static void addUnreadable(BucketRun *r, const char *name, const char *reason) {
-    ArchiverResult *res = r->result;
-    res->unreadable = lbXrealloc(res->unreadable, (res->unreadableCount + 1) * sizeof(char *));
-    res->unreadable[res->unreadableCount++] = lbXasprintf("%s: %s", name, reason);
-    res->summary.filesUnreadable++;
-    lbLogWarn("unable to read object '%s': %s", name, reason);
-}
-
-static void reportProgress(BucketRun *r, const char *name, bool force) {
-    if (r->opts->progress == NULL)
-        return;
-    double now = lbMonotonicSeconds();
-    if (!force && now - r->lastProgress < 0.2)
-        return;
-    r->lastProgress = now;
-    r->progress.currentPath = name;
-    /* the listing streams: what is known so far */
-    r->progress.filesTotal = r->progress.filesDone;
-    r->progress.bytesTotal = r->progress.bytesDone;
-    r->opts->progress(r->opts->progressCtx, &r->progress);
-}
-
 /***********************************************************************************************************************
  * Reading objects: fetchers GET the first range of the next objects in
  * listing order while the walking thread chunks them, one at a time, in
@@ -343,8 +241,7 @@ static void reportProgress(BucketRun *r, const char *name, bool force) {
 /* One object to read. The walking thread owns it, except for the fields a
  * fetcher fills before it sets done (under fetchLock). */
 struct Fetch {
-    BDir *dir; /* the entry being filled: dir->entries[idx] */
-    size_t idx;
+    SourceRef ref; /* the entry being filled */
     char *name;
     uint64_t listedSize;
     bool changed; /* the parent snapshot has a file of that name */
@@ -457,55 +354,45 @@ static ssize_t objectRead(void *ctx, uint8_t *buf, size_t cap, const char **why)
             *why = o->why;
             return -1;
         }
-        if (o->cur->len == 0)
-            return 0;
+        if (o->cur->len == 0 || o->offset > o->total) {
+            *why = "the object's size changed while it was read";
+            return -1;
+        }
     }
     size_t n = o->cur->len - o->pos;
     if (n > cap)
         n = cap;
     memcpy(buf, o->cur->data + o->pos, n);
     o->pos += n;
-    o->run->progress.bytesDone += n;
     return (ssize_t)n;
 }
 
-/* Chunk a fetched object into its entry (walking thread). A failure marks
- * the entry dropped: it is left out of the tree. */
+/* Chunk a fetched object into its entry (walking thread). A failure drops
+ * the entry: it is left out of the tree. */
 static void storeFetched(BucketRun *r, Fetch *f) {
-    BEntry *e = &f->dir->entries[f->idx];
-    Node *n = &e->node;
-    SnapshotSummary *sum = &r->result->summary;
     bool ok = f->ok;
     const char *why = f->why;
     uint64_t got = 0;
     if (ok) {
         ObjectReader o = {.run = r, .fetch = f, .total = f->info.size, .offset = f->first.len, .cur = &f->first};
-        e->useSlots = true;
-        ok = archiverChunkStream(r->chunker, objectRead, &o, &e->slots, &got, &why);
-        if (ok && got != o.total) {
+        if (f->first.len > o.total) {
             ok = false;
             why = "the object's size changed while it was read";
+        } else {
+            ok = sourceSinkRead(r->sink, f->ref, objectRead, &o, f->changed ? SOURCE_FILE_CHANGED : SOURCE_FILE_NEW,
+                                &got, &why);
         }
     }
     if (!ok) {
         if (f->vanished)
             lbLogInfo("object '%s' was deleted since it was listed: left out", f->name);
-        else
-            addUnreadable(r, f->name, why ? why : "read error");
-        e->dropped = true; /* its slots are freed once the saver is done with them */
+        sourceSinkDrop(r->sink, f->ref, f->name, f->vanished ? NULL : why ? why : "read error");
         return;
     }
-    n->size = got;
-    setXattrs(n, &f->info);
-    if (f->changed)
-        sum->filesChanged++;
-    else
-        sum->filesNew++;
-    sum->totalFiles++;
-    sum->totalBytes += got;
+    setXattrs(sourceSinkNode(r->sink, f->ref), &f->info);
     r->src->objects++;
     r->src->bytes += got;
-    reportProgress(r, f->name, false);
+    sourceSinkProgress(r->sink, f->name);
 }
 
 /* Wait for the oldest fetch and store it. */
@@ -557,13 +444,13 @@ static void drainFetches(BucketRun *r) {
  * One listed object
  **********************************************************************************************************************/
 
-/* The parent snapshot's file node for escaped name in tree t, or NULL. */
-static const Node *parentFile(const Tree *t, const char *name) {
-    const Node *pn = treeFind(t, name);
+/* The parent snapshot's file node for escaped name in the current directory, or NULL. */
+static const Node *parentFile(SourceSink *sink, const char *name) {
+    const Node *pn = sourceSinkParent(sink, name);
     if (pn != NULL && pn->type == NODE_FILE)
         return pn;
     char *marked = lbXasprintf("%s%%", name); /* stored as "name%" next to a directory "name" */
-    pn = treeFind(t, marked);
+    pn = sourceSinkParent(sink, marked);
     free(marked);
     return pn != NULL && pn->type == NODE_FILE ? pn : NULL;
 }
@@ -578,24 +465,24 @@ static bool unchangedSince(const Node *pn, const S3ListedObject *obj) {
     return x != NULL && x->len == strlen(obj->etag) && memcmp(x->value, obj->etag, x->len) == 0;
 }
 
-/* Make the directories of name (all but its last segment) the open levels;
- * returns the start of the last segment. */
+/* Make the directories of name (all but its last segment) the ones
+ * entered; returns the start of the last segment. */
 static const char *openDirsOf(BucketRun *r, const char *name) {
-    size_t level = 1; /* levels[level] is the directory of the next segment */
+    size_t level = 0; /* open[level] is the directory of the next segment */
     const char *seg = name;
     const char *slash;
     while ((slash = strchr(seg, '/')) != NULL) {
         char *esc = bucketNameEscape(seg, (size_t)(slash - seg));
-        if (level < r->depth && strcmp(r->levels[level].name, esc) == 0) {
+        if (level < r->depth && strcmp(r->open[level], esc) == 0) {
             free(esc);
         } else {
-            popLevels(r, level);
-            pushLevel(r, esc);
+            leaveTo(r, level);
+            enter(r, esc);
         }
         level++;
         seg = slash + 1;
     }
-    popLevels(r, level);
+    leaveTo(r, level);
     return seg;
 }
 
@@ -609,47 +496,34 @@ static bool onObject(void *ctx, const S3ListedObject *obj) {
     }
     free(r->lastName);
     r->lastName = lbXstrdup(obj->name);
-    if (saverFailed(r->saver)) {
-        r->failed = true;
-        saverFinish(r->saver, &r->err);
+    if (sourceSinkFailed(r->sink)) {
+        r->failed = true; /* the archiver reports the saver's error */
+        lbErr(&r->err, LB_ERR_IO, "unable to store s3 bucket '%s'", s3ClientBucket(r->src->client));
         return false;
     }
 
     const char *last = openDirsOf(r, obj->name);
-    BLevel *level = &r->levels[r->depth - 1];
     char *esc = bucketNameEscape(last, strlen(last));
-    const Node *pn = r->opts->parent != NULL ? parentFile(&level->parent, esc) : NULL;
-    BDir *dir = level->dir;
-    BEntry *e = dirAppend(dir);
-    Node *n = &e->node;
-    n->name = esc;
-    n->type = NODE_FILE;
-    n->mode = 0644;
-    n->links = 1;
-    n->mtimeNs = n->ctimeNs = obj->lastModifiedNs;
-    r->progress.filesDone++;
+    const Node *pn = parentFile(r->sink, esc);
+    Node n = {0};
+    n.name = esc;
+    n.type = NODE_FILE;
+    n.mode = 0644;
+    n.links = 1;
+    n.mtimeNs = n.ctimeNs = obj->lastModifiedNs;
 
-    if (!r->opts->force && unchangedSince(pn, obj)) {
-        SnapshotSummary *sum = &r->result->summary;
-        n->size = obj->size;
-        n->contentCount = pn->contentCount;
-        if (n->contentCount > 0) {
-            n->content = lbXmalloc(n->contentCount * sizeof(LbId));
-            memcpy(n->content, pn->content, n->contentCount * sizeof(LbId));
-        }
-        nodeCopyXattrs(n, pn);
-        sum->filesUnmodified++;
-        sum->totalFiles++;
-        sum->totalBytes += n->size;
+    if (!sourceSinkForce(r->sink) && unchangedSince(pn, obj)) {
+        n.size = obj->size;
+        nodeCopyXattrs(&n, pn);
+        SourceRef ref = sourceSinkAdd(r->sink, &n);
+        sourceSinkUnchanged(r->sink, ref, pn);
         r->src->objects++;
-        r->src->bytes += n->size;
-        r->progress.bytesDone += obj->size;
-        reportProgress(r, obj->name, false);
+        r->src->bytes += obj->size;
+        sourceSinkProgress(r->sink, obj->name);
         return true;
     }
     Fetch *f = lbXcalloc(1, sizeof(Fetch));
-    f->dir = dir;
-    f->idx = dir->count - 1;
+    f->ref = sourceSinkAdd(r->sink, &n);
     f->name = lbXstrdup(obj->name);
     f->listedSize = obj->size;
     f->changed = pn != NULL;
@@ -658,88 +532,13 @@ static bool onObject(void *ctx, const S3ListedObject *obj) {
 }
 
 /***********************************************************************************************************************
- * Trees, bottom-up
- **********************************************************************************************************************/
-
-static int cmpNode(const void *x, const void *y) {
-    return strcmp(((const Node *)x)->name, ((const Node *)y)->name);
-}
-
-/* Encode dir bottom-up and queue its tree blob; *id gets its ID and *mtime
- * the newest mtime below it (the directory's own). */
-static void finishDir(BucketRun *r, BDir *dir, LbId *id, int64_t *mtime) {
-    Tree t = {0};
-    SnapshotSummary *sum = &r->result->summary;
-    int64_t newest = 0;
-    for (size_t i = 0; i < dir->count; i++) {
-        BEntry *e = &dir->entries[i];
-        if (e->dropped) {
-            archiverSlotsClear(&e->slots);
-            nodeClear(&e->node);
-            continue;
-        }
-        if (e->useSlots)
-            archiverSlotsTake(&e->slots, &e->node);
-        if (e->dir != NULL) {
-            finishDir(r, e->dir, &e->node.subtree, &e->node.mtimeNs);
-            e->node.ctimeNs = e->node.mtimeNs;
-            if (!e->hasParentTree)
-                sum->dirsNew++;
-            else if (lbIdEqual(&e->parentSubtree, &e->node.subtree))
-                sum->dirsUnmodified++;
-            else
-                sum->dirsChanged++;
-        }
-        if (e->node.mtimeNs > newest)
-            newest = e->node.mtimeNs;
-        Node *n = treeAppend(&t);
-        *n = e->node; /* moved */
-        memset(&e->node, 0, sizeof(e->node));
-    }
-    /* objects "a" and "a/b": the file "a" is stored as "a%" (see bucket.h) */
-    if (t.count > 1)
-        qsort(t.nodes, t.count, sizeof(Node), cmpNode);
-    bool renamed = false;
-    for (size_t i = 1; i < t.count; i++) {
-        if (strcmp(t.nodes[i - 1].name, t.nodes[i].name) != 0)
-            continue;
-        Node *file = t.nodes[i - 1].type == NODE_FILE ? &t.nodes[i - 1] : &t.nodes[i];
-        char *marked = lbXasprintf("%s%%", file->name);
-        free(file->name);
-        file->name = marked;
-        renamed = true;
-    }
-    if (renamed)
-        treeSort(&t);
-    LbBuf json = {0};
-    treeEncode(&t, &json);
-    repoBlobId(r->repo, json.data, json.len, id);
-    size_t len;
-    uint8_t *data = lbBufTake(&json, &len);
-    saverSubmitTake(r->saver, BLOB_TREE, data, len, NULL, NULL);
-    treeFree(&t);
-    *mtime = newest;
-}
-
-/***********************************************************************************************************************
  * Run
  **********************************************************************************************************************/
 
-bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *opts, ArchiverResult *result,
-                     LbError *err) {
-    memset(result, 0, sizeof(*result));
-    result->summary.startNs = lbNowNs();
+static bool bucketWalk(void *driver, SourceSink *sink, LbError *err) {
+    BucketSource *src = driver;
     src->objects = src->bytes = 0;
-    BucketRun r = {.src = src, .repo = repo, .opts = opts, .result = result};
-    r.root = lbXcalloc(1, sizeof(BDir));
-    r.levelCap = 16;
-    r.levels = lbXcalloc(r.levelCap, sizeof(BLevel));
-    r.levels[0].dir = r.root;
-    r.depth = 1;
-    if (opts->parent != NULL)
-        loadTree(&r, &opts->parent->tree, &r.levels[0].parent);
-    r.saver = saverNew(repo, 0);
-    r.chunker = archiverChunkerNew(repo, r.saver, REPO_CHUNK_FILES);
+    BucketRun r = {.src = src, .sink = sink};
     pthread_mutex_init(&r.fetchLock, NULL);
     pthread_cond_init(&r.workCond, NULL);
     pthread_cond_init(&r.doneCond, NULL);
@@ -776,28 +575,7 @@ bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *o
     drainFetches(&r);
     if (r.lastName == NULL)
         lbLogWarn("%s holds no object: the snapshot is empty", src->path);
-    popLevels(&r, 1);
-    reportProgress(&r, NULL, true);
-    saverWait(r.saver);
-    if (saverFailed(r.saver)) {
-        saverFinish(r.saver, err);
-        goto cleanup;
-    }
-    int64_t rootTime;
-    finishDir(&r, r.root, &result->tree, &rootTime);
-    if (!saverFinish(r.saver, err))
-        goto cleanup;
-    SaverStats ss;
-    saverGetStats(r.saver, &ss);
-    result->newPacks = saverNewPackIds(r.saver, &result->newPackCount);
-    result->summary.blobsNew = ss.blobsNew - ss.treeBlobsNew;
-    result->summary.treeBlobsNew = ss.treeBlobsNew;
-    result->summary.dataAdded = ss.rawNew;
-    result->summary.dataAddedStored = ss.storedNew;
-    result->summary.endNs = lbNowNs();
-    result->paths = lbXcalloc(1, sizeof(char *));
-    result->paths[0] = lbXstrdup(src->path);
-    result->pathCount = 1;
+    sourceSinkAddPath(sink, src->path);
     ok = true;
 
 cleanup:
@@ -812,12 +590,19 @@ cleanup:
     pthread_mutex_destroy(&r.fetchLock);
     pthread_cond_destroy(&r.workCond);
     pthread_cond_destroy(&r.doneCond);
-    popLevels(&r, 0);
-    free(r.levels);
-    archiverChunkerFree(r.chunker);
-    saverFree(r.saver); /* waits for the workers before the slots go */
-    dirFree(r.root);
+    leaveTo(&r, 0);
+    free(r.open);
     free(r.lastName);
     lbBufFree(&r.range);
     return ok;
+}
+
+static const SourceInterface bucketSourceInterface = {
+    .name = "bucket",
+    .features = SOURCE_FEATURE_TOTALS_SO_FAR | SOURCE_FEATURE_DIR_TIME_NEWEST | SOURCE_FEATURE_MARK_FILE_DIR,
+    .walk = bucketWalk,
+};
+
+Source bucketSourceSource(BucketSource *src) {
+    return (Source){&bucketSourceInterface, src};
 }

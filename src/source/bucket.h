@@ -27,11 +27,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "archiver/archiver.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "repo/repo.h"
 #include "snapshot/snapshot.h"
+#include "source/source.h"
 #include "storage/options.h"
 
 /* The bytes asked for by one ranged GET. */
@@ -61,21 +61,13 @@ void bucketSourceFree(BucketSource *src);
  * (no endpoint, no credentials). */
 const char *bucketSourcePath(const BucketSource *src);
 
-typedef struct BucketSourceOptions {
-    const Snapshot *parent; /* borrowed, may be NULL */
-    bool force;             /* read every object, even unchanged ones */
-    ArchiverProgressCb progress;
-    void *progressCtx;
-} BucketSourceOptions;
-
-/* Back up every object of the source into repo (index loaded): data and
- * trees are stored and the index written, but no snapshot (the caller
- * writes it, with bucketSourceMeta as its meta). Objects that cannot be
- * read (access denied, changed while being read) are listed in
- * result->unreadable and skipped; an object deleted between the listing and
- * its GET is left out. Fails on a listing or repository error. */
-bool bucketSourceRun(BucketSource *src, Repo *repo, const BucketSourceOptions *opts, ArchiverResult *result,
-                     LbError *err);
+/* The source view for the archiver (borrows src): it lists every object
+ * and yields it as a file (source/source.h). Objects that cannot be read
+ * (access denied, changed while being read) are reported unreadable and
+ * skipped; an object deleted between the listing and its GET is left out.
+ * Its walk fails on a listing error. The snapshot's meta is
+ * bucketSourceMeta. Back up a bucket as the only source of a run. */
+Source bucketSourceSource(BucketSource *src);
 
 /* The snapshot's meta for the last run: {"type":"s3-bucket", "endpoint",
  * "bucket", "prefix", "objects", "bytes", "key_escaping"}. New reference. */

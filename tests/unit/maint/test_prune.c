@@ -29,6 +29,7 @@
 #include "archiver/archiver.h"
 #include "maint/check.h"
 #include "repo/commit.h"
+#include "source/files.h"
 #include "maint/prune.h"
 #include "repo/lock.h"
 #include "repo/saver.h"
@@ -575,10 +576,13 @@ static void randomBytes(uint8_t *p, size_t len, uint64_t seed) {
 
 static LbId archive(Repo *repo, const char *dir, const char *tag, int64_t timeNs) {
     const char *paths[] = {dir};
-    ArchiverOptions o = {.paths = paths, .pathCount = 1};
+    FileSource *files = fileSourceNew(&(FileSourceOptions){.paths = paths, .pathCount = 1});
+    Source src = fileSourceSource(files);
+    ArchiverOptions o = {.sources = &src, .sourceCount = 1};
     ArchiverResult res = {0};
     LbError err = {0};
     bool ok = archiverRun(repo, &o, &res, &err);
+    fileSourceFree(files);
     if (!ok)
         print_error("archiverRun: %s\n", err.msg);
     assert_true(ok);

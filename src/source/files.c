@@ -1,0 +1,375 @@
+/* files.c - paths of the local file system as a backup source (see files.h). */
+#include "source/files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <ftw.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "archiver/archiver.h"
+#include "common/log.h"
+
+struct FileSource {
+    FileSourceOptions opts;
+    char **abs; /* the paths made absolute (by the check) */
+    dev_t rootDev;
+    /* the scanner counting totals for the progress line: its own state, so
+     * two runs in one process do not mix their counts */
+    pthread_t scanner;
+    bool scanning;
+    _Atomic uint64_t scanFiles, scanBytes;
+    atomic_bool scanStop;
+};
+
+/***********************************************************************************************************************
+ * Totals for the progress line (ETA): counted by a scanner thread
+ **********************************************************************************************************************/
+
+/* nftw has no context argument: the scanner thread's source. */
+static _Thread_local FileSource *scanSource;
+
+static int scanVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)path;
+    (void)ftw;
+    FileSource *fs = scanSource;
+    if (flag == FTW_F && S_ISREG(st->st_mode)) {
+        atomic_fetch_add(&fs->scanFiles, 1);
+        atomic_fetch_add(&fs->scanBytes, (uint64_t)st->st_size);
+    }
+    return atomic_load(&fs->scanStop) ? 1 : 0;
+}
+
+static void *scanMain(void *arg) {
+    FileSource *fs = arg;
+    scanSource = fs;
+    for (size_t i = 0; i < fs->opts.pathCount && !atomic_load(&fs->scanStop); i++)
+        nftw(fs->opts.paths[i], scanVisit, 32, FTW_PHYS | (fs->opts.oneFileSystem ? FTW_MOUNT : 0));
+    return NULL;
+}
+
+static void scanStart(FileSource *fs) {
+    atomic_store(&fs->scanFiles, 0);
+    atomic_store(&fs->scanBytes, 0);
+    atomic_store(&fs->scanStop, false);
+    fs->scanning = pthread_create(&fs->scanner, NULL, scanMain, fs) == 0;
+}
+
+static void scanEnd(FileSource *fs) {
+    if (!fs->scanning)
+        return;
+    atomic_store(&fs->scanStop, true);
+    pthread_join(fs->scanner, NULL);
+    fs->scanning = false;
+}
+
+static void fileTotals(void *driver, uint64_t *files, uint64_t *bytes) {
+    FileSource *fs = driver;
+    *files = atomic_load(&fs->scanFiles);
+    *bytes = atomic_load(&fs->scanBytes);
+}
+
+/***********************************************************************************************************************
+ * Metadata
+ **********************************************************************************************************************/
+
+static void fillMeta(SourceSink *sink, Node *n, const struct stat *st) {
+    n->mode = st->st_mode & 07777;
+    sourceSinkSetOwner(sink, n, st->st_uid, st->st_gid);
+    n->mtimeNs = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    n->ctimeNs = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    n->inode = st->st_ino;
+    n->device = st->st_dev;
+    n->links = st->st_nlink;
+    if (S_ISREG(st->st_mode)) {
+        n->type = NODE_FILE;
+        n->size = (uint64_t)st->st_size;
+    } else if (S_ISDIR(st->st_mode)) {
+        n->type = NODE_DIR;
+    } else if (S_ISLNK(st->st_mode)) {
+        n->type = NODE_SYMLINK;
+    } else if (S_ISCHR(st->st_mode)) {
+        n->type = NODE_CHARDEV;
+        n->rdev = st->st_rdev;
+    } else if (S_ISBLK(st->st_mode)) {
+        n->type = NODE_BLOCKDEV;
+        n->rdev = st->st_rdev;
+    } else if (S_ISFIFO(st->st_mode)) {
+        n->type = NODE_FIFO;
+    } else {
+        n->type = NODE_SOCKET;
+    }
+}
+
+/* Read extended attributes of path (not following symlinks). Failures other
+ * than "not supported" are logged; the node keeps what could be read. */
+static void readXattrs(Node *n, const char *path) {
+    ssize_t len = llistxattr(path, NULL, 0);
+    if (len <= 0)
+        return;
+    char *names = lbXmalloc((size_t)len);
+    len = llistxattr(path, names, (size_t)len);
+    for (ssize_t off = 0; len > 0 && off < len; off += (ssize_t)strlen(names + off) + 1) {
+        const char *name = names + off;
+        ssize_t vlen = lgetxattr(path, name, NULL, 0);
+        if (vlen < 0)
+            continue;
+        uint8_t *value = lbXmalloc((size_t)vlen + 1);
+        vlen = lgetxattr(path, name, value, (size_t)vlen);
+        if (vlen < 0) {
+            free(value);
+            continue;
+        }
+        n->xattrs = lbXrealloc(n->xattrs, (n->xattrCount + 1) * sizeof(Xattr));
+        n->xattrs[n->xattrCount++] = (Xattr){lbXstrdup(name), value, (size_t)vlen};
+    }
+    free(names);
+    /* canonical order keeps tree blobs stable between backups */
+    for (size_t i = 1; i < n->xattrCount; i++)
+        for (size_t k = i; k > 0 && strcmp(n->xattrs[k - 1].name, n->xattrs[k].name) > 0; k--) {
+            Xattr t = n->xattrs[k];
+            n->xattrs[k] = n->xattrs[k - 1];
+            n->xattrs[k - 1] = t;
+        }
+}
+
+static bool excluded(const FileSource *fs, const char *path, const char *name) {
+    for (size_t i = 0; i < fs->opts.excludeCount; i++) {
+        const char *pat = fs->opts.excludes[i];
+        if (strchr(pat, '/') ? fnmatch(pat, path, 0) == 0 : fnmatch(pat, name, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool sameFile(const Node *n, const Node *p) {
+    return p != NULL && p->type == NODE_FILE && n->size == p->size && n->mtimeNs == p->mtimeNs &&
+           n->ctimeNs == p->ctimeNs && n->inode == p->inode;
+}
+
+/***********************************************************************************************************************
+ * The walk
+ **********************************************************************************************************************/
+
+static void walkDir(FileSource *fs, SourceSink *sink, const char *path);
+
+/* Read a regular file that is not unchanged into ref; drop it when it
+ * cannot be read. */
+static void readFile(SourceSink *sink, SourceRef ref, const char *path, const Node *parentNode) {
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
+    if (fd < 0 && errno == EPERM)
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        sourceSinkDrop(sink, ref, path, strerror(errno));
+        return;
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    const char *why = NULL;
+    SourceFileState state = parentNode && parentNode->type == NODE_FILE ? SOURCE_FILE_CHANGED : SOURCE_FILE_NEW;
+    bool ok = sourceSinkRead(sink, ref, sourceFdRead, &fd, state, NULL, &why);
+    close(fd);
+    if (!ok)
+        sourceSinkDrop(sink, ref, path, why);
+}
+
+/* Yield path (named name in the current directory, already lstat'ed into
+ * st) and, for a directory, what is below it. */
+static void processEntry(FileSource *fs, SourceSink *sink, const char *path, const char *name, const struct stat *st) {
+    const Node *parentNode = sourceSinkParent(sink, name);
+    Node n = {0};
+    n.name = lbXstrdup(name);
+    fillMeta(sink, &n, st);
+    /* an xattr change updates ctime: an unchanged file keeps its parent's xattrs */
+    bool unchanged = n.type == NODE_FILE && !sourceSinkForce(sink) && sameFile(&n, parentNode);
+    if (unchanged)
+        nodeCopyXattrs(&n, parentNode);
+    else
+        readXattrs(&n, path);
+    if (n.type == NODE_SYMLINK) {
+        char target[PATH_MAX + 1];
+        ssize_t len = readlink(path, target, PATH_MAX);
+        if (len < 0) {
+            sourceSinkUnreadable(sink, path, strerror(errno));
+            nodeClear(&n);
+            return;
+        }
+        target[len] = '\0';
+        n.linkTarget = lbXstrdup(target);
+        sourceSinkAdd(sink, &n);
+    } else if (n.type == NODE_FILE) {
+        SourceRef ref = sourceSinkAdd(sink, &n);
+        if (unchanged)
+            sourceSinkUnchanged(sink, ref, parentNode);
+        else
+            readFile(sink, ref, path, parentNode);
+        sourceSinkProgress(sink, path);
+    } else if (n.type == NODE_DIR) {
+        sourceSinkEnter(sink, &n); /* names in a directory are unique */
+        if (fs->opts.oneFileSystem && st->st_dev != fs->rootDev)
+            lbLogInfo("not descending into '%s': other file system", path);
+        else
+            walkDir(fs, sink, path);
+        sourceSinkLeave(sink);
+    } else {
+        sourceSinkAdd(sink, &n);
+    }
+}
+
+static int cmpName(const void *x, const void *y) {
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Yield what is below the directory path (the current directory). */
+static void walkDir(FileSource *fs, SourceSink *sink, const char *path) {
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        sourceSinkUnreadable(sink, path, strerror(errno));
+        return;
+    }
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = lbXrealloc(names, cap * sizeof(char *));
+        }
+        names[count++] = lbXstrdup(de->d_name);
+    }
+    closedir(d);
+    if (count > 1)
+        qsort(names, count, sizeof(char *), cmpName);
+    for (size_t i = 0; i < count; i++) {
+        char *child = strcmp(path, "/") == 0 ? lbXasprintf("/%s", names[i]) : lbXasprintf("%s/%s", path, names[i]);
+        if (!excluded(fs, child, names[i])) {
+            struct stat st;
+            if (lstat(child, &st) != 0)
+                sourceSinkUnreadable(sink, child, strerror(errno));
+            else
+                processEntry(fs, sink, child, names[i], &st);
+        }
+        free(child);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* Enter the chain of directories above abs ("/a/b/c": a, then b), creating
+ * those not yet in the tree with their own metadata. *entered counts the
+ * levels entered (to leave them again). */
+static bool enterParents(SourceSink *sink, const char *abs, size_t *entered, LbError *err) {
+    char *copy = lbXstrdup(abs);
+    char *save = NULL;
+    char *comp = strtok_r(copy + 1, "/", &save);
+    char prefix[PATH_MAX] = "";
+    bool ok = true;
+    *entered = 0;
+    while (comp != NULL) {
+        char *next = strtok_r(NULL, "/", &save);
+        if (next == NULL)
+            break;
+        size_t plen = strlen(prefix);
+        snprintf(prefix + plen, sizeof(prefix) - plen, "/%s", comp);
+        if (sourceSinkHas(sink, comp)) {
+            if (!sourceSinkReenter(sink, comp)) {
+                ok = lbErr(err, LB_ERR_ARGS, "unable to back up '%s': '%s' is not a directory", abs, prefix);
+                break;
+            }
+        } else {
+            struct stat st;
+            if (lstat(prefix, &st) != 0) {
+                ok = lbErrSys(err, "unable to back up '%s': cannot stat '%s'", abs, prefix);
+                break;
+            }
+            Node n = {0};
+            n.name = lbXstrdup(comp);
+            fillMeta(sink, &n, &st);
+            sourceSinkEnter(sink, &n);
+        }
+        (*entered)++;
+        comp = next;
+    }
+    free(copy);
+    return ok;
+}
+
+static bool fileCheck(void *driver, LbError *err) {
+    FileSource *fs = driver;
+    for (size_t i = 0; i < fs->opts.pathCount; i++) {
+        if (fs->abs[i] == NULL)
+            fs->abs[i] = archiverAbsPath(fs->opts.paths[i]);
+        struct stat st;
+        if (lstat(fs->abs[i], &st) != 0)
+            return lbErrSys(err, "unable to back up '%s'", fs->opts.paths[i]);
+    }
+    return true;
+}
+
+static bool fileWalk(void *driver, SourceSink *sink, LbError *err) {
+    FileSource *fs = driver;
+    bool ok = fileCheck(fs, err);
+    if (ok && sourceSinkWantsProgress(sink))
+        scanStart(fs);
+    for (size_t i = 0; ok && i < fs->opts.pathCount; i++) {
+        const char *abs = fs->abs[i];
+        struct stat st;
+        if (lstat(abs, &st) != 0) {
+            ok = lbErrSys(err, "unable to back up '%s'", fs->opts.paths[i]);
+            break;
+        }
+        fs->rootDev = st.st_dev;
+        sourceSinkAddPath(sink, abs);
+        if (strcmp(abs, "/") == 0) {
+            walkDir(fs, sink, "/");
+            continue;
+        }
+        size_t entered = 0;
+        ok = enterParents(sink, abs, &entered, err);
+        const char *base = strrchr(abs, '/') + 1;
+        if (ok && !sourceSinkHas(sink, base)) /* else the same path was given twice */
+            processEntry(fs, sink, abs, base, &st);
+        while (entered-- > 0)
+            sourceSinkLeave(sink);
+    }
+    scanEnd(fs);
+    return ok;
+}
+
+static const SourceInterface fileSourceInterface = {
+    .name = "files",
+    .check = fileCheck,
+    .walk = fileWalk,
+    .totals = fileTotals,
+};
+
+FileSource *fileSourceNew(const FileSourceOptions *opts) {
+    FileSource *fs = lbXcalloc(1, sizeof(*fs));
+    fs->opts = *opts;
+    fs->abs = lbXcalloc(opts->pathCount ? opts->pathCount : 1, sizeof(char *));
+    return fs;
+}
+
+void fileSourceFree(FileSource *fs) {
+    if (fs == NULL)
+        return;
+    scanEnd(fs);
+    for (size_t i = 0; i < fs->opts.pathCount; i++)
+        free(fs->abs[i]);
+    free(fs->abs);
+    free(fs);
+}
+
+Source fileSourceSource(FileSource *fs) {
+    return (Source){&fileSourceInterface, fs};
+}
