@@ -752,13 +752,15 @@ bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
         } else if (opts->skipDamaged) {
             repoLoadSkip(opts, &ids[i], fileErr.msg, "the blobs only it names cannot be found");
         } else {
+            ok = false;
+            if (err == NULL)
+                break;
             *err = fileErr;
             lbErrorWrap(err, "unable to load the index");
             size_t len = strlen(err->msg);
             snprintf(err->msg + len, sizeof(err->msg) - len,
                      ". HINT: Run 'lifeboat check' to list every unreadable index file; do not delete one: prune "
                      "would then delete the packs only it names.");
-            ok = false;
         }
     }
     lbBufFree(&plain);

@@ -224,7 +224,8 @@ bool snapshotLoadAllOpt(Repo *repo, SnapshotList *list, const RepoLoadOptions *o
         } else if (opts->skipDamaged) {
             repoLoadSkip(opts, &ids[i], oneErr.msg, "that snapshot is left out");
         } else {
-            *err = oneErr;
+            if (err != NULL)
+                *err = oneErr;
             free(ids);
             snapshotListFree(list);
             return false;

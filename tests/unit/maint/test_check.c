@@ -64,6 +64,16 @@ static void runCheck(Repo *repo, CheckOptions o, CheckResult *r) {
     fixPrintLines("note", r->notes, r->noteCount);
 }
 
+/* Run prune (5% unused allowed, one repack worker) under an exclusive lock. */
+static bool runPrune(Repo *repo, PruneResult *pr, LbError *err) {
+    RepoLock *lock = repoLockAcquire(repo, true, err);
+    assert_non_null(lock);
+    PruneOptions po = {.maxUnusedPercent = 5, .repackWorkers = 1};
+    bool ok = pruneRun(repo, lock, &po, pr, err);
+    repoLockRelease(lock);
+    return ok;
+}
+
 typedef struct Progress {
     uint64_t calls, done, total, bytes;
 } Progress;
@@ -270,12 +280,8 @@ static void testIndexNamesMissingPack(void **state) {
     assert_int_equal(r.packsRead, 4);
     checkResultClear(&r);
 
-    RepoLock *lock = repoLockAcquire(w->repo, true, &err);
-    assert_non_null(lock);
-    PruneOptions po = {.maxUnusedPercent = 5, .repackWorkers = 1};
     PruneResult pr;
-    bool ok = pruneRun(w->repo, lock, &po, &pr, &err);
-    repoLockRelease(lock);
+    bool ok = runPrune(w->repo, &pr, &err);
     if (!ok)
         print_error("pruneRun: %s\n", err.msg);
     assert_true(ok);
@@ -394,12 +400,8 @@ static void testPruneRefusesDamagedIndex(void **state) {
     putJunkIndex(w, '0', name);
     char *before = fixListing(w->repo);
     LbError err = {0};
-    RepoLock *lock = repoLockAcquire(w->repo, true, &err);
-    assert_non_null(lock);
-    PruneOptions po = {.maxUnusedPercent = 0, .repackWorkers = 1};
     PruneResult pr;
-    bool ok = pruneRun(w->repo, lock, &po, &pr, &err);
-    repoLockRelease(lock);
+    bool ok = runPrune(w->repo, &pr, &err);
     print_message("# prune: %s\n", err.msg);
     assert_false(ok);
     assert_non_null(strstr(err.msg, name));
