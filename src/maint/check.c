@@ -1,6 +1,7 @@
 /* check.c - structural and data verification of a repository. */
 #include "maint/check.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,6 +35,14 @@ static void problem(Checker *c, char *taken) {
     pthread_mutex_lock(&c->mu);
     addLine(&c->result->errors, &c->result->errorCount, taken);
     pthread_mutex_unlock(&c->mu);
+}
+
+/* One error per unreadable index or snapshot file (the reason names it);
+ * empties the list. */
+static void reportDamaged(Checker *c, const char *what, RepoDamagedList *files) {
+    for (size_t i = 0; i < files->count; i++)
+        problem(c, lbXasprintf("%s: %s", what, files->items[i].reason));
+    repoDamagedListFree(files);
 }
 
 /* Walk a tree: load it, check every referenced blob is indexed. */
@@ -170,7 +179,11 @@ static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
         const IndexLoc *loc = &pb->locs[i];
         lbBufClear(&plain);
         if ((uint64_t)loc->offset + loc->length > data.len) {
-            problem(c, lbXasprintf("pack %.8s: blob %.8s lies beyond the end of the pack", hex, "?"));
+            char blobHex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&pb->ids[i], blobHex);
+            problem(c, lbXasprintf("pack %.8s: blob %s lies beyond the end of the pack (offset %" PRIu32
+                                   ", length %" PRIu32 ", pack size %zu)",
+                                   hex, blobHex, loc->offset, loc->length, data.len));
             markDamagedBlob(c, &pb->ids[i], loc->type);
             continue;
         }
@@ -210,10 +223,13 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     RepoPackList packs = {0};
     SnapshotList snaps = {0};
     Gather g = {0};
+    RepoDamagedList damagedFiles = {0};
     bool ok = false;
-    LbError lerr = {0};
-    if (!repoLoadIndex(repo, &lerr))
-        problem(&c, lbXasprintf("index: %s", lerr.msg));
+    /* a fresh index (what is in storage now), every readable index file in
+     * it: one damaged file is one error, not one per blob only it names */
+    if (!repoReloadIndexP(repo, err, .skipDamaged = true, .damaged = &damagedFiles))
+        goto cleanup;
+    reportDamaged(&c, "index", &damagedFiles);
     Index *ix = repoIndex(repo);
     if (!repoListPacks(repo, &packs, err))
         goto cleanup;
@@ -241,9 +257,9 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         }
     }
     free(indexed);
-    if (!snapshotLoadAll(repo, &snaps, &lerr)) {
-        problem(&c, lbXasprintf("snapshots: %s", lerr.msg));
-    }
+    if (!snapshotLoadAllP(repo, &snaps, err, .skipDamaged = true, .damaged = &damagedFiles))
+        goto cleanup;
+    reportDamaged(&c, "snapshots", &damagedFiles);
     result->snapshots = snaps.count;
     for (size_t i = 0; i < snaps.count; i++)
         walkTree(&c, &snaps.items[i].tree, "");
@@ -312,6 +328,7 @@ cleanup:
     free(g.byPack);
     free(c.packOrder);
     free(packs.items);
+    repoDamagedListFree(&damagedFiles);
     snapshotListFree(&snaps);
     indexFree(c.visitedTrees);
     indexFree(c.damaged);

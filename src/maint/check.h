@@ -1,9 +1,11 @@
 /*
  * check.h - repository verification.
  *
- * Structure: every index loads, every pack it names exists with the right
- * size, every snapshot loads, every tree of every snapshot loads and every
- * blob it references is indexed. With readData, every pack (or a random
+ * Structure: every index file loads, every pack the index names exists,
+ * every snapshot loads, every tree of every snapshot loads and every blob it
+ * references is indexed. An unreadable index or snapshot file is one error
+ * naming it; every other one is still loaded and checked (the index is
+ * reloaded from storage with RepoLoadOptions.skipDamaged). With readData, every pack (or a random
  * subset of them) is downloaded, its SHA-256 compared with its name, its
  * header compared with the index, and every blob decrypted, decompressed and
  * checked against its ID; damaged blobs are traced to the files using them.

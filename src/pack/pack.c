@@ -96,7 +96,10 @@ bool packReadHeader(const uint8_t *pack, size_t len, const uint8_t metaKey[32], 
         return lbErr(err, LB_ERR_CORRUPT, "pack is too short (%zu bytes)", len);
     uint32_t hsealed = lbGetU32(pack + len - 4);
     if (hsealed > len - 4 || hsealed < CRYPTO_OVERHEAD + 9)
-        return lbErr(err, LB_ERR_CORRUPT, "pack header length %u is invalid", hsealed);
+        return lbErr(err, LB_ERR_CORRUPT,
+                     "unable to read pack header: the header length %u in the trailer does not fit a pack of %zu "
+                     "bytes (truncated or damaged)",
+                     hsealed, len);
     LbBuf hdr = {0};
     if (!cryptoOpen(metaKey, pack + len - 4 - hsealed, hsealed, &hdr, err)) {
         lbBufFree(&hdr);

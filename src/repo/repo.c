@@ -702,30 +702,83 @@ fail:
 
 /* ---- index and blobs ---- */
 
-bool repoLoadIndex(Repo *repo, LbError *err) {
+void repoLoadSkip(const RepoLoadOptions *opts, const LbId *id, const char *reason, const char *consequence) {
+    RepoDamagedList *list = opts->damaged;
+    if (list == NULL) {
+        lbLogWarn("%s (skipped: %s)", reason, consequence);
+        return;
+    }
+    list->items = lbXrealloc(list->items, (list->count + 1) * sizeof(*list->items));
+    list->items[list->count].id = *id;
+    list->items[list->count++].reason = lbXstrdup(reason);
+}
+
+void repoDamagedListFree(RepoDamagedList *list) {
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].reason);
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* Read and decode one index file into the in-memory index; the message names
+ * the file. */
+static bool loadIndexFile(Repo *repo, const LbId *id, LbBuf *plain, LbError *err) {
+    lbBufClear(plain);
+    if (!repoLoadUnpacked(repo, "index", id, plain, err))
+        return false;
+    if (!indexDecodeInto(repo->index, plain->data, plain->len, err)) {
+        char hex[LB_ID_HEX_LEN + 1];
+        lbIdToHex(id, hex);
+        return lbErrorWrap(err, "unable to decode index file 'index/%s'", hex);
+    }
+    return true;
+}
+
+bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;
     if (!repoListIds(repo, "index", &ids, &n, err))
         return false;
     bool ok = true;
+    size_t loaded = 0; /* ids[0, loaded) were read */
     LbBuf plain = {0};
     for (size_t i = 0; i < n && ok; i++) {
-        lbBufClear(&plain);
-        ok = repoLoadUnpacked(repo, "index", &ids[i], &plain, err) &&
-             indexDecodeInto(repo->index, plain.data, plain.len, err);
+        LbError fileErr = {0};
+        if (loadIndexFile(repo, &ids[i], &plain, &fileErr)) {
+            ids[loaded++] = ids[i];
+        } else if (opts->skipDamaged) {
+            repoLoadSkip(opts, &ids[i], fileErr.msg, "the blobs only it names cannot be found");
+        } else {
+            ok = false;
+            if (err == NULL)
+                break;
+            *err = fileErr;
+            lbErrorWrap(err, "unable to load the index");
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof(err->msg) - len,
+                     ". HINT: Run 'lifeboat check' to list every unreadable index file; do not delete one: prune "
+                     "would then delete the packs only it names.");
+        }
     }
     lbBufFree(&plain);
-    if (ok && n > 0) {
-        repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + n) * sizeof(LbId));
-        memcpy(repo->indexFiles + repo->indexFileCount, ids, n * sizeof(LbId));
-        repo->indexFileCount += n;
+    if (ok && loaded > 0) {
+        repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + loaded) * sizeof(LbId));
+        memcpy(repo->indexFiles + repo->indexFileCount, ids, loaded * sizeof(LbId));
+        repo->indexFileCount += loaded;
     }
     repo->indexLoaded |= ok;
     free(ids);
     return ok;
 }
 
-bool repoReloadIndex(Repo *repo, LbError *err) {
+bool repoLoadIndex(Repo *repo, LbError *err) {
+    return repoLoadIndexOpt(repo, &(RepoLoadOptions){0}, err);
+}
+
+bool repoReloadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
     pthread_mutex_lock(&repo->cacheMu);
     treeCacheClear(repo); /* pack numbers change with a new index */
     pthread_mutex_unlock(&repo->cacheMu);
@@ -735,7 +788,11 @@ bool repoReloadIndex(Repo *repo, LbError *err) {
     repo->indexFiles = NULL;
     repo->indexFileCount = 0;
     repo->indexLoaded = false;
-    return repoLoadIndex(repo, err);
+    return repoLoadIndexOpt(repo, opts, err);
+}
+
+bool repoReloadIndex(Repo *repo, LbError *err) {
+    return repoReloadIndexOpt(repo, &(RepoLoadOptions){0}, err);
 }
 
 bool repoDecodeBlob(const Repo *repo, const LbId *id, const IndexLoc *loc, const uint8_t *stored, LbBuf *out,

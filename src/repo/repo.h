@@ -73,14 +73,59 @@ const LbId *repoChunkerFingerprint(const Repo *repo, RepoChunkProfile profile);
 int repoCompressionLevel(const Repo *repo);
 Index *repoIndex(Repo *repo);
 
-/* Load every index file into the repository's index. */
+/* Unpacked objects (index or snapshot files) that could not be read, each
+ * with the reason, a message naming the object (owned; free the list with
+ * repoDamagedListFree). */
+typedef struct RepoDamagedList {
+    struct RepoDamaged {
+        LbId id;
+        char *reason;
+    } * items;
+    size_t count;
+} RepoDamagedList;
+void repoDamagedListFree(RepoDamagedList *list);
+
+/* How to load the index (and, with snapshotLoadAllOpt, the snapshots).
+ *
+ * Strict (the default): the first index file that cannot be read or decoded
+ * fails the whole load, with a message naming it and a hint. Prune needs
+ * this: an index file it cannot read may be the only one naming some packs,
+ * which prune would then delete as unreferenced.
+ *
+ * skipDamaged: load every file that can be read; report each one that cannot
+ * (its load error, naming it) in *damaged, or as a logged warning when damaged
+ * is NULL. The load then fails only when the folder cannot be listed. Blobs
+ * only a skipped index file names are not in the index, so looking them up
+ * fails with NOT_FOUND naming the blob. Right for check (which reports the
+ * list), restore, ls and diff (a blob not found fails clearly) and backup (it
+ * only deduplicates less); never for prune. Entries an index file decoded
+ * before a format fault inside it (authenticated content: a bug or a newer
+ * version, not damage) stay in the index. */
+typedef struct RepoLoadOptions {
+    bool skipDamaged;
+    RepoDamagedList *damaged; /* with skipDamaged: appended to (or NULL) */
+} RepoLoadOptions;
+/* For loaders skipping a damaged object: append id and a copy of reason to
+ * opts->damaged, or, when that is NULL, log reason and what skipping means
+ * (consequence) as a warning. */
+void repoLoadSkip(const RepoLoadOptions *opts, const LbId *id, const char *reason, const char *consequence);
+
+/* Load every index file into the repository's index; the P form takes
+ * options (repoLoadIndexP(repo, &err, .skipDamaged = true, .damaged = &list)),
+ * the plain form is strict. */
+bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err);
+#define repoLoadIndexP(repo, err, ...) repoLoadIndexOpt((repo), &(RepoLoadOptions){__VA_ARGS__}, (err))
 bool repoLoadIndex(Repo *repo, LbError *err);
 /* Drop the in-memory index and load it again from the index files. */
+bool repoReloadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err);
+#define repoReloadIndexP(repo, err, ...) repoReloadIndexOpt((repo), &(RepoLoadOptions){__VA_ARGS__}, (err))
 bool repoReloadIndex(Repo *repo, LbError *err);
-/* True once repoLoadIndex (or repoReloadIndex) succeeded. */
+/* True once a load (or reload) succeeded, also one that skipped damaged
+ * index files. */
 bool repoIndexLoaded(const Repo *repo);
 /* The index files the in-memory index was loaded from (borrowed: valid until
- * the next load or reload; index files this process wrote are not listed). */
+ * the next load or reload; index files this process wrote and damaged index
+ * files skipped are not listed). */
 const LbId *repoIndexFiles(const Repo *repo, size_t *count);
 
 /* Unpacked objects. dir is "snapshots", "index", "locks". */

@@ -210,7 +210,7 @@ static int byTime(const void *a, const void *b) {
     return lbIdCompare(&x->id, &y->id);
 }
 
-bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err) {
+bool snapshotLoadAllOpt(Repo *repo, SnapshotList *list, const RepoLoadOptions *opts, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;
     memset(list, 0, sizeof(*list));
@@ -218,16 +218,26 @@ bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err) {
         return false;
     list->items = lbXcalloc(n ? n : 1, sizeof(Snapshot));
     for (size_t i = 0; i < n; i++) {
-        if (!snapshotLoad(repo, &ids[i], &list->items[list->count], err)) {
+        LbError oneErr = {0};
+        if (snapshotLoad(repo, &ids[i], &list->items[list->count], &oneErr)) {
+            list->count++;
+        } else if (opts->skipDamaged) {
+            repoLoadSkip(opts, &ids[i], oneErr.msg, "that snapshot is left out");
+        } else {
+            if (err != NULL)
+                *err = oneErr;
             free(ids);
             snapshotListFree(list);
             return false;
         }
-        list->count++;
     }
     free(ids);
     qsort(list->items, list->count, sizeof(Snapshot), byTime);
     return true;
+}
+
+bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err) {
+    return snapshotLoadAllOpt(repo, list, &(RepoLoadOptions){0}, err);
 }
 
 bool snapshotMatches(const Snapshot *s, const SnapshotFilter *f) {

@@ -66,7 +66,13 @@ void snapshotListFree(SnapshotList *list);
 
 bool snapshotSave(Repo *repo, Snapshot *snap, LbError *err); /* sets snap->id */
 bool snapshotLoad(Repo *repo, const LbId *id, Snapshot *snap, LbError *err);
+/* Every snapshot, oldest first. Strict: one unreadable snapshot file fails the
+ * whole load. With opts->skipDamaged (the P form), every readable one is
+ * loaded and each unreadable one reported as repo.h's RepoLoadOptions says. */
 bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err);
+bool snapshotLoadAllOpt(Repo *repo, SnapshotList *list, const RepoLoadOptions *opts, LbError *err);
+#define snapshotLoadAllP(repo, list, err, ...)                                                                         \
+    snapshotLoadAllOpt((repo), (list), &(RepoLoadOptions){__VA_ARGS__}, (err))
 bool snapshotMatches(const Snapshot *snap, const SnapshotFilter *filter);
 
 /* Resolve "latest" (newest matching the filter) or a unique ID prefix. */

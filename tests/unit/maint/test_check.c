@@ -3,8 +3,10 @@
  * repoCommitTreeComplete) on repositories built in memory (fixture.h): a healthy
  * repository passes with and without read-data (and read-data subsets); a
  * missing pack, a corrupted byte in a pack, a missing tree blob, a missing
- * data blob and an index naming a pack that does not exist are each
- * reported, with exact counts and messages naming the object.
+ * data blob, an index naming a pack that does not exist, a truncated pack,
+ * unreadable index files and an unreadable snapshot file are each reported,
+ * with exact counts and messages naming the object, and the rest is still
+ * checked; prune refuses to run while an index file is unreadable.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +62,16 @@ static void runCheck(Repo *repo, CheckOptions o, CheckResult *r) {
     assert_true(ok);
     fixPrintLines("error", r->errors, r->errorCount);
     fixPrintLines("note", r->notes, r->noteCount);
+}
+
+/* Run prune (5% unused allowed, one repack worker) under an exclusive lock. */
+static bool runPrune(Repo *repo, PruneResult *pr, LbError *err) {
+    RepoLock *lock = repoLockAcquire(repo, true, err);
+    assert_non_null(lock);
+    PruneOptions po = {.maxUnusedPercent = 5, .repackWorkers = 1};
+    bool ok = pruneRun(repo, lock, &po, pr, err);
+    repoLockRelease(lock);
+    return ok;
 }
 
 typedef struct Progress {
@@ -268,12 +280,8 @@ static void testIndexNamesMissingPack(void **state) {
     assert_int_equal(r.packsRead, 4);
     checkResultClear(&r);
 
-    RepoLock *lock = repoLockAcquire(w->repo, true, &err);
-    assert_non_null(lock);
-    PruneOptions po = {.maxUnusedPercent = 5, .repackWorkers = 1};
     PruneResult pr;
-    bool ok = pruneRun(w->repo, lock, &po, &pr, &err);
-    repoLockRelease(lock);
+    bool ok = runPrune(w->repo, &pr, &err);
     if (!ok)
         print_error("pruneRun: %s\n", err.msg);
     assert_true(ok);
@@ -314,44 +322,95 @@ static void testTruncatedPack(void **state) {
     checkResultClear(&r);
 }
 
-/* BUG (skipped, see main): the "lies beyond the end" message names the
- * blob, like every other message about a blob. */
+/* The "lies beyond the end" message names the blob, like every other message
+ * about a blob (it printed a literal "?" before). */
 static void testTruncatedPackNamesBlob(void **state) {
     World *w = *state;
     char pack8[9], snapA[9], blob82[65];
     truncateInBlob82(w, pack8, snapA, blob82);
     CheckResult r;
     runCheck(w->repo, (CheckOptions){.readData = true}, &r);
-    blob82[8] = '\0';
-    size_t n = fixCountLines(r.errors, r.errorCount, "lies beyond the end of the pack", blob82);
+    size_t beyond = fixCountLines(r.errors, r.errorCount, "lies beyond the end of the pack", blob82);
+    size_t header = fixCountLines(r.errors, r.errorCount, pack8, "unable to read pack header");
     checkResultClear(&r);
-    assert_int_equal(n, 1);
+    assert_int_equal(beyond, 1);
+    assert_int_equal(header, 1);
 }
 
-/* BUG (skipped, see main): one unreadable index file is reported once; the
- * other index files still load, so check does not also report every blob
- * they name as missing. The damaged file sorts first in the listing. */
-static void testDamagedIndexFile(void **state) {
-    World *w = *state;
+/* Store junk as index/<hex> (not a valid object: its content does not match
+ * its name); hex is 64 times digit. */
+static void putJunkIndex(World *w, char digit, char name[96]) {
     static const char junk[] = "not an index file";
-    char name[96];
-    snprintf(name, sizeof(name), "index/%064d", 0);
+    snprintf(name, 96, "index/%s", "");
+    memset(name + 6, digit, 64);
+    name[70] = '\0';
     LbError err = {0};
     assert_true(storagePut(repoStorage(w->repo), name, (const uint8_t *)junk, sizeof(junk), &err));
-    assert_false(repoReloadIndex(w->repo, &err)); /* a new process: no index yet */
-    CheckResult r;
-    CheckOptions o = {0};
-    assert_true(checkRun(w->repo, &o, &r, &err));
-    fixPrintLines("error", r.errors, r.errorCount);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, "index:", NULL), 1);
-    assert_int_equal(fixCountLines(r.errors, r.errorCount, name + 6, NULL), 1);
-    assert_int_equal(r.blobs, 8);
-    assert_int_equal(r.errorCount, 1);
-    checkResultClear(&r);
 }
 
-/* BUG (skipped, see main): one unreadable snapshot file is reported, naming
- * it, and the other snapshots are still checked. */
+/* Two unreadable index files, one sorting before and one after the real
+ * ones: each is reported once, by name; every readable index file still
+ * loads, so no blob is reported missing (before the fix, the load stopped at
+ * the first one and every blob was 'not in any pack'). read-data reads every
+ * pack. The strict load (what prune uses) fails naming the first one. */
+static void testDamagedIndexFile(void **state) {
+    World *w = *state;
+    char first[96], last[96];
+    putJunkIndex(w, '0', first);
+    putJunkIndex(w, 'f', last);
+    LbError err = {0};
+    assert_false(repoReloadIndex(w->repo, &err)); /* a new process: no index yet */
+    assert_non_null(strstr(err.msg, first));
+    assert_non_null(strstr(err.msg, "HINT: Run 'lifeboat check'"));
+    lbErrorClear(&err);
+    for (int readData = 0; readData <= 1; readData++) {
+        CheckResult r;
+        CheckOptions o = {.readData = readData};
+        assert_true(checkRun(w->repo, &o, &r, &err));
+        fixPrintLines("error", r.errors, r.errorCount);
+        size_t indexLines = fixCountLines(r.errors, r.errorCount, "index:", NULL);
+        size_t firstLines = fixCountLines(r.errors, r.errorCount, "index:", first + 6);
+        size_t lastLines = fixCountLines(r.errors, r.errorCount, "index:", last + 6);
+        size_t errors = r.errorCount, notes = r.noteCount;
+        uint64_t blobs = r.blobs, trees = r.trees, snapshots = r.snapshots, packsRead = r.packsRead;
+        checkResultClear(&r);
+        assert_int_equal(indexLines, 2);
+        assert_int_equal(firstLines, 1);
+        assert_int_equal(lastLines, 1);
+        assert_int_equal(errors, 2);
+        assert_int_equal(notes, 0);
+        assert_int_equal(blobs, 8);
+        assert_int_equal(snapshots, 2);
+        assert_int_equal(trees, 4);
+        assert_int_equal(packsRead, readData ? 4 : 0);
+    }
+    /* the tolerant load leaves the damaged files out of repoIndexFiles */
+    size_t nfiles = 0;
+    repoIndexFiles(w->repo, &nfiles);
+    assert_int_equal(nfiles, fixCount(w->repo, "index/") - 2);
+}
+
+/* prune refuses to run while an index file is unreadable (it could be the
+ * only one naming some packs, which prune would delete as unreferenced): the
+ * error names the file, and nothing is written or removed. */
+static void testPruneRefusesDamagedIndex(void **state) {
+    World *w = *state;
+    fixForget(w->repo, &w->b); /* something to prune */
+    char name[96];
+    putJunkIndex(w, '0', name);
+    char *before = fixListing(w->repo);
+    LbError err = {0};
+    PruneResult pr;
+    bool ok = runPrune(w->repo, &pr, &err);
+    print_message("# prune: %s\n", err.msg);
+    assert_false(ok);
+    assert_non_null(strstr(err.msg, name));
+    assert_non_null(strstr(err.msg, "unable to load the index"));
+    fixAssertUnchanged(w->repo, before);
+}
+
+/* One unreadable snapshot file is reported, naming it, and the other
+ * snapshots are still checked (before the fix, none was). */
 static void testDamagedSnapshotFile(void **state) {
     World *w = *state;
     char name[96], hex[LB_ID_HEX_LEN + 1];
@@ -360,29 +419,15 @@ static void testDamagedSnapshotFile(void **state) {
     fixFlipBit(w->repo, name, 20);
     CheckResult r;
     runCheck(w->repo, (CheckOptions){0}, &r);
-    size_t named = fixCountLines(r.errors, r.errorCount, hex, NULL);
+    size_t named = fixCountLines(r.errors, r.errorCount, "snapshots:", hex);
     size_t errors = r.errorCount;
-    uint64_t trees = r.trees;
+    uint64_t trees = r.trees, snapshots = r.snapshots;
     checkResultClear(&r);
     assert_int_equal(named, 1);
     assert_int_equal(errors, 1);
+    assert_int_equal(snapshots, 1);
     assert_int_equal(trees, 2); /* A's root and dir trees */
 }
-
-/* Tests of known bugs (see fixRunTests): reported as TAP skips unless
- * LIFEBOAT_KNOWN_BUGS=1. */
-static const FixKnownBug knownBugs[] = {
-    {cmocka_unit_test_setup_teardown(testDamagedIndexFile, setupWorld, teardownWorld),
-     "BUG: repoLoadIndex stops at the first index file it cannot read, so checkRun reports that file and then every "
-     "snapshot's blobs named only by the index files listed after it as missing ('not in any pack'); fix: check "
-     "loads every readable index file and reports each unreadable one"},
-    {cmocka_unit_test_setup_teardown(testTruncatedPackNamesBlob, setupWorld, teardownWorld),
-     "BUG: readPack reports a blob beyond the end of a truncated pack as 'blob ? lies beyond the end of the pack' "
-     "(a literal \"?\" where the blob ID belongs); fix: print the blob's ID"},
-    {cmocka_unit_test_setup_teardown(testDamagedSnapshotFile, setupWorld, teardownWorld),
-     "BUG: snapshotLoadAll fails as a whole on one unreadable snapshot file, so checkRun reports it and then checks "
-     "no snapshot at all; fix: check loads the snapshots one by one and reports each unreadable one"},
-};
 
 int main(void) {
     const struct CMUnitTest tests[] = {
@@ -393,6 +438,11 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testMissingDataBlob, setupWorld, teardownWorld),
         cmocka_unit_test_setup_teardown(testIndexNamesMissingPack, setupWorld, teardownWorld),
         cmocka_unit_test_setup_teardown(testTruncatedPack, setupWorld, teardownWorld),
+        cmocka_unit_test_setup_teardown(testTruncatedPackNamesBlob, setupWorld, teardownWorld),
+        cmocka_unit_test_setup_teardown(testDamagedIndexFile, setupWorld, teardownWorld),
+        cmocka_unit_test_setup_teardown(testPruneRefusesDamagedIndex, setupWorld, teardownWorld),
+        cmocka_unit_test_setup_teardown(testDamagedSnapshotFile, setupWorld, teardownWorld),
     };
-    return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), knownBugs, sizeof(knownBugs) / sizeof(knownBugs[0]));
+    /* no known bug of check is open (tests of known bugs: see fixRunTests) */
+    return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), NULL, 0);
 }
