@@ -15,47 +15,13 @@
 #include "maint/check.h"
 #include "source/bucket.h"
 
-enum {
-    O_TAG = 1,
-    O_HOST,
-    O_TIME,
-    O_COMPONENT,
-    O_EXCLUDE,
-    O_EXCLUDE_FILE,
-    O_ONE_FS,
-    O_STDIN,
-    O_STDIN_NAME,
-    O_STDIN_CMD,
-    O_FORCE,
-    O_PARENT,
-    O_RECOVERY_POINT,
-};
-
-static const CliOption backupOptions[] = {
-    {"tag", 0, true, O_TAG},
-    {"host", 'H', true, O_HOST},
-    {"time", 0, true, O_TIME},
-    {"component", 0, true, O_COMPONENT},
-    {"exclude", 'e', true, O_EXCLUDE},
-    {"exclude-file", 0, true, O_EXCLUDE_FILE},
-    {"one-file-system", 'x', false, O_ONE_FS},
-    {"stdin", 0, false, O_STDIN},
-    {"stdin-filename", 0, true, O_STDIN_NAME},
-    {"stdin-from-command", 0, false, O_STDIN_CMD},
-    {"force", 'f', false, O_FORCE},
-    {"parent", 0, true, O_PARENT},
-    {"recovery-point", 0, true, O_RECOVERY_POINT},
-    {NULL, 0, false, 0},
-};
-
 typedef struct BackupOpts {
-    char **tags;
+    const char *const *tags;
     size_t tagCount;
     const char *host;
-    bool hasTime;
-    int64_t timeNs;
+    int64_t timeNs; /* 0: now */
     const char *component;
-    char **excludes;
+    char **excludes; /* owned: --exclude and the lines of --exclude-file */
     size_t excludeCount;
     bool oneFs, stdinMode, stdinCmd, force;
     const char *stdinName;
@@ -87,56 +53,30 @@ static bool readExcludeFile(BackupOpts *o, const char *path, LbError *err) {
     return true;
 }
 
-static bool onOption(void *ctx, int id, const char *v, LbError *err) {
-    BackupOpts *o = ctx;
-    switch (id) {
-    case O_TAG: {
-        /* --tag a,b adds two tags */
-        char *copy = lbXstrdup(v), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            addStr(&o->tags, &o->tagCount, t);
-        free(copy);
-        return true;
-    }
-    case O_HOST:
-        o->host = v;
-        return true;
-    case O_TIME:
-        if (!lbParseTime(v, &o->timeNs))
-            return lbErr(err, LB_ERR_ARGS, "invalid --time '%s': expected 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339", v);
-        o->hasTime = true;
-        return true;
-    case O_COMPONENT:
-        o->component = v;
-        return true;
-    case O_EXCLUDE:
-        addStr(&o->excludes, &o->excludeCount, v);
-        return true;
-    case O_EXCLUDE_FILE:
-        return readExcludeFile(o, v, err);
-    case O_ONE_FS:
-        o->oneFs = true;
-        return true;
-    case O_STDIN:
-        o->stdinMode = true;
-        return true;
-    case O_STDIN_NAME:
-        o->stdinName = v;
-        return true;
-    case O_STDIN_CMD:
-        o->stdinCmd = true;
-        return true;
-    case O_FORCE:
-        o->force = true;
-        return true;
-    case O_PARENT:
-        o->parent = v;
-        return true;
-    case O_RECOVERY_POINT:
-        o->recoveryPoint = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+/* The parsed options, with the patterns of every --exclude-file read. */
+static bool backupOptions(const CfgValues *cfg, BackupOpts *o, LbError *err) {
+    *o = (BackupOpts){
+        .host = cfgStr(cfg, cfgOptHost),
+        .timeNs = cfgInt(cfg, cfgOptTime),
+        .component = cfgStr(cfg, cfgOptComponent),
+        .oneFs = cfgFlag(cfg, cfgOptOneFileSystem),
+        .stdinMode = cfgFlag(cfg, cfgOptStdin),
+        .stdinCmd = cfgFlag(cfg, cfgOptStdinFromCommand),
+        .force = cfgFlag(cfg, cfgOptForce),
+        .stdinName = cfgStr(cfg, cfgOptStdinFilename),
+        .parent = cfgStr(cfg, cfgOptParent),
+        .recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint),
+    };
+    o->tags = cfgList(cfg, cfgOptTag, &o->tagCount);
+    size_t n = 0;
+    const char *const *ex = cfgList(cfg, cfgOptExclude, &n);
+    for (size_t i = 0; i < n; i++)
+        addStr(&o->excludes, &o->excludeCount, ex[i]);
+    const char *const *files = cfgList(cfg, cfgOptExcludeFile, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!readExcludeFile(o, files[i], err))
+            return false;
+    return true;
 }
 
 typedef struct ProgressState {
@@ -161,7 +101,7 @@ static void onProgress(void *ctx, const ArchiverProgress *p) {
 }
 
 /* Start argv with its stdout on a pipe; returns the read end, sets *pid. */
-static int startCommand(char **argv, pid_t *pid, LbError *err) {
+static int startCommand(char *const *argv, pid_t *pid, LbError *err) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
         lbErrSys(err, "unable to create a pipe");
@@ -233,10 +173,10 @@ static void printSummary(const GlobalOpts *g, const Snapshot *snap, const Archiv
     printf("snapshot %.8s saved\n", hex);
 }
 
-int cmdBackup(int argc, char **argv) {
-    GlobalOpts g = {0};
+int cmdBackup(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
     BackupOpts o = {0};
-    CliArgs args;
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -249,7 +189,7 @@ int cmdBackup(int argc, char **argv) {
     size_t indexAtStartCount = 0;
     BucketSource *bucket = NULL;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
+    if (!backupOptions(cfg, &o, &err))
         goto fail;
     bool streamMode = o.stdinMode || o.stdinCmd;
     if (o.stdinCmd && args.afterCount == 0) {
@@ -360,7 +300,7 @@ int cmdBackup(int argc, char **argv) {
         goto failPaths;
     }
 
-    cliSnapshotFill(&snap, &res, o.hasTime ? o.timeNs : 0, hostname, o.tags, o.tagCount, o.component, o.recoveryPoint);
+    cliSnapshotFill(&snap, &res, o.timeNs, hostname, o.tags, o.tagCount, o.component, o.recoveryPoint);
     for (size_t i = 0; i < o.excludeCount; i++)
         snapshotAddString(&snap.excludes, &snap.excludeCount, o.excludes[i]);
     if (haveParent) {
@@ -407,12 +347,8 @@ done:
     snapshotClear(&snap);
     repoLockRelease(lock);
     repoFree(repo);
-    for (size_t i = 0; i < o.tagCount; i++)
-        free(o.tags[i]);
-    free(o.tags);
     for (size_t i = 0; i < o.excludeCount; i++)
         free(o.excludes[i]);
     free(o.excludes);
-    cliArgsFree(&args);
     return rc;
 }

@@ -15,168 +15,48 @@
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 
-enum {
-    G_REPO = 1000,
-    G_PASSWORD_FILE,
-    G_PASSWORD_COMMAND,
-    G_JSON,
-    G_QUIET,
-    G_VERBOSE,
-    G_S3_PATH_STYLE,
-    G_S3_REGION,
-    G_S3_SSE,
-    G_S3_SSE_KMS,
-    G_S3_STORAGE_CLASS,
-    G_CACERT,
-    G_INSECURE_TLS,
-};
-
-static const CliOption globalOptions[] = {
-    {"repo", 'r', true, G_REPO},
-    {"password-file", 'p', true, G_PASSWORD_FILE},
-    {"password-command", 0, true, G_PASSWORD_COMMAND},
-    {"json", 0, false, G_JSON},
-    {"quiet", 'q', false, G_QUIET},
-    {"verbose", 'v', false, G_VERBOSE},
-    {"s3-path-style", 0, false, G_S3_PATH_STYLE},
-    {"s3-region", 0, true, G_S3_REGION},
-    {"s3-sse", 0, true, G_S3_SSE},
-    {"s3-sse-kms-key-id", 0, true, G_S3_SSE_KMS},
-    {"s3-storage-class", 0, true, G_S3_STORAGE_CLASS},
-    {"cacert", 0, true, G_CACERT},
-    {"insecure-tls", 0, false, G_INSECURE_TLS},
-    {NULL, 0, false, 0},
-};
-
-static const CliOption *findLong(const CliOption *opts, const char *name, size_t len) {
-    for (const CliOption *o = opts; o && o->longName; o++)
-        if (strlen(o->longName) == len && strncmp(o->longName, name, len) == 0)
-            return o;
-    return NULL;
-}
-
-static const CliOption *findShort(const CliOption *opts, char c) {
-    for (const CliOption *o = opts; o && o->longName; o++)
-        if (o->shortName == c)
-            return o;
-    return NULL;
-}
-
-static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
-    switch (id) {
-    case G_REPO:
-        g->repo = value;
-        return true;
-    case G_PASSWORD_FILE:
-        g->passwordFile = value;
-        return true;
-    case G_PASSWORD_COMMAND:
-        g->passwordCommand = value;
-        return true;
-    case G_JSON:
-        g->json = true;
-        return true;
-    case G_QUIET:
-        g->quiet = true;
-        return true;
-    case G_VERBOSE:
-        g->verbose++;
-        return true;
-    /* S3 flags override the LIFEBOAT_S3_* variables the driver reads (see
-     * docs/configuration.md); none of them is a secret */
-    case G_S3_PATH_STYLE:
-        setenv("LIFEBOAT_S3_PATH_STYLE", "1", 1);
-        return true;
-    case G_S3_REGION:
-        setenv("LIFEBOAT_S3_REGION", value, 1);
-        return true;
-    case G_S3_SSE:
-        setenv("LIFEBOAT_S3_SSE", value, 1);
-        return true;
-    case G_S3_SSE_KMS:
-        setenv("LIFEBOAT_S3_SSE_KMS_KEY_ID", value, 1);
-        return true;
-    case G_S3_STORAGE_CLASS:
-        setenv("LIFEBOAT_S3_STORAGE_CLASS", value, 1);
-        return true;
-    case G_CACERT:
-        setenv("LIFEBOAT_S3_CA_BUNDLE", value, 1);
-        return true;
-    case G_INSECURE_TLS:
-        setenv("LIFEBOAT_S3_INSECURE_TLS", "1", 1);
-        return true;
-    }
-    return false;
-}
-
-bool cliParse(int argc, char **argv, const CliOption *opts, CliOptionCb cb, void *ctx, GlobalOpts *g, CliArgs *args,
-              LbError *err) {
-    memset(args, 0, sizeof(*args));
-    args->positional = lbXcalloc((size_t)argc + 1, sizeof(char *));
-    args->afterDashDash = lbXcalloc((size_t)argc + 1, sizeof(char *));
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            for (int k = i + 1; k < argc; k++)
-                args->afterDashDash[args->afterCount++] = argv[k];
-            break;
-        }
-        const CliOption *o = NULL;
-        const char *value = NULL;
-        char label[128];
-        if (strncmp(a, "--", 2) == 0) {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            o = findLong(globalOptions, name, len);
-            if (o == NULL)
-                o = findLong(opts, name, len);
-            snprintf(label, sizeof(label), "--%.*s", (int)len, name);
-            if (o == NULL)
-                return lbErr(err, LB_ERR_ARGS, "unknown option '%s' for '%s'", label, argv[0]);
-            if (eq) {
-                if (!o->hasArg)
-                    return lbErr(err, LB_ERR_ARGS, "option '%s' takes no value", label);
-                value = eq + 1;
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            o = findShort(globalOptions, a[1]);
-            if (o == NULL)
-                o = findShort(opts, a[1]);
-            snprintf(label, sizeof(label), "-%c", a[1]);
-            if (o == NULL)
-                return lbErr(err, LB_ERR_ARGS, "unknown option '%s' for '%s'", label, argv[0]);
-            if (a[2] != '\0') {
-                if (!o->hasArg)
-                    return lbErr(err, LB_ERR_ARGS, "option '%s' takes no value", label);
-                value = a + 2;
-            }
-        } else {
-            args->positional[args->count++] = a;
+/* TODO(storage branch): the S3 driver still reads the LIFEBOAT_S3_*
+ * variables; until storageOpen takes the main repository's StorageOptions,
+ * a flag given on the command line overrides its variable here, the one
+ * place that does so. None of these settings is a secret. */
+static void applyStorageEnv(const CfgValues *cfg) {
+    for (int i = 0; i < CFG_OPTION_COUNT; i++) {
+        const CfgOption *o = &cfgOptionTable[i];
+        if (o->storageField == 0 || o->env == NULL || !cfgIsSet(cfg, (CfgOptionId)i))
             continue;
-        }
-        if (o->hasArg && value == NULL) {
-            if (i + 1 >= argc)
-                return lbErr(err, LB_ERR_ARGS, "option '%s' needs a value", label);
-            value = argv[++i];
-        }
-        if (applyGlobal(g, o->id, value))
-            continue;
-        if (!cb(ctx, o->id, value, err))
-            return false;
+        if (o->type == cfgTypeFlag)
+            setenv(o->env, cfgFlag(cfg, (CfgOptionId)i) ? "1" : "0", 1);
+        else
+            setenv(o->env, cfgStr(cfg, (CfgOptionId)i), 1);
     }
-    if (g->repo == NULL)
-        g->repo = getenv("LIFEBOAT_REPOSITORY");
-    if (g->json)
-        g->quiet = true;
-    lbLogSetLevel(g->verbose >= 2 ? LB_LOG_DEBUG : g->verbose == 1 ? LB_LOG_INFO : LB_LOG_WARN);
-    return true;
 }
 
-void cliArgsFree(CliArgs *args) {
-    free(args->positional);
-    free(args->afterDashDash);
-    memset(args, 0, sizeof(*args));
+GlobalOpts cliGlobals(const CfgValues *cfg) {
+    const CfgRepository *r = cfgRepository(cfg, false);
+    GlobalOpts g = {
+        .repo = r->location,
+        .passwordFile = r->passwordFile,
+        .passwordCommand = r->passwordCommand,
+        .json = cfgFlag(cfg, cfgOptJson),
+        .quiet = cfgFlag(cfg, cfgOptQuiet) || cfgFlag(cfg, cfgOptJson),
+        .verbose = cfgCount(cfg, cfgOptVerbose),
+    };
+    applyStorageEnv(cfg);
+    lbLogSetLevel(g.verbose >= 2 ? LB_LOG_DEBUG : g.verbose == 1 ? LB_LOG_INFO : LB_LOG_WARN);
+    return g;
+}
+
+CliArgs cliArgs(const CfgValues *cfg) {
+    CliArgs a;
+    a.positional = cfgArgs(cfg, &a.count);
+    a.afterDashDash = cfgArgsAfterDashDash(cfg, &a.afterCount);
+    return a;
+}
+
+SnapshotFilter cliFilter(const CfgValues *cfg) {
+    SnapshotFilter f = {.host = cfgStr(cfg, cfgOptHost), .component = cfgStr(cfg, cfgOptComponent)};
+    f.tagGroups = cfgGroups(cfg, cfgOptTag, &f.tagGroupCount);
+    return f;
 }
 
 static void stripNewline(char *s) {
@@ -352,14 +232,20 @@ Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
     return openWith(g->repo, "LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", err);
 }
 
-Repo *cliOpenSourceRepo(const char *location, const char *file, const char *cmd, LbError *err) {
-    if (location == NULL)
-        location = getenv("LIFEBOAT_FROM_REPOSITORY");
-    if (location == NULL) {
+Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
+    const CfgRepository *r = cfgRepository(cfg, true);
+    if (r->location == NULL) {
         lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
         return NULL;
     }
-    return openWith(location, "LIFEBOAT_FROM", file, cmd, "enter password for the source repository: ", err);
+    if (cfgSourceStorageSet(cfg)) { /* TODO(storage branch): pass r->storage to storageOpen */
+        lbErr(err, LB_ERR_ARGS,
+              "the --from-s3-* and --from-cacert settings are not supported yet: the S3 settings "
+              "(--s3-*, LIFEBOAT_S3_*) apply to both repositories");
+        return NULL;
+    }
+    return openWith(r->location, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand,
+                    "enter password for the source repository: ", err);
 }
 
 int cliFail(const LbError *err) {
@@ -430,8 +316,8 @@ void cliFormatDuration(double s, char *out, size_t n) {
         snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host, char *const *tags,
-                     size_t tagCount, const char *component, const char *recoveryPoint) {
+void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host,
+                     const char *const *tags, size_t tagCount, const char *component, const char *recoveryPoint) {
     char here[256] = "unknown";
     if (host == NULL) {
         gethostname(here, sizeof(here) - 1);

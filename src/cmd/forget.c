@@ -9,143 +9,40 @@
 #include "retention/policy.h"
 #include "snapshot/snapshot.h"
 
-enum {
-    F_LAST = 1,
-    F_HOURLY,
-    F_DAILY,
-    F_WEEKLY,
-    F_MONTHLY,
-    F_YEARLY,
-    F_WITHIN,
-    F_WITHIN_HOURLY,
-    F_WITHIN_DAILY,
-    F_WITHIN_WEEKLY,
-    F_WITHIN_MONTHLY,
-    F_WITHIN_YEARLY,
-    F_KEEP_TAG,
-    F_GROUP_BY,
-    F_HOST,
-    F_TAG,
-    F_COMPONENT,
-    F_DRY_RUN,
-    F_PRUNE,
-    F_MAX_UNUSED,
-    F_MAX_REPACK,
-};
-
-static const CliOption forgetOptions[] = {
-    {"keep-last", 'l', true, F_LAST},
-    {"keep-hourly", 0, true, F_HOURLY},
-    {"keep-daily", 'd', true, F_DAILY},
-    {"keep-weekly", 'w', true, F_WEEKLY},
-    {"keep-monthly", 'm', true, F_MONTHLY},
-    {"keep-yearly", 'y', true, F_YEARLY},
-    {"keep-within", 0, true, F_WITHIN},
-    {"keep-within-hourly", 0, true, F_WITHIN_HOURLY},
-    {"keep-within-daily", 0, true, F_WITHIN_DAILY},
-    {"keep-within-weekly", 0, true, F_WITHIN_WEEKLY},
-    {"keep-within-monthly", 0, true, F_WITHIN_MONTHLY},
-    {"keep-within-yearly", 0, true, F_WITHIN_YEARLY},
-    {"keep-tag", 0, true, F_KEEP_TAG},
-    {"group-by", 'g', true, F_GROUP_BY},
-    {"host", 'H', true, F_HOST},
-    {"tag", 0, true, F_TAG},
-    {"component", 0, true, F_COMPONENT},
-    {"dry-run", 'n', false, F_DRY_RUN},
-    {"prune", 0, false, F_PRUNE},
-    {"max-unused", 0, true, F_MAX_UNUSED},
-    {"max-repack-size", 0, true, F_MAX_REPACK},
-    {NULL, 0, false, 0},
-};
-
 typedef struct ForgetCli {
     RetentionPolicy policy;
-    const char **keepTags;
     bool byHost, byComponent, byPaths, byTags;
     SnapshotFilter f;
-    const char **tags;
     bool dryRun, prune;
     PruneOptions pruneOpts;
 } ForgetCli;
 
-static bool parseGroupBy(ForgetCli *o, const char *v, LbError *err) {
-    o->byHost = o->byComponent = o->byPaths = o->byTags = false;
-    char *copy = lbXstrdup(v), *save = NULL;
-    bool ok = true;
-    for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "host") == 0)
-            o->byHost = true;
-        else if (strcmp(t, "component") == 0)
-            o->byComponent = true;
-        else if (strcmp(t, "paths") == 0)
-            o->byPaths = true;
-        else if (strcmp(t, "tags") == 0)
-            o->byTags = true;
-        else
-            ok = lbErr(err, LB_ERR_ARGS, "invalid --group-by '%s': use host, component, paths, tags, or ''", v);
+static ForgetCli forgetOptions(const CfgValues *cfg) {
+    ForgetCli o = {.f = cliFilter(cfg), .dryRun = cfgFlag(cfg, cfgOptDryRun), .prune = cfgFlag(cfg, cfgOptPrune)};
+    RetentionPolicy *p = &o.policy;
+    p->keepLast = (int)cfgInt(cfg, cfgOptKeepLast);
+    p->keepHourly = (int)cfgInt(cfg, cfgOptKeepHourly);
+    p->keepDaily = (int)cfgInt(cfg, cfgOptKeepDaily);
+    p->keepWeekly = (int)cfgInt(cfg, cfgOptKeepWeekly);
+    p->keepMonthly = (int)cfgInt(cfg, cfgOptKeepMonthly);
+    p->keepYearly = (int)cfgInt(cfg, cfgOptKeepYearly);
+    p->within = cfgDuration(cfg, cfgOptKeepWithin);
+    p->withinHourly = cfgDuration(cfg, cfgOptKeepWithinHourly);
+    p->withinDaily = cfgDuration(cfg, cfgOptKeepWithinDaily);
+    p->withinWeekly = cfgDuration(cfg, cfgOptKeepWithinWeekly);
+    p->withinMonthly = cfgDuration(cfg, cfgOptKeepWithinMonthly);
+    p->withinYearly = cfgDuration(cfg, cfgOptKeepWithinYearly);
+    p->keepTags = cfgGroups(cfg, cfgOptKeepTag, &p->keepTagCount);
+    size_t n = 0;
+    const char *const *by = cfgList(cfg, cfgOptGroupBy, &n);
+    for (size_t i = 0; i < n; i++) {
+        o.byHost = o.byHost || strcmp(by[i], "host") == 0;
+        o.byComponent = o.byComponent || strcmp(by[i], "component") == 0;
+        o.byPaths = o.byPaths || strcmp(by[i], "paths") == 0;
+        o.byTags = o.byTags || strcmp(by[i], "tags") == 0;
     }
-    free(copy);
-    return ok;
-}
-
-static bool onOption(void *ctx, int id, const char *v, LbError *err) {
-    ForgetCli *o = ctx;
-    RetentionPolicy *p = &o->policy;
-    switch (id) {
-    case F_LAST:
-        return retentionParseCount(v, &p->keepLast, err);
-    case F_HOURLY:
-        return retentionParseCount(v, &p->keepHourly, err);
-    case F_DAILY:
-        return retentionParseCount(v, &p->keepDaily, err);
-    case F_WEEKLY:
-        return retentionParseCount(v, &p->keepWeekly, err);
-    case F_MONTHLY:
-        return retentionParseCount(v, &p->keepMonthly, err);
-    case F_YEARLY:
-        return retentionParseCount(v, &p->keepYearly, err);
-    case F_WITHIN:
-        return retentionParseDuration(v, &p->within, err);
-    case F_WITHIN_HOURLY:
-        return retentionParseDuration(v, &p->withinHourly, err);
-    case F_WITHIN_DAILY:
-        return retentionParseDuration(v, &p->withinDaily, err);
-    case F_WITHIN_WEEKLY:
-        return retentionParseDuration(v, &p->withinWeekly, err);
-    case F_WITHIN_MONTHLY:
-        return retentionParseDuration(v, &p->withinMonthly, err);
-    case F_WITHIN_YEARLY:
-        return retentionParseDuration(v, &p->withinYearly, err);
-    case F_KEEP_TAG:
-        o->keepTags = lbXrealloc(o->keepTags, (p->keepTagCount + 1) * sizeof(char *));
-        o->keepTags[p->keepTagCount++] = v;
-        p->keepTags = o->keepTags;
-        return true;
-    case F_GROUP_BY:
-        return parseGroupBy(o, v, err);
-    case F_HOST:
-        o->f.host = v;
-        return true;
-    case F_TAG:
-        o->tags = lbXrealloc(o->tags, (o->f.tagCount + 1) * sizeof(char *));
-        o->tags[o->f.tagCount++] = v;
-        o->f.tags = o->tags;
-        return true;
-    case F_COMPONENT:
-        o->f.component = v;
-        return true;
-    case F_DRY_RUN:
-        o->dryRun = true;
-        return true;
-    case F_PRUNE:
-        o->prune = true;
-        return true;
-    case F_MAX_UNUSED:
-        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_UNUSED, v, err);
-    case F_MAX_REPACK:
-        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_REPACK, v, err);
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+    cliPruneOptions(cfg, &o.pruneOpts);
+    return o;
 }
 
 /* The group key: the chosen fields, each labelled, so different fields never collide. */
@@ -187,10 +84,10 @@ static int cmpStr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cmdForget(int argc, char **argv) {
-    GlobalOpts g = {0};
-    ForgetCli o = {.byHost = true, .byComponent = true, .byPaths = true, .pruneOpts = {.maxUnusedPercent = 5}};
-    CliArgs args;
+int cmdForget(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    ForgetCli o = forgetOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -201,8 +98,6 @@ int cmdForget(int argc, char **argv) {
     size_t *which = NULL, n = 0;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, forgetOptions, onOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count == 0 && retentionPolicyEmpty(&o.policy)) {
         lbErr(&err, LB_ERR_ARGS,
               "no policy given: use --keep-* options (forget will not remove every snapshot), "
@@ -356,11 +251,8 @@ done:
     free(items);
     free(which);
     free(dec);
-    free(o.keepTags);
-    free(o.tags);
     snapshotListFree(&list);
     repoLockRelease(lock);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }
