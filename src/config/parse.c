@@ -61,10 +61,12 @@ void cfgCommandLabel(CfgCommand cmd, char *buf, size_t size) {
 
 /* "<verb>: option '--x'<what>: <reason>"; returns false */
 static bool optionError(LbError *err, CfgCommand cmd, CfgOptionId id, bool from, const char *what, const char *reason) {
-    char verb[64], label[64];
-    cfgCommandLabel(cmd, verb, sizeof(verb));
+    char verb[64] = "", label[64];
+    if (cmd != cfgCmdNone)
+        cfgCommandLabel(cmd, verb, sizeof(verb) - 2);
+    strcat(verb, cmd != cfgCmdNone ? ": " : "");
     cfgOptionLabel(id, from, label, sizeof(label));
-    return lbErr(err, LB_ERR_ARGS, "%s: option '%s'%s: %s", verb, label, what, reason);
+    return lbErr(err, LB_ERR_ARGS, "%soption '%s'%s: %s", verb, label, what, reason);
 }
 
 /* ---- values ---- */
@@ -265,9 +267,9 @@ static bool hit(CfgScan *s, CfgOptionId id, bool from, const char *inlineValue, 
 
 static bool unknownOption(CfgCommand verb, const char *label, size_t len, LbError *err) {
     char v[64];
-    cfgCommandLabel(verb, v, sizeof(v));
     if (verb == cfgCmdNone)
-        return lbErr(err, LB_ERR_ARGS, "%s: option '%.*s': unknown option (see 'lifeboat --help')", v, (int)len, label);
+        return lbErr(err, LB_ERR_ARGS, "option '%.*s': unknown option (see 'lifeboat --help')", (int)len, label);
+    cfgCommandLabel(verb, v, sizeof(v));
     return lbErr(err, LB_ERR_ARGS, "%s: option '%.*s': unknown option (see 'lifeboat %s --help')", v, (int)len, label,
                  cfgCommandTable[verb].name);
 }
