@@ -22,7 +22,7 @@ static bool shown(CfgOptionId id) {
     return !(cfgOptionTable[id].flags & CFG_OPT_HIDDEN);
 }
 
-static void textRow(FILE *out, CfgOptionId id, bool from) {
+static void textRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, false, syn, sizeof(syn));
@@ -31,7 +31,7 @@ static void textRow(FILE *out, CfgOptionId id, bool from) {
         fprintf(out, "  %s\n%*s", syn, HELP_COLUMN, "");
     else
         fprintf(out, "  %-*s", HELP_COLUMN - 2, syn);
-    fprintf(out, "%s", o->help);
+    fprintf(out, "%s", cfgOptionHelp(id, cmd));
     if (o->defaultValue)
         fprintf(out, " (default: %s)", o->defaultValue);
     if (envName)
@@ -46,7 +46,7 @@ static bool isGlobal(CfgOptionId id) {
 static void globalRows(FILE *out) {
     for (int i = 0; i < CFG_OPTION_COUNT; i++)
         if (isGlobal((CfgOptionId)i) && shown((CfgOptionId)i))
-            textRow(out, (CfgOptionId)i, false);
+            textRow(out, cfgCmdNone, (CfgOptionId)i, false);
 }
 
 static void verbLabel(CfgCommand cmd, char *buf, size_t size) {
@@ -85,13 +85,13 @@ void cfgHelpCommand(FILE *out, CfgCommand cmd) {
         if (!any)
             fprintf(out, "\noptions:\n");
         any = true;
-        textRow(out, (CfgOptionId)i, false);
+        textRow(out, cmd, (CfgOptionId)i, false);
     }
     if (c->sourceRepo) {
         fprintf(out, "\nsource repository options:\n");
         for (int i = 0; i < CFG_OPTION_COUNT; i++)
             if (cfgOptionAccepted((CfgOptionId)i, cmd, true))
-                textRow(out, (CfgOptionId)i, true);
+                textRow(out, cmd, (CfgOptionId)i, true);
     }
     bool variants = false;
     for (int k = 0; k < CFG_COMMAND_COUNT; k++) {
@@ -127,7 +127,7 @@ static void cell(FILE *out, const char *s) {
     }
 }
 
-static void markdownRow(FILE *out, CfgOptionId id, bool from) {
+static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, true, syn, sizeof(syn));
@@ -138,7 +138,7 @@ static void markdownRow(FILE *out, CfgOptionId id, bool from) {
     if (envName)
         fprintf(out, "`%s`", envName);
     fprintf(out, " | ");
-    cell(out, o->help);
+    cell(out, cfgOptionHelp(id, cmd));
     if (o->defaultValue) {
         fprintf(out, " (default: `");
         cell(out, o->defaultValue);
@@ -156,11 +156,11 @@ static void markdownTable(FILE *out, CfgCommand cmd) {
             continue;
         if (cmd == cfgCmdNone ? isGlobal((CfgOptionId)i)
                               : !isGlobal((CfgOptionId)i) && cfgOptionAccepted((CfgOptionId)i, cmd, false))
-            markdownRow(out, (CfgOptionId)i, false);
+            markdownRow(out, cmd, (CfgOptionId)i, false);
     }
     for (int i = 0; cmd != cfgCmdNone && i < CFG_OPTION_COUNT; i++)
         if (cfgOptionAccepted((CfgOptionId)i, cmd, true))
-            markdownRow(out, (CfgOptionId)i, true);
+            markdownRow(out, cmd, (CfgOptionId)i, true);
     fprintf(out, "<!-- /options:%s -->\n", id);
 }
 

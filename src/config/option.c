@@ -71,13 +71,15 @@ static bool checkSetting(const char *v, LbError *err) {
 #define SELECTING (C(Snapshots) | C(Ls) | C(Diff) | RESTORE_ANY | C(Forget) | C(Copy))
 #define KEEP_COUNT(n, s, what)                                                                                         \
     {                                                                                                                  \
-        n, s, cfgTypeInt, cfgScopeCommand, C(Forget), NULL, 0, 1000000000, NULL, NULL, "components.NAME.retention." n, \
-            "N", "keep the newest snapshot of each of the last N " what, CFG_OPT_UNLIMITED, NULL, 0                    \
+        .name = n, .shortName = s, .type = cfgTypeInt, .scope = cfgScopeCommand, .commands = C(Forget),                \
+        .max = 1000000000, .fileKey = "components.NAME.retention." n, .valueName = "N", .help = what,                  \
+        .flags = CFG_OPT_UNLIMITED                                                                                     \
     }
 #define KEEP_WITHIN(n, what)                                                                                           \
     {                                                                                                                  \
-        n, 0, cfgTypeDuration, cfgScopeCommand, C(Forget), NULL, 0, 0, NULL, NULL, "components.NAME.retention." n,     \
-            "D", "keep " what " within D of the newest snapshot (35d, 1y6m, 2d12h)", 0, NULL, 0                        \
+        .name = n, .type = cfgTypeDuration, .scope = cfgScopeCommand, .commands = C(Forget),                           \
+        .fileKey = "components.NAME.retention." n, .valueName = "D",                                                   \
+        .help = "keep " what " within D of the newest snapshot (35d, 1y6m, 2d12h)"                                     \
     }
 
 static const char *const countRowsChoices[] = {"exact", "estimate", NULL};
@@ -133,17 +135,15 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                            .storageField = CFG_STORAGE(s3.insecureTls)},
 
     [cfgOptTag] = {"tag", 0, cfgTypeList, cfgScopeCommand, BACKUP_ANY | SELECTING, .fileKey = "components.NAME.tags",
-                   .valueName = "T[,T2]",
-                   .help = "backup: add the tags T and T2; elsewhere: select snapshots that have T and T2 (repeat "
-                           "--tag to select any of several lists)"},
+                   .valueName = "T[,T2]", .help = "add the tags T and T2 (repeatable)",
+                   .helpSelect = "select snapshots that have T and T2; several --tag options are alternatives"},
     [cfgOptHost] = {"host", 'H', cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING,
                     .fileKey = "components.NAME.host", .valueName = "H",
-                    .help = "backup: record host H (default: this machine's name); elsewhere: select snapshots of "
-                            "host H"},
+                    .help = "record host H (default: this machine's name)", .helpSelect = "select snapshots of host H"},
     [cfgOptComponent] = {"component", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING,
                          .fileKey = "components.NAME", .valueName = "NAME",
-                         .help = "backup: the platform component (database, uploads, configs, logs, ...); "
-                                 "elsewhere: select snapshots of that component"},
+                         .help = "the platform component (database, uploads, configs, logs, ...)",
+                         .helpSelect = "select snapshots of component NAME"},
     [cfgOptTime] = {"time", 0, cfgTypeTime, cfgScopeCommand, C(Backup) | C(BackupPg), .valueName = "TIME",
                     .help = "record the snapshot under TIME: 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339"},
     [cfgOptRecoveryPoint] = {"recovery-point", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY, .valueName = "ID",
@@ -291,12 +291,12 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptRemoveAll] = {"remove-all", 0, cfgTypeFlag, cfgScopeCommand, C(Unlock),
                          .help = "remove every lock, not only stale ones"},
 
-    [cfgOptKeepLast] = KEEP_COUNT("keep-last", 'l', "snapshots (N snapshots)"),
-    [cfgOptKeepHourly] = KEEP_COUNT("keep-hourly", 0, "hours"),
-    [cfgOptKeepDaily] = KEEP_COUNT("keep-daily", 'd', "days"),
-    [cfgOptKeepWeekly] = KEEP_COUNT("keep-weekly", 'w', "ISO weeks"),
-    [cfgOptKeepMonthly] = KEEP_COUNT("keep-monthly", 'm', "months"),
-    [cfgOptKeepYearly] = KEEP_COUNT("keep-yearly", 'y', "years"),
+    [cfgOptKeepLast] = KEEP_COUNT("keep-last", 'l', "keep the N newest snapshots"),
+    [cfgOptKeepHourly] = KEEP_COUNT("keep-hourly", 0, "keep the newest snapshot of each of the last N hours"),
+    [cfgOptKeepDaily] = KEEP_COUNT("keep-daily", 'd', "keep the newest snapshot of each of the last N days"),
+    [cfgOptKeepWeekly] = KEEP_COUNT("keep-weekly", 'w', "keep the newest snapshot of each of the last N ISO weeks"),
+    [cfgOptKeepMonthly] = KEEP_COUNT("keep-monthly", 'm', "keep the newest snapshot of each of the last N months"),
+    [cfgOptKeepYearly] = KEEP_COUNT("keep-yearly", 'y', "keep the newest snapshot of each of the last N years"),
     [cfgOptKeepWithin] = KEEP_WITHIN("keep-within", "every snapshot"),
     [cfgOptKeepWithinHourly] = KEEP_WITHIN("keep-within-hourly", "the newest snapshot of each hour"),
     [cfgOptKeepWithinDaily] = KEEP_WITHIN("keep-within-daily", "the newest snapshot of each day"),
@@ -353,12 +353,19 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
     [cfgCmdVersion] = {"version", cfgOptNone, false, "", "print the version"},
 };
 
+const char *cfgOptionHelp(CfgOptionId id, CfgCommand cmd) {
+    const CfgOption *o = &cfgOptionTable[id];
+    if (o->helpSelect && cmd != cfgCmdNone && (CFG_CMD(cmd) & BACKUP_ANY) == 0)
+        return o->helpSelect;
+    return o->help;
+}
+
 bool cfgOptionAccepted(CfgOptionId id, CfgCommand cmd, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
-    if (cmd == cfgCmdHelp || cmd == cfgCmdVersion)
-        return o->scope == cfgScopeGlobal;
     if (from)
         return o->scope == cfgScopeRepository && cfgCommandTable[cmd].sourceRepo;
+    if (cmd == cfgCmdHelp || cmd == cfgCmdVersion)
+        return o->scope == cfgScopeGlobal;
     if (o->scope != cfgScopeCommand)
         return true;
     return (o->commands & CFG_CMD(cmd)) != 0;

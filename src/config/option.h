@@ -213,7 +213,8 @@ typedef struct CfgOption {
     const char *env;            /* environment variable; NULL: none */
     const char *fileKey;        /* future configuration-file key (documentation only) */
     const char *valueName;      /* in help: LOCATION, N, ... */
-    const char *help;
+    const char *help;           /* what it does; on verbs that select snapshots, helpSelect when set */
+    const char *helpSelect;     /* --tag, --host, --component: as a snapshot filter */
     unsigned flags;
     CfgCheck check;
     size_t storageField; /* CFG_STORAGE(...) or 0 */
@@ -241,6 +242,8 @@ CfgCommand cfgCommandFind(const char *name);
 /* The environment variable of option on a side; NULL when none. Returns
  * buf or a constant. */
 const char *cfgOptionEnv(CfgOptionId id, bool from, char *buf, size_t size);
+/* The help text of option on command (cfgCmdNone: the general one). */
+const char *cfgOptionHelp(CfgOptionId id, CfgCommand cmd);
 /* The label of option on a side ("--from-repo"). */
 void cfgOptionLabel(CfgOptionId id, bool from, char *buf, size_t size);
 

@@ -308,6 +308,9 @@ static bool scanHelpArgs(CfgValues *cfg, int argc, char **argv, int at, LbError 
         const char *a = argv[i];
         if (strcmp(a, "--markdown") == 0) {
             cfg->markdown = true;
+        } else if (isHelpArg(a)) {
+            if (cfg->helpTopic == cfgCmdNone)
+                cfg->helpTopic = cfgCmdHelp;
         } else if (cfg->helpTopic == cfgCmdNone && a[0] != '-') {
             cfg->helpTopic = cfgCommandFind(a);
             if (cfg->helpTopic == cfgCmdNone)
