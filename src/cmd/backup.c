@@ -53,8 +53,26 @@ static bool readExcludeFile(BackupOpts *o, const char *path, LbError *err) {
     return true;
 }
 
+/* What to back up: paths, or one stream (standard input, a command's
+ * output) named by --stdin-filename or after the command. */
+static bool checkSources(BackupOpts *o, const CliArgs *args, LbError *err) {
+    bool streamMode = o->stdinMode || o->stdinCmd;
+    if (o->stdinCmd && args->afterCount == 0)
+        return lbErr(err, LB_ERR_ARGS, "--stdin-from-command needs a command after '--'");
+    if (!streamMode && args->count == 0)
+        return lbErr(err, LB_ERR_ARGS, "nothing to back up: give one or more paths, --stdin or --stdin-from-command");
+    if (streamMode && args->count > 0)
+        return lbErr(err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
+    if (streamMode && o->stdinName == NULL) {
+        const char *cmd = o->stdinCmd ? args->afterDashDash[0] : "stdin";
+        const char *slash = strrchr(cmd, '/');
+        o->stdinName = slash && slash[1] ? slash + 1 : cmd;
+    }
+    return true;
+}
+
 /* The parsed options, with the patterns of every --exclude-file read. */
-static bool backupOptions(const CfgValues *cfg, BackupOpts *o, LbError *err) {
+static bool backupOptions(const CfgValues *cfg, const CliArgs *args, BackupOpts *o, LbError *err) {
     *o = (BackupOpts){
         .host = cfgStr(cfg, cfgOptHost),
         .timeNs = cfgInt(cfg, cfgOptTime),
@@ -76,7 +94,7 @@ static bool backupOptions(const CfgValues *cfg, BackupOpts *o, LbError *err) {
     for (size_t i = 0; i < n; i++)
         if (!readExcludeFile(o, files[i], err))
             return false;
-    return true;
+    return checkSources(o, args, err);
 }
 
 typedef struct ProgressState {
@@ -189,31 +207,9 @@ int cmdBackup(const CfgValues *cfg) {
     size_t indexAtStartCount = 0;
     BucketSource *bucket = NULL;
     double start = lbMonotonicSeconds();
-    if (!backupOptions(cfg, &o, &err))
+    if (!backupOptions(cfg, &args, &o, &err))
         goto fail;
     bool streamMode = o.stdinMode || o.stdinCmd;
-    if (o.stdinCmd && args.afterCount == 0) {
-        lbErr(&err, LB_ERR_ARGS, "--stdin-from-command needs a command after '--'");
-        goto fail;
-    }
-    if (!streamMode && args.count == 0) {
-        lbErr(&err, LB_ERR_ARGS, "nothing to back up: give one or more paths, --stdin or --stdin-from-command");
-        goto fail;
-    }
-    if (streamMode && args.count > 0) {
-        lbErr(&err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
-        goto fail;
-    }
-    if (streamMode && o.stdinName == NULL) {
-        const char *cmd = o.stdinCmd ? args.afterDashDash[0] : "stdin";
-        const char *slash = strrchr(cmd, '/');
-        o.stdinName = slash && slash[1] ? slash + 1 : cmd;
-    }
-    if (streamMode && (o.stdinName[0] == '\0' || strchr(o.stdinName, '/') || strcmp(o.stdinName, ".") == 0 ||
-                       strcmp(o.stdinName, "..") == 0)) {
-        lbErr(&err, LB_ERR_ARGS, "invalid --stdin-filename '%s': it must be a plain file name", o.stdinName);
-        goto fail;
-    }
     if (!streamMode && bucketSourceIsLocation(args.positional[0])) {
         if (args.count > 1 || o.excludeCount > 0 || o.oneFs) {
             lbErr(&err, LB_ERR_ARGS, "a bucket is backed up on its own: one s3: location, without --exclude or -x");

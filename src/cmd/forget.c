@@ -84,6 +84,90 @@ static int cmpStr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* What forget decided, for the report. */
+typedef struct ForgetReport {
+    const GlobalOpts *g;
+    const ForgetCli *o;
+    const SnapshotList *list;
+    const RetentionDecision *dec; /* per snapshot of list */
+    char **keys;                  /* group key of which[k]; NULL: explicit snapshots */
+    const size_t *which;          /* the snapshots considered (indexes into list) */
+    size_t n;
+    bool byPolicy;
+} ForgetReport;
+
+/* The kept (pass 0) or removed (pass 1) snapshots of one group, newest
+ * first: printed, or appended to arr. Returns how many. */
+static size_t reportPass(const ForgetReport *r, const char *group, bool keepPass, json_t *arr) {
+    size_t shown = 0;
+    for (size_t k = r->n; k-- > 0;) {
+        size_t i = r->which[k];
+        if (strcmp(r->keys ? r->keys[k] : "", group) != 0 || r->dec[i].keep != keepPass)
+            continue;
+        const Snapshot *s = &r->list->items[i];
+        char reasons[512] = "";
+        if (keepPass && r->keys)
+            retentionReasonString(&r->o->policy, &r->dec[i], reasons, sizeof(reasons));
+        if (arr) {
+            json_t *js = snapshotToJson(s, true);
+            if (keepPass && r->keys)
+                json_object_set_new(js, "reasons", json_string(reasons));
+            json_array_append_new(arr, js);
+        } else if (!r->g->quiet) {
+            if (shown == 0)
+                printf("%s:\n", keepPass ? "keep" : (r->o->dryRun ? "would remove" : "remove"));
+            char hex[LB_ID_HEX_LEN + 1], t[32];
+            lbIdToHex(&s->id, hex);
+            lbFormatTimeShort(s->timeNs, t, sizeof(t));
+            printf("  %.8s  %s  %-12s %s\n", hex, t, s->hostname ? s->hostname : "", reasons);
+        }
+        shown++;
+    }
+    return shown;
+}
+
+/* Report the decisions group by group (groups sorted): printed, or with
+ * --json an array in *out (caller prints it). Returns how many snapshots go. */
+static size_t forgetReport(const ForgetReport *r, json_t **out) {
+    char **groups = lbXcalloc(r->n + 1, sizeof(char *));
+    size_t groupCount = 0, removeCount = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        const char *key = r->keys ? r->keys[k] : "";
+        bool seen = false;
+        for (size_t q = 0; q < groupCount && !seen; q++)
+            seen = strcmp(groups[q], key) == 0;
+        if (!seen)
+            groups[groupCount++] = (char *)key;
+    }
+    qsort(groups, groupCount, sizeof(char *), cmpStr);
+    *out = r->g->json ? json_array() : NULL;
+    if (!r->g->json && !r->g->quiet && r->byPolicy) {
+        char desc[512];
+        retentionPolicyFormat(&r->o->policy, desc, sizeof(desc));
+        printf("policy: %s\n", desc);
+    }
+    for (size_t q = 0; q < groupCount; q++) {
+        json_t *jg = NULL, *jk = NULL, *jr = NULL;
+        if (*out) {
+            jg = json_object();
+            json_object_set_new(jg, "group", json_string(groups[q]));
+            jk = json_array();
+            jr = json_array();
+        } else if (!r->g->quiet && groups[q][0]) {
+            printf("\nsnapshots for %s:\n", groups[q]);
+        }
+        reportPass(r, groups[q], true, jk);
+        removeCount += reportPass(r, groups[q], false, jr);
+        if (*out) {
+            json_object_set_new(jg, "keep", jk);
+            json_object_set_new(jg, "remove", jr);
+            json_array_append_new(*out, jg);
+        }
+    }
+    free(groups);
+    return removeCount;
+}
+
 int cmdForget(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     ForgetCli o = forgetOptions(cfg);
@@ -153,70 +237,9 @@ int cmdForget(const CfgValues *cfg) {
         free(tmp);
     }
 
-    /* report, group by group */
-    char **groups = lbXcalloc(n + 1, sizeof(char *));
-    size_t groupCount = 0;
-    for (size_t k = 0; k < n; k++) {
-        const char *key = keys ? keys[k] : "";
-        bool seen = false;
-        for (size_t q = 0; q < groupCount && !seen; q++)
-            seen = strcmp(groups[q], key) == 0;
-        if (!seen)
-            groups[groupCount++] = (char *)key;
-    }
-    qsort(groups, groupCount, sizeof(char *), cmpStr);
-    json_t *out = g.json ? json_array() : NULL;
-    size_t removeCount = 0;
-    if (!g.json && !g.quiet && args.count == 0) {
-        char desc[512];
-        retentionPolicyFormat(&o.policy, desc, sizeof(desc));
-        printf("policy: %s\n", desc);
-    }
-    for (size_t q = 0; q < groupCount; q++) {
-        json_t *jg = NULL, *jk = NULL, *jr = NULL;
-        if (out) {
-            jg = json_object();
-            json_object_set_new(jg, "group", json_string(groups[q]));
-            jk = json_array();
-            jr = json_array();
-        } else if (!g.quiet && groups[q][0]) {
-            printf("\nsnapshots for %s:\n", groups[q]);
-        }
-        for (int pass = 0; pass < 2; pass++) {
-            bool keepPass = pass == 0;
-            size_t shown = 0;
-            for (size_t k = n; k-- > 0;) {
-                size_t i = which[k];
-                if (strcmp(keys ? keys[k] : "", groups[q]) != 0 || dec[i].keep != keepPass)
-                    continue;
-                Snapshot *s = &list.items[i];
-                char reasons[512] = "";
-                if (keepPass && keys)
-                    retentionReasonString(&o.policy, &dec[i], reasons, sizeof(reasons));
-                if (out) {
-                    json_t *js = snapshotToJson(s, true);
-                    if (keepPass && keys)
-                        json_object_set_new(js, "reasons", json_string(reasons));
-                    json_array_append_new(keepPass ? jk : jr, js);
-                } else if (!g.quiet) {
-                    if (shown++ == 0)
-                        printf("%s:\n", keepPass ? "keep" : (o.dryRun ? "would remove" : "remove"));
-                    char hex[LB_ID_HEX_LEN + 1], t[32];
-                    lbIdToHex(&s->id, hex);
-                    lbFormatTimeShort(s->timeNs, t, sizeof(t));
-                    printf("  %.8s  %s  %-12s %s\n", hex, t, s->hostname ? s->hostname : "", reasons);
-                }
-                if (!keepPass)
-                    removeCount++;
-            }
-        }
-        if (out) {
-            json_object_set_new(jg, "keep", jk);
-            json_object_set_new(jg, "remove", jr);
-            json_array_append_new(out, jg);
-        }
-    }
-    free(groups);
+    ForgetReport rep = {&g, &o, &list, dec, keys, which, n, args.count == 0};
+    json_t *out = NULL;
+    size_t removeCount = forgetReport(&rep, &out);
     if (!o.dryRun) {
         for (size_t i = 0; i < list.count; i++) {
             if (dec[i].keep)

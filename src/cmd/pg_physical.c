@@ -474,8 +474,8 @@ typedef struct RestoreCli {
     size_t settingCount;
 } RestoreCli;
 
-/* The recovery target: the one of --to-* given (targets counts them). */
-static RestoreCli restoreOptions(const CfgValues *cfg) {
+/* The parsed options; the recovery target is the one --to-* given. */
+static bool restoreOptions(const CfgValues *cfg, const CliArgs *args, RestoreCli *out, LbError *err) {
     RestoreCli o = {
         .dataDir = cfgStr(cfg, cfgOptPgData),
         .pgUser = cfgStr(cfg, cfgOptPgUser),
@@ -512,7 +512,15 @@ static RestoreCli restoreOptions(const CfgValues *cfg) {
         t->xid = (uint64_t)cfgInt(cfg, cfgOptToXid);
         o.targets++;
     }
-    return o;
+    *out = o;
+    if (o.dataDir == NULL)
+        return lbErr(err, LB_ERR_ARGS, "restore --pg-physical needs --pg-data DIR (a new or empty data directory)");
+    if (o.targets > 1)
+        return lbErr(err, LB_ERR_ARGS,
+                     "give one recovery target: --to-time, --to-lsn, --to-xid, --to-latest or --to-immediate");
+    if (args->count > 1)
+        return lbErr(err, LB_ERR_ARGS, "restore --pg-physical takes at most one snapshot");
+    return true;
 }
 
 /* Absolute form of a path that may not exist yet (its parent must). Caller frees. */
@@ -644,7 +652,7 @@ static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapsho
 
 int cmdRestorePgPhysical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
-    RestoreCli o = restoreOptions(cfg);
+    RestoreCli o;
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
@@ -657,20 +665,8 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
     int rc = 1;
     double extractSecs = 0, startSecs = 0;
     uint64_t tarBytes = 0;
-    if (o.dataDir == NULL) {
-        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical needs --pg-data DIR (a new or empty data directory)");
+    if (!restoreOptions(cfg, &args, &o, &err))
         goto fail;
-    }
-    if (o.targets > 1) {
-        lbErr(&err, LB_ERR_ARGS,
-              "give one recovery target: --to-time, --to-lsn, --to-xid, --to-latest or "
-              "--to-immediate");
-        goto fail;
-    }
-    if (args.count > 1) {
-        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical takes at most one snapshot");
-        goto fail;
-    }
     if (!pitrOwnerResolve(o.pgUser, &owner, &err))
         goto fail;
     repo = cliOpenRepo(&g, &err); /* also: a repository was given */

@@ -62,6 +62,13 @@ static bool checkSetting(const char *v, LbError *err) {
     return true;
 }
 
+/* a file name: not empty, no '/', not "." or ".." */
+static bool checkPlainName(const char *v, LbError *err) {
+    if (v[0] == '\0' || strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+        return lbErr(err, LB_ERR_ARGS, "it must be a plain file name");
+    return true;
+}
+
 /* ---- the tables ---- */
 
 #define C(x) CFG_CMD(cfgCmd##x)
@@ -180,7 +187,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                              .help = "do not descend into other file systems"},
     [cfgOptStdin] = {"stdin", 0, cfgTypeFlag, cfgScopeCommand, C(Backup), .help = "back up standard input as one file"},
     [cfgOptStdinFilename] = {"stdin-filename", 0, cfgTypeString, cfgScopeCommand, C(Backup), .valueName = "NAME",
-                             .help = "file name for --stdin or --stdin-from-command (default: stdin, or CMD)"},
+                             .help = "file name for --stdin or --stdin-from-command (default: stdin, or CMD)",
+                             .check = checkPlainName},
     [cfgOptStdinFromCommand] = {"stdin-from-command", 0, cfgTypeFlag, cfgScopeCommand, C(Backup),
                                 .help = "run the command after '--' and back up its output; no snapshot if it fails"},
     [cfgOptForce] = {"force", 'f', cfgTypeFlag, cfgScopeCommand, C(Backup),
