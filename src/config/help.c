@@ -49,21 +49,13 @@ static void globalRows(FILE *out) {
             textRow(out, cfgCmdNone, (CfgOptionId)i, false);
 }
 
-static void verbLabel(CfgCommand cmd, char *buf, size_t size) {
-    const CfgCommandInfo *c = &cfgCommandTable[cmd];
-    if (c->selector == cfgOptNone)
-        snprintf(buf, size, "%s", c->name);
-    else
-        snprintf(buf, size, "%s --%s", c->name, cfgOptionTable[c->selector].name);
-}
-
 void cfgHelpCommands(FILE *out) {
     fprintf(out, "usage: lifeboat [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
     for (int k = 0; k < CFG_COMMAND_COUNT; k++) {
         if (k == cfgCmdVersion)
             continue;
         char label[64];
-        verbLabel((CfgCommand)k, label, sizeof(label));
+        cfgCommandLabel((CfgCommand)k, label, sizeof(label));
         fprintf(out, "  %-22s %s\n", label, cfgCommandTable[k].summary);
     }
     fprintf(out, "\nglobal options (before or after the command):\n");
@@ -76,7 +68,7 @@ void cfgHelpCommands(FILE *out) {
 void cfgHelpCommand(FILE *out, CfgCommand cmd) {
     const CfgCommandInfo *c = &cfgCommandTable[cmd];
     char label[64];
-    verbLabel(cmd, label, sizeof(label));
+    cfgCommandLabel(cmd, label, sizeof(label));
     fprintf(out, "usage: lifeboat %s %s\n\n%s\n", c->name, c->usage, c->summary);
     bool any = false;
     for (int i = 0; i < CFG_OPTION_COUNT; i++) {
@@ -98,7 +90,7 @@ void cfgHelpCommand(FILE *out, CfgCommand cmd) {
         if (k == (int)cmd || strcmp(cfgCommandTable[k].name, c->name) != 0)
             continue;
         char other[64];
-        verbLabel((CfgCommand)k, other, sizeof(other));
+        cfgCommandLabel((CfgCommand)k, other, sizeof(other));
         fprintf(out, "%s  lifeboat help %s\n", variants ? "" : "\nother forms of this command:\n", other);
         variants = true;
     }
@@ -111,11 +103,12 @@ void cfgHelpId(CfgCommand cmd, char *buf, size_t size) {
         snprintf(buf, size, "global");
         return;
     }
-    const CfgCommandInfo *c = &cfgCommandTable[cmd];
-    if (c->selector == cfgOptNone)
-        snprintf(buf, size, "%s", c->name);
-    else
-        snprintf(buf, size, "%s-%s", c->name, cfgOptionTable[c->selector].name);
+    cfgCommandLabel(cmd, buf, size); /* "backup --pg" -> "backup-pg" */
+    char *sep = strstr(buf, " --");
+    if (sep) {
+        memmove(sep + 1, sep + 3, strlen(sep + 3) + 1);
+        *sep = '-';
+    }
 }
 
 /* text with '|' escaped for a markdown table cell */

@@ -413,6 +413,18 @@ const char *cfgOptionEnv(CfgOptionId id, bool from, char *buf, size_t size) {
     return buf;
 }
 
+void cfgCommandLabel(CfgCommand cmd, char *buf, size_t size) {
+    if (cmd == cfgCmdNone) {
+        snprintf(buf, size, "lifeboat");
+        return;
+    }
+    const CfgCommandInfo *c = &cfgCommandTable[cmd];
+    if (c->selector == cfgOptNone)
+        snprintf(buf, size, "%s", c->name);
+    else
+        snprintf(buf, size, "%s --%s", c->name, cfgOptionTable[c->selector].name);
+}
+
 void cfgOptionLabel(CfgOptionId id, bool from, char *buf, size_t size) {
     snprintf(buf, size, "--%s%s", from ? "from-" : "", cfgOptionTable[id].name);
 }

@@ -244,6 +244,8 @@ CfgCommand cfgCommandFind(const char *name);
 const char *cfgOptionEnv(CfgOptionId id, bool from, char *buf, size_t size);
 /* The help text of option on command (cfgCmdNone: the general one). */
 const char *cfgOptionHelp(CfgOptionId id, CfgCommand cmd);
+/* "backup --pg": a command (variant) as typed; "lifeboat" for cfgCmdNone */
+void cfgCommandLabel(CfgCommand cmd, char *buf, size_t size);
 /* The label of option on a side ("--from-repo"). */
 void cfgOptionLabel(CfgOptionId id, bool from, char *buf, size_t size);
 

@@ -47,18 +47,6 @@ typedef struct CfgScan {
     size_t hitCount;
 } CfgScan;
 
-void cfgCommandLabel(CfgCommand cmd, char *buf, size_t size) {
-    if (cmd == cfgCmdNone) {
-        snprintf(buf, size, "lifeboat");
-        return;
-    }
-    const CfgCommandInfo *c = &cfgCommandTable[cmd];
-    if (c->selector == cfgOptNone)
-        snprintf(buf, size, "%s", c->name);
-    else
-        snprintf(buf, size, "%s --%s", c->name, cfgOptionTable[c->selector].name);
-}
-
 /* "<verb>: option '--x'<what>: <reason>"; returns false */
 static bool optionError(LbError *err, CfgCommand cmd, CfgOptionId id, bool from, const char *what, const char *reason) {
     char verb[64] = "", label[64];

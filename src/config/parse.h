@@ -73,7 +73,4 @@ bool cfgSourceStorageSet(const CfgValues *cfg);
 char *const *cfgArgs(const CfgValues *cfg, size_t *count);
 char *const *cfgArgsAfterDashDash(const CfgValues *cfg, size_t *count);
 
-/* "backup --pg" for messages */
-void cfgCommandLabel(CfgCommand cmd, char *buf, size_t size);
-
 #endif
