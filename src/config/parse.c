@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/timeutil.h"
@@ -130,12 +131,14 @@ static bool convertPercent(const CfgOption *o, const char *v, CfgValue *val, LbE
 }
 
 static bool convertFlag(const char *v, CfgValue *val, LbError *err) {
-    if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 || strcmp(v, "yes") == 0)
+    if (v == NULL || strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+        strcasecmp(v, "on") == 0)
         val->num = 1;
-    else if (v[0] == '\0' || strcmp(v, "0") == 0 || strcmp(v, "false") == 0 || strcmp(v, "no") == 0)
+    else if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
+             strcasecmp(v, "off") == 0)
         val->num = 0;
     else
-        return lbErr(err, LB_ERR_ARGS, "expected 1 or 0");
+        return lbErr(err, LB_ERR_ARGS, "expected 1 or 0 (true or false)");
     return true;
 }
 
@@ -416,6 +419,8 @@ static bool fillUnset(CfgValues *cfg, LbError *err) {
             char buf[80];
             const char *env = cfgOptionEnv((CfgOptionId)i, side, buf, sizeof(buf));
             const char *v = env ? getenv(env) : NULL;
+            if (v && v[0] == '\0') /* an empty variable is an unset one */
+                v = NULL;
             if (v && !setValue(cfg, (CfgOptionId)i, side, v, cfgSourceEnv, env, err))
                 return false;
             if (!v && o->defaultValue &&

@@ -328,8 +328,15 @@ static void testEnvironment(void **state) {
     assert_string_equal(cfgRepository(cfg, true)->storage.s3.region, "us-east-2");
     assert_true(cfgSourceStorageSet(cfg));
     cfgValuesFree(cfg);
+    setenv("LIFEBOAT_S3_PATH_STYLE", "TRUE", 1);
+    setenv("LIFEBOAT_S3_REGION", "", 1); /* empty: unset */
+    cfg = parse("stats", NULL);
+    assert_true(cfgRepository(cfg, false)->storage.s3.pathStyle);
+    assert_null(cfgRepository(cfg, false)->storage.s3.region);
+    cfgValuesFree(cfg);
     setenv("LIFEBOAT_S3_PATH_STYLE", "maybe", 1);
-    parseFails("option '--s3-path-style' (from LIFEBOAT_S3_PATH_STYLE) value 'maybe': expected 1 or 0", "stats", NULL);
+    parseFails("option '--s3-path-style' (from LIFEBOAT_S3_PATH_STYLE) value 'maybe': expected 1 or 0 (true or false)",
+               "stats", NULL);
     unsetenv("LIFEBOAT_S3_PATH_STYLE");
     unsetenv("LIFEBOAT_REPOSITORY");
     unsetenv("LIFEBOAT_FROM_REPOSITORY");
