@@ -137,6 +137,8 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
         cell(out, o->defaultValue);
         fprintf(out, "`)");
     }
+    if (o->fileKey)
+        fprintf(out, "; configuration file (planned): `%s`", o->fileKey);
     fprintf(out, " |\n");
 }
 

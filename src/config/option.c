@@ -98,11 +98,10 @@ static const char *const groupByChoices[] = {"host", "component", "paths", "tags
 const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptHelp] = {"help", 'h', cfgTypeFlag, cfgScopeGlobal, .help = "show this help"},
     [cfgOptVersion] = {"version", 0, cfgTypeFlag, cfgScopeGlobal, .help = "print the version", .flags = CFG_OPT_HIDDEN},
-    [cfgOptJson] = {"json", 0, cfgTypeFlag, cfgScopeGlobal, .fileKey = "output.json",
+    [cfgOptJson] = {"json", 0, cfgTypeFlag, cfgScopeGlobal,
                     .help = "machine-readable output on stdout (implies --quiet for human text)"},
     [cfgOptQuiet] = {"quiet", 'q', cfgTypeFlag, cfgScopeGlobal, .help = "print nothing but errors"},
-    [cfgOptVerbose] = {"verbose", 'v', cfgTypeCount, cfgScopeGlobal, .fileKey = "log.level",
-                       .help = "more detail on stderr (-vv for debug)"},
+    [cfgOptVerbose] = {"verbose", 'v', cfgTypeCount, cfgScopeGlobal, .help = "more detail on stderr (-vv for debug)"},
 
     [cfgOptRepo] = {"repo", 'r', cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_REPOSITORY",
                     .fileKey = "repositories.NAME.location", .valueName = "LOCATION",
