@@ -1,4 +1,4 @@
-/* cli.c - option parsing, passwords, repository opening and output helpers. */
+/* cli.c - global options, passwords, repository opening and output helpers. */
 #include "cmd/cli.h"
 
 #include <errno.h>

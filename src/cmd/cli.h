@@ -1,6 +1,7 @@
 /*
- * cli.h - command-line plumbing shared by every verb: option parsing,
- * global options, password sources, opening the repository, output.
+ * cli.h - what every verb shares: the global options and snapshot filter
+ * from the parsed command line (config/parse.h: options are parsed once,
+ * before a verb runs), password sources, opening the repository, output.
  */
 #ifndef LIFEBOAT_CMD_CLI_H
 #define LIFEBOAT_CMD_CLI_H

@@ -252,6 +252,7 @@ static bool hit(CfgScan *s, CfgOptionId id, bool from, const char *inlineValue, 
     } else {
         return optionError(err, s->verb, id, from, "", "needs a value");
     }
+    s->hits = lbXrealloc(s->hits, (s->hitCount + 1) * sizeof(CfgHit)); /* "-vvv" is three */
     s->hits[s->hitCount++] = (CfgHit){id, from, value};
     return true;
 }
@@ -456,7 +457,7 @@ CfgValues *cfgParse(int argc, char **argv, LbError *err) {
     cfg->command = cfg->helpTopic = cfgCmdNone;
     cfg->args = lbXcalloc((size_t)argc + 1, sizeof(char *));
     cfg->after = lbXcalloc((size_t)argc + 1, sizeof(char *));
-    CfgScan s = {.cfg = cfg, .verb = cfgCmdNone, .hits = lbXcalloc((size_t)argc + 1, sizeof(CfgHit))};
+    CfgScan s = {.cfg = cfg, .verb = cfgCmdNone};
     bool ok = scan(&s, argc, argv, err);
     if (!ok || cfg->command == cfgCmdHelp)
         goto done;

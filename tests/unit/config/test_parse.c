@@ -123,8 +123,11 @@ static void testDefaults(void **state) {
 
 static void testTypes(void **state) {
     (void)state;
-    CfgValues *cfg = parse("-vv", "forget", "--keep-last", "unlimited", "--keep-daily=7", "-w", "4", "--keep-within",
-                           "1y6m", "--max-repack-size", "2G", "--max-unused", "10%", "--dry-run", "-v", NULL);
+    CfgValues *cfg = parse("-vvvvvvvv", "stats", NULL); /* more options than arguments */
+    assert_int_equal(cfgCount(cfg, cfgOptVerbose), 8);
+    cfgValuesFree(cfg);
+    cfg = parse("-vv", "forget", "--keep-last", "unlimited", "--keep-daily=7", "-w", "4", "--keep-within", "1y6m",
+                "--max-repack-size", "2G", "--max-unused", "10%", "--dry-run", "-v", NULL);
     assert_int_equal(cfgCommand(cfg), cfgCmdForget);
     assert_int_equal(cfgCount(cfg, cfgOptVerbose), 3);
     assert_int_equal(cfgInt(cfg, cfgOptKeepLast), -1);
