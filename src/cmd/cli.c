@@ -37,6 +37,7 @@ GlobalOpts cliGlobals(const CfgValues *cfg) {
         .repo = r->location,
         .passwordFile = r->passwordFile,
         .passwordCommand = r->passwordCommand,
+        .storage = &r->storage,
         .json = cfgFlag(cfg, cfgOptJson),
         .quiet = cfgFlag(cfg, cfgOptQuiet) || cfgFlag(cfg, cfgOptJson),
         .verbose = cfgCount(cfg, cfgOptVerbose),
@@ -202,9 +203,14 @@ void cliPasswordFree(char *password) {
     free(password);
 }
 
-static Repo *openWith(const char *location, const char *envPrefix, const char *file, const char *cmd,
-                      const char *prompt, LbError *err) {
-    Storage *st = storageOpen(location, err);
+Storage *cliOpenStorage(const char *location, const StorageOptions *opts, LbError *err) {
+    (void)opts; /* TODO(storage branch): storageOpen(location, opts, err) */
+    return storageOpen(location, err);
+}
+
+static Repo *openWith(const char *location, const StorageOptions *opts, const char *envPrefix, const char *file,
+                      const char *cmd, const char *prompt, LbError *err) {
+    Storage *st = cliOpenStorage(location, opts, err);
     if (st == NULL)
         return NULL;
     StorageInfo info;
@@ -229,7 +235,8 @@ static Repo *openWith(const char *location, const char *envPrefix, const char *f
 }
 
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
-    return openWith(g->repo, "LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", err);
+    return openWith(g->repo, g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand,
+                    "enter password for repository: ", err);
 }
 
 Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
@@ -238,13 +245,13 @@ Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
         lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
         return NULL;
     }
-    if (cfgSourceStorageSet(cfg)) { /* TODO(storage branch): pass r->storage to storageOpen */
+    if (cfgSourceStorageSet(cfg)) { /* TODO(storage branch): drop once cliOpenStorage passes the settings on */
         lbErr(err, LB_ERR_ARGS,
               "the --from-s3-* and --from-cacert settings are not supported yet: the S3 settings "
               "(--s3-*, LIFEBOAT_S3_*) apply to both repositories");
         return NULL;
     }
-    return openWith(r->location, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand,
+    return openWith(r->location, &r->storage, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand,
                     "enter password for the source repository: ", err);
 }
 

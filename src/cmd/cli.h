@@ -16,11 +16,13 @@
 #include "repo/repo.h"
 #include "archiver/archiver.h"
 #include "snapshot/snapshot.h"
+#include "storage/storage.h"
 
 typedef struct GlobalOpts {
     const char *repo;
     const char *passwordFile;
     const char *passwordCommand;
+    const StorageOptions *storage; /* the repository's S3 settings */
     bool json;
     bool quiet;
     int verbose;
@@ -50,6 +52,8 @@ bool cliPassword(const GlobalOpts *g, char **out, LbError *err);
 bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out, LbError *err);
 void cliPasswordFree(char *password);
 
+/* Open the storage at location with its settings (no repository check). */
+Storage *cliOpenStorage(const char *location, const StorageOptions *opts, LbError *err);
 /* Open the repository named by g (index not loaded). */
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
 

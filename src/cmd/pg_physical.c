@@ -838,7 +838,7 @@ int cmdPgCheck(const CfgValues *cfg) {
         goto fail;
     if (g.repo) {
         /* a STAT needs no password: the object names are not secret */
-        st = storageOpen(g.repo, &err);
+        st = cliOpenStorage(g.repo, g.storage, &err);
         if (st == NULL)
             goto fail;
         r.repoChecked = true;

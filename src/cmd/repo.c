@@ -53,7 +53,7 @@ int cmdInit(const CfgValues *cfg) {
             goto fail;
         o.chunkerFrom = from;
     }
-    Storage *st = storageOpen(g.repo, &err);
+    Storage *st = cliOpenStorage(g.repo, g.storage, &err);
     if (st == NULL)
         goto fail;
     if (!cliNewPassword(&g, NULL, true, &password, &err)) {
