@@ -13,7 +13,8 @@
  * LIFEBOAT_FROM_...) for the source repository of copy and of init
  * --copy-chunker-params. Their values fill one CfgRepository per side
  * (parse.h); an S3 setting names its StorageOptions field with
- * CFG_STORAGE(field), so a new one is one table line.
+ * CFG_STORAGE(field), so a new one is a CfgOptionId and one table entry:
+ * parsing, environment, both sides, help and docs follow.
  */
 #ifndef LIFEBOAT_CONFIG_OPTION_H
 #define LIFEBOAT_CONFIG_OPTION_H
