@@ -14,47 +14,13 @@
 #include "source/files.h"
 #include "source/stream.h"
 
-enum {
-    O_TAG = 1,
-    O_HOST,
-    O_TIME,
-    O_COMPONENT,
-    O_EXCLUDE,
-    O_EXCLUDE_FILE,
-    O_ONE_FS,
-    O_STDIN,
-    O_STDIN_NAME,
-    O_STDIN_CMD,
-    O_FORCE,
-    O_PARENT,
-    O_RECOVERY_POINT,
-};
-
-static const CliOption backupOptions[] = {
-    {"tag", 0, true, O_TAG},
-    {"host", 'H', true, O_HOST},
-    {"time", 0, true, O_TIME},
-    {"component", 0, true, O_COMPONENT},
-    {"exclude", 'e', true, O_EXCLUDE},
-    {"exclude-file", 0, true, O_EXCLUDE_FILE},
-    {"one-file-system", 'x', false, O_ONE_FS},
-    {"stdin", 0, false, O_STDIN},
-    {"stdin-filename", 0, true, O_STDIN_NAME},
-    {"stdin-from-command", 0, false, O_STDIN_CMD},
-    {"force", 'f', false, O_FORCE},
-    {"parent", 0, true, O_PARENT},
-    {"recovery-point", 0, true, O_RECOVERY_POINT},
-    {NULL, 0, false, 0},
-};
-
 typedef struct BackupOpts {
-    char **tags;
+    const char *const *tags;
     size_t tagCount;
     const char *host;
-    bool hasTime;
-    int64_t timeNs;
+    int64_t timeNs; /* 0: now */
     const char *component;
-    char **excludes;
+    char **excludes; /* owned: --exclude and the lines of --exclude-file */
     size_t excludeCount;
     bool oneFs, stdinMode, stdinCmd, force;
     const char *stdinName;
@@ -86,56 +52,48 @@ static bool readExcludeFile(BackupOpts *o, const char *path, LbError *err) {
     return true;
 }
 
-static bool onOption(void *ctx, int id, const char *v, LbError *err) {
-    BackupOpts *o = ctx;
-    switch (id) {
-    case O_TAG: {
-        /* --tag a,b adds two tags */
-        char *copy = lbXstrdup(v), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            addStr(&o->tags, &o->tagCount, t);
-        free(copy);
-        return true;
+/* What to back up: paths, or one stream (standard input, a command's
+ * output) named by --stdin-filename or after the command. */
+static bool checkSources(BackupOpts *o, const CliArgs *args, LbError *err) {
+    bool streamMode = o->stdinMode || o->stdinCmd;
+    if (o->stdinCmd && args->afterCount == 0)
+        return lbErr(err, LB_ERR_ARGS, "--stdin-from-command needs a command after '--'");
+    if (!streamMode && args->count == 0)
+        return lbErr(err, LB_ERR_ARGS, "nothing to back up: give one or more paths, --stdin or --stdin-from-command");
+    if (streamMode && args->count > 0)
+        return lbErr(err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
+    if (streamMode && o->stdinName == NULL) {
+        const char *cmd = o->stdinCmd ? args->afterDashDash[0] : "stdin";
+        const char *slash = strrchr(cmd, '/');
+        o->stdinName = slash && slash[1] ? slash + 1 : cmd;
     }
-    case O_HOST:
-        o->host = v;
-        return true;
-    case O_TIME:
-        if (!lbParseTime(v, &o->timeNs))
-            return lbErr(err, LB_ERR_ARGS, "invalid --time '%s': expected 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339", v);
-        o->hasTime = true;
-        return true;
-    case O_COMPONENT:
-        o->component = v;
-        return true;
-    case O_EXCLUDE:
-        addStr(&o->excludes, &o->excludeCount, v);
-        return true;
-    case O_EXCLUDE_FILE:
-        return readExcludeFile(o, v, err);
-    case O_ONE_FS:
-        o->oneFs = true;
-        return true;
-    case O_STDIN:
-        o->stdinMode = true;
-        return true;
-    case O_STDIN_NAME:
-        o->stdinName = v;
-        return true;
-    case O_STDIN_CMD:
-        o->stdinCmd = true;
-        return true;
-    case O_FORCE:
-        o->force = true;
-        return true;
-    case O_PARENT:
-        o->parent = v;
-        return true;
-    case O_RECOVERY_POINT:
-        o->recoveryPoint = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+    return true;
+}
+
+/* The parsed options, with the patterns of every --exclude-file read. */
+static bool backupOptions(const CfgValues *cfg, const CliArgs *args, BackupOpts *o, LbError *err) {
+    *o = (BackupOpts){
+        .host = cfgStr(cfg, cfgOptHost),
+        .timeNs = cfgInt(cfg, cfgOptTime),
+        .component = cfgStr(cfg, cfgOptComponent),
+        .oneFs = cfgFlag(cfg, cfgOptOneFileSystem),
+        .stdinMode = cfgFlag(cfg, cfgOptStdin),
+        .stdinCmd = cfgFlag(cfg, cfgOptStdinFromCommand),
+        .force = cfgFlag(cfg, cfgOptForce),
+        .stdinName = cfgStr(cfg, cfgOptStdinFilename),
+        .parent = cfgStr(cfg, cfgOptParent),
+        .recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint),
+    };
+    o->tags = cfgList(cfg, cfgOptTag, &o->tagCount);
+    size_t n = 0;
+    const char *const *ex = cfgList(cfg, cfgOptExclude, &n);
+    for (size_t i = 0; i < n; i++)
+        addStr(&o->excludes, &o->excludeCount, ex[i]);
+    const char *const *files = cfgList(cfg, cfgOptExcludeFile, &n);
+    for (size_t i = 0; i < n; i++)
+        if (!readExcludeFile(o, files[i], err))
+            return false;
+    return checkSources(o, args, err);
 }
 
 typedef struct ProgressState {
@@ -205,10 +163,10 @@ static void printSummary(const GlobalOpts *g, const Snapshot *snap, const Archiv
     printf("snapshot %.8s saved\n", hex);
 }
 
-int cmdBackup(int argc, char **argv) {
-    GlobalOpts g = {0};
+int cmdBackup(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
     BackupOpts o = {0};
-    CliArgs args;
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -221,37 +179,15 @@ int cmdBackup(int argc, char **argv) {
     FileSource *files = NULL;
     CommandSource *command = NULL;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, backupOptions, onOption, &o, &g, &args, &err))
+    if (!backupOptions(cfg, &args, &o, &err))
         goto fail;
     bool streamMode = o.stdinMode || o.stdinCmd;
-    if (o.stdinCmd && args.afterCount == 0) {
-        lbErr(&err, LB_ERR_ARGS, "--stdin-from-command needs a command after '--'");
-        goto fail;
-    }
-    if (!streamMode && args.count == 0) {
-        lbErr(&err, LB_ERR_ARGS, "nothing to back up: give one or more paths, --stdin or --stdin-from-command");
-        goto fail;
-    }
-    if (streamMode && args.count > 0) {
-        lbErr(&err, LB_ERR_ARGS, "paths cannot be combined with --stdin or --stdin-from-command");
-        goto fail;
-    }
-    if (streamMode && o.stdinName == NULL) {
-        const char *cmd = o.stdinCmd ? args.afterDashDash[0] : "stdin";
-        const char *slash = strrchr(cmd, '/');
-        o.stdinName = slash && slash[1] ? slash + 1 : cmd;
-    }
-    if (streamMode && (o.stdinName[0] == '\0' || strchr(o.stdinName, '/') || strcmp(o.stdinName, ".") == 0 ||
-                       strcmp(o.stdinName, "..") == 0)) {
-        lbErr(&err, LB_ERR_ARGS, "invalid --stdin-filename '%s': it must be a plain file name", o.stdinName);
-        goto fail;
-    }
     if (!streamMode && bucketSourceIsLocation(args.positional[0])) {
         if (args.count > 1 || o.excludeCount > 0 || o.oneFs) {
             lbErr(&err, LB_ERR_ARGS, "a bucket is backed up on its own: one s3: location, without --exclude or -x");
             goto fail;
         }
-        bucket = bucketSourceNew(args.positional[0], &g.storage, &err);
+        bucket = bucketSourceNew(args.positional[0], g.storage, &err);
         if (bucket == NULL)
             goto fail;
     }
@@ -317,7 +253,7 @@ int cmdBackup(int argc, char **argv) {
         goto failPaths;
     }
 
-    cliSnapshotFill(&snap, &res, o.hasTime ? o.timeNs : 0, hostname, o.tags, o.tagCount, o.component, o.recoveryPoint);
+    cliSnapshotFill(&snap, &res, o.timeNs, hostname, o.tags, o.tagCount, o.component, o.recoveryPoint);
     for (size_t i = 0; i < o.excludeCount; i++)
         snapshotAddString(&snap.excludes, &snap.excludeCount, o.excludes[i]);
     if (haveParent) {
@@ -357,12 +293,8 @@ done:
     snapshotClear(&snap);
     repoLockRelease(lock);
     repoFree(repo);
-    for (size_t i = 0; i < o.tagCount; i++)
-        free(o.tags[i]);
-    free(o.tags);
     for (size_t i = 0; i < o.excludeCount; i++)
         free(o.excludes[i]);
     free(o.excludes);
-    cliArgsFree(&args);
     return rc;
 }

@@ -1,4 +1,4 @@
-/* cli.c - option parsing, passwords, repository opening and output helpers. */
+/* cli.c - global options, passwords, repository opening and output helpers. */
 #include "cmd/cli.h"
 
 #include <errno.h>
@@ -16,187 +16,32 @@
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 
-enum {
-    G_REPO = 1000,
-    G_PASSWORD_FILE,
-    G_PASSWORD_COMMAND,
-    G_JSON,
-    G_QUIET,
-    G_VERBOSE,
-    G_STORAGE = 1100, /* + CliStorageFlag */
-};
-
-static const CliOption globalOptions[] = {
-    {"repo", 'r', true, G_REPO},
-    {"password-file", 'p', true, G_PASSWORD_FILE},
-    {"password-command", 0, true, G_PASSWORD_COMMAND},
-    {"json", 0, false, G_JSON},
-    {"quiet", 'q', false, G_QUIET},
-    {"verbose", 'v', false, G_VERBOSE},
-    {"s3-path-style", 0, false, G_STORAGE + CLI_S3_PATH_STYLE},
-    {"s3-region", 0, true, G_STORAGE + CLI_S3_REGION},
-    {"s3-sse", 0, true, G_STORAGE + CLI_S3_SSE},
-    {"s3-sse-kms-key-id", 0, true, G_STORAGE + CLI_S3_SSE_KMS},
-    {"s3-storage-class", 0, true, G_STORAGE + CLI_S3_STORAGE_CLASS},
-    {"cacert", 0, true, G_STORAGE + CLI_CACERT},
-    {"insecure-tls", 0, false, G_STORAGE + CLI_INSECURE_TLS},
-    {"s3-profile", 0, true, G_STORAGE + CLI_S3_PROFILE},
-    {"s3-credentials-file", 0, true, G_STORAGE + CLI_S3_CREDENTIALS_FILE},
-    {"s3-config-file", 0, true, G_STORAGE + CLI_S3_CONFIG_FILE},
-    {NULL, 0, false, 0},
-};
-
-static const CliOption *findLong(const CliOption *opts, const char *name, size_t len) {
-    for (const CliOption *o = opts; o && o->longName; o++)
-        if (strlen(o->longName) == len && strncmp(o->longName, name, len) == 0)
-            return o;
-    return NULL;
+GlobalOpts cliGlobals(const CfgValues *cfg) {
+    const CfgRepository *r = cfgRepository(cfg, false);
+    GlobalOpts g = {
+        .repo = r->location,
+        .passwordFile = r->passwordFile,
+        .passwordCommand = r->passwordCommand,
+        .storage = &r->storage,
+        .json = cfgFlag(cfg, cfgOptJson),
+        .quiet = cfgFlag(cfg, cfgOptQuiet) || cfgFlag(cfg, cfgOptJson),
+        .verbose = cfgCount(cfg, cfgOptVerbose),
+    };
+    lbLogSetLevel(g.verbose >= 2 ? LB_LOG_DEBUG : g.verbose == 1 ? LB_LOG_INFO : LB_LOG_WARN);
+    return g;
 }
 
-static const CliOption *findShort(const CliOption *opts, char c) {
-    for (const CliOption *o = opts; o && o->longName; o++)
-        if (o->shortName == c)
-            return o;
-    return NULL;
+CliArgs cliArgs(const CfgValues *cfg) {
+    CliArgs a;
+    a.positional = cfgArgs(cfg, &a.count);
+    a.afterDashDash = cfgArgsAfterDashDash(cfg, &a.afterCount);
+    return a;
 }
 
-void cliStorageFlagApply(StorageOptions *s, CliStorageFlag flag, const char *value) {
-    StorageS3Options *s3 = &s->s3;
-    switch (flag) {
-    case CLI_S3_PATH_STYLE:
-        s3->pathStyle = true;
-        break;
-    case CLI_S3_REGION:
-        s3->region = value;
-        break;
-    case CLI_S3_SSE:
-        s3->sse = value;
-        break;
-    case CLI_S3_SSE_KMS:
-        s3->sseKmsKeyId = value;
-        break;
-    case CLI_S3_STORAGE_CLASS:
-        s3->storageClass = value;
-        break;
-    case CLI_CACERT:
-        s3->caBundle = value;
-        break;
-    case CLI_INSECURE_TLS:
-        s3->insecureTls = true;
-        break;
-    case CLI_S3_PROFILE:
-        s3->profile = value;
-        break;
-    case CLI_S3_CREDENTIALS_FILE:
-        s3->credentialsFile = value;
-        break;
-    case CLI_S3_CONFIG_FILE:
-        s3->configFile = value;
-        break;
-    }
-    if (flag == CLI_S3_PROFILE || flag == CLI_S3_CREDENTIALS_FILE || flag == CLI_S3_CONFIG_FILE)
-        s3->accessKeyId = s3->secretAccessKey = s3->sessionToken = NULL; /* the profile asked for wins */
-}
-
-static bool applyGlobal(GlobalOpts *g, int id, const char *value) {
-    switch (id) {
-    case G_REPO:
-        g->repo = value;
-        return true;
-    case G_PASSWORD_FILE:
-        g->passwordFile = value;
-        return true;
-    case G_PASSWORD_COMMAND:
-        g->passwordCommand = value;
-        return true;
-    case G_JSON:
-        g->json = true;
-        return true;
-    case G_QUIET:
-        g->quiet = true;
-        return true;
-    case G_VERBOSE:
-        g->verbose++;
-        return true;
-    default:
-        if (id > G_STORAGE && id <= G_STORAGE + CLI_S3_CONFIG_FILE) {
-            cliStorageFlagApply(&g->storage, (CliStorageFlag)(id - G_STORAGE), value);
-            return true;
-        }
-    }
-    return false;
-}
-
-bool cliParse(int argc, char **argv, const CliOption *opts, CliOptionCb cb, void *ctx, GlobalOpts *g, CliArgs *args,
-              LbError *err) {
-    memset(args, 0, sizeof(*args));
-    if (!cfgStorageOptionsFromEnv(&g->storage, err))
-        return false;
-    args->positional = lbXcalloc((size_t)argc + 1, sizeof(char *));
-    args->afterDashDash = lbXcalloc((size_t)argc + 1, sizeof(char *));
-    for (int i = 1; i < argc; i++) {
-        char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            for (int k = i + 1; k < argc; k++)
-                args->afterDashDash[args->afterCount++] = argv[k];
-            break;
-        }
-        const CliOption *o = NULL;
-        const char *value = NULL;
-        char label[128];
-        if (strncmp(a, "--", 2) == 0) {
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t len = eq ? (size_t)(eq - name) : strlen(name);
-            o = findLong(globalOptions, name, len);
-            if (o == NULL)
-                o = findLong(opts, name, len);
-            snprintf(label, sizeof(label), "--%.*s", (int)len, name);
-            if (o == NULL)
-                return lbErr(err, LB_ERR_ARGS, "unknown option '%s' for '%s'", label, argv[0]);
-            if (eq) {
-                if (!o->hasArg)
-                    return lbErr(err, LB_ERR_ARGS, "option '%s' takes no value", label);
-                value = eq + 1;
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            o = findShort(globalOptions, a[1]);
-            if (o == NULL)
-                o = findShort(opts, a[1]);
-            snprintf(label, sizeof(label), "-%c", a[1]);
-            if (o == NULL)
-                return lbErr(err, LB_ERR_ARGS, "unknown option '%s' for '%s'", label, argv[0]);
-            if (a[2] != '\0') {
-                if (!o->hasArg)
-                    return lbErr(err, LB_ERR_ARGS, "option '%s' takes no value", label);
-                value = a + 2;
-            }
-        } else {
-            args->positional[args->count++] = a;
-            continue;
-        }
-        if (o->hasArg && value == NULL) {
-            if (i + 1 >= argc)
-                return lbErr(err, LB_ERR_ARGS, "option '%s' needs a value", label);
-            value = argv[++i];
-        }
-        if (applyGlobal(g, o->id, value))
-            continue;
-        if (!cb(ctx, o->id, value, err))
-            return false;
-    }
-    if (g->repo == NULL)
-        g->repo = getenv("LIFEBOAT_REPOSITORY");
-    if (g->json)
-        g->quiet = true;
-    lbLogSetLevel(g->verbose >= 2 ? LB_LOG_DEBUG : g->verbose == 1 ? LB_LOG_INFO : LB_LOG_WARN);
-    return true;
-}
-
-void cliArgsFree(CliArgs *args) {
-    free(args->positional);
-    free(args->afterDashDash);
-    memset(args, 0, sizeof(*args));
+SnapshotFilter cliFilter(const CfgValues *cfg) {
+    SnapshotFilter f = {.host = cfgStr(cfg, cfgOptHost), .component = cfgStr(cfg, cfgOptComponent)};
+    f.tagGroups = cfgGroups(cfg, cfgOptTag, &f.tagGroupCount);
+    return f;
 }
 
 static void stripNewline(char *s) {
@@ -342,9 +187,13 @@ void cliPasswordFree(char *password) {
     free(password);
 }
 
-static Repo *openWith(const char *location, const StorageOptions *storage, const char *envPrefix, const char *file,
+Storage *cliOpenStorage(const char *location, const StorageOptions *opts, LbError *err) {
+    return storageOpen(location, opts, err);
+}
+
+static Repo *openWith(const char *location, const StorageOptions *opts, const char *envPrefix, const char *file,
                       const char *cmd, const char *prompt, LbError *err) {
-    Storage *st = storageOpen(location, storage, err);
+    Storage *st = cliOpenStorage(location, opts, err);
     if (st == NULL)
         return NULL;
     StorageInfo info;
@@ -369,25 +218,18 @@ static Repo *openWith(const char *location, const StorageOptions *storage, const
 }
 
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
-    return openWith(g->repo, &g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand,
+    return openWith(g->repo, g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand,
                     "enter password for repository: ", err);
 }
 
-Repo *cliOpenSourceRepo(const char *location, const StorageOptions *storage, const char *file, const char *cmd,
-                        LbError *err) {
-    if (location == NULL)
-        location = getenv("LIFEBOAT_FROM_REPOSITORY");
-    if (location == NULL) {
+Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
+    const CfgRepository *r = cfgRepository(cfg, true);
+    if (r->location == NULL) {
         lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
         return NULL;
     }
-    StorageOptions fromEnv;
-    if (storage == NULL) {
-        if (!cfgStorageOptionsFromEnv(&fromEnv, err))
-            return NULL;
-        storage = &fromEnv;
-    }
-    return openWith(location, storage, "LIFEBOAT_FROM", file, cmd, "enter password for the source repository: ", err);
+    return openWith(r->location, &r->storage, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand,
+                    "enter password for the source repository: ", err);
 }
 
 int cliFail(const LbError *err) {
@@ -458,8 +300,8 @@ void cliFormatDuration(double s, char *out, size_t n) {
         snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host, char *const *tags,
-                     size_t tagCount, const char *component, const char *recoveryPoint) {
+void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host,
+                     const char *const *tags, size_t tagCount, const char *component, const char *recoveryPoint) {
     char here[256] = "unknown";
     if (host == NULL) {
         gethostname(here, sizeof(here) - 1);

@@ -9,143 +9,40 @@
 #include "retention/policy.h"
 #include "snapshot/snapshot.h"
 
-enum {
-    F_LAST = 1,
-    F_HOURLY,
-    F_DAILY,
-    F_WEEKLY,
-    F_MONTHLY,
-    F_YEARLY,
-    F_WITHIN,
-    F_WITHIN_HOURLY,
-    F_WITHIN_DAILY,
-    F_WITHIN_WEEKLY,
-    F_WITHIN_MONTHLY,
-    F_WITHIN_YEARLY,
-    F_KEEP_TAG,
-    F_GROUP_BY,
-    F_HOST,
-    F_TAG,
-    F_COMPONENT,
-    F_DRY_RUN,
-    F_PRUNE,
-    F_MAX_UNUSED,
-    F_MAX_REPACK,
-};
-
-static const CliOption forgetOptions[] = {
-    {"keep-last", 'l', true, F_LAST},
-    {"keep-hourly", 0, true, F_HOURLY},
-    {"keep-daily", 'd', true, F_DAILY},
-    {"keep-weekly", 'w', true, F_WEEKLY},
-    {"keep-monthly", 'm', true, F_MONTHLY},
-    {"keep-yearly", 'y', true, F_YEARLY},
-    {"keep-within", 0, true, F_WITHIN},
-    {"keep-within-hourly", 0, true, F_WITHIN_HOURLY},
-    {"keep-within-daily", 0, true, F_WITHIN_DAILY},
-    {"keep-within-weekly", 0, true, F_WITHIN_WEEKLY},
-    {"keep-within-monthly", 0, true, F_WITHIN_MONTHLY},
-    {"keep-within-yearly", 0, true, F_WITHIN_YEARLY},
-    {"keep-tag", 0, true, F_KEEP_TAG},
-    {"group-by", 'g', true, F_GROUP_BY},
-    {"host", 'H', true, F_HOST},
-    {"tag", 0, true, F_TAG},
-    {"component", 0, true, F_COMPONENT},
-    {"dry-run", 'n', false, F_DRY_RUN},
-    {"prune", 0, false, F_PRUNE},
-    {"max-unused", 0, true, F_MAX_UNUSED},
-    {"max-repack-size", 0, true, F_MAX_REPACK},
-    {NULL, 0, false, 0},
-};
-
 typedef struct ForgetCli {
     RetentionPolicy policy;
-    const char **keepTags;
     bool byHost, byComponent, byPaths, byTags;
     SnapshotFilter f;
-    const char **tags;
     bool dryRun, prune;
     PruneOptions pruneOpts;
 } ForgetCli;
 
-static bool parseGroupBy(ForgetCli *o, const char *v, LbError *err) {
-    o->byHost = o->byComponent = o->byPaths = o->byTags = false;
-    char *copy = lbXstrdup(v), *save = NULL;
-    bool ok = true;
-    for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "host") == 0)
-            o->byHost = true;
-        else if (strcmp(t, "component") == 0)
-            o->byComponent = true;
-        else if (strcmp(t, "paths") == 0)
-            o->byPaths = true;
-        else if (strcmp(t, "tags") == 0)
-            o->byTags = true;
-        else
-            ok = lbErr(err, LB_ERR_ARGS, "invalid --group-by '%s': use host, component, paths, tags, or ''", v);
+static ForgetCli forgetOptions(const CfgValues *cfg) {
+    ForgetCli o = {.f = cliFilter(cfg), .dryRun = cfgFlag(cfg, cfgOptDryRun), .prune = cfgFlag(cfg, cfgOptPrune)};
+    RetentionPolicy *p = &o.policy;
+    p->keepLast = (int)cfgInt(cfg, cfgOptKeepLast);
+    p->keepHourly = (int)cfgInt(cfg, cfgOptKeepHourly);
+    p->keepDaily = (int)cfgInt(cfg, cfgOptKeepDaily);
+    p->keepWeekly = (int)cfgInt(cfg, cfgOptKeepWeekly);
+    p->keepMonthly = (int)cfgInt(cfg, cfgOptKeepMonthly);
+    p->keepYearly = (int)cfgInt(cfg, cfgOptKeepYearly);
+    p->within = cfgDuration(cfg, cfgOptKeepWithin);
+    p->withinHourly = cfgDuration(cfg, cfgOptKeepWithinHourly);
+    p->withinDaily = cfgDuration(cfg, cfgOptKeepWithinDaily);
+    p->withinWeekly = cfgDuration(cfg, cfgOptKeepWithinWeekly);
+    p->withinMonthly = cfgDuration(cfg, cfgOptKeepWithinMonthly);
+    p->withinYearly = cfgDuration(cfg, cfgOptKeepWithinYearly);
+    p->keepTags = cfgGroups(cfg, cfgOptKeepTag, &p->keepTagCount);
+    size_t n = 0;
+    const char *const *by = cfgList(cfg, cfgOptGroupBy, &n);
+    for (size_t i = 0; i < n; i++) {
+        o.byHost = o.byHost || strcmp(by[i], "host") == 0;
+        o.byComponent = o.byComponent || strcmp(by[i], "component") == 0;
+        o.byPaths = o.byPaths || strcmp(by[i], "paths") == 0;
+        o.byTags = o.byTags || strcmp(by[i], "tags") == 0;
     }
-    free(copy);
-    return ok;
-}
-
-static bool onOption(void *ctx, int id, const char *v, LbError *err) {
-    ForgetCli *o = ctx;
-    RetentionPolicy *p = &o->policy;
-    switch (id) {
-    case F_LAST:
-        return retentionParseCount(v, &p->keepLast, err);
-    case F_HOURLY:
-        return retentionParseCount(v, &p->keepHourly, err);
-    case F_DAILY:
-        return retentionParseCount(v, &p->keepDaily, err);
-    case F_WEEKLY:
-        return retentionParseCount(v, &p->keepWeekly, err);
-    case F_MONTHLY:
-        return retentionParseCount(v, &p->keepMonthly, err);
-    case F_YEARLY:
-        return retentionParseCount(v, &p->keepYearly, err);
-    case F_WITHIN:
-        return retentionParseDuration(v, &p->within, err);
-    case F_WITHIN_HOURLY:
-        return retentionParseDuration(v, &p->withinHourly, err);
-    case F_WITHIN_DAILY:
-        return retentionParseDuration(v, &p->withinDaily, err);
-    case F_WITHIN_WEEKLY:
-        return retentionParseDuration(v, &p->withinWeekly, err);
-    case F_WITHIN_MONTHLY:
-        return retentionParseDuration(v, &p->withinMonthly, err);
-    case F_WITHIN_YEARLY:
-        return retentionParseDuration(v, &p->withinYearly, err);
-    case F_KEEP_TAG:
-        o->keepTags = lbXrealloc(o->keepTags, (p->keepTagCount + 1) * sizeof(char *));
-        o->keepTags[p->keepTagCount++] = v;
-        p->keepTags = o->keepTags;
-        return true;
-    case F_GROUP_BY:
-        return parseGroupBy(o, v, err);
-    case F_HOST:
-        o->f.host = v;
-        return true;
-    case F_TAG:
-        o->tags = lbXrealloc(o->tags, (o->f.tagCount + 1) * sizeof(char *));
-        o->tags[o->f.tagCount++] = v;
-        o->f.tags = o->tags;
-        return true;
-    case F_COMPONENT:
-        o->f.component = v;
-        return true;
-    case F_DRY_RUN:
-        o->dryRun = true;
-        return true;
-    case F_PRUNE:
-        o->prune = true;
-        return true;
-    case F_MAX_UNUSED:
-        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_UNUSED, v, err);
-    case F_MAX_REPACK:
-        return pruneCliOption(&o->pruneOpts, PRUNE_OPT_MAX_REPACK, v, err);
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+    cliPruneOptions(cfg, &o.pruneOpts);
+    return o;
 }
 
 /* The group key: the chosen fields, each labelled, so different fields never collide. */
@@ -187,10 +84,94 @@ static int cmpStr(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cmdForget(int argc, char **argv) {
-    GlobalOpts g = {0};
-    ForgetCli o = {.byHost = true, .byComponent = true, .byPaths = true, .pruneOpts = {.maxUnusedPercent = 5}};
-    CliArgs args;
+/* What forget decided, for the report. */
+typedef struct ForgetReport {
+    const GlobalOpts *g;
+    const ForgetCli *o;
+    const SnapshotList *list;
+    const RetentionDecision *dec; /* per snapshot of list */
+    char **keys;                  /* group key of which[k]; NULL: explicit snapshots */
+    const size_t *which;          /* the snapshots considered (indexes into list) */
+    size_t n;
+    bool byPolicy;
+} ForgetReport;
+
+/* The kept (pass 0) or removed (pass 1) snapshots of one group, newest
+ * first: printed, or appended to arr. Returns how many. */
+static size_t reportPass(const ForgetReport *r, const char *group, bool keepPass, json_t *arr) {
+    size_t shown = 0;
+    for (size_t k = r->n; k-- > 0;) {
+        size_t i = r->which[k];
+        if (strcmp(r->keys ? r->keys[k] : "", group) != 0 || r->dec[i].keep != keepPass)
+            continue;
+        const Snapshot *s = &r->list->items[i];
+        char reasons[512] = "";
+        if (keepPass && r->keys)
+            retentionReasonString(&r->o->policy, &r->dec[i], reasons, sizeof(reasons));
+        if (arr) {
+            json_t *js = snapshotToJson(s, true);
+            if (keepPass && r->keys)
+                json_object_set_new(js, "reasons", json_string(reasons));
+            json_array_append_new(arr, js);
+        } else if (!r->g->quiet) {
+            if (shown == 0)
+                printf("%s:\n", keepPass ? "keep" : (r->o->dryRun ? "would remove" : "remove"));
+            char hex[LB_ID_HEX_LEN + 1], t[32];
+            lbIdToHex(&s->id, hex);
+            lbFormatTimeShort(s->timeNs, t, sizeof(t));
+            printf("  %.8s  %s  %-12s %s\n", hex, t, s->hostname ? s->hostname : "", reasons);
+        }
+        shown++;
+    }
+    return shown;
+}
+
+/* Report the decisions group by group (groups sorted): printed, or with
+ * --json an array in *out (caller prints it). Returns how many snapshots go. */
+static size_t forgetReport(const ForgetReport *r, json_t **out) {
+    char **groups = lbXcalloc(r->n + 1, sizeof(char *));
+    size_t groupCount = 0, removeCount = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        const char *key = r->keys ? r->keys[k] : "";
+        bool seen = false;
+        for (size_t q = 0; q < groupCount && !seen; q++)
+            seen = strcmp(groups[q], key) == 0;
+        if (!seen)
+            groups[groupCount++] = (char *)key;
+    }
+    qsort(groups, groupCount, sizeof(char *), cmpStr);
+    *out = r->g->json ? json_array() : NULL;
+    if (!r->g->json && !r->g->quiet && r->byPolicy) {
+        char desc[512];
+        retentionPolicyFormat(&r->o->policy, desc, sizeof(desc));
+        printf("policy: %s\n", desc);
+    }
+    for (size_t q = 0; q < groupCount; q++) {
+        json_t *jg = NULL, *jk = NULL, *jr = NULL;
+        if (*out) {
+            jg = json_object();
+            json_object_set_new(jg, "group", json_string(groups[q]));
+            jk = json_array();
+            jr = json_array();
+        } else if (!r->g->quiet && groups[q][0]) {
+            printf("\nsnapshots for %s:\n", groups[q]);
+        }
+        reportPass(r, groups[q], true, jk);
+        removeCount += reportPass(r, groups[q], false, jr);
+        if (*out) {
+            json_object_set_new(jg, "keep", jk);
+            json_object_set_new(jg, "remove", jr);
+            json_array_append_new(*out, jg);
+        }
+    }
+    free(groups);
+    return removeCount;
+}
+
+int cmdForget(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    ForgetCli o = forgetOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -201,8 +182,6 @@ int cmdForget(int argc, char **argv) {
     size_t *which = NULL, n = 0;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, forgetOptions, onOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count == 0 && retentionPolicyEmpty(&o.policy)) {
         lbErr(&err, LB_ERR_ARGS,
               "no policy given: use --keep-* options (forget will not remove every snapshot), "
@@ -258,70 +237,9 @@ int cmdForget(int argc, char **argv) {
         free(tmp);
     }
 
-    /* report, group by group */
-    char **groups = lbXcalloc(n + 1, sizeof(char *));
-    size_t groupCount = 0;
-    for (size_t k = 0; k < n; k++) {
-        const char *key = keys ? keys[k] : "";
-        bool seen = false;
-        for (size_t q = 0; q < groupCount && !seen; q++)
-            seen = strcmp(groups[q], key) == 0;
-        if (!seen)
-            groups[groupCount++] = (char *)key;
-    }
-    qsort(groups, groupCount, sizeof(char *), cmpStr);
-    json_t *out = g.json ? json_array() : NULL;
-    size_t removeCount = 0;
-    if (!g.json && !g.quiet && args.count == 0) {
-        char desc[512];
-        retentionPolicyFormat(&o.policy, desc, sizeof(desc));
-        printf("policy: %s\n", desc);
-    }
-    for (size_t q = 0; q < groupCount; q++) {
-        json_t *jg = NULL, *jk = NULL, *jr = NULL;
-        if (out) {
-            jg = json_object();
-            json_object_set_new(jg, "group", json_string(groups[q]));
-            jk = json_array();
-            jr = json_array();
-        } else if (!g.quiet && groups[q][0]) {
-            printf("\nsnapshots for %s:\n", groups[q]);
-        }
-        for (int pass = 0; pass < 2; pass++) {
-            bool keepPass = pass == 0;
-            size_t shown = 0;
-            for (size_t k = n; k-- > 0;) {
-                size_t i = which[k];
-                if (strcmp(keys ? keys[k] : "", groups[q]) != 0 || dec[i].keep != keepPass)
-                    continue;
-                Snapshot *s = &list.items[i];
-                char reasons[512] = "";
-                if (keepPass && keys)
-                    retentionReasonString(&o.policy, &dec[i], reasons, sizeof(reasons));
-                if (out) {
-                    json_t *js = snapshotToJson(s, true);
-                    if (keepPass && keys)
-                        json_object_set_new(js, "reasons", json_string(reasons));
-                    json_array_append_new(keepPass ? jk : jr, js);
-                } else if (!g.quiet) {
-                    if (shown++ == 0)
-                        printf("%s:\n", keepPass ? "keep" : (o.dryRun ? "would remove" : "remove"));
-                    char hex[LB_ID_HEX_LEN + 1], t[32];
-                    lbIdToHex(&s->id, hex);
-                    lbFormatTimeShort(s->timeNs, t, sizeof(t));
-                    printf("  %.8s  %s  %-12s %s\n", hex, t, s->hostname ? s->hostname : "", reasons);
-                }
-                if (!keepPass)
-                    removeCount++;
-            }
-        }
-        if (out) {
-            json_object_set_new(jg, "keep", jk);
-            json_object_set_new(jg, "remove", jr);
-            json_array_append_new(out, jg);
-        }
-    }
-    free(groups);
+    ForgetReport rep = {&g, &o, &list, dec, keys, which, n, args.count == 0};
+    json_t *out = NULL;
+    size_t removeCount = forgetReport(&rep, &out);
     if (!o.dryRun) {
         for (size_t i = 0; i < list.count; i++) {
             if (dec[i].keep)
@@ -356,11 +274,8 @@ done:
     free(items);
     free(which);
     free(dec);
-    free(o.keepTags);
-    free(o.tags);
     snapshotListFree(&list);
     repoLockRelease(lock);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }

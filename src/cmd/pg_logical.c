@@ -18,43 +18,6 @@
 
 /* ------------------------------------------------------------ backup --pg */
 
-enum {
-    B_PG = 1,
-    B_PG_BIN,
-    B_COUNT_ROWS,
-    B_NO_GLOBALS,
-    B_TAG,
-    B_HOST,
-    B_TIME,
-    B_COMPONENT,
-    B_RECOVERY_POINT,
-};
-
-static const CliOption backupPgOptions[] = {
-    {"pg", 0, true, B_PG},
-    {"pg-bin", 0, true, B_PG_BIN},
-    {"pg-count-rows", 0, true, B_COUNT_ROWS},
-    {"pg-no-globals", 0, false, B_NO_GLOBALS},
-    {"tag", 0, true, B_TAG},
-    {"host", 'H', true, B_HOST},
-    {"time", 0, true, B_TIME},
-    {"component", 0, true, B_COMPONENT},
-    {"recovery-point", 0, true, B_RECOVERY_POINT},
-    {NULL, 0, false, 0},
-};
-
-typedef struct BackupPgCli {
-    PgConnInfo *conn; /* parsed --pg (owned) */
-    const char *binDir;
-    PgDumpCountMode countMode;
-    bool noGlobals;
-    char **tags;
-    size_t tagCount;
-    const char *host, *component, *recoveryPoint;
-    bool hasTime;
-    int64_t timeNs;
-} BackupPgCli;
-
 /* Parse a connection string option into *out and hide its password in our
  * argv (value points into it) so `ps` does not show it. */
 static bool takeConnInfo(PgConnInfo **out, const char *value, const char *option, LbError *err) {
@@ -65,52 +28,6 @@ static bool takeConnInfo(PgConnInfo **out, const char *value, const char *option
     pgconnInfoFree(*out);
     *out = info;
     return true;
-}
-
-static bool onBackupOption(void *ctx, int id, const char *v, LbError *err) {
-    BackupPgCli *o = ctx;
-    switch (id) {
-    case B_PG:
-        return takeConnInfo(&o->conn, v, "--pg", err);
-    case B_PG_BIN:
-        o->binDir = v;
-        return true;
-    case B_COUNT_ROWS:
-        if (strcmp(v, "exact") == 0)
-            o->countMode = PGDUMP_COUNT_EXACT;
-        else if (strcmp(v, "estimate") == 0)
-            o->countMode = PGDUMP_COUNT_ESTIMATE;
-        else
-            return lbErr(err, LB_ERR_ARGS, "invalid --pg-count-rows '%s': expected exact or estimate", v);
-        return true;
-    case B_NO_GLOBALS:
-        o->noGlobals = true;
-        return true;
-    case B_TAG: {
-        char *copy = lbXstrdup(v), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-            o->tags = lbXrealloc(o->tags, (o->tagCount + 1) * sizeof(char *));
-            o->tags[o->tagCount++] = lbXstrdup(t);
-        }
-        free(copy);
-        return true;
-    }
-    case B_HOST:
-        o->host = v;
-        return true;
-    case B_TIME:
-        if (!lbParseTime(v, &o->timeNs))
-            return lbErr(err, LB_ERR_ARGS, "invalid --time '%s': expected 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339", v);
-        o->hasTime = true;
-        return true;
-    case B_COMPONENT:
-        o->component = v;
-        return true;
-    case B_RECOVERY_POINT:
-        o->recoveryPoint = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
 }
 
 typedef struct PgProgress {
@@ -180,10 +97,12 @@ static void printBackupSummary(const GlobalOpts *g, const Snapshot *snap, const 
     printf("snapshot %.8s saved\n", hex);
 }
 
-int cmdBackupPgLogical(int argc, char **argv) {
-    GlobalOpts g = {0};
-    BackupPgCli o = {0};
-    CliArgs args = {0};
+int cmdBackupPgLogical(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    CliArgs args = cliArgs(cfg);
+    PgConnInfo *conn = NULL;
+    size_t tagCount = 0;
+    const char *const *tags = cfgList(cfg, cfgOptTag, &tagCount);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -192,13 +111,9 @@ int cmdBackupPgLogical(int argc, char **argv) {
     RepoCommit *commit = NULL;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, backupPgOptions, onBackupOption, &o, &g, &args, &err))
+    if (!takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), "--pg", &err))
         goto fail;
-    if (o.conn == NULL) {
-        lbErr(&err, LB_ERR_ARGS, "backup --pg needs a connection string or URI (\"\" for the PG* environment)");
-        goto fail;
-    }
-    if (args.count > 0 || args.afterCount > 0) {
+    if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg takes no paths or command");
         goto fail;
     }
@@ -214,10 +129,10 @@ int cmdBackupPgLogical(int argc, char **argv) {
 
     PgProgress ps = {start};
     PgDumpOptions po = {
-        .conn = o.conn,
-        .binDir = o.binDir,
-        .countMode = o.countMode,
-        .noGlobals = o.noGlobals,
+        .conn = conn,
+        .binDir = cfgStr(cfg, cfgOptPgBin),
+        .countMode = cfgEnum(cfg, cfgOptPgCountRows) == 1 ? PGDUMP_COUNT_ESTIMATE : PGDUMP_COUNT_EXACT,
+        .noGlobals = cfgFlag(cfg, cfgOptPgNoGlobals),
         .progress = cliProgressEnabled(&g) ? onBackupProgress : NULL,
         .progressCtx = &ps,
     };
@@ -228,8 +143,8 @@ int cmdBackupPgLogical(int argc, char **argv) {
     if (!ok)
         goto fail;
 
-    cliSnapshotFill(&snap, &res.archive, o.hasTime ? o.timeNs : 0, o.host, o.tags, o.tagCount, o.component,
-                    o.recoveryPoint);
+    cliSnapshotFill(&snap, &res.archive, cfgInt(cfg, cfgOptTime), cfgStr(cfg, cfgOptHost), tags, tagCount,
+                    cfgStr(cfg, cfgOptComponent), cfgStr(cfg, cfgOptRecoveryPoint));
     snap.summary = res.archive.summary;
     snap.chunkProfile = REPO_CHUNK_DUMP;
     snap.meta = json_incref(res.meta);
@@ -246,102 +161,24 @@ done:
     snapshotClear(&snap);
     repoLockRelease(lock);
     repoFree(repo);
-    pgconnInfoFree(o.conn);
-    for (size_t i = 0; i < o.tagCount; i++)
-        free(o.tags[i]);
-    free(o.tags);
-    cliArgsFree(&args);
+    pgconnInfoFree(conn);
     return rc;
 }
 
 /* ------------------------------------------------------------ restore --pg-target */
 
-enum {
-    R_TARGET = 1,
-    R_PG_BIN,
-    R_CREATE,
-    R_CLEAN,
-    R_JOBS,
-    R_GLOBALS,
-    R_NO_OWNER,
-    R_NO_ACL,
-    R_VERIFY,
-    R_HOST,
-    R_TAG,
-    R_COMPONENT,
-};
-
-static const CliOption restorePgOptions[] = {
-    {"pg-target", 0, true, R_TARGET},
-    {"pg-bin", 0, true, R_PG_BIN},
-    {"create", 0, false, R_CREATE},
-    {"clean", 0, false, R_CLEAN},
-    {"jobs", 'j', true, R_JOBS},
-    {"globals", 0, false, R_GLOBALS},
-    {"no-owner", 'O', false, R_NO_OWNER},
-    {"no-acl", 'x', false, R_NO_ACL},
-    {"verify", 0, false, R_VERIFY},
-    {"host", 'H', true, R_HOST},
-    {"tag", 0, true, R_TAG},
-    {"component", 0, true, R_COMPONENT},
-    {NULL, 0, false, 0},
-};
-
-typedef struct RestorePgCli {
-    PgConnInfo *target; /* owned */
-    PgRestoreOptions ro;
-    const char **tags;
-    size_t tagCount;
-    const char *host, *component;
-} RestorePgCli;
-
-static bool onRestoreOption(void *ctx, int id, const char *v, LbError *err) {
-    RestorePgCli *o = ctx;
-    switch (id) {
-    case R_TARGET:
-        return takeConnInfo(&o->target, v, "--pg-target", err);
-    case R_PG_BIN:
-        o->ro.binDir = v;
-        return true;
-    case R_CREATE:
-        o->ro.create = true;
-        return true;
-    case R_CLEAN:
-        o->ro.clean = true;
-        return true;
-    case R_JOBS: {
-        char *end = NULL;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || end == v || *end || n < 1 || n > 256)
-            return lbErr(err, LB_ERR_ARGS, "invalid --jobs '%s': expected a number from 1 to 256", v);
-        o->ro.jobs = (int)n;
-        return true;
-    }
-    case R_GLOBALS:
-        o->ro.globals = true;
-        return true;
-    case R_NO_OWNER:
-        o->ro.noOwner = true;
-        return true;
-    case R_NO_ACL:
-        o->ro.noAcl = true;
-        return true;
-    case R_VERIFY:
-        o->ro.verify = true;
-        return true;
-    case R_HOST:
-        o->host = v;
-        return true;
-    case R_TAG:
-        o->tags = lbXrealloc(o->tags, (o->tagCount + 1) * sizeof(char *));
-        o->tags[o->tagCount++] = v;
-        return true;
-    case R_COMPONENT:
-        o->component = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+/* pg_restore's options from the parsed command line */
+static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
+    return (PgRestoreOptions){
+        .binDir = cfgStr(cfg, cfgOptPgBin),
+        .create = cfgFlag(cfg, cfgOptCreate),
+        .clean = cfgFlag(cfg, cfgOptClean),
+        .jobs = (int)cfgInt(cfg, cfgOptJobs),
+        .globals = cfgFlag(cfg, cfgOptGlobals),
+        .noOwner = cfgFlag(cfg, cfgOptNoOwner),
+        .noAcl = cfgFlag(cfg, cfgOptNoAcl),
+        .verify = cfgFlag(cfg, cfgOptVerify),
+    };
 }
 
 /* "latest" is the newest logical PostgreSQL snapshot matching the filter;
@@ -362,13 +199,14 @@ static bool findPgSnapshot(Repo *repo, const char *ref, const SnapshotFilter *f,
     }
     snapshotListFree(&list);
     return lbErr(err, LB_ERR_NOT_FOUND, "no logical PostgreSQL snapshot matches 'latest'%s",
-                 f->host || f->component || f->tagCount ? " with the given filters" : "");
+                 f->host || f->component || f->tagGroupCount ? " with the given filters" : "");
 }
 
-int cmdRestorePgLogical(int argc, char **argv) {
-    GlobalOpts g = {0};
-    RestorePgCli o = {0};
-    CliArgs args = {0};
+int cmdRestorePgLogical(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    PgConnInfo *target = NULL; /* owned */
+    PgRestoreOptions ro = restorePgOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -376,17 +214,13 @@ int cmdRestorePgLogical(int argc, char **argv) {
     PgRestoreResult res = {0};
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, restorePgOptions, onRestoreOption, &o, &g, &args, &err))
+    if (!takeConnInfo(&target, cfgStr(cfg, cfgOptPgTarget), "--pg-target", &err))
         goto fail;
     if (args.count != 1) {
         lbErr(&err, LB_ERR_ARGS, "restore --pg-target needs exactly one snapshot (an ID, or 'latest')");
         goto fail;
     }
-    if (o.target == NULL) {
-        lbErr(&err, LB_ERR_ARGS, "restore needs --pg-target CONNECTION");
-        goto fail;
-    }
-    o.ro.target = o.target;
+    ro.target = target;
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;
@@ -395,10 +229,10 @@ int cmdRestorePgLogical(int argc, char **argv) {
         goto fail;
     if (!repoLoadIndex(repo, &err))
         goto fail;
-    SnapshotFilter f = {.host = o.host, .component = o.component, .tags = o.tags, .tagCount = o.tagCount};
+    SnapshotFilter f = cliFilter(cfg);
     if (!findPgSnapshot(repo, args.positional[0], &f, &snap, &err))
         goto fail;
-    bool ok = pgdumpRestore(repo, &snap, &o.ro, &res, &err);
+    bool ok = pgdumpRestore(repo, &snap, &ro, &res, &err);
     if (res.warnings)
         fprintf(stderr, "%s\n", res.warnings);
     if (!ok)
@@ -406,7 +240,7 @@ int cmdRestorePgLogical(int argc, char **argv) {
     double secs = lbMonotonicSeconds() - start;
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&snap.id, hex);
-    char *db = pgconnInfoDatabase(o.target);
+    char *db = pgconnInfoDatabase(target);
     if (g.json) {
         json_t *j = json_object();
         json_object_set_new(j, "message_type", json_string("summary"));
@@ -421,7 +255,7 @@ int cmdRestorePgLogical(int argc, char **argv) {
         cliFormatBytes((double)res.dumpBytes, bytes, sizeof(bytes));
         cliFormatDuration(secs, dur, sizeof(dur));
         printf("restored snapshot %.8s into database '%s': %s dump in %s\n", hex, db ? db : "?", bytes, dur);
-        if (o.ro.verify)
+        if (ro.verify)
             printf("verified the row counts of %zu tables\n", res.tablesVerified);
     }
     free(db);
@@ -434,8 +268,6 @@ done:
     snapshotClear(&snap);
     repoLockRelease(lock);
     repoFree(repo);
-    pgconnInfoFree(o.target);
-    free(o.tags);
-    cliArgsFree(&args);
+    pgconnInfoFree(target);
     return rc;
 }

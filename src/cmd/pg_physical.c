@@ -37,29 +37,6 @@
  * what a repository that cannot be read must do. */
 #define WAL_FETCH_EXIT_ABORT 126
 
-static void addStr(char ***arr, size_t *n, const char *s) {
-    *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
-    (*arr)[(*n)++] = lbXstrdup(s);
-}
-
-static void freeStrs(char **arr, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        free(arr[i]);
-    free(arr);
-}
-
-static bool parseU64(const char *s, uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    if (s[0] < '0' || s[0] > '9')
-        return false;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Parse a --pg connection string into *out and hide its password in our
  * argv (value points into it), so `ps` does not show it. */
 static bool takeConnInfo(PgConnInfo **out, const char *value, LbError *err) {
@@ -76,83 +53,26 @@ static bool takeConnInfo(PgConnInfo **out, const char *value, LbError *err) {
  * backup --pg-physical
  * ====================================================================== */
 
-enum {
-    B_PG_PHYSICAL = 1,
-    B_PG,
-    B_PG_BIN,
-    B_TAG,
-    B_HOST,
-    B_COMPONENT,
-    B_RECOVERY_POINT,
-    B_CHECKPOINT,
-    B_WAL_METHOD,
-    B_LABEL,
-};
-
-static const CliOption backupOptions[] = {
-    {"pg-physical", 0, false, B_PG_PHYSICAL},
-    {"pg", 0, true, B_PG},
-    {"pg-bin", 0, true, B_PG_BIN},
-    {"tag", 0, true, B_TAG},
-    {"host", 'H', true, B_HOST},
-    {"component", 0, true, B_COMPONENT},
-    {"recovery-point", 0, true, B_RECOVERY_POINT},
-    {"checkpoint", 0, true, B_CHECKPOINT},
-    {"wal-method", 0, true, B_WAL_METHOD},
-    {"label", 0, true, B_LABEL},
-    {NULL, 0, false, 0},
-};
-
 typedef struct BackupCli {
     PgConnInfo *conn;
     const char *pgBin, *host, *component, *recoveryPoint, *label;
-    char **tags;
+    const char *const *tags;
     size_t tagCount;
     bool spread, walNone;
 } BackupCli;
 
-static bool onBackupOption(void *ctx, int id, const char *v, LbError *err) {
-    BackupCli *o = ctx;
-    switch (id) {
-    case B_PG_PHYSICAL:
-        return true;
-    case B_PG:
-        return takeConnInfo(&o->conn, v, err);
-    case B_PG_BIN:
-        o->pgBin = v;
-        return true;
-    case B_TAG: {
-        char *copy = lbXstrdup(v), *save = NULL;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-            addStr(&o->tags, &o->tagCount, t);
-        free(copy);
-        return true;
-    }
-    case B_HOST:
-        o->host = v;
-        return true;
-    case B_COMPONENT:
-        o->component = v;
-        return true;
-    case B_RECOVERY_POINT:
-        o->recoveryPoint = v;
-        return true;
-    case B_CHECKPOINT:
-        if (strcmp(v, "fast") != 0 && strcmp(v, "spread") != 0)
-            return lbErr(err, LB_ERR_ARGS, "invalid --checkpoint '%s': use fast or spread", v);
-        o->spread = strcmp(v, "spread") == 0;
-        return true;
-    case B_WAL_METHOD:
-        if (strcmp(v, "fetch") != 0 && strcmp(v, "none") != 0)
-            return lbErr(err, LB_ERR_ARGS,
-                         "invalid --wal-method '%s': use fetch (WAL inside the backup) or none (archived WAL only)", v);
-        o->walNone = strcmp(v, "none") == 0;
-        return true;
-    case B_LABEL:
-        o->label = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+static BackupCli backupOptions(const CfgValues *cfg) {
+    BackupCli o = {
+        .pgBin = cfgStr(cfg, cfgOptPgBin),
+        .host = cfgStr(cfg, cfgOptHost),
+        .component = cfgStr(cfg, cfgOptComponent),
+        .recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint),
+        .label = cfgStr(cfg, cfgOptLabel),
+        .spread = cfgEnum(cfg, cfgOptCheckpoint) == 1,
+        .walNone = cfgEnum(cfg, cfgOptWalMethod) == 1,
+    };
+    o.tags = cfgList(cfg, cfgOptTag, &o.tagCount);
+    return o;
 }
 
 /* The index files this backup deduplicated against must still be there (a
@@ -201,10 +121,10 @@ static void printBackup(const GlobalOpts *g, const Snapshot *snap, const Basebac
     printf("snapshot %.8s saved\n", hex);
 }
 
-int cmdBackupPgPhysical(int argc, char **argv) {
-    GlobalOpts g = {0};
-    BackupCli o = {0};
-    CliArgs args = {0};
+int cmdBackupPgPhysical(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    BackupCli o = backupOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -217,12 +137,12 @@ int cmdBackupPgPhysical(int argc, char **argv) {
     bool haveParent = false;
     int rc = 1, streamFd = -1;
     double t0 = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, backupOptions, onBackupOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg-physical takes no paths (the server is named with --pg CONNINFO)");
         goto fail;
     }
+    if (cfgStr(cfg, cfgOptPg) && !takeConnInfo(&o.conn, cfgStr(cfg, cfgOptPg), &err))
+        goto fail;
     conn = o.conn ? o.conn : pgconnInfoNew(NULL, &err);
     o.conn = NULL;
     if (conn == NULL)
@@ -297,27 +217,12 @@ done:
     repoFree(repo);
     pgconnInfoFree(conn);
     pgconnInfoFree(o.conn);
-    freeStrs(o.tags, o.tagCount);
-    cliArgsFree(&args);
     return rc;
 }
 
 /* ======================================================================
  * wal-push / wal-fetch
  * ====================================================================== */
-
-enum { W_RETRY_ERRORS = 1, W_AHEAD, W_SPOOL };
-
-static const CliOption walPushOptions[] = {
-    {"ahead", 0, true, W_AHEAD},
-    {"spool", 0, true, W_SPOOL},
-    {NULL, 0, false, 0},
-};
-
-static const CliOption walFetchOptions[] = {
-    {"retry-errors", 0, false, W_RETRY_ERRORS},
-    {NULL, 0, false, 0},
-};
 
 #define WAL_AHEAD_MAX 64
 
@@ -327,21 +232,10 @@ typedef struct WalCli {
     const char *spool;
 } WalCli;
 
-static bool onWalOption(void *ctx, int id, const char *v, LbError *err) {
-    WalCli *o = ctx;
-    switch (id) {
-    case W_RETRY_ERRORS:
-        o->retryErrors = true;
-        return true;
-    case W_AHEAD:
-        if (!parseU64(v, &o->ahead) || o->ahead > WAL_AHEAD_MAX)
-            return lbErr(err, LB_ERR_ARGS, "invalid --ahead '%s': 0 to %d files", v, WAL_AHEAD_MAX);
-        return true;
-    case W_SPOOL:
-        o->spool = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+static WalCli walOptions(const CfgValues *cfg) {
+    return (WalCli){.retryErrors = cfgFlag(cfg, cfgOptRetryErrors),
+                    .ahead = (uint64_t)cfgInt(cfg, cfgOptAhead),
+                    .spool = cfgStr(cfg, cfgOptSpool)};
 }
 
 static int workerCount(void) {
@@ -399,10 +293,10 @@ static bool pushAhead(Repo *repo, const WalCli *o, const char *repository, const
     return ok;
 }
 
-int cmdWalPush(int argc, char **argv) {
-    GlobalOpts g = {0};
-    WalCli o = {0};
-    CliArgs args = {0};
+int cmdWalPush(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    WalCli o = walOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     LbBuf data = {0};
@@ -411,8 +305,6 @@ int cmdWalPush(int argc, char **argv) {
     uint64_t storedBytes = 0;
     size_t extraPushed = 0;
     double t0 = lbMonotonicSeconds(), tOpen = 0;
-    if (!cliParse(argc, argv, walPushOptions, onWalOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count != 1) {
         lbErr(&err, LB_ERR_ARGS,
               "usage: lifeboat wal-push [--ahead N --spool DIR] PATH (archive_command = "
@@ -493,7 +385,6 @@ fail:
 done:
     lbBufFree(&data);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }
 
@@ -521,17 +412,15 @@ static bool writeWholeFile(const char *path, const uint8_t *data, size_t len, Lb
     return ok;
 }
 
-int cmdWalFetch(int argc, char **argv) {
-    GlobalOpts g = {0};
-    WalCli o = {0};
-    CliArgs args = {0};
+int cmdWalFetch(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    WalCli o = walOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     LbBuf data = {0};
     WalHeader h;
     int rc = 1;
-    if (!cliParse(argc, argv, walFetchOptions, onWalOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count != 2) {
         lbErr(&err, LB_ERR_ARGS,
               "usage: lifeboat wal-fetch NAME DEST (restore_command = 'lifeboat wal-fetch %%f %%p')");
@@ -565,7 +454,6 @@ fail:
 done:
     lbBufFree(&data);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }
 
@@ -573,151 +461,64 @@ done:
  * restore --pg-physical
  * ====================================================================== */
 
-enum {
-    R_PG_PHYSICAL = 1,
-    R_PG_DATA,
-    R_TO_TIME,
-    R_TO_LSN,
-    R_TO_XID,
-    R_TO_LATEST,
-    R_TO_IMMEDIATE,
-    R_EXCLUSIVE,
-    R_ACTION,
-    R_PG_USER,
-    R_PG_PORT,
-    R_PG_SET,
-    R_RESTORE_COMMAND,
-    R_START,
-    R_START_TIMEOUT,
-    R_PG_BIN,
-    R_HOST,
-    R_COMPONENT,
-    R_TAG,
-};
-
-static const CliOption restoreOptions[] = {
-    {"pg-physical", 0, false, R_PG_PHYSICAL},
-    {"pg-data", 0, true, R_PG_DATA},
-    {"to-time", 0, true, R_TO_TIME},
-    {"to-lsn", 0, true, R_TO_LSN},
-    {"to-xid", 0, true, R_TO_XID},
-    {"to-latest", 0, false, R_TO_LATEST},
-    {"to-immediate", 0, false, R_TO_IMMEDIATE},
-    {"exclusive", 0, false, R_EXCLUSIVE},
-    {"target-action", 0, true, R_ACTION},
-    {"pg-user", 0, true, R_PG_USER},
-    {"pg-port", 0, true, R_PG_PORT},
-    {"pg-set", 0, true, R_PG_SET},
-    {"restore-command", 0, true, R_RESTORE_COMMAND},
-    {"start", 0, false, R_START},
-    {"start-timeout", 0, true, R_START_TIMEOUT},
-    {"pg-bin", 0, true, R_PG_BIN},
-    {"host", 'H', true, R_HOST},
-    {"component", 0, true, R_COMPONENT},
-    {"tag", 0, true, R_TAG},
-    {NULL, 0, false, 0},
-};
-
 typedef struct RestoreCli {
-    const char *dataDir, *pgUser, *restoreCommand, *pgBin, *host, *component;
+    const char *dataDir, *pgUser, *restoreCommand, *pgBin;
     PitrTarget target;
     int targets;
     int port;
     bool start;
     int startTimeout;
-    char **settings, **tags;
-    size_t settingCount, tagCount;
+    const char *const *settings;
+    size_t settingCount;
 } RestoreCli;
 
-static bool onRestoreOption(void *ctx, int id, const char *v, LbError *err) {
-    RestoreCli *o = ctx;
-    uint64_t n = 0;
-    switch (id) {
-    case R_PG_PHYSICAL:
-        return true;
-    case R_PG_DATA:
-        o->dataDir = v;
-        return true;
-    case R_TO_TIME:
-        if (!lbParseTime(v, &o->target.timeNs))
-            return lbErr(err, LB_ERR_ARGS,
-                         "invalid --to-time '%s': expected 'YYYY-MM-DD HH:MM:SS[.frac][+HH[:MM]]' (UTC without a "
-                         "zone) or RFC 3339",
-                         v);
-        o->target.kind = PITR_TARGET_TIME;
-        o->targets++;
-        return true;
-    case R_TO_LSN:
-        if (!walLsnParse(v, &o->target.lsn))
-            return lbErr(err, LB_ERR_ARGS, "invalid --to-lsn '%s': expected an LSN such as 0/3000060", v);
-        o->target.kind = PITR_TARGET_LSN;
-        o->targets++;
-        return true;
-    case R_TO_XID:
-        if (!parseU64(v, &o->target.xid) || o->target.xid < 3)
-            return lbErr(err, LB_ERR_ARGS, "invalid --to-xid '%s': expected a transaction ID", v);
-        o->target.kind = PITR_TARGET_XID;
-        o->targets++;
-        return true;
-    case R_TO_LATEST:
-        o->target.kind = PITR_TARGET_LATEST;
-        o->targets++;
-        return true;
-    case R_TO_IMMEDIATE:
-        o->target.kind = PITR_TARGET_IMMEDIATE;
-        o->targets++;
-        return true;
-    case R_EXCLUSIVE:
-        o->target.exclusive = true;
-        return true;
-    case R_ACTION:
-        if (!pitrActionParse(v, &o->target.action))
-            return lbErr(err, LB_ERR_ARGS, "invalid --target-action '%s': use promote, pause or shutdown", v);
-        return true;
-    case R_PG_USER:
-        o->pgUser = v;
-        return true;
-    case R_PG_PORT:
-        if (!parseU64(v, &n) || n == 0 || n > 65535)
-            return lbErr(err, LB_ERR_ARGS, "invalid --pg-port '%s'", v);
-        o->port = (int)n;
-        return true;
-    case R_PG_SET: {
-        const char *eq = strchr(v, '=');
-        if (eq == NULL || eq == v || strchr(v, '\n') != NULL)
-            return lbErr(err, LB_ERR_ARGS, "invalid --pg-set '%s': expected NAME=VALUE", v);
-        for (const char *p = v; p < eq; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-                  *p == '.'))
-                return lbErr(err, LB_ERR_ARGS, "invalid --pg-set '%s': bad parameter name", v);
-        addStr(&o->settings, &o->settingCount, v);
-        return true;
+/* The parsed options; the recovery target is the one --to-* given. */
+static bool restoreOptions(const CfgValues *cfg, const CliArgs *args, RestoreCli *out, LbError *err) {
+    RestoreCli o = {
+        .dataDir = cfgStr(cfg, cfgOptPgData),
+        .pgUser = cfgStr(cfg, cfgOptPgUser),
+        .restoreCommand = cfgStr(cfg, cfgOptRestoreCommand),
+        .pgBin = cfgStr(cfg, cfgOptPgBin),
+        .port = (int)cfgInt(cfg, cfgOptPgPort),
+        .start = cfgFlag(cfg, cfgOptStart),
+        .startTimeout = (int)cfgInt(cfg, cfgOptStartTimeout),
+    };
+    o.settings = cfgList(cfg, cfgOptPgSet, &o.settingCount);
+    PitrTarget *t = &o.target;
+    t->exclusive = cfgFlag(cfg, cfgOptExclusive);
+    pitrActionParse(cfgStr(cfg, cfgOptTargetAction), &t->action);
+    if (cfgFlag(cfg, cfgOptToLatest)) {
+        t->kind = PITR_TARGET_LATEST;
+        o.targets++;
     }
-    case R_RESTORE_COMMAND:
-        o->restoreCommand = v;
-        return true;
-    case R_START:
-        o->start = true;
-        return true;
-    case R_START_TIMEOUT:
-        if (!parseU64(v, &n) || n > 86400 * 7)
-            return lbErr(err, LB_ERR_ARGS, "invalid --start-timeout '%s': seconds expected", v);
-        o->startTimeout = (int)n;
-        return true;
-    case R_PG_BIN:
-        o->pgBin = v;
-        return true;
-    case R_HOST:
-        o->host = v;
-        return true;
-    case R_COMPONENT:
-        o->component = v;
-        return true;
-    case R_TAG:
-        addStr(&o->tags, &o->tagCount, v);
-        return true;
+    if (cfgFlag(cfg, cfgOptToImmediate)) {
+        t->kind = PITR_TARGET_IMMEDIATE;
+        o.targets++;
     }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+    if (cfgIsSet(cfg, cfgOptToTime)) {
+        t->kind = PITR_TARGET_TIME;
+        t->timeNs = cfgInt(cfg, cfgOptToTime);
+        o.targets++;
+    }
+    if (cfgIsSet(cfg, cfgOptToLsn)) {
+        t->kind = PITR_TARGET_LSN;
+        walLsnParse(cfgStr(cfg, cfgOptToLsn), &t->lsn);
+        o.targets++;
+    }
+    if (cfgIsSet(cfg, cfgOptToXid)) {
+        t->kind = PITR_TARGET_XID;
+        t->xid = (uint64_t)cfgInt(cfg, cfgOptToXid);
+        o.targets++;
+    }
+    *out = o;
+    if (o.dataDir == NULL)
+        return lbErr(err, LB_ERR_ARGS, "restore --pg-physical needs --pg-data DIR (a new or empty data directory)");
+    if (o.targets > 1)
+        return lbErr(err, LB_ERR_ARGS,
+                     "give one recovery target: --to-time, --to-lsn, --to-xid, --to-latest or --to-immediate");
+    if (args->count > 1)
+        return lbErr(err, LB_ERR_ARGS, "restore --pg-physical takes at most one snapshot");
+    return true;
 }
 
 /* Absolute form of a path that may not exist yet (its parent must). Caller frees. */
@@ -847,10 +648,10 @@ static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapsho
                                                      : "shuts down");
 }
 
-int cmdRestorePgPhysical(int argc, char **argv) {
-    GlobalOpts g = {0};
-    RestoreCli o = {0};
-    CliArgs args = {0};
+int cmdRestorePgPhysical(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    RestoreCli o;
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -862,22 +663,8 @@ int cmdRestorePgPhysical(int argc, char **argv) {
     int rc = 1;
     double extractSecs = 0, startSecs = 0;
     uint64_t tarBytes = 0;
-    if (!cliParse(argc, argv, restoreOptions, onRestoreOption, &o, &g, &args, &err))
+    if (!restoreOptions(cfg, &args, &o, &err))
         goto fail;
-    if (o.dataDir == NULL) {
-        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical needs --pg-data DIR (a new or empty data directory)");
-        goto fail;
-    }
-    if (o.targets > 1) {
-        lbErr(&err, LB_ERR_ARGS,
-              "give one recovery target: --to-time, --to-lsn, --to-xid, --to-latest or "
-              "--to-immediate");
-        goto fail;
-    }
-    if (args.count > 1) {
-        lbErr(&err, LB_ERR_ARGS, "restore --pg-physical takes at most one snapshot");
-        goto fail;
-    }
     if (!pitrOwnerResolve(o.pgUser, &owner, &err))
         goto fail;
     repo = cliOpenRepo(&g, &err); /* also: a repository was given */
@@ -889,10 +676,9 @@ int cmdRestorePgPhysical(int argc, char **argv) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL || !repoLoadIndex(repo, &err))
         goto fail;
-    SnapshotFilter f = {.host = o.host,
-                        .component = o.component ? o.component : BASEBACKUP_DEFAULT_COMPONENT,
-                        .tags = (const char *const *)o.tags,
-                        .tagCount = o.tagCount};
+    SnapshotFilter f = cliFilter(cfg);
+    if (f.component == NULL)
+        f.component = BASEBACKUP_DEFAULT_COMPONENT;
     if (args.count == 1 && strcmp(args.positional[0], "latest") != 0) {
         if (!snapshotFind(repo, args.positional[0], NULL, &chosen, &err) ||
             !pitrCheckSnapshot(&chosen, &o.target, &info, &err))
@@ -949,13 +735,13 @@ int cmdRestorePgPhysical(int argc, char **argv) {
     lbFormatTimeShort(lbNowNs(), nowText, sizeof(nowText));
     comment =
         lbXasprintf("lifeboat restore --pg-physical, %s UTC: base backup %.8s, recovery to %s", nowText, hex, target);
-    PitrConfig cfg = {.restoreCommand = restoreCommand,
-                      .target = &o.target,
-                      .port = o.port,
-                      .settings = (const char *const *)o.settings,
-                      .settingCount = o.settingCount,
-                      .comment = comment};
-    if (!pitrWriteConfig(o.dataDir, &cfg, &owner, &err))
+    PitrConfig pc = {.restoreCommand = restoreCommand,
+                     .target = &o.target,
+                     .port = o.port,
+                     .settings = o.settings,
+                     .settingCount = o.settingCount,
+                     .comment = comment};
+    if (!pitrWriteConfig(o.dataDir, &pc, &owner, &err))
         goto fail;
     repoLockRelease(lock);
     lock = NULL;
@@ -980,55 +766,12 @@ done:
     free(restoreCommand);
     free(comment);
     free(dataDirAbs);
-    freeStrs(o.settings, o.settingCount);
-    freeStrs(o.tags, o.tagCount);
-    cliArgsFree(&args);
     return rc;
 }
 
 /* ======================================================================
  * pg-check
  * ====================================================================== */
-
-enum { C_PG = 1, C_MAX_AGE, C_MAX_READY, C_MAX_LAG_BYTES, C_MAX_LAG_SECONDS };
-
-static const CliOption checkOptions[] = {
-    {"pg", 0, true, C_PG},
-    {"max-age", 0, true, C_MAX_AGE},
-    {"max-ready", 0, true, C_MAX_READY},
-    {"max-lag-bytes", 0, true, C_MAX_LAG_BYTES},
-    {"max-lag-seconds", 0, true, C_MAX_LAG_SECONDS},
-    {NULL, 0, false, 0},
-};
-
-typedef struct CheckCli {
-    PgConnInfo *conn;
-    ArchcheckLimits limits;
-} CheckCli;
-
-static bool onCheckOption(void *ctx, int id, const char *v, LbError *err) {
-    CheckCli *o = ctx;
-    uint64_t n = 0;
-    if (id == C_PG)
-        return takeConnInfo(&o->conn, v, err);
-    if (!parseU64(v, &n))
-        return lbErr(err, LB_ERR_ARGS, "invalid value '%s': a whole number expected", v);
-    switch (id) {
-    case C_MAX_AGE:
-        o->limits.maxAgeSeconds = (double)n;
-        return true;
-    case C_MAX_READY:
-        o->limits.maxReady = (long)n;
-        return true;
-    case C_MAX_LAG_BYTES:
-        o->limits.maxLagBytes = (int64_t)n;
-        return true;
-    case C_MAX_LAG_SECONDS:
-        o->limits.maxLagSeconds = (double)n;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
 
 static void printCheck(const ArchcheckReport *r) {
     char when[48];
@@ -1070,33 +813,30 @@ static void printCheck(const ArchcheckReport *r) {
         printf("  %s\n", r->reasons[i]);
 }
 
-int cmdPgCheck(int argc, char **argv) {
-    GlobalOpts g = {0};
-    CheckCli o = {.limits = {ARCHCHECK_DEFAULT_MAX_AGE, ARCHCHECK_DEFAULT_MAX_READY, ARCHCHECK_DEFAULT_MAX_LAG_BYTES,
-                             ARCHCHECK_DEFAULT_MAX_LAG_SECONDS}};
-    CliArgs args = {0};
+int cmdPgCheck(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    ArchcheckLimits limits = {(double)cfgInt(cfg, cfgOptMaxAge), (long)cfgInt(cfg, cfgOptMaxReady),
+                              cfgInt(cfg, cfgOptMaxLagBytes), (double)cfgInt(cfg, cfgOptMaxLagSeconds)};
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     PgConnInfo *ci = NULL;
     PgConn *conn = NULL;
     Storage *st = NULL;
     ArchcheckReport r = {0};
     int rc = 1;
-    if (!cliParse(argc, argv, checkOptions, onCheckOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "pg-check takes no arguments (the server is named with --pg CONNINFO)");
         goto fail;
     }
-    ci = o.conn ? o.conn : pgconnInfoNew(NULL, &err);
-    o.conn = NULL;
-    if (ci == NULL)
+    if (cfgStr(cfg, cfgOptPg) ? !takeConnInfo(&ci, cfgStr(cfg, cfgOptPg), &err)
+                              : (ci = pgconnInfoNew(NULL, &err)) == NULL)
         goto fail;
     conn = pgconnOpen(ci, &err);
     if (conn == NULL || !archcheckCollect(conn, &r, &err))
         goto fail;
     if (g.repo) {
         /* a STAT needs no password: the object names are not secret */
-        st = storageOpen(g.repo, &g.storage, &err);
+        st = cliOpenStorage(g.repo, g.storage, &err);
         if (st == NULL)
             goto fail;
         r.repoChecked = true;
@@ -1110,7 +850,7 @@ int cmdPgCheck(int argc, char **argv) {
             r.repoHasLast = si.exists;
         }
     }
-    archcheckJudge(&r, &o.limits);
+    archcheckJudge(&r, &limits);
     if (g.json)
         cliPrintJson(archcheckToJson(&r));
     else
@@ -1124,7 +864,5 @@ done:
     storageFree(st);
     pgconnClose(conn);
     pgconnInfoFree(ci);
-    pgconnInfoFree(o.conn);
-    cliArgsFree(&args);
     return rc;
 }

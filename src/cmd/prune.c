@@ -7,31 +7,12 @@
 #include "common/timeutil.h"
 #include "maint/prune.h"
 
-static const CliOption pruneCliOptions[] = {
-    {"max-unused", 0, true, PRUNE_OPT_MAX_UNUSED},
-    {"max-repack-size", 0, true, PRUNE_OPT_MAX_REPACK},
-    {"dry-run", 'n', false, PRUNE_OPT_DRY_RUN},
-    {NULL, 0, false, 0},
-};
-
-bool pruneCliOption(void *ctx, int id, const char *v, LbError *err) {
-    PruneOptions *o = ctx;
-    char *end;
-    switch (id) {
-    case PRUNE_OPT_MAX_UNUSED:
-        o->maxUnusedPercent = strtod(v, &end);
-        if (end == v || (*end && strcmp(end, "%") != 0) || o->maxUnusedPercent < 0 || o->maxUnusedPercent > 100)
-            return lbErr(err, LB_ERR_ARGS, "invalid --max-unused '%s': a percentage from 0 to 100", v);
-        return true;
-    case PRUNE_OPT_MAX_REPACK:
-        if (!lbParseSize(v, &o->maxRepackBytes))
-            return lbErr(err, LB_ERR_ARGS, "invalid --max-repack-size '%s': a size such as 500M or 2G", v);
-        return true;
-    case PRUNE_OPT_DRY_RUN:
-        o->dryRun = true;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+void cliPruneOptions(const CfgValues *cfg, PruneOptions *out) {
+    *out = (PruneOptions){
+        .maxUnusedPercent = cfgPercent(cfg, cfgOptMaxUnused),
+        .maxRepackBytes = (uint64_t)cfgInt(cfg, cfgOptMaxRepackSize),
+        .dryRun = cfgFlag(cfg, cfgOptDryRun),
+    };
 }
 
 void prunePrintResult(const GlobalOpts *g, const PruneOptions *o, const PruneResult *r, double secs) {
@@ -79,18 +60,16 @@ void prunePrintResult(const GlobalOpts *g, const PruneOptions *o, const PruneRes
            rd);
 }
 
-int cmdPrune(int argc, char **argv) {
-    GlobalOpts g = {0};
-    PruneOptions o = {.maxUnusedPercent = 5};
-    CliArgs args;
+int cmdPrune(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    PruneOptions o;
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
     PruneResult r;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, pruneCliOptions, pruneCliOption, &o, &g, &args, &err))
-        goto fail;
+    cliPruneOptions(cfg, &o);
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;
@@ -105,6 +84,5 @@ fail:
 done:
     repoLockRelease(lock);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }

@@ -10,134 +10,57 @@
 #include "snapshot/snapshot.h"
 #include "storage/storage.h"
 
-static bool noOptions(void *ctx, int id, const char *v, LbError *err) {
-    (void)ctx;
-    (void)id;
-    (void)v;
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
-
 /* ---- init ---- */
 
-enum {
-    I_REFERENCE = 1,
-    I_KDF_N,
-    I_COMPRESSION,
-    I_COPY_CHUNKER,
-    I_FROM_REPO,
-    I_FROM_FILE,
-    I_FROM_CMD,
-    I_CHUNK_SIZE,
-    I_DUMP_CHUNK_SIZE
-};
-static const CliOption initOptions[] = {
-    {"chunker-reference", 0, false, I_REFERENCE},
-    {"chunk-size", 0, true, I_CHUNK_SIZE},
-    {"dump-chunk-size", 0, true, I_DUMP_CHUNK_SIZE},
-    {"copy-chunker-params", 0, false, I_COPY_CHUNKER},
-    {"from-repo", 0, true, I_FROM_REPO},
-    {"from-password-file", 0, true, I_FROM_FILE},
-    {"from-password-command", 0, true, I_FROM_CMD},
-    {"kdf-n", 0, true, I_KDF_N},
-    {"compression", 0, true, I_COMPRESSION},
-    {NULL, 0, false, 0},
-};
-
-typedef struct InitCli {
-    RepoInitOptions o;
-    bool copyChunker;
-    const char *from, *fromFile, *fromCmd;
-} InitCli;
-
-/* "MIN,AVG,MAX" with size units (64K, 1M) into cp. */
-static bool parseChunkSizes(const char *flag, const char *v, ChunkerParams *cp, LbError *err) {
-    uint64_t sz[3];
-    const char *p = v;
-    for (int i = 0; i < 3; i++) {
-        const char *comma = strchr(p, ',');
-        size_t n = (i < 2 && comma) ? (size_t)(comma - p) : strlen(p);
-        char part[32];
-        if ((i < 2 && comma == NULL) || (i == 2 && comma != NULL) || n == 0 || n >= sizeof(part))
-            return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': expected MIN,AVG,MAX (for example 8K,32K,128K)", flag,
-                         v);
-        memcpy(part, p, n);
-        part[n] = '\0';
-        if (!lbParseSize(part, &sz[i]) || sz[i] > UINT32_MAX)
-            return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': '%s' is not a size", flag, v, part);
-        p += n + 1;
-    }
+/* "MIN,AVG,MAX" as the option table checked it (config/option.c) into cp */
+static void chunkSizes(const char *v, ChunkerParams *cp) {
+    uint64_t sz[3] = {0, 0, 0};
+    char *copy = lbXstrdup(v), *save = NULL;
+    int i = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && i < 3; t = strtok_r(NULL, ",", &save))
+        lbParseSize(t, &sz[i++]);
+    free(copy);
     *cp = (ChunkerParams){(uint32_t)sz[0], (uint32_t)sz[1], (uint32_t)sz[2], CHUNKER_DEFAULT_NORMALIZATION};
-    LbError why = {0};
-    if (!chunkerParamsValid(cp, &why))
-        return lbErr(err, LB_ERR_ARGS, "invalid --%s '%s': %s", flag, v, why.msg);
-    return true;
 }
 
-static bool onInit(void *ctx, int id, const char *v, LbError *err) {
-    InitCli *ic = ctx;
-    RepoInitOptions *o = &ic->o;
-    char *end;
-    switch (id) {
-    case I_COPY_CHUNKER:
-        ic->copyChunker = true;
-        return true;
-    case I_FROM_REPO:
-        ic->from = v;
-        return true;
-    case I_FROM_FILE:
-        ic->fromFile = v;
-        return true;
-    case I_FROM_CMD:
-        ic->fromCmd = v;
-        return true;
-    case I_REFERENCE:
-        o->referenceGear = true;
-        return true;
-    case I_CHUNK_SIZE:
-        return parseChunkSizes("chunk-size", v, &o->chunker, err);
-    case I_DUMP_CHUNK_SIZE:
-        return parseChunkSizes("dump-chunk-size", v, &o->dumpChunker, err);
-    case I_KDF_N:
-        o->kdfN = strtoull(v, &end, 10);
-        if (*end || o->kdfN < 1024 || (o->kdfN & (o->kdfN - 1)))
-            return lbErr(err, LB_ERR_ARGS, "invalid --kdf-n '%s': a power of two >= 1024", v);
-        return true;
-    case I_COMPRESSION:
-        o->compressionLevel = (int)strtol(v, &end, 10);
-        if (*end || o->compressionLevel < 1 || o->compressionLevel > 19)
-            return lbErr(err, LB_ERR_ARGS, "invalid --compression '%s': a zstd level from 1 to 19", v);
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+static RepoInitOptions initOptions(const CfgValues *cfg) {
+    RepoInitOptions o = {
+        .referenceGear = cfgFlag(cfg, cfgOptChunkerReference),
+        .kdfN = (uint64_t)cfgInt(cfg, cfgOptKdfN),
+        .compressionLevel = (int)cfgInt(cfg, cfgOptCompression),
+    };
+    if (cfgIsSet(cfg, cfgOptChunkSize))
+        chunkSizes(cfgStr(cfg, cfgOptChunkSize), &o.chunker);
+    if (cfgIsSet(cfg, cfgOptDumpChunkSize))
+        chunkSizes(cfgStr(cfg, cfgOptDumpChunkSize), &o.dumpChunker);
+    return o;
 }
 
-int cmdInit(int argc, char **argv) {
-    GlobalOpts g = {0};
-    InitCli ic = {0};
-    CliArgs args;
+int cmdInit(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    RepoInitOptions o = initOptions(cfg);
+    bool copyChunker = cfgFlag(cfg, cfgOptCopyChunkerParams);
     LbError err = {0};
     char *password = NULL;
     Repo *from = NULL;
-    if (!cliParse(argc, argv, initOptions, onInit, &ic, &g, &args, &err))
-        goto fail;
-    if (ic.copyChunker && (ic.o.chunker.maxSize || ic.o.dumpChunker.maxSize)) {
+    if (copyChunker && (o.chunker.maxSize || o.dumpChunker.maxSize)) {
         lbErr(&err, LB_ERR_ARGS, "--copy-chunker-params and --chunk-size/--dump-chunk-size exclude each other");
         goto fail;
     }
-    if (ic.copyChunker) {
-        from = cliOpenSourceRepo(ic.from, NULL, ic.fromFile, ic.fromCmd, &err);
+    if (copyChunker) {
+        from = cliOpenSourceRepo(cfg, &err);
         if (from == NULL)
             goto fail;
-        ic.o.chunkerFrom = from;
+        o.chunkerFrom = from;
     }
-    Storage *st = storageOpen(g.repo, &g.storage, &err);
+    Storage *st = cliOpenStorage(g.repo, g.storage, &err);
     if (st == NULL)
         goto fail;
     if (!cliNewPassword(&g, NULL, true, &password, &err)) {
         storageFree(st);
         goto fail;
     }
-    Repo *repo = repoInit(st, password, &ic.o, &err);
+    Repo *repo = repoInit(st, password, &o, &err);
     cliPasswordFree(password);
     repoFree(from);
     from = NULL;
@@ -154,37 +77,22 @@ int cmdInit(int argc, char **argv) {
         printf("Keep the password safe: without it the data in this repository cannot be recovered.\n");
     }
     repoFree(repo);
-    cliArgsFree(&args);
     return 0;
 fail:
     repoFree(from);
-    cliArgsFree(&args);
     return cliFail(&err);
 }
 
 /* ---- key ---- */
 
-enum { K_NEW_PASSWORD_FILE = 1 };
-static const CliOption keyOptions[] = {{"new-password-file", 0, true, K_NEW_PASSWORD_FILE}, {NULL, 0, false, 0}};
-
-static bool onKey(void *ctx, int id, const char *v, LbError *err) {
-    if (id == K_NEW_PASSWORD_FILE) {
-        *(const char **)ctx = v;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
-
-int cmdKey(int argc, char **argv) {
-    GlobalOpts g = {0};
-    const char *newFile = NULL;
-    CliArgs args;
+int cmdKey(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    const char *newFile = cfgStr(cfg, cfgOptNewPasswordFile);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
     int rc = 1;
-    if (!cliParse(argc, argv, keyOptions, onKey, &newFile, &g, &args, &err))
-        goto fail;
     if (args.count < 1) {
         lbErr(&err, LB_ERR_ARGS, "key needs a subcommand: add, list, remove ID, passwd");
         goto fail;
@@ -270,32 +178,16 @@ fail:
 done:
     repoLockRelease(lock);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }
 
 /* ---- unlock ---- */
 
-enum { U_ALL = 1 };
-static const CliOption unlockOptions[] = {{"remove-all", 0, false, U_ALL}, {NULL, 0, false, 0}};
-
-static bool onUnlock(void *ctx, int id, const char *v, LbError *err) {
-    (void)v;
-    if (id == U_ALL) {
-        *(bool *)ctx = true;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
-
-int cmdUnlock(int argc, char **argv) {
-    GlobalOpts g = {0};
-    bool all = false;
-    CliArgs args;
+int cmdUnlock(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    bool all = cfgFlag(cfg, cfgOptRemoveAll);
     LbError err = {0};
     Repo *repo = NULL;
-    if (!cliParse(argc, argv, unlockOptions, onUnlock, &all, &g, &args, &err))
-        goto fail;
     repo = cliOpenRepo(&g, &err);
     size_t removed = 0;
     if (repo == NULL || !repoLockRemoveStale(repo, all, &removed, &err))
@@ -308,11 +200,9 @@ int cmdUnlock(int argc, char **argv) {
         printf("removed %zu %slock(s)\n", removed, all ? "" : "stale ");
     }
     repoFree(repo);
-    cliArgsFree(&args);
     return 0;
 fail:
     repoFree(repo);
-    cliArgsFree(&args);
     return cliFail(&err);
 }
 
@@ -340,14 +230,11 @@ static bool sumSize(void *ctx, const char *name, uint64_t size) {
     return true;
 }
 
-int cmdStats(int argc, char **argv) {
-    GlobalOpts g = {0};
-    CliArgs args;
+int cmdStats(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     SnapshotList snaps = {0};
-    if (!cliParse(argc, argv, NULL, noOptions, NULL, &g, &args, &err))
-        goto fail;
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL || !repoLoadIndex(repo, &err) || !snapshotLoadAll(repo, &snaps, &err))
         goto fail;
@@ -389,42 +276,14 @@ int cmdStats(int argc, char **argv) {
     }
     snapshotListFree(&snaps);
     repoFree(repo);
-    cliArgsFree(&args);
     return 0;
 fail:
     snapshotListFree(&snaps);
     repoFree(repo);
-    cliArgsFree(&args);
     return cliFail(&err);
 }
 
 /* ---- check ---- */
-
-enum { C_READ_DATA = 1, C_SUBSET };
-static const CliOption checkOptions[] = {
-    {"read-data", 0, false, C_READ_DATA},
-    {"read-data-subset", 0, true, C_SUBSET},
-    {NULL, 0, false, 0},
-};
-
-static bool onCheck(void *ctx, int id, const char *v, LbError *err) {
-    CheckOptions *o = ctx;
-    if (id == C_READ_DATA) {
-        o->readData = true;
-        o->subsetPercent = 100;
-        return true;
-    }
-    if (id == C_SUBSET) {
-        char *end;
-        double p = strtod(v, &end);
-        if (end == v || (*end != '%' && *end != '\0') || (*end == '%' && end[1] != '\0') || p <= 0 || p > 100)
-            return lbErr(err, LB_ERR_ARGS, "invalid --read-data-subset '%s': a percentage such as 10%%", v);
-        o->readData = true;
-        o->subsetPercent = p;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
 
 static void checkProgress(void *ctx, uint64_t done, uint64_t total, uint64_t bytes) {
     (void)ctx;
@@ -433,17 +292,18 @@ static void checkProgress(void *ctx, uint64_t done, uint64_t total, uint64_t byt
     cliProgressLine("reading packs: %llu / %llu (%s)", (unsigned long long)done, (unsigned long long)total, b);
 }
 
-int cmdCheck(int argc, char **argv) {
-    GlobalOpts g = {0};
+int cmdCheck(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
     CheckOptions o = {0};
-    CliArgs args;
+    if (cfgFlag(cfg, cfgOptReadData) || cfgIsSet(cfg, cfgOptReadDataSubset)) {
+        o.readData = true;
+        o.subsetPercent = cfgIsSet(cfg, cfgOptReadDataSubset) ? cfgPercent(cfg, cfgOptReadDataSubset) : 100;
+    }
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
     CheckResult res = {0};
     int rc = 1;
-    if (!cliParse(argc, argv, checkOptions, onCheck, &o, &g, &args, &err))
-        goto fail;
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;
@@ -496,6 +356,5 @@ done:
     checkResultClear(&res);
     repoLockRelease(lock);
     repoFree(repo);
-    cliArgsFree(&args);
     return rc;
 }

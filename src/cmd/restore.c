@@ -9,61 +9,23 @@
 #include "restore/restore.h"
 #include "source/bucket.h"
 
-enum { O_TARGET = 1, O_INCLUDE, O_EXCLUDE, O_VERIFY, O_HOST, O_TAG, O_COMPONENT, O_DELETE, O_DRY_RUN };
-
-static const CliOption restoreOptions[] = {
-    {"target", 't', true, O_TARGET},     {"include", 'i', true, O_INCLUDE},
-    {"exclude", 'e', true, O_EXCLUDE},   {"verify", 0, false, O_VERIFY},
-    {"host", 'H', true, O_HOST},         {"tag", 0, true, O_TAG},
-    {"component", 0, true, O_COMPONENT}, {"delete", 0, false, O_DELETE},
-    {"dry-run", 'n', false, O_DRY_RUN},  {NULL, 0, false, 0},
-};
-
 typedef struct RestoreCli {
     const char *target;
-    const char **includes, **excludes, **tags;
-    size_t includeCount, excludeCount, tagCount;
+    const char *const *includes, *const *excludes;
+    size_t includeCount, excludeCount;
     bool verify, deleteExtra, dryRun;
-    const char *host, *component;
 } RestoreCli;
 
-static void push(const char ***arr, size_t *n, const char *v) {
-    *arr = lbXrealloc(*arr, (*n + 1) * sizeof(char *));
-    (*arr)[(*n)++] = v;
-}
-
-static bool onOption(void *ctx, int id, const char *v, LbError *err) {
-    RestoreCli *o = ctx;
-    switch (id) {
-    case O_TARGET:
-        o->target = v;
-        return true;
-    case O_INCLUDE:
-        push(&o->includes, &o->includeCount, v);
-        return true;
-    case O_EXCLUDE:
-        push(&o->excludes, &o->excludeCount, v);
-        return true;
-    case O_VERIFY:
-        o->verify = true;
-        return true;
-    case O_HOST:
-        o->host = v;
-        return true;
-    case O_TAG:
-        push(&o->tags, &o->tagCount, v);
-        return true;
-    case O_COMPONENT:
-        o->component = v;
-        return true;
-    case O_DELETE:
-        o->deleteExtra = true;
-        return true;
-    case O_DRY_RUN:
-        o->dryRun = true;
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
+static RestoreCli restoreOptions(const CfgValues *cfg) {
+    RestoreCli o = {
+        .target = cfgStr(cfg, cfgOptTarget),
+        .verify = cfgFlag(cfg, cfgOptVerify),
+        .deleteExtra = cfgFlag(cfg, cfgOptDelete),
+        .dryRun = cfgFlag(cfg, cfgOptDryRun),
+    };
+    o.includes = cfgList(cfg, cfgOptInclude, &o.includeCount);
+    o.excludes = cfgList(cfg, cfgOptExclude, &o.excludeCount);
+    return o;
 }
 
 typedef struct Prog {
@@ -114,7 +76,7 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     Prog pr = {start};
     BucketTargetOptions bo = {
         .location = o->target,
-        .storage = &g->storage,
+        .storage = g->storage,
         .subpath = subpath,
         .deleteExtra = o->deleteExtra,
         .dryRun = o->dryRun,
@@ -168,10 +130,10 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     return ok;
 }
 
-int cmdRestore(int argc, char **argv) {
-    GlobalOpts g = {0};
-    RestoreCli o = {0};
-    CliArgs args;
+int cmdRestore(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    RestoreCli o = restoreOptions(cfg);
+    CliArgs args = cliArgs(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
@@ -180,8 +142,6 @@ int cmdRestore(int argc, char **argv) {
     char *ref = NULL;
     int rc = 1;
     double start = lbMonotonicSeconds();
-    if (!cliParse(argc, argv, restoreOptions, onOption, &o, &g, &args, &err))
-        goto fail;
     if (args.count != 1) {
         lbErr(&err, LB_ERR_ARGS, "restore needs exactly one snapshot (an ID, or 'latest'), optionally SNAPSHOT:PATH");
         goto fail;
@@ -207,7 +167,7 @@ int cmdRestore(int argc, char **argv) {
         goto fail;
     if (!repoLoadIndex(repo, &err))
         goto fail;
-    SnapshotFilter f = {.host = o.host, .component = o.component, .tags = o.tags, .tagCount = o.tagCount};
+    SnapshotFilter f = cliFilter(cfg);
     if (!snapshotFind(repo, ref, &f, &snap, &err))
         goto fail;
     if (toBucket) {
@@ -279,9 +239,5 @@ done:
     repoLockRelease(lock);
     repoFree(repo);
     free(ref);
-    free(o.includes);
-    free(o.excludes);
-    free(o.tags);
-    cliArgsFree(&args);
     return rc;
 }

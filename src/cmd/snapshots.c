@@ -10,55 +10,12 @@
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 
-enum { S_HOST = 1, S_TAG, S_COMPONENT, S_LONG, S_RECURSIVE };
-
-static const CliOption filterOptions[] = {
-    {"host", 'H', true, S_HOST},
-    {"tag", 0, true, S_TAG},
-    {"component", 0, true, S_COMPONENT},
-    {"long", 'l', false, S_LONG},
-    {"recursive", 'R', false, S_RECURSIVE},
-    {NULL, 0, false, 0},
-};
-
-typedef struct FilterCli {
-    SnapshotFilter f;
-    const char **tags;
-    bool longFormat;
-} FilterCli;
-
-static bool onFilter(void *ctx, int id, const char *v, LbError *err) {
-    FilterCli *o = ctx;
-    switch (id) {
-    case S_HOST:
-        o->f.host = v;
-        return true;
-    case S_TAG:
-        o->tags = lbXrealloc(o->tags, (o->f.tagCount + 1) * sizeof(char *));
-        o->tags[o->f.tagCount++] = v;
-        o->f.tags = o->tags;
-        return true;
-    case S_COMPONENT:
-        o->f.component = v;
-        return true;
-    case S_LONG:
-        o->longFormat = true;
-        return true;
-    case S_RECURSIVE:
-        return true;
-    }
-    return lbErr(err, LB_ERR_ARGS, "unhandled option");
-}
-
-int cmdSnapshots(int argc, char **argv) {
-    GlobalOpts g = {0};
-    FilterCli o = {0};
-    CliArgs args;
+int cmdSnapshots(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    SnapshotFilter f = cliFilter(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     SnapshotList list = {0};
-    if (!cliParse(argc, argv, filterOptions, onFilter, &o, &g, &args, &err))
-        goto fail;
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL || !snapshotLoadAll(repo, &list, &err))
         goto fail;
@@ -69,7 +26,7 @@ int cmdSnapshots(int argc, char **argv) {
     size_t shown = 0;
     for (size_t i = 0; i < list.count; i++) {
         Snapshot *s = &list.items[i];
-        if (!snapshotMatches(s, &o.f))
+        if (!snapshotMatches(s, &f))
             continue;
         shown++;
         if (g.json) {
@@ -95,14 +52,10 @@ int cmdSnapshots(int argc, char **argv) {
         printf("%zu snapshot(s)\n", shown);
     snapshotListFree(&list);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return 0;
 fail:
     snapshotListFree(&list);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return cliFail(&err);
 }
 
@@ -164,22 +117,21 @@ static bool listTree(Repo *repo, const GlobalOpts *g, bool longFormat, const LbI
     return ok;
 }
 
-int cmdLs(int argc, char **argv) {
-    GlobalOpts g = {0};
-    FilterCli o = {0};
-    CliArgs args;
+int cmdLs(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    CliArgs args = cliArgs(cfg);
+    SnapshotFilter f = cliFilter(cfg);
+    bool longFormat = cfgFlag(cfg, cfgOptLong);
     LbError err = {0};
     Repo *repo = NULL;
     Snapshot snap = {0};
     Node top = {0};
-    if (!cliParse(argc, argv, filterOptions, onFilter, &o, &g, &args, &err))
-        goto fail;
     if (args.count < 1 || args.count > 2) {
         lbErr(&err, LB_ERR_ARGS, "ls needs a snapshot (ID or 'latest') and optionally a path inside it");
         goto fail;
     }
     repo = cliOpenRepo(&g, &err);
-    if (repo == NULL || !repoLoadIndex(repo, &err) || !snapshotFind(repo, args.positional[0], &o.f, &snap, &err))
+    if (repo == NULL || !repoLoadIndex(repo, &err) || !snapshotFind(repo, args.positional[0], &f, &snap, &err))
         goto fail;
     const char *path = args.count == 2 ? args.positional[1] : NULL;
     if (!restoreFindPath(repo, &snap, path, &top, &err))
@@ -191,10 +143,10 @@ int cmdLs(int argc, char **argv) {
     bool ok = true;
     if (top.type == NODE_DIR) {
         if (l > 0)
-            printNode(&g, o.longFormat, prefix, &top);
-        ok = listTree(repo, &g, o.longFormat, &top.subtree, prefix, &err);
+            printNode(&g, longFormat, prefix, &top);
+        ok = listTree(repo, &g, longFormat, &top.subtree, prefix, &err);
     } else {
-        printNode(&g, o.longFormat, prefix, &top);
+        printNode(&g, longFormat, prefix, &top);
     }
     free(prefix);
     if (!ok)
@@ -202,15 +154,11 @@ int cmdLs(int argc, char **argv) {
     nodeClear(&top);
     snapshotClear(&snap);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return 0;
 fail:
     nodeClear(&top);
     snapshotClear(&snap);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return cliFail(&err);
 }
 
@@ -314,22 +262,20 @@ static bool diffTrees(Repo *repo, const GlobalOpts *g, const LbId *a, const LbId
     return ok;
 }
 
-int cmdDiff(int argc, char **argv) {
-    GlobalOpts g = {0};
-    FilterCli o = {0};
-    CliArgs args;
+int cmdDiff(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    CliArgs args = cliArgs(cfg);
+    SnapshotFilter f = cliFilter(cfg);
     LbError err = {0};
     Repo *repo = NULL;
     Snapshot a = {0}, b = {0};
-    if (!cliParse(argc, argv, filterOptions, onFilter, &o, &g, &args, &err))
-        goto fail;
     if (args.count != 2) {
         lbErr(&err, LB_ERR_ARGS, "diff needs two snapshots");
         goto fail;
     }
     repo = cliOpenRepo(&g, &err);
-    if (repo == NULL || !repoLoadIndex(repo, &err) || !snapshotFind(repo, args.positional[0], &o.f, &a, &err) ||
-        !snapshotFind(repo, args.positional[1], &o.f, &b, &err))
+    if (repo == NULL || !repoLoadIndex(repo, &err) || !snapshotFind(repo, args.positional[0], &f, &a, &err) ||
+        !snapshotFind(repo, args.positional[1], &f, &b, &err))
         goto fail;
     DiffStats st = {0};
     if (!diffTrees(repo, &g, &a.tree, &b.tree, "", &st, &err))
@@ -340,14 +286,10 @@ int cmdDiff(int argc, char **argv) {
     snapshotClear(&a);
     snapshotClear(&b);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return 0;
 fail:
     snapshotClear(&a);
     snapshotClear(&b);
     repoFree(repo);
-    free(o.tags);
-    cliArgsFree(&args);
     return cliFail(&err);
 }

@@ -40,14 +40,17 @@ static long cfgEnvRetryNumber(const char *name, long min, long max) {
     return n;
 }
 
+const char *cfgAwsRegionFromEnv(void) {
+    const char *region = cfgEnvString("AWS_REGION");
+    return region ? region : cfgEnvString("AWS_DEFAULT_REGION");
+}
+
 static bool cfgS3FromEnv(StorageS3Options *s3, LbError *err) {
     s3->pathStyle = cfgEnvFlag("LIFEBOAT_S3_PATH_STYLE");
     s3->insecureTls = cfgEnvFlag("LIFEBOAT_S3_INSECURE_TLS");
     s3->region = cfgEnvString("LIFEBOAT_S3_REGION");
     if (s3->region == NULL)
-        s3->region = cfgEnvString("AWS_REGION");
-    if (s3->region == NULL)
-        s3->region = cfgEnvString("AWS_DEFAULT_REGION");
+        s3->region = cfgAwsRegionFromEnv();
     s3->sse = cfgEnvString("LIFEBOAT_S3_SSE");
     s3->sseKmsKeyId = cfgEnvString("LIFEBOAT_S3_SSE_KMS_KEY_ID");
     s3->storageClass = cfgEnvString("LIFEBOAT_S3_STORAGE_CLASS");

@@ -36,4 +36,7 @@
  * retry variables only warn). Secrets are never part of a message. */
 bool cfgStorageOptionsFromEnv(StorageOptions *out, LbError *err);
 
+/* AWS_REGION, else AWS_DEFAULT_REGION, else NULL. */
+const char *cfgAwsRegionFromEnv(void);
+
 #endif

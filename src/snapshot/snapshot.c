@@ -240,6 +240,26 @@ bool snapshotLoadAll(Repo *repo, SnapshotList *list, LbError *err) {
     return snapshotLoadAllOpt(repo, list, &(RepoLoadOptions){0}, err);
 }
 
+static bool hasTag(const Snapshot *s, const char *tag, size_t len) {
+    for (size_t k = 0; k < s->tagCount; k++)
+        if (strlen(s->tags[k]) == len && strncmp(s->tags[k], tag, len) == 0)
+            return true;
+    return false;
+}
+
+/* every tag of the comma-separated group; an empty group: no tags at all */
+static bool matchesTagGroup(const Snapshot *s, const char *group) {
+    bool any = false;
+    for (const char *p = group; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && !hasTag(s, p, n))
+            return false;
+        any = any || n > 0;
+        p += n + (p[n] == ',');
+    }
+    return any || s->tagCount == 0;
+}
+
 bool snapshotMatches(const Snapshot *s, const SnapshotFilter *f) {
     if (f == NULL)
         return true;
@@ -254,6 +274,11 @@ bool snapshotMatches(const Snapshot *s, const SnapshotFilter *f) {
         if (!found)
             return false;
     }
+    bool groupMatched = f->tagGroupCount == 0;
+    for (size_t i = 0; i < f->tagGroupCount && !groupMatched; i++)
+        groupMatched = matchesTagGroup(s, f->tagGroups[i]);
+    if (!groupMatched)
+        return false;
     if (f->pathCount) {
         if (f->pathCount != s->pathCount)
             return false;
@@ -279,8 +304,9 @@ bool snapshotFind(Repo *repo, const char *ref, const SnapshotFilter *filter, Sna
         }
         snapshotListFree(&list);
         return lbErr(err, LB_ERR_NOT_FOUND, "no snapshot matches 'latest'%s",
-                     filter && (filter->host || filter->component || filter->tagCount) ? " with the given filters"
-                                                                                       : "");
+                     filter && (filter->host || filter->component || filter->tagCount || filter->tagGroupCount)
+                         ? " with the given filters"
+                         : "");
     }
     LbId id;
     if (!repoFindId(repo, "snapshots", ref, &id, err))

@@ -57,6 +57,11 @@ typedef struct SnapshotFilter {
     const char *component;
     const char *const *tags; /* every tag listed must be present */
     size_t tagCount;
+    /* when set, the snapshot must have every tag of at least one group; a
+     * group is a comma-separated list as given to one --tag ("a,b"), and an
+     * empty group selects snapshots without tags (restic's rule) */
+    const char *const *tagGroups;
+    size_t tagGroupCount;
     const char *const *paths; /* when set, the snapshot's paths must equal these */
     size_t pathCount;
 } SnapshotFilter;

@@ -35,10 +35,11 @@ check_rc 10 "repository given by LIFEBOAT_REPOSITORY is used" env LIFEBOAT_REPOS
 for bad in "64K,16K,1M:avgSize" "8K,abc,1M:'abc' is not a size" "8K,32K:expected MIN,AVG,MAX" "8K,32K,128K,1M:expected MIN,AVG,MAX" "8,16,32:below the minimum" "1M,2M,128M:exceeds the maximum"; do
     val=${bad%%:*}
     check_rc 1 "init --dump-chunk-size $val fails" "$LB" -r "$TMP/badchunk" init --kdf-n 1024 --dump-chunk-size "$val"
-    if last_output | grep -q -- "--dump-chunk-size '$val'" && last_output | grep -q -- "${bad#*:}"; then
-        ok "... the message names --dump-chunk-size '$val' and says '${bad#*:}'"
+    if last_output | grep -qF -- "lifeboat: init: option '--dump-chunk-size' value '$val': " &&
+        last_output | grep -q -- "${bad#*:}"; then
+        ok "... the message names init, --dump-chunk-size and '$val' and says '${bad#*:}'"
     else
-        fail "... the message names --dump-chunk-size '$val' and says '${bad#*:}'"
+        fail "... the message names init, --dump-chunk-size and '$val' and says '${bad#*:}'"
         last_output | sed 's/^/#   /'
     fi
     check "... and leaves no repository" test ! -e "$TMP/badchunk/config"
@@ -151,6 +152,63 @@ expect_eq "restore latest --tag weekly restores the tagged snapshot" two "$(cat 
 check_rc 1 "restore latest --host nosuch fails" "$LB" -r "$RT" restore latest --host nosuch --target "$TMP/rt-none"
 check_rc 1 "--time with a bad value is refused" "$LB" -r "$RT" backup "$T" --time 'yesterday'
 expect_eq "no snapshot from the refused --time" 3 "$(nsnaps "$RT")"
+
+# ---------------------------------------------------------------- --tag means the same everywhere
+# backup --tag a,b adds a and b; as a filter --tag a,b selects snapshots with
+# both, and repeated --tag options are alternatives (restic's rule)
+RG=$TMP/repo-tag-groups
+new_repo "$RG"
+echo g >"$T/f"
+check "backup --tag a,b" "$LB" -r "$RG" backup "$T" --tag a,b -q
+check "backup --tag c (a second snapshot)" "$LB" -r "$RG" backup "$T" --tag c -q
+expect_eq "backup --tag a,b recorded tags a and b" "['a', 'b']" \
+    "$("$LB" -r "$RG" snapshots --json --tag c,a --tag a | jq_py '[s["tags"] for s in j][0]')"
+expect_eq "snapshots --tag a,b selects it" 1 "$(nsnaps "$RG" --tag a,b)"
+expect_eq "snapshots --tag a,c selects nothing" 0 "$(nsnaps "$RG" --tag a,c)"
+expect_eq "snapshots --tag a,c --tag b selects it" 1 "$(nsnaps "$RG" --tag a,c --tag b)"
+expect_eq "snapshots --tag a --tag c selects both" 2 "$(nsnaps "$RG" --tag a --tag c)"
+check "restore --tag a,b latest" "$LB" -r "$RG" restore --tag a,b latest --target "$TMP/rg-ab" -q
+check_rc 1 "restore --tag a,c latest finds nothing" "$LB" -r "$RG" restore --tag a,c latest --target "$TMP/rg-ac"
+check "restore --tag a,c --tag b latest" "$LB" -r "$RG" restore --tag a,c --tag b latest --target "$TMP/rg-acb" -q
+forget_count() { # forget --dry-run with a policy that keeps nothing: snapshots it would remove
+    "$LB" -r "$RG" forget --keep-tag nosuch --dry-run --json "$@" | jq_py 'sum(len(g["remove"]) for g in j)'
+}
+expect_eq "forget --tag a,b --dry-run considers it" 1 "$(forget_count --tag a,b)"
+expect_eq "forget --tag a,c --dry-run considers nothing" 0 "$(forget_count --tag a,c)"
+expect_eq "forget --tag a,c --tag b --dry-run considers it" 1 "$(forget_count --tag a,c --tag b)"
+for sel in "a,b:1" "a,c:0" "a,c b:1"; do
+    dst=$TMP/repo-tag-copy-$RANDOM
+    new_repo "$dst"
+    tags=()
+    for t in ${sel%%:*}; do tags+=(--tag "$t"); done
+    env LIFEBOAT_FROM_PASSWORD="$LIFEBOAT_PASSWORD" "$LB" -r "$dst" copy --from-repo "$RG" "${tags[@]}" -q >"$TMP/.out" 2>&1
+    expect_eq "copy ${tags[*]} copies ${sel#*:} snapshot(s)" "${sel#*:}" "$(nsnaps "$dst")"
+done
+
+# ---------------------------------------------------------------- option errors (exit 1, named)
+opt_err() { # description "expected message part" command...
+    local d=$1 want=$2; shift 2
+    check_rc 1 "$d" "$@"
+    if last_output | grep -qF -- "$want"; then ok "... says: $want"; else fail "... says: $want"; last_output | sed 's/^/#   /'; fi
+}
+opt_err "unknown option" "lifeboat: snapshots: option '--nope': unknown option" "$LB" -r "$RG" snapshots --nope
+opt_err "unknown short option" "lifeboat: snapshots: option '-Z': unknown option" "$LB" -r "$RG" snapshots -Z
+opt_err "missing value" "lifeboat: restore: option '--target': needs a value" "$LB" -r "$RG" restore latest --target
+opt_err "bad integer" "lifeboat: init: option '--compression' value '25': expected a whole number from 1 to 19" \
+    "$LB" -r "$TMP/badopt" init --compression 25
+opt_err "bad enum" "lifeboat: backup --pg-physical: option '--checkpoint' value 'slow': expected one of fast, spread" \
+    "$LB" -r "$RG" backup --pg-physical --checkpoint slow
+opt_err "a value for a flag" "lifeboat: backup: option '--force': takes no value" "$LB" -r "$RG" backup "$T" --force=yes
+opt_err "an option of another variant" "lifeboat: backup --pg: option '--exclude': does not apply to 'backup --pg'" \
+    "$LB" -r "$RG" backup --pg "host=/nonexistent" --exclude x
+opt_err "an option of another verb" "lifeboat: snapshots: option '--keep-last': unknown option" \
+    "$LB" -r "$RG" snapshots --keep-last 1
+opt_err "unknown command" "lifeboat: unknown command 'bakup'" "$LB" bakup
+check "--x=v and -xV forms: --tag=a,b and -Hh1" "$LB" -r "$RG" backup "$T" --tag=a,b -Hh1 -q
+expect_eq "... recorded host h1 with tags a and b" 1 "$(nsnaps "$RG" --host=h1 --tag a,b)"
+check "bundled short flags: -qf" "$LB" -r "$RG" backup "$T" -qf
+check "global options after the verb and -r before" "$LB" snapshots -r "$RG" --json -q
+check "-- ends the options: a path named like an option" bash -c "cd '$T' && mkdir -p -- -odd && '$LB' -r '$RG' backup -q -- -odd"
 
 # ---------------------------------------------------------------- ls
 RL=$TMP/repo-ls

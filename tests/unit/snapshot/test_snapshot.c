@@ -442,6 +442,32 @@ static void testMatches(void **state) {
     snapshotClear(&s);
 }
 
+/* Tag groups (--tag a,b --tag c): every tag of one group, any group; an
+ * empty group selects untagged snapshots; empty items are ignored. */
+static void testMatchesTagGroups(void **state) {
+    (void)state;
+    Snapshot s = {0};
+    const char *const ab[] = {"a,b"}, *const ac[] = {"a,c"}, *const acOrB[] = {"a,c", "b"}, *const untagged[] = {""};
+    const char *const loose[] = {",a,,b,"}, *const prefix[] = {"a,bb"};
+    SnapshotFilter f = {.tagGroups = untagged, .tagGroupCount = 1};
+    assert_true(snapshotMatches(&s, &f));
+    snapshotAddString(&s.tags, &s.tagCount, "a");
+    snapshotAddString(&s.tags, &s.tagCount, "b");
+    assert_false(snapshotMatches(&s, &f));
+    f.tagGroups = ab;
+    assert_true(snapshotMatches(&s, &f));
+    f.tagGroups = ac;
+    assert_false(snapshotMatches(&s, &f));
+    f.tagGroups = prefix; /* "b" is not "bb" */
+    assert_false(snapshotMatches(&s, &f));
+    f.tagGroups = loose;
+    assert_true(snapshotMatches(&s, &f));
+    f.tagGroups = acOrB;
+    f.tagGroupCount = 2;
+    assert_true(snapshotMatches(&s, &f));
+    snapshotClear(&s);
+}
+
 /* An ID prefix finds the one snapshot it names; a prefix shared by two is
  * LB_ERR_ARGS; a prefix of none (and the empty prefix) is NOT_FOUND. */
 static void testFindByPrefix(void **state) {
@@ -524,6 +550,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testLoadAllSorted, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testFindLatestFilters, setupRepo, teardownRepo),
         cmocka_unit_test(testMatches),
+        cmocka_unit_test(testMatchesTagGroups),
         cmocka_unit_test_setup_teardown(testFindByPrefix, setupRepo, teardownRepo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
