@@ -40,9 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (data[0] == 1 && size >= 3) {
         size_t area = (size_t)data[1] | (size_t)data[2] << 8;
         LbBuf pack = {0};
-        lbBufReserve(&pack, area);
-        memset(pack.data, 0, area);
-        pack.len = area;
+        uint8_t *zeros = calloc(1, area + 1);
+        lbBufAppend(&pack, zeros, area);
+        free(zeros);
         fuzzSeal(fuzzKeys()->metaKey, data + 3, size - 3, &pack);
         uint8_t trailer[4];
         lbPutU32(trailer, (uint32_t)(pack.len - area));
