@@ -7,7 +7,7 @@
  *                             DIR, a new local repository lifeboat can open
  *                             with the password "fuzz" (fixed keys)
  *   gen_seeds extract DIR OUT write seeds for pack, index, tree, snapshot,
- *                             unpacked, config, keyfile and wal into
+ *                             unpacked, config, keyfile, lock and wal into
  *                             OUT/<target>/ from DIR's objects
  *
  * Seeds carry the target's mode byte (see each fuzz_<name>.c). Objects
@@ -238,6 +238,17 @@ static void walSeeds(Repo *repo) {
     lbBufFree(&framed);
 }
 
+/* Locks do not outlive the commands that take them: one as lifeboat writes it. */
+static void lockSeeds(void) {
+    static const char lock[] =
+        "{\"time\":1764745200,\"exclusive\":true,\"hostname\":\"backup-host\",\"username\":\"fuzz\",\"pid\":4242}";
+    LbBuf stored = {0};
+    fuzzSealUnpacked((const uint8_t *)lock, strlen(lock), &stored);
+    seed("lock", "plain", 0, lock, strlen(lock), NULL, 0);
+    seed("lock", "stored", 1, stored.data, stored.len, NULL, 0);
+    lbBufFree(&stored);
+}
+
 int main(int argc, char **argv) {
     LbError err = {0};
     if (argc == 3 && strcmp(argv[1], "init") == 0) {
@@ -267,6 +278,7 @@ int main(int argc, char **argv) {
     packSeeds(repo);
     keySeeds(repo);
     walSeeds(repo);
+    lockSeeds();
     repoFree(repo);
     return 0;
 }
