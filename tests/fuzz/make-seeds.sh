@@ -17,7 +17,7 @@ CORPUS=$PWD/tests/fuzz/corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for t in pack index tree snapshot unpacked config keyfile lock wal tar pg_label s3_xml s3_http sigv4 time size; do
+for t in pack blob index tree snapshot unpacked config keyfile lock wal tar pg_label s3_xml s3_http sigv4 time size; do
     rm -rf "${CORPUS:?}/$t"
     mkdir -p "$CORPUS/$t"
 done
@@ -88,6 +88,11 @@ seed s3_xml error-region 01 '<Error><Code>AuthorizationHeaderMalformed</Code><Me
 seed s3_xml delete 02 '<?xml version="1.0" encoding="UTF-8"?><DeleteResult><Deleted><Key>repo/locks/a</Key></Deleted><Error><Key>repo/locks/b</Key><Code>NoSuchKey</Code><Message>gone</Message></Error><Error><Key>repo/locks/c</Key><Code>AccessDenied</Code><Message>Access Denied</Message></Error></DeleteResult>'
 seed s3_xml uploads 03 '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>bucket</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker>repo/data/ab/x</NextKeyMarker><NextUploadIdMarker>2~abc</NextUploadIdMarker><IsTruncated>true</IsTruncated><Upload><Key>repo/data/ab/x</Key><UploadId>2~abc</UploadId><Initiated>2026-12-03T07:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>'
 seed s3_xml initiate 04 '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bucket</Bucket><Key>repo/data/ab/x</Key><UploadId>2~iCw_lDY8VoNQ1VqX0</UploadId></InitiateMultipartUploadResult>'
+
+# blobs: type || flags || u32le raw length || plaintext (or zstd frame)
+{ printf '\x00\x00\x0f\x00\x00\x00'; printf 'hello lifeboat\n'; } >"$CORPUS/blob/data-plain"
+{ printf '\x01\x01\x2c\x01\x00\x00'; printf 'x%.0s' $(seq 1 300) | zstd -q -c; } >"$CORPUS/blob/tree-zstd"
+{ printf '\x00\x01\x2c\x01\x00\x00'; printf 'x%.0s' $(seq 1 300) | zstd -q -c --no-content-size; } >"$CORPUS/blob/data-zstd-nosize"
 
 # S3 response headers, one per line as libcurl passes them
 printf 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 206 Partial Content\r\nContent-Length: 4096\r\nContent-Range: bytes 0-4095/1048576\r\nETag: "9b2cf535f27731c974343645a3985328"\r\nLast-Modified: Thu, 03 Dec 2026 07:00:00 GMT\r\nx-amz-meta-owner: fuzz\r\nContent-Type: application/octet-stream\r\nCache-Control: no-cache\r\n\r\n' >"$CORPUS/s3_http/get-range"
