@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "fuzz.h"
@@ -48,7 +49,9 @@ static bool runFile(const char *path) {
     uint8_t *copy = lbXmalloc(data.len ? data.len : 1);
     if (data.len)
         memcpy(copy, data.data, data.len);
+    alarm(60); /* an input that hangs ends the process (SIGALRM): a failure */
     LLVMFuzzerTestOneInput(copy, data.len);
+    alarm(0);
     free(copy);
     lbBufFree(&data);
     return true;
