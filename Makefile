@@ -69,5 +69,18 @@ coverage:
 	gcovr -r . --filter src/ $(BUILD_COV_FLAGS) build-cov --print-summary --txt build-cov/coverage.txt >/dev/null; \
 	  tail -n 5 build-cov/coverage.txt
 
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="pack tree"]: build the libFuzzer
+# targets with clang (build-fuzz/, ASan+UBSan) and run each on its corpus
+# (tests/fuzz/run.sh; docs/testing.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+FUZZ_DEBS := clang libclang-rt-14-dev
+.PHONY: fuzz
+fuzz:
+	$(MAKE) deps EXTRA_DEBS="$(FUZZ_DEBS)"
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+	  -Db_lundef=false >/dev/null
+	ninja -C build-fuzz >/dev/null
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build build-san build-cov
