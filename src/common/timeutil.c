@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -113,6 +114,10 @@ bool lbParseTime(const char *s, int64_t *ns) {
     /* timegm normalizes (Feb 30 -> Mar 2): a date that moved did not exist */
     if (tm.tm_mday != d || tm.tm_mon != mo - 1 || tm.tm_year != y - 1900)
         return false;
-    *ns = ((int64_t)t - offset) * 1000000000 + frac;
+    /* nanoseconds since the epoch in 64 bits cover 1677-09-21 .. 2262-04-11 */
+    int64_t secs = (int64_t)t - offset;
+    if (secs < INT64_MIN / 1000000000 + 1 || secs > INT64_MAX / 1000000000 - 1)
+        return false;
+    *ns = secs * 1000000000 + frac;
     return true;
 }

@@ -25,6 +25,7 @@
 #define COMPRESS_SAMPLE_MIN (64 * 1024)
 #define COMPRESS_SAMPLE_SLICES 8
 #define COMPRESS_SAMPLE_SLICE (4 * 1024)
+#define COMPRESS_UNSIZED_STEP (1u << 20) /* output step for frames without a size */
 #define COMPRESS_SAMPLE_LEN (COMPRESS_SAMPLE_SLICES * COMPRESS_SAMPLE_SLICE)
 #define COMPRESS_SAMPLE_LEVEL 1
 
@@ -123,6 +124,47 @@ bool compressMaybe(const uint8_t *in, size_t len, int level, LbBuf *out) {
     return true;
 }
 
+/* A frame that does not record its size (not written by lifeboat, whose
+ * single-shot compression records it): stream it out in steps, so that
+ * rawLen, which comes from the index and may be damaged, is a limit and not
+ * an allocation; more or fewer bytes than rawLen is corruption. */
+static bool compressDecompressUnsized(CompressThread *t, const uint8_t *in, size_t len, size_t rawLen, LbBuf *out,
+                                      LbError *err) {
+    size_t before = out->len;
+    ZSTD_DCtx_reset(t->dctx, ZSTD_reset_session_only);
+    ZSTD_inBuffer src = {in, len, 0};
+    for (;;) {
+        size_t produced = out->len - before;
+        size_t left = rawLen - produced;
+        /* one byte more than may come: a frame longer than rawLen shows */
+        size_t step = (left < COMPRESS_UNSIZED_STEP ? left : COMPRESS_UNSIZED_STEP) + 1;
+        lbBufReserve(out, step);
+        ZSTD_outBuffer dst = {out->data + out->len, step, 0};
+        size_t r = ZSTD_decompressStream(t->dctx, &dst, &src);
+        if (ZSTD_isError(r)) {
+            ZSTD_DCtx_reset(t->dctx, ZSTD_reset_session_only);
+            out->len = before;
+            return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %s", ZSTD_getErrorName(r));
+        }
+        out->len += dst.pos;
+        if (out->len - before > rawLen || (r != 0 && dst.pos == 0 && src.pos == src.size)) {
+            ZSTD_DCtx_reset(t->dctx, ZSTD_reset_session_only);
+            size_t got = out->len - before;
+            out->len = before;
+            return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %s, expected %zu bytes",
+                         got > rawLen ? "the frame holds more" : "the frame ends early", rawLen);
+        }
+        if (r == 0)
+            break;
+    }
+    if (out->len - before != rawLen) {
+        size_t got = out->len - before;
+        out->len = before;
+        return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: got %zu bytes, expected %zu", got, rawLen);
+    }
+    return true;
+}
+
 /* Checks that in is exactly one frame whose declared size (when the frame
  * declares one) is rawLen before allocating, then that decompression yields
  * exactly rawLen bytes. On failure nothing is counted as appended to out. */
@@ -140,6 +182,8 @@ bool compressDecompress(const uint8_t *in, size_t len, size_t rawLen, LbBuf *out
         return lbErr(err, LB_ERR_CORRUPT, "unable to decompress blob: %zu bytes follow the zstd frame", len - frameLen);
 
     CompressThread *t = compressThreadGet();
+    if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
+        return compressDecompressUnsized(t, in, len, rawLen, out, err);
     lbBufReserve(out, rawLen);
     uint8_t *dst = rawLen > 0 ? out->data + out->len : NULL;
     size_t n = ZSTD_decompressDCtx(t->dctx, dst, rawLen, in, len);

@@ -198,6 +198,9 @@ void s3ObjectInfoClear(S3ObjectInfo *info) {
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 7231 IMF-fixdate) in ns since the
  * epoch; 0 when it does not parse. */
+/* The most a Content-Length may make us reserve before the body arrives. */
+#define S3_RESERVE_MAX (64u << 20)
+
 static int64_t s3ParseHttpDate(const char *s) {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     char mon[4] = "";
@@ -213,6 +216,8 @@ static int64_t s3ParseHttpDate(const char *s) {
                     .tm_hour = h,
                     .tm_min = m,
                     .tm_sec = sec};
+    if (year < 1900 || year > 2200) /* nanoseconds in 64 bits end in 2262 */
+        return 0;
     return (int64_t)timegm(&tm) * 1000000000;
 }
 
@@ -262,12 +267,15 @@ static size_t s3HeaderCb(char *buffer, size_t size, size_t nitems, void *userp) 
         char tmp[32];
         s3CopyText(tmp, sizeof(tmp), v, vlen);
         char *end = NULL;
-        unsigned long long n = strtoull(tmp, &end, 10);
-        if (end != tmp && *end == '\0') {
+        unsigned long long n = isdigit((unsigned char)tmp[0]) ? strtoull(tmp, &end, 10) : 0;
+        if (end != NULL && end != tmp && *end == '\0') {
             r->contentLength = n;
             r->haveContentLength = true;
-            /* make room for the whole body at once */
-            if (s3Is2xx(r->status) && r->out != NULL && n <= SIZE_MAX - r->out->len)
+            /* make room for the whole body at once, but never trust the
+             * server with more than S3_RESERVE_MAX up front: a larger body
+             * grows the buffer as it arrives (a broken or hostile endpoint
+             * cannot make us allocate what it claims) */
+            if (s3Is2xx(r->status) && r->out != NULL && n <= S3_RESERVE_MAX)
                 lbBufReserve(r->out, (size_t)n);
         }
     } else if (s3HeaderIs(buffer, len, "content-range", &v, &vlen)) {

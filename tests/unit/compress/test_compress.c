@@ -242,6 +242,12 @@ static void testFrameWithoutContentSize(void **state) {
     assert_false(compressDecompress(frame, n, sizeof(text) - 10, &back, &err));
     assert_int_equal(err.code, LB_ERR_CORRUPT);
     assert_int_equal(back.len, 0);
+    /* a damaged index entry claiming 4 GiB is a limit, not an allocation
+     * (found by tests/fuzz: blob/claimed-4gib-unsized-frame) */
+    assert_false(compressDecompress(frame, n, (size_t)4 << 30, &back, &err));
+    assert_int_equal(err.code, LB_ERR_CORRUPT);
+    assert_int_equal(back.len, 0);
+    assert_true(back.cap < ((size_t)8 << 20));
     assert_true(compressDecompress(frame, n, sizeof(text), &back, &err));
     assert_int_equal(back.len, sizeof(text));
     assert_memory_equal(back.data, text, sizeof(text));
