@@ -171,7 +171,7 @@ check "restore --tag a,b latest" "$LB" -r "$RG" restore --tag a,b latest --targe
 check_rc 1 "restore --tag a,c latest finds nothing" "$LB" -r "$RG" restore --tag a,c latest --target "$TMP/rg-ac"
 check "restore --tag a,c --tag b latest" "$LB" -r "$RG" restore --tag a,c --tag b latest --target "$TMP/rg-acb" -q
 forget_count() { # forget --dry-run with a policy that keeps nothing: snapshots it would remove
-    "$LB" -r "$RG" forget --keep-tag nosuch --dry-run --json "$@" | jq_py 'sum(len(g["remove"]) for g in j)'
+    "$LB" -r "$RG" forget --keep-tag nosuch --dry-run --json "$@" | jq_py 'sum(len(g["remove"]) for g in j["groups"])'
 }
 expect_eq "forget --tag a,b --dry-run considers it" 1 "$(forget_count --tag a,b)"
 expect_eq "forget --tag a,c --dry-run considers nothing" 0 "$(forget_count --tag a,c)"
