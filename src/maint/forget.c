@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/timeutil.h"
 #include "storage/storage.h"
 
@@ -113,6 +114,7 @@ static bool removeForgotten(Repo *repo, const ForgetResult *r, LbError *err) {
         snprintf(name, sizeof(name), "snapshots/%s", hex);
         if (!storageRemove(repoStorage(repo), name, err))
             return false;
+        lbLogInfo("removed snapshot %.8s", hex);
     }
     return true;
 }

@@ -346,6 +346,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
             continue;
         char name[80];
         repoPackName(indexPackId(ix, k), name);
+        lbLogInfo("deleting %s (%s)", name, stats[k].action == PACK_REPACK ? "repacked" : "unused");
         if (!storageRemove(repoStorage(repo), name, err)) {
             lbErrorWrap(err, "prune stopped while deleting unused and repacked packs (run prune again)");
             free(named);
@@ -357,6 +358,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
             continue;
         char name[80];
         repoPackName(&seen.items[i].id, name);
+        lbLogInfo("deleting %s (no index names it)", name);
         if (!storageRemove(repoStorage(repo), name, err)) {
             lbErrorWrap(err, "prune stopped while deleting packs no index names (run prune again)");
             free(named);

@@ -3,9 +3,14 @@
 
 #include <stdlib.h>
 
+#include "common/log.h"
+
 bool treeLoad(Repo *repo, const LbId *id, Tree *out, LbError *err) {
     if (lbIdIsZero(id))
         return true;
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(id, hex);
+    lbLogDebug("loading tree %.8s", hex);
     LbBuf plain = {0};
     bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, out, err);
     lbBufFree(&plain);
