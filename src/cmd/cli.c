@@ -239,6 +239,10 @@ int cliFail(const LbError *err) {
     return lbErrorExitCode(err->code);
 }
 
+CliVerb cliVerb(const CfgValues *cfg) {
+    return (CliVerb){.g = cliGlobals(cfg), .args = cliArgs(cfg), .filter = cliFilter(cfg)};
+}
+
 int cliFailJson(const GlobalOpts *g, const LbError *err) {
     int rc = cliFail(err);
     if (g->json) {

@@ -77,6 +77,16 @@ int cliExit(const GlobalOpts *g, bool ok, const LbError *err);
  * One call prints one document (or one line of a JSON Lines stream). */
 void cliPrintJson(json_t *value);
 
+/* What a verb that names snapshots starts from: the global options, the
+ * arguments, the snapshot filter, and the error its steps fill. */
+typedef struct CliVerb {
+    GlobalOpts g;
+    CliArgs args;
+    SnapshotFilter filter;
+    LbError err;
+} CliVerb;
+CliVerb cliVerb(const CfgValues *cfg);
+
 /* The repository a verb works on, with the lock it holds (or NULL). */
 typedef enum CliLock {
     CLI_LOCK_NONE,

@@ -48,20 +48,18 @@ static bool copyDo(const CliArgs *args, const SnapshotFilter *f, CliRepo *src, C
 }
 
 int cmdCopy(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    CliArgs args = cliArgs(cfg);
-    SnapshotFilter f = cliFilter(cfg);
-    LbError err = {0};
+    CliVerb v = cliVerb(cfg);
     CliRepo src = {0}, dst = {0};
     CopyResult r;
     double start = lbMonotonicSeconds();
-    src.repo = cliOpenSourceRepo(cfg, &err);
-    bool ok = src.repo != NULL && cliRepoOpen(&g, CLI_LOCK_NONE, &dst, &err) && copyDo(&args, &f, &src, &dst, &r, &err);
-    if (ok && g.json)
+    src.repo = cliOpenSourceRepo(cfg, &v.err);
+    bool ok = src.repo != NULL && cliRepoOpen(&v.g, CLI_LOCK_NONE, &dst, &v.err) &&
+              copyDo(&v.args, &v.filter, &src, &dst, &r, &v.err);
+    if (ok && v.g.json)
         cliPrintJson(copyResultJson(&r, lbMonotonicSeconds() - start));
-    else if (ok && !g.quiet)
+    else if (ok && !v.g.quiet)
         copyPrintText(&r);
     cliRepoClose(&dst);
     cliRepoClose(&src);
-    return cliExit(&g, ok, &err);
+    return cliExit(&v.g, ok, &v.err);
 }

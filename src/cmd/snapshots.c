@@ -67,17 +67,15 @@ static void snapshotsPrint(const GlobalOpts *g, const SnapshotList *list, const 
 }
 
 int cmdSnapshots(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    SnapshotFilter f = cliFilter(cfg);
-    LbError err = {0};
+    CliVerb v = cliVerb(cfg);
     CliRepo r;
     SnapshotList list = {0};
-    bool ok = cliRepoOpen(&g, CLI_LOCK_NONE, &r, &err) && snapshotLoadAll(r.repo, &list, &err);
+    bool ok = cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && snapshotLoadAll(r.repo, &list, &v.err);
     if (ok)
-        snapshotsPrint(&g, &list, &f);
+        snapshotsPrint(&v.g, &list, &v.filter);
     snapshotListFree(&list);
     cliRepoClose(&r);
-    return cliExit(&g, ok, &err);
+    return cliExit(&v.g, ok, &v.err);
 }
 
 /* ---- ls ---- */
@@ -162,32 +160,29 @@ static bool lsPath(Repo *repo, const Snapshot *snap, const char *path, LsPrinter
 }
 
 int cmdLs(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    CliArgs args = cliArgs(cfg);
-    SnapshotFilter f = cliFilter(cfg);
-    LsPrinter p = {&g, NULL};
-    LbError err = {0};
+    CliVerb v = cliVerb(cfg);
+    LsPrinter p = {&v.g, NULL};
     CliRepo r = {0};
     Snapshot snap = {0};
     bool ok = false;
-    if (args.count < 1 || args.count > 2)
-        lbErr(&err, LB_ERR_ARGS, "ls needs a snapshot (ID or 'latest') and optionally a path inside it");
+    if (v.args.count < 1 || v.args.count > 2)
+        lbErr(&v.err, LB_ERR_ARGS, "ls needs a snapshot (ID or 'latest') and optionally a path inside it");
     else
-        ok = cliRepoOpen(&g, CLI_LOCK_NONE, &r, &err) && repoLoadIndexP(r.repo, &err, .skipDamaged = true) &&
-             snapshotFind(r.repo, args.positional[0], &f, &snap, &err);
-    if (ok && cfgFlag(cfg, cfgOptLong) && !g.json) {
+        ok = cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && repoLoadIndexP(r.repo, &v.err, .skipDamaged = true) &&
+             snapshotFind(r.repo, v.args.positional[0], &v.filter, &snap, &v.err);
+    if (ok && cfgFlag(cfg, cfgOptLong) && !v.g.json) {
         p.table = uiTableNew();
         uiTableSetHeader(p.table, false);
         for (int c = 0; c < 6; c++)
             uiTableColumn(p.table, "", c == 3 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
     }
-    ok = ok && lsPath(r.repo, &snap, args.count == 2 ? args.positional[1] : NULL, &p, &err);
+    ok = ok && lsPath(r.repo, &snap, v.args.count == 2 ? v.args.positional[1] : NULL, &p, &v.err);
     if (ok && p.table)
         uiTablePrint(p.table, stdout);
     uiTableFree(p.table);
     snapshotClear(&snap);
     cliRepoClose(&r);
-    return cliExit(&g, ok, &err);
+    return cliExit(&v.g, ok, &v.err);
 }
 
 /* ---- diff ---- */
@@ -225,24 +220,21 @@ static void diffSummary(const GlobalOpts *g, const DiffStats *st) {
 }
 
 int cmdDiff(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    CliArgs args = cliArgs(cfg);
-    SnapshotFilter f = cliFilter(cfg);
-    LbError err = {0};
+    CliVerb v = cliVerb(cfg);
     CliRepo r = {0};
     Snapshot a = {0}, b = {0};
     DiffStats st;
-    bool ok = args.count == 2;
+    bool ok = v.args.count == 2;
     if (!ok)
-        lbErr(&err, LB_ERR_ARGS, "diff needs two snapshots");
-    ok = ok && cliRepoOpen(&g, CLI_LOCK_NONE, &r, &err) && repoLoadIndexP(r.repo, &err, .skipDamaged = true) &&
-         snapshotFind(r.repo, args.positional[0], &f, &a, &err) &&
-         snapshotFind(r.repo, args.positional[1], &f, &b, &err) &&
-         diffTrees(r.repo, &a.tree, &b.tree, diffPrint, &g, &st, &err);
+        lbErr(&v.err, LB_ERR_ARGS, "diff needs two snapshots");
+    ok = ok && cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && repoLoadIndexP(r.repo, &v.err, .skipDamaged = true) &&
+         snapshotFind(r.repo, v.args.positional[0], &v.filter, &a, &v.err) &&
+         snapshotFind(r.repo, v.args.positional[1], &v.filter, &b, &v.err) &&
+         diffTrees(r.repo, &a.tree, &b.tree, diffPrint, &v.g, &st, &v.err);
     if (ok)
-        diffSummary(&g, &st);
+        diffSummary(&v.g, &st);
     snapshotClear(&a);
     snapshotClear(&b);
     cliRepoClose(&r);
-    return cliExit(&g, ok, &err);
+    return cliExit(&v.g, ok, &v.err);
 }
