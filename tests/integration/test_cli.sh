@@ -461,6 +461,7 @@ echo a >"$O/a"
 head -c 123456 /dev/urandom >"$O/big"
 one_doc "init --json" "$LB" -r "$RO" init --kdf-n 1024 --json
 "$LB" -r "$RO" backup "$O" --host "$LONGHOST" --component database-physical --tag x -q
+ls "$RO/index" >"$TMP/ro-index1"
 echo b >"$O/b"
 "$LB" -r "$RO" backup "$O" --host h -q
 one_doc "snapshots --json" "$LB" -r "$RO" snapshots --json
@@ -489,6 +490,24 @@ err_doc 12 wrong-password "stats --json with a wrong password" env LIFEBOAT_PASS
 err_doc 1 usage "forget --json without a policy" "$LB" -r "$RO" forget --json
 err_doc 1 not-found "ls --json of an unknown snapshot" "$LB" -r "$RO" ls 0000dead --json
 err_doc 1 usage "key --json with an unknown subcommand" "$LB" -r "$RO" key frobnicate --json
+# ls and diff load the index tolerantly: a damaged index file is a warning,
+# and only what nothing else names is missing
+RX=$TMP/repo-damaged-index
+cp -a "$RO" "$RX"
+second=$(ls "$RX/index" | grep -vxF -f "$TMP/ro-index1")
+if [ "$(echo "$second" | wc -w)" -eq 1 ]; then
+    printf 'garbage' | dd of="$RX/index/$second" bs=1 seek=40 conv=notrunc 2>/dev/null
+    "$LB" -r "$RX" ls "$OA" >"$TMP/lsx.out" 2>"$TMP/lsx.err"
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q "$O/a" "$TMP/lsx.out" && grep -q "${second:0:8}" "$TMP/lsx.err"; then
+        ok "ls with a damaged index file: the intact snapshot lists, with a warning naming the file"; else
+        fail "ls with a damaged index file: the intact snapshot lists, with a warning naming the file (exit $rc)"
+        sed 's/^/#   /' "$TMP/lsx.err" | head -5; fi
+    check_rc 1 "ls of the snapshot only the damaged index file names fails" "$LB" -r "$RX" ls "$OB"
+    check_rc 0 "diff of the intact snapshot with itself despite the damaged index file" "$LB" -r "$RX" diff "$OA" "$OA"
+else
+    fail "the second backup wrote one index file (got: $second)"
+fi
 # human tables: columns sized to their content
 "$LB" -r "$RO" snapshots >"$TMP/table.out" 2>&1
 if python3 -c '
