@@ -539,6 +539,15 @@ assert len(lines) == 7 and len({re.match(r"[^:]*:\s+", l).end() for l in lines})
 ' "$TMP/stats.out"; then
     ok "stats: the values start in one column"; else fail "stats: the values start in one column"; sed 's/^/#   /' "$TMP/stats.out"; fi
 
+# -v and -vv (docs/commands.md, "Output")
+"$LB" -r "$RO" ls latest 2>"$TMP/v0.err" >/dev/null
+"$LB" -r "$RO" -vv ls latest 2>"$TMP/v2.err" >/dev/null
+if ! grep -q "^debug: " "$TMP/v0.err" && grep -q "^debug: loading tree" "$TMP/v2.err"; then ok "-vv adds debug lines on stderr, none without it"; else
+    fail "-vv adds debug lines on stderr, none without it"; sed 's/^/#   /' "$TMP/v0.err" "$TMP/v2.err" | head -5; fi
+"$LB" -r "$RO" forget --keep-last 1 --group-by paths -v >/dev/null 2>"$TMP/v1.err"
+if grep -q "^removed snapshot ${OA:0:8}" "$TMP/v1.err" && ! grep -q "^debug: " "$TMP/v1.err"; then ok "forget -v names each snapshot it removes"; else
+    fail "forget -v names each snapshot it removes"; sed 's/^/#   /' "$TMP/v1.err" | head -5; fi
+
 # ---------------------------------------------------------------- progress line
 P=$TMP/prog
 mkdir -p "$P"
