@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "config/storage_env.h"
 #include "crypto/crypto.h"
+#include "job/report.h"
 #include "storage/storage.h"
 
 GlobalOpts cliGlobals(const CfgValues *cfg) {
@@ -236,6 +237,39 @@ int cliFail(const LbError *err) {
     cliProgressDone();
     fprintf(stderr, "lifeboat: %s\n", err->msg);
     return lbErrorExitCode(err->code);
+}
+
+CliVerb cliVerb(const CfgValues *cfg) {
+    return (CliVerb){.g = cliGlobals(cfg), .args = cliArgs(cfg), .filter = cliFilter(cfg)};
+}
+
+int cliFailJson(const GlobalOpts *g, const LbError *err) {
+    int rc = cliFail(err);
+    if (g->json) {
+        cliPrintJson(jobErrorJson(err));
+        fflush(stdout);
+    }
+    return rc;
+}
+
+int cliExit(const GlobalOpts *g, bool ok, const LbError *err) {
+    return ok ? 0 : cliFailJson(g, err);
+}
+
+bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err) {
+    *out = (CliRepo){0};
+    out->repo = cliOpenRepo(g, err);
+    if (out->repo == NULL)
+        return false;
+    if (lock != CLI_LOCK_NONE)
+        out->lock = repoLockAcquire(out->repo, lock == CLI_LOCK_EXCLUSIVE, err);
+    return lock == CLI_LOCK_NONE || out->lock != NULL;
+}
+
+void cliRepoClose(CliRepo *r) {
+    repoLockRelease(r->lock);
+    repoFree(r->repo);
+    *r = (CliRepo){0};
 }
 
 void cliPrintJson(json_t *value) {

@@ -63,10 +63,44 @@ Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
  * / LIFEBOAT_FROM_PASSWORD_COMMAND, or a prompt. */
 Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err);
 
-/* Report err on stderr ("lifeboat: <msg>") and return its exit code. */
+/* Report err on stderr ("lifeboat: <msg>") and return its exit code. Kept
+ * for verbs not yet switched to cliFailJson. */
 int cliFail(const LbError *err);
-/* Print a JSON value to stdout followed by a newline; steals the reference. */
+/* Report err and return its exit code: "lifeboat: <msg>" on stderr, and
+ * under --json also the error object on stdout as one line
+ * ({"message_type":"error","code":NAME,"exit_code":N,"message":TEXT},
+ * job/report.h jobErrorJson): the output contract of docs/commands.md. */
+int cliFailJson(const GlobalOpts *g, const LbError *err);
+/* A verb's exit: 0 when ok, else cliFailJson(g, err). */
+int cliExit(const GlobalOpts *g, bool ok, const LbError *err);
+/* Print a JSON value to stdout followed by a newline; steals the reference.
+ * One call prints one document (or one line of a JSON Lines stream). */
 void cliPrintJson(json_t *value);
+
+/* What a verb that names snapshots starts from: the global options, the
+ * arguments, the snapshot filter, and the error its steps fill. */
+typedef struct CliVerb {
+    GlobalOpts g;
+    CliArgs args;
+    SnapshotFilter filter;
+    LbError err;
+} CliVerb;
+CliVerb cliVerb(const CfgValues *cfg);
+
+/* The repository a verb works on, with the lock it holds (or NULL). */
+typedef enum CliLock {
+    CLI_LOCK_NONE,
+    CLI_LOCK_SHARED,
+    CLI_LOCK_EXCLUSIVE,
+} CliLock;
+typedef struct CliRepo {
+    Repo *repo;
+    RepoLock *lock;
+} CliRepo;
+/* Open the repository named by g and take the lock; on failure *out holds
+ * what was opened (cliRepoClose frees it either way). */
+bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err);
+void cliRepoClose(CliRepo *r);
 
 /* Fill what every backup records the same way in its new snapshot: the time
  * (timeNs, or the start of the run when 0), tree and paths of res, the host
@@ -86,7 +120,8 @@ void cliFormatDuration(double seconds, char *out, size_t n);
 struct PruneOptions;
 struct PruneResult;
 void cliPruneOptions(const CfgValues *cfg, struct PruneOptions *out);
-void prunePrintResult(const GlobalOpts *g, const struct PruneOptions *o, const struct PruneResult *r, double secs);
+/* prune's human summary (three lines) on stdout. */
+void prunePrintText(const struct PruneOptions *o, const struct PruneResult *r);
 
 /* The verbs. Each returns the process exit code. */
 int cmdInit(const CfgValues *cfg);

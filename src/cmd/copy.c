@@ -7,75 +7,59 @@
 #include "common/timeutil.h"
 #include "maint/copy.h"
 
-int cmdCopy(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    CliArgs args = cliArgs(cfg);
-    SnapshotFilter f = cliFilter(cfg);
-    LbError err = {0};
-    Repo *src = NULL, *dst = NULL;
-    RepoLock *srcLock = NULL, *dstLock = NULL;
-    LbId *ids = NULL;
-    int rc = 1;
-    double start = lbMonotonicSeconds();
-    src = cliOpenSourceRepo(cfg, &err);
-    if (src == NULL)
-        goto fail;
-    dst = cliOpenRepo(&g, &err);
-    if (dst == NULL)
-        goto fail;
-    if (strcmp(repoIdHex(src), repoIdHex(dst)) == 0) {
-        lbErr(&err, LB_ERR_ARGS, "source and target are the same repository");
-        goto fail;
+static void copyPrintText(const CopyResult *r) {
+    char stored[32], rd[32];
+    cliFormatBytes((double)r->bytesStored, stored, sizeof(stored));
+    cliFormatBytes((double)r->bytesRead, rd, sizeof(rd));
+    printf("copied %llu snapshot(s), skipped %llu already there; %llu new blobs, %s stored, %s read%s\n",
+           (unsigned long long)r->snapshotsCopied, (unsigned long long)r->snapshotsSkipped,
+           (unsigned long long)r->blobsNew, stored, rd,
+           r->rechunked ? " (chunked again: the repositories' chunker parameters differ)" : "");
+}
+
+/* The named source snapshots (resolved against f) into ids. */
+static bool findSnapshots(Repo *src, const CliArgs *args, const SnapshotFilter *f, LbId *ids, LbError *err) {
+    for (size_t i = 0; i < args->count; i++) {
+        Snapshot s;
+        if (!snapshotFind(src, args->positional[i], f, &s, err))
+            return false;
+        ids[i] = s.id;
+        snapshotClear(&s);
     }
-    srcLock = repoLockAcquire(src, false, &err);
-    if (srcLock == NULL)
-        goto fail;
-    dstLock = repoLockAcquire(dst, false, &err);
-    if (dstLock == NULL || !repoLoadIndex(src, &err) || !repoLoadIndex(dst, &err))
-        goto fail;
-    if (args.count) {
-        ids = lbXcalloc(args.count, sizeof(LbId));
-        for (size_t i = 0; i < args.count; i++) {
-            Snapshot s;
-            if (!snapshotFind(src, args.positional[i], &f, &s, &err))
-                goto fail;
-            ids[i] = s.id;
-            snapshotClear(&s);
-        }
-    }
-    CopyResult r;
-    if (!copyRun(src, dst, &f, ids, args.count, &r, &err))
-        goto fail;
-    double secs = lbMonotonicSeconds() - start;
-    if (g.json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "message_type", json_string("copy"));
-        json_object_set_new(j, "snapshots_copied", json_integer((json_int_t)r.snapshotsCopied));
-        json_object_set_new(j, "snapshots_skipped", json_integer((json_int_t)r.snapshotsSkipped));
-        json_object_set_new(j, "blobs_new", json_integer((json_int_t)r.blobsNew));
-        json_object_set_new(j, "bytes_stored", json_integer((json_int_t)r.bytesStored));
-        json_object_set_new(j, "bytes_read", json_integer((json_int_t)r.bytesRead));
-        json_object_set_new(j, "rechunked", json_boolean(r.rechunked));
-        json_object_set_new(j, "total_duration", json_real(secs));
-        cliPrintJson(j);
-    } else if (!g.quiet) {
-        char stored[32], rd[32];
-        cliFormatBytes((double)r.bytesStored, stored, sizeof(stored));
-        cliFormatBytes((double)r.bytesRead, rd, sizeof(rd));
-        printf("copied %llu snapshot(s), skipped %llu already there; %llu new blobs, %s stored, %s read%s\n",
-               (unsigned long long)r.snapshotsCopied, (unsigned long long)r.snapshotsSkipped,
-               (unsigned long long)r.blobsNew, stored, rd,
-               r.rechunked ? " (chunked again: the repositories' chunker parameters differ)" : "");
-    }
-    rc = 0;
-    goto done;
-fail:
-    rc = cliFail(&err);
-done:
+    return true;
+}
+
+/* Lock both, load both indexes, copy. */
+static bool copyDo(const CliArgs *args, const SnapshotFilter *f, CliRepo *src, CliRepo *dst, CopyResult *r,
+                   LbError *err) {
+    if (strcmp(repoIdHex(src->repo), repoIdHex(dst->repo)) == 0)
+        return lbErr(err, LB_ERR_ARGS, "source and target are the same repository");
+    src->lock = repoLockAcquire(src->repo, false, err);
+    if (src->lock == NULL)
+        return false;
+    dst->lock = repoLockAcquire(dst->repo, false, err);
+    if (dst->lock == NULL || !repoLoadIndex(src->repo, err) || !repoLoadIndex(dst->repo, err))
+        return false;
+    LbId *ids = lbXcalloc(args->count + 1, sizeof(LbId));
+    bool ok = findSnapshots(src->repo, args, f, ids, err) &&
+              copyRun(src->repo, dst->repo, f, args->count ? ids : NULL, args->count, r, err);
     free(ids);
-    repoLockRelease(dstLock);
-    repoLockRelease(srcLock);
-    repoFree(dst);
-    repoFree(src);
-    return rc;
+    return ok;
+}
+
+int cmdCopy(const CfgValues *cfg) {
+    CliVerb v = cliVerb(cfg);
+    CliRepo src = {0}, dst = {0};
+    CopyResult r;
+    double start = lbMonotonicSeconds();
+    src.repo = cliOpenSourceRepo(cfg, &v.err);
+    bool ok = src.repo != NULL && cliRepoOpen(&v.g, CLI_LOCK_NONE, &dst, &v.err) &&
+              copyDo(&v.args, &v.filter, &src, &dst, &r, &v.err);
+    if (ok && v.g.json)
+        cliPrintJson(copyResultJson(&r, lbMonotonicSeconds() - start));
+    else if (ok && !v.g.quiet)
+        copyPrintText(&r);
+    cliRepoClose(&dst);
+    cliRepoClose(&src);
+    return cliExit(&v.g, ok, &v.err);
 }

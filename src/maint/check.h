@@ -13,6 +13,7 @@
 #ifndef LIFEBOAT_MAINT_CHECK_H
 #define LIFEBOAT_MAINT_CHECK_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,5 +38,9 @@ typedef struct CheckResult {
  * found in the repository are listed in result->errors. */
 bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError *err);
 void checkResultClear(CheckResult *result);
+
+/* The result as the JSON object `check --json` prints ("ok", counters,
+ * "errors" and "notes" arrays); new reference. */
+json_t *checkResultJson(const CheckResult *result);
 
 #endif

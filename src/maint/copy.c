@@ -322,3 +322,16 @@ cleanup : {
     snapshotListFree(&dstSnaps);
     return ok;
 }
+
+json_t *copyResultJson(const CopyResult *r, double seconds) {
+    json_t *j = json_object();
+    json_object_set_new(j, "message_type", json_string("copy"));
+    json_object_set_new(j, "snapshots_copied", json_integer((json_int_t)r->snapshotsCopied));
+    json_object_set_new(j, "snapshots_skipped", json_integer((json_int_t)r->snapshotsSkipped));
+    json_object_set_new(j, "blobs_new", json_integer((json_int_t)r->blobsNew));
+    json_object_set_new(j, "bytes_stored", json_integer((json_int_t)r->bytesStored));
+    json_object_set_new(j, "bytes_read", json_integer((json_int_t)r->bytesRead));
+    json_object_set_new(j, "rechunked", json_boolean(r->rechunked));
+    json_object_set_new(j, "total_duration", json_real(seconds));
+    return j;
+}

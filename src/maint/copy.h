@@ -13,6 +13,7 @@
 #ifndef LIFEBOAT_MAINT_COPY_H
 #define LIFEBOAT_MAINT_COPY_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,5 +35,9 @@ typedef struct CopyResult {
  * limits the copy to those source snapshots; filter applies otherwise. */
 bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids, size_t idCount, CopyResult *result,
              LbError *err);
+
+/* The result as the JSON object `copy --json` prints ("message_type":
+ * "copy", the counters, "total_duration": seconds); new reference. */
+json_t *copyResultJson(const CopyResult *result, double seconds);
 
 #endif

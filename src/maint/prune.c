@@ -346,6 +346,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
             continue;
         char name[80];
         repoPackName(indexPackId(ix, k), name);
+        lbLogInfo("deleting %s (%s)", name, stats[k].action == PACK_REPACK ? "repacked" : "unused");
         if (!storageRemove(repoStorage(repo), name, err)) {
             lbErrorWrap(err, "prune stopped while deleting unused and repacked packs (run prune again)");
             free(named);
@@ -357,6 +358,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
             continue;
         char name[80];
         repoPackName(&seen.items[i].id, name);
+        lbLogInfo("deleting %s (no index names it)", name);
         if (!storageRemove(repoStorage(repo), name, err)) {
             lbErrorWrap(err, "prune stopped while deleting packs no index names (run prune again)");
             free(named);
@@ -387,4 +389,29 @@ cleanup : {
     free(oldIndex);
     snapshotListFree(&snaps);
     return ok;
+}
+
+json_t *pruneResultJson(const PruneOptions *o, const PruneResult *r, double seconds) {
+    json_t *j = json_object();
+    json_object_set_new(j, "message_type", json_string("prune"));
+    json_object_set_new(j, "dry_run", json_boolean(o->dryRun));
+    json_object_set_new(j, "snapshots", json_integer((json_int_t)r->snapshots));
+    json_object_set_new(j, "blobs_total", json_integer((json_int_t)r->blobsTotal));
+    json_object_set_new(j, "blobs_used", json_integer((json_int_t)r->blobsUsed));
+    json_object_set_new(j, "bytes_used", json_integer((json_int_t)r->bytesUsed));
+    json_object_set_new(j, "bytes_unused", json_integer((json_int_t)r->bytesUnused));
+    json_object_set_new(j, "packs_total", json_integer((json_int_t)r->packsTotal));
+    json_object_set_new(j, "packs_deleted", json_integer((json_int_t)r->packsDeleted));
+    json_object_set_new(j, "packs_repacked", json_integer((json_int_t)r->packsRepacked));
+    json_object_set_new(j, "packs_kept", json_integer((json_int_t)r->packsKept));
+    json_object_set_new(j, "packs_unreferenced", json_integer((json_int_t)r->packsUnreferenced));
+    json_object_set_new(j, "bytes_deleted", json_integer((json_int_t)r->bytesDeleted));
+    json_object_set_new(j, "bytes_repacked", json_integer((json_int_t)r->bytesRepacked));
+    json_object_set_new(j, "bytes_unused_after", json_integer((json_int_t)r->bytesUnusedAfter));
+    json_object_set_new(j, "bytes_read", json_integer((json_int_t)r->bytesRead));
+    json_object_set_new(j, "temporary_files_removed", json_integer((json_int_t)r->temporaryRemoved));
+    json_object_set_new(j, "index_files_before", json_integer((json_int_t)r->indexFilesBefore));
+    json_object_set_new(j, "index_files_after", json_integer((json_int_t)r->indexFilesAfter));
+    json_object_set_new(j, "total_duration", json_real(seconds));
+    return j;
 }

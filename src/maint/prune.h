@@ -17,6 +17,7 @@
 #ifndef LIFEBOAT_MAINT_PRUNE_H
 #define LIFEBOAT_MAINT_PRUNE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,5 +43,9 @@ typedef struct PruneResult {
 } PruneResult;
 
 bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult *result, LbError *err);
+
+/* The result as the JSON object `prune --json` prints ("message_type":
+ * "prune", the counters, "total_duration": seconds); new reference. */
+json_t *pruneResultJson(const PruneOptions *opts, const PruneResult *result, double seconds);
 
 #endif

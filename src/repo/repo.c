@@ -947,3 +947,16 @@ bool repoKeyRemove(Repo *repo, const LbId *id, LbError *err) {
         return lbErr(err, LB_ERR_NOT_FOUND, "unable to remove key %.8s: no such key", hex);
     return storageRemove(repo->storage, name, err);
 }
+
+bool repoKeyChangePassword(Repo *repo, const char *newPassword, LbId *newId, LbId *oldId, LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    *oldId = repo->keyId;
+    if (!repoKeyAdd(repo, newPassword, newId, err))
+        return false;
+    lbIdToHex(oldId, hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    if (!storageRemove(repo->storage, name, err))
+        return false;
+    repo->keyId = *newId;
+    return true;
+}

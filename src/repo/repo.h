@@ -175,5 +175,10 @@ typedef struct RepoKeyInfo {
 bool repoKeyAdd(Repo *repo, const char *newPassword, LbId *newId, LbError *err);
 bool repoKeyList(Repo *repo, RepoKeyInfo **keys, size_t *count, LbError *err);
 bool repoKeyRemove(Repo *repo, const LbId *id, LbError *err);
+/* Replace the key in use by a new key under newPassword (`key passwd`): the
+ * new key file is written first, then the old one removed, so a crash in
+ * between leaves both keys, each opening the repository. The new key is then
+ * the one in use. Take an exclusive lock first. */
+bool repoKeyChangePassword(Repo *repo, const char *newPassword, LbId *newId, LbId *oldId, LbError *err);
 
 #endif

@@ -171,7 +171,7 @@ check "restore --tag a,b latest" "$LB" -r "$RG" restore --tag a,b latest --targe
 check_rc 1 "restore --tag a,c latest finds nothing" "$LB" -r "$RG" restore --tag a,c latest --target "$TMP/rg-ac"
 check "restore --tag a,c --tag b latest" "$LB" -r "$RG" restore --tag a,c --tag b latest --target "$TMP/rg-acb" -q
 forget_count() { # forget --dry-run with a policy that keeps nothing: snapshots it would remove
-    "$LB" -r "$RG" forget --keep-tag nosuch --dry-run --json "$@" | jq_py 'sum(len(g["remove"]) for g in j)'
+    "$LB" -r "$RG" forget --keep-tag nosuch --dry-run --json "$@" | jq_py 'sum(len(g["remove"]) for g in j["groups"])'
 }
 expect_eq "forget --tag a,b --dry-run considers it" 1 "$(forget_count --tag a,b)"
 expect_eq "forget --tag a,c --dry-run considers nothing" 0 "$(forget_count --tag a,c)"
@@ -413,6 +413,140 @@ else
     expect_eq "the snapshot exists despite the unreadable file" 1 "$(nsnaps "$RU")"
     expect_eq "the snapshot holds the readable file" "$U/ok.txt" "$("$LB" -r "$RU" ls latest "$U/ok.txt" 2>&1)"
 fi
+
+# ---------------------------------------------------------------- output contract (docs/commands.md, "Output")
+# one_doc DESC CMD...: exit 0 and stdout is exactly one JSON document
+one_doc() {
+    local d=$1; shift
+    "$@" >"$TMP/doc.out" 2>"$TMP/doc.err"
+    local rc=$?
+    if [ "$rc" -eq 0 ] && python3 -c 'import json,sys; json.load(sys.stdin)' <"$TMP/doc.out" 2>/dev/null; then
+        ok "$d: one JSON document"; else
+        fail "$d: one JSON document (exit $rc)"; head -c 600 "$TMP/doc.out" "$TMP/doc.err" | sed 's/^/#   /'; fi
+}
+# json_lines DESC LAST CMD...: exit 0, every stdout line a JSON object with a
+# message_type, at least one line, the last one of type LAST (any when "")
+json_lines() {
+    local d=$1 last=$2; shift 2
+    "$@" >"$TMP/doc.out" 2>"$TMP/doc.err"
+    local rc=$?
+    if [ "$rc" -eq 0 ] && python3 -c '
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert lines and all(isinstance(j, dict) and "message_type" in j for j in lines)
+assert not sys.argv[2] or lines[-1]["message_type"] == sys.argv[2]
+' "$TMP/doc.out" "$last" 2>/dev/null; then
+        ok "$d: JSON Lines"; else
+        fail "$d: JSON Lines (exit $rc)"; head -c 600 "$TMP/doc.out" "$TMP/doc.err" | sed 's/^/#   /'; fi
+}
+# err_doc RC CODE DESC CMD...: exit RC, stdout exactly the error object naming CODE and RC
+err_doc() {
+    local want=$1 code=$2 d=$3; shift 3
+    "$@" >"$TMP/doc.out" 2>"$TMP/doc.err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ] && python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["message_type"] == "error" and j["code"] == sys.argv[2] and j["exit_code"] == int(sys.argv[3]), j
+assert isinstance(j["message"], str) and j["message"], j
+' "$TMP/doc.out" "$code" "$want" 2>/dev/null; then
+        ok "$d: exit $want and the error object ($code)"; else
+        fail "$d: exit $want and the error object ($code) (exit $rc)"; head -c 600 "$TMP/doc.out" "$TMP/doc.err" | sed 's/^/#   /'; fi
+}
+RO=$TMP/repo-out
+O=$TMP/out-src
+LONGHOST=a-very-long-host-name.db.example.internal
+mkdir -p "$O"
+echo a >"$O/a"
+head -c 123456 /dev/urandom >"$O/big"
+one_doc "init --json" "$LB" -r "$RO" init --kdf-n 1024 --json
+"$LB" -r "$RO" backup "$O" --host "$LONGHOST" --component database-physical --tag x -q
+ls "$RO/index" >"$TMP/ro-index1"
+echo b >"$O/b"
+"$LB" -r "$RO" backup "$O" --host h -q
+one_doc "snapshots --json" "$LB" -r "$RO" snapshots --json
+OA=$("$LB" -r "$RO" snapshots --json | jq_py 'j[0]["id"]')
+OB=$("$LB" -r "$RO" snapshots --json | jq_py 'j[1]["id"]')
+one_doc "stats --json" "$LB" -r "$RO" stats --json
+one_doc "check --json" "$LB" -r "$RO" check --json
+one_doc "unlock --json" "$LB" -r "$RO" unlock --json
+one_doc "key list --json" "$LB" -r "$RO" key list --json
+echo "second-key" >"$TMP/pw2"
+one_doc "key add --json" env LIFEBOAT_NEW_PASSWORD_FILE="$TMP/pw2" "$LB" -r "$RO" key add --json
+one_doc "forget --dry-run --json" "$LB" -r "$RO" forget --keep-last 1 --dry-run --json
+one_doc "prune --dry-run --json" "$LB" -r "$RO" prune --dry-run --json
+new_repo "$TMP/repo-out2"
+one_doc "copy --json" env LIFEBOAT_FROM_PASSWORD="$LIFEBOAT_PASSWORD" "$LB" -r "$TMP/repo-out2" copy --from-repo "$RO" --json
+json_lines "ls --json" "" "$LB" -r "$RO" ls latest --json
+json_lines "diff --json" statistics "$LB" -r "$RO" diff "$OA" "$OB" --json
+expect_eq "diff --json: the statistics line counts the change" "1 0" \
+    "$(tail -1 "$TMP/doc.out" | jq_py '"%d %d" % (j["added"], j["removed"])')"
+one_doc "forget --prune --json (forget and prune in one object)" "$LB" -r "$TMP/repo-out2" forget --keep-last 1 --group-by paths --prune --json
+expect_eq "forget --prune --json: removed and prune's summary" "1 prune" \
+    "$(jq_py '"%d %s" % (j["removed"], j["prune"]["message_type"])' <"$TMP/doc.out")"
+# errors under --json: the error object on stdout, its exit code
+err_doc 10 no-repository "snapshots --json without a repository" "$LB" -r "$TMP/no-repo-here" snapshots --json
+err_doc 12 wrong-password "stats --json with a wrong password" env LIFEBOAT_PASSWORD=wrong "$LB" -r "$RO" stats --json
+err_doc 1 usage "forget --json without a policy" "$LB" -r "$RO" forget --json
+err_doc 1 not-found "ls --json of an unknown snapshot" "$LB" -r "$RO" ls 0000dead --json
+err_doc 1 usage "key --json with an unknown subcommand" "$LB" -r "$RO" key frobnicate --json
+# ls and diff load the index tolerantly: a damaged index file is a warning,
+# and only what nothing else names is missing
+RX=$TMP/repo-damaged-index
+cp -a "$RO" "$RX"
+second=$(ls "$RX/index" | grep -vxF -f "$TMP/ro-index1")
+if [ "$(echo "$second" | wc -w)" -eq 1 ]; then
+    printf 'garbage' | dd of="$RX/index/$second" bs=1 seek=40 conv=notrunc 2>/dev/null
+    "$LB" -r "$RX" ls "$OA" >"$TMP/lsx.out" 2>"$TMP/lsx.err"
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q "$O/a" "$TMP/lsx.out" && grep -q "${second:0:8}" "$TMP/lsx.err"; then
+        ok "ls with a damaged index file: the intact snapshot lists, with a warning naming the file"; else
+        fail "ls with a damaged index file: the intact snapshot lists, with a warning naming the file (exit $rc)"
+        sed 's/^/#   /' "$TMP/lsx.err" | head -5; fi
+    check_rc 1 "ls of the snapshot only the damaged index file names fails" "$LB" -r "$RX" ls "$OB"
+    check_rc 0 "diff of the intact snapshot with itself despite the damaged index file" "$LB" -r "$RX" diff "$OA" "$OA"
+else
+    fail "the second backup wrote one index file (got: $second)"
+fi
+# human tables: columns sized to their content
+"$LB" -r "$RO" snapshots >"$TMP/table.out" 2>&1
+if python3 -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+head, rows = lines[0], [l for l in lines[1:] if "/" in l]
+assert len(rows) == 2, lines
+assert rows[0].index(sys.argv[2]) == head.index("Host"), lines
+assert rows[0].index("database-physical") == head.index("Component"), lines
+assert rows[0].index(" x ") + 1 == head.index("Tags"), lines
+assert all(r.index(" /") + 1 == head.index("Paths") for r in rows), lines
+' "$TMP/table.out" "$LONGHOST"; then
+    ok "snapshots table: a long host and component keep every column aligned"; else
+    fail "snapshots table: a long host and component keep every column aligned"; sed 's/^/#   /' "$TMP/table.out"; fi
+"$LB" -r "$RO" ls -l latest >"$TMP/lsl.out" 2>&1
+if python3 -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 3 and len({l.index(" /") for l in lines}) == 1, lines
+assert any(" 123456 " in l for l in lines), lines
+' "$TMP/lsl.out"; then
+    ok "ls -l: paths start in one column"; else
+    fail "ls -l: paths start in one column"; sed 's/^/#   /' "$TMP/lsl.out"; fi
+"$LB" -r "$RO" stats >"$TMP/stats.out" 2>&1
+if python3 -c '
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 7 and len({re.match(r"[^:]*:\s+", l).end() for l in lines}) == 1, lines
+' "$TMP/stats.out"; then
+    ok "stats: the values start in one column"; else fail "stats: the values start in one column"; sed 's/^/#   /' "$TMP/stats.out"; fi
+
+# -v and -vv (docs/commands.md, "Output")
+"$LB" -r "$RO" ls latest 2>"$TMP/v0.err" >/dev/null
+"$LB" -r "$RO" -vv ls latest 2>"$TMP/v2.err" >/dev/null
+if ! grep -q "^debug: " "$TMP/v0.err" && grep -q "^debug: loading tree" "$TMP/v2.err"; then ok "-vv adds debug lines on stderr, none without it"; else
+    fail "-vv adds debug lines on stderr, none without it"; sed 's/^/#   /' "$TMP/v0.err" "$TMP/v2.err" | head -5; fi
+"$LB" -r "$RO" forget --keep-last 1 --group-by paths -v >/dev/null 2>"$TMP/v1.err"
+if grep -q "^removed snapshot ${OA:0:8}" "$TMP/v1.err" && ! grep -q "^debug: " "$TMP/v1.err"; then ok "forget -v names each snapshot it removes"; else
+    fail "forget -v names each snapshot it removes"; sed 's/^/#   /' "$TMP/v1.err" | head -5; fi
 
 # ---------------------------------------------------------------- progress line
 P=$TMP/prog

@@ -42,6 +42,27 @@ run_pw() {
     rc=$?
 }
 
+# json_error RC CODE DESC GOT FILE: exit GOT is RC and FILE (stdout) is exactly
+# the error object {"message_type":"error","code":CODE,"exit_code":RC,"message":...}
+json_error() {
+    if [ "$4" -eq "$1" ] && python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j == {"message_type": "error", "code": sys.argv[2], "exit_code": int(sys.argv[3]), "message": j["message"]}, j
+assert j["message"]
+' "$5" "$2" "$1" 2>/dev/null; then ok "$3: exit $1 and the JSON error object ($2)"; else
+        fail "$3: exit $1 and the JSON error object ($2) (exit $4)"; sed 's/^/#   /' "$5" | head -5; fi
+}
+
+# ---- under --json an error is a JSON object on stdout ----
+"$LB" -r "$TMP/nowhere" snapshots --json >"$TMP/o.json" 2>/dev/null
+json_error 10 no-repository "snapshots --json on a missing repository" "$?" "$TMP/o.json"
+env LIFEBOAT_PASSWORD="$BAD" "$LB" -r "$R" key list --json >"$TMP/o.json" 2>/dev/null
+json_error 12 wrong-password "key list --json with a wrong password" "$?" "$TMP/o.json"
+no_secret "$TMP/o.json" "key list --json wrong password"
+"$LB" -r "$R" diff latest --json >"$TMP/o.json" 2>/dev/null
+json_error 1 usage "diff --json with one snapshot" "$?" "$TMP/o.json"
+
 # ---- wrong password -> 12, through each source ----
 for mode in env file command; do
     case $mode in
@@ -174,6 +195,8 @@ sleep 1.2
 "$LB" -r "$R" check >"$TMP/o" 2>&1
 rc=$?
 if [ "$rc" -eq 11 ]; then ok "check while a backup holds a lock exits 11"; else fail "check while a backup holds a lock exits 11 (exit $rc)"; sed 's/^/#   /' "$TMP/o"; fi
+"$LB" -r "$R" check --json >"$TMP/o.json" 2>/dev/null
+json_error 11 locked "check --json while a backup holds a lock" "$?" "$TMP/o.json"
 if grep -qF "'$HOST'" "$TMP/o"; then ok "lock message names the host ($HOST)"; else fail "lock message names the host ($HOST)"; sed 's/^/#   /' "$TMP/o"; fi
 if grep -qw "$bg" "$TMP/o"; then ok "lock message names the holder's PID ($bg)"; else fail "lock message names the holder's PID ($bg)"; sed 's/^/#   /' "$TMP/o"; fi
 if grep -qE '[0-9]+(s|m[0-9]+s|h[0-9]+m)( ago|\b)' "$TMP/o" && grep -qiE 'ago|age|old' "$TMP/o"; then

@@ -138,7 +138,7 @@ if [ "$(snap_times "$R")" = "$want_all" ]; then ok "forget without a policy remo
 
 "$LB" -r "$R" forget "${POLICY[@]}" --dry-run --json >"$OUT/dry.json" 2>"$OUT/dry.err"
 rc=$?
-got=$(python3 -c 'import json,sys; print("\n".join(sorted(s["time"] for g in json.load(open(sys.argv[1])) for s in g["remove"])))' "$OUT/dry.json" 2>/dev/null)
+got=$(python3 -c 'import json,sys; print("\n".join(sorted(s["time"] for g in json.load(open(sys.argv[1]))["groups"] for s in g["remove"])))' "$OUT/dry.json" 2>/dev/null)
 if [ "$rc" -eq 0 ] && [ "$got" = "$want_removed" ]; then ok "forget --dry-run --json names exactly the snapshots the policy drops"; else
     fail "forget --dry-run --json names exactly the snapshots the policy drops (exit $rc)"; echo "$got" | sed 's/^/#   got /'; fi
 if [ "$(snap_times "$R")" = "$want_all" ]; then ok "forget --dry-run removed nothing"; else fail "forget --dry-run removed nothing"; fi

@@ -195,7 +195,9 @@ void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
     Snapshot s = {0};
     s.timeNs = timeNs;
     s.tree = b->root;
-    s.hostname = lbXstrdup("testhost");
+    s.hostname = lbXstrdup(b->host ? b->host : "testhost");
+    if (b->component)
+        s.component = lbXstrdup(b->component);
     snapshotAddString(&s.paths, &s.pathCount, "/dir");
     snapshotAddString(&s.tags, &s.tagCount, b->tag);
     assert_true(snapshotSave(repo, &s, &err));

@@ -34,7 +34,9 @@ typedef struct FixBackup {
     const char *tag; /* the snapshot's only tag: how fixVerify finds its spec */
     FixFile files[FIX_MAX_FILES];
     size_t fileCount;
-    bool dirTreeMissing; /* reference the "dir" tree without storing it */
+    bool dirTreeMissing;   /* reference the "dir" tree without storing it */
+    const char *host;      /* the snapshot's host; NULL: "testhost" */
+    const char *component; /* may be NULL */
     /* filled by fixBackup */
     LbId snapshot, root, dirTree;
     LbId packs[2]; /* the packs this backup uploaded: data (when any) then tree */
