@@ -165,7 +165,9 @@ int cmdRestore(const CfgValues *cfg) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoLoadIndex(repo, &err))
+    /* a damaged index file is skipped with a warning: only blobs nothing else
+     * names are missing, and restoring a file that needs one fails naming it */
+    if (!repoLoadIndexP(repo, &err, .skipDamaged = true))
         goto fail;
     SnapshotFilter f = cliFilter(cfg);
     if (!snapshotFind(repo, ref, &f, &snap, &err))

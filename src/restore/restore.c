@@ -552,9 +552,14 @@ static void *dataWorker(void *arg) {
 
 /* ---- metadata ---- */
 
-static void applyXattrs(Restorer *r, REntry *e, int fd) {
+/* The kernel drops security.capability on chown, so applyMeta sets it
+ * (caps true) after the owner, and every other attribute (caps false)
+ * before. */
+static void applyXattrs(Restorer *r, REntry *e, int fd, bool caps) {
     for (size_t i = 0; i < e->node.xattrCount; i++) {
         Xattr *x = &e->node.xattrs[i];
+        if ((strcmp(x->name, "security.capability") == 0) != caps)
+            continue;
         if (fsetxattr(fd, x->name, x->value, x->len, 0) != 0 && errno != ENOTSUP && errno != EPERM)
             warn(r, e->path, "set extended attributes of");
     }
@@ -582,12 +587,14 @@ static void applyMeta(Restorer *r, REntry *e) {
             return;
         }
         if (n->xattrCount)
-            applyXattrs(r, e, fd);
+            applyXattrs(r, e, fd, false);
         if (r->isRoot && fchown(fd, n->uid, n->gid) != 0)
             warn(r, e->path, "set owner of");
-        /* after chown, which clears setuid/setgid */
+        /* after chown, which clears setuid/setgid and file capabilities */
         if (fchmod(fd, n->mode) != 0)
             warn(r, e->path, "set mode of");
+        if (n->xattrCount)
+            applyXattrs(r, e, fd, true);
         if (futimens(fd, times) != 0)
             warn(r, e->path, "set times of");
         close(fd);
