@@ -359,3 +359,22 @@ void pgdumpRestoreResultClear(PgRestoreResult *result) {
     free(result->warnings);
     memset(result, 0, sizeof(*result));
 }
+
+bool pgdumpFindSnapshot(Repo *repo, const char *ref, const SnapshotFilter *f, Snapshot *out, LbError *err) {
+    if (strcmp(ref, "latest") != 0)
+        return snapshotFind(repo, ref, f, out, err);
+    SnapshotList list;
+    if (!snapshotLoadAll(repo, &list, err))
+        return false;
+    for (size_t i = list.count; i-- > 0;) {
+        if (snapshotMatches(&list.items[i], f) && pgdumpIsLogicalSnapshot(&list.items[i])) {
+            *out = list.items[i];
+            memset(&list.items[i], 0, sizeof(Snapshot));
+            snapshotListFree(&list);
+            return true;
+        }
+    }
+    snapshotListFree(&list);
+    return lbErr(err, LB_ERR_NOT_FOUND, "no logical PostgreSQL snapshot matches 'latest'%s",
+                 f->host || f->component || f->tagGroupCount ? " with the given filters" : "");
+}
