@@ -16,6 +16,7 @@
 #include "pg/pgio.h"
 #include "pg/pgproc.h"
 #include "restore/restore.h"
+#include "restore/target.h"
 #include "source/stream.h"
 
 /* ------------------------------------------------------------ restore */
@@ -106,7 +107,7 @@ static bool restoreGlobals(Repo *repo, const Snapshot *snap, const PgRestoreOpti
         goto cleanup;
     pgioClose(&fds[0]);
     LbError writeErr = {0};
-    bool written = restoreFileToFd(repo, &node, fds[1], &writeErr);
+    bool written = restoreToFd(repo, snap, "/" PGDUMP_GLOBALS_FILE, fds[1], NULL, &writeErr);
     pgioClose(&fds[1]);
     if (!pgprocWait(psql, err))
         goto cleanup;
@@ -320,7 +321,7 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
             goto cleanup;
         pgioClose(&fds[0]);
         LbError writeErr = {0};
-        bool written = restoreFileToFd(repo, &node, fds[1], &writeErr);
+        bool written = restoreToFd(repo, snap, "/" PGDUMP_DUMP_FILE, fds[1], NULL, &writeErr);
         pgioClose(&fds[1]);
         /* pg_restore's message first: a closed pipe is only its symptom */
         if (!waitRestore(proc, r, err))
