@@ -31,8 +31,8 @@
  *
  * The restored path itself (SNAP:PATH, or the snapshot root) is not an
  * entry when it is a directory: its entries are the top level of the
- * target, and the target directory keeps its own mode, owner and times (as
- * restic does). When it is a file, it is the one entry, with single set.
+ * target, and the target directory keeps its own mode and owner (as restic
+ * does). When it is a file, it is the one entry, with single set.
  */
 #ifndef LIFEBOAT_RESTORE_TARGET_H
 #define LIFEBOAT_RESTORE_TARGET_H

@@ -209,6 +209,19 @@ else
     find "$OUT" "$sub" | sed 's/^/#   /'
 fi
 
+# ---- SNAP:PATH puts PATH's entries into the target; the target keeps its own mode ----
+keep=$WORK/target-keep
+mkdir -p "$keep"
+chmod 0751 "$keep"
+chmod 0700 "$SRC/dir" # differs from the target's
+check "SNAP:PATH restore into an existing directory exits 0" "$LB" -r "$R" restore "latest:$SRC/dir" --target "$keep"
+kept="$(stat -c '%a' "$keep")"
+if [ "$kept" = 751 ] && [ -f "$keep/deeper/blob.bin" ]; then
+    ok "SNAP:PATH: the entries of PATH land in the target, which keeps its mode 751, not PATH's 700 (as with restic)"
+else
+    fail "SNAP:PATH: the entries land in the target, which keeps its own mode (got '$kept')"
+fi
+
 # ---- file capabilities survive the owner being set (the kernel drops them on chown) ----
 if ! command -v setcap >/dev/null || ! command -v getcap >/dev/null; then
     skip "file capabilities: setcap/getcap missing (Debian package libcap2-bin)"
