@@ -183,25 +183,6 @@ static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
 
 /* "latest" is the newest logical PostgreSQL snapshot matching the filter;
  * anything else an ID prefix. */
-static bool findPgSnapshot(Repo *repo, const char *ref, const SnapshotFilter *f, Snapshot *out, LbError *err) {
-    if (strcmp(ref, "latest") != 0)
-        return snapshotFind(repo, ref, f, out, err);
-    SnapshotList list;
-    if (!snapshotLoadAll(repo, &list, err))
-        return false;
-    for (size_t i = list.count; i-- > 0;) {
-        if (snapshotMatches(&list.items[i], f) && pgdumpIsLogicalSnapshot(&list.items[i])) {
-            *out = list.items[i];
-            memset(&list.items[i], 0, sizeof(Snapshot));
-            snapshotListFree(&list);
-            return true;
-        }
-    }
-    snapshotListFree(&list);
-    return lbErr(err, LB_ERR_NOT_FOUND, "no logical PostgreSQL snapshot matches 'latest'%s",
-                 f->host || f->component || f->tagGroupCount ? " with the given filters" : "");
-}
-
 int cmdRestorePgLogical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     PgConnInfo *target = NULL; /* owned */
@@ -230,7 +211,7 @@ int cmdRestorePgLogical(const CfgValues *cfg) {
     if (!repoLoadIndex(repo, &err))
         goto fail;
     SnapshotFilter f = cliFilter(cfg);
-    if (!findPgSnapshot(repo, args.positional[0], &f, &snap, &err))
+    if (!pgdumpFindSnapshot(repo, args.positional[0], &f, &snap, &err))
         goto fail;
     bool ok = pgdumpRestore(repo, &snap, &ro, &res, &err);
     if (res.warnings)

@@ -26,6 +26,7 @@
 #include "pg/basebackup.h"
 #include "pg/pgconn.h"
 #include "pg/pitr.h"
+#include "pg/pitrrestore.h"
 #include "pg/wal.h"
 #include "pg/walspool.h"
 #include "crypto/crypto.h"
@@ -521,85 +522,6 @@ static bool restoreOptions(const CfgValues *cfg, const CliArgs *args, RestoreCli
     return true;
 }
 
-/* Absolute form of a path that may not exist yet (its parent must). Caller frees. */
-static char *absolutePath(const char *path) {
-    char buf[PATH_MAX];
-    if (realpath(path, buf) != NULL)
-        return lbXstrdup(buf);
-    return archiverAbsPath(path);
-}
-
-/* The repository as the server will name it in restore_command. Caller frees. */
-static char *repositoryForServer(const char *location) {
-    if (strncmp(location, "local:", 6) == 0) {
-        char *abs = absolutePath(location + 6);
-        char *r = lbXasprintf("local:%s", abs);
-        free(abs);
-        return r;
-    }
-    const char *colon = strchr(location, ':'), *slash = strchr(location, '/');
-    if (colon != NULL && colon != location && (slash == NULL || colon < slash))
-        return lbXstrdup(location); /* s3:... and other schemes */
-    return absolutePath(location);
-}
-
-static char *selfPath(void) {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-    if (n <= 0)
-        return lbXstrdup("lifeboat");
-    buf[n] = '\0';
-    return lbXstrdup(buf);
-}
-
-/* restore_command from --restore-command or this binary, repository and
- * password source. NULL with err when the password is known only as a
- * value (it is never written into the configuration). */
-static char *buildRestoreCommand(const GlobalOpts *g, const RestoreCli *o, LbError *err) {
-    if (o->restoreCommand)
-        return lbXstrdup(o->restoreCommand);
-    const char *file = g->passwordFile ? g->passwordFile : getenv("LIFEBOAT_PASSWORD_FILE");
-    const char *cmd = g->passwordCommand ? g->passwordCommand : getenv("LIFEBOAT_PASSWORD_COMMAND");
-    if (file == NULL && cmd == NULL) {
-        lbErr(err, LB_ERR_ARGS,
-              "unable to write restore_command: the server's wal-fetch needs the repository password from a file "
-              "or a command, and lifeboat never writes a password into the configuration. HINT: Give "
-              "--password-file FILE (readable by the server's user) or --password-command, or write your own "
-              "with --restore-command.");
-        return NULL;
-    }
-    char *self = selfPath();
-    char *repoLoc = repositoryForServer(g->repo);
-    char *fileAbs = file ? absolutePath(file) : NULL;
-    char *rc = pitrRestoreCommand(self, repoLoc, fileAbs, file ? NULL : cmd);
-    free(self);
-    free(repoLoc);
-    free(fileAbs);
-    return rc;
-}
-
-/* The restored server runs wal-fetch as the owner: can it read the password
- * file and (for a local repository) the repository? Checked before anything
- * is written. */
-static bool serverCanRead(const GlobalOpts *g, const RestoreCli *o, const PitrOwner *owner, LbError *err) {
-    if (o->restoreCommand || !owner->change)
-        return true;
-    char *paths[2] = {NULL, NULL};
-    size_t n = 0;
-    const char *file = g->passwordFile ? g->passwordFile : getenv("LIFEBOAT_PASSWORD_FILE");
-    if (file)
-        paths[n++] = absolutePath(file);
-    char *loc = repositoryForServer(g->repo);
-    const char *dir = strncmp(loc, "local:", 6) == 0 ? loc + 6 : loc[0] == '/' ? loc : NULL;
-    if (dir)
-        paths[n++] = lbXasprintf("%s/config", dir);
-    bool ok = pitrOwnerCanRead(owner, (const char *const *)paths, n, err);
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(loc);
-    return ok;
-}
-
 static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapshot *snap, const BasebackupInfo *in,
                          const PitrOwner *owner, const char *restoreCommand, uint64_t tarBytes, bool started,
                          double extractSecs, double startSecs) {
@@ -655,94 +577,36 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
     LbError err = {0};
     Repo *repo = NULL;
     RepoLock *lock = NULL;
-    SnapshotList list = {0};
-    Snapshot chosen = {0};
-    BasebackupInfo info = {0};
     PitrOwner owner;
-    char *restoreCommand = NULL, *comment = NULL, *dataDirAbs = NULL;
+    PitrRestoreResult res = {0};
     int rc = 1;
-    double extractSecs = 0, startSecs = 0;
-    uint64_t tarBytes = 0;
-    if (!restoreOptions(cfg, &args, &o, &err))
-        goto fail;
-    if (!pitrOwnerResolve(o.pgUser, &owner, &err))
+    double startSecs = 0;
+    if (!restoreOptions(cfg, &args, &o, &err) || !pitrOwnerResolve(o.pgUser, &owner, &err))
         goto fail;
     repo = cliOpenRepo(&g, &err); /* also: a repository was given */
     if (repo == NULL)
         goto fail;
-    restoreCommand = buildRestoreCommand(&g, &o, &err);
-    if (restoreCommand == NULL || !serverCanRead(&g, &o, &owner, &err))
+    SnapshotFilter f = cliFilter(cfg);
+    PitrRestoreOptions po = {
+        .snapshotRef = args.count == 1 ? args.positional[0] : NULL,
+        .filter = &f,
+        .target = &o.target,
+        .owner = &owner,
+        .dataDir = o.dataDir,
+        .repoLocation = g.repo,
+        .restoreCommand = o.restoreCommand,
+        .passwordFile = g.passwordFile ? g.passwordFile : getenv("LIFEBOAT_PASSWORD_FILE"),
+        .passwordCommand = g.passwordCommand ? g.passwordCommand : getenv("LIFEBOAT_PASSWORD_COMMAND"),
+        .port = o.port,
+        .settings = o.settings,
+        .settingCount = o.settingCount,
+    };
+    if (!pitrRestoreCheck(&po, &res, &err))
         goto fail;
     lock = repoLockAcquire(repo, false, &err);
-    if (lock == NULL || !repoLoadIndex(repo, &err))
+    if (lock == NULL || !repoLoadIndex(repo, &err) || !pitrRestoreRun(repo, &po, &res, &err))
         goto fail;
-    SnapshotFilter f = cliFilter(cfg);
-    if (f.component == NULL)
-        f.component = BASEBACKUP_DEFAULT_COMPONENT;
-    if (args.count == 1 && strcmp(args.positional[0], "latest") != 0) {
-        if (!snapshotFind(repo, args.positional[0], NULL, &chosen, &err) ||
-            !pitrCheckSnapshot(&chosen, &o.target, &info, &err))
-            goto fail;
-    } else {
-        size_t at = 0;
-        if (!snapshotLoadAll(repo, &list, &err) || !pitrChoose(&list, &f, &o.target, &at, &info, &err))
-            goto fail;
-        chosen = list.items[at];
-        memset(&list.items[at], 0, sizeof(Snapshot));
-    }
-    char hex[LB_ID_HEX_LEN + 1];
-    lbIdToHex(&chosen.id, hex);
-    lbLogInfo("using base backup %.8s", hex);
-    /* the archive must continue where the backup ends (or the backup must
-     * carry its WAL) for anything but a restore to the backup's own end */
-    char stopWal[32];
-    walSegmentName(info.stopTimeline ? info.stopTimeline : info.startTimeline, info.stopLsn ? info.stopLsn - 1 : 0,
-                   info.walSegmentSize ? info.walSegmentSize : (16u << 20), stopWal, sizeof(stopWal));
-    bool stopArchived = false;
-    WalHeader wh;
-    if (!walReadHeader(repo, stopWal, &stopArchived, &wh, &err))
-        goto fail;
-    if (!stopArchived && !info.walIncluded) {
-        lbErr(&err, LB_ERR_NOT_FOUND,
-              "unable to restore base backup %.8s: it holds no WAL (--wal-method none) and its last segment %s is "
-              "not in the repository",
-              hex, stopWal);
-        goto fail;
-    }
-    if (!stopArchived && o.target.kind != PITR_TARGET_IMMEDIATE)
-        lbLogWarn("the backup's last WAL segment %s is not in the repository yet: recovery may stop at the end of "
-                  "the base backup (is archive_command = 'lifeboat wal-push %%p' working? see 'lifeboat pg-check')",
-                  stopWal);
-    double t0 = lbMonotonicSeconds();
-    if (!pitrPrepareDir(o.dataDir, &owner, &err))
-        goto fail;
-    dataDirAbs = absolutePath(o.dataDir);
-    o.dataDir = dataDirAbs; /* messages and pg_ctl name it absolutely */
-    if (!pitrExtract(repo, &chosen, o.dataDir, &owner, &tarBytes, &err))
-        goto fail;
-    static const char *const configFiles[] = {"postgresql.conf", "pg_hba.conf"};
-    for (size_t i = 0; i < 2; i++) {
-        char *p = lbXasprintf("%s/%s", o.dataDir, configFiles[i]);
-        if (access(p, F_OK) != 0)
-            lbLogWarn("the base backup has no %s (the cluster kept it outside its data directory, as Debian's "
-                      "/etc/postgresql does): copy one into %s before starting the server",
-                      configFiles[i], o.dataDir);
-        free(p);
-    }
-    extractSecs = lbMonotonicSeconds() - t0;
-    char target[128], nowText[48];
-    pitrTargetDescribe(&o.target, target, sizeof(target));
-    lbFormatTimeShort(lbNowNs(), nowText, sizeof(nowText));
-    comment =
-        lbXasprintf("lifeboat restore --pg-physical, %s UTC: base backup %.8s, recovery to %s", nowText, hex, target);
-    PitrConfig pc = {.restoreCommand = restoreCommand,
-                     .target = &o.target,
-                     .port = o.port,
-                     .settings = o.settings,
-                     .settingCount = o.settingCount,
-                     .comment = comment};
-    if (!pitrWriteConfig(o.dataDir, &pc, &owner, &err))
-        goto fail;
+    o.dataDir = res.dataDir; /* messages and pg_ctl name it absolutely */
     repoLockRelease(lock);
     lock = NULL;
     if (o.start) {
@@ -753,19 +617,16 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
         if (!pitrStart(&so, &owner, &startSecs, &err))
             goto fail;
     }
-    printRestore(&g, &o, &chosen, &info, &owner, restoreCommand, tarBytes, o.start, extractSecs, startSecs);
+    printRestore(&g, &o, &res.snap, &res.info, &owner, res.restoreCommand, res.tarBytes, o.start, res.extractSeconds,
+                 startSecs);
     rc = 0;
     goto done;
 fail:
     rc = cliFail(&err);
 done:
     repoLockRelease(lock);
-    snapshotClear(&chosen);
-    snapshotListFree(&list);
+    pitrRestoreResultClear(&res);
     repoFree(repo);
-    free(restoreCommand);
-    free(comment);
-    free(dataDirAbs);
     return rc;
 }
 

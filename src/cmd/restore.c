@@ -130,6 +130,46 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     return ok;
 }
 
+/* The summary of a directory restore, and the files it could not restore
+ * intact; nothing when it was refused or failed before writing (no summary
+ * that could read as success). */
+static void printDirSummary(const GlobalOpts *g, const RestoreCli *o, const Snapshot *snap, const RestoreResult *res,
+                            bool restoredSomething, double secs) {
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&snap->id, hex);
+    if (!restoredSomething) {
+        /* refused or failed before writing */
+    } else if (g->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "message_type", json_string("summary"));
+        json_object_set_new(j, "snapshot_id", json_string(hex));
+        json_object_set_new(j, "files_restored", json_integer((json_int_t)res->files));
+        json_object_set_new(j, "dirs_restored", json_integer((json_int_t)res->dirs));
+        json_object_set_new(j, "hard_links", json_integer((json_int_t)res->links));
+        json_object_set_new(j, "bytes_restored", json_integer((json_int_t)res->bytes));
+        json_object_set_new(j, "files_verified", json_integer((json_int_t)res->verifiedFiles));
+        json_t *d = json_array();
+        for (size_t i = 0; i < res->damagedCount; i++)
+            json_array_append_new(d, json_string(res->damaged[i]));
+        json_object_set_new(j, "damaged", d);
+        json_object_set_new(j, "total_duration", json_real(secs));
+        cliPrintJson(j);
+    } else if (!g->quiet) {
+        char bytes[32], dur[32];
+        cliFormatBytes((double)res->bytes, bytes, sizeof(bytes));
+        cliFormatDuration(secs, dur, sizeof(dur));
+        printf("restored snapshot %.8s to '%s': %llu files, %llu dirs, %s in %s\n", hex, o->target,
+               (unsigned long long)res->files, (unsigned long long)res->dirs, bytes, dur);
+        if (o->verify)
+            printf("verified %llu files\n", (unsigned long long)res->verifiedFiles);
+    }
+    if (res->damagedCount) {
+        fprintf(stderr, "lifeboat: these files are damaged (restored as far as possible):\n");
+        for (size_t i = 0; i < res->damagedCount; i++)
+            fprintf(stderr, "  %s\n", res->damaged[i]);
+    }
+}
+
 int cmdRestore(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     RestoreCli o = restoreOptions(cfg);
@@ -165,7 +205,9 @@ int cmdRestore(const CfgValues *cfg) {
     lock = repoLockAcquire(repo, false, &err);
     if (lock == NULL)
         goto fail;
-    if (!repoLoadIndex(repo, &err))
+    /* a damaged index file is skipped with a warning: only blobs nothing else
+     * names are missing, and restoring a file that needs one fails naming it */
+    if (!repoLoadIndexP(repo, &err, .skipDamaged = true))
         goto fail;
     SnapshotFilter f = cliFilter(cfg);
     if (!snapshotFind(repo, ref, &f, &snap, &err))
@@ -193,40 +235,7 @@ int cmdRestore(const CfgValues *cfg) {
     for (size_t i = 0; i < res.warningCount; i++)
         fprintf(stderr, "warning: %s\n", res.warnings[i]);
     double secs = lbMonotonicSeconds() - start;
-    char hex[LB_ID_HEX_LEN + 1];
-    lbIdToHex(&snap.id, hex);
-    bool restoredSomething = ok || err.code == LB_ERR_INCOMPLETE;
-    if (!restoredSomething) {
-        /* refused or failed before writing: no summary that could read as success */
-    } else if (g.json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "message_type", json_string("summary"));
-        json_object_set_new(j, "snapshot_id", json_string(hex));
-        json_object_set_new(j, "files_restored", json_integer((json_int_t)res.files));
-        json_object_set_new(j, "dirs_restored", json_integer((json_int_t)res.dirs));
-        json_object_set_new(j, "hard_links", json_integer((json_int_t)res.links));
-        json_object_set_new(j, "bytes_restored", json_integer((json_int_t)res.bytes));
-        json_object_set_new(j, "files_verified", json_integer((json_int_t)res.verifiedFiles));
-        json_t *d = json_array();
-        for (size_t i = 0; i < res.damagedCount; i++)
-            json_array_append_new(d, json_string(res.damaged[i]));
-        json_object_set_new(j, "damaged", d);
-        json_object_set_new(j, "total_duration", json_real(secs));
-        cliPrintJson(j);
-    } else if (!g.quiet) {
-        char bytes[32], dur[32];
-        cliFormatBytes((double)res.bytes, bytes, sizeof(bytes));
-        cliFormatDuration(secs, dur, sizeof(dur));
-        printf("restored snapshot %.8s to '%s': %llu files, %llu dirs, %s in %s\n", hex, o.target,
-               (unsigned long long)res.files, (unsigned long long)res.dirs, bytes, dur);
-        if (o.verify)
-            printf("verified %llu files\n", (unsigned long long)res.verifiedFiles);
-    }
-    if (res.damagedCount) {
-        fprintf(stderr, "lifeboat: these files are damaged (restored as far as possible):\n");
-        for (size_t i = 0; i < res.damagedCount; i++)
-            fprintf(stderr, "  %s\n", res.damaged[i]);
-    }
+    printDirSummary(&g, &o, &snap, &res, ok || err.code == LB_ERR_INCOMPLETE, secs);
     if (!ok)
         goto fail;
     rc = 0;

@@ -114,6 +114,11 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *opt
                    LbError *err);
 void pgdumpRestoreResultClear(PgRestoreResult *result);
 
+/* The snapshot ref names ("latest": the newest logical PostgreSQL snapshot
+ * matching filter; an ID: that snapshot, as snapshotFind). LB_ERR_NOT_FOUND
+ * when no logical snapshot matches 'latest'. */
+bool pgdumpFindSnapshot(Repo *repo, const char *ref, const SnapshotFilter *filter, Snapshot *out, LbError *err);
+
 /* Is snap a logical PostgreSQL backup (meta type postgresql-logical)? */
 bool pgdumpIsLogicalSnapshot(const Snapshot *snap);
 

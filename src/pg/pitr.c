@@ -22,6 +22,7 @@
 #include "pg/pgproc.h"
 #include "pg/wal.h"
 #include "restore/restore.h"
+#include "restore/target.h"
 
 #define POLL_MS 200
 
@@ -282,7 +283,7 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
     }
     close(fds[0]);
     fds[0] = -1;
-    bool sent = restoreFileToFd(repo, &node, fds[1], err);
+    bool sent = restoreToFd(repo, snap, "/" BASEBACKUP_STREAM_NAME, fds[1], NULL, err);
     close(fds[1]);
     fds[1] = -1;
     int status = 0;

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "restore/target.h"
 #include "source/bucket.h"
 #include "storage/s3/s3.h"
 
@@ -40,6 +41,7 @@ typedef struct TargetRun {
     Repo *repo;
     S3Client *client;
     const BucketTargetOptions *opts;
+    BucketTargetResult *result;
     bool escaped; /* names are escaped keys (a bucket snapshot) */
     TItem *items;
     size_t count, cap;
@@ -47,6 +49,9 @@ typedef struct TargetRun {
     TObject *objects;
     size_t objectCount, objectCap;
     char *lastListed;
+    LbBuf key;         /* planning: the current directory's key prefix */
+    size_t *keyStarts; /* ... and the prefix lengths of the directories entered */
+    size_t depth, stackCap;
     atomic_size_t next;
     atomic_size_t active;
     atomic_uint_fast64_t bytesDone;
@@ -57,13 +62,6 @@ typedef struct TargetRun {
 /* The retry policy for S3 calls (NULL: the defaults). */
 static const StorageRetryOptions *targetRetry(const TargetRun *r) {
     return r->opts->storage != NULL ? &r->opts->storage->retry : NULL;
-}
-
-static bool loadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
-    LbBuf plain = {0};
-    bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
-    lbBufFree(&plain);
-    return ok;
 }
 
 /* Append the key segment of tree name to key. */
@@ -88,33 +86,56 @@ static void addItem(TargetRun *r, const LbBuf *key, const Node *n) {
     r->bytesTotal += n->size;
 }
 
-/* Collect the files below tree id; key holds the key prefix of its entries
- * (restored on return). */
-static bool collect(TargetRun *r, const LbId *id, LbBuf *key, LbError *err) {
-    Tree t = {0};
-    if (!loadTree(r->repo, id, &t, err))
-        return false;
-    bool ok = true;
-    size_t base = key->len;
-    for (size_t i = 0; i < t.count && ok; i++) {
-        const Node *n = &t.nodes[i];
-        key->len = base;
-        appendSegment(r, key, n->name);
-        if (n->type == NODE_DIR) {
-            lbBufAppend(key, "/", 1);
-            ok = collect(r, &n->subtree, key, err);
-        } else if (n->type == NODE_FILE) {
-            addItem(r, key, n);
-        } else {
-            r->skipped++;
-            lbLogWarn("skipping '%.*s': a %s cannot be an object", (int)key->len, (const char *)key->data,
-                      nodeTypeName(n->type));
-        }
+/* The bucket target's side of the tree reader (restore/target.h): key
+ * holds the key prefix of the current directory; keyStarts the prefix
+ * lengths of the directories entered. */
+static bool bucketEnter(void *driver, TargetEntry *dir, LbError *err) {
+    TargetRun *r = driver;
+    (void)err;
+    if (r->depth == r->stackCap) {
+        r->stackCap = r->stackCap ? r->stackCap * 2 : 32;
+        r->keyStarts = lbXrealloc(r->keyStarts, r->stackCap * sizeof(size_t));
     }
-    key->len = base;
-    treeFree(&t);
-    return ok;
+    r->keyStarts[r->depth++] = r->key.len;
+    appendSegment(r, &r->key, dir->node->name);
+    lbBufAppend(&r->key, "/", 1);
+    return true;
 }
+
+static bool bucketAdd(void *driver, TargetEntry *e, LbError *err) {
+    TargetRun *r = driver;
+    const Node *n = e->node;
+    if (e->single && n->type != NODE_FILE)
+        return lbErr(err, LB_ERR_ARGS, "'%s' is a %s: only files become objects", r->opts->subpath,
+                     nodeTypeName(n->type));
+    size_t base = r->key.len;
+    appendSegment(r, &r->key, n->name);
+    if (n->type == NODE_FILE) {
+        addItem(r, &r->key, n);
+    } else {
+        r->skipped++;
+        lbLogWarn("skipping '%.*s': a %s cannot be an object", (int)r->key.len, (const char *)r->key.data,
+                  nodeTypeName(n->type));
+    }
+    r->key.len = base;
+    return true;
+}
+
+static void bucketLeave(void *driver) {
+    TargetRun *r = driver;
+    r->key.len = r->keyStarts[--r->depth];
+}
+
+static bool bucketFinish(void *driver, LbError *err);
+
+static const TargetInterface bucketTargetInterface = {
+    .name = "bucket",
+    .features = TARGET_FEATURE_SYNC_DELETE, /* in order: each object's body is read start to end */
+    .enter = bucketEnter,
+    .add = bucketAdd,
+    .leave = bucketLeave,
+    .finish = bucketFinish,
+};
 
 static int cmpItem(const void *x, const void *y) {
     return strcmp(((const TItem *)x)->key, ((const TItem *)y)->key);
@@ -324,45 +345,22 @@ static void report(const TargetRun *r, const char *action, const char *name) {
     free(key);
 }
 
-bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions *opts, BucketTargetResult *result,
-                     LbError *err) {
-    memset(result, 0, sizeof(*result));
-    TargetRun r = {.repo = repo, .opts = opts};
-    Node top = {0};
-    LbBuf key = {0};
+/* Every file was collected: list the target, upload, delete. */
+static bool bucketFinish(void *driver, LbError *err) {
+    TargetRun *r = driver;
     const char **doomed = NULL;
     size_t doomedCount = 0;
     bool ok = false;
-    json_t *type = snap->meta ? json_object_get(snap->meta, "type") : NULL;
-    r.escaped = json_is_string(type) && strcmp(json_string_value(type), BUCKET_META_TYPE) == 0;
-
-    r.client = s3ClientNew(opts->location, opts->storage != NULL ? &opts->storage->s3 : NULL, err);
-    if (r.client == NULL)
-        return false;
-
-    /* plan: every file of the snapshot, by key */
-    if (!restoreFindPath(repo, snap, opts->subpath, &top, err))
-        goto cleanup;
-    if (top.type == NODE_DIR) {
-        if (!collect(&r, &top.subtree, &key, err))
-            goto cleanup;
-    } else if (top.type == NODE_FILE) {
-        appendSegment(&r, &key, top.name);
-        addItem(&r, &key, &top);
-    } else {
-        lbErr(err, LB_ERR_ARGS, "'%s' is a %s: only files become objects", opts->subpath, nodeTypeName(top.type));
-        goto cleanup;
-    }
-    if (r.count > 1)
-        qsort(r.items, r.count, sizeof(TItem), cmpItem);
-    for (size_t i = 0; i < r.count; i++) {
-        if (r.items[i].key[0] == '\0' && s3ClientPrefix(r.client)[0] == '\0') {
+    if (r->count > 1)
+        qsort(r->items, r->count, sizeof(TItem), cmpItem);
+    for (size_t i = 0; i < r->count; i++) {
+        if (r->items[i].key[0] == '\0' && s3ClientPrefix(r->client)[0] == '\0') {
             lbErr(err, LB_ERR_ARGS, "the snapshot holds a file for the empty key: restore it below a prefix");
-            goto cleanup;
+            goto done;
         }
-        if (i > 0 && strcmp(r.items[i - 1].key, r.items[i].key) == 0) {
-            lbErr(err, LB_ERR_UNSAFE_PATH, "two files of the snapshot map to the object key '%s'", r.items[i].key);
-            goto cleanup;
+        if (i > 0 && strcmp(r->items[i - 1].key, r->items[i].key) == 0) {
+            lbErr(err, LB_ERR_UNSAFE_PATH, "two files of the snapshot map to the object key '%s'", r->items[i].key);
+            goto done;
         }
     }
 
@@ -370,22 +368,22 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
     int attempt = 0;
     for (;;) {
         LbError listErr = {0};
-        char *resume = r.lastListed ? lbXstrdup(r.lastListed) : NULL;
-        bool listed = s3ClientListObjects(r.client, resume, onListed, &r, &listErr);
+        char *resume = r->lastListed ? lbXstrdup(r->lastListed) : NULL;
+        bool listed = s3ClientListObjects(r->client, resume, onListed, r, &listErr);
         free(resume);
         if (listed || listErr.code == LB_ERR_NOT_FOUND)
             break; /* a missing bucket is created by the first upload */
-        if (!bucketRetryAgain(targetRetry(&r), &attempt, &listErr)) {
+        if (!bucketRetryAgain(targetRetry(r), &attempt, &listErr)) {
             *err = listErr;
-            goto cleanup;
+            goto done;
         }
     }
-    if (r.objectCount > 1)
-        qsort(r.objects, r.objectCount, sizeof(TObject), cmpObject);
-    for (size_t i = 0; i < r.count && r.objectCount > 0; i++) {
-        TItem *it = &r.items[i];
+    if (r->objectCount > 1)
+        qsort(r->objects, r->objectCount, sizeof(TObject), cmpObject);
+    for (size_t i = 0; i < r->count && r->objectCount > 0; i++) {
+        TItem *it = &r->items[i];
         TObject probe = {.name = it->key};
-        TObject *o = bsearch(&probe, r.objects, r.objectCount, sizeof(TObject), cmpObject);
+        TObject *o = bsearch(&probe, r->objects, r->objectCount, sizeof(TObject), cmpObject);
         if (o == NULL)
             continue;
         o->inSnapshot = true;
@@ -394,77 +392,91 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
     }
 
     /* act: HEAD the candidates, upload the rest */
-    atomic_init(&r.next, 0);
-    atomic_init(&r.bytesDone, 0);
-    atomic_init(&r.uploaded, 0);
-    atomic_init(&r.unchanged, 0);
+    atomic_init(&r->next, 0);
+    atomic_init(&r->bytesDone, 0);
+    atomic_init(&r->uploaded, 0);
+    atomic_init(&r->unchanged, 0);
     pthread_t tids[BUCKET_TARGET_THREADS];
     int started = 0;
-    atomic_init(&r.active, BUCKET_TARGET_THREADS);
+    atomic_init(&r->active, BUCKET_TARGET_THREADS);
     for (int t = 0; t < BUCKET_TARGET_THREADS; t++) {
-        if (pthread_create(&tids[started], NULL, worker, &r) != 0)
+        if (pthread_create(&tids[started], NULL, worker, r) != 0)
             break;
         started++;
     }
-    atomic_fetch_sub(&r.active, (size_t)(BUCKET_TARGET_THREADS - started));
+    atomic_fetch_sub(&r->active, (size_t)(BUCKET_TARGET_THREADS - started));
     if (started == 0) {
-        atomic_fetch_add(&r.active, 1);
-        worker(&r);
+        atomic_fetch_add(&r->active, 1);
+        worker(r);
     }
-    while (opts->progress != NULL && atomic_load(&r.active) > 0) {
-        RestoreProgress p = {atomic_load(&r.bytesDone), r.bytesTotal, r.count};
-        opts->progress(opts->progressCtx, &p);
+    while (r->opts->progress != NULL && atomic_load(&r->active) > 0) {
+        RestoreProgress p = {atomic_load(&r->bytesDone), r->bytesTotal, r->count};
+        r->opts->progress(r->opts->progressCtx, &p);
         struct timespec ts = {0, 200 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     for (int t = 0; t < started; t++)
         pthread_join(tids[t], NULL);
-    result->uploaded = atomic_load(&r.uploaded);
-    result->unchanged = atomic_load(&r.unchanged);
-    for (size_t i = 0; i < r.count; i++) {
-        TItem *it = &r.items[i];
+    r->result->uploaded = atomic_load(&r->uploaded);
+    r->result->unchanged = atomic_load(&r->unchanged);
+    for (size_t i = 0; i < r->count; i++) {
+        TItem *it = &r->items[i];
         if (it->failure != NULL) {
-            char *k = fullKey(&r, it->key);
-            addFailure(result, k, it->failure);
+            char *k = fullKey(r, it->key);
+            addFailure(r->result, k, it->failure);
             free(k);
         } else if (it->upload) {
-            result->bytesUploaded += it->node.size;
-            report(&r, "upload", it->key);
+            r->result->bytesUploaded += it->node.size;
+            report(r, "upload", it->key);
         }
     }
 
     /* delete what the snapshot does not have */
-    if (opts->deleteExtra) {
-        doomed = lbXcalloc(r.objectCount ? r.objectCount : 1, sizeof(char *));
-        for (size_t i = 0; i < r.objectCount; i++)
-            if (!r.objects[i].inSnapshot)
-                doomed[doomedCount++] = r.objects[i].name;
+    if (r->opts->deleteExtra) {
+        doomed = lbXcalloc(r->objectCount ? r->objectCount : 1, sizeof(char *));
+        for (size_t i = 0; i < r->objectCount; i++)
+            if (!r->objects[i].inSnapshot)
+                doomed[doomedCount++] = r->objects[i].name;
         bool deleted = true;
-        if (!opts->dryRun && doomedCount > 0) {
+        if (!r->opts->dryRun && doomedCount > 0) {
             LbError delErr = {0};
             attempt = 0;
-            while (!(deleted = s3ClientDeleteObjects(r.client, doomed, doomedCount, &delErr)) &&
-                   bucketRetryAgain(targetRetry(&r), &attempt, &delErr)) {
+            while (!(deleted = s3ClientDeleteObjects(r->client, doomed, doomedCount, &delErr)) &&
+                   bucketRetryAgain(targetRetry(r), &attempt, &delErr)) {
             }
             if (!deleted) {
                 *err = delErr;
                 lbErrorWrap(err, "uploads done, but unable to delete the objects the snapshot does not have");
-                goto cleanup;
+                goto done;
             }
         }
         for (size_t i = 0; i < doomedCount; i++)
-            report(&r, "delete", doomed[i]);
-        result->deleted = doomedCount;
+            report(r, "delete", doomed[i]);
+        r->result->deleted = doomedCount;
     }
-    result->skipped = r.skipped;
-    if (result->failedCount > 0) {
-        lbErr(err, LB_ERR_INCOMPLETE, "%zu object(s) could not be restored", result->failedCount);
-        goto cleanup;
+    r->result->skipped = r->skipped;
+    if (r->result->failedCount > 0) {
+        lbErr(err, LB_ERR_INCOMPLETE, "%zu object(s) could not be restored", r->result->failedCount);
+        goto done;
     }
     ok = true;
 
-cleanup:
+done:
     free(doomed);
+    return ok;
+}
+
+bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions *opts, BucketTargetResult *result,
+                     LbError *err) {
+    memset(result, 0, sizeof(*result));
+    TargetRun r = {.repo = repo, .opts = opts, .result = result};
+    json_t *type = snap->meta ? json_object_get(snap->meta, "type") : NULL;
+    r.escaped = json_is_string(type) && strcmp(json_string_value(type), BUCKET_META_TYPE) == 0;
+    r.client = s3ClientNew(opts->location, opts->storage != NULL ? &opts->storage->s3 : NULL, err);
+    if (r.client == NULL)
+        return false;
+    Target t = {&bucketTargetInterface, &r};
+    bool ok = restoreTargetRun(repo, snap, opts->subpath, &t, err);
     for (size_t i = 0; i < r.count; i++) {
         free(r.items[i].key);
         nodeClear(&r.items[i].node);
@@ -477,8 +489,8 @@ cleanup:
     }
     free(r.objects);
     free(r.lastListed);
-    nodeClear(&top);
-    lbBufFree(&key);
+    lbBufFree(&r.key);
+    free(r.keyStarts);
     s3ClientFree(r.client);
     return ok;
 }

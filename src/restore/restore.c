@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "crypto/crypto.h"
+#include "restore/target.h"
 
 typedef struct REntry {
     char *path;     /* relative to the target, e.g. "home/x/file" */
@@ -64,7 +65,10 @@ typedef struct Restorer {
     bool failed;
     LbError firstError;
     bool isRoot;
-    DirCache cache; /* the main thread's */
+    DirCache cache;      /* the main thread's */
+    long *stack;         /* planning: the entered directories' entries */
+    bool *stackIncluded; /* ... and whether each was included as a whole */
+    size_t depth, stackCap;
 } Restorer;
 
 /* ---- path-contained file system access ---- */
@@ -132,13 +136,6 @@ static REntry *addEntry(Restorer *r) {
     return e;
 }
 
-static bool loadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
-    LbBuf plain = {0};
-    bool ok = repoLoadBlob(repo, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
-    lbBufFree(&plain);
-    return ok;
-}
-
 static bool matchAny(const char *const *pats, size_t n, const char *path) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
@@ -153,91 +150,71 @@ static bool matchAny(const char *const *pats, size_t n, const char *path) {
     return false;
 }
 
-static bool planTree(Restorer *r, const LbId *treeId, long parent, const char *relPrefix, const char *snapPrefix,
-                     bool parentIncluded, LbError *err) {
-    Tree t = {0};
-    if (!loadTree(r->repo, treeId, &t, err)) {
-        char hex[LB_ID_HEX_LEN + 1], shown[512];
-        lbIdToHex(treeId, hex);
-        lbPrintable(snapPrefix[0] ? snapPrefix : "/", shown, sizeof(shown));
-        if (err->code == LB_ERR_UNSAFE_PATH || parent < 0)
-            return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", shown, hex);
-        /* a damaged listing loses that directory's contents, not the restore */
-        lbLogError("directory '%s' is damaged (tree %.8s): %s", shown, hex, err->msg);
-        atomic_store(&r->entries[parent].damaged, true);
-        lbErrorClear(err);
-        return true;
-    }
-    bool ok = true;
-    for (size_t i = 0; i < t.count && ok; i++) {
-        Node *n = &t.nodes[i];
-        char *snapPath = lbXasprintf("%s/%s", snapPrefix, n->name);
-        if (r->opts->excludeCount && matchAny(r->opts->excludes, r->opts->excludeCount, snapPath)) {
-            free(snapPath);
-            continue;
-        }
-        bool included = parentIncluded || r->opts->includeCount == 0 ||
-                        matchAny(r->opts->includes, r->opts->includeCount, snapPath);
-        long idx = (long)r->count;
-        REntry *e = addEntry(r);
-        e->path = relPrefix[0] ? lbXasprintf("%s/%s", relPrefix, n->name) : lbXstrdup(n->name);
-        e->snapPath = snapPath;
-        e->node = *n;
-        memset(n, 0, sizeof(*n));
-        e->parent = parent;
-        if (included) {
-            e->needed = true;
-            for (long p = parent; p >= 0 && !r->entries[p].needed; p = r->entries[p].parent)
-                r->entries[p].needed = true;
-        }
-        if (r->entries[idx].node.type == NODE_DIR) {
-            char *rel = lbXstrdup(r->entries[idx].path);
-            char *snap = lbXstrdup(r->entries[idx].snapPath);
-            LbId sub = r->entries[idx].node.subtree;
-            ok = planTree(r, &sub, idx, rel, snap, included && r->opts->includeCount > 0, err);
-            free(rel);
-            free(snap);
-        }
-    }
-    treeFree(&t);
-    return ok;
+/* The directory target's side of the tree reader (restore/target.h): each
+ * entry the reader pushes becomes an REntry (the node taken, not copied),
+ * filtered by --include/--exclude; the current directory and whether it was
+ * included as a whole are on a stack. */
+static long planParent(const Restorer *r) {
+    return r->depth ? r->stack[r->depth - 1] : -1;
 }
 
-bool restoreFindPath(Repo *repo, const Snapshot *snap, const char *path, Node *node, LbError *err) {
-    memset(node, 0, sizeof(*node));
-    node->type = NODE_DIR;
-    node->subtree = snap->tree;
-    node->mode = 0755;
-    node->name = lbXstrdup("/");
-    if (path == NULL)
-        return true;
-    char *copy = lbXstrdup(path);
-    char *save = NULL;
-    bool ok = true;
-    for (char *comp = strtok_r(copy, "/", &save); comp && ok; comp = strtok_r(NULL, "/", &save)) {
-        if (node->type != NODE_DIR) {
-            ok = lbErr(err, LB_ERR_NOT_FOUND, "path '%s' is not in the snapshot ('%s' is not a directory)", path,
-                       node->name);
-            break;
-        }
-        Tree t = {0};
-        if (!loadTree(repo, &node->subtree, &t, err)) {
-            ok = false;
-            break;
-        }
-        const Node *found = treeFind(&t, comp);
-        if (found == NULL) {
-            ok = lbErr(err, LB_ERR_NOT_FOUND, "path '%s' is not in the snapshot", path);
-        } else {
-            nodeClear(node);
-            nodeCopy(node, found);
-        }
-        treeFree(&t);
+static bool planEntry(Restorer *r, TargetEntry *te, bool isDir) {
+    long parent = planParent(r);
+    bool parentIncluded = r->depth ? r->stackIncluded[r->depth - 1] : false;
+    if (!te->single && r->opts->excludeCount && matchAny(r->opts->excludes, r->opts->excludeCount, te->snapPath)) {
+        te->skip = true;
+        return false;
     }
-    free(copy);
-    if (!ok)
-        nodeClear(node);
-    return ok;
+    bool included = te->single || parentIncluded || r->opts->includeCount == 0 ||
+                    matchAny(r->opts->includes, r->opts->includeCount, te->snapPath);
+    long idx = (long)r->count;
+    REntry *e = addEntry(r);
+    const char *name = te->node->name;
+    e->path = te->single || parent < 0 ? lbXstrdup(name) : lbXasprintf("%s/%s", r->entries[parent].path, name);
+    e->snapPath = lbXstrdup(te->snapPath);
+    e->node = *te->node;
+    memset(te->node, 0, sizeof(*te->node));
+    e->parent = parent;
+    if (included) {
+        e->needed = true;
+        for (long p = parent; p >= 0 && !r->entries[p].needed; p = r->entries[p].parent)
+            r->entries[p].needed = true;
+    }
+    if (isDir) {
+        if (r->depth == r->stackCap) {
+            r->stackCap = r->stackCap ? r->stackCap * 2 : 32;
+            r->stack = lbXrealloc(r->stack, r->stackCap * sizeof(long));
+            r->stackIncluded = lbXrealloc(r->stackIncluded, r->stackCap * sizeof(bool));
+        }
+        r->stack[r->depth] = idx;
+        r->stackIncluded[r->depth++] = included && r->opts->includeCount > 0;
+    }
+    return true;
+}
+
+static bool dirEnter(void *driver, TargetEntry *dir, LbError *err) {
+    (void)err;
+    planEntry(driver, dir, true);
+    return true;
+}
+
+static bool dirAdd(void *driver, TargetEntry *entry, LbError *err) {
+    (void)err;
+    planEntry(driver, entry, false);
+    return true;
+}
+
+static void dirLeave(void *driver) {
+    Restorer *r = driver;
+    r->depth--;
+}
+
+static bool dirDamaged(void *driver, const char *snapPath, LbError *err) {
+    Restorer *r = driver;
+    (void)snapPath;
+    (void)err;
+    atomic_store(&r->entries[planParent(r)].damaged, true);
+    return true;
 }
 
 static int cmpChunk(const void *x, const void *y) {
@@ -552,9 +529,14 @@ static void *dataWorker(void *arg) {
 
 /* ---- metadata ---- */
 
-static void applyXattrs(Restorer *r, REntry *e, int fd) {
+/* The kernel drops security.capability on chown, so applyMeta sets it
+ * (caps true) after the owner, and every other attribute (caps false)
+ * before. */
+static void applyXattrs(Restorer *r, REntry *e, int fd, bool caps) {
     for (size_t i = 0; i < e->node.xattrCount; i++) {
         Xattr *x = &e->node.xattrs[i];
+        if ((strcmp(x->name, "security.capability") == 0) != caps)
+            continue;
         if (fsetxattr(fd, x->name, x->value, x->len, 0) != 0 && errno != ENOTSUP && errno != EPERM)
             warn(r, e->path, "set extended attributes of");
     }
@@ -582,12 +564,14 @@ static void applyMeta(Restorer *r, REntry *e) {
             return;
         }
         if (n->xattrCount)
-            applyXattrs(r, e, fd);
+            applyXattrs(r, e, fd, false);
         if (r->isRoot && fchown(fd, n->uid, n->gid) != 0)
             warn(r, e->path, "set owner of");
-        /* after chown, which clears setuid/setgid */
+        /* after chown, which clears setuid/setgid and file capabilities */
         if (fchmod(fd, n->mode) != 0)
             warn(r, e->path, "set mode of");
+        if (n->xattrCount)
+            applyXattrs(r, e, fd, true);
         if (futimens(fd, times) != 0)
             warn(r, e->path, "set times of");
         close(fd);
@@ -676,57 +660,28 @@ static bool mkdirs(const char *path) {
     return ok;
 }
 
-bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, RestoreResult *result, LbError *err) {
-    memset(result, 0, sizeof(*result));
-    Restorer r = {.repo = repo, .opts = opts, .result = result, .rootFd = -1, .isRoot = geteuid() == 0};
-    dirCacheInit(&r.cache);
-    pthread_mutex_init(&r.mu, NULL);
-    Node top = {0};
-    bool ok = false;
-    if (!restoreFindPath(repo, snap, opts->subpath, &top, err))
-        goto cleanup;
-    char *snapPrefix = NULL;
-    if (opts->subpath && strcmp(opts->subpath, "/") != 0) {
-        snapPrefix = lbXstrdup(opts->subpath);
-        size_t l = strlen(snapPrefix);
-        while (l > 1 && snapPrefix[l - 1] == '/')
-            snapPrefix[--l] = '\0';
-    } else {
-        snapPrefix = lbXstrdup("");
-    }
-    if (top.type == NODE_DIR) {
-        ok = planTree(&r, &top.subtree, -1, "", snapPrefix, false, err);
-    } else {
-        /* a single file or link: restore it under its own name */
-        REntry *e = addEntry(&r);
-        e->path = lbXstrdup(top.name);
-        e->snapPath = lbXstrdup(snapPrefix);
-        nodeCopy(&e->node, &top);
-        e->parent = -1;
-        e->needed = true;
-        ok = true;
-    }
-    free(snapPrefix);
-    if (!ok)
-        goto cleanup;
-    ok = false;
-    planHardLinks(&r);
-    if (!planChunks(&r, err))
-        goto cleanup;
+/* The directory target's finish: every entry is planned and validated;
+ * now write. */
+static bool dirFinish(void *driver, LbError *err) {
+    Restorer *r = driver;
+    Repo *repo = r->repo;
+    planHardLinks(r);
+    if (!planChunks(r, err))
+        return false;
 
     /* everything is planned and validated: now write */
-    if (!mkdirs(opts->target)) {
-        lbErrSys(err, "unable to create restore target '%s'", opts->target);
-        goto cleanup;
+    if (!mkdirs(r->opts->target)) {
+        lbErrSys(err, "unable to create restore target '%s'", r->opts->target);
+        return false;
     }
-    r.rootFd = open(opts->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (r.rootFd < 0) {
-        lbErrSys(err, "unable to open restore target '%s'", opts->target);
-        goto cleanup;
+    r->rootFd = open(r->opts->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->rootFd < 0) {
+        lbErrSys(err, "unable to open restore target '%s'", r->opts->target);
+        return false;
     }
-    for (size_t i = 0; i < r.count; i++)
-        if (r.entries[i].needed && !createEntry(&r, &r.entries[i]) && r.entries[i].node.type == NODE_FILE)
-            atomic_store(&r.entries[i].damaged, true);
+    for (size_t i = 0; i < r->count; i++)
+        if (r->entries[i].needed && !createEntry(r, &r->entries[i]) && r->entries[i].node.type == NODE_FILE)
+            atomic_store(&r->entries[i].damaged, true);
 
     /* one worker per core reads a local disk; an object store answers each
      * ranged GET after a round trip, so more requests must be in flight
@@ -741,63 +696,80 @@ bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, Re
     pthread_t threads[8];
     int started = 0;
     for (long t = 0; t < nthreads; t++)
-        if (pthread_create(&threads[t], NULL, dataWorker, &r) == 0)
+        if (pthread_create(&threads[t], NULL, dataWorker, r) == 0)
             started++;
     if (started == 0)
-        dataWorker(&r);
-    while (opts->progress) {
-        RestoreProgress p = {atomic_load(&r.bytesDone), r.bytesTotal, r.result->files};
-        opts->progress(opts->progressCtx, &p);
-        if (atomic_load(&r.nextGroup) >= r.packGroups + (size_t)started)
+        dataWorker(r);
+    while (r->opts->progress) {
+        RestoreProgress p = {atomic_load(&r->bytesDone), r->bytesTotal, r->result->files};
+        r->opts->progress(r->opts->progressCtx, &p);
+        if (atomic_load(&r->nextGroup) >= r->packGroups + (size_t)started)
             break;
         usleep(200000);
     }
     for (int t = 0; t < started; t++)
         pthread_join(threads[t], NULL);
-    if (opts->progress) {
-        RestoreProgress p = {atomic_load(&r.bytesDone), r.bytesTotal, r.result->files};
-        opts->progress(opts->progressCtx, &p);
+    if (r->opts->progress) {
+        RestoreProgress p = {atomic_load(&r->bytesDone), r->bytesTotal, r->result->files};
+        r->opts->progress(r->opts->progressCtx, &p);
     }
-    result->bytes = atomic_load(&r.bytesDone);
+    r->result->bytes = atomic_load(&r->bytesDone);
 
     /* hard links were made before the data arrived; they share the inode */
-    for (size_t i = 0; i < r.count; i++) {
-        REntry *e = &r.entries[i];
-        if (e->needed && e->linkTo >= 0 && atomic_load(&r.entries[e->linkTo].damaged))
+    for (size_t i = 0; i < r->count; i++) {
+        REntry *e = &r->entries[i];
+        if (e->needed && e->linkTo >= 0 && atomic_load(&r->entries[e->linkTo].damaged))
             atomic_store(&e->damaged, true);
     }
-    if (opts->verify)
-        for (size_t i = 0; i < r.count; i++)
-            if (r.entries[i].needed && r.entries[i].node.type == NODE_FILE && r.entries[i].linkTo < 0 &&
-                !atomic_load(&r.entries[i].damaged))
-                verifyFile(&r, &r.entries[i]);
+    if (r->opts->verify)
+        for (size_t i = 0; i < r->count; i++)
+            if (r->entries[i].needed && r->entries[i].node.type == NODE_FILE && r->entries[i].linkTo < 0 &&
+                !atomic_load(&r->entries[i].damaged))
+                verifyFile(r, &r->entries[i]);
     /* files and links first, then directories deepest first (reverse pre-order) */
-    for (size_t i = 0; i < r.count; i++)
-        if (r.entries[i].needed && r.entries[i].node.type != NODE_DIR && r.entries[i].linkTo < 0)
-            applyMeta(&r, &r.entries[i]);
-    for (size_t i = r.count; i-- > 0;)
-        if (r.entries[i].needed && r.entries[i].node.type == NODE_DIR)
-            applyMeta(&r, &r.entries[i]);
+    for (size_t i = 0; i < r->count; i++)
+        if (r->entries[i].needed && r->entries[i].node.type != NODE_DIR && r->entries[i].linkTo < 0)
+            applyMeta(r, &r->entries[i]);
+    for (size_t i = r->count; i-- > 0;)
+        if (r->entries[i].needed && r->entries[i].node.type == NODE_DIR)
+            applyMeta(r, &r->entries[i]);
 
-    for (size_t i = 0; i < r.count; i++) {
-        if (r.entries[i].needed && atomic_load(&r.entries[i].damaged)) {
+    for (size_t i = 0; i < r->count; i++) {
+        if (r->entries[i].needed && atomic_load(&r->entries[i].damaged)) {
             char shown[1024];
-            lbPrintable(r.entries[i].snapPath, shown, sizeof(shown));
-            addString(&result->damaged, &result->damagedCount, lbXstrdup(shown));
+            lbPrintable(r->entries[i].snapPath, shown, sizeof(shown));
+            addString(&r->result->damaged, &r->result->damagedCount, lbXstrdup(shown));
         }
     }
-    if (r.failed) {
-        *err = r.firstError;
-        goto cleanup;
+    if (r->failed) {
+        *err = r->firstError;
+        return false;
     }
-    if (result->damagedCount > 0) {
-        lbErr(err, LB_ERR_INCOMPLETE, "%zu file(s) could not be restored intact", result->damagedCount);
-        goto cleanup;
+    if (r->result->damagedCount > 0) {
+        lbErr(err, LB_ERR_INCOMPLETE, "%zu file(s) could not be restored intact", r->result->damagedCount);
+        return false;
     }
-    ok = true;
-cleanup:
+    return true;
+}
+
+static const TargetInterface dirTargetInterface = {
+    .name = "directory",
+    .features = TARGET_FEATURE_RANDOM_ACCESS | TARGET_FEATURE_METADATA,
+    .enter = dirEnter,
+    .add = dirAdd,
+    .leave = dirLeave,
+    .damagedDir = dirDamaged,
+    .finish = dirFinish,
+};
+
+bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, RestoreResult *result, LbError *err) {
+    memset(result, 0, sizeof(*result));
+    Restorer r = {.repo = repo, .opts = opts, .result = result, .rootFd = -1, .isRoot = geteuid() == 0};
+    dirCacheInit(&r.cache);
+    pthread_mutex_init(&r.mu, NULL);
+    Target t = {&dirTargetInterface, &r};
+    bool ok = restoreTargetRun(repo, snap, opts->subpath, &t, err);
     dirCacheClose(&r.cache);
-    nodeClear(&top);
     if (r.rootFd >= 0)
         close(r.rootFd);
     for (size_t i = 0; i < r.count; i++) {
@@ -808,6 +780,8 @@ cleanup:
     free(r.entries);
     free(r.chunks);
     free(r.packStarts);
+    free(r.stack);
+    free(r.stackIncluded);
     pthread_mutex_destroy(&r.mu);
     return ok;
 }
@@ -820,29 +794,4 @@ void restoreResultClear(RestoreResult *result) {
         free(result->warnings[i]);
     free(result->warnings);
     memset(result, 0, sizeof(*result));
-}
-
-typedef struct FdSink {
-    int fd;
-    const char *name;
-} FdSink;
-
-static int emitToFd(void *ctx, const uint8_t *data, size_t len, LbError *err) {
-    FdSink *sink = ctx;
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(sink->fd, data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            lbErrSys(err, "unable to write '%s' to its reader", sink->name);
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    return 1;
-}
-
-bool restoreFileToFd(Repo *repo, const Node *file, int fd, LbError *err) {
-    FdSink sink = {fd, file->name};
-    return restoreFileStream(repo, file, emitToFd, &sink, err);
 }

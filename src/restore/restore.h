@@ -1,5 +1,6 @@
 /*
- * restore.h - restore a snapshot (or a subtree of it) into a directory.
+ * restore.h - restore a snapshot (or a subtree of it) into a directory: the
+ * directory target of restore/target.h (random access, metadata).
  *
  * Plan first, write after: every tree is loaded and validated before the
  * first byte is written, so an unsafe snapshot (names with '/', '..', absolute
@@ -54,7 +55,8 @@ bool restoreRun(Repo *repo, const Snapshot *snap, const RestoreOptions *opts, Re
 void restoreResultClear(RestoreResult *result);
 
 /* Load the tree at a path inside a snapshot ("/" or NULL = root). On success
- * *node describes the path (a synthetic dir node for the root). */
+ * *node describes the path (a synthetic dir node for the root). In
+ * target.c, with the tree reader. */
 bool restoreFindPath(Repo *repo, const Snapshot *snap, const char *path, Node *node, LbError *err);
 
 /* Receives a file's content in order. Returns > 0 for more, 0 to stop early

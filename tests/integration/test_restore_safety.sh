@@ -209,4 +209,44 @@ else
     find "$OUT" "$sub" | sed 's/^/#   /'
 fi
 
+# ---- SNAP:PATH puts PATH's entries into the target; the target keeps its own mode ----
+keep=$WORK/target-keep
+mkdir -p "$keep"
+chmod 0751 "$keep"
+chmod 0700 "$SRC/dir" # differs from the target's
+check "SNAP:PATH restore into an existing directory exits 0" "$LB" -r "$R" restore "latest:$SRC/dir" --target "$keep"
+kept="$(stat -c '%a' "$keep")"
+if [ "$kept" = 751 ] && [ -f "$keep/deeper/blob.bin" ]; then
+    ok "SNAP:PATH: the entries of PATH land in the target, which keeps its mode 751, not PATH's 700 (as with restic)"
+else
+    fail "SNAP:PATH: the entries land in the target, which keeps its own mode (got '$kept')"
+fi
+
+# ---- file capabilities survive the owner being set (the kernel drops them on chown) ----
+if ! command -v setcap >/dev/null || ! command -v getcap >/dev/null; then
+    skip "file capabilities: setcap/getcap missing (Debian package libcap2-bin)"
+elif [ "$(id -u)" -ne 0 ]; then
+    skip "file capabilities: restoring an owner needs root"
+else
+    CAPS=$TMP/caps-src
+    mkdir -p "$CAPS"
+    printf 'ping' >"$CAPS/ping"
+    chown 1234:1234 "$CAPS/ping"
+    if setcap cap_net_raw+ep "$CAPS/ping" 2>"$INV/setcap.err"; then
+        want=$(cd "$CAPS" && getcap ping)
+        check "file capabilities: backup" "$LB" -r "$R" backup "$CAPS" -q
+        capt=$WORK/target-caps
+        check "file capabilities: restore as root (exit 0)" "$LB" -r "$R" restore latest --target "$capt"
+        got=$(cd "$capt$CAPS" 2>/dev/null && getcap ping)
+        owner=$(stat -c %u:%g "$capt$CAPS/ping" 2>/dev/null)
+        if [ -n "$want" ] && [ "$got" = "$want" ] && [ "$owner" = 1234:1234 ]; then
+            ok "file capabilities: '$got' kept on a file restored as owner $owner"
+        else
+            fail "file capabilities: kept on a file owned by 1234 (want '$want', got '$got', owner $owner)"
+        fi
+    else
+        skip "file capabilities: setcap refused here ($(head -c 200 "$INV/setcap.err"))"
+    fi
+fi
+
 finish
