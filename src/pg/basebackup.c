@@ -633,6 +633,12 @@ bool basebackupInfoFromJson(const json_t *meta, BasebackupInfo *in, LbError *err
     in->serverVersionNum = (int)json_integer_value(json_object_get(meta, "server_version_num"));
     in->systemId = getU64Text(meta, "system_identifier");
     in->walSegmentSize = (uint64_t)json_integer_value(json_object_get(meta, "wal_segment_size"));
+    /* PostgreSQL's segment size is a power of two from 1 MiB to 1 GiB (0:
+     * not recorded, the default 16 MiB applies); anything else would make
+     * every WAL name computed from it wrong (or divide by zero) */
+    uint64_t ss = in->walSegmentSize;
+    if (ss != 0 && (ss < (UINT64_C(1) << 20) || ss > (UINT64_C(1) << 30) || (ss & (ss - 1)) != 0))
+        return lbErr(err, LB_ERR_FORMAT, "physical backup metadata has an invalid wal_segment_size %" PRIu64, ss);
     in->fromStandby = json_is_true(json_object_get(meta, "from_standby"));
     v = json_string_value(json_object_get(meta, "archive_mode"));
     snprintf(in->archiveMode, sizeof(in->archiveMode), "%s", v ? v : "");

@@ -27,10 +27,6 @@ static void meta(const uint8_t *data, size_t size) {
     LbError err = {0};
     if (o != NULL && basebackupInfoFromJson(o, &info, &err)) {
         char stopWal[32];
-        if (info.walSegmentSize > UINT32_MAX && fuzzSkipKnownBugs()) { /* pg_label/segment-size-8gib */
-            json_decref(o);
-            return;
-        }
         walSegmentName(info.stopTimeline ? info.stopTimeline : info.startTimeline, info.stopLsn ? info.stopLsn - 1 : 0,
                        info.walSegmentSize ? info.walSegmentSize : (16u << 20), stopWal, sizeof(stopWal));
         uint64_t ss = info.walSegmentSize;
