@@ -382,25 +382,11 @@ void cliProgressDone(void) {
     cliProgressClear(&legacyProgress);
 }
 
+/* the same units as every job report (job/report.h) */
 void cliFormatBytes(double b, char *out, size_t n) {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int u = 0;
-    while (b >= 1024 && u < 5) {
-        b /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, n, "%.0f %s", b, units[u]);
-    else
-        snprintf(out, n, "%.2f %s", b, units[u]);
+    jobFormatBytes(b, out, n);
 }
 
 void cliFormatDuration(double s, char *out, size_t n) {
-    if (s < 0)
-        s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+    jobFormatDuration(s, out, n);
 }
