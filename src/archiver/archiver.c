@@ -90,7 +90,15 @@ struct SourceSink {
     size_t userCount, groupCount;
     ArchiverProgress progress;
     double lastProgress;
+    bool cancelled; /* opts->cancel was seen set */
 };
+
+/* Has the run been cancelled? One relaxed load while it has not. */
+static bool runCancelled(SourceSink *s) {
+    if (!s->cancelled && s->opts->cancel != NULL && atomic_load_explicit(s->opts->cancel, memory_order_relaxed))
+        s->cancelled = true;
+    return s->cancelled;
+}
 
 /***********************************************************************************************************************
  * Chunking: a byte stream is cut by the repository's chunker and each chunk
@@ -312,6 +320,10 @@ typedef struct SinkReader {
 
 static ssize_t sinkRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
     SinkReader *r = ctx;
+    if (runCancelled(r->sink)) {
+        *why = "cancelled";
+        return -1;
+    }
     ssize_t n = r->read(r->ctx, buf, cap, why);
     if (n > 0)
         r->sink->progress.bytesDone += (uint64_t)n;
@@ -356,6 +368,8 @@ void sourceSinkUnchanged(SourceSink *s, SourceRef ref, const Node *pn) {
 }
 
 void sourceSinkUnreadable(SourceSink *s, const char *path, const char *reason) {
+    if (s->cancelled)
+        return; /* the run fails anyway */
     ArchiverResult *r = s->result;
     r->unreadable = lbXrealloc(r->unreadable, (r->unreadableCount + 1) * sizeof(char *));
     r->unreadable[r->unreadableCount++] = lbXasprintf("%s: %s", path, reason);
@@ -381,13 +395,14 @@ static const char *cachedName(NameCache **cache, size_t *count, uint32_t id, boo
         if ((*cache)[i].id == id)
             return (*cache)[i].name;
     char *name = NULL;
+    char text[4096]; /* the _r lookups: runs may go on in several threads */
     if (user) {
-        struct passwd *pw = getpwuid(id);
-        if (pw)
+        struct passwd pwBuf, *pw = NULL;
+        if (getpwuid_r(id, &pwBuf, text, sizeof(text), &pw) == 0 && pw)
             name = lbXstrdup(pw->pw_name);
     } else {
-        struct group *gr = getgrgid(id);
-        if (gr)
+        struct group grBuf, *gr = NULL;
+        if (getgrgid_r(id, &grBuf, text, sizeof(text), &gr) == 0 && gr)
             name = lbXstrdup(gr->gr_name);
     }
     *cache = lbXrealloc(*cache, (*count + 1) * sizeof(NameCache));
@@ -432,7 +447,11 @@ bool sourceSinkWantsProgress(const SourceSink *s) {
 }
 
 bool sourceSinkFailed(SourceSink *s) {
-    return saverFailed(s->saver);
+    return runCancelled(s) || saverFailed(s->saver);
+}
+
+bool sourceSinkCancelled(SourceSink *s) {
+    return runCancelled(s);
 }
 
 /***********************************************************************************************************************
@@ -527,6 +546,10 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         bool walked = s.source->interface->walk(s.source->driver, &s, err);
         while (s.depth > 1)
             sourceSinkLeave(&s);
+        if (runCancelled(&s)) {
+            lbErr(err, LB_ERR_NOT_COMMITTED, "backup cancelled: no snapshot written");
+            goto cleanup;
+        }
         if (!walked) {
             if (saverFailed(s.saver))
                 saverFinish(s.saver, err); /* the reason the walk stopped */

@@ -9,6 +9,7 @@
 #ifndef LIFEBOAT_ARCHIVER_ARCHIVER_H
 #define LIFEBOAT_ARCHIVER_ARCHIVER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -35,6 +36,9 @@ typedef struct ArchiverOptions {
     RepoChunkProfile chunkProfile; /* REPO_CHUNK_FILES unless the sources are dumps */
     ArchiverProgressCb progress;
     void *progressCtx;
+    /* may be NULL; once set, the run stops between files and chunks and
+     * fails with LB_ERR_NOT_COMMITTED (no snapshot to write) */
+    const atomic_bool *cancel;
 } ArchiverOptions;
 
 typedef struct ArchiverResult {

@@ -2,11 +2,11 @@
 #include "cmd/cli.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -282,78 +282,145 @@ void cliPrintJson(json_t *value) {
     json_decref(value);
 }
 
-static bool progressActive = false;
-static bool progressOn = false;
+/* A progress line on stderr: redrawn in place, cut to the terminal's width
+ * (a wrapped line could not be redrawn). */
+struct CliProgress {
+    bool active; /* a line is shown */
+};
+
+CliProgress *cliProgressNew(const GlobalOpts *g) {
+    if (g->quiet || g->json || !isatty(STDERR_FILENO))
+        return NULL;
+    return lbXcalloc(1, sizeof(CliProgress));
+}
+
+/* The terminal's width in columns, 80 when unknown. */
+static size_t terminalColumns(void) {
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
+static void progressDraw(CliProgress *p, const char *fmt, va_list ap) {
+    char line[1024];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t width = terminalColumns();
+    /* one column spare: writing the last one wraps on many terminals */
+    size_t max = width > 1 ? width - 1 : 1;
+    if (strlen(line) > max)
+        line[max < sizeof(line) ? max : sizeof(line) - 1] = '\0';
+    fprintf(stderr, "\r\033[K%s", line);
+    fflush(stderr);
+    p->active = true;
+}
+
+void cliProgressShow(CliProgress *p, const char *fmt, ...) {
+    if (p == NULL)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    progressDraw(p, fmt, ap);
+    va_end(ap);
+}
+
+void cliProgressClear(CliProgress *p) {
+    if (p != NULL && p->active) {
+        fprintf(stderr, "\r\033[K");
+        fflush(stderr);
+        p->active = false;
+    }
+}
+
+void cliProgressFree(CliProgress *p) {
+    cliProgressClear(p);
+    free(p);
+}
+
+void cliProgressJob(void *ctx, const JobProgress *jp) {
+    CliProgress *p = ctx;
+    if (p == NULL)
+        return;
+    char bytes[32], total[32], rate[32], elapsed[32], eta[32] = "?";
+    double r = jp->elapsed > 0 ? (double)jp->bytesDone / jp->elapsed : 0;
+    cliFormatBytes((double)jp->bytesDone, bytes, sizeof(bytes));
+    cliFormatBytes(r, rate, sizeof(rate));
+    cliFormatDuration(jp->elapsed, elapsed, sizeof(elapsed));
+    if (jp->stream != NULL) { /* a stream's size is not known ahead */
+        cliProgressShow(p, "[%s] %s: %s  %s/s", elapsed, jp->stream, bytes, rate);
+        return;
+    }
+    cliFormatBytes((double)jp->bytesTotal, total, sizeof(total));
+    if (jp->bytesTotal > jp->bytesDone && r > 0)
+        cliFormatDuration((double)(jp->bytesTotal - jp->bytesDone) / r, eta, sizeof(eta));
+    else if (jp->bytesTotal > 0)
+        snprintf(eta, sizeof(eta), "0:00");
+    cliProgressShow(p, "[%s] %llu / %llu files  %s / %s  %s/s  ETA %s", elapsed, (unsigned long long)jp->filesDone,
+                    (unsigned long long)jp->filesTotal, bytes, total, rate, eta);
+}
+
+JobLabels cliJobLabels(const CfgValues *cfg) {
+    JobLabels l = {
+        .host = cfgStr(cfg, cfgOptHost),
+        .timeNs = cfgInt(cfg, cfgOptTime),
+        .component = cfgStr(cfg, cfgOptComponent),
+        .recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint),
+    };
+    l.tags = cfgList(cfg, cfgOptTag, &l.tagCount);
+    return l;
+}
+
+int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *spec) {
+    LbError err = {0};
+    Repo *repo = cliOpenRepo(g, &err);
+    if (repo == NULL)
+        return cliFail(&err);
+    JobReport *report = jobReportNew(kind);
+    CliProgress *progress = cliProgressNew(g);
+    JobEnv env = {.progress = progress ? cliProgressJob : NULL, .progressCtx = progress};
+    run(repo, spec, &env, report);
+    cliProgressFree(progress);
+    int rc = jobReportExitCode(report);
+    if (jobReportFailed(report)) {
+        rc = cliFail(jobReportError(report));
+    } else {
+        if (g->json)
+            cliPrintJson(jobReportJson(report));
+        jobReportPrintText(report, g->quiet ? NULL : stdout, stderr);
+    }
+    jobReportFree(report);
+    repoFree(repo);
+    return rc;
+}
+
+/* The line of the verbs not yet converted to a CliProgress of their own
+ * (restore, check): one per process, as they run one at a time. */
+static CliProgress legacyProgress;
+static bool legacyOn = false;
 
 bool cliProgressEnabled(const GlobalOpts *g) {
-    progressOn = !g->quiet && !g->json && isatty(STDERR_FILENO);
-    return progressOn;
+    legacyOn = !g->quiet && !g->json && isatty(STDERR_FILENO);
+    return legacyOn;
 }
 
 void cliProgressLine(const char *fmt, ...) {
-    if (!progressOn)
+    if (!legacyOn)
         return;
-    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    progressDraw(&legacyProgress, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\r\033[K%s", line);
-    fflush(stderr);
-    progressActive = true;
 }
 
 void cliProgressDone(void) {
-    if (progressActive) {
-        fprintf(stderr, "\r\033[K");
-        fflush(stderr);
-        progressActive = false;
-    }
+    cliProgressClear(&legacyProgress);
 }
 
+/* the same units as every job report (job/report.h) */
 void cliFormatBytes(double b, char *out, size_t n) {
-    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int u = 0;
-    while (b >= 1024 && u < 5) {
-        b /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, n, "%.0f %s", b, units[u]);
-    else
-        snprintf(out, n, "%.2f %s", b, units[u]);
+    jobFormatBytes(b, out, n);
 }
 
 void cliFormatDuration(double s, char *out, size_t n) {
-    if (s < 0)
-        s = 0;
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
-}
-
-void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host,
-                     const char *const *tags, size_t tagCount, const char *component, const char *recoveryPoint) {
-    char here[256] = "unknown";
-    if (host == NULL) {
-        gethostname(here, sizeof(here) - 1);
-        host = here;
-    }
-    snap->timeNs = timeNs ? timeNs : res->summary.startNs;
-    snap->tree = res->tree;
-    for (size_t i = 0; i < res->pathCount; i++)
-        snapshotAddString(&snap->paths, &snap->pathCount, res->paths[i]);
-    snap->hostname = lbXstrdup(host);
-    struct passwd *pw = getpwuid(getuid());
-    snap->username = lbXstrdup(pw ? pw->pw_name : "unknown");
-    snap->uid = getuid();
-    snap->gid = getgid();
-    for (size_t i = 0; i < tagCount; i++)
-        snapshotAddString(&snap->tags, &snap->tagCount, tags[i]);
-    if (component)
-        snap->component = lbXstrdup(component);
-    if (recoveryPoint)
-        snap->recoveryPoint = lbXstrdup(recoveryPoint);
+    jobFormatDuration(s, out, n);
 }

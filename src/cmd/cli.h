@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "common/error.h"
+#include "job/job.h"
 #include "config/parse.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
@@ -102,14 +103,28 @@ typedef struct CliRepo {
 bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err);
 void cliRepoClose(CliRepo *r);
 
-/* Fill what every backup records the same way in its new snapshot: the time
- * (timeNs, or the start of the run when 0), tree and paths of res, the host
- * (this machine's name when NULL), the user running lifeboat, the tags,
- * component and recovery point (each may be NULL/0). */
-void cliSnapshotFill(Snapshot *snap, const ArchiverResult *res, int64_t timeNs, const char *host,
-                     const char *const *tags, size_t tagCount, const char *component, const char *recoveryPoint);
+/* One job's progress line on stderr, redrawn in place and cut to the
+ * terminal's width: NULL (every call a no-op) unless stderr is a terminal
+ * and neither --quiet nor --json is given. cliProgressFree clears the line. */
+typedef struct CliProgress CliProgress;
+CliProgress *cliProgressNew(const GlobalOpts *g);
+void cliProgressShow(CliProgress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cliProgressClear(CliProgress *p);
+void cliProgressFree(CliProgress *p);
+/* A JobProgressFn (job/job.h) drawing on the CliProgress ctx (may be NULL). */
+void cliProgressJob(void *ctx, const JobProgress *progress);
 
-/* Progress line on stderr when it is a terminal and not quiet/json. */
+/* --host, --time, --component, --tag (each a tag) and --recovery-point. */
+JobLabels cliJobLabels(const CfgValues *cfg);
+
+/* Runs one job (job/job.h) on repo with env. */
+typedef bool (*CliJobRun)(Repo *repo, const void *spec, const JobEnv *env, JobReport *report);
+/* options -> job -> run -> print: open the repository named by g, run the
+ * job with a progress line on a terminal, print its report (text, or one
+ * JSON object with --json; warnings to stderr) and return its exit code. */
+int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *spec);
+
+/* The same line for verbs that have no CliProgress yet (one per process). */
 bool cliProgressEnabled(const GlobalOpts *g);
 void cliProgressLine(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cliProgressDone(void);

@@ -28,6 +28,7 @@
 #include "pg/pitr.h"
 #include "pg/pitrrestore.h"
 #include "pg/wal.h"
+#include "job/pg.h"
 #include "pg/walspool.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
@@ -54,170 +55,34 @@ static bool takeConnInfo(PgConnInfo **out, const char *value, LbError *err) {
  * backup --pg-physical
  * ====================================================================== */
 
-typedef struct BackupCli {
-    PgConnInfo *conn;
-    const char *pgBin, *host, *component, *recoveryPoint, *label;
-    const char *const *tags;
-    size_t tagCount;
-    bool spread, walNone;
-} BackupCli;
-
-static BackupCli backupOptions(const CfgValues *cfg) {
-    BackupCli o = {
-        .pgBin = cfgStr(cfg, cfgOptPgBin),
-        .host = cfgStr(cfg, cfgOptHost),
-        .component = cfgStr(cfg, cfgOptComponent),
-        .recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint),
-        .label = cfgStr(cfg, cfgOptLabel),
-        .spread = cfgEnum(cfg, cfgOptCheckpoint) == 1,
-        .walNone = cfgEnum(cfg, cfgOptWalMethod) == 1,
-    };
-    o.tags = cfgList(cfg, cfgOptTag, &o.tagCount);
-    return o;
-}
-
-/* The index files this backup deduplicated against must still be there (a
- * prune despite our lock would have removed blobs): as in backup.c. */
-
-/* Progress line on a terminal: the size of the base backup is not known
- * in advance, so bytes and rate only. ctx: the start time (double). */
-static void onBackupProgress(void *ctx, const ArchiverProgress *p) {
-    double el = lbMonotonicSeconds() - *(const double *)ctx;
-    char bytes[32], rate[32], elapsed[32];
-    cliFormatBytes((double)p->bytesDone, bytes, sizeof(bytes));
-    cliFormatBytes(el > 0 ? (double)p->bytesDone / el : 0, rate, sizeof(rate));
-    cliFormatDuration(el, elapsed, sizeof(elapsed));
-    cliProgressLine("[%s] base backup %s  %s/s", elapsed, bytes, rate);
-}
-
-static void printBackup(const GlobalOpts *g, const Snapshot *snap, const BasebackupInfo *in, double seconds) {
-    const SnapshotSummary *s = &snap->summary;
-    char hex[LB_ID_HEX_LEN + 1], start[32], stop[32];
-    lbIdToHex(&snap->id, hex);
-    walLsnFormat(in->startLsn, start, sizeof(start));
-    walLsnFormat(in->stopLsn, stop, sizeof(stop));
-    if (g->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "message_type", json_string("summary"));
-        json_object_set_new(o, "snapshot_id", json_string(hex));
-        json_object_set_new(o, "data_added", json_integer((json_int_t)s->dataAdded));
-        json_object_set_new(o, "data_added_stored", json_integer((json_int_t)s->dataAddedStored));
-        json_object_set_new(o, "total_bytes_processed", json_integer((json_int_t)s->totalBytes));
-        json_object_set_new(o, "total_duration", json_real(seconds));
-        json_object_set(o, "pg", snap->meta);
-        cliPrintJson(o);
-        return;
-    }
-    if (g->quiet)
-        return;
-    char total[32], added[32], stored[32], dur[32];
-    cliFormatBytes((double)s->totalBytes, total, sizeof(total));
-    cliFormatBytes((double)s->dataAdded, added, sizeof(added));
-    cliFormatBytes((double)s->dataAddedStored, stored, sizeof(stored));
-    cliFormatDuration(seconds, dur, sizeof(dur));
-    printf("Base backup: %s .. %s on timeline %" PRIu32 " (PostgreSQL %s, system %" PRIu64 ")\n", start, stop,
-           in->startTimeline, in->serverVersion, in->systemId);
-    printf("Tar:         %s in %" PRIu64 " members; added %s (%s stored) in %s\n", total, in->tarEntries, added, stored,
-           dur);
-    printf("snapshot %.8s saved\n", hex);
+static bool runPgPhysical(Repo *repo, const void *spec, const JobEnv *env, JobReport *report) {
+    return jobPgPhysicalRun(repo, spec, env, report);
 }
 
 int cmdBackupPgPhysical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
-    BackupCli o = backupOptions(cfg);
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
-    Repo *repo = NULL;
-    RepoLock *lock = NULL;
     PgConnInfo *conn = NULL;
-    Basebackup *bb = NULL;
-    Snapshot parent = {0}, snap = {0};
-    ArchiverResult res = {0};
-    BasebackupInfo info = {0};
-    RepoCommit *commit = NULL;
-    bool haveParent = false;
-    int rc = 1, streamFd = -1;
-    double t0 = lbMonotonicSeconds();
+    JobPgPhysical spec = {
+        .pgBin = cfgStr(cfg, cfgOptPgBin),
+        .label = cfgStr(cfg, cfgOptLabel),
+        .spreadCheckpoint = cfgEnum(cfg, cfgOptCheckpoint) == 1,
+        .walNone = cfgEnum(cfg, cfgOptWalMethod) == 1,
+        .labels = cliJobLabels(cfg),
+    };
+    spec.labels.timeNs = 0; /* a base backup is dated by its start */
+    int rc;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg-physical takes no paths (the server is named with --pg CONNINFO)");
-        goto fail;
+        return cliFail(&err);
     }
-    if (cfgStr(cfg, cfgOptPg) && !takeConnInfo(&o.conn, cfgStr(cfg, cfgOptPg), &err))
-        goto fail;
-    conn = o.conn ? o.conn : pgconnInfoNew(NULL, &err);
-    o.conn = NULL;
-    if (conn == NULL)
-        goto fail;
-    repo = cliOpenRepo(&g, &err);
-    if (repo == NULL)
-        goto fail;
-    lock = repoLockAcquire(repo, false, &err);
-    if (lock == NULL)
-        goto fail;
-    commit = repoCommitBegin(repo, &err);
-    if (commit == NULL)
-        goto fail;
-    char host[256] = "unknown";
-    gethostname(host, sizeof(host) - 1);
-    const char *hostname = o.host ? o.host : host;
-    const char *component = o.component ? o.component : BASEBACKUP_DEFAULT_COMPONENT;
-    {
-        const char *path = "/" BASEBACKUP_STREAM_NAME;
-        SnapshotFilter f = {.host = hostname, .component = component, .paths = &path, .pathCount = 1};
-        LbError perr = {0};
-        haveParent = snapshotFind(repo, "latest", &f, &parent, &perr);
-    }
-    char label[128], when[48];
-    lbFormatTimeShort(lbNowNs(), when, sizeof(when));
-    if (o.label)
-        snprintf(label, sizeof(label), "%s", o.label);
-    else
-        snprintf(label, sizeof(label), "lifeboat %s", when);
-    BasebackupOptions bo = {
-        .conn = conn, .pgBin = o.pgBin, .spreadCheckpoint = o.spread, .walNone = o.walNone, .label = label};
-    bb = basebackupStart(&bo, &streamFd, &err);
-    if (bb == NULL)
-        goto fail;
-    Source source = basebackupSource(bb);
-    ArchiverOptions ao = {.sources = &source,
-                          .sourceCount = 1,
-                          .progress = cliProgressEnabled(&g) ? onBackupProgress : NULL,
-                          .progressCtx = &t0};
-    bool stored = archiverRun(repo, &ao, &res, &err);
-    cliProgressDone();
-    if (!stored) {
-        basebackupFree(bb); /* stops pg_basebackup */
-        bb = NULL;
-        lbErrorWrap(&err, "unable to store the base backup");
-        goto fail;
-    }
-    if (!basebackupFinish(bb, &info, &err))
-        goto fail;
-
-    cliSnapshotFill(&snap, &res, 0, hostname, o.tags, o.tagCount, component, o.recoveryPoint);
-    if (haveParent) {
-        snap.hasParent = true;
-        snap.parent = parent.id;
-    }
-    snap.summary = res.summary;
-    snap.meta = basebackupInfoToJson(&info);
-    if (!repoCommitSnapshot(commit, res.newPacks, res.newPackCount, &snap, &err))
-        goto fail;
-    printBackup(&g, &snap, &info, lbMonotonicSeconds() - t0);
-    rc = 0;
-    goto done;
-fail:
-    rc = cliFail(&err);
-done:
-    basebackupFree(bb);
-    repoCommitFree(commit);
-    archiverResultClear(&res);
-    snapshotClear(&parent);
-    snapshotClear(&snap);
-    repoLockRelease(lock);
-    repoFree(repo);
+    if (cfgStr(cfg, cfgOptPg) ? !takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), &err)
+                              : (conn = pgconnInfoNew(NULL, &err)) == NULL)
+        return cliFail(&err);
+    spec.conn = conn;
+    rc = cliRunJob(&g, "pg-physical-backup", runPgPhysical, &spec);
     pgconnInfoFree(conn);
-    pgconnInfoFree(o.conn);
     return rc;
 }
 

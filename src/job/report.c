@@ -195,13 +195,13 @@ json_t *jobReportJson(const JobReport *r) {
 void jobReportPrintText(const JobReport *r, FILE *out, FILE *warnOut) {
     if (r->failed)
         return;
-    for (size_t i = 0; i < r->rowCount; i++) {
+    for (size_t i = 0; out != NULL && i < r->rowCount; i++) {
         char label[64];
         snprintf(label, sizeof(label), "%s:", r->rows[i].label);
         fprintf(out, "%-*s%s\n", JOB_LABEL_WIDTH, label, r->rows[i].text);
     }
     char hex[LB_ID_HEX_LEN + 1];
-    if (r->hasSnapshot) {
+    if (r->hasSnapshot && out != NULL) {
         lbIdToHex(&r->snapshot, hex);
         fprintf(out, "snapshot %.8s saved\n", hex);
     }

@@ -74,7 +74,7 @@ int jobReportExitCode(const JobReport *report);
 json_t *jobReportJson(const JobReport *report);
 
 /* Human text: the rows and the closing line to out (nothing for a failed
- * job); warnings to warnOut ("lifeboat: snapshot saved, but N file(s) could
+ * job or a NULL out, as under --quiet); warnings to warnOut ("lifeboat: snapshot saved, but N file(s) could
  * not be read:" and one indented line each). */
 void jobReportPrintText(const JobReport *report, FILE *out, FILE *warnOut);
 

@@ -16,6 +16,7 @@
 
 struct RepoLock {
     Repo *repo;
+    const LbLogSink *log; /* the acquiring thread's, for the refresh thread */
     bool exclusive;
     LbId id;
     pthread_t thread;
@@ -37,7 +38,9 @@ typedef struct LockInfo {
 static bool writeLock(Repo *repo, bool exclusive, LbId *id, LbError *err) {
     char host[256] = "unknown";
     gethostname(host, sizeof(host) - 1);
-    struct passwd *pw = getpwuid(getuid());
+    struct passwd pwBuf, *pw = NULL;
+    char pwText[1024];
+    getpwuid_r(getuid(), &pwBuf, pwText, sizeof(pwText), &pw);
     json_t *j = json_object();
     json_object_set_new(j, "time", json_integer((json_int_t)time(NULL)));
     json_object_set_new(j, "exclusive", json_boolean(exclusive));
@@ -116,6 +119,7 @@ static void formatAge(long long secs, char *out, size_t n) {
 
 static void *refreshMain(void *arg) {
     RepoLock *lock = arg;
+    lbLogSinkSet(lock->log);
     pthread_mutex_lock(&lock->mutex);
     while (!lock->stop) {
         struct timespec until;
@@ -147,6 +151,7 @@ RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
     RepoLock *lock = lbXcalloc(1, sizeof(RepoLock));
     lock->repo = repo;
     lock->exclusive = exclusive;
+    lock->log = lbLogSinkGet();
     pthread_mutex_init(&lock->mutex, NULL);
     pthread_cond_init(&lock->cond, NULL);
     LbId *ids = NULL;

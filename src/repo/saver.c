@@ -49,6 +49,7 @@ typedef struct Worker {
 
 struct BlobSaver {
     Repo *repo;
+    const LbLogSink *log; /* the creating thread's, set on every thread started */
     int workerCount;
     Worker *workers;
     pthread_t uploaders[SAVER_MAX_UPLOADERS];
@@ -134,6 +135,7 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
 static void *workerMain(void *arg) {
     Worker *w = arg;
     BlobSaver *s = w->saver;
+    lbLogSinkSet(s->log);
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->head == NULL && !s->stopWorkers)
@@ -213,6 +215,7 @@ static void *workerMain(void *arg) {
 
 static void *uploaderMain(void *arg) {
     BlobSaver *s = arg;
+    lbLogSinkSet(s->log);
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->upHead == NULL && !s->stopUploader)
@@ -268,6 +271,7 @@ BlobSaver *saverNew(Repo *repo, int workers) {
     }
     s->workerCount = workers;
     s->claimed = indexNew();
+    s->log = lbLogSinkGet();
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->jobAvailable, NULL);
     pthread_cond_init(&s->jobSpace, NULL);

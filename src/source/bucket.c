@@ -45,7 +45,8 @@ typedef struct Fetch Fetch;
 typedef struct BucketRun {
     BucketSource *src;
     SourceSink *sink;
-    char **open; /* the escaped names of the directories entered, outermost first */
+    const LbLogSink *log; /* the walking thread's, set in every fetcher */
+    char **open;          /* the escaped names of the directories entered, outermost first */
     size_t depth, openCap;
     char *lastName; /* the last name listed: order check and where a retried listing resumes */
     bool failed;    /* a fatal error inside the listing callback, in err */
@@ -290,6 +291,7 @@ static void fetchFirst(const BucketSource *src, Fetch *f) {
 
 static void *fetcherMain(void *arg) {
     BucketRun *r = arg;
+    lbLogSinkSet(r->log);
     pthread_mutex_lock(&r->fetchLock);
     for (;;) {
         while (r->fetchNext == r->tail && !r->stopFetchers)
@@ -538,7 +540,7 @@ static bool onObject(void *ctx, const S3ListedObject *obj) {
 static bool bucketWalk(void *driver, SourceSink *sink, LbError *err) {
     BucketSource *src = driver;
     src->objects = src->bytes = 0;
-    BucketRun r = {.src = src, .sink = sink};
+    BucketRun r = {.src = src, .sink = sink, .log = lbLogSinkGet()};
     pthread_mutex_init(&r.fetchLock, NULL);
     pthread_cond_init(&r.workCond, NULL);
     pthread_cond_init(&r.doneCond, NULL);

@@ -251,6 +251,11 @@ static void walkDir(FileSource *fs, SourceSink *sink, const char *path) {
     if (count > 1)
         qsort(names, count, sizeof(char *), cmpName);
     for (size_t i = 0; i < count; i++) {
+        if (sourceSinkCancelled(sink)) {
+            for (; i < count; i++)
+                free(names[i]);
+            break;
+        }
         char *child = strcmp(path, "/") == 0 ? lbXasprintf("/%s", names[i]) : lbXasprintf("%s/%s", path, names[i]);
         if (!excluded(fs, child, names[i])) {
             struct stat st;

@@ -158,7 +158,11 @@ void sourceSinkSetOwner(SourceSink *sink, Node *node, uint32_t uid, uint32_t gid
 void sourceSinkProgress(SourceSink *sink, const char *path);
 /* Is a progress line shown (worth counting totals ahead)? */
 bool sourceSinkWantsProgress(const SourceSink *sink);
-/* Has the storing side failed already (stop walking early)? */
+/* Has the storing side failed already, or the run been cancelled (stop
+ * walking early)? */
 bool sourceSinkFailed(SourceSink *sink);
+/* Has the run been cancelled (ArchiverOptions.cancel)? Cheap: a source may
+ * ask between any two entries, and stops walking when it answers true. */
+bool sourceSinkCancelled(SourceSink *sink);
 
 #endif

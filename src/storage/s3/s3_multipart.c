@@ -43,6 +43,7 @@ static void s3InitXmlCb(void *ctx, const char *path, const char *text, size_t le
 }
 
 typedef struct S3Multipart {
+    const LbLogSink *log; /* the starting thread's, set in every part worker */
     S3Client *client;
     const char *key;
     const char *uploadId;
@@ -78,6 +79,7 @@ static void *s3PartWorker(void *arg) {
     S3Multipart *m = arg;
     S3Client *c = m->client;
     uint8_t *partBuf = NULL;
+    const LbLogSink *previousLog = lbLogSinkSet(m->log);
     for (;;) {
         if (atomic_load(&m->failed))
             break;
@@ -143,6 +145,7 @@ static void *s3PartWorker(void *arg) {
         }
     }
     free(partBuf);
+    lbLogSinkSet(previousLog); /* also runs on the caller's thread */
     return NULL;
 }
 
@@ -213,6 +216,7 @@ static bool s3PutMultipart(S3Client *c, const char *key, const S3PutSource *src,
                      .partSize = (size_t)partSize,
                      .parts = parts};
     m.etags = lbXcalloc(parts, sizeof(*m.etags));
+    m.log = lbLogSinkGet();
     atomic_init(&m.next, 0);
     atomic_init(&m.failed, false);
     pthread_mutex_init(&m.lock, NULL);
