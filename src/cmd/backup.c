@@ -121,7 +121,7 @@ int cmdBackup(const CfgValues *cfg) {
     LbError err = {0};
     int rc;
     if (!backupOptions(cfg, &args, &o, &err) || !backupSpec(&g, &o, &args, &spec, &err)) {
-        rc = cliFail(&err);
+        rc = cliFailJson(&g, &err);
         goto done;
     }
     rc = cliRunJob(&g, "backup", runBackup, &spec);

@@ -233,8 +233,9 @@ Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
                     "enter password for the source repository: ", err);
 }
 
-int cliFail(const LbError *err) {
-    cliProgressDone();
+/* "lifeboat: <msg>" on stderr; the exit code. (A verb clears its progress
+ * line, cliProgressFree, before it reports.) */
+static int cliFailText(const LbError *err) {
     fprintf(stderr, "lifeboat: %s\n", err->msg);
     return lbErrorExitCode(err->code);
 }
@@ -244,7 +245,7 @@ CliVerb cliVerb(const CfgValues *cfg) {
 }
 
 int cliFailJson(const GlobalOpts *g, const LbError *err) {
-    int rc = cliFail(err);
+    int rc = cliFailText(err);
     if (g->json) {
         cliPrintJson(jobErrorJson(err));
         fflush(stdout);
@@ -374,7 +375,7 @@ int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *
     LbError err = {0};
     Repo *repo = cliOpenRepo(g, &err);
     if (repo == NULL)
-        return cliFail(&err);
+        return cliFailJson(g, &err);
     JobReport *report = jobReportNew(kind);
     CliProgress *progress = cliProgressNew(g);
     JobEnv env = {.progress = progress ? cliProgressJob : NULL, .progressCtx = progress};
@@ -382,7 +383,7 @@ int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *
     cliProgressFree(progress);
     int rc = jobReportExitCode(report);
     if (jobReportFailed(report)) {
-        rc = cliFail(jobReportError(report));
+        rc = cliFailJson(g, jobReportError(report));
     } else {
         if (g->json)
             cliPrintJson(jobReportJson(report));
@@ -391,29 +392,6 @@ int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *
     jobReportFree(report);
     repoFree(repo);
     return rc;
-}
-
-/* The line of the verbs not yet converted to a CliProgress of their own
- * (restore, check): one per process, as they run one at a time. */
-static CliProgress legacyProgress;
-static bool legacyOn = false;
-
-bool cliProgressEnabled(const GlobalOpts *g) {
-    legacyOn = !g->quiet && !g->json && isatty(STDERR_FILENO);
-    return legacyOn;
-}
-
-void cliProgressLine(const char *fmt, ...) {
-    if (!legacyOn)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    progressDraw(&legacyProgress, fmt, ap);
-    va_end(ap);
-}
-
-void cliProgressDone(void) {
-    cliProgressClear(&legacyProgress);
 }
 
 /* the same units as every job report (job/report.h) */

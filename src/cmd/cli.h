@@ -64,9 +64,6 @@ Repo *cliOpenRepo(const GlobalOpts *g, LbError *err);
  * / LIFEBOAT_FROM_PASSWORD_COMMAND, or a prompt. */
 Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err);
 
-/* Report err on stderr ("lifeboat: <msg>") and return its exit code. Kept
- * for verbs not yet switched to cliFailJson. */
-int cliFail(const LbError *err);
 /* Report err and return its exit code: "lifeboat: <msg>" on stderr, and
  * under --json also the error object on stdout as one line
  * ({"message_type":"error","code":NAME,"exit_code":N,"message":TEXT},
@@ -124,10 +121,6 @@ typedef bool (*CliJobRun)(Repo *repo, const void *spec, const JobEnv *env, JobRe
  * JSON object with --json; warnings to stderr) and return its exit code. */
 int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *spec);
 
-/* The same line for verbs that have no CliProgress yet (one per process). */
-bool cliProgressEnabled(const GlobalOpts *g);
-void cliProgressLine(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void cliProgressDone(void);
 void cliFormatBytes(double bytes, char *out, size_t n);
 void cliFormatDuration(double seconds, char *out, size_t n);
 

@@ -47,11 +47,11 @@ int cmdBackupPgLogical(const CfgValues *cfg) {
     };
     PgConnInfo *conn = NULL;
     if (!takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), "--pg", &err))
-        return cliFail(&err);
+        return cliFailJson(&g, &err);
     int rc;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg takes no paths or command");
-        rc = cliFail(&err);
+        rc = cliFailJson(&g, &err);
     } else {
         spec.conn = conn;
         rc = cliRunJob(&g, "pg-logical-backup", runPgLogical, &spec);
@@ -138,7 +138,7 @@ int cmdRestorePgLogical(const CfgValues *cfg) {
     rc = 0;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
 done:
     pgdumpRestoreResultClear(&res);
     snapshotClear(&snap);

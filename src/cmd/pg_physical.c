@@ -75,11 +75,11 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
     int rc;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg-physical takes no paths (the server is named with --pg CONNINFO)");
-        return cliFail(&err);
+        return cliFailJson(&g, &err);
     }
     if (cfgStr(cfg, cfgOptPg) ? !takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), &err)
                               : (conn = pgconnInfoNew(NULL, &err)) == NULL)
-        return cliFail(&err);
+        return cliFailJson(&g, &err);
     spec.conn = conn;
     rc = cliRunJob(&g, "pg-physical-backup", runPgPhysical, &spec);
     pgconnInfoFree(conn);
@@ -247,7 +247,7 @@ report:;
     rc = 0;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
 done:
     lbBufFree(&data);
     repoFree(repo);
@@ -312,7 +312,7 @@ int cmdWalFetch(const CfgValues *cfg) {
     rc = 0;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
     if (!o.retryErrors)
         rc = WAL_FETCH_EXIT_ABORT;
     else
@@ -487,7 +487,7 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
     rc = 0;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
 done:
     repoLockRelease(lock);
     pitrRestoreResultClear(&res);
@@ -584,7 +584,7 @@ int cmdPgCheck(const CfgValues *cfg) {
     rc = r.verdict == ARCHCHECK_OK ? 0 : 1;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
 done:
     archcheckReportClear(&r);
     storageFree(st);

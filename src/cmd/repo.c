@@ -270,10 +270,9 @@ int cmdStats(const CfgValues *cfg) {
 /* ---- check ---- */
 
 static void checkProgress(void *ctx, uint64_t done, uint64_t total, uint64_t bytes) {
-    (void)ctx;
     char b[32];
     cliFormatBytes((double)bytes, b, sizeof(b));
-    cliProgressLine("reading packs: %llu / %llu (%s)", (unsigned long long)done, (unsigned long long)total, b);
+    cliProgressShow(ctx, "reading packs: %llu / %llu (%s)", (unsigned long long)done, (unsigned long long)total, b);
 }
 
 static void checkText(const GlobalOpts *g, const CheckOptions *o, const CheckResult *res) {
@@ -297,13 +296,16 @@ int cmdCheck(const CfgValues *cfg) {
         o.readData = true;
         o.subsetPercent = cfgIsSet(cfg, cfgOptReadDataSubset) ? cfgPercent(cfg, cfgOptReadDataSubset) : 100;
     }
-    if (cliProgressEnabled(&g))
+    CliProgress *line = cliProgressNew(&g);
+    if (line) {
         o.progress = checkProgress;
+        o.progressCtx = line;
+    }
     LbError err = {0};
     CliRepo r;
     CheckResult res = {0};
     bool ok = cliRepoOpen(&g, CLI_LOCK_EXCLUSIVE, &r, &err) && checkRun(r.repo, &o, &res, &err);
-    cliProgressDone();
+    cliProgressFree(line);
     if (ok && g.json)
         cliPrintJson(checkResultJson(&res));
     else if (ok)
@@ -313,7 +315,7 @@ int cmdCheck(const CfgValues *cfg) {
         /* the report above is the one JSON document; the exit code and
          * stderr say that the repository has errors */
         lbErr(&err, LB_ERR_CORRUPT, "check found %zu error(s) in the repository", res.errorCount);
-        rc = cliFail(&err);
+        rc = cliFailJson(&g, &err);
     }
     checkResultClear(&res);
     cliRepoClose(&r);

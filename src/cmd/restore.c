@@ -30,6 +30,7 @@ static RestoreCli restoreOptions(const CfgValues *cfg) {
 
 typedef struct Prog {
     double start;
+    CliProgress *line; /* NULL: no progress line */
 } Prog;
 
 static void onProgress(void *ctx, const RestoreProgress *p) {
@@ -42,8 +43,8 @@ static void onProgress(void *ctx, const RestoreProgress *p) {
     double rate = el > 0 ? (double)p->bytesDone / el : 0;
     cliFormatDuration(rate > 0 ? (double)(p->bytesTotal - p->bytesDone) / rate : 0, eta, sizeof(eta));
     double pct = p->bytesTotal ? 100.0 * (double)p->bytesDone / (double)p->bytesTotal : 100.0;
-    cliProgressLine("[%s] %5.1f%%  %llu files  %s / %s  ETA %s", elapsed, pct, (unsigned long long)p->filesTotal, done,
-                    total, eta);
+    cliProgressShow(pr->line, "[%s] %5.1f%%  %llu files  %s / %s  ETA %s", elapsed, pct,
+                    (unsigned long long)p->filesTotal, done, total, eta);
 }
 
 typedef struct BucketCtx {
@@ -73,7 +74,7 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     if (o->includeCount > 0 || o->excludeCount > 0 || o->verify)
         return lbErr(err, LB_ERR_ARGS, "--include, --exclude and --verify do not apply to an s3: target");
     BucketCtx bc = {g, o->dryRun || g->verbose > 0};
-    Prog pr = {start};
+    Prog pr = {start, o->dryRun ? NULL : cliProgressNew(g)};
     BucketTargetOptions bo = {
         .location = o->target,
         .storage = g->storage,
@@ -82,12 +83,12 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
         .dryRun = o->dryRun,
         .action = onBucketAction,
         .actionCtx = &bc,
-        .progress = cliProgressEnabled(g) && !o->dryRun ? onProgress : NULL,
+        .progress = pr.line ? onProgress : NULL,
         .progressCtx = &pr,
     };
     BucketTargetResult res = {0};
     bool ok = bucketTargetRun(repo, snap, &bo, &res, err);
-    cliProgressDone();
+    cliProgressFree(pr.line);
     double secs = lbMonotonicSeconds() - start;
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&snap->id, hex);
@@ -218,7 +219,7 @@ int cmdRestore(const CfgValues *cfg) {
         rc = 0;
         goto done;
     }
-    Prog pr = {start};
+    Prog pr = {start, cliProgressNew(&g)};
     RestoreOptions ro = {
         .target = o.target,
         .subpath = subpath && subpath[0] ? subpath : NULL,
@@ -227,11 +228,11 @@ int cmdRestore(const CfgValues *cfg) {
         .excludes = o.excludes,
         .excludeCount = o.excludeCount,
         .verify = o.verify,
-        .progress = cliProgressEnabled(&g) ? onProgress : NULL,
+        .progress = pr.line ? onProgress : NULL,
         .progressCtx = &pr,
     };
     bool ok = restoreRun(repo, &snap, &ro, &res, &err);
-    cliProgressDone();
+    cliProgressFree(pr.line);
     for (size_t i = 0; i < res.warningCount; i++)
         fprintf(stderr, "warning: %s\n", res.warnings[i]);
     double secs = lbMonotonicSeconds() - start;
@@ -241,7 +242,7 @@ int cmdRestore(const CfgValues *cfg) {
     rc = 0;
     goto done;
 fail:
-    rc = cliFail(&err);
+    rc = cliFailJson(&g, &err);
 done:
     restoreResultClear(&res);
     snapshotClear(&snap);
