@@ -267,6 +267,12 @@ bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err) 
     return lock == CLI_LOCK_NONE || out->lock != NULL;
 }
 
+bool cliRepoOpenForReading(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err) {
+    /* a damaged index file is skipped with a warning: only blobs nothing
+     * else names are missing, and reading one of those fails naming it */
+    return cliRepoOpen(g, lock, out, err) && repoLoadIndexP(out->repo, err, .skipDamaged = true);
+}
+
 void cliRepoClose(CliRepo *r) {
     repoLockRelease(r->lock);
     repoFree(r->repo);

@@ -98,6 +98,9 @@ typedef struct CliRepo {
 /* Open the repository named by g and take the lock; on failure *out holds
  * what was opened (cliRepoClose frees it either way). */
 bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err);
+/* cliRepoOpen, then the index for a reader: a damaged index file is skipped
+ * with a warning naming it (repoLoadIndexP .skipDamaged). */
+bool cliRepoOpenForReading(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err);
 void cliRepoClose(CliRepo *r);
 
 /* One job's progress line on stderr, redrawn in place and cut to the

@@ -78,72 +78,55 @@ static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
 
 /* "latest" is the newest logical PostgreSQL snapshot matching the filter;
  * anything else an ID prefix. */
-int cmdRestorePgLogical(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    PgConnInfo *target = NULL; /* owned */
-    PgRestoreOptions ro = restorePgOptions(cfg);
-    CliArgs args = cliArgs(cfg);
-    LbError err = {0};
-    Repo *repo = NULL;
-    RepoLock *lock = NULL;
-    Snapshot snap = {0};
-    PgRestoreResult res = {0};
-    int rc = 1;
-    double start = lbMonotonicSeconds();
-    if (!takeConnInfo(&target, cfgStr(cfg, cfgOptPgTarget), "--pg-target", &err))
-        goto fail;
-    if (args.count != 1) {
-        lbErr(&err, LB_ERR_ARGS, "restore --pg-target needs exactly one snapshot (an ID, or 'latest')");
-        goto fail;
-    }
-    ro.target = target;
-    repo = cliOpenRepo(&g, &err);
-    if (repo == NULL)
-        goto fail;
-    lock = repoLockAcquire(repo, false, &err);
-    if (lock == NULL)
-        goto fail;
-    if (!repoLoadIndex(repo, &err))
-        goto fail;
-    SnapshotFilter f = cliFilter(cfg);
-    if (!pgdumpFindSnapshot(repo, args.positional[0], &f, &snap, &err))
-        goto fail;
-    bool ok = pgdumpRestore(repo, &snap, &ro, &res, &err);
-    if (res.warnings)
-        fprintf(stderr, "%s\n", res.warnings);
-    if (!ok)
-        goto fail;
-    double secs = lbMonotonicSeconds() - start;
+static void printPgRestore(const GlobalOpts *g, const PgRestoreOptions *ro, const Snapshot *snap,
+                           const PgRestoreResult *res, double secs) {
     char hex[LB_ID_HEX_LEN + 1];
-    lbIdToHex(&snap.id, hex);
-    char *db = pgconnInfoDatabase(target);
-    if (g.json) {
+    lbIdToHex(&snap->id, hex);
+    char *db = pgconnInfoDatabase(ro->target);
+    if (g->json) {
         json_t *j = json_object();
         json_object_set_new(j, "message_type", json_string("summary"));
         json_object_set_new(j, "snapshot_id", json_string(hex));
         json_object_set_new(j, "database", json_string(db ? db : ""));
-        json_object_set_new(j, "dump_size", json_integer((json_int_t)res.dumpBytes));
-        json_object_set_new(j, "tables_verified", json_integer((json_int_t)res.tablesVerified));
+        json_object_set_new(j, "dump_size", json_integer((json_int_t)res->dumpBytes));
+        json_object_set_new(j, "tables_verified", json_integer((json_int_t)res->tablesVerified));
         json_object_set_new(j, "total_duration", json_real(secs));
         cliPrintJson(j);
-    } else if (!g.quiet) {
+    } else if (!g->quiet) {
         char bytes[32], dur[32];
-        cliFormatBytes((double)res.dumpBytes, bytes, sizeof(bytes));
+        cliFormatBytes((double)res->dumpBytes, bytes, sizeof(bytes));
         cliFormatDuration(secs, dur, sizeof(dur));
         printf("restored snapshot %.8s into database '%s': %s dump in %s\n", hex, db ? db : "?", bytes, dur);
-        if (ro.verify)
-            printf("verified the row counts of %zu tables\n", res.tablesVerified);
+        if (ro->verify)
+            printf("verified the row counts of %zu tables\n", res->tablesVerified);
     }
     free(db);
-    rc = 0;
-    goto done;
-fail:
-    rc = cliFailJson(&g, &err);
-done:
+}
+
+int cmdRestorePgLogical(const CfgValues *cfg) {
+    CliVerb v = cliVerb(cfg);
+    PgConnInfo *target = NULL; /* owned */
+    PgRestoreOptions ro = restorePgOptions(cfg);
+    CliRepo r = {0};
+    Snapshot snap = {0};
+    PgRestoreResult res = {0};
+    double start = lbMonotonicSeconds();
+    bool ok = takeConnInfo(&target, cfgStr(cfg, cfgOptPgTarget), "--pg-target", &v.err);
+    if (ok && v.args.count != 1)
+        ok = lbErr(&v.err, LB_ERR_ARGS, "restore --pg-target needs exactly one snapshot (an ID, or 'latest')");
+    ro.target = target;
+    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_SHARED, &r, &v.err) &&
+         pgdumpFindSnapshot(r.repo, v.args.positional[0], &v.filter, &snap, &v.err);
+    if (ok) {
+        ok = pgdumpRestore(r.repo, &snap, &ro, &res, &v.err);
+        if (res.warnings)
+            fprintf(stderr, "%s\n", res.warnings);
+    }
+    if (ok)
+        printPgRestore(&v.g, &ro, &snap, &res, lbMonotonicSeconds() - start);
     pgdumpRestoreResultClear(&res);
     snapshotClear(&snap);
-    repoLockRelease(lock);
-    repoFree(repo);
+    cliRepoClose(&r);
     pgconnInfoFree(target);
-    return rc;
+    return cliExit(&v.g, ok, &v.err);
 }

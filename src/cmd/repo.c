@@ -314,8 +314,8 @@ int cmdCheck(const CfgValues *cfg) {
     if (ok && res.errorCount) {
         /* the report above is the one JSON document; the exit code and
          * stderr say that the repository has errors */
-        lbErr(&err, LB_ERR_CORRUPT, "check found %zu error(s) in the repository", res.errorCount);
-        rc = cliFailJson(&g, &err);
+        fprintf(stderr, "lifeboat: check found %zu error(s) in the repository\n", res.errorCount);
+        rc = lbErrorExitCode(LB_ERR_CORRUPT);
     }
     checkResultClear(&res);
     cliRepoClose(&r);

@@ -171,83 +171,63 @@ static void printDirSummary(const GlobalOpts *g, const RestoreCli *o, const Snap
     }
 }
 
-int cmdRestore(const CfgValues *cfg) {
-    GlobalOpts g = cliGlobals(cfg);
-    RestoreCli o = restoreOptions(cfg);
-    CliArgs args = cliArgs(cfg);
-    LbError err = {0};
-    Repo *repo = NULL;
-    RepoLock *lock = NULL;
-    Snapshot snap = {0};
+/* into a directory (restore/restore.h) */
+static bool restoreToDir(const GlobalOpts *g, const RestoreCli *o, Repo *repo, const Snapshot *snap,
+                         const char *subpath, double start, LbError *err) {
     RestoreResult res = {0};
-    char *ref = NULL;
-    int rc = 1;
-    double start = lbMonotonicSeconds();
-    if (args.count != 1) {
-        lbErr(&err, LB_ERR_ARGS, "restore needs exactly one snapshot (an ID, or 'latest'), optionally SNAPSHOT:PATH");
-        goto fail;
-    }
-    if (o.target == NULL) {
-        lbErr(&err, LB_ERR_ARGS, "restore needs --target DIR");
-        goto fail;
-    }
-    bool toBucket = bucketSourceIsLocation(o.target);
-    if (!toBucket && (o.deleteExtra || o.dryRun)) {
-        lbErr(&err, LB_ERR_ARGS, "--delete and --dry-run apply to an s3: target only");
-        goto fail;
-    }
-    ref = lbXstrdup(args.positional[0]);
-    char *subpath = strchr(ref, ':');
-    if (subpath)
-        *subpath++ = '\0';
-    repo = cliOpenRepo(&g, &err);
-    if (repo == NULL)
-        goto fail;
-    lock = repoLockAcquire(repo, false, &err);
-    if (lock == NULL)
-        goto fail;
-    /* a damaged index file is skipped with a warning: only blobs nothing else
-     * names are missing, and restoring a file that needs one fails naming it */
-    if (!repoLoadIndexP(repo, &err, .skipDamaged = true))
-        goto fail;
-    SnapshotFilter f = cliFilter(cfg);
-    if (!snapshotFind(repo, ref, &f, &snap, &err))
-        goto fail;
-    if (toBucket) {
-        if (!restoreToBucket(&g, &o, repo, &snap, subpath && subpath[0] ? subpath : NULL, start, &err))
-            goto fail;
-        rc = 0;
-        goto done;
-    }
-    Prog pr = {start, cliProgressNew(&g)};
+    Prog pr = {start, cliProgressNew(g)};
     RestoreOptions ro = {
-        .target = o.target,
-        .subpath = subpath && subpath[0] ? subpath : NULL,
-        .includes = o.includes,
-        .includeCount = o.includeCount,
-        .excludes = o.excludes,
-        .excludeCount = o.excludeCount,
-        .verify = o.verify,
+        .target = o->target,
+        .subpath = subpath,
+        .includes = o->includes,
+        .includeCount = o->includeCount,
+        .excludes = o->excludes,
+        .excludeCount = o->excludeCount,
+        .verify = o->verify,
         .progress = pr.line ? onProgress : NULL,
         .progressCtx = &pr,
     };
-    bool ok = restoreRun(repo, &snap, &ro, &res, &err);
+    bool ok = restoreRun(repo, snap, &ro, &res, err);
     cliProgressFree(pr.line);
     for (size_t i = 0; i < res.warningCount; i++)
         fprintf(stderr, "warning: %s\n", res.warnings[i]);
-    double secs = lbMonotonicSeconds() - start;
-    printDirSummary(&g, &o, &snap, &res, ok || err.code == LB_ERR_INCOMPLETE, secs);
-    if (!ok)
-        goto fail;
-    rc = 0;
-    goto done;
-fail:
-    rc = cliFailJson(&g, &err);
-done:
+    printDirSummary(g, o, snap, &res, ok || err->code == LB_ERR_INCOMPLETE, lbMonotonicSeconds() - start);
     restoreResultClear(&res);
+    return ok;
+}
+
+int cmdRestore(const CfgValues *cfg) {
+    CliVerb v = cliVerb(cfg);
+    RestoreCli o = restoreOptions(cfg);
+    CliRepo r = {0};
+    Snapshot snap = {0};
+    char *ref = NULL, *subpath = NULL;
+    double start = lbMonotonicSeconds();
+    bool toBucket = o.target != NULL && bucketSourceIsLocation(o.target), ok = false;
+    if (v.args.count != 1)
+        lbErr(&v.err, LB_ERR_ARGS, "restore needs exactly one snapshot (an ID, or 'latest'), optionally SNAPSHOT:PATH");
+    else if (o.target == NULL)
+        lbErr(&v.err, LB_ERR_ARGS, "restore needs --target DIR");
+    else if (!toBucket && (o.deleteExtra || o.dryRun))
+        lbErr(&v.err, LB_ERR_ARGS, "--delete and --dry-run apply to an s3: target only");
+    else
+        ok = true;
+    if (ok) {
+        ref = lbXstrdup(v.args.positional[0]);
+        subpath = strchr(ref, ':');
+        if (subpath)
+            *subpath++ = '\0';
+        if (subpath && subpath[0] == '\0')
+            subpath = NULL;
+    }
+    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_SHARED, &r, &v.err) &&
+         snapshotFind(r.repo, ref, &v.filter, &snap, &v.err);
+    if (ok && toBucket)
+        ok = restoreToBucket(&v.g, &o, r.repo, &snap, subpath, start, &v.err);
+    else if (ok)
+        ok = restoreToDir(&v.g, &o, r.repo, &snap, subpath, start, &v.err);
     snapshotClear(&snap);
-    repoLockRelease(lock);
-    repoFree(repo);
+    cliRepoClose(&r);
     free(ref);
-    return rc;
+    return cliExit(&v.g, ok, &v.err);
 }

@@ -168,7 +168,7 @@ int cmdLs(const CfgValues *cfg) {
     if (v.args.count < 1 || v.args.count > 2)
         lbErr(&v.err, LB_ERR_ARGS, "ls needs a snapshot (ID or 'latest') and optionally a path inside it");
     else
-        ok = cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && repoLoadIndexP(r.repo, &v.err, .skipDamaged = true) &&
+        ok = cliRepoOpenForReading(&v.g, CLI_LOCK_NONE, &r, &v.err) &&
              snapshotFind(r.repo, v.args.positional[0], &v.filter, &snap, &v.err);
     if (ok && cfgFlag(cfg, cfgOptLong) && !v.g.json) {
         p.table = uiTableNew();
@@ -227,7 +227,7 @@ int cmdDiff(const CfgValues *cfg) {
     bool ok = v.args.count == 2;
     if (!ok)
         lbErr(&v.err, LB_ERR_ARGS, "diff needs two snapshots");
-    ok = ok && cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && repoLoadIndexP(r.repo, &v.err, .skipDamaged = true) &&
+    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_NONE, &r, &v.err) &&
          snapshotFind(r.repo, v.args.positional[0], &v.filter, &a, &v.err) &&
          snapshotFind(r.repo, v.args.positional[1], &v.filter, &b, &v.err) &&
          diffTrees(r.repo, &a.tree, &b.tree, diffPrint, &v.g, &st, &v.err);
