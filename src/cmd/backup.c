@@ -109,22 +109,18 @@ static bool backupSpec(const GlobalOpts *g, const BackupOpts *o, const CliArgs *
     return true;
 }
 
-static bool runBackup(Repo *repo, const void *spec, const JobEnv *env, JobReport *report) {
-    return jobBackupRun(repo, spec, env, report);
-}
-
 int cmdBackup(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     CliArgs args = cliArgs(cfg);
     BackupOpts o = {0};
-    JobBackup spec;
+    JobSpec spec = {.kind = JOB_BACKUP};
     LbError err = {0};
     int rc;
-    if (!backupOptions(cfg, &args, &o, &err) || !backupSpec(&g, &o, &args, &spec, &err)) {
+    if (!backupOptions(cfg, &args, &o, &err) || !backupSpec(&g, &o, &args, &spec.backup, &err)) {
         rc = cliFailJson(&g, &err);
         goto done;
     }
-    rc = cliRunJob(&g, "backup", runBackup, &spec);
+    rc = cliRunJob(&g, &spec);
 done:
     for (size_t i = 0; i < o.excludeCount; i++)
         free(o.excludes[i]);

@@ -377,23 +377,45 @@ JobLabels cliJobLabels(const CfgValues *cfg) {
     return l;
 }
 
-int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *spec) {
+bool cliConnInfo(PgConnInfo **out, const char *value, const char *option, LbError *err) {
+    PgConnInfo *info = pgconnInfoNew(value, err);
+    pgconnScrubArg((char *)value);
+    if (info == NULL)
+        return lbErrorWrap(err, "invalid %s", option);
+    pgconnInfoFree(*out);
+    *out = info;
+    return true;
+}
+
+void cliPrintReport(const GlobalOpts *g, const JobReport *report) {
+    if (g->json)
+        cliPrintJson(jobReportJson(report));
+    else
+        jobReportPrintText(report, g->quiet ? NULL : stdout, stderr);
+}
+
+json_t *cliJsonStrings(char *const *items, size_t count) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+int cliRunJob(const GlobalOpts *g, const JobSpec *spec) {
     LbError err = {0};
     Repo *repo = cliOpenRepo(g, &err);
     if (repo == NULL)
         return cliFailJson(g, &err);
-    JobReport *report = jobReportNew(kind);
+    JobReport *report = jobReportNew(jobKindName(spec->kind));
     CliProgress *progress = cliProgressNew(g);
     JobEnv env = {.progress = progress ? cliProgressJob : NULL, .progressCtx = progress};
-    run(repo, spec, &env, report);
+    jobRun(repo, spec, &env, report);
     cliProgressFree(progress);
     int rc = jobReportExitCode(report);
     if (jobReportFailed(report)) {
         rc = cliFailJson(g, jobReportError(report));
     } else {
-        if (g->json)
-            cliPrintJson(jobReportJson(report));
-        jobReportPrintText(report, g->quiet ? NULL : stdout, stderr);
+        cliPrintReport(g, report);
     }
     jobReportFree(report);
     repoFree(repo);

@@ -11,7 +11,8 @@
 #include <stddef.h>
 
 #include "common/error.h"
-#include "job/job.h"
+#include "job/run.h"
+#include "pg/pgconn.h"
 #include "config/parse.h"
 #include "repo/lock.h"
 #include "repo/repo.h"
@@ -117,12 +118,21 @@ void cliProgressJob(void *ctx, const JobProgress *progress);
 /* --host, --time, --component, --tag (each a tag) and --recovery-point. */
 JobLabels cliJobLabels(const CfgValues *cfg);
 
-/* Runs one job (job/job.h) on repo with env. */
-typedef bool (*CliJobRun)(Repo *repo, const void *spec, const JobEnv *env, JobReport *report);
+/* A report as the verb's output: one JSON object with --json, else its text
+ * on stdout (nothing with --quiet) and its warnings on stderr. */
+void cliPrintReport(const GlobalOpts *g, const JobReport *report);
+/* A JSON array of the strings (new reference). */
+json_t *cliJsonStrings(char *const *items, size_t count);
+
 /* options -> job -> run -> print: open the repository named by g, run the
  * job with a progress line on a terminal, print its report (text, or one
  * JSON object with --json; warnings to stderr) and return its exit code. */
-int cliRunJob(const GlobalOpts *g, const char *kind, CliJobRun run, const void *spec);
+int cliRunJob(const GlobalOpts *g, const JobSpec *spec);
+
+/* Parse a PostgreSQL connection string or URI given with option (--pg,
+ * --pg-target) into *out (freeing what was there), then scrub the argument
+ * in place so the password leaves the process list; errors never repeat it. */
+bool cliConnInfo(PgConnInfo **out, const char *value, const char *option, LbError *err);
 
 void cliFormatBytes(double bytes, char *out, size_t n);
 void cliFormatDuration(double seconds, char *out, size_t n);

@@ -19,42 +19,27 @@
 
 /* ------------------------------------------------------------ backup --pg */
 
-/* Parse a connection string option into *out and hide its password in our
- * argv (value points into it) so `ps` does not show it. */
-static bool takeConnInfo(PgConnInfo **out, const char *value, const char *option, LbError *err) {
-    PgConnInfo *info = pgconnInfoNew(value, err);
-    pgconnScrubArg((char *)value);
-    if (info == NULL)
-        return lbErrorWrap(err, "invalid %s", option);
-    pgconnInfoFree(*out);
-    *out = info;
-    return true;
-}
-
-static bool runPgLogical(Repo *repo, const void *spec, const JobEnv *env, JobReport *report) {
-    return jobPgLogicalRun(repo, spec, env, report);
-}
-
 int cmdBackupPgLogical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
-    JobPgLogical spec = {
+    JobSpec spec = {.kind = JOB_PG_LOGICAL};
+    spec.pgLogical = (JobPgLogical){
         .binDir = cfgStr(cfg, cfgOptPgBin),
         .countMode = cfgEnum(cfg, cfgOptPgCountRows) == 1 ? PGDUMP_COUNT_ESTIMATE : PGDUMP_COUNT_EXACT,
         .noGlobals = cfgFlag(cfg, cfgOptPgNoGlobals),
         .labels = cliJobLabels(cfg),
     };
     PgConnInfo *conn = NULL;
-    if (!takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), "--pg", &err))
+    if (!cliConnInfo(&conn, cfgStr(cfg, cfgOptPg), "--pg", &err))
         return cliFailJson(&g, &err);
     int rc;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg takes no paths or command");
         rc = cliFailJson(&g, &err);
     } else {
-        spec.conn = conn;
-        rc = cliRunJob(&g, "pg-logical-backup", runPgLogical, &spec);
+        spec.pgLogical.conn = conn;
+        rc = cliRunJob(&g, &spec);
     }
     pgconnInfoFree(conn);
     return rc;
@@ -80,26 +65,22 @@ static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
  * anything else an ID prefix. */
 static void printPgRestore(const GlobalOpts *g, const PgRestoreOptions *ro, const Snapshot *snap,
                            const PgRestoreResult *res, double secs) {
-    char hex[LB_ID_HEX_LEN + 1];
+    char hex[LB_ID_HEX_LEN + 1], bytes[32], dur[32];
     lbIdToHex(&snap->id, hex);
+    cliFormatBytes((double)res->dumpBytes, bytes, sizeof(bytes));
+    cliFormatDuration(secs, dur, sizeof(dur));
     char *db = pgconnInfoDatabase(ro->target);
-    if (g->json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "message_type", json_string("summary"));
-        json_object_set_new(j, "snapshot_id", json_string(hex));
-        json_object_set_new(j, "database", json_string(db ? db : ""));
-        json_object_set_new(j, "dump_size", json_integer((json_int_t)res->dumpBytes));
-        json_object_set_new(j, "tables_verified", json_integer((json_int_t)res->tablesVerified));
-        json_object_set_new(j, "total_duration", json_real(secs));
-        cliPrintJson(j);
-    } else if (!g->quiet) {
-        char bytes[32], dur[32];
-        cliFormatBytes((double)res->dumpBytes, bytes, sizeof(bytes));
-        cliFormatDuration(secs, dur, sizeof(dur));
-        printf("restored snapshot %.8s into database '%s': %s dump in %s\n", hex, db ? db : "?", bytes, dur);
-        if (ro->verify)
-            printf("verified the row counts of %zu tables\n", res->tablesVerified);
-    }
+    JobReport *report = jobReportNew("pg-logical-restore");
+    jobReportJsonSet(report, "snapshot_id", json_string(hex));
+    jobReportJsonSet(report, "database", json_string(db ? db : ""));
+    jobReportJsonSet(report, "dump_size", json_integer((json_int_t)res->dumpBytes));
+    jobReportJsonSet(report, "tables_verified", json_integer((json_int_t)res->tablesVerified));
+    jobReportSetSeconds(report, secs);
+    jobReportLine(report, "restored snapshot %.8s into database '%s': %s dump in %s", hex, db ? db : "?", bytes, dur);
+    if (ro->verify)
+        jobReportLine(report, "verified the row counts of %zu tables", res->tablesVerified);
+    cliPrintReport(g, report);
+    jobReportFree(report);
     free(db);
 }
 
@@ -111,7 +92,7 @@ int cmdRestorePgLogical(const CfgValues *cfg) {
     Snapshot snap = {0};
     PgRestoreResult res = {0};
     double start = lbMonotonicSeconds();
-    bool ok = takeConnInfo(&target, cfgStr(cfg, cfgOptPgTarget), "--pg-target", &v.err);
+    bool ok = cliConnInfo(&target, cfgStr(cfg, cfgOptPgTarget), "--pg-target", &v.err);
     if (ok && v.args.count != 1)
         ok = lbErr(&v.err, LB_ERR_ARGS, "restore --pg-target needs exactly one snapshot (an ID, or 'latest')");
     ro.target = target;

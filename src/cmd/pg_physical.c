@@ -39,49 +39,34 @@
  * what a repository that cannot be read must do. */
 #define WAL_FETCH_EXIT_ABORT 126
 
-/* Parse a --pg connection string into *out and hide its password in our
- * argv (value points into it), so `ps` does not show it. */
-static bool takeConnInfo(PgConnInfo **out, const char *value, LbError *err) {
-    PgConnInfo *info = pgconnInfoNew(value, err);
-    pgconnScrubArg((char *)value);
-    if (info == NULL)
-        return lbErrorWrap(err, "invalid --pg");
-    pgconnInfoFree(*out);
-    *out = info;
-    return true;
-}
-
 /* ======================================================================
  * backup --pg-physical
  * ====================================================================== */
-
-static bool runPgPhysical(Repo *repo, const void *spec, const JobEnv *env, JobReport *report) {
-    return jobPgPhysicalRun(repo, spec, env, report);
-}
 
 int cmdBackupPgPhysical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
     PgConnInfo *conn = NULL;
-    JobPgPhysical spec = {
+    JobSpec spec = {.kind = JOB_PG_PHYSICAL};
+    spec.pgPhysical = (JobPgPhysical){
         .pgBin = cfgStr(cfg, cfgOptPgBin),
         .label = cfgStr(cfg, cfgOptLabel),
         .spreadCheckpoint = cfgEnum(cfg, cfgOptCheckpoint) == 1,
         .walNone = cfgEnum(cfg, cfgOptWalMethod) == 1,
         .labels = cliJobLabels(cfg),
     };
-    spec.labels.timeNs = 0; /* a base backup is dated by its start */
+    spec.pgPhysical.labels.timeNs = 0; /* a base backup is dated by its start */
     int rc;
     if (args.count > 0) {
         lbErr(&err, LB_ERR_ARGS, "backup --pg-physical takes no paths (the server is named with --pg CONNINFO)");
         return cliFailJson(&g, &err);
     }
-    if (cfgStr(cfg, cfgOptPg) ? !takeConnInfo(&conn, cfgStr(cfg, cfgOptPg), &err)
+    if (cfgStr(cfg, cfgOptPg) ? !cliConnInfo(&conn, cfgStr(cfg, cfgOptPg), "--pg", &err)
                               : (conn = pgconnInfoNew(NULL, &err)) == NULL)
         return cliFailJson(&g, &err);
-    spec.conn = conn;
-    rc = cliRunJob(&g, "pg-physical-backup", runPgPhysical, &spec);
+    spec.pgPhysical.conn = conn;
+    rc = cliRunJob(&g, &spec);
     pgconnInfoFree(conn);
     return rc;
 }
@@ -554,7 +539,7 @@ int cmdPgCheck(const CfgValues *cfg) {
         lbErr(&err, LB_ERR_ARGS, "pg-check takes no arguments (the server is named with --pg CONNINFO)");
         goto fail;
     }
-    if (cfgStr(cfg, cfgOptPg) ? !takeConnInfo(&ci, cfgStr(cfg, cfgOptPg), &err)
+    if (cfgStr(cfg, cfgOptPg) ? !cliConnInfo(&ci, cfgStr(cfg, cfgOptPg), "--pg", &err)
                               : (ci = pgconnInfoNew(NULL, &err)) == NULL)
         goto fail;
     conn = pgconnOpen(ci, &err);

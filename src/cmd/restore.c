@@ -9,22 +9,22 @@
 #include "restore/restore.h"
 #include "source/bucket.h"
 
+/* The options of a restore: a directory's (restore/restore.h) and those
+ * only an s3: target takes. */
 typedef struct RestoreCli {
+    RestoreOptions dir; /* target, includes, excludes, verify */
     const char *target;
-    const char *const *includes, *const *excludes;
-    size_t includeCount, excludeCount;
     bool verify, deleteExtra, dryRun;
 } RestoreCli;
 
 static RestoreCli restoreOptions(const CfgValues *cfg) {
-    RestoreCli o = {
-        .target = cfgStr(cfg, cfgOptTarget),
-        .verify = cfgFlag(cfg, cfgOptVerify),
-        .deleteExtra = cfgFlag(cfg, cfgOptDelete),
-        .dryRun = cfgFlag(cfg, cfgOptDryRun),
-    };
-    o.includes = cfgList(cfg, cfgOptInclude, &o.includeCount);
-    o.excludes = cfgList(cfg, cfgOptExclude, &o.excludeCount);
+    RestoreCli o = {.target = cfgStr(cfg, cfgOptTarget), .verify = cfgFlag(cfg, cfgOptVerify)};
+    o.deleteExtra = cfgFlag(cfg, cfgOptDelete);
+    o.dryRun = cfgFlag(cfg, cfgOptDryRun);
+    o.dir.target = o.target;
+    o.dir.verify = o.verify;
+    o.dir.includes = cfgList(cfg, cfgOptInclude, &o.dir.includeCount);
+    o.dir.excludes = cfgList(cfg, cfgOptExclude, &o.dir.excludeCount);
     return o;
 }
 
@@ -45,6 +45,15 @@ static void onProgress(void *ctx, const RestoreProgress *p) {
     double pct = p->bytesTotal ? 100.0 * (double)p->bytesDone / (double)p->bytesTotal : 100.0;
     cliProgressShow(pr->line, "[%s] %5.1f%%  %llu files  %s / %s  ETA %s", elapsed, pct,
                     (unsigned long long)p->filesTotal, done, total, eta);
+}
+
+/* A restore's report: its kind and the snapshot restored (not "saved"). */
+static JobReport *restoreReport(const Snapshot *snap) {
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&snap->id, hex);
+    JobReport *report = jobReportNew("restore");
+    jobReportJsonSet(report, "snapshot_id", json_string(hex));
+    return report;
 }
 
 typedef struct BucketCtx {
@@ -71,7 +80,7 @@ static void onBucketAction(void *ctx, const char *action, const char *key) {
 /* restore into an S3 bucket (restore/bucket_target.h) */
 static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo, const Snapshot *snap,
                             const char *subpath, double start, LbError *err) {
-    if (o->includeCount > 0 || o->excludeCount > 0 || o->verify)
+    if (o->dir.includeCount > 0 || o->dir.excludeCount > 0 || o->verify)
         return lbErr(err, LB_ERR_ARGS, "--include, --exclude and --verify do not apply to an s3: target");
     BucketCtx bc = {g, o->dryRun || g->verbose > 0};
     Prog pr = {start, o->dryRun ? NULL : cliProgressNew(g)};
@@ -89,39 +98,35 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     BucketTargetResult res = {0};
     bool ok = bucketTargetRun(repo, snap, &bo, &res, err);
     cliProgressFree(pr.line);
+    JobReport *report = restoreReport(snap);
+    char bytes[32], dur[32];
     double secs = lbMonotonicSeconds() - start;
+    cliFormatBytes((double)res.bytesUploaded, bytes, sizeof(bytes));
+    cliFormatDuration(secs, dur, sizeof(dur));
+    jobReportJsonSet(report, "dry_run", json_boolean(o->dryRun));
+    jobReportJsonSet(report, "objects_uploaded", json_integer((json_int_t)res.uploaded));
+    jobReportJsonSet(report, "objects_unchanged", json_integer((json_int_t)res.unchanged));
+    jobReportJsonSet(report, "objects_deleted", json_integer((json_int_t)res.deleted));
+    jobReportJsonSet(report, "bytes_uploaded", json_integer((json_int_t)res.bytesUploaded));
+    jobReportJsonSet(report, "entries_skipped", json_integer((json_int_t)res.skipped));
+    jobReportJsonSet(report, "failed", cliJsonStrings(res.failed, res.failedCount));
+    jobReportSetSeconds(report, secs);
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&snap->id, hex);
-    if (g->json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "message_type", json_string("summary"));
-        json_object_set_new(j, "snapshot_id", json_string(hex));
-        json_object_set_new(j, "dry_run", json_boolean(o->dryRun));
-        json_object_set_new(j, "objects_uploaded", json_integer((json_int_t)res.uploaded));
-        json_object_set_new(j, "objects_unchanged", json_integer((json_int_t)res.unchanged));
-        json_object_set_new(j, "objects_deleted", json_integer((json_int_t)res.deleted));
-        json_object_set_new(j, "bytes_uploaded", json_integer((json_int_t)res.bytesUploaded));
-        json_object_set_new(j, "entries_skipped", json_integer((json_int_t)res.skipped));
-        json_t *f = json_array();
-        for (size_t i = 0; i < res.failedCount; i++)
-            json_array_append_new(f, json_string(res.failed[i]));
-        json_object_set_new(j, "failed", f);
-        json_object_set_new(j, "total_duration", json_real(secs));
-        cliPrintJson(j);
-    } else if (!g->quiet) {
-        char bytes[32], dur[32];
-        cliFormatBytes((double)res.bytesUploaded, bytes, sizeof(bytes));
-        cliFormatDuration(secs, dur, sizeof(dur));
-        if (o->dryRun)
-            printf("dry run of snapshot %.8s to '%s': would upload %llu objects (%s), leave %llu unchanged, delete "
-                   "%llu; nothing was changed\n",
-                   hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
-                   (unsigned long long)res.deleted);
-        else
-            printf("restored snapshot %.8s to '%s': %llu objects uploaded (%s), %llu unchanged, %llu deleted in %s\n",
-                   hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
-                   (unsigned long long)res.deleted, dur);
-    }
+    if (o->dryRun)
+        jobReportLine(report,
+                      "dry run of snapshot %.8s to '%s': would upload %llu objects (%s), leave %llu unchanged, "
+                      "delete %llu; nothing was changed",
+                      hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
+                      (unsigned long long)res.deleted);
+    else
+        jobReportLine(report,
+                      "restored snapshot %.8s to '%s': %llu objects uploaded (%s), %llu unchanged, %llu "
+                      "deleted in %s",
+                      hex, o->target, (unsigned long long)res.uploaded, bytes, (unsigned long long)res.unchanged,
+                      (unsigned long long)res.deleted, dur);
+    cliPrintReport(g, report);
+    jobReportFree(report);
     if (res.failedCount) {
         fprintf(stderr, "lifeboat: these objects could not be restored:\n");
         for (size_t i = 0; i < res.failedCount; i++)
@@ -136,33 +141,25 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
  * that could read as success). */
 static void printDirSummary(const GlobalOpts *g, const RestoreCli *o, const Snapshot *snap, const RestoreResult *res,
                             bool restoredSomething, double secs) {
-    char hex[LB_ID_HEX_LEN + 1];
-    lbIdToHex(&snap->id, hex);
-    if (!restoredSomething) {
-        /* refused or failed before writing */
-    } else if (g->json) {
-        json_t *j = json_object();
-        json_object_set_new(j, "message_type", json_string("summary"));
-        json_object_set_new(j, "snapshot_id", json_string(hex));
-        json_object_set_new(j, "files_restored", json_integer((json_int_t)res->files));
-        json_object_set_new(j, "dirs_restored", json_integer((json_int_t)res->dirs));
-        json_object_set_new(j, "hard_links", json_integer((json_int_t)res->links));
-        json_object_set_new(j, "bytes_restored", json_integer((json_int_t)res->bytes));
-        json_object_set_new(j, "files_verified", json_integer((json_int_t)res->verifiedFiles));
-        json_t *d = json_array();
-        for (size_t i = 0; i < res->damagedCount; i++)
-            json_array_append_new(d, json_string(res->damaged[i]));
-        json_object_set_new(j, "damaged", d);
-        json_object_set_new(j, "total_duration", json_real(secs));
-        cliPrintJson(j);
-    } else if (!g->quiet) {
-        char bytes[32], dur[32];
+    if (restoredSomething) { /* else refused or failed before writing */
+        JobReport *report = restoreReport(snap);
+        jobReportJsonSet(report, "files_restored", json_integer((json_int_t)res->files));
+        jobReportJsonSet(report, "dirs_restored", json_integer((json_int_t)res->dirs));
+        jobReportJsonSet(report, "hard_links", json_integer((json_int_t)res->links));
+        jobReportJsonSet(report, "bytes_restored", json_integer((json_int_t)res->bytes));
+        jobReportJsonSet(report, "files_verified", json_integer((json_int_t)res->verifiedFiles));
+        jobReportJsonSet(report, "damaged", cliJsonStrings(res->damaged, res->damagedCount));
+        jobReportSetSeconds(report, secs);
+        char hex[LB_ID_HEX_LEN + 1], bytes[32], dur[32];
+        lbIdToHex(&snap->id, hex);
         cliFormatBytes((double)res->bytes, bytes, sizeof(bytes));
         cliFormatDuration(secs, dur, sizeof(dur));
-        printf("restored snapshot %.8s to '%s': %llu files, %llu dirs, %s in %s\n", hex, o->target,
-               (unsigned long long)res->files, (unsigned long long)res->dirs, bytes, dur);
+        jobReportLine(report, "restored snapshot %.8s to '%s': %llu files, %llu dirs, %s in %s", hex, o->target,
+                      (unsigned long long)res->files, (unsigned long long)res->dirs, bytes, dur);
         if (o->verify)
-            printf("verified %llu files\n", (unsigned long long)res->verifiedFiles);
+            jobReportLine(report, "verified %llu files", (unsigned long long)res->verifiedFiles);
+        cliPrintReport(g, report);
+        jobReportFree(report);
     }
     if (res->damagedCount) {
         fprintf(stderr, "lifeboat: these files are damaged (restored as far as possible):\n");
@@ -176,17 +173,10 @@ static bool restoreToDir(const GlobalOpts *g, const RestoreCli *o, Repo *repo, c
                          const char *subpath, double start, LbError *err) {
     RestoreResult res = {0};
     Prog pr = {start, cliProgressNew(g)};
-    RestoreOptions ro = {
-        .target = o->target,
-        .subpath = subpath,
-        .includes = o->includes,
-        .includeCount = o->includeCount,
-        .excludes = o->excludes,
-        .excludeCount = o->excludeCount,
-        .verify = o->verify,
-        .progress = pr.line ? onProgress : NULL,
-        .progressCtx = &pr,
-    };
+    RestoreOptions ro = o->dir;
+    ro.subpath = subpath;
+    ro.progress = pr.line ? onProgress : NULL;
+    ro.progressCtx = &pr;
     bool ok = restoreRun(repo, snap, &ro, &res, err);
     cliProgressFree(pr.line);
     for (size_t i = 0; i < res.warningCount; i++)

@@ -132,6 +132,17 @@ void jobReportRow(JobReport *r, const char *label, const char *fmt, ...) {
     r->rowCount++;
 }
 
+void jobReportLine(JobReport *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = lbXvasprintf(fmt, ap);
+    va_end(ap);
+    r->rows = lbXrealloc(r->rows, (r->rowCount + 1) * sizeof(*r->rows));
+    r->rows[r->rowCount].label = NULL;
+    r->rows[r->rowCount].text = text;
+    r->rowCount++;
+}
+
 void jobReportJsonSet(JobReport *r, const char *key, json_t *value) {
     json_object_set_new(r->json, key, value);
 }
@@ -196,6 +207,10 @@ void jobReportPrintText(const JobReport *r, FILE *out, FILE *warnOut) {
     if (r->failed)
         return;
     for (size_t i = 0; out != NULL && i < r->rowCount; i++) {
+        if (r->rows[i].label == NULL) {
+            fprintf(out, "%s\n", r->rows[i].text);
+            continue;
+        }
         char label[64];
         snprintf(label, sizeof(label), "%s:", r->rows[i].label);
         fprintf(out, "%-*s%s\n", JOB_LABEL_WIDTH, label, r->rows[i].text);

@@ -51,6 +51,9 @@ double jobReportSeconds(const JobReport *report);
 /* Append a human row "Label:" padded to 13 columns, then the text. */
 void jobReportRow(JobReport *report, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Append a free line of human text (no label), in order with the rows. */
+void jobReportLine(JobReport *report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Set a JSON field of the summary object; takes the reference of value. */
 void jobReportJsonSet(JobReport *report, const char *key, json_t *value);
 

@@ -126,10 +126,12 @@ static void test_rows_align_and_other_kinds_say_warnings(void **state) {
     JobReport *r = jobReportNew("backup-pg-physical");
     jobReportRow(r, "Base backup", "%s", "0/2000028 .. 0/2000100");
     jobReportRow(r, "Tar", "%s", "3 members");
+    jobReportLine(r, "restored %d files", 3);
     jobReportWarning(r, false, "WAL archiving is off");
     char *text = render(r, NULL);
     assert_string_equal(text, "Base backup: 0/2000028 .. 0/2000100\n"
-                              "Tar:         3 members\n");
+                              "Tar:         3 members\n"
+                              "restored 3 files\n");
     free(text);
     json_t *j = jobReportJson(r);
     assert_null(json_object_get(j, "unreadable"));
