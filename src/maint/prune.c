@@ -174,6 +174,32 @@ static bool writeKeptIndex(Pruner *p, PackStat *stats, LbError *err) {
     return ok;
 }
 
+/* No snapshot appeared since prune loaded them: a writer that lost its lock
+ * (or never saw ours) may have committed one that needs what prune is about
+ * to delete. Fails with LB_ERR_LOCKED naming it. */
+static bool snapshotsUnchanged(Repo *repo, const SnapshotList *snaps, LbError *err) {
+    LbId *now = NULL;
+    size_t count = 0;
+    if (!repoListIds(repo, "snapshots", &now, &count, err))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < count && ok; i++) {
+        bool known = false;
+        for (size_t k = 0; k < snaps->count && !known; k++)
+            known = lbIdEqual(&now[i], &snaps->items[k].id);
+        if (!known) {
+            char hex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&now[i], hex);
+            ok = lbErr(err, LB_ERR_LOCKED,
+                       "snapshot %.8s was written while prune ran (by a writer whose lock prune did not see); run "
+                       "prune again",
+                       hex);
+        }
+    }
+    free(now);
+    return ok;
+}
+
 bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult *r, LbError *err) {
     memset(r, 0, sizeof(*r));
     Pruner p = {.repo = repo};
@@ -325,7 +351,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         free(named);
         goto cleanup;
     }
-    if (!repoLockVerifyAlone(lock, err)) {
+    if (!repoLockVerifyAlone(lock, err) || !snapshotsUnchanged(repo, &snaps, err)) {
         lbErrorWrap(err, "prune stopped before deleting anything");
         free(named);
         goto cleanup;

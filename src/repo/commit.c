@@ -1,11 +1,13 @@
 /* commit.c - the checks before a snapshot is written, and the write. */
 #include "repo/commit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "snapshot/tree.h"
+#include "storage/storage.h"
 
 struct RepoCommit {
     Repo *repo;         /* borrowed */
@@ -103,22 +105,48 @@ bool repoCommitTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
     return ok;
 }
 
-bool repoCommitSnapshot(RepoCommit *c, const LbId *newPacks, size_t newPackCount, Snapshot *snap, LbError *err) {
+/* The checks a commit runs before and again after it writes the snapshot:
+ * the packs this run uploaded exist, and when an index file recorded at the
+ * start is gone, every blob reachable from the new tree is still indexed. */
+static bool commitCheck(RepoCommit *c, const LbId *newPacks, size_t newPackCount, const Snapshot *snap, LbError *err) {
     size_t gone = 0;
     if (!repoCommitCheckPacks(c->repo, newPacks, newPackCount, err) || !countIndexGone(c, &gone, err))
         return false;
-    if (gone > 0) {
-        lbLogWarn("%zu index file(s) changed during this run (a concurrent prune?): verifying the new snapshot", gone);
-        bool ok = repoReloadIndex(c->repo, err) && repoCommitTreeComplete(c->repo, &snap->tree, err);
-        if (!ok && (err->code == LB_ERR_NOT_FOUND || err->code == LB_ERR_CORRUPT))
-            err->code = LB_ERR_NOT_COMMITTED; /* a tree, a pack or a blob is gone */
-        if (!ok && err->code == LB_ERR_NOT_COMMITTED)
-            return lbErrorWrap(err, "no snapshot written: data this run relies on was removed meanwhile; run it "
-                                    "again");
-        if (!ok)
-            return lbErrorWrap(err, "no snapshot written: unable to verify the snapshot after the index changed");
-    }
+    if (gone == 0)
+        return true;
+    lbLogWarn("%zu index file(s) changed during this run (a concurrent prune?): verifying the new snapshot", gone);
+    bool ok = repoReloadIndex(c->repo, err) && repoCommitTreeComplete(c->repo, &snap->tree, err);
+    if (!ok && (err->code == LB_ERR_NOT_FOUND || err->code == LB_ERR_CORRUPT))
+        err->code = LB_ERR_NOT_COMMITTED; /* a tree, a pack or a blob is gone */
+    if (!ok && err->code == LB_ERR_NOT_COMMITTED)
+        return lbErrorWrap(err, "no snapshot written: data this run relies on was removed meanwhile; run it again");
+    if (!ok)
+        return lbErrorWrap(err, "no snapshot written: unable to verify the snapshot after the index changed");
+    return true;
+}
+
+bool repoCommitSnapshot(RepoCommit *c, const LbId *newPacks, size_t newPackCount, Snapshot *snap, LbError *err) {
+    if (!commitCheck(c, newPacks, newPackCount, snap, err))
+        return false;
     if (!snapshotSave(c->repo, snap, err))
         return lbErrorWrap(err, "no snapshot written");
-    return true;
+    /* A prune whose lock was lost may have deleted data between the check
+     * above and the write (it listed the snapshots before this one
+     * existed). Check again now that the snapshot is visible: if something
+     * is gone, withdraw the snapshot, so that a snapshot that stays is one
+     * whose data was there after it was written (docs/concurrency.md). */
+    if (commitCheck(c, newPacks, newPackCount, snap, err))
+        return true;
+    char hex[LB_ID_HEX_LEN + 1], name[16 + LB_ID_HEX_LEN];
+    lbIdToHex(&snap->id, hex);
+    snprintf(name, sizeof(name), "snapshots/%s", hex);
+    LbError rmErr = {0};
+    if (!storageRemove(repoStorage(c->repo), name, &rmErr)) {
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof(err->msg) - len,
+                 "; snapshot %.8s was written before this was found and could not be withdrawn (%s): forget it", hex,
+                 rmErr.msg);
+    }
+    err->code = LB_ERR_NOT_COMMITTED;
+    return false;
 }

@@ -59,7 +59,11 @@ static bool crashAllows(FixCrash *c, bool put, const char *name, LbError *err) {
 
 static bool crashPut(void *d, const char *name, const uint8_t *data, size_t len, LbError *err) {
     Crashable *c = d;
-    return crashAllows(c->crash, true, name, err) && storagePut(c->inner, name, data, len, err);
+    if (!crashAllows(c->crash, true, name, err) || !storagePut(c->inner, name, data, len, err))
+        return false;
+    if (c->crash->onPut && strncmp(name, "locks/", 6) != 0)
+        c->crash->onPut(c->crash->onPutCtx, name);
+    return true;
 }
 static bool crashGet(void *d, const char *name, uint64_t off, uint64_t len, LbBuf *out, LbError *err) {
     return storageGet(((Crashable *)d)->inner, name, off, len, out, err);

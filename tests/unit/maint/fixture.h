@@ -56,6 +56,10 @@ Repo *fixRepoNewOpts(const RepoInitOptions *opts);
 typedef struct FixCrash {
     long putsLeft, removesLeft;
     long puts, removes; /* done so far, outside locks/ */
+    /* called after every successful put outside locks/ (NULL = none): a test
+     * can act in the middle of a run, e.g. a writer committing meanwhile */
+    void (*onPut)(void *ctx, const char *name);
+    void *onPutCtx;
 } FixCrash;
 
 /* fixRepoNew on a storage that obeys *crash (borrowed; it must outlive the

@@ -409,6 +409,62 @@ static void testLockNotAlone(void **state) {
     repoFree(repo);
 }
 
+/* A writer that lost sight of prune's lock commits a snapshot while prune
+ * runs (here: the moment prune writes its new index, after it listed the
+ * snapshots): prune looks at the snapshots again before it deletes, stops
+ * with LB_ERR_LOCKED naming the new one, and deletes nothing; the new
+ * snapshot and every earlier one stay complete. */
+typedef struct LateWriter {
+    Repo *repo;
+    const FixBackup *backup; /* whose tree the late snapshot names (its data deduplicated) */
+    int fired;
+} LateWriter;
+
+static void lateWriterCommits(void *ctx, const char *name) {
+    LateWriter *w = ctx;
+    if (strncmp(name, "index/", 6) != 0 || w->fired++)
+        return;
+    Snapshot s = {.timeNs = T0 + 50, .tree = w->backup->root, .hostname = lbXstrdup("testhost")};
+    snapshotAddString(&s.paths, &s.pathCount, "/");
+    snapshotAddString(&s.tags, &s.tagCount, w->backup->tag);
+    LbError err = {0};
+    assert_true(snapshotSave(w->repo, &s, &err));
+    snapshotClear(&s);
+}
+
+static void testSnapshotDuringPruneStops(void **state) {
+    (void)state;
+    FixCrash crash = {.putsLeft = -1, .removesLeft = -1};
+    Repo *repo = fixRepoNewCrashable(&crash);
+    FixBackup a, b;
+    buildPartly(repo, &a, &b);
+    fixForget(repo, &a);
+    fixReload(repo);
+    /* a late writer deduplicated against all of A's data, which prune is
+     * about to delete, and commits when prune writes its index */
+    LateWriter w = {.repo = repo, .backup = &a};
+    crash.onPut = lateWriterCommits;
+    crash.onPutCtx = &w;
+    LbError err = {0};
+    RepoLock *lock = repoLockAcquire(repo, true, &err);
+    assert_non_null(lock);
+    long removesBefore = crash.removes;
+    PruneResult r;
+    PruneOptions o = {.maxUnusedPercent = 0, .repackWorkers = 1};
+    bool ok = pruneRun(repo, lock, &o, &r, &err);
+    crash.onPut = NULL;
+    repoLockRelease(lock);
+    assert_true(w.fired >= 1); /* prune wrote its index (one or more files) */
+    assert_false(ok);
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    assert_non_null(strstr(err.msg, "prune stopped before deleting anything"));
+    assert_non_null(strstr(err.msg, "was written while prune ran"));
+    assert_int_equal(crash.removes, removesBefore);
+    assert_true(fixPackExists(repo, &a.dataPack));
+    fixVerify(repo, (FixBackup *[]){&a, &b}, 2);
+    repoFree(repo);
+}
+
 /* A snapshot whose directory tree is not in the index stops prune before it
  * deletes anything, naming the tree. */
 static void testStopsOnMissingTree(void **state) {
@@ -814,6 +870,7 @@ int main(void) {
         cmocka_unit_test(testDryRun),
         cmocka_unit_test(testUnreferencedPack),
         cmocka_unit_test(testLockNotAlone),
+        cmocka_unit_test(testSnapshotDuringPruneStops),
         cmocka_unit_test(testStopsOnMissingTree),
         cmocka_unit_test(testStopsOnMissingUsedPack),
         cmocka_unit_test(testRepackDamagedBlobStops),

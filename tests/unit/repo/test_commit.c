@@ -179,6 +179,49 @@ static void testLostPackWritesNothing(void **state) {
     repoFree(w);
 }
 
+/* A prune whose lock was lost deletes a pack of this run between the
+ * commit's check and its snapshot write (the hook removes it the moment the
+ * snapshot object lands): the check after the write finds it, the snapshot
+ * is withdrawn and the commit fails with LB_ERR_NOT_COMMITTED. Before this
+ * check existed, the command exited 0 with an unrestorable snapshot. */
+typedef struct PruneOnSnapshot {
+    Storage *mem;
+    LbId pack;
+    int fired;
+} PruneOnSnapshot;
+
+static void pruneOnSnapshotPut(void *ctx, const char *name) {
+    PruneOnSnapshot *p = ctx;
+    if (strncmp(name, "snapshots/", 10) != 0 || p->fired++)
+        return;
+    removeObject(p->mem, "data", &p->pack);
+}
+
+static void testPackLostDuringSnapshotWriteWithdraws(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Repo *w = openWriter(tr, NULL);
+    RepoCommit *commit = repoCommitBegin(w, &err);
+    assert_non_null(commit);
+    Stored run;
+    assert_true(storeFile(w, "e", 5, &run, &err));
+    PruneOnSnapshot hook = {.mem = tr->mem, .pack = run.packs[0]};
+    tr->faults.onPut = pruneOnSnapshotPut;
+    tr->faults.onPutCtx = &hook;
+    Snapshot snap;
+    snapshotOf(&run, &snap);
+    assert_false(repoCommitSnapshot(commit, run.packs, run.packCount, &snap, &err));
+    tr->faults.onPut = NULL;
+    assert_int_equal(hook.fired, 1);
+    assert_int_equal(err.code, LB_ERR_NOT_COMMITTED);
+    assert_non_null(strstr(err.msg, "no snapshot written"));
+    assert_int_equal(countObjects(tr->mem, "snapshots/"), 0); /* withdrawn */
+    snapshotClear(&snap);
+    repoCommitFree(commit);
+    free(run.packs);
+    repoFree(w);
+}
+
 /* The saver runs the same pack check before it writes its index file: a pack
  * lost on upload makes saverFinish fail with LB_ERR_NOT_COMMITTED, and no
  * index file names it. */
@@ -320,6 +363,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(testCommitSavesSnapshot, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLostPackWritesNothing, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testPackLostDuringSnapshotWriteWithdraws, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testSaverLostPackWritesNoIndex, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testPrunedIndexRecheckFails, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testPrunedIndexRecheckPasses, setupRepo, teardownRepo),
