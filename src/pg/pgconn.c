@@ -36,12 +36,38 @@ static void trimEnd(char *s) {
         s[--n] = '\0';
 }
 
+/* libpq's parse errors quote the offending part of the connection string
+ * ("invalid percent-encoded token: \"Pg%ZZsecret\"", or the whole URI), which
+ * may be or hold the password: every quoted run longer than one character
+ * (single characters are separators such as "=" or "]") becomes "...". */
+static void redactQuoted(char *msg) {
+    char *w = msg;
+    for (const char *r = msg; *r;) {
+        const char *close = *r == '"' ? strchr(r + 1, '"') : NULL;
+        if (close == NULL) {
+            *w++ = *r++;
+            continue;
+        }
+        size_t inner = (size_t)(close - r - 1);
+        if (inner > 1) {
+            memcpy(w, "\"...\"", 5);
+            w += 5;
+        } else { /* a separator: keep the whole quoted run */
+            memmove(w, r, inner + 2);
+            w += inner + 2;
+        }
+        r = close + 1;
+    }
+    *w = '\0';
+}
+
 PgConnInfo *pgconnInfoNew(const char *conninfo, LbError *err) {
     char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &why);
     if (opts == NULL) {
         if (why) {
             trimEnd(why);
+            redactQuoted(why);
             lbErr(err, LB_ERR_ARGS, "invalid PostgreSQL connection string: %s", why);
             PQfreemem(why);
         } else {

@@ -102,6 +102,31 @@ static void testInvalidAndRefused(void **state) {
     pgconnInfoFree(c);
 }
 
+/* libpq's parse errors quote the bad part of the string, which may be the
+ * password (issue 10: "invalid percent-encoded token: "Pg%ZZsecret"", the
+ * whole URI for a bad host): no message may carry it. */
+static void testParseErrorsHideSecrets(void **state) {
+    (void)state;
+    static const char *const bad[] = {
+        "postgresql://u:Pg%ZZsecret@h/db",
+        "postgresql://u:secret@[bad/db",
+        "host=h password=secret bogus",
+        "host=h nosuch=secret",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        LbError err = {0};
+        assert_null(pgconnInfoNew(bad[i], &err));
+        assert_int_equal(err.code, LB_ERR_ARGS);
+        assert_non_null(strstr(err.msg, "invalid PostgreSQL connection string"));
+        if (strstr(err.msg, "secret") != NULL)
+            fail_msg("'%s' gave '%s'", bad[i], err.msg);
+    }
+    /* the separators libpq quotes are kept: the message still says what is wrong */
+    LbError err = {0};
+    assert_null(pgconnInfoNew("host=h password=secret bogus", &err));
+    assert_non_null(strstr(err.msg, "missing \"=\""));
+}
+
 static void testDatabaseFallback(void **state) {
     (void)state;
     LbError err = {0};
@@ -278,6 +303,7 @@ int main(void) {
         cmocka_unit_test(testUriParse),
         cmocka_unit_test(testKeyValueQuoting),
         cmocka_unit_test(testInvalidAndRefused),
+        cmocka_unit_test(testParseErrorsHideSecrets),
         cmocka_unit_test(testDatabaseFallback),
         cmocka_unit_test(testChildEnv),
         cmocka_unit_test(testRedact),
