@@ -394,13 +394,6 @@ void cliPrintReport(const GlobalOpts *g, const JobReport *report) {
         jobReportPrintText(report, g->quiet ? NULL : stdout, stderr);
 }
 
-json_t *cliJsonStrings(char *const *items, size_t count) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(a, json_string(items[i]));
-    return a;
-}
-
 int cliRunJob(const GlobalOpts *g, const JobSpec *spec) {
     LbError err = {0};
     Repo *repo = cliOpenRepo(g, &err);

@@ -121,8 +121,6 @@ JobLabels cliJobLabels(const CfgValues *cfg);
 /* A report as the verb's output: one JSON object with --json, else its text
  * on stdout (nothing with --quiet) and its warnings on stderr. */
 void cliPrintReport(const GlobalOpts *g, const JobReport *report);
-/* A JSON array of the strings (new reference). */
-json_t *cliJsonStrings(char *const *items, size_t count);
 
 /* options -> job -> run -> print: open the repository named by g, run the
  * job with a progress line on a terminal, print its report (text, or one

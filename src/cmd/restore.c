@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 #include "restore/bucket_target.h"
 #include "restore/restore.h"
@@ -109,7 +110,7 @@ static bool restoreToBucket(const GlobalOpts *g, const RestoreCli *o, Repo *repo
     jobReportJsonSet(report, "objects_deleted", json_integer((json_int_t)res.deleted));
     jobReportJsonSet(report, "bytes_uploaded", json_integer((json_int_t)res.bytesUploaded));
     jobReportJsonSet(report, "entries_skipped", json_integer((json_int_t)res.skipped));
-    jobReportJsonSet(report, "failed", cliJsonStrings(res.failed, res.failedCount));
+    jobReportJsonSet(report, "failed", lbJsonStrings(res.failed, res.failedCount));
     jobReportSetSeconds(report, secs);
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&snap->id, hex);
@@ -148,7 +149,7 @@ static void printDirSummary(const GlobalOpts *g, const RestoreCli *o, const Snap
         jobReportJsonSet(report, "hard_links", json_integer((json_int_t)res->links));
         jobReportJsonSet(report, "bytes_restored", json_integer((json_int_t)res->bytes));
         jobReportJsonSet(report, "files_verified", json_integer((json_int_t)res->verifiedFiles));
-        jobReportJsonSet(report, "damaged", cliJsonStrings(res->damaged, res->damagedCount));
+        jobReportJsonSet(report, "damaged", lbJsonStrings(res->damaged, res->damagedCount));
         jobReportSetSeconds(report, secs);
         char hex[LB_ID_HEX_LEN + 1], bytes[32], dur[32];
         lbIdToHex(&snap->id, hex);

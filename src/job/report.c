@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/jsonutil.h"
 
 #define JOB_LABEL_WIDTH 13
 
@@ -194,9 +195,7 @@ json_t *jobReportJson(const JobReport *r) {
         return jobErrorJson(&r->error);
     json_t *o = json_deep_copy(r->json);
     if (r->warningCount > 0 || strcmp(r->kind, "backup") == 0) {
-        json_t *w = json_array();
-        for (size_t i = 0; i < r->warningCount; i++)
-            json_array_append_new(w, json_string(r->warnings[i]));
+        json_t *w = lbJsonStrings(r->warnings, r->warningCount);
         /* a file backup has always called them "unreadable" */
         json_object_set_new(o, strcmp(r->kind, "backup") == 0 ? "unreadable" : "warnings", w);
     }

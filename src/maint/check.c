@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/jsonutil.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "snapshot/snapshot.h"
@@ -346,13 +347,6 @@ void checkResultClear(CheckResult *r) {
     memset(r, 0, sizeof(*r));
 }
 
-static json_t *stringArray(char *const *items, size_t count) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < count; i++)
-        json_array_append_new(a, json_string(items[i]));
-    return a;
-}
-
 json_t *checkResultJson(const CheckResult *r) {
     json_t *j = json_object();
     json_object_set_new(j, "ok", json_boolean(r->errorCount == 0));
@@ -360,7 +354,7 @@ json_t *checkResultJson(const CheckResult *r) {
     json_object_set_new(j, "packs", json_integer((json_int_t)r->packs));
     json_object_set_new(j, "packs_read", json_integer((json_int_t)r->packsRead));
     json_object_set_new(j, "bytes_read", json_integer((json_int_t)r->bytesRead));
-    json_object_set_new(j, "errors", stringArray(r->errors, r->errorCount));
-    json_object_set_new(j, "notes", stringArray(r->notes, r->noteCount));
+    json_object_set_new(j, "errors", lbJsonStrings(r->errors, r->errorCount));
+    json_object_set_new(j, "notes", lbJsonStrings(r->notes, r->noteCount));
     return j;
 }

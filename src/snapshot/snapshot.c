@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 
 void snapshotAddString(char ***arr, size_t *count, const char *s) {
@@ -37,13 +38,6 @@ void snapshotListFree(SnapshotList *l) {
     l->count = 0;
 }
 
-static json_t *stringArray(char **arr, size_t n) {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_string(arr[i]));
-    return a;
-}
-
 static void readStrings(json_t *a, char ***arr, size_t *n) {
     size_t i;
     json_t *v;
@@ -65,12 +59,12 @@ json_t *snapshotToJson(const Snapshot *s, bool withId) {
     json_object_set_new(o, "time", json_string(tbuf));
     lbIdToHex(&s->tree, buf);
     json_object_set_new(o, "tree", json_string(buf));
-    json_object_set_new(o, "paths", stringArray(s->paths, s->pathCount));
+    json_object_set_new(o, "paths", lbJsonStrings(s->paths, s->pathCount));
     json_object_set_new(o, "hostname", json_string(s->hostname ? s->hostname : ""));
     json_object_set_new(o, "username", json_string(s->username ? s->username : ""));
     json_object_set_new(o, "uid", json_integer(s->uid));
     json_object_set_new(o, "gid", json_integer(s->gid));
-    json_object_set_new(o, "tags", stringArray(s->tags, s->tagCount));
+    json_object_set_new(o, "tags", lbJsonStrings(s->tags, s->tagCount));
     if (s->component)
         json_object_set_new(o, "component", json_string(s->component));
     if (s->recoveryPoint)
@@ -84,7 +78,7 @@ json_t *snapshotToJson(const Snapshot *s, bool withId) {
         json_object_set_new(o, "original", json_string(buf));
     }
     if (s->excludeCount)
-        json_object_set_new(o, "excludes", stringArray(s->excludes, s->excludeCount));
+        json_object_set_new(o, "excludes", lbJsonStrings(s->excludes, s->excludeCount));
     if (s->chunkProfile != REPO_CHUNK_FILES)
         json_object_set_new(o, "chunker", json_string(repoChunkProfileName(s->chunkProfile)));
     const SnapshotSummary *m = &s->summary;

@@ -53,12 +53,6 @@ void fuzzWriteRepo(Storage *storage, bool withConfig);
  * (borrowed: it lives until the process ends). */
 Repo *fuzzRepo(void);
 
-/* True when tests/fuzz/run.sh runs the fuzzer (LIFEBOAT_FUZZ_SKIP_KNOWN=1):
- * a target then steps around a known bug that kills the process (listed in
- * tests/fuzz/known-bugs) so the fuzzer can look further. The replays never
- * skip: they run the reproducer when LIFEBOAT_KNOWN_BUGS=1. */
-bool fuzzSkipKnownBugs(void);
-
 /* A NUL-terminated copy of data (the caller frees it). */
 char *fuzzCString(const uint8_t *data, size_t len);
 

@@ -144,11 +144,6 @@ Repo *fuzzRepo(void) {
     return repo;
 }
 
-bool fuzzSkipKnownBugs(void) {
-    const char *v = getenv("LIFEBOAT_FUZZ_SKIP_KNOWN");
-    return v != NULL && strcmp(v, "1") == 0;
-}
-
 char *fuzzCString(const uint8_t *data, size_t len) {
     char *s = lbXmalloc(len + 1);
     if (len > 0)

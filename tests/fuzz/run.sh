@@ -21,7 +21,6 @@ if [ ${#targets[@]} -eq 0 ]; then
         targets+=("${t#fuzz_}")
     done
 fi
-export LIFEBOAT_FUZZ_SKIP_KNOWN=1 # step around the known bugs that kill (fuzz.h)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/fuzz/ubsan.supp}
 found=()
