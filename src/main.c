@@ -65,6 +65,9 @@ int main(int argc, char **argv) {
     } else if (cmd == cfgCmdVersion) {
         printf("lifeboat %s\n", LIFEBOAT_VERSION);
         rc = 0;
+    } else if (commands[cmd] == NULL) {
+        fprintf(stderr, "lifeboat: %s: not available in this build\n", cfgCommandTable[cmd].name);
+        rc = 1;
     } else {
         rc = commands[cmd](cfg);
     }

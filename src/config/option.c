@@ -94,6 +94,7 @@ static const char *const checkpointChoices[] = {"fast", "spread", NULL};
 static const char *const walMethodChoices[] = {"fetch", "none", NULL};
 static const char *const actionChoices[] = {"promote", "pause", "shutdown", NULL};
 static const char *const groupByChoices[] = {"host", "component", "paths", "tags", NULL};
+static const char *const logFormatChoices[] = {"text", "json", NULL};
 
 const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptHelp] = {"help", 'h', cfgTypeFlag, cfgScopeGlobal, .help = "show this help"},
@@ -338,6 +339,22 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                          .help = "repack until the unused space is at most PERCENT of the used"},
     [cfgOptMaxRepackSize] = {"max-repack-size", 0, cfgTypeSize, cfgScopeCommand, C(Forget) | C(Prune),
                              .valueName = "SIZE", .help = "copy at most SIZE bytes when repacking (500M, 2G)"},
+    [cfgOptConfig] = {"config", 'c', cfgTypeString, cfgScopeCommand, C(Config) | C(Run) | C(Daemon) | C(History),
+                      "/etc/lifeboat/lifeboat.yaml", .env = "LIFEBOAT_CONFIG", .valueName = "FILE",
+                      .help = "the configuration file"},
+    [cfgOptAfter] = {"after", 0, cfgTypeTime, cfgScopeCommand, C(Schedule), .valueName = "TIME",
+                     .help = "list fire times after TIME (ISO-8601; default: now)"},
+    [cfgOptCount] = {"count", 0, cfgTypeInt, cfgScopeCommand, C(Schedule), "5", .min = 1, .max = 100000,
+                     .valueName = "N", .help = "how many fire times to list"},
+    [cfgOptTimezone] = {"timezone", 0, cfgTypeString, cfgScopeCommand, C(Schedule), "UTC", .valueName = "TZ",
+                        .help = "evaluate the expression in this IANA time zone (Europe/Berlin)"},
+    [cfgOptJob] = {"job", 0, cfgTypeList, cfgScopeCommand, C(History), .valueName = "NAME[,NAME2]",
+                   .help = "only runs of these jobs or components"},
+    [cfgOptSince] = {"since", 0, cfgTypeTime, cfgScopeCommand, C(History), .valueName = "TIME",
+                     .help = "only runs scheduled or started at or after TIME"},
+    [cfgOptLogFormat] = {"log-format", 0, cfgTypeEnum, cfgScopeCommand, C(Run) | C(Daemon), "text",
+                         .choices = logFormatChoices, .valueName = "text|json",
+                         .help = "one line per run start and end, as text or as JSON"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
@@ -372,6 +389,14 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
     [cfgCmdUnlock] = {"unlock", cfgOptNone, false, "[OPTIONS]", "remove stale locks"},
     [cfgCmdStats] = {"stats", cfgOptNone, false, "", "show repository statistics"},
     [cfgCmdKey] = {"key", cfgOptNone, false, "list | add | remove ID | passwd [OPTIONS]", "manage passwords"},
+    [cfgCmdConfig] = {"config", cfgOptNone, false, "check|show [FILE] [OPTIONS]",
+                      "validate the configuration file, or print it with secrets redacted"},
+    [cfgCmdSchedule] = {"schedule", cfgOptNone, false, "next 'EXPR' [OPTIONS]",
+                        "print the next fire times of a cron expression (5-field or Quartz)"},
+    [cfgCmdRun] = {"run", cfgOptNone, false, "NAME... [OPTIONS]",
+                   "run a component's backup or a job of the configuration file now, as the daemon would"},
+    [cfgCmdDaemon] = {"daemon", cfgOptNone, false, "[OPTIONS]", "run the configuration file's schedule"},
+    [cfgCmdHistory] = {"history", cfgOptNone, false, "[OPTIONS]", "list the recorded runs of jobs"},
     [cfgCmdHelp] = {"help", cfgOptNone, false, "[COMMAND [--VARIANT]]", "show the help of a command"},
     [cfgCmdVersion] = {"version", cfgOptNone, false, "", "print the version"},
 };

@@ -49,6 +49,11 @@ typedef enum CfgCommand {
     cfgCmdUnlock,
     cfgCmdStats,
     cfgCmdKey,
+    cfgCmdConfig,
+    cfgCmdSchedule,
+    cfgCmdRun,
+    cfgCmdDaemon,
+    cfgCmdHistory,
     cfgCmdHelp,
     cfgCmdVersion,
     CFG_COMMAND_COUNT
@@ -169,6 +174,14 @@ typedef enum CfgOptionId {
     cfgOptPrune,
     cfgOptMaxUnused,
     cfgOptMaxRepackSize,
+    /* configuration file, scheduler, history */
+    cfgOptConfig,
+    cfgOptAfter,
+    cfgOptCount,
+    cfgOptTimezone,
+    cfgOptJob,
+    cfgOptSince,
+    cfgOptLogFormat,
     CFG_OPTION_COUNT
 } CfgOptionId;
 

@@ -1,0 +1,145 @@
+/*
+ * file.h - the configuration file: one YAML file (libyaml) that describes the
+ * platform's repositories, components, jobs and state directory, validated as
+ * a whole on load.
+ *
+ * Every error names the file, line, column, the key path and the reason:
+ *   platform.yaml:14:7: components.database.retention.keep_within: '35x' is
+ *   not a duration (use 35d, 12h, 90m)
+ * and every error of the file is reported at once. Keys that mirror a
+ * command-line option (the option table's fileKey, config/option.h) are
+ * validated by that option's own type and check, and become that option on
+ * the verb the component or job runs (CfgArgs below), so a component runs
+ * exactly as the same command line would. Secrets never sit in the file:
+ * passwords come from password_file / password_command, other values may
+ * reference the environment as ${NAME}; a literal password or secret key is
+ * refused with a hint. docs/configuration.md documents every key.
+ *
+ * Ownership: cfgFileLoad returns a CfgFile that owns every string and array
+ * reachable from it; cfgFileFree frees it (NULL is a no-op). Lookups return
+ * borrowed pointers into it.
+ */
+#ifndef LIFEBOAT_CONFIG_FILE_H
+#define LIFEBOAT_CONFIG_FILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/error.h"
+#include "config/parse.h"
+
+/* A NULL-terminated argument vector (v[n] == NULL). */
+typedef struct CfgArgs {
+    char **v;
+    size_t n;
+} CfgArgs;
+
+typedef enum CfgConcurrency {
+    cfgConcurrencyForbid = 0, /* a run due while the previous one runs is skipped (recorded) */
+    cfgConcurrencyAllow,      /* runs may overlap */
+    cfgConcurrencyReplace,    /* the running one is cancelled, the new one starts */
+} CfgConcurrency;
+
+/* When and how a component's backup or a job runs (keys at the component's
+ * or job's level). Durations are seconds. */
+typedef struct CfgRunPolicy {
+    const char *schedule;       /* cron expression (sched/cron.h); NULL: only by `lifeboat run` */
+    const char *timezone;       /* IANA name; default "UTC" */
+    CfgConcurrency concurrency; /* concurrency_policy: Forbid | Allow | Replace; default Forbid */
+    int64_t startingDeadline;   /* starting_deadline: later than this after its slot, a run is missed; 0: none */
+    int retries;                /* retries after a failure; default 2 */
+    int64_t backoff;            /* first retry delay, doubled per attempt, with jitter; default 30 */
+    int64_t backoffMax;         /* backoff_max: cap of the delay; default 600 */
+    int64_t timeout;            /* terminate (SIGTERM, then SIGKILL after kill_after) past this; 0: none */
+    int64_t killAfter;          /* kill_after: default 30 */
+    bool catchUp;               /* catch_up: after downtime, one run for the missed slots; default true */
+    int successfulHistoryLimit; /* successful_history_limit: rows kept; -1 (default): no limit */
+    int failedHistoryLimit;     /* failed_history_limit: rows kept; -1 (default): no limit */
+    int64_t historyMaxAge;      /* history_max_age: ended rows older than this go; default 400d; 0: keep */
+} CfgRunPolicy;
+
+typedef struct CfgFileRepository {
+    const char *name;
+    bool isDefault;
+    CfgArgs args;     /* as options of the main side: --repo=URL --password-file=F --s3-region=R ... */
+    CfgArgs fromArgs; /* the same as --from-... options (copy's source) */
+    int line;
+} CfgFileRepository;
+
+typedef enum CfgComponentType {
+    cfgCompPostgres,         /* pg_dump of one database: backup --pg */
+    cfgCompPostgresPhysical, /* base backup (+ WAL archiving): backup --pg-physical */
+    cfgCompFiles,            /* paths: backup PATH... */
+    cfgCompBucket,           /* an S3 bucket: backup s3:... */
+    cfgCompCommand,          /* a command's output: backup --stdin-from-command -- CMD */
+} CfgComponentType;
+
+typedef struct CfgComponent {
+    const char *name;
+    CfgComponentType type;
+    const char *repository; /* name of its repository (the default one when not given) */
+    const char *host;       /* stable host identity; default: the configuration's name */
+    const char *const *tags;
+    size_t tagCount;
+    CfgArgs backupArgs;         /* after the verb: "--pg" CONN ... "--component" NAME "--host" H "--tag" T ... */
+    CfgArgs retentionArgs;      /* the --keep-* options of its retention; n == 0: no retention */
+    int64_t rpo, rto;           /* objectives, seconds; -1 when not set */
+    const char *recoveryTarget; /* recovery.target: where `recover` restores it; NULL when not set */
+    CfgRunPolicy run;
+    int line;
+} CfgComponent;
+
+typedef enum CfgJobType {
+    cfgJobBackup, /* the listed components into one recovery point */
+    cfgJobCopy,   /* copy snapshots from repository to `to` */
+    cfgJobForget, /* apply each listed component's retention (forget) */
+    cfgJobPrune,  /* forget as above, then prune the repository */
+    cfgJobCheck,  /* check the repository */
+    cfgJobDrill,  /* DR drill (issue 12) */
+    cfgJobReport, /* daily report (issue 13) */
+} CfgJobType;
+
+typedef struct CfgJob {
+    const char *name;
+    CfgJobType type;
+    const char *const *components; /* backup: what it backs up; forget/prune: whose retention (empty: every component of
+                                      the repository) */
+    size_t componentCount;
+    const char *repository; /* copy: the source; forget, prune, check: the repository (default one when not given) */
+    const char *to;         /* copy: the target repository */
+    CfgArgs args;           /* the verb's own options from the job's keys (check --read-data-subset=5%, ...) */
+    CfgRunPolicy run;
+    int line;
+} CfgJob;
+
+typedef struct CfgFile {
+    const char *path;
+    const char *name;     /* `name:`, default the file name without its extension ("platform") */
+    const char *stateDir; /* `state:` default /var/lib/lifeboat */
+    CfgFileRepository *repositories;
+    size_t repositoryCount;
+    CfgComponent *components;
+    size_t componentCount;
+    CfgJob *jobs;
+    size_t jobCount;
+} CfgFile;
+
+/* Load and validate path. NULL when the file is invalid or unreadable: err
+ * (LB_ERR_ARGS, or LB_ERR_IO when it cannot be read) summarises, and
+ * *messages (when messages is not NULL; caller frees) holds every error, one
+ * per line, each "FILE:LINE:COL: KEY.PATH: reason". */
+CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err);
+void cfgFileFree(CfgFile *file);
+
+const CfgFileRepository *cfgFileRepository(const CfgFile *file, const char *name); /* NULL name: the default */
+const CfgComponent *cfgFileComponent(const CfgFile *file, const char *name);
+const CfgJob *cfgFileJob(const CfgFile *file, const char *name);
+
+/* The effective configuration as YAML, every default filled in and every
+ * secret (a connection string's password, a value from a ${VAR} of a secret
+ * key) replaced by "<redacted>". */
+bool cfgFileShow(const CfgFile *file, FILE *out, LbError *err);
+
+#endif

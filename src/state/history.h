@@ -1,0 +1,108 @@
+/*
+ * history.h - the record of every run of every job: SQLite in the state
+ * directory (STATE/history.db), WAL mode, so the daemon and a manual
+ * `lifeboat run` can write at the same time (each waits on the other's
+ * write lock for up to a few seconds, never fails as "busy").
+ *
+ * One row per attempt. A scheduled run's ID is derived from its job and its
+ * scheduled time ("database@2026-12-03T10:15:00Z"); (run_id, attempt) is
+ * unique, so claiming a slot is an INSERT that only one process can win:
+ * a restart or a second daemon never runs the same slot twice.
+ *
+ * Ownership: Hist is opened and freed by its user; HistRows returned by
+ * histList are owned by the caller (histRowsFree). Strings in a HistRun
+ * given to a function are borrowed for the call.
+ */
+#ifndef LIFEBOAT_STATE_HISTORY_H
+#define LIFEBOAT_STATE_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/error.h"
+
+typedef enum HistOutcome {
+    histRunning = 0, /* started, not ended yet */
+    histSucceeded,
+    histFailed,
+    histSkipped,   /* not started: the previous run still held the job (Forbid) */
+    histMissed,    /* not started: later than its starting deadline, or a slot caught up as one run */
+    histTimedOut,  /* terminated after its timeout */
+    histCancelled, /* stopped by SIGTERM past the grace period, or replaced (Replace) */
+    HIST_OUTCOME_COUNT
+} HistOutcome;
+
+typedef struct HistRun {
+    int64_t id;            /* row id (set by histClaim, histList) */
+    const char *runId;     /* "JOB@2026-12-03T10:15:00Z"; manual runs "JOB@manual-2026-12-03T10:15:07.123Z" */
+    const char *job;       /* job or component name */
+    const char *component; /* the component backed up; NULL for jobs of several or none */
+    const char *trigger;   /* "schedule", "catch-up", "retry", "manual" */
+    int64_t scheduledAt;   /* Unix seconds; 0 for a manual run */
+    int64_t startedAt;     /* Unix ms; 0 when never started (skipped, missed) */
+    int64_t endedAt;       /* Unix ms; 0 while running */
+    HistOutcome outcome;
+    int attempt;            /* 1 for the first try of a slot */
+    int exitCode;           /* -1 when none */
+    int64_t bytesAdded;     /* -1 when unknown */
+    const char *snapshotId; /* NULL when none */
+    const char *error;      /* NULL when none; never holds a secret */
+    int pid;                /* process running it; 0 when none */
+} HistRun;
+
+typedef struct HistRows {
+    HistRun *rows;
+    size_t count;
+} HistRows;
+
+typedef struct Hist Hist;
+
+/* Open (creating the directory and the database if needed) STATE/history.db. */
+Hist *histOpen(const char *stateDir, LbError *err);
+void histFree(Hist *hist);
+
+const char *histOutcomeName(HistOutcome outcome); /* "succeeded", "timed-out", ... */
+
+/* Insert run as a new row. *claimed false (and true returned) when a row with
+ * the same (runId, attempt) exists: another process has this slot. *rowId
+ * receives the new row's id. */
+bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err);
+
+/* Record the end of a claimed row: outcome, end time, exit code, bytes added,
+ * snapshot ID and error (NULL when none). */
+bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
+                const char *snapshotId, const char *error, LbError *err);
+
+/* The newest scheduled time of job's scheduled or caught-up runs (any
+ * outcome); *found false when there is none. The daemon's catch-up starts
+ * from it. */
+bool histLastScheduled(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err);
+
+typedef struct HistQuery {
+    const char *const *jobs; /* NULL: every job */
+    size_t jobCount;
+    int64_t sinceMs; /* 0: all; rows scheduled or started at or after */
+    size_t limit;    /* 0: no limit (newest rows are kept) */
+} HistQuery;
+
+/* Rows matching q, oldest first (by start, then scheduled time, then id). */
+bool histList(Hist *hist, const HistQuery *q, HistRows **out, LbError *err);
+void histRowsFree(HistRows *rows);
+
+/* Keep job's newest successfulLimit succeeded rows and newest failedLimit
+ * rows of the other ended outcomes (-1: no limit), and drop ended rows older
+ * than maxAgeSeconds (0: no age limit) relative to nowMs. Running rows are
+ * never dropped. */
+bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit, int64_t maxAgeSeconds, int64_t nowMs,
+              LbError *err);
+
+/* Rows still "running" whose process is gone (a crash of the daemon or of
+ * the machine) become failed with an error saying so. Returns how many. */
+bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err);
+
+/* The rows as a JSON array (jansson json_t *, new reference), the contract
+ * of `lifeboat history --json` (docs/commands.md). */
+struct json_t *histRowsJson(const HistRows *rows);
+
+#endif
