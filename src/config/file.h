@@ -109,6 +109,7 @@ typedef struct CfgJob {
     size_t componentCount;
     const char *repository; /* copy: the source; forget, prune, check: the repository (default one when not given) */
     const char *to;         /* copy: the target repository */
+    const char *copyTo;     /* backup: after success, copy the recovery point to this repository (copy_to) */
     CfgArgs args;           /* the verb's own options from the job's keys (check --read-data-subset=5%, ...) */
     CfgRunPolicy run;
     int line;
