@@ -78,6 +78,7 @@ static const char *const outcomeNames[HIST_OUTCOME_COUNT] = {
 struct Hist {
     sqlite3 *db;
     char *path;
+    bool busy; /* the last SQLite error was SQLITE_BUSY or SQLITE_LOCKED */
 };
 
 const char *histOutcomeName(HistOutcome outcome) {
@@ -97,6 +98,8 @@ static bool outcomeParse(const char *name, HistOutcome *out) {
 
 /* An SQLite failure as LB_ERR_IO: "unable to <what> in history database 'PATH': reason". */
 static bool dbErr(Hist *hist, LbError *err, const char *what) {
+    int rc = sqlite3_errcode(hist->db) & 0xff;
+    hist->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
     if (what == NULL) /* while opening */
         return lbErr(err, LB_ERR_IO, "unable to open history database '%s': %s", hist->path, sqlite3_errmsg(hist->db));
     return lbErr(err, LB_ERR_IO, "unable to %s in history database '%s': %s", what, hist->path,
@@ -239,8 +242,18 @@ Hist *histOpen(const char *stateDir, LbError *err) {
     }
     sqlite3_busy_timeout(hist->db, HIST_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(hist->db, 1);
-    if (!exec(hist, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, err) || !schemaEnsure(hist, err))
-        goto cleanup;
+    /* Switching a new database to WAL upgrades a read lock to a write lock,
+     * which SQLite refuses at once (SQLITE_BUSY, without waiting) while
+     * another process does the same: retry the setup until the busy timeout. */
+    double deadline = lbMonotonicSeconds() + HIST_BUSY_TIMEOUT_MS / 1000.0;
+    for (;;) {
+        hist->busy = false;
+        if (exec(hist, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, err) && schemaEnsure(hist, err))
+            break;
+        if (!hist->busy || lbMonotonicSeconds() > deadline)
+            goto cleanup;
+        usleep(20000);
+    }
     return hist;
 cleanup:
     histFree(hist);

@@ -252,13 +252,20 @@ static void test_second_claim_refused(void **state) {
 
 #define CONCURRENT_ROWS 300
 
-/* A child: open its own handle and insert and finish CONCURRENT_ROWS rows. */
-static int concurrentChild(const char *stateDir, const char *job) {
+/* A child: open its own handle, say so on ready, wait until go closes, then
+ * insert and finish CONCURRENT_ROWS rows. */
+static int concurrentChild(const char *stateDir, const char *job, int ready, int go) {
     LbError err = {0};
     Hist *h = histOpen(stateDir, &err);
+    char c = 1;
     if (h == NULL) {
         fprintf(stderr, "# child %s: %s\n", job, err.msg);
+        (void)!write(ready, &c, 1); /* do not leave the parent waiting */
         return 2;
+    }
+    if (write(ready, &c, 1) != 1 || read(go, &c, 1) != 0) {
+        histFree(h);
+        return 4;
     }
     for (int i = 0; i < CONCURRENT_ROWS; i++) {
         char runId[64];
@@ -266,9 +273,10 @@ static int concurrentChild(const char *stateDir, const char *job) {
         HistRun r = scheduledRun(runId, job, T0 + i, (T0 + i) * 1000);
         bool claimed = false;
         int64_t id = 0;
+        lbErrorClear(&err);
         if (!histClaim(h, &r, &claimed, &id, &err) || !claimed ||
             !histFinish(h, id, histSucceeded, (T0 + i) * 1000 + 10, 0, i, NULL, NULL, &err)) {
-            fprintf(stderr, "# child %s row %d: %s\n", job, i, claimed ? err.msg : "not claimed");
+            fprintf(stderr, "# child %s row %d: %s\n", job, i, err.msg[0] ? err.msg : "claim refused");
             histFree(h);
             return 3;
         }
@@ -281,12 +289,28 @@ static void test_two_processes_write_at_once(void **state) {
     const char *dir = *state; /* a new database: the children race to create it too */
     pid_t pids[2];
     const char *jobs[2] = {"alpha", "beta"};
+    int ready[2], go[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
     for (int i = 0; i < 2; i++) {
         pids[i] = fork();
         assert_true(pids[i] >= 0);
-        if (pids[i] == 0)
-            _exit(concurrentChild(dir, jobs[i]));
+        if (pids[i] == 0) {
+            close(ready[0]);
+            close(go[1]);
+            _exit(concurrentChild(dir, jobs[i], ready[1], go[0]));
+        }
     }
+    close(ready[1]);
+    close(go[0]);
+    /* both have opened (or failed): start their writes at the same moment */
+    char c[2];
+    size_t got = 0;
+    ssize_t n;
+    while (got < 2 && (n = read(ready[0], c, 2 - got)) > 0)
+        got += (size_t)n;
+    close(go[1]);
+    close(ready[0]);
     for (int i = 0; i < 2; i++) {
         int status = 0;
         assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
