@@ -301,7 +301,7 @@ static char *pidIdentity(int pid) {
     return out;
 }
 
-bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err) {
+static bool claimLocked(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err) {
     *claimed = false;
     if (run->runId == NULL || run->job == NULL || run->trigger == NULL)
         return lbErr(err, LB_ERR_ARGS,
@@ -349,8 +349,8 @@ bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, Lb
     return ok;
 }
 
-bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
-                const char *snapshotId, const char *error, LbError *err) {
+static bool finishLocked(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode,
+                         int64_t bytesAdded, const char *snapshotId, const char *error, LbError *err) {
     if ((int)outcome < 0 || outcome >= HIST_OUTCOME_COUNT)
         return lbErr(err, LB_ERR_ARGS,
                      "unable to record the end of run %lld in history database '%s': unknown "
@@ -380,7 +380,7 @@ bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtM
     return ok;
 }
 
-bool histLastScheduled(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err) {
+static bool lastScheduledLocked(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err) {
     *found = false;
     sqlite3_stmt *st = prepare(hist,
                                "SELECT MAX(scheduled_at) FROM runs WHERE job = ?1 AND trigger IN ('schedule', "
@@ -443,7 +443,7 @@ void histRowsFree(HistRows *rows) {
     free(rows);
 }
 
-bool histList(Hist *hist, const HistQuery *q, HistRows **out, LbError *err) {
+static bool listLocked(Hist *hist, const HistQuery *q, HistRows **out, LbError *err) {
     *out = NULL;
     bool ok = false;
     char *jobsText = NULL;
@@ -525,8 +525,8 @@ static bool trimStep(Hist *hist, const char *sql, const char *job, int64_t n, Lb
     return ok;
 }
 
-bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit, int64_t maxAgeSeconds, int64_t nowMs,
-              LbError *err) {
+static bool trimLocked(Hist *hist, const char *job, int successfulLimit, int failedLimit, int64_t maxAgeSeconds,
+                       int64_t nowMs, LbError *err) {
     if (!exec(hist, "BEGIN IMMEDIATE", "begin trimming the history", err))
         return false;
     bool ok = true;
@@ -565,7 +565,7 @@ static bool processGone(int pid, const char *recordedIdentity) {
     return gone;
 }
 
-bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
+static bool closeOrphansLocked(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
     *closed = 0;
     sqlite3_stmt *sel =
         prepare(hist, "SELECT id, pid, pid_start FROM runs WHERE outcome = 'running'", "find interrupted runs", err);
@@ -651,4 +651,41 @@ json_t *histRowsJson(const HistRows *rows) {
         json_array_append_new(a, o);
     }
     return a;
+}
+
+/* The public calls hold the connection's (recursive) mutex for their whole
+ * work, so threads sharing one Hist do not interleave inside a transaction
+ * or read another call's error message. */
+#define HIST_LOCKED(call)                                                                                              \
+    do {                                                                                                               \
+        sqlite3_mutex_enter(sqlite3_db_mutex(hist->db));                                                               \
+        bool ok_ = (call);                                                                                             \
+        sqlite3_mutex_leave(sqlite3_db_mutex(hist->db));                                                               \
+        return ok_;                                                                                                    \
+    } while (0)
+
+bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err) {
+    HIST_LOCKED(claimLocked(hist, run, claimed, rowId, err));
+}
+
+bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
+                const char *snapshotId, const char *error, LbError *err) {
+    HIST_LOCKED(finishLocked(hist, rowId, outcome, endedAtMs, exitCode, bytesAdded, snapshotId, error, err));
+}
+
+bool histLastScheduled(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err) {
+    HIST_LOCKED(lastScheduledLocked(hist, job, scheduledAt, found, err));
+}
+
+bool histList(Hist *hist, const HistQuery *q, HistRows **out, LbError *err) {
+    HIST_LOCKED(listLocked(hist, q, out, err));
+}
+
+bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit, int64_t maxAgeSeconds, int64_t nowMs,
+              LbError *err) {
+    HIST_LOCKED(trimLocked(hist, job, successfulLimit, failedLimit, maxAgeSeconds, nowMs, err));
+}
+
+bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
+    HIST_LOCKED(closeOrphansLocked(hist, nowMs, closed, err));
 }

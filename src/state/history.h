@@ -9,6 +9,9 @@
  * unique, so claiming a slot is an INSERT that only one process can win:
  * a restart or a second daemon never runs the same slot twice.
  *
+ * Threads: one Hist may be shared by the threads of a process; each call
+ * runs whole before another thread's (two processes each open their own).
+ *
  * Ownership: Hist is opened and freed by its user; HistRows returned by
  * histList are owned by the caller (histRowsFree). Strings in a HistRun
  * given to a function are borrowed for the call.

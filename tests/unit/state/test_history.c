@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -328,6 +329,46 @@ static void test_two_processes_write_at_once(void **state) {
     assert_int_equal(done[0], CONCURRENT_ROWS);
     assert_int_equal(done[1], CONCURRENT_ROWS);
     histRowsFree(rows);
+    histFree(h);
+}
+
+typedef struct ThreadArg {
+    Hist *hist;
+    const char *job;
+    char msg[LB_ERROR_MSG_MAX + 128];
+} ThreadArg;
+
+/* Claim, finish and trim (a transaction) in a loop on a Hist another thread uses too. */
+static void *threadWriter(void *p) {
+    ThreadArg *a = p;
+    LbError err = {0};
+    for (int i = 0; i < 100 && a->msg[0] == '\0'; i++) {
+        char runId[64];
+        snprintf(runId, sizeof(runId), "%s@%d", a->job, i);
+        HistRun r = scheduledRun(runId, a->job, T0 + i, (T0 + i) * 1000);
+        bool claimed = false;
+        int64_t id = 0;
+        if (!histClaim(a->hist, &r, &claimed, &id, &err) || !claimed ||
+            !histFinish(a->hist, id, histSucceeded, (T0 + i) * 1000 + 1, 0, 0, NULL, NULL, &err) ||
+            !histTrim(a->hist, a->job, 1000, 1000, 0, (T0 + i) * 1000, &err))
+            snprintf(a->msg, sizeof(a->msg), "%s row %d: %s", a->job, i, claimed ? err.msg : "claim refused");
+    }
+    return NULL;
+}
+
+static void test_threads_share_one_handle(void **state) {
+    Hist *h = openOk(*state);
+    ThreadArg args[2] = {{.hist = h, .job = "alpha"}, {.hist = h, .job = "beta"}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, threadWriter, &args[i]), 0);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    for (int i = 0; i < 2; i++)
+        if (args[i].msg[0] != '\0')
+            fail_msg("%s", args[i].msg);
+    assert_int_equal(countRows(h, "alpha"), 100);
+    assert_int_equal(countRows(h, "beta"), 100);
     histFree(h);
 }
 
@@ -662,6 +703,7 @@ int main(void) {
         DIR_TEST(test_list_filters_order_limit),
         DIR_TEST(test_second_claim_refused),
         DIR_TEST(test_two_processes_write_at_once),
+        DIR_TEST(test_threads_share_one_handle),
         DIR_TEST(test_last_scheduled),
         DIR_TEST(test_trim),
         DIR_TEST(test_close_orphans),
