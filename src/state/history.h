@@ -9,6 +9,9 @@
  * unique, so claiming a slot is an INSERT that only one process can win:
  * a restart or a second daemon never runs the same slot twice.
  *
+ * Threads: one Hist may be shared by the threads of a process; each call
+ * runs whole before another thread's (two processes each open their own).
+ *
  * Ownership: Hist is opened and freed by its user; HistRows returned by
  * histList are owned by the caller (histRowsFree). Strings in a HistRun
  * given to a function are borrowed for the call.
@@ -58,7 +61,10 @@ typedef struct HistRows {
 
 typedef struct Hist Hist;
 
-/* Open (creating the directory and the database if needed) STATE/history.db. */
+/* Open (creating the directory, mode 0700, and the database, mode 0600, if
+ * needed) STATE/history.db. Errors: "unable to open history database
+ * 'STATE/history.db': reason", LB_ERR_IO; LB_ERR_FORMAT for a database of a
+ * newer schema version or another program's SQLite file. */
 Hist *histOpen(const char *stateDir, LbError *err);
 void histFree(Hist *hist);
 
@@ -70,7 +76,8 @@ const char *histOutcomeName(HistOutcome outcome); /* "succeeded", "timed-out", .
 bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err);
 
 /* Record the end of a claimed row: outcome, end time, exit code, bytes added,
- * snapshot ID and error (NULL when none). */
+ * snapshot ID and error (NULL when none). LB_ERR_NOT_FOUND when no row has
+ * that id (trimmed meanwhile). */
 bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
                 const char *snapshotId, const char *error, LbError *err);
 
@@ -86,7 +93,8 @@ typedef struct HistQuery {
     size_t limit;    /* 0: no limit (newest rows are kept) */
 } HistQuery;
 
-/* Rows matching q, oldest first (by start, then scheduled time, then id). */
+/* Rows matching q, oldest first: by start time, or by scheduled time for a
+ * run that never started (skipped, missed), then by id. q NULL: every row. */
 bool histList(Hist *hist, const HistQuery *q, HistRows **out, LbError *err);
 void histRowsFree(HistRows *rows);
 
@@ -98,7 +106,12 @@ bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit,
               LbError *err);
 
 /* Rows still "running" whose process is gone (a crash of the daemon or of
- * the machine) become failed with an error saying so. Returns how many. */
+ * the machine) become failed, ended at nowMs, with the error "interrupted:
+ * the process running it ended without recording an outcome". Gone: pid 0,
+ * no such process (kill(pid, 0) fails with ESRCH), or, on Linux, a process
+ * with that pid that is not the one recorded by histClaim (boot id and start
+ * time differ: a pid reused after a reboot, a daemon that is always pid 1 in
+ * its container). *closed receives how many. */
 bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err);
 
 /* The rows as a JSON array (jansson json_t *, new reference), the contract
