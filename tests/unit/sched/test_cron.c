@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/timeutil.h"
@@ -272,6 +273,42 @@ static void test_interval_holds_all_year(void **state) {
     }
 }
 
+/* A "slim" TZif file lists almost no transitions and leaves the years to its
+ * footer's POSIX rule: built with zic -b slim, read through $TZDIR. Test/South
+ * changes at 24:00 on a Saturday (M9.1.6/24, M4.1.6/24) with <-04> names. */
+static void test_slim_zone_file(void **state) {
+    (void)state;
+    char dir[] = "/tmp/lifeboat-tz.XXXXXX", cmd[512], path[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/src", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("Rule EU 1981 max - Mar lastSun 1:00u 1:00 S\n"
+          "Rule EU 1996 max - Oct lastSun 1:00u 0 -\n"
+          "Zone Test/Slim 1:00 EU CE%sT\n"
+          "Rule SO 2000 max - Sep Sun>=2 4:00u 1:00 -\n"
+          "Rule SO 2000 max - Apr Sun>=2 3:00u 0 -\n"
+          "Zone Test/South -4:00 SO -04/-03\n",
+          f);
+    fclose(f);
+    const char *zic = access("/usr/sbin/zic", X_OK) == 0 ? "/usr/sbin/zic" : "zic";
+    snprintf(cmd, sizeof(cmd), "%s -b slim -d %s/zi %s", zic, dir, path);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/zi", dir);
+    setenv("TZDIR", path, 1);
+    expectNext("30 2 * * *", "Test/Slim", "2026-03-28T12:00:00Z", "2026-03-29T01:00:00Z,2026-03-30T00:30:00Z");
+    expectNext("30 2 * * *", "Test/Slim", "2026-10-24T12:00:00Z", "2026-10-25T00:30:00Z,2026-10-26T01:30:00Z");
+    expectNext("30 0 * * *", "Test/South", "2026-09-04T12:00:00Z",
+               "2026-09-05T04:30:00Z,2026-09-06T04:00:00Z,2026-09-07T03:30:00Z");
+    expectNext("30 23 * * *", "Test/South", "2027-04-02T12:00:00Z",
+               "2027-04-03T02:30:00Z,2027-04-04T02:30:00Z,2027-04-05T03:30:00Z");
+    expectNext("*/30 * * * *", "Test/South", "2027-04-04T02:00:00Z",
+               "2027-04-04T02:30:00Z,2027-04-04T03:00:00Z,2027-04-04T03:30:00Z");
+    unsetenv("TZDIR");
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void *threadRun(void *arg) {
     const CronSchedule *c = arg;
     int64_t t = at("2026-01-01T00:00:00Z");
@@ -371,6 +408,7 @@ int main(void) {
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_timezone_valid),
+        cmocka_unit_test(test_slim_zone_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
