@@ -136,8 +136,8 @@ static const char *const dayNames[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI",
 static bool parseValue(const CronParser *p, const char *s, const char **end, int *out) {
     if (isdigit((unsigned char)*s)) {
         long v = 0;
-        while (isdigit((unsigned char)*s) && v < 100000)
-            v = v * 10 + (*s++ - '0');
+        for (; isdigit((unsigned char)*s); s++) /* clamped: a huge number is out of range */
+            v = v < 100000 ? v * 10 + (*s - '0') : v;
         *out = (int)v;
         *end = s;
         return true;
@@ -465,9 +465,9 @@ static uint32_t dayMask(const CronSchedule *c, int64_t y, int m) {
     return c->domStar || c->dowStar ? dom & dow : dom | dow;
 }
 
-/* The first wall time (local seconds, as if UTC) >= lo that matches the
- * fields, ignoring the zone; false when none is left before the horizon. */
-static bool nextWall(const CronSchedule *c, int64_t lo, int64_t *out) {
+/* The first wall time (local seconds, as if UTC) in [lo, hi) that matches
+ * the fields, ignoring the zone; false when there is none. */
+static bool nextWall(const CronSchedule *c, int64_t lo, int64_t hi, int64_t *out) {
     int64_t days = lo / 86400 - (lo % 86400 < 0);
     int64_t sod = lo - days * 86400, y;
     int mo, d, h = (int)(sod / 3600), mi = (int)(sod / 60 % 60), s = (int)(sod % 60);
@@ -475,7 +475,9 @@ static bool nextWall(const CronSchedule *c, int64_t lo, int64_t *out) {
     const CronBits *b = c->bits;
     /* each pass moves at least one field forward; a year has < 600 passes */
     for (int guard = 0; guard < 1000000; guard++) {
-        if (y > c->lastYear)
+        /* the day of the position so far (d 32 and mo 13 count on into the
+         * next month and year) bounds every match still to come */
+        if (y > c->lastYear || tzDaysFromCivil(y, mo, d) * 86400 >= hi)
             return false;
         if (y < CRON_YEAR_MIN || !bitTest(&b[cronFieldYear], (int)(y - CRON_YEAR_MIN))) {
             int ny = bitNext(&b[cronFieldYear], y < CRON_YEAR_MIN ? 0 : (int)(y - CRON_YEAR_MIN), 255);
@@ -520,7 +522,7 @@ static bool nextWall(const CronSchedule *c, int64_t lo, int64_t *out) {
             continue;
         }
         *out = tzDaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + v;
-        return true;
+        return *out < hi;
     }
     return false;
 }
@@ -547,14 +549,14 @@ bool cronNext(const CronSchedule *cron, int64_t after, int64_t *next) {
             if (prev > off && lo < since + prev)
                 lo = since + prev; /* wall times that fired before the change */
         }
-        if (nextWall(cron, lo, &w) && (until == INT64_MAX || w < until + off)) {
+        if (nextWall(cron, lo, until == INT64_MAX ? INT64_MAX : until + off, &w)) {
             *next = w - off;
             return *next < horizon;
         }
         if (until == INT64_MAX)
             return false;
         int32_t after2 = tzLookup(cron->zone, until, &ignore, &ignore);
-        if (!cron->wildHour && after2 > off && nextWall(cron, until + off, &w) && w < until + after2) {
+        if (!cron->wildHour && after2 > off && nextWall(cron, until + off, until + after2, &w)) {
             *next = until; /* a wall time in the spring gap fires at the change */
             return true;
         }

@@ -352,6 +352,7 @@ static void test_errors(void **state) {
     expectError("1 2 3 4 5 6 7 8", NULL, "got 8");
     expectError("0 0 32 * *", NULL, "field 3 (day of month) '32': out of range 1-31");
     expectError("60 * * * *", NULL, "field 1 (minute) '60': out of range 0-59");
+    expectError("99999999999 * * * *", NULL, "field 1 (minute) '99999999999': out of range 0-59");
     expectError("0 24 * * *", NULL, "field 2 (hour) '24': out of range 0-23");
     expectError("0 0 * 13 *", NULL, "field 4 (month) '13': out of range 1-12");
     expectError("0 0 * * 8", NULL, "field 5 (day of week) '8': out of range 0-7");
