@@ -20,7 +20,9 @@ static void formatInstant(int64_t t, char *out, size_t n) {
 int cmdSchedule(const CfgValues *cfg) {
     CliVerb v = cliVerb(cfg);
     if (v.args.count != 2 || strcmp(v.args.positional[0], "next") != 0) {
-        lbErr(&v.err, LB_ERR_ARGS, "schedule: expected next 'EXPR' (lifeboat schedule next '*/15 * * * *')");
+        lbErr(&v.err, LB_ERR_ARGS,
+              "schedule: expected next 'EXPR', the expression quoted as one argument: lifeboat schedule next '*/15 * * "
+              "* *'");
         return cliFailJson(&v.g, &v.err);
     }
     const char *expr = v.args.positional[1];
