@@ -437,15 +437,26 @@ static int nearestWeekday(int d, int dim, int dow1) {
 }
 
 /* The days (bit d) of month m of year y on which the schedule fires. */
-static uint32_t dayMask(const CronSchedule *c, int64_t y, int m) {
+/* The days of month m of year y that match. lo is the search's start (wall
+ * seconds): as Quartz does, a W day (nearest weekday) counts only while its
+ * base day's first fire time is not before lo, so once the base day has
+ * passed, the weekday it moved to does not fire either (the cron vectors'
+ * "0 15 10 L-1W,L-1 * ? 2010" pins this). */
+static uint32_t dayMask(const CronSchedule *c, int64_t y, int m, int64_t lo) {
     int dim = daysInMonth(y, m);
     int dow1 = (int)(((tzDaysFromCivil(y, m, 1) + 4) % 7 + 7) % 7);
     uint32_t dom = (uint32_t)c->bits[cronFieldDom].w[0] & (uint32_t)(((1ull << (dim + 1)) - 1) & ~1ull);
     for (int i = 0; i < c->domCount; i++) {
         const CronDomSpecial *s = &c->dom[i];
         int d = s->fromLast ? dim - s->n : s->n;
-        if (s->weekday)
+        if (s->weekday) {
+            int64_t firstTime = (int64_t)bitNext(&c->bits[cronFieldHour], 0, 23) * 3600 +
+                                bitNext(&c->bits[cronFieldMinute], 0, 59) * 60 +
+                                bitNext(&c->bits[cronFieldSecond], 0, 59);
+            if (d >= 1 && d <= dim && tzDaysFromCivil(y, m, d) * 86400 + firstTime < lo)
+                continue;
             d = nearestWeekday(d, dim, dow1);
+        }
         if (d >= 1 && d <= dim)
             dom |= 1u << d;
     }
@@ -494,7 +505,7 @@ static bool nextWall(const CronSchedule *c, int64_t lo, int64_t hi, int64_t *out
         }
         if (v != mo)
             mo = v, d = 1, h = mi = s = 0;
-        CronBits dm = {{dayMask(c, y, mo), 0, 0, 0}};
+        CronBits dm = {{dayMask(c, y, mo, lo), 0, 0, 0}};
         v = bitNext(&dm, d, 31);
         if (v < 0) {
             mo++, d = 1, h = mi = s = 0;
