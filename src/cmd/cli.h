@@ -164,5 +164,7 @@ int cmdRestorePgPhysical(const CfgValues *cfg); /* restore --pg-physical */
 int cmdWalPush(const CfgValues *cfg);
 int cmdWalFetch(const CfgValues *cfg);
 int cmdPgCheck(const CfgValues *cfg);
+/* lifeboat schedule next EXPR (src/cmd/schedule.c) */
+int cmdSchedule(const CfgValues *cfg);
 
 #endif

@@ -19,6 +19,12 @@
  * ('*' or '*' with a step, "runs at least hourly") fires by the wall clock of
  * both offsets, so its interval holds across both changes.
  *
+ * Details (docs/schedules.md): in 5 fields '?' in a day field is '*'; a
+ * range must not wrap; the year field takes 1970-2199 and nothing fires from
+ * 2200 on (the search horizon). Zones come from the system's zoneinfo
+ * (sched/tz.h), never from TZ/localtime_r, so a schedule is immutable after
+ * cronParse and any number of threads may call cronNext on it at once.
+ *
  * Ownership: cronParse returns a CronSchedule the caller frees with cronFree
  * (NULL is a no-op); it copies what it needs from its arguments.
  */
