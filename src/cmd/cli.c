@@ -17,7 +17,11 @@
 #include "job/report.h"
 #include "storage/storage.h"
 
+/* --retry-lock, for every repository this process opens */
+static int64_t retryLockSeconds;
+
 GlobalOpts cliGlobals(const CfgValues *cfg) {
+    retryLockSeconds = cfgInt(cfg, cfgOptRetryLock);
     const CfgRepository *r = cfgRepository(cfg, false);
     GlobalOpts g = {
         .repo = r->location,
@@ -215,6 +219,8 @@ static Repo *openWith(const char *location, const StorageOptions *opts, const ch
     }
     Repo *repo = repoOpen(st, password, err);
     cliPasswordFree(password);
+    if (repo)
+        repoSetLockWait(repo, retryLockSeconds);
     return repo;
 }
 

@@ -153,6 +153,12 @@ int cmdCheck(const CfgValues *cfg);
 int cmdUnlock(const CfgValues *cfg);
 int cmdStats(const CfgValues *cfg);
 int cmdKey(const CfgValues *cfg);
+int cmdRun(const CfgValues *cfg);
+int cmdDaemon(const CfgValues *cfg);
+int cmdHistory(const CfgValues *cfg);
+
+/* argv -> option model -> verb; returns the exit code (cmd/dispatch.c). */
+int cliMain(int argc, char **argv);
 int cmdPrune(const CfgValues *cfg);
 int cmdForget(const CfgValues *cfg);
 int cmdCopy(const CfgValues *cfg);

@@ -157,6 +157,10 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                             .help = "AWS shared config file (default: AWS_CONFIG_FILE, ~/.aws/config)",
                             .storageField = CFG_STORAGE(s3.configFile)},
 
+    [cfgOptRetryLock] = {"retry-lock", 0, cfgTypeSeconds, cfgScopeGlobal, .env = "LIFEBOAT_RETRY_LOCK",
+                         .valueName = "DURATION",
+                         .help = "when another process holds the repository lock, wait up to DURATION (30s, 5m, "
+                                 "1h) for it instead of failing"},
     [cfgOptTag] = {"tag", 0, cfgTypeList, cfgScopeCommand, BACKUP_ANY | SELECTING, .fileKey = "components.NAME.tags",
                    .valueName = "T[,T2]", .help = "add the tags T and T2 (repeatable)",
                    .helpSelect = "select snapshots that have T and T2; several --tag options are alternatives"},
@@ -355,6 +359,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptLogFormat] = {"log-format", 0, cfgTypeEnum, cfgScopeCommand, C(Run) | C(Daemon), "text",
                          .choices = logFormatChoices, .valueName = "text|json",
                          .help = "one line per run start and end, as text or as JSON"},
+    [cfgOptGracePeriod] = {"grace-period", 0, cfgTypeInt, cfgScopeCommand, C(Daemon), "300", .max = 86400 * 7,
+                           .valueName = "SECONDS",
+                           .help = "on SIGTERM, how long running runs may go on before they are terminated"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {

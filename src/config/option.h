@@ -83,6 +83,7 @@ typedef enum CfgOptionId {
     cfgOptS3Profile,
     cfgOptS3CredentialsFile,
     cfgOptS3ConfigFile,
+    cfgOptRetryLock,
     /* snapshot selection and recording */
     cfgOptTag,
     cfgOptHost,
@@ -182,6 +183,7 @@ typedef enum CfgOptionId {
     cfgOptJob,
     cfgOptSince,
     cfgOptLogFormat,
+    cfgOptGracePeriod,
     CFG_OPTION_COUNT
 } CfgOptionId;
 
@@ -196,6 +198,7 @@ typedef enum CfgType {
     cfgTypePercent,  /* 0..100, with or without '%' */
     cfgTypeDuration, /* retention duration: 35d, 1y6m, 2d12h */
     cfgTypeTime,     /* 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339 */
+    cfgTypeSeconds,  /* a span of time: 90s, 5m, 1h30m, 2d (lbParseSeconds); cfgInt gives seconds */
     cfgTypeEnum,     /* one of choices */
 } CfgType;
 

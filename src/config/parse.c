@@ -179,6 +179,11 @@ static bool convert(CfgValues *cfg, const CfgOption *o, const char *v, CfgValue 
     case cfgTypeDuration:
         ok = retentionParseDuration(v, &val->dur, err);
         break;
+    case cfgTypeSeconds:
+        ok = lbParseSeconds(v, &val->num);
+        if (!ok)
+            lbErr(err, LB_ERR_ARGS, "'%s' is not a duration (use 30s, 5m, 1h30m, 2d)", v);
+        break;
     case cfgTypeTime:
         ok = lbParseTime(v, &val->num);
         if (!ok)

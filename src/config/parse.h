@@ -53,7 +53,7 @@ bool cfgIsSet(const CfgValues *cfg, CfgOptionId id);
 bool cfgFlag(const CfgValues *cfg, CfgOptionId id);
 int cfgCount(const CfgValues *cfg, CfgOptionId id);
 const char *cfgStr(const CfgValues *cfg, CfgOptionId id); /* NULL when unset and no default */
-int64_t cfgInt(const CfgValues *cfg, CfgOptionId id);     /* int, size, time (ns); 0 when unset */
+int64_t cfgInt(const CfgValues *cfg, CfgOptionId id);     /* int, size, seconds, time (ns); 0 when unset */
 double cfgPercent(const CfgValues *cfg, CfgOptionId id);
 RetentionDuration cfgDuration(const CfgValues *cfg, CfgOptionId id);
 /* cfgTypeEnum: index into choices (0 when unset without default) */

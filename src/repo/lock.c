@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/timeutil.h"
 
 struct RepoLock {
     Repo *repo;
@@ -147,7 +148,7 @@ static void *refreshMain(void *arg) {
     return NULL;
 }
 
-RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
+static RepoLock *lockTry(Repo *repo, bool exclusive, LbError *err) {
     RepoLock *lock = lbXcalloc(1, sizeof(RepoLock));
     lock->repo = repo;
     lock->exclusive = exclusive;
@@ -285,4 +286,30 @@ bool repoLockVerifyAlone(RepoLock *lock, LbError *err) {
     }
     free(ids);
     return alone;
+}
+
+/* Try; while another process's lock conflicts, and the repository's lock
+ * wait allows, try again after 1, 2, 4 ... (at most 30) seconds. */
+RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
+    double deadline = lbMonotonicSeconds() + (double)repoLockWait(repo);
+    unsigned delay = 1;
+    bool told = false;
+    for (;;) {
+        RepoLock *lock = lockTry(repo, exclusive, err);
+        if (lock != NULL || err->code != LB_ERR_LOCKED)
+            return lock;
+        double left = deadline - lbMonotonicSeconds();
+        if (left <= 0)
+            return NULL;
+        if (!told) {
+            char *nl = strchr(err->msg, '\n');
+            lbLogWarn("%.*s; waiting up to %.0f s (--retry-lock)", nl ? (int)(nl - err->msg) : (int)strlen(err->msg),
+                      err->msg, left);
+            told = true;
+        }
+        double wait = delay < left ? delay : left;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+        delay = delay * 2 > 30 ? 30 : delay * 2;
+    }
 }

@@ -37,10 +37,17 @@ struct Repo {
     size_t packKindCount;
     LbBuf *treePacks; /* per pack, cached bytes (len 0 = not cached) */
     size_t treePackBytes;
+    int64_t lockWait; /* seconds repoLockAcquire waits for another lock */
 };
 
 #define TREE_PACK_CACHE_MAX (128u * 1024u * 1024u)
 
+void repoSetLockWait(Repo *repo, int64_t seconds) {
+    repo->lockWait = seconds;
+}
+int64_t repoLockWait(const Repo *repo) {
+    return repo->lockWait;
+}
 Storage *repoStorage(Repo *repo) {
     return repo->storage;
 }

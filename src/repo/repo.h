@@ -64,6 +64,10 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err);
 void repoFree(Repo *repo);
 
 Storage *repoStorage(Repo *repo);
+/* How long (seconds) repoLockAcquire waits while another process holds a
+ * conflicting lock before it fails with LB_ERR_LOCKED (default 0: at once). */
+void repoSetLockWait(Repo *repo, int64_t seconds);
+int64_t repoLockWait(const Repo *repo);
 const RepoKeys *repoKeys(const Repo *repo);
 const char *repoIdHex(const Repo *repo);
 const LbId *repoKeyId(const Repo *repo); /* the key file that opened it */

@@ -30,11 +30,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
 #include "repo/lock.h"
@@ -1737,6 +1739,49 @@ static void testLockExclusiveConflicts(void **state) {
     repoLockRelease(ex);
 }
 
+/* --retry-lock: with a lock wait, a conflicting acquisition waits for the
+ * holder to release instead of failing; without, or past the wait, it fails
+ * as locked. */
+typedef struct ReleaseLater {
+    RepoLock *lock;
+    unsigned ms;
+} ReleaseLater;
+
+static void *releaseLater(void *arg) {
+    ReleaseLater *r = arg;
+    usleep(r->ms * 1000);
+    repoLockRelease(r->lock);
+    return NULL;
+}
+
+static void testLockWait(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    RepoLock *shared = repoLockAcquire(tr->repo, false, &err);
+    assert_non_null(shared);
+    repoSetLockWait(tr->repo, 1);
+    double t0 = lbMonotonicSeconds();
+    assert_null(repoLockAcquire(tr->repo, true, &err));
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    double waited = lbMonotonicSeconds() - t0;
+    assert_true(waited >= 0.9 && waited < 3.0);
+    assert_int_equal(countIds(tr->repo, "locks"), 1); /* its own attempts left nothing behind */
+    /* released after 1.2 s: an exclusive locker waiting up to 20 s gets it */
+    ReleaseLater rl = {shared, 1200};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, releaseLater, &rl), 0);
+    repoSetLockWait(tr->repo, 20);
+    lbErrorClear(&err);
+    t0 = lbMonotonicSeconds();
+    RepoLock *ex = repoLockAcquire(tr->repo, true, &err);
+    waited = lbMonotonicSeconds() - t0;
+    pthread_join(th, NULL);
+    assert_non_null(ex);
+    assert_true(waited >= 1.1 && waited < 10.0);
+    repoLockRelease(ex);
+    repoSetLockWait(tr->repo, 0);
+}
+
 /* Staleness: a lock of this host is stale exactly when its process is gone
  * (acquisition deletes it on the way; its age does not matter); a lock of
  * another host is stale when older than LOCK_STALE_SECONDS. Stale locks do
@@ -2014,6 +2059,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testLockSharedShared, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockExclusiveConflicts, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockStale, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testLockWait, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockVerifyAlone, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockAgeAndJunk, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockUnreadable, setupRepo, teardownRepo),

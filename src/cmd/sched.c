@@ -1,0 +1,150 @@
+/* sched.c - the verbs of the configuration file's plan: run, daemon, history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cli.h"
+#include "common/timeutil.h"
+#include "config/file.h"
+#include "sched/loop.h"
+#include "state/history.h"
+#include "ui/table.h"
+
+/* Load the configuration file of --config / LIFEBOAT_CONFIG; on errors print
+ * every one and return NULL (exit 1: nothing runs). */
+static CfgFile *loadConfig(const CfgValues *cfg, const GlobalOpts *g) {
+    const char *path = cfgStr(cfg, cfgOptConfig);
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *file = cfgFileLoad(path, &messages, &err);
+    if (file == NULL) {
+        if (messages && messages[0])
+            fprintf(stderr, "%s%s", messages, messages[strlen(messages) - 1] == '\n' ? "" : "\n");
+        cliFailJson(g, &err);
+    }
+    free(messages);
+    return file;
+}
+
+static void printRuns(const GlobalOpts *g, const HistRows *rows) {
+    if (g->json) {
+        json_t *j = histRowsJson(rows);
+        cliPrintJson(j);
+        return;
+    }
+    UiTable *t = uiTableNew();
+    uiTableColumn(t, "Run", UI_ALIGN_LEFT);
+    uiTableColumn(t, "Try", UI_ALIGN_RIGHT);
+    uiTableColumn(t, "Trigger", UI_ALIGN_LEFT);
+    uiTableColumn(t, "Started", UI_ALIGN_LEFT);
+    uiTableColumn(t, "Duration", UI_ALIGN_RIGHT);
+    uiTableColumn(t, "Outcome", UI_ALIGN_LEFT);
+    uiTableColumn(t, "Added", UI_ALIGN_RIGHT);
+    uiTableColumn(t, "Snapshot / error", UI_ALIGN_LEFT);
+    for (size_t i = 0; i < rows->count; i++) {
+        const HistRun *r = &rows->rows[i];
+        char started[40] = "-", dur[32] = "-", added[32] = "-";
+        if (r->startedAt)
+            lbFormatTimeShort(r->startedAt * 1000000, started, sizeof(started));
+        if (r->startedAt && r->endedAt)
+            jobFormatDuration((double)(r->endedAt - r->startedAt) / 1000.0, dur, sizeof(dur));
+        if (r->bytesAdded >= 0)
+            jobFormatBytes((double)r->bytesAdded, added, sizeof(added));
+        uiTableCell(t, r->runId);
+        uiTableCellf(t, "%d", r->attempt);
+        uiTableCell(t, r->trigger);
+        uiTableCell(t, started);
+        uiTableCell(t, dur);
+        uiTableCell(t, histOutcomeName(r->outcome));
+        uiTableCell(t, added);
+        if (r->error)
+            uiTableCell(t, r->error);
+        else
+            uiTableCellf(t, "%.8s", r->snapshotId ? r->snapshotId : "");
+    }
+    uiTablePrint(t, stdout);
+    uiTableFree(t);
+}
+
+int cmdRun(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    CliArgs a = cliArgs(cfg);
+    LbError err = {0};
+    if (a.count == 0) {
+        lbErr(&err, LB_ERR_ARGS, "run: name a component or job of the configuration file");
+        return cliFailJson(&g, &err);
+    }
+    CfgFile *file = loadConfig(cfg, &g);
+    if (file == NULL)
+        return 1;
+    SchedLoopOptions opts = {.configPath = cfgStr(cfg, cfgOptConfig),
+                             .dispatch = cliMain,
+                             .once = true,
+                             .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1};
+    int64_t startMs = lbNowNs() / 1000000 - 1;
+    SchedLoop *loop = schedLoopNew(file, &opts, &err);
+    if (loop == NULL)
+        return cliFailJson(&g, &err);
+    for (size_t i = 0; i < a.count; i++)
+        if (!schedLoopRunNow(loop, a.positional[i], &err)) {
+            schedLoopFree(loop);
+            return cliFailJson(&g, &err);
+        }
+    int rc = schedLoopRun(loop);
+    schedLoopFree(loop);
+    /* what was recorded, as `history` shows it */
+    CfgFile *again = loadConfig(cfg, &g);
+    Hist *hist = again ? histOpen(again->stateDir, &err) : NULL;
+    HistRows *rows = NULL;
+    HistQuery q = {.jobs = (const char *const *)a.positional, .jobCount = a.count, .sinceMs = startMs};
+    if (hist && histList(hist, &q, &rows, &err)) {
+        if (!g.quiet || g.json)
+            printRuns(&g, rows);
+    } else if (again) {
+        fprintf(stderr, "lifeboat: %s\n", err.msg);
+    }
+    histRowsFree(rows);
+    histFree(hist);
+    cfgFileFree(again);
+    return rc;
+}
+
+int cmdDaemon(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    LbError err = {0};
+    CfgFile *file = loadConfig(cfg, &g);
+    if (file == NULL)
+        return 1;
+    SchedLoopOptions opts = {.configPath = cfgStr(cfg, cfgOptConfig),
+                             .dispatch = cliMain,
+                             .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1,
+                             .gracePeriodMs = cfgInt(cfg, cfgOptGracePeriod) * 1000};
+    SchedLoop *loop = schedLoopNew(file, &opts, &err);
+    if (loop == NULL)
+        return cliFailJson(&g, &err);
+    int rc = schedLoopRun(loop);
+    schedLoopFree(loop);
+    return rc;
+}
+
+int cmdHistory(const CfgValues *cfg) {
+    GlobalOpts g = cliGlobals(cfg);
+    LbError err = {0};
+    CfgFile *file = loadConfig(cfg, &g);
+    if (file == NULL)
+        return 1;
+    Hist *hist = histOpen(file->stateDir, &err);
+    HistRows *rows = NULL;
+    size_t jobCount = 0;
+    const char *const *jobs = cfgList(cfg, cfgOptJob, &jobCount);
+    HistQuery q = {.jobs = jobCount ? jobs : NULL,
+                   .jobCount = jobCount,
+                   .sinceMs = cfgIsSet(cfg, cfgOptSince) ? cfgInt(cfg, cfgOptSince) / 1000000 : 0};
+    bool ok = hist && histList(hist, &q, &rows, &err);
+    if (ok)
+        printRuns(&g, rows);
+    histRowsFree(rows);
+    histFree(hist);
+    cfgFileFree(file);
+    return cliExit(&g, ok, &err);
+}
