@@ -164,5 +164,7 @@ int cmdRestorePgPhysical(const CfgValues *cfg); /* restore --pg-physical */
 int cmdWalPush(const CfgValues *cfg);
 int cmdWalFetch(const CfgValues *cfg);
 int cmdPgCheck(const CfgValues *cfg);
+/* lifeboat config check|show [FILE] (src/cmd/config.c) */
+int cmdConfig(const CfgValues *cfg);
 
 #endif

@@ -125,6 +125,8 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     char syn[128], env[80];
     optionSynopsis(id, from, true, syn, sizeof(syn));
     const char *envName = cfgOptionEnv(id, from, env, sizeof(env));
+    if ((o->flags & CFG_OPT_ENV_RECORD) && cfgOptionHelp(id, cmd) == o->helpSelect)
+        envName = NULL; /* the variable applies where the option records only */
     fprintf(out, "| `");
     cell(out, syn);
     fprintf(out, "` | ");
@@ -138,7 +140,7 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
         fprintf(out, "`)");
     }
     if (o->fileKey)
-        fprintf(out, "; configuration file (planned): `%s`", o->fileKey);
+        fprintf(out, "; configuration file: `%s`", o->fileKey);
     fprintf(out, " |\n");
 }
 
@@ -159,11 +161,41 @@ static void markdownTable(FILE *out, CfgCommand cmd) {
     fprintf(out, "<!-- /options:%s -->\n", id);
 }
 
+static const char *typeName(CfgType t) {
+    static const char *const names[] = {
+        [cfgTypeFlag] = "boolean", [cfgTypeCount] = "count",        [cfgTypeString] = "string",
+        [cfgTypeStrings] = "list", [cfgTypeList] = "list",          [cfgTypeInt] = "integer",
+        [cfgTypeSize] = "size",    [cfgTypePercent] = "percentage", [cfgTypeDuration] = "retention duration",
+        [cfgTypeTime] = "time",    [cfgTypeEnum] = "choice",
+    };
+    return names[t];
+}
+
+/* the configuration file's keys that mirror an option, in table order */
+static void markdownFileKeys(FILE *out) {
+    fprintf(out, "<!-- keys:file -->\n| key | type | option | meaning |\n|---|---|---|---|\n");
+    for (int i = 0; i < CFG_OPTION_COUNT; i++) {
+        const CfgOption *o = &cfgOptionTable[i];
+        if (o->fileKey == NULL)
+            continue;
+        fprintf(out, "| `%s` | %s | `--%s` | ", o->fileKey, typeName(o->type), o->name);
+        cell(out, o->help);
+        if (o->defaultValue) {
+            fprintf(out, " (default: `");
+            cell(out, o->defaultValue);
+            fprintf(out, "`)");
+        }
+        fprintf(out, " |\n");
+    }
+    fprintf(out, "<!-- /keys:file -->\n");
+}
+
 void cfgHelpMarkdown(FILE *out, CfgCommand cmd) {
     if (cmd != cfgCmdNone) {
         markdownTable(out, cmd);
         return;
     }
+    markdownFileKeys(out);
     markdownTable(out, cfgCmdNone);
     for (int k = 0; k < CFG_COMMAND_COUNT; k++)
         if (k != cfgCmdHelp && k != cfgCmdVersion && k != cfgCmdStats)
