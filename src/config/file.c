@@ -272,6 +272,7 @@ static const CfgFileRepository *repoRef(CfgLoad *ld, CfgScalar s, const char *kp
 typedef struct OptFilter {
     CfgCommand cmd;
     bool retention;
+    bool job; /* a job may select snapshots by tag, host, component */
 } OptFilter;
 
 /* options set by the loader itself, never by a key of their own name */
@@ -299,13 +300,31 @@ static bool reservedOption(CfgOptionId id) {
 static bool optionKey(void *ctx, const char *key) {
     const OptFilter *f = ctx;
     CfgOptionId id = cfgOptionOfKey(key);
-    if (id == cfgOptNone || cfgOptionTable[id].scope != cfgScopeCommand || reservedOption(id) ||
+    bool selects = f->job && (id == cfgOptTag || id == cfgOptHost || id == cfgOptComponent);
+    if (id == cfgOptNone || cfgOptionTable[id].scope != cfgScopeCommand || (reservedOption(id) && !selects) ||
         (cfgOptionTable[id].flags & CFG_OPT_HIDDEN))
         return false;
     bool keep = strncmp(key, "keep_", 5) == 0;
     if (f->retention)
         return keep && cfgOptionAccepted(id, cfgCmdForget, false);
+    if (!f->job && f->cmd != cfgCmdNone) /* a component: any backup variant's (other variants' are refused later) */
+        return !keep && (cfgOptionAccepted(id, cfgCmdBackup, false) || cfgOptionAccepted(id, cfgCmdBackupPg, false) ||
+                         cfgOptionAccepted(id, cfgCmdBackupPgPhysical, false));
     return !keep && f->cmd != cfgCmdNone && cfgOptionAccepted(id, f->cmd, false);
+}
+
+/* an option of another backup variant than the component's */
+static bool otherVariant(CfgLoad *ld, const OptFilter *f, yaml_node_t *key, const char *kp, CfgOptionId id) {
+    if (f->job || f->retention || cfgOptionAccepted(id, f->cmd, false))
+        return false;
+    static const CfgCommand variants[] = {cfgCmdBackup, cfgCmdBackupPg, cfgCmdBackupPgPhysical};
+    static const char *const types[] = {"files, bucket or command", "postgres", "postgres-physical"};
+    for (size_t i = 0; i < 3; i++)
+        if (cfgOptionAccepted(id, variants[i], false)) {
+            cfgLoadError(ld, key, kp, "not a key of this component's type (it applies to %s components)", types[i]);
+            break;
+        }
+    return true;
 }
 
 static void addOptionKeys(CfgLoad *ld, CfgArgBuild *b, yaml_node_t *map, const char *path, OptFilter *f) {
@@ -317,7 +336,9 @@ static void addOptionKeys(CfgLoad *ld, CfgArgBuild *b, yaml_node_t *map, const c
             continue;
         char kp[PATH_MAX_KEY];
         keyPath(kp, path, (const char *)k->data.scalar.value);
-        cfgOptionToArgs(ld, b, cfgOptionOfKey((const char *)k->data.scalar.value), cfgNode(ld, p->value), kp, true);
+        CfgOptionId id = cfgOptionOfKey((const char *)k->data.scalar.value);
+        if (!otherVariant(ld, f, k, kp, id))
+            cfgOptionToArgs(ld, b, id, cfgNode(ld, p->value), kp, true);
     }
 }
 
@@ -540,7 +561,7 @@ static void readJob(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgJob *j, 
     const char *verb = t < 0 ? NULL : cfgJobVerb(j, &cmd);
     if (j->type == cfgJobBackup)
         verb = NULL, cmd = cfgCmdNone; /* a backup job runs its components' backups */
-    OptFilter f = {cmd, false};
+    OptFilter f = {cmd, false, true};
     const char *known[48];
     cfgCheckKeys(ld, map, path, joinKeys(known, jobKeys, policyKeys), optionKey, &f);
     readPolicy(ld, map, path, defaults, &j->run);
@@ -708,6 +729,49 @@ static size_t tabIndent(const char *text, size_t *lineOut) {
     return 0;
 }
 
+/* "FILE:LINE:COL: ..." -> LINE * 2^20 + COL (after the file's name) */
+static long messagePosition(const char *m, size_t skip) {
+    char *end;
+    long line = strtol(m + skip + 1, &end, 10);
+    long col = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
+    return line * (1L << 20) + col;
+}
+
+typedef struct SortedMessage {
+    long position;
+    size_t order;
+    char *text;
+} SortedMessage;
+
+static int compareMessages(const void *a, const void *b) {
+    const SortedMessage *x = a, *y = b;
+    if (x->position != y->position)
+        return x->position < y->position ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* the messages in the order of the file */
+static void sortMessages(LbBuf *msgs, size_t pathLen) {
+    lbBufAppend(msgs, "", 1);
+    size_t len, n = 0;
+    char *all = (char *)lbBufTake(msgs, &len);
+    SortedMessage *v = NULL;
+    for (char *line = all, *next; *line; line = next) {
+        next = strchr(line, '\n');
+        *next++ = '\0';
+        v = lbXrealloc(v, (n + 1) * sizeof(SortedMessage));
+        v[n] = (SortedMessage){messagePosition(line, pathLen), n, line};
+        n++;
+    }
+    qsort(v, n, sizeof(SortedMessage), compareMessages);
+    for (size_t i = 0; i < n; i++) {
+        lbBufAppendStr(msgs, v[i].text);
+        lbBufAppend(msgs, "\n", 1);
+    }
+    free(v);
+    free(all);
+}
+
 CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     if (messages)
         *messages = NULL;
@@ -760,6 +824,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     }
     lbBufFree(&text);
     if (ld.errors > 0) {
+        sortMessages(&ld.msgs, strlen(path));
         lbErr(err, LB_ERR_ARGS, "%s: %d error%s in the configuration file", path, ld.errors, ld.errors == 1 ? "" : "s");
         lbBufAppend(&ld.msgs, "", 1);
         size_t len;

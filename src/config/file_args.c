@@ -154,7 +154,8 @@ void cfgArgsValidate(CfgLoad *ld, const CfgArgs *pre, const char *verb, CfgArgBu
             value = b->v[hitIndex + 1];
             drop = 2;
         }
-        CfgOptionId id = cfgOptionOfKey(b->v[hitIndex] + 2);
+        bool from = false;
+        CfgOptionId id = cfgOptionFind(at + 10, (size_t)(labelEnd - at - 10), &from);
         const char *reason = reasonOf(err.msg, labelEnd, value);
         bool secret = id != cfgOptNone && (cfgOptionTable[id].flags & CFG_OPT_SECRET_VALUE);
         if (id != cfgOptNone && cfgOptionTable[id].type == cfgTypeDuration && value)

@@ -17,11 +17,28 @@ static void keyPath(char *out, size_t size, const char *path, const char *key) {
         memcpy(out + size - 4, "...", 4);
 }
 
+/* the key whose value node is (NULL for the root and list items) */
+static const yaml_node_t *keyOf(CfgLoad *ld, const yaml_node_t *node) {
+    for (yaml_node_t *m = ld->doc.nodes.start; m < ld->doc.nodes.top; m++) {
+        if (m->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++)
+            if (yaml_document_get_node(&ld->doc, p->value) == node)
+                return yaml_document_get_node(&ld->doc, p->key);
+    }
+    return NULL;
+}
+
 void cfgLoadError(CfgLoad *ld, const yaml_node_t *node, const char *path, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     char *reason = lbXvasprintf(fmt, ap);
     va_end(ap);
+    if (node && node->type != YAML_SCALAR_NODE) {
+        /* a map or list starts at its first item: name the key that holds it */
+        const yaml_node_t *key = keyOf(ld, node);
+        node = key ? key : node;
+    }
     size_t line = node ? node->start_mark.line + 1 : 1, col = node ? node->start_mark.column + 1 : 1;
     char *m =
         lbXasprintf("%s:%zu:%zu: %s%s%s\n", ld->path, line, col, path ? path : "", path && *path ? ": " : "", reason);
