@@ -139,7 +139,7 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
         cell(out, o->defaultValue);
         fprintf(out, "`)");
     }
-    if (o->fileKey)
+    if (o->fileKey && cfgOptionHelp(id, cmd) != o->helpSelect) /* the key records; a filter has none */
         fprintf(out, "; configuration file: `%s`", o->fileKey);
     fprintf(out, " |\n");
 }

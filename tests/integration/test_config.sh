@@ -80,4 +80,14 @@ fi
 check "config show of the example exits 0" "$LB" config show "$EXAMPLE"
 grep -q "schedule: \"0 0 2 \* \* ?\"" "$TMP/.out" && ok "config show prints the schedules" || fail "config show prints the schedules"
 check_rc 1 "config without check or show exits 1" "$LB" config frobnicate
+
+# docs/configuration.md's table of keys is the option table's (and the check can fail)
+python3 "$ROOTDIR/scripts/gen-command-docs.py" --check "$LB" >"$TMP/.out" 2>&1
+if ! grep -q "configuration.md" "$TMP/.out"; then ok "docs/configuration.md holds the option table's keys"; else
+    fail "docs/configuration.md holds the option table's keys"; sed 's/^/#   /' "$TMP/.out"; fi
+cp "$ROOTDIR/docs/configuration.md" "$TMP/configuration.md"
+sed -i 's/^| `repositories.NAME.s3.region` |.*/| `repositories.NAME.s3.region` | string | | edited by hand |/' "$TMP/configuration.md"
+python3 "$ROOTDIR/scripts/gen-command-docs.py" --check "$LB" "$ROOTDIR/docs/commands.md" "$TMP/configuration.md" >"$TMP/.out" 2>&1
+if grep -q "configuration.md: the keys of 'file' differ" "$TMP/.out"; then ok "... and the check fails when a key was edited by hand"; else
+    fail "... and the check fails when a key was edited by hand"; sed 's/^/#   /' "$TMP/.out"; fi
 finish
