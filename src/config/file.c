@@ -576,10 +576,15 @@ static void readJob(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgJob *j, 
             cfgLoadError(ld, n, kp, "not a key of a '%s' job", j->typeName);
         }
     }
-    if (t >= 0 && j->type != cfgJobBackup && j->type != cfgJobForget && j->type != cfgJobPrune &&
-        j->type != cfgJobDrill && j->type != cfgJobReport && cfgGet(ld, map, "components")) {
-        keyPath(kp, path, "components");
-        cfgLoadError(ld, cfgGet(ld, map, "components"), kp, "not a key of a '%s' job", j->typeName);
+    bool lists = j->type != cfgJobCopy && j->type != cfgJobCheck;
+    bool names = j->type == cfgJobCopy || j->type == cfgJobForget || j->type == cfgJobPrune || j->type == cfgJobCheck;
+    static const char *const other[] = {"components", "repository"};
+    for (int i = 0; i < 2 && t >= 0; i++) {
+        yaml_node_t *n = cfgGet(ld, map, other[i]);
+        if (n && !(i == 0 ? lists : names)) {
+            keyPath(kp, path, other[i]);
+            cfgLoadError(ld, n, kp, "not a key of a '%s' job", j->typeName);
+        }
     }
     keyPath(kp, path, "repository");
     const CfgFileRepository *repo = repoRef(ld, cfgGetStr(ld, map, "repository", path, false), kp);
