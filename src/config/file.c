@@ -67,6 +67,24 @@ static bool validName(const char *s) {
     return *s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s);
 }
 
+/* `type:` of a component or job: its index in types, -1 when missing or
+ * unknown (reported) */
+static int readType(CfgLoad *ld, yaml_node_t *map, const char *path, const char *const *types, const char *what,
+                    CfgScalar *type) {
+    char kp[PATH_MAX_KEY], list[160] = "";
+    *type = cfgGetStr(ld, map, "type", path, true);
+    int t = type->text ? indexOf(types, type->text) : -1;
+    if (type->text == NULL || t >= 0)
+        return t;
+    for (int i = 0; types[i]; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof(list) - l, "%s%s", i == 0 ? "" : types[i + 1] ? ", " : " or ", types[i]);
+    }
+    keyPath(kp, path, "type");
+    cfgLoadError(ld, type->node, kp, "'%s' is not a %s type (use %s)", type->text, what, list);
+    return -1;
+}
+
 /* ---- run policy ---- */
 
 static const CfgRunPolicy policyDefaults = {
@@ -479,14 +497,8 @@ static void readComponent(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgCo
     c->run = *defaults;
     if (!cfgIsMap(ld, map, path))
         return;
-    CfgScalar type = cfgGetStr(ld, map, "type", path, true);
-    keyPath(kp, path, "type");
-    int t = type.text ? indexOf(compTypes, type.text) : -1;
-    if (type.text && t < 0)
-        cfgLoadError(ld, type.node, kp,
-                     "'%s' is not a component type (use postgres, postgres-physical, files, "
-                     "bucket or command)",
-                     type.text);
+    CfgScalar type;
+    int t = readType(ld, map, path, compTypes, "component", &type);
     c->type = t < 0 ? cfgCompFiles : (CfgComponentType)t;
     c->typeName = type.text ? type.text : "files";
     CfgCommand cmd = cfgCmdBackup;
@@ -547,14 +559,8 @@ static void readJob(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgJob *j, 
     j->run = *defaults;
     if (!cfgIsMap(ld, map, path))
         return;
-    CfgScalar type = cfgGetStr(ld, map, "type", path, true);
-    keyPath(kp, path, "type");
-    int t = type.text ? indexOf(jobTypes, type.text) : -1;
-    if (type.text && t < 0)
-        cfgLoadError(ld, type.node, kp,
-                     "'%s' is not a job type (use backup, copy, forget, prune, check, drill or "
-                     "report)",
-                     type.text);
+    CfgScalar type;
+    int t = readType(ld, map, path, jobTypes, "job", &type);
     j->type = t < 0 ? cfgJobReport : (CfgJobType)t;
     j->typeName = type.text ? type.text : "report";
     CfgCommand cmd = cfgCmdNone;

@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config/parse.h"
 
@@ -59,14 +58,12 @@ bool cfgOptionToArgs(CfgLoad *ld, CfgArgBuild *b, CfgOptionId id, yaml_node_t *v
     bool ok = true;
     if (o->type == cfgTypeFlag) {
         CfgScalar s = cfgScalar(ld, val, kp);
-        if (s.text == NULL) {
-            ok = false;
-        } else if (strcasecmp(s.text, "true") == 0 || strcasecmp(s.text, "yes") == 0 || strcasecmp(s.text, "on") == 0) {
-            cfgArgAdd(ld, b, flag, NULL, val, kp);
-        } else if (strcasecmp(s.text, "false") && strcasecmp(s.text, "no") && strcasecmp(s.text, "off")) {
+        bool on = false;
+        if (s.text && !cfgParseBool(s.text, &on))
             cfgLoadError(ld, val, kp, "'%s' is not a boolean (use true or false)", s.text);
-            ok = false;
-        }
+        else if (on)
+            cfgArgAdd(ld, b, flag, NULL, val, kp);
+        ok = s.text && cfgParseBool(s.text, &on);
         free(flag);
         return ok;
     }

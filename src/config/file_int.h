@@ -54,6 +54,8 @@ yaml_node_t *cfgGet(CfgLoad *ld, yaml_node_t *map, const char *key);
  * error, reported). required: absence is an error. */
 CfgScalar cfgScalar(CfgLoad *ld, yaml_node_t *n, const char *path);
 CfgScalar cfgGetStr(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool required);
+/* true/yes/on or false/no/off (any case); false when s is neither */
+bool cfgParseBool(const char *s, bool *out);
 bool cfgGetBool(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool *out);
 bool cfgGetInt(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, int64_t min, int64_t max,
                int64_t *out);

@@ -263,30 +263,38 @@ CfgScalar cfgGetStr(CfgLoad *ld, yaml_node_t *map, const char *key, const char *
     return cfgScalar(ld, n, kp);
 }
 
-bool cfgGetBool(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool *out) {
-    char kp[512];
-    keyPath(kp, sizeof(kp), path, key);
-    CfgScalar s = cfgScalar(ld, cfgGet(ld, map, key), kp);
-    if (s.text == NULL)
-        return false;
+/* the scalar of key in map, with its key path in kp */
+static CfgScalar valueOf(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, char *kp, size_t size) {
+    keyPath(kp, size, path, key);
+    return cfgScalar(ld, cfgGet(ld, map, key), kp);
+}
+
+bool cfgParseBool(const char *s, bool *out) {
     static const char *const yes[] = {"true", "yes", "on", NULL}, *const no[] = {"false", "no", "off", NULL};
-    for (int i = 0; yes[i]; i++) {
-        if (strcasecmp(s.text, yes[i]) == 0)
-            return *out = true;
-        if (strcasecmp(s.text, no[i]) == 0) {
-            *out = false;
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
             return true;
         }
-    }
-    cfgLoadError(ld, s.node, kp, "'%s' is not a boolean (use true or false)", s.text);
     return false;
+}
+
+bool cfgGetBool(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool *out) {
+    char kp[512];
+    CfgScalar s = valueOf(ld, map, key, path, kp, sizeof(kp));
+    if (s.text == NULL)
+        return false;
+    if (!cfgParseBool(s.text, out)) {
+        cfgLoadError(ld, s.node, kp, "'%s' is not a boolean (use true or false)", s.text);
+        return false;
+    }
+    return true;
 }
 
 bool cfgGetInt(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, int64_t min, int64_t max,
                int64_t *out) {
     char kp[512];
-    keyPath(kp, sizeof(kp), path, key);
-    CfgScalar s = cfgScalar(ld, cfgGet(ld, map, key), kp);
+    CfgScalar s = valueOf(ld, map, key, path, kp, sizeof(kp));
     if (s.text == NULL)
         return false;
     char *end = NULL;
@@ -331,8 +339,7 @@ bool cfgParseSeconds(const char *s, int64_t *out) {
 
 bool cfgGetSeconds(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, int64_t *out) {
     char kp[512];
-    keyPath(kp, sizeof(kp), path, key);
-    CfgScalar s = cfgScalar(ld, cfgGet(ld, map, key), kp);
+    CfgScalar s = valueOf(ld, map, key, path, kp, sizeof(kp));
     if (s.text == NULL)
         return false;
     if (!cfgParseSeconds(s.text, out)) {

@@ -210,8 +210,9 @@ typedef enum CfgScope {
 #define CFG_OPT_UNLIMITED 0x2u    /* cfgTypeInt: "unlimited" (or -1) is allowed and reads as -1 */
 #define CFG_OPT_HIDDEN 0x4u       /* accepted, left out of help and docs */
 #define CFG_OPT_NONZERO 0x8u      /* cfgTypePercent: more than 0 */
-#define CFG_OPT_ENV_RECORD 0x10u  /* its environment variable applies where it records (backup), not where it selects  \
-                                   */
+#define CFG_OPT_ENV_RECORD                                                                                             \
+    0x10u /* its environment variable applies where it records (backup), not where it selects                          \
+           */
 
 /* Extra validation of a value already converted to its type; on failure
  * writes the reason (without the option's name) into err. */

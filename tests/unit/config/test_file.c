@@ -262,23 +262,31 @@ static void testExample(void **state) {
     cfgFileFree(f);
 }
 
-static void testDefaultsAndTypes(void **state) {
-    (void)state;
-    char *pw = writeFile("pw", "secret\n");
+/* a file of every component type; def: more keys of repository r, repo2: a
+ * second repository, job: more keys of the copy job */
+static char *typesText(const char *pw, const char *def, const char *repo2, const char *job) {
     char *text = NULL;
     assert_true(asprintf(&text,
                          "name: shop\nhost: shop-prod\n"
                          "defaults:\n  retries: 5\n  timezone: Europe/Berlin\n"
-                         "repositories:\n  r:\n    url: /tmp/r\n    password_file: %s\n"
-                         "    s3:\n      region: eu-west-1\n      path_style: true\n"
+                         "repositories:\n  r:\n    url: /tmp/r\n    password_file: %s\n%s"
+                         "    s3:\n      region: eu-west-1\n      path_style: true\n%s"
                          "components:\n"
                          "  files:\n    type: files\n    paths: [/etc, -odd]\n    exclude: ['*.tmp', '*.bak']\n"
                          "    one_file_system: true\n    retries: 1\n    host: web1\n"
                          "  dump:\n    type: command\n    command: [sh, -c, 'echo $$HOME']\n    filename: out.txt\n"
                          "  phys:\n    type: postgres-physical\n    wal_method: none\n"
                          "  bucket:\n    type: bucket\n    bucket: s3:uploads/x\n"
-                         "jobs:\n  copy:\n    type: copy\n    to: r2\n    components: []\n",
-                         pw) > 0);
+                         "jobs:\n  copy:\n    type: copy\n    to: r2\n%s",
+                         pw, def, repo2, job) > 0);
+    return text;
+}
+
+static void testDefaultsAndTypes(void **state) {
+    (void)state;
+    char *pw = writeFile("pw", "secret\n");
+    char *text = NULL;
+    text = typesText(pw, "", "", "    components: []\n");
     /* a copy to a repository that does not exist: one error */
     char *path = writeFile("types.yaml", text);
     char *messages = NULL;
@@ -288,29 +296,15 @@ static void testDefaultsAndTypes(void **state) {
     assert_non_null(strstr(messages, "jobs.copy.components: not a key of a 'copy' job"));
     free(messages);
     free(text);
-    assert_true(asprintf(&text,
-                         "name: shop\nhost: shop-prod\n"
-                         "defaults:\n  retries: 5\n  timezone: Europe/Berlin\n"
-                         "repositories:\n  r:\n    url: /tmp/r\n    password_file: %s\n"
-                         "    s3:\n      region: eu-west-1\n      path_style: true\n"
-                         "  r2:\n    url: /tmp/r2\n    default: false\n    password_command: echo x\n"
-                         "components:\n"
-                         "  files:\n    type: files\n    paths: [/etc, -odd]\n    exclude: ['*.tmp', '*.bak']\n"
-                         "    one_file_system: true\n    retries: 1\n    host: web1\n"
-                         "  dump:\n    type: command\n    command: [sh, -c, 'echo $$HOME']\n    filename: out.txt\n"
-                         "  phys:\n    type: postgres-physical\n    wal_method: none\n"
-                         "  bucket:\n    type: bucket\n    bucket: s3:uploads/x\n"
-                         "jobs:\n  copy:\n    type: copy\n    to: r2\n    host: web1\n",
-                         pw) > 0);
+    const char *r2 = "  r2:\n    url: /tmp/r2\n    default: false\n    password_command: echo x\n";
+    text = typesText(pw, "", r2, "    host: web1\n");
     free(path);
     path = writeFile("types.yaml", text);
     /* two repositories and neither default: r is not marked either */
     assert_null(cfgFileLoad(path, &messages, &err));
     assert_non_null(strstr(messages, "no default repository"));
     free(messages);
-    char *fixed = NULL;
-    assert_true(asprintf(&fixed, "%.*s    default: true\n%s", (int)(strstr(text, "    s3:") - text), text,
-                         strstr(text, "    s3:")) > 0);
+    char *fixed = typesText(pw, "    default: true\n", r2, "    host: web1\n");
     free(path);
     path = writeFile("types.yaml", fixed);
     CfgFile *f = loadOk(path);
