@@ -7,6 +7,7 @@
  * mistakes reports all three. examples/platform.yaml loads, and every
  * argument vector it makes (backup, retention, jobs) parses with cfgParse
  * for its verb. config show redacts secrets from the environment.
+ * LIFEBOAT_HOST sets the host a backup records, never a filter.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -371,6 +372,29 @@ static void testShowRedacts(void **state) {
     unsetenv("LIFEBOAT_TEST_TOKEN");
 }
 
+/* LIFEBOAT_HOST: what a backup records, never a snapshot filter */
+static void testHostEnvironment(void **state) {
+    (void)state;
+    setenv("LIFEBOAT_HOST", "platform", 1);
+    char *backup[] = {"lifeboat", "-r", "/tmp/r", "backup", "/etc", NULL};
+    char *selecting[] = {"lifeboat", "-r", "/tmp/r", "snapshots", NULL};
+    char *given[] = {"lifeboat", "-r", "/tmp/r", "backup", "--host", "web1", "/etc", NULL};
+    LbError err = {0};
+    CfgValues *cfg = cfgParse(5, backup, &err);
+    assert_non_null(cfg);
+    assert_string_equal(cfgStr(cfg, cfgOptHost), "platform");
+    cfgValuesFree(cfg);
+    cfg = cfgParse(4, selecting, &err);
+    assert_non_null(cfg);
+    assert_null(cfgStr(cfg, cfgOptHost));
+    cfgValuesFree(cfg);
+    cfg = cfgParse(7, given, &err);
+    assert_non_null(cfg);
+    assert_string_equal(cfgStr(cfg, cfgOptHost), "web1");
+    cfgValuesFree(cfg);
+    unsetenv("LIFEBOAT_HOST");
+}
+
 static void testUnreadable(void **state) {
     (void)state;
     char *messages = NULL;
@@ -387,13 +411,14 @@ int main(void) {
     if (mkdtemp(dir) == NULL)
         return 1;
     size_t n = sizeof(cases) / sizeof(cases[0]);
-    struct CMUnitTest *tests = calloc(n + 5, sizeof(struct CMUnitTest));
+    struct CMUnitTest *tests = calloc(n + 6, sizeof(struct CMUnitTest));
     for (size_t i = 0; i < n; i++)
         tests[i] = (struct CMUnitTest){cases[i].name, testBroken, NULL, NULL, (void *)&cases[i]};
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testAllErrorsAtOnce);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testExample);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testDefaultsAndTypes);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testShowRedacts);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(testHostEnvironment);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testUnreadable);
     int rc = _cmocka_run_group_tests("config_file", tests, n, NULL, NULL);
     free(tests);
