@@ -43,7 +43,8 @@ int cmdConfig(const CfgValues *cfg) {
         cliPrintJson(o);
         rc = file ? 0 : lbErrorExitCode(err.code);
     } else if (file == NULL) {
-        fputs(messages ? messages : "", stderr);
+        if (err.code == LB_ERR_ARGS) /* invalid: every error; unreadable: the one line below */
+            fputs(messages ? messages : "", stderr);
         fprintf(stderr, "lifeboat: %s\n", err.msg);
         rc = lbErrorExitCode(err.code);
     } else if (show) {

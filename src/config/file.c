@@ -249,7 +249,9 @@ static void readRepository(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgF
 
 static void readRepositories(CfgLoad *ld, yaml_node_t *map) {
     CfgFile *file = ld->file;
-    if (!cfgIsMap(ld, map, "repositories") || cfgIsNull(map)) {
+    if (!cfgIsMap(ld, map, "repositories"))
+        return;
+    if (cfgIsNull(map) || map->data.mapping.pairs.top == map->data.mapping.pairs.start) {
         cfgLoadError(ld, map, "repositories", "at least one repository is required");
         return;
     }
@@ -710,10 +712,10 @@ static void readFile(CfgLoad *ld, yaml_node_t *root) {
 static void yamlError(CfgLoad *ld, yaml_parser_t *p) {
     const char *problem = p->problem ? p->problem : "unreadable YAML";
     yaml_mark_t m = p->problem_mark;
-    if (strstr(problem, "tab") || (p->context && strstr(p->context, "tab")))
-        problem = "a tab in the indentation (indent with spaces)";
-    char *line = lbXasprintf("%s:%zu:%zu: %s%s%s\n", ld->path, m.line + 1, m.column + 1, problem, p->context ? " " : "",
-                             p->context ? p->context : "");
+    char context[160] = "";
+    if (p->context)
+        snprintf(context, sizeof(context), " (%s at line %zu)", p->context, p->context_mark.line + 1);
+    char *line = lbXasprintf("%s:%zu:%zu: %s%s\n", ld->path, m.line + 1, m.column + 1, problem, context);
     lbBufAppendStr(&ld->msgs, line);
     free(line);
     ld->errors++;
@@ -790,7 +792,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     if (fp == NULL) {
         lbErrSys(err, "unable to read configuration file '%s'", path);
         if (messages)
-            *messages = lbXasprintf("%s: %s\n", path, err->msg);
+            *messages = lbXasprintf("%s\n", err->msg);
         return NULL;
     }
     LbBuf text = {0};
@@ -813,7 +815,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, text.data, text.len - 1);
     bool parsed = yaml_parser_load(&parser, &ld.doc) != 0;
-    if (!parsed && tabCol) {
+    if (!parsed && tabCol && tabLine == parser.problem_mark.line + 1) {
         char *m = lbXasprintf("%s:%zu:%zu: a tab in the indentation: indent with spaces\n", path, tabLine, tabCol);
         lbBufAppendStr(&ld.msgs, m);
         free(m);
