@@ -708,83 +708,6 @@ static void readFile(CfgLoad *ld, yaml_node_t *root) {
     }
 }
 
-/* libyaml's problem as FILE:LINE:COL: reason */
-static void yamlError(CfgLoad *ld, yaml_parser_t *p) {
-    const char *problem = p->problem ? p->problem : "unreadable YAML";
-    yaml_mark_t m = p->problem_mark;
-    char context[160] = "";
-    if (p->context)
-        snprintf(context, sizeof(context), " (%s at line %zu)", p->context, p->context_mark.line + 1);
-    char *line = lbXasprintf("%s:%zu:%zu: %s%s\n", ld->path, m.line + 1, m.column + 1, problem, context);
-    lbBufAppendStr(&ld->msgs, line);
-    free(line);
-    ld->errors++;
-}
-
-/* the column of the first tab in a line's indentation, or 0 */
-static size_t tabIndent(const char *text, size_t *lineOut) {
-    size_t line = 1;
-    for (const char *p = text; *p;) {
-        const char *q = p;
-        while (*q == ' ' || *q == '\t') {
-            if (*q == '\t') {
-                *lineOut = line;
-                return (size_t)(q - p) + 1;
-            }
-            q++;
-        }
-        p = strchr(p, '\n');
-        if (p == NULL)
-            break;
-        p++;
-        line++;
-    }
-    return 0;
-}
-
-/* "FILE:LINE:COL: ..." -> LINE * 2^20 + COL (after the file's name) */
-static long messagePosition(const char *m, size_t skip) {
-    char *end;
-    long line = strtol(m + skip + 1, &end, 10);
-    long col = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
-    return line * (1L << 20) + col;
-}
-
-typedef struct SortedMessage {
-    long position;
-    size_t order;
-    char *text;
-} SortedMessage;
-
-static int compareMessages(const void *a, const void *b) {
-    const SortedMessage *x = a, *y = b;
-    if (x->position != y->position)
-        return x->position < y->position ? -1 : 1;
-    return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* the messages in the order of the file */
-static void sortMessages(LbBuf *msgs, size_t pathLen) {
-    lbBufAppend(msgs, "", 1);
-    size_t len, n = 0;
-    char *all = (char *)lbBufTake(msgs, &len);
-    SortedMessage *v = NULL;
-    for (char *line = all, *next; *line; line = next) {
-        next = strchr(line, '\n');
-        *next++ = '\0';
-        v = lbXrealloc(v, (n + 1) * sizeof(SortedMessage));
-        v[n] = (SortedMessage){messagePosition(line, pathLen), n, line};
-        n++;
-    }
-    qsort(v, n, sizeof(SortedMessage), compareMessages);
-    for (size_t i = 0; i < n; i++) {
-        lbBufAppendStr(msgs, v[i].text);
-        lbBufAppend(msgs, "\n", 1);
-    }
-    free(v);
-    free(all);
-}
-
 CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     if (messages)
         *messages = NULL;
@@ -810,7 +733,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     if (strchr(name, '.'))
         *strchr(name, '.') = '\0';
     ld.file->name = name;
-    size_t tabLine = 0, tabCol = tabIndent((const char *)text.data, &tabLine);
+    size_t tabLine = 0, tabCol = cfgTabIndent((const char *)text.data, &tabLine);
     yaml_parser_t parser;
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, text.data, text.len - 1);
@@ -821,7 +744,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
         free(m);
         ld.errors++;
     } else if (!parsed) {
-        yamlError(&ld, &parser);
+        cfgYamlError(&ld, &parser);
     } else {
         readFile(&ld, yaml_document_get_root_node(&ld.doc));
     }
@@ -837,7 +760,7 @@ CfgFile *cfgFileLoad(const char *path, char **messages, LbError *err) {
     }
     lbBufFree(&text);
     if (ld.errors > 0) {
-        sortMessages(&ld.msgs, strlen(path));
+        cfgSortMessages(&ld.msgs, strlen(path));
         lbErr(err, LB_ERR_ARGS, "%s: %d error%s in the configuration file", path, ld.errors, ld.errors == 1 ? "" : "s");
         lbBufAppend(&ld.msgs, "", 1);
         size_t len;

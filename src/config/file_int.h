@@ -67,6 +67,13 @@ bool cfgParseSeconds(const char *s, int64_t *out);
 bool cfgGetList(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool required,
                 const char *const **out, size_t *n, CfgScalar **items);
 
+/* libyaml's problem as "FILE:LINE:COL: reason (context at line N)" */
+void cfgYamlError(CfgLoad *ld, yaml_parser_t *parser);
+/* the column of the first tab in a line's indentation (its line in *line), or 0 */
+size_t cfgTabIndent(const char *text, size_t *line);
+/* msgs ("FILE:LINE:COL: ..." lines; the file's name pathLen long) in the order of the file */
+void cfgSortMessages(LbBuf *msgs, size_t pathLen);
+
 /* The closest of candidates to key (NULL when none is close). */
 const char *cfgClosest(const char *key, const char *const *candidates, size_t n);
 

@@ -1,4 +1,4 @@
-/* file_yaml.c - YAML nodes, messages and typed values of the configuration
+/* file_yaml.c - YAML nodes, messages (and their order) and typed values of the configuration
  * file (see file_int.h). */
 #include "config/file_int.h"
 
@@ -395,4 +395,83 @@ bool cfgGetList(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path
     else
         free(sc);
     return ok;
+}
+
+/* ---- messages ---- */
+
+/* libyaml's problem as FILE:LINE:COL: reason */
+void cfgYamlError(CfgLoad *ld, yaml_parser_t *p) {
+    const char *problem = p->problem ? p->problem : "unreadable YAML";
+    yaml_mark_t m = p->problem_mark;
+    char context[160] = "";
+    if (p->context)
+        snprintf(context, sizeof(context), " (%s at line %zu)", p->context, p->context_mark.line + 1);
+    char *line = lbXasprintf("%s:%zu:%zu: %s%s\n", ld->path, m.line + 1, m.column + 1, problem, context);
+    lbBufAppendStr(&ld->msgs, line);
+    free(line);
+    ld->errors++;
+}
+
+/* the column of the first tab in a line's indentation, or 0 */
+size_t cfgTabIndent(const char *text, size_t *lineOut) {
+    size_t line = 1;
+    for (const char *p = text; *p;) {
+        const char *q = p;
+        while (*q == ' ' || *q == '\t') {
+            if (*q == '\t') {
+                *lineOut = line;
+                return (size_t)(q - p) + 1;
+            }
+            q++;
+        }
+        p = strchr(p, '\n');
+        if (p == NULL)
+            break;
+        p++;
+        line++;
+    }
+    return 0;
+}
+
+/* "FILE:LINE:COL: ..." -> LINE * 2^20 + COL (after the file's name) */
+static long messagePosition(const char *m, size_t skip) {
+    char *end;
+    long line = strtol(m + skip + 1, &end, 10);
+    long col = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
+    return line * (1L << 20) + col;
+}
+
+typedef struct SortedMessage {
+    long position;
+    size_t order;
+    char *text;
+} SortedMessage;
+
+static int compareMessages(const void *a, const void *b) {
+    const SortedMessage *x = a, *y = b;
+    if (x->position != y->position)
+        return x->position < y->position ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* the messages in the order of the file */
+void cfgSortMessages(LbBuf *msgs, size_t pathLen) {
+    lbBufAppend(msgs, "", 1);
+    size_t len, n = 0;
+    char *all = (char *)lbBufTake(msgs, &len);
+    SortedMessage *v = NULL;
+    for (char *line = all, *next; *line; line = next) {
+        next = strchr(line, '\n');
+        *next++ = '\0';
+        v = lbXrealloc(v, (n + 1) * sizeof(SortedMessage));
+        v[n] = (SortedMessage){messagePosition(line, pathLen), n, line};
+        n++;
+    }
+    qsort(v, n, sizeof(SortedMessage), compareMessages);
+    for (size_t i = 0; i < n; i++) {
+        lbBufAppendStr(msgs, v[i].text);
+        lbBufAppend(msgs, "\n", 1);
+    }
+    free(v);
+    free(all);
 }
