@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sched/cron.h"
@@ -119,8 +120,12 @@ static void readPolicy(CfgLoad *ld, yaml_node_t *map, const char *path, const Cf
         LbError e = {0};
         keyPath(kp, path, "schedule");
         CronSchedule *c = cronParse(sch.text, tzOk ? out->timezone : NULL, &e);
+        int64_t next;
         if (c == NULL)
             cfgLoadError(ld, sch.node, kp, "'%s' is not a cron expression: %s", sch.text, e.msg);
+        else if (!cronNext(c, (int64_t)time(NULL), &next))
+            cfgLoadError(ld, sch.node, kp, "'%s' never fires (a year in the past, or a date that does not exist)",
+                         sch.text);
         else
             out->schedule = sch.text;
         cronFree(c);
