@@ -156,7 +156,7 @@ void cfgArgsValidate(CfgLoad *ld, const CfgArgs *pre, const char *verb, CfgArgBu
         const char *reason = reasonOf(err.msg, labelEnd, value);
         bool secret = id != cfgOptNone && (cfgOptionTable[id].flags & CFG_OPT_SECRET_VALUE);
         if (id != cfgOptNone && cfgOptionTable[id].type == cfgTypeDuration && value)
-            cfgLoadError(ld, b->node[hitIndex], b->key[hitIndex], "'%s' is not a duration (use 35d, 12h, 1y6m)", value);
+            cfgLoadError(ld, b->node[hitIndex], b->key[hitIndex], "'%s' is not a duration (use 35d, 12h, 90m)", value);
         else if (value && !secret && strstr(reason, value) == NULL)
             cfgLoadError(ld, b->node[hitIndex], b->key[hitIndex], "'%s': %s", value, reason);
         else

@@ -53,7 +53,7 @@ static const BrokenCase cases[] = {
     {"bad duration", REPO DB "    timeout: 35x #<\n", "components.db.timeout",
      "'35x' is not a duration (use 35d, 12h, 90m)"},
     {"bad retention duration", REPO DB "    retention:\n      keep_within: 35x #<\n",
-     "components.db.retention.keep_within", "'35x' is not a duration"},
+     "components.db.retention.keep_within", "'35x' is not a duration (use 35d, 12h, 90m)"},
     {"bad keep count", REPO DB "    retention:\n      keep_monthly: many #<\n", "components.db.retention.keep_monthly",
      "whole number"},
     {"unknown retention key", REPO DB "    retention:\n      keep_montly: 12 #<\n",
