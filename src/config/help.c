@@ -22,11 +22,20 @@ static bool shown(CfgOptionId id) {
     return !(cfgOptionTable[id].flags & CFG_OPT_HIDDEN);
 }
 
+/* the option's environment variable on cmd (NULL: none, or one that
+ * applies where the option records while cmd selects) */
+static const char *rowEnv(CfgOptionId id, CfgCommand cmd, bool from, char *buf, size_t size) {
+    const CfgOption *o = &cfgOptionTable[id];
+    if ((o->flags & CFG_OPT_ENV_RECORD) && cfgOptionHelp(id, cmd) == o->helpSelect)
+        return NULL;
+    return cfgOptionEnv(id, from, buf, size);
+}
+
 static void textRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, false, syn, sizeof(syn));
-    const char *envName = cfgOptionEnv(id, from, env, sizeof(env));
+    const char *envName = rowEnv(id, cmd, from, env, sizeof(env));
     if (strlen(syn) + 2 >= HELP_COLUMN - 1)
         fprintf(out, "  %s\n%*s", syn, HELP_COLUMN, "");
     else
@@ -124,9 +133,7 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, true, syn, sizeof(syn));
-    const char *envName = cfgOptionEnv(id, from, env, sizeof(env));
-    if ((o->flags & CFG_OPT_ENV_RECORD) && cfgOptionHelp(id, cmd) == o->helpSelect)
-        envName = NULL; /* the variable applies where the option records only */
+    const char *envName = rowEnv(id, cmd, from, env, sizeof(env));
     fprintf(out, "| `");
     cell(out, syn);
     fprintf(out, "` | ");

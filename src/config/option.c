@@ -162,7 +162,7 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                    .helpSelect = "select snapshots that have T and T2; several --tag options are alternatives"},
     [cfgOptHost] = {"host", 'H', cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING, .env = "LIFEBOAT_HOST",
                     .fileKey = "components.NAME.host", .valueName = "H",
-                    .help = "record host H (default: LIFEBOAT_HOST, else this machine's name; set it in containers)",
+                    .help = "record host H (default: this machine's name; in a container set a stable one)",
                     .helpSelect = "select snapshots of host H", .flags = CFG_OPT_ENV_RECORD},
     [cfgOptComponent] = {"component", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING,
                          .fileKey = "components.NAME", .valueName = "NAME",
