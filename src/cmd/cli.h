@@ -172,5 +172,7 @@ int cmdWalFetch(const CfgValues *cfg);
 int cmdPgCheck(const CfgValues *cfg);
 /* lifeboat schedule next EXPR (src/cmd/schedule.c) */
 int cmdSchedule(const CfgValues *cfg);
+/* lifeboat config check|show [FILE] (src/cmd/config.c) */
+int cmdConfig(const CfgValues *cfg);
 
 #endif

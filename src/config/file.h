@@ -66,6 +66,7 @@ typedef struct CfgFileRepository {
     CfgArgs args;     /* as options of the main side: --repo=URL --password-file=F --s3-region=R ... */
     CfgArgs fromArgs; /* the same as --from-... options (copy's source) */
     int line;
+    CfgArgs shown; /* args as config show prints them: secrets "<redacted>" */
 } CfgFileRepository;
 
 typedef enum CfgComponentType {
@@ -89,6 +90,8 @@ typedef struct CfgComponent {
     const char *recoveryTarget; /* recovery.target: where `recover` restores it; NULL when not set */
     CfgRunPolicy run;
     int line;
+    const char *typeName; /* as written: "postgres", "files", ... */
+    CfgArgs backupShown;  /* backupArgs as config show prints them: secrets "<redacted>" */
 } CfgComponent;
 
 typedef enum CfgJobType {
@@ -113,6 +116,7 @@ typedef struct CfgJob {
     CfgArgs args;           /* the verb's own options from the job's keys (check --read-data-subset=5%, ...) */
     CfgRunPolicy run;
     int line;
+    const char *typeName; /* as written: "backup", "copy", ... */
 } CfgJob;
 
 typedef struct CfgFile {
@@ -125,6 +129,9 @@ typedef struct CfgFile {
     size_t componentCount;
     CfgJob *jobs;
     size_t jobCount;
+    const char *host; /* `host:` default host identity of the components (default: name) */
+    void **owned;     /* every string and array above (private) */
+    size_t ownedCount;
 } CfgFile;
 
 /* Load and validate path. NULL when the file is invalid or unreadable: err
@@ -142,5 +149,11 @@ const CfgJob *cfgFileJob(const CfgFile *file, const char *name);
  * secret (a connection string's password, a value from a ${VAR} of a secret
  * key) replaced by "<redacted>". */
 bool cfgFileShow(const CfgFile *file, FILE *out, LbError *err);
+
+/* The verb a component or job runs ("backup", "forget", ...; NULL for the
+ * job types whose runs arrive later: drill, report) and the command of its
+ * cfgParse (backup --pg: cfgCmdBackupPg). */
+const char *cfgComponentVerb(const CfgComponent *c, CfgCommand *cmd);
+const char *cfgJobVerb(const CfgJob *j, CfgCommand *cmd);
 
 #endif

@@ -22,11 +22,20 @@ static bool shown(CfgOptionId id) {
     return !(cfgOptionTable[id].flags & CFG_OPT_HIDDEN);
 }
 
+/* the option's environment variable on cmd (NULL: none, or one that
+ * applies where the option records while cmd selects) */
+static const char *rowEnv(CfgOptionId id, CfgCommand cmd, bool from, char *buf, size_t size) {
+    const CfgOption *o = &cfgOptionTable[id];
+    if ((o->flags & CFG_OPT_ENV_RECORD) && cfgOptionHelp(id, cmd) == o->helpSelect)
+        return NULL;
+    return cfgOptionEnv(id, from, buf, size);
+}
+
 static void textRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, false, syn, sizeof(syn));
-    const char *envName = cfgOptionEnv(id, from, env, sizeof(env));
+    const char *envName = rowEnv(id, cmd, from, env, sizeof(env));
     if (strlen(syn) + 2 >= HELP_COLUMN - 1)
         fprintf(out, "  %s\n%*s", syn, HELP_COLUMN, "");
     else
@@ -124,7 +133,7 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
     const CfgOption *o = &cfgOptionTable[id];
     char syn[128], env[80];
     optionSynopsis(id, from, true, syn, sizeof(syn));
-    const char *envName = cfgOptionEnv(id, from, env, sizeof(env));
+    const char *envName = rowEnv(id, cmd, from, env, sizeof(env));
     fprintf(out, "| `");
     cell(out, syn);
     fprintf(out, "` | ");
@@ -137,8 +146,8 @@ static void markdownRow(FILE *out, CfgCommand cmd, CfgOptionId id, bool from) {
         cell(out, o->defaultValue);
         fprintf(out, "`)");
     }
-    if (o->fileKey)
-        fprintf(out, "; configuration file (planned): `%s`", o->fileKey);
+    if (o->fileKey && cfgOptionHelp(id, cmd) != o->helpSelect) /* the key records; a filter has none */
+        fprintf(out, "; configuration file: `%s`", o->fileKey);
     fprintf(out, " |\n");
 }
 
@@ -159,11 +168,41 @@ static void markdownTable(FILE *out, CfgCommand cmd) {
     fprintf(out, "<!-- /options:%s -->\n", id);
 }
 
+static const char *typeName(CfgType t) {
+    static const char *const names[] = {
+        [cfgTypeFlag] = "boolean", [cfgTypeCount] = "count",        [cfgTypeString] = "string",
+        [cfgTypeStrings] = "list", [cfgTypeList] = "list",          [cfgTypeInt] = "integer",
+        [cfgTypeSize] = "size",    [cfgTypePercent] = "percentage", [cfgTypeDuration] = "retention duration",
+        [cfgTypeTime] = "time",    [cfgTypeEnum] = "choice",
+    };
+    return names[t];
+}
+
+/* the configuration file's keys that mirror an option, in table order */
+static void markdownFileKeys(FILE *out) {
+    fprintf(out, "<!-- keys:file -->\n| key | type | option | meaning |\n|---|---|---|---|\n");
+    for (int i = 0; i < CFG_OPTION_COUNT; i++) {
+        const CfgOption *o = &cfgOptionTable[i];
+        if (o->fileKey == NULL)
+            continue;
+        fprintf(out, "| `%s` | %s | `--%s` | ", o->fileKey, typeName(o->type), o->name);
+        cell(out, o->help);
+        if (o->defaultValue) {
+            fprintf(out, " (default: `");
+            cell(out, o->defaultValue);
+            fprintf(out, "`)");
+        }
+        fprintf(out, " |\n");
+    }
+    fprintf(out, "<!-- /keys:file -->\n");
+}
+
 void cfgHelpMarkdown(FILE *out, CfgCommand cmd) {
     if (cmd != cfgCmdNone) {
         markdownTable(out, cmd);
         return;
     }
+    markdownFileKeys(out);
     markdownTable(out, cfgCmdNone);
     for (int k = 0; k < CFG_COMMAND_COUNT; k++)
         if (k != cfgCmdHelp && k != cfgCmdVersion && k != cfgCmdStats)

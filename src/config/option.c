@@ -76,16 +76,16 @@ static bool checkPlainName(const char *v, LbError *err) {
 #define RESTORE_ANY (C(Restore) | C(RestorePg) | C(RestorePgPhysical))
 /* verbs that select snapshots by --tag, --host, --component */
 #define SELECTING (C(Snapshots) | C(Ls) | C(Diff) | RESTORE_ANY | C(Forget) | C(Copy))
-#define KEEP_COUNT(n, s, what)                                                                                         \
+#define KEEP_COUNT(n, key, s, what)                                                                                    \
     {                                                                                                                  \
         .name = n, .shortName = s, .type = cfgTypeInt, .scope = cfgScopeCommand, .commands = C(Forget),                \
-        .max = 1000000000, .fileKey = "components.NAME.retention." n, .valueName = "N", .help = what,                  \
+        .max = 1000000000, .fileKey = "components.NAME.retention." key, .valueName = "N", .help = what,                \
         .flags = CFG_OPT_UNLIMITED                                                                                     \
     }
-#define KEEP_WITHIN(n, what)                                                                                           \
+#define KEEP_WITHIN(n, key, what)                                                                                      \
     {                                                                                                                  \
         .name = n, .type = cfgTypeDuration, .scope = cfgScopeCommand, .commands = C(Forget),                           \
-        .fileKey = "components.NAME.retention." n, .valueName = "D",                                                   \
+        .fileKey = "components.NAME.retention." key, .valueName = "D",                                                 \
         .help = "keep " what " within D of the newest snapshot (35d, 1y6m, 2d12h)"                                     \
     }
 
@@ -105,17 +105,17 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptVerbose] = {"verbose", 'v', cfgTypeCount, cfgScopeGlobal, .help = "more detail on stderr (-vv for debug)"},
 
     [cfgOptRepo] = {"repo", 'r', cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_REPOSITORY",
-                    .fileKey = "repositories.NAME.location", .valueName = "LOCATION",
+                    .fileKey = "repositories.NAME.url", .valueName = "LOCATION",
                     .help = "repository: a directory (or local:PATH), s3:https://HOST[:PORT]/BUCKET[/PREFIX] or "
                             "s3:BUCKET[/PREFIX] (AWS)"},
     [cfgOptPasswordFile] = {"password-file", 'p', cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_PASSWORD_FILE",
-                            .fileKey = "repositories.NAME.password-file", .valueName = "FILE",
+                            .fileKey = "repositories.NAME.password_file", .valueName = "FILE",
                             .help = "read the password from the first line of FILE"},
     [cfgOptPasswordCommand] = {"password-command", 0, cfgTypeString, cfgScopeRepository,
-                               .env = "LIFEBOAT_PASSWORD_COMMAND", .fileKey = "repositories.NAME.password-command",
+                               .env = "LIFEBOAT_PASSWORD_COMMAND", .fileKey = "repositories.NAME.password_command",
                                .valueName = "CMD", .help = "run CMD with sh -c and use the first line it prints"},
     [cfgOptS3PathStyle] = {"s3-path-style", 0, cfgTypeFlag, cfgScopeRepository, .env = "LIFEBOAT_S3_PATH_STYLE",
-                           .fileKey = "repositories.NAME.s3.path-style",
+                           .fileKey = "repositories.NAME.s3.path_style",
                            .help = "path-style S3 addressing (automatic for IP and localhost endpoints)",
                            .storageField = CFG_STORAGE(s3.pathStyle)},
     [cfgOptS3Region] = {"s3-region", 0, cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_S3_REGION",
@@ -126,18 +126,18 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                      .fileKey = "repositories.NAME.s3.sse", .valueName = "AES256|aws:kms",
                      .help = "server-side encryption header on every upload", .storageField = CFG_STORAGE(s3.sse)},
     [cfgOptS3SseKmsKeyId] = {"s3-sse-kms-key-id", 0, cfgTypeString, cfgScopeRepository,
-                             .env = "LIFEBOAT_S3_SSE_KMS_KEY_ID", .fileKey = "repositories.NAME.s3.sse-kms-key-id",
+                             .env = "LIFEBOAT_S3_SSE_KMS_KEY_ID", .fileKey = "repositories.NAME.s3.sse_kms_key_id",
                              .valueName = "ID", .help = "KMS key for aws:kms",
                              .storageField = CFG_STORAGE(s3.sseKmsKeyId)},
     [cfgOptS3StorageClass] = {"s3-storage-class", 0, cfgTypeString, cfgScopeRepository,
-                              .env = "LIFEBOAT_S3_STORAGE_CLASS", .fileKey = "repositories.NAME.s3.storage-class",
+                              .env = "LIFEBOAT_S3_STORAGE_CLASS", .fileKey = "repositories.NAME.s3.storage_class",
                               .valueName = "C", .help = "storage class of uploads, e.g. STANDARD_IA",
                               .storageField = CFG_STORAGE(s3.storageClass)},
     [cfgOptCacert] = {"cacert", 0, cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_S3_CA_BUNDLE",
-                      .fileKey = "repositories.NAME.s3.ca-bundle", .valueName = "FILE",
+                      .fileKey = "repositories.NAME.s3.ca_bundle", .valueName = "FILE",
                       .help = "trusted CA certificates (PEM)", .storageField = CFG_STORAGE(s3.caBundle)},
     [cfgOptInsecureTls] = {"insecure-tls", 0, cfgTypeFlag, cfgScopeRepository, .env = "LIFEBOAT_S3_INSECURE_TLS",
-                           .fileKey = "repositories.NAME.s3.insecure-tls",
+                           .fileKey = "repositories.NAME.s3.insecure_tls",
                            .help = "do not verify the server certificate (test rigs only)",
                            .storageField = CFG_STORAGE(s3.insecureTls)},
     /* credentials: no flag takes a secret; the key pair comes from the
@@ -148,12 +148,12 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                          .help = "credentials profile (default: AWS_PROFILE, else 'default') of the credentials file",
                          .storageField = CFG_STORAGE(s3.profile)},
     [cfgOptS3CredentialsFile] = {"s3-credentials-file", 0, cfgTypeString, cfgScopeRepository,
-                                 .fileKey = "repositories.NAME.s3.credentials-file", .valueName = "FILE",
+                                 .fileKey = "repositories.NAME.s3.credentials_file", .valueName = "FILE",
                                  .help = "AWS shared credentials file (default: AWS_SHARED_CREDENTIALS_FILE, "
                                          "~/.aws/credentials)",
                                  .storageField = CFG_STORAGE(s3.credentialsFile)},
     [cfgOptS3ConfigFile] = {"s3-config-file", 0, cfgTypeString, cfgScopeRepository,
-                            .fileKey = "repositories.NAME.s3.config-file", .valueName = "FILE",
+                            .fileKey = "repositories.NAME.s3.config_file", .valueName = "FILE",
                             .help = "AWS shared config file (default: AWS_CONFIG_FILE, ~/.aws/config)",
                             .storageField = CFG_STORAGE(s3.configFile)},
 
@@ -164,9 +164,10 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptTag] = {"tag", 0, cfgTypeList, cfgScopeCommand, BACKUP_ANY | SELECTING, .fileKey = "components.NAME.tags",
                    .valueName = "T[,T2]", .help = "add the tags T and T2 (repeatable)",
                    .helpSelect = "select snapshots that have T and T2; several --tag options are alternatives"},
-    [cfgOptHost] = {"host", 'H', cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING,
+    [cfgOptHost] = {"host", 'H', cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING, .env = "LIFEBOAT_HOST",
                     .fileKey = "components.NAME.host", .valueName = "H",
-                    .help = "record host H (default: this machine's name)", .helpSelect = "select snapshots of host H"},
+                    .help = "record host H (default: this machine's name; in a container set a stable one)",
+                    .helpSelect = "select snapshots of host H", .flags = CFG_OPT_ENV_RECORD},
     [cfgOptComponent] = {"component", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY | SELECTING,
                          .fileKey = "components.NAME", .valueName = "NAME",
                          .help = "the platform component (database, uploads, configs, logs, ...)",
@@ -176,8 +177,7 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptRecoveryPoint] = {"recovery-point", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY, .valueName = "ID",
                              .help = "group the snapshots taken by one run under recovery point ID"},
 
-    [cfgOptCompression] = {"compression", 0, cfgTypeInt, cfgScopeCommand, C(Init), "3", 1, 19,
-                           .fileKey = "repositories.NAME.compression", .valueName = "LEVEL",
+    [cfgOptCompression] = {"compression", 0, cfgTypeInt, cfgScopeCommand, C(Init), "3", 1, 19, .valueName = "LEVEL",
                            .help = "zstd level of the new repository"},
     [cfgOptKdfN] = {"kdf-n", 0, cfgTypeInt, cfgScopeCommand, C(Init), "32768", 1024, INT64_C(1) << 40, .valueName = "N",
                     .help = "scrypt's N, a power of two (tests use 1024 to run fast)", .check = checkPowerOfTwo},
@@ -200,13 +200,15 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                        .fileKey = "components.NAME.exclude", .valueName = "PATTERN",
                        .help = "leave out what matches the glob PATTERN (without '/': any name; with '/': the whole "
                                "path); repeatable"},
-    [cfgOptExcludeFile] = {"exclude-file", 0, cfgTypeStrings, cfgScopeCommand, C(Backup), .valueName = "FILE",
+    [cfgOptExcludeFile] = {"exclude-file", 0, cfgTypeStrings, cfgScopeCommand, C(Backup),
+                           .fileKey = "components.NAME.exclude_file", .valueName = "FILE",
                            .help = "read exclude patterns from FILE, one a line (# comments)"},
     [cfgOptOneFileSystem] = {"one-file-system", 'x', cfgTypeFlag, cfgScopeCommand, C(Backup),
-                             .fileKey = "components.NAME.one-file-system",
+                             .fileKey = "components.NAME.one_file_system",
                              .help = "do not descend into other file systems"},
     [cfgOptStdin] = {"stdin", 0, cfgTypeFlag, cfgScopeCommand, C(Backup), .help = "back up standard input as one file"},
-    [cfgOptStdinFilename] = {"stdin-filename", 0, cfgTypeString, cfgScopeCommand, C(Backup), .valueName = "NAME",
+    [cfgOptStdinFilename] = {"stdin-filename", 0, cfgTypeString, cfgScopeCommand, C(Backup),
+                             .fileKey = "components.NAME.filename", .valueName = "NAME",
                              .help = "file name for --stdin or --stdin-from-command (default: stdin, or CMD)",
                              .check = checkPlainName},
     [cfgOptStdinFromCommand] = {"stdin-from-command", 0, cfgTypeFlag, cfgScopeCommand, C(Backup),
@@ -217,14 +219,14 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .help = "compare with SNAPSHOT instead of the newest one of the same host, component and paths"},
 
     [cfgOptPg] = {"pg", 0, cfgTypeString, cfgScopeCommand, C(BackupPg) | C(BackupPgPhysical) | C(PgCheck),
-                  .fileKey = "components.NAME.postgresql.connection", .valueName = "CONNECTION",
+                  .fileKey = "components.NAME.connection", .valueName = "CONNECTION",
                   .help = "libpq connection string or URI (\"\" for the PG* environment)",
                   .flags = CFG_OPT_SECRET_VALUE},
     [cfgOptPgPhysical] = {"pg-physical", 0, cfgTypeFlag, cfgScopeCommand, C(BackupPgPhysical) | C(RestorePgPhysical),
                           .help = "a physical PostgreSQL backup (pg_basebackup) or point-in-time restore"},
     [cfgOptPgBin] = {"pg-bin", 0, cfgTypeString, cfgScopeCommand,
                      C(BackupPg) | C(BackupPgPhysical) | C(RestorePg) | C(RestorePgPhysical),
-                     .fileKey = "components.NAME.postgresql.bin", .valueName = "DIR",
+                     .fileKey = "components.NAME.pg_bin", .valueName = "DIR",
                      .help = "directory of the PostgreSQL client programs (default: PATH)"},
     [cfgOptPgCountRows] = {"pg-count-rows", 0, cfgTypeEnum, cfgScopeCommand, C(BackupPg), "exact",
                            .choices = countRowsChoices, .valueName = "exact|estimate",
@@ -312,37 +314,48 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptRecursive] = {"recursive", 'R', cfgTypeFlag, cfgScopeCommand, C(Ls),
                          .help = "accepted for compatibility: ls always lists recursively"},
 
-    [cfgOptReadData] = {"read-data", 0, cfgTypeFlag, cfgScopeCommand, C(Check),
+    [cfgOptReadData] = {"read-data", 0, cfgTypeFlag, cfgScopeCommand, C(Check), .fileKey = "jobs.NAME.read_data",
                         .help = "download and verify every pack"},
-    [cfgOptReadDataSubset] = {"read-data-subset", 0, cfgTypePercent, cfgScopeCommand, C(Check), .valueName = "N%",
+    [cfgOptReadDataSubset] = {"read-data-subset", 0, cfgTypePercent, cfgScopeCommand, C(Check),
+                              .fileKey = "jobs.NAME.read_data_subset", .valueName = "N%",
                               .help = "download and verify a random N% of the packs", .flags = CFG_OPT_NONZERO},
     [cfgOptRemoveAll] = {"remove-all", 0, cfgTypeFlag, cfgScopeCommand, C(Unlock),
                          .help = "remove every lock, not only stale ones"},
 
-    [cfgOptKeepLast] = KEEP_COUNT("keep-last", 'l', "keep the N newest snapshots"),
-    [cfgOptKeepHourly] = KEEP_COUNT("keep-hourly", 0, "keep the newest snapshot of each of the last N hours"),
-    [cfgOptKeepDaily] = KEEP_COUNT("keep-daily", 'd', "keep the newest snapshot of each of the last N days"),
-    [cfgOptKeepWeekly] = KEEP_COUNT("keep-weekly", 'w', "keep the newest snapshot of each of the last N ISO weeks"),
-    [cfgOptKeepMonthly] = KEEP_COUNT("keep-monthly", 'm', "keep the newest snapshot of each of the last N months"),
-    [cfgOptKeepYearly] = KEEP_COUNT("keep-yearly", 'y', "keep the newest snapshot of each of the last N years"),
-    [cfgOptKeepWithin] = KEEP_WITHIN("keep-within", "every snapshot"),
-    [cfgOptKeepWithinHourly] = KEEP_WITHIN("keep-within-hourly", "the newest snapshot of each hour"),
-    [cfgOptKeepWithinDaily] = KEEP_WITHIN("keep-within-daily", "the newest snapshot of each day"),
-    [cfgOptKeepWithinWeekly] = KEEP_WITHIN("keep-within-weekly", "the newest snapshot of each week"),
-    [cfgOptKeepWithinMonthly] = KEEP_WITHIN("keep-within-monthly", "the newest snapshot of each month"),
-    [cfgOptKeepWithinYearly] = KEEP_WITHIN("keep-within-yearly", "the newest snapshot of each year"),
+    [cfgOptKeepLast] = KEEP_COUNT("keep-last", "keep_last", 'l', "keep the N newest snapshots"),
+    [cfgOptKeepHourly] =
+        KEEP_COUNT("keep-hourly", "keep_hourly", 0, "keep the newest snapshot of each of the last N hours"),
+    [cfgOptKeepDaily] =
+        KEEP_COUNT("keep-daily", "keep_daily", 'd', "keep the newest snapshot of each of the last N days"),
+    [cfgOptKeepWeekly] =
+        KEEP_COUNT("keep-weekly", "keep_weekly", 'w', "keep the newest snapshot of each of the last N ISO weeks"),
+    [cfgOptKeepMonthly] =
+        KEEP_COUNT("keep-monthly", "keep_monthly", 'm', "keep the newest snapshot of each of the last N months"),
+    [cfgOptKeepYearly] =
+        KEEP_COUNT("keep-yearly", "keep_yearly", 'y', "keep the newest snapshot of each of the last N years"),
+    [cfgOptKeepWithin] = KEEP_WITHIN("keep-within", "keep_within", "every snapshot"),
+    [cfgOptKeepWithinHourly] =
+        KEEP_WITHIN("keep-within-hourly", "keep_within_hourly", "the newest snapshot of each hour"),
+    [cfgOptKeepWithinDaily] = KEEP_WITHIN("keep-within-daily", "keep_within_daily", "the newest snapshot of each day"),
+    [cfgOptKeepWithinWeekly] =
+        KEEP_WITHIN("keep-within-weekly", "keep_within_weekly", "the newest snapshot of each week"),
+    [cfgOptKeepWithinMonthly] =
+        KEEP_WITHIN("keep-within-monthly", "keep_within_monthly", "the newest snapshot of each month"),
+    [cfgOptKeepWithinYearly] =
+        KEEP_WITHIN("keep-within-yearly", "keep_within_yearly", "the newest snapshot of each year"),
     [cfgOptKeepTag] = {"keep-tag", 0, cfgTypeList, cfgScopeCommand, C(Forget),
-                       .fileKey = "components.NAME.retention.keep-tag", .valueName = "T[,T2]",
+                       .fileKey = "components.NAME.retention.keep_tag", .valueName = "T[,T2]",
                        .help = "keep snapshots that have T and T2; repeatable"},
     [cfgOptGroupBy] = {"group-by", 'g', cfgTypeList, cfgScopeCommand, C(Forget), "host,component,paths",
                        .choices = groupByChoices, .valueName = "host,component,paths,tags",
                        .help = "apply the policy within groups of snapshots with equal values ('' = one group)"},
     [cfgOptPrune] = {"prune", 0, cfgTypeFlag, cfgScopeCommand, C(Forget), .help = "run prune afterwards"},
     [cfgOptMaxUnused] = {"max-unused", 0, cfgTypePercent, cfgScopeCommand, C(Forget) | C(Prune), "5",
-                         .valueName = "PERCENT",
+                         .fileKey = "jobs.NAME.max_unused", .valueName = "PERCENT",
                          .help = "repack until the unused space is at most PERCENT of the used"},
     [cfgOptMaxRepackSize] = {"max-repack-size", 0, cfgTypeSize, cfgScopeCommand, C(Forget) | C(Prune),
-                             .valueName = "SIZE", .help = "copy at most SIZE bytes when repacking (500M, 2G)"},
+                             .fileKey = "jobs.NAME.max_repack_size", .valueName = "SIZE",
+                             .help = "copy at most SIZE bytes when repacking (500M, 2G)"},
     [cfgOptConfig] = {"config", 'c', cfgTypeString, cfgScopeCommand, C(Config) | C(Run) | C(Daemon) | C(History),
                       "/etc/lifeboat/lifeboat.yaml", .env = "LIFEBOAT_CONFIG", .valueName = "FILE",
                       .help = "the configuration file"},

@@ -213,6 +213,9 @@ typedef enum CfgScope {
 #define CFG_OPT_UNLIMITED 0x2u    /* cfgTypeInt: "unlimited" (or -1) is allowed and reads as -1 */
 #define CFG_OPT_HIDDEN 0x4u       /* accepted, left out of help and docs */
 #define CFG_OPT_NONZERO 0x8u      /* cfgTypePercent: more than 0 */
+#define CFG_OPT_ENV_RECORD                                                                                             \
+    0x10u /* its environment variable applies where it records (backup), not where it selects                          \
+           */
 
 /* Extra validation of a value already converted to its type; on failure
  * writes the reason (without the option's name) into err. */
@@ -231,7 +234,7 @@ typedef struct CfgOption {
     int64_t min, max;           /* cfgTypeInt */
     const char *const *choices; /* cfgTypeEnum; cfgTypeList of fixed words */
     const char *env;            /* environment variable; NULL: none */
-    const char *fileKey;        /* future configuration-file key (documentation only) */
+    const char *fileKey;        /* the configuration file's key (config/file.h; NAME: a repository, component or job) */
     const char *valueName;      /* in help: LOCATION, N, ... */
     const char *help;           /* what it does; on verbs that select snapshots, helpSelect when set */
     const char *helpSelect;     /* --tag, --host, --component: as a snapshot filter */

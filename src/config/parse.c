@@ -428,6 +428,8 @@ static bool fillUnset(CfgValues *cfg, LbError *err) {
             const char *v = env ? getenv(env) : NULL;
             if (v && v[0] == '\0') /* an empty variable is an unset one */
                 v = NULL;
+            if ((o->flags & CFG_OPT_ENV_RECORD) && cfgOptionHelp((CfgOptionId)i, cfg->command) == o->helpSelect)
+                v = NULL; /* LIFEBOAT_HOST names what a backup records, never a filter */
             if (v && !setValue(cfg, (CfgOptionId)i, side, v, cfgSourceEnv, env, err))
                 return false;
             if (!v && o->defaultValue &&
