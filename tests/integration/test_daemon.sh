@@ -14,8 +14,8 @@ STATE=$TMP/state
 CFG=$TMP/lifeboat.yaml
 printf 'daemon-test-password\n' >"$TMP/pass"
 chmod 600 "$TMP/pass"
-LIFEBOAT_PASSWORD_FILE=$TMP/pass "$LB" -r "$REPO" init --kdf-n 1024 -q || fail "init"
 unset LIFEBOAT_PASSWORD
+LIFEBOAT_PASSWORD_FILE=$TMP/pass "$LB" -r "$REPO" init --kdf-n 1024 -q || fail "init"
 
 write_config() {
     cat >"$CFG" <<EOF
