@@ -59,6 +59,8 @@ static const BrokenCase cases[] = {
     {"unknown retention key", REPO DB "    retention:\n      keep_montly: 12 #<\n",
      "components.db.retention.keep_montly", "did you mean 'keep_monthly'"},
     {"bad cron", REPO DB "    schedule: '61 * * * *' #<\n", "components.db.schedule", "is not a cron expression"},
+    {"schedule that never fires", REPO DB "    schedule: '0 0 0 1 1 ? 1999' #<\n", "components.db.schedule",
+     "never fires"},
     {"bad timezone", REPO DB "    timezone: Mars/Olympus_Mons #<\n", "components.db.timezone", "Mars/Olympus_Mons"},
     {"bad boolean", REPO DB "    catch_up: maybe #<\n", "components.db.catch_up", "not a boolean"},
     {"negative retries", REPO DB "    retries: -1 #<\n", "components.db.retries", "whole number from 0"},
