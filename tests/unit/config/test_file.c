@@ -108,6 +108,8 @@ static const BrokenCase cases[] = {
      "jobs.verify.read_data_subset", "percentage"},
     {"option of another verb", REPO "jobs:\n  verify:\n    type: check\n    max_unused: 5% #<\n",
      "jobs.verify.max_unused", "unknown key"},
+    {"selection on a forget job", REPO "jobs:\n  tidy:\n    type: forget\n    host: web1 #<\n", "jobs.tidy.host",
+     "unknown key"},
     {"key of another job type",
      REPO "jobs:\n  nightly:\n    type: backup\n    components: []\n    repository: main #<\n",
      "jobs.nightly.repository", "not a key of a 'backup' job"},
