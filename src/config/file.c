@@ -617,6 +617,11 @@ static void readJob(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgJob *j, 
         CfgScalar ct = cfgGetStr(ld, map, "copy_to", path, true);
         const CfgFileRepository *r = ct.text ? repoRef(ld, ct, kp) : NULL;
         j->copyTo = r ? r->name : NULL;
+        for (size_t i = 0; r && i < j->componentCount; i++) {
+            const CfgComponent *c = j->components[i] ? cfgFileComponent(ld->file, j->components[i]) : NULL;
+            if (c && c->repository && strcmp(c->repository, r->name) == 0)
+                cfgLoadError(ld, ct.node, kp, "component '%s' is backed up into '%s' already", c->name, r->name);
+        }
     }
     CfgArgBuild b = {0};
     addOptionKeys(ld, &b, map, path, &f);
