@@ -297,7 +297,7 @@ static const CfgFileRepository *repoRef(CfgLoad *ld, CfgScalar s, const char *kp
 typedef struct OptFilter {
     CfgCommand cmd;
     bool retention;
-    bool job; /* a job may select snapshots by tag, host, component */
+    bool job; /* a copy job may select snapshots by tag, host, component */
 } OptFilter;
 
 /* options set by the loader itself, never by a key of their own name */
@@ -325,7 +325,8 @@ static bool reservedOption(CfgOptionId id) {
 static bool optionKey(void *ctx, const char *key) {
     const OptFilter *f = ctx;
     CfgOptionId id = cfgOptionOfKey(key);
-    bool selects = f->job && (id == cfgOptTag || id == cfgOptHost || id == cfgOptComponent);
+    /* a copy job may select what it copies; forget runs name the component and host themselves */
+    bool selects = f->job && f->cmd == cfgCmdCopy && (id == cfgOptTag || id == cfgOptHost || id == cfgOptComponent);
     if (id == cfgOptNone || cfgOptionTable[id].scope != cfgScopeCommand || (reservedOption(id) && !selects) ||
         (cfgOptionTable[id].flags & CFG_OPT_HIDDEN))
         return false;
@@ -616,6 +617,11 @@ static void readJob(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgJob *j, 
         CfgScalar ct = cfgGetStr(ld, map, "copy_to", path, true);
         const CfgFileRepository *r = ct.text ? repoRef(ld, ct, kp) : NULL;
         j->copyTo = r ? r->name : NULL;
+        for (size_t i = 0; r && i < j->componentCount; i++) {
+            const CfgComponent *c = j->components[i] ? cfgFileComponent(ld->file, j->components[i]) : NULL;
+            if (c && c->repository && strcmp(c->repository, r->name) == 0)
+                cfgLoadError(ld, ct.node, kp, "component '%s' is backed up into '%s' already", c->name, r->name);
+        }
     }
     CfgArgBuild b = {0};
     addOptionKeys(ld, &b, map, path, &f);
