@@ -123,38 +123,26 @@ bool lbParseTime(const char *s, int64_t *ns) {
 }
 
 bool lbParseSeconds(const char *s, int64_t *seconds) {
-    static const struct {
-        char unit;
-        int64_t seconds;
-    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
-    size_t next = 0; /* units must come largest first, each once */
     int64_t total = 0;
-    const char *p = s;
-    if (*p == '\0')
+    if (strcmp(s, "0") == 0) {
+        *seconds = 0;
+        return true;
+    }
+    if (*s == '\0')
         return false;
-    while (*p) {
+    for (const char *p = s; *p;) {
         if (*p < '0' || *p > '9')
             return false;
-        const char *start = p;
-        int64_t n = 0;
+        int64_t v = 0;
         while (*p >= '0' && *p <= '9') {
-            if (n > (INT64_C(1) << 40))
+            v = v * 10 + (*p++ - '0');
+            if (v > INT64_C(1) << 40)
                 return false;
-            n = n * 10 + (*p++ - '0');
         }
-        if (*p == '\0') { /* a bare number: seconds, and only on its own */
-            if (start != s)
-                return false;
-            total += n;
-            break;
-        }
-        size_t u = next;
-        while (u < sizeof(units) / sizeof(units[0]) && units[u].unit != *p)
-            u++;
-        if (u == sizeof(units) / sizeof(units[0]))
+        int64_t unit = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : *p == 'w' ? 604800 : 0;
+        if (unit == 0)
             return false;
-        total += n * units[u].seconds;
-        next = u + 1;
+        total += v * unit;
         p++;
     }
     *seconds = total;

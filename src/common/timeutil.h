@@ -17,8 +17,8 @@ void lbFormatTimeShort(int64_t ns, char *out, size_t n);
 /* Parse "YYYY-MM-DD[ T]HH:MM[:SS[.frac]][Z|+HH:MM|-HH:MM]" or "YYYY-MM-DD";
  * without a zone the time is UTC. */
 bool lbParseTime(const char *s, int64_t *ns);
-/* Parse a span of time in seconds: "90", "90s", "5m", "1h30m", "2d", "1w"
- * (units s m h d w, each at most once, largest first). */
+/* Parse a span of time into seconds: numbers with units s m h d w, summed
+ * ("90s", "5m", "1h30m", "2d", "1w"); "0" alone needs no unit. */
 bool lbParseSeconds(const char *s, int64_t *seconds);
 
 #endif

@@ -61,7 +61,6 @@ bool cfgGetInt(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path,
                int64_t *out);
 /* seconds-granular duration: 90s 5m 1h 2d 1w and their combinations */
 bool cfgGetSeconds(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, int64_t *out);
-bool cfgParseSeconds(const char *s, int64_t *out);
 /* A list of scalars (a single scalar is refused: lists are written as lists).
  * *out NULL-terminated, owned by the file; count in *n. */
 bool cfgGetList(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, bool required,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/timeutil.h"
 #include "config/option.h"
 
 static void keyPath(char *out, size_t size, const char *path, const char *key) {
@@ -309,40 +310,12 @@ bool cfgGetInt(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path,
     return true;
 }
 
-bool cfgParseSeconds(const char *s, int64_t *out) {
-    int64_t total = 0;
-    if (strcmp(s, "0") == 0) {
-        *out = 0;
-        return true;
-    }
-    const char *p = s;
-    if (*p == '\0')
-        return false;
-    while (*p) {
-        if (!isdigit((unsigned char)*p))
-            return false;
-        int64_t v = 0;
-        while (isdigit((unsigned char)*p)) {
-            v = v * 10 + (*p++ - '0');
-            if (v > INT64_C(1) << 40)
-                return false;
-        }
-        int64_t unit = *p == 's' ? 1 : *p == 'm' ? 60 : *p == 'h' ? 3600 : *p == 'd' ? 86400 : *p == 'w' ? 604800 : 0;
-        if (unit == 0)
-            return false;
-        total += v * unit;
-        p++;
-    }
-    *out = total;
-    return true;
-}
-
 bool cfgGetSeconds(CfgLoad *ld, yaml_node_t *map, const char *key, const char *path, int64_t *out) {
     char kp[512];
     CfgScalar s = valueOf(ld, map, key, path, kp, sizeof(kp));
     if (s.text == NULL)
         return false;
-    if (!cfgParseSeconds(s.text, out)) {
+    if (!lbParseSeconds(s.text, out)) {
         cfgLoadError(ld, s.node, kp, "'%s' is not a duration (use 35d, 12h, 90m)", s.text);
         return false;
     }

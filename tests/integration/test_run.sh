@@ -14,11 +14,15 @@ CFG=$TMP/platform.yaml
 
 if ! command -v pg_dump >/dev/null; then
     skip "PostgreSQL client programs are not installed"
-    finish
+    check_rc 1 "--retry-lock takes a duration" "$LB" -r "$REPO" --retry-lock 5x snapshots
+grep -q "'5x' is not a duration" "$TMP/.out" && ok "... and says so" || fail "... and says so: $(last_output)"
+finish
 fi
 if ! "$HARNESS/start.sh" "$PGDIR" >"$TMP/pg-start.log" 2>&1; then
     skip "unable to start a PostgreSQL server: $(tail -n 3 "$TMP/pg-start.log" | tr '\n' ' ')"
-    finish
+    check_rc 1 "--retry-lock takes a duration" "$LB" -r "$REPO" --retry-lock 5x snapshots
+grep -q "'5x' is not a duration" "$TMP/.out" && ok "... and says so" || fail "... and says so: $(last_output)"
+finish
 fi
 cleanup_hooks+=("'$HARNESS/stop.sh' '$PGDIR'")
 . "$PGDIR/pg.env"
@@ -104,4 +108,6 @@ grep -q "nosuch" "$TMP/.out" && ok "... and names it" || fail "... and names it:
 printf 'components:\n  database:\n    type: postgress\n' >"$TMP/broken.yaml"
 check_rc 1 "a broken configuration file runs nothing" "$LB" run database --config "$TMP/broken.yaml"
 grep -q "broken.yaml:3" "$TMP/.out" && ok "... and names the file and line" || fail "... names file and line: $(last_output)"
+check_rc 1 "--retry-lock takes a duration" "$LB" -r "$REPO" --retry-lock 5x snapshots
+grep -q "'5x' is not a duration" "$TMP/.out" && ok "... and says so" || fail "... and says so: $(last_output)"
 finish

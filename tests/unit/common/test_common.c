@@ -713,6 +713,29 @@ static void testXalloc(void **state) {
     free(arr);
 }
 
+/* lbParseSeconds: the spans of the configuration file's run policy and of
+ * --retry-lock */
+static void testParseSeconds(void **state) {
+    (void)state;
+    static const struct {
+        const char *text;
+        int64_t seconds;
+    } good[] = {
+        {"0", 0}, {"90s", 90}, {"5m", 300}, {"1h30m", 5400}, {"2d", 172800}, {"1w", 604800}, {"1w2d3h4m5s", 788645},
+        {"0s", 0}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        int64_t v = -1;
+        assert_true(lbParseSeconds(good[i].text, &v));
+        assert_int_equal(v, good[i].seconds);
+    }
+    static const char *const bad[] = {"", "90", "5x", "m", "1h30", "-5m", "1.5h", " 5m", "99999999999999999s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int64_t v;
+        if (lbParseSeconds(bad[i], &v))
+            fail_msg("'%s' parsed as %lld", bad[i], (long long)v);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testParseTimeAccepted),
@@ -734,6 +757,7 @@ int main(void) {
         cmocka_unit_test(testBuf),
         cmocka_unit_test(testLittleEndian),
         cmocka_unit_test(testXalloc),
+        cmocka_unit_test(testParseSeconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
