@@ -46,7 +46,7 @@ static void argvStart(Argv *a, const char *verb, const CfgArgs *repoArgs) {
     argvAdd(a, verb);
     argvAddAll(a, repoArgs);
     argvAdd(a, "--json");
-    snprintf(a->retryLock, sizeof(a->retryLock), "--retry-lock=%lld", (long long)lockWaitSeconds);
+    snprintf(a->retryLock, sizeof(a->retryLock), "--retry-lock=%llds", (long long)lockWaitSeconds);
     argvAdd(a, a->retryLock);
 }
 

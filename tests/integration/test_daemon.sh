@@ -103,6 +103,9 @@ wait_for 20 "r['job'] == 'flaky' and r['attempt'] == 3" && ok "the flaky job rea
 wait_for 15 "r['job'] == 'hang' and r['outcome'] == 'timed-out'" && ok "the hanging job timed out" ||
     fail "the hanging job timed out"
 
+wait_for 12 "r['job'] == 'slow' and r['outcome'] == 'skipped'" && ok "the slot that falls due during an overrun is skipped" ||
+    fail "the slot that falls due during an overrun is skipped"
+
 # SIGTERM while `slow` runs: it may finish within the grace period
 wait_for 10 "r['job'] == 'slow' and r['outcome'] == 'running'" || fail "slow never ran"
 kill -TERM $DPID

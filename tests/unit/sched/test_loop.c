@@ -86,7 +86,12 @@ static void testSoak(void **state) {
     long rss10k = rssKiB();
     print_message("RSS after 100 runs %ld KiB, after 10,100 runs %ld KiB (%+ld KiB); 10,000 runs in %.1f s\n", rss100,
                   rss10k, rss10k - rss100, took);
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer keeps freed memory in quarantine: RSS says nothing */
+    print_message("# RSS not checked under AddressSanitizer\n");
+#else
     assert_true(rss10k - rss100 <= 1024);
+#endif
     schedLoopFree(loop);
     /* the history: the newest 50 succeeded rows, the last slot among them */
     snprintf(path, sizeof(path), "%s/state", dir);
