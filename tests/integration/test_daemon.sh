@@ -54,6 +54,13 @@ components:
     timeout: 2s
     kill_after: 1s
     retries: 0
+  replaced:
+    type: command
+    command: [sh, -c, "sleep 3; echo replaced"]
+    filename: replaced.txt
+    schedule: "*/2 * * * * ?"
+    concurrency_policy: Replace
+    retries: 0
 EOF
 }
 write_config
@@ -94,6 +101,18 @@ if grep -q "reload of '$CFG' failed" "$TMP/daemon.log"; then ok "a broken file o
 fi
 grep -q "bogus_key" "$TMP/daemon.log" && ok "... with each error of the file" || fail "... with each error of the file"
 cp "$TMP/good.yaml" "$CFG" # `history` reads the state directory from it
+# a valid reload: a component added to the file starts running
+cat >>"$CFG" <<EOF
+  added:
+    type: command
+    command: [sh, -c, "echo added"]
+    filename: added.txt
+    schedule: "* * * * * ?"
+    retries: 0
+EOF
+kill -HUP $DPID
+wait_for 5 "r['job'] == 'added' and r['outcome'] == 'succeeded'" && ok "SIGHUP with a valid file: a new component runs" ||
+    fail "SIGHUP with a valid file: a new component runs"
 after=$(count "r['job'] == 'tick' and r['started_at'] and r['started_at'] > '$(date -u -d @$((HUP_MS / 1000)) +%Y-%m-%dT%H:%M:%S)'")
 [ "$after" -ge 2 ] && ok "the old schedule keeps running after the failed reload ($after runs)" ||
     fail "the old schedule keeps running after the failed reload ($after runs)"
@@ -166,6 +185,16 @@ if not hang or any(r["outcome"] != "timed-out" or r["attempt"] != 1 for r in han
 for r in hang:
     if not (2.0 <= r["duration_seconds"] < 4.5):
         problems.append("hang: %s lasted %.1f s" % (r["run_id"], r["duration_seconds"]))
+# replaced: every run but the last is cancelled by the next slot's run
+rep = sorted(by["replaced"], key=slot)
+if len(rep) < 2:
+    problems.append("replaced: only %d rows" % len(rep))
+for r in rep[:-1]:
+    if r["outcome"] != "cancelled" or "replaced" not in (r["error"] or ""):
+        problems.append("replaced: %s ended %s (%s)" % (r["run_id"], r["outcome"], r["error"]))
+rs = [slot(r) for r in rep]
+if rs != [rs[0] + 2 * i for i in range(len(rs))]:
+    problems.append("replaced: a slot has no row or two rows")
 # the run that SIGTERM caught finished normally
 if slow and slow[-1]["outcome"] != "succeeded" and slow[-1]["outcome"] != "skipped":
     problems.append("slow: the last run ended %s" % slow[-1]["outcome"])
@@ -182,6 +211,31 @@ fi
 n_snap=$(LIFEBOAT_PASSWORD_FILE=$TMP/pass "$LB" -r "$REPO" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 n_ok=$(python3 -c 'import json,sys; print(sum(1 for r in json.load(open(sys.argv[1])) if r["outcome"] == "succeeded"))' "$TMP/history.json")
 [ "$n_snap" -eq "$n_ok" ] && ok "one snapshot per succeeded run ($n_snap)" || fail "snapshots $n_snap, succeeded runs $n_ok"
+
+# a restart after downtime: one catch-up run per job that missed a slot,
+# for its newest missed slot, not one per slot
+sleep 3
+"$LB" daemon --config "$CFG" --grace-period 10 2>"$TMP/restart.log" &
+RPID=$!
+cleanup_hooks+=("kill -9 $RPID 2>/dev/null")
+sleep 1.5
+kill -TERM $RPID
+wait $RPID
+history_json >"$TMP/after.json"
+python3 - "$TMP/history.json" "$TMP/after.json" <<'PY' >"$TMP/verdict" 2>&1
+import json, sys
+before = {r["id"] for r in json.load(open(sys.argv[1]))}
+rows = [r for r in json.load(open(sys.argv[2])) if r["id"] not in before and r["job"] == "tick"]
+catch = [r for r in rows if r["trigger"] == "catch-up"]
+assert len(catch) == 1, "tick catch-up rows: %s" % [(r["run_id"], r["trigger"]) for r in rows]
+later = [r for r in rows if r["trigger"] == "schedule"]
+assert all(r["run_id"] > catch[0]["run_id"] for r in later), "a scheduled run before the catch-up"
+print("catch-up %s, then %d scheduled" % (catch[0]["run_id"], len(later)))
+PY
+if [ $? -eq 0 ]; then ok "restart after downtime: one catch-up run ($(cat "$TMP/verdict"))"; else
+    fail "restart after downtime: one catch-up run"
+    sed 's/^/#   /' "$TMP/verdict"
+fi
 
 # idle: nothing due for a year, the daemon sleeps (no polling)
 cat >"$TMP/idle.yaml" <<EOF
