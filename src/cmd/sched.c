@@ -82,30 +82,35 @@ int cmdRun(const CfgValues *cfg) {
                              .once = true,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1};
     int64_t startMs = lbNowNs() / 1000000 - 1;
-    SchedLoop *loop = schedLoopNew(file, &opts, &err);
-    if (loop == NULL)
+    char *stateDir = strdup(file->stateDir);
+    SchedLoop *loop = stateDir ? schedLoopNew(file, &opts, &err) : NULL;
+    if (loop == NULL) {
+        if (stateDir == NULL)
+            cfgFileFree(file);
+        free(stateDir);
         return cliFailJson(&g, &err);
+    }
     for (size_t i = 0; i < a.count; i++)
         if (!schedLoopRunNow(loop, a.positional[i], &err)) {
             schedLoopFree(loop);
+            free(stateDir);
             return cliFailJson(&g, &err);
         }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
     /* what was recorded, as `history` shows it */
-    CfgFile *again = loadConfig(cfg, &g);
-    Hist *hist = again ? histOpen(again->stateDir, &err) : NULL;
+    Hist *hist = histOpen(stateDir, &err);
     HistRows *rows = NULL;
     HistQuery q = {.jobs = (const char *const *)a.positional, .jobCount = a.count, .sinceMs = startMs};
     if (hist && histList(hist, &q, &rows, &err)) {
         if (!g.quiet || g.json)
             printRuns(&g, rows);
-    } else if (again) {
+    } else {
         fprintf(stderr, "lifeboat: %s\n", err.msg);
     }
     histRowsFree(rows);
     histFree(hist);
-    cfgFileFree(again);
+    free(stateDir);
     return rc;
 }
 
