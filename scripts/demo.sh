@@ -2,7 +2,8 @@
 # scripts/demo.sh - the main job on an embedded default: back up a sample
 # tree into a local repository, change it, back up again, restore, compare;
 # then a throwaway PostgreSQL server: a verified logical dump, restored into
-# a new database and compared table by table.
+# a new database and compared table by table; then the same as a plan in a
+# configuration file, run once with `lifeboat run` and shown by `history`.
 set -euo pipefail
 LB=${1:-build/lifeboat}
 LB=$(readlink -f "$LB")
@@ -66,5 +67,43 @@ if [ "$(sum app)" = "$(sum app_restored)" ]; then
     echo "DEMO OK: the restored database equals the original (pgbench_accounts and notes compared row by row)"
 else
     echo "DEMO FAILED: the restored database differs" >&2
+    exit 1
+fi
+
+echo
+echo "== the same plan from one configuration file: config check, run, history"
+cat >"$work/platform.yaml" <<YAML
+# the demo's plan: the sample tree every hour, the database every 15 minutes
+state: $work/state
+repositories:
+  local:
+    url: $LIFEBOAT_REPOSITORY
+    password_file: $LIFEBOAT_PASSWORD_FILE
+components:
+  files:
+    type: files
+    paths: [$src]
+    schedule: "0 * * * *"
+    retention: {keep_within: 90d}
+  database:
+    type: postgres
+    connection: "$URL/app"
+    schedule: "*/15 * * * *"
+    retention: {keep_within: 35d, keep_monthly: 12}
+jobs:
+  daily-full:
+    type: backup
+    components: [files, database]
+    schedule: "0 0 2 * * ?"
+YAML
+"$LB" config check "$work/platform.yaml"
+"$LB" schedule next "0 0 2 * * ?" --count 2
+"$LB" run daily-full --config "$work/platform.yaml"
+"$LB" history --config "$work/platform.yaml"
+if "$LB" history --config "$work/platform.yaml" --json |
+    python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r and all(x["outcome"] == "succeeded" for x in r) else 1)'; then
+    echo "DEMO OK: the daily full ran from the configuration file and is in the history"
+else
+    echo "DEMO FAILED: the run from the configuration file did not succeed" >&2
     exit 1
 fi

@@ -7,6 +7,7 @@
 #include "common/timeutil.h"
 #include "config/file.h"
 #include "sched/loop.h"
+#include "sched/work.h"
 #include "state/history.h"
 #include "ui/table.h"
 
@@ -59,8 +60,11 @@ static void printRuns(const GlobalOpts *g, const HistRows *rows) {
         uiTableCell(t, added);
         if (r->error)
             uiTableCell(t, r->error);
-        else
-            uiTableCellf(t, "%.8s", r->snapshotId ? r->snapshotId : "");
+        else {
+            char ids[512];
+            schedShortIds(r->snapshotId, ids, sizeof(ids));
+            uiTableCell(t, ids);
+        }
     }
     uiTablePrint(t, stdout);
     uiTableFree(t);

@@ -131,8 +131,11 @@ static void logRun(const SchedLoop *L, const char *event, const Run *r, const ch
             seconds);
     if (res && res->bytesAdded >= 0)
         fprintf(stderr, ", added %lld bytes", (long long)res->bytesAdded);
-    if (res && res->snapshotIds[0])
-        fprintf(stderr, ", snapshot %.64s", res->snapshotIds);
+    if (res && res->snapshotIds[0]) {
+        char ids[512];
+        schedShortIds(res->snapshotIds, ids, sizeof(ids));
+        fprintf(stderr, ", snapshot %s", ids);
+    }
     if (res && res->error[0])
         fprintf(stderr, ": %s", res->error);
     fputc('\n', stderr);

@@ -307,6 +307,19 @@ void schedWork(const CfgFile *cfg, const char *name, const char *runId, SchedDis
     }
 }
 
+void schedShortIds(const char *ids, char *out, size_t size) {
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = ids; p && *p;) {
+        size_t len = strcspn(p, ",");
+        int w = snprintf(out + n, size - n, "%s%.*s", n ? "," : "", (int)(len < 8 ? len : 8), p);
+        if (w < 0 || (size_t)w >= size - n)
+            break;
+        n += (size_t)w;
+        p += len + (p[len] == ',');
+    }
+}
+
 bool schedResultEncode(const SchedResult *res, char *out, size_t size) {
     json_t *j = json_object();
     json_object_set_new(j, "outcome", json_string(histOutcomeName(res->outcome)));

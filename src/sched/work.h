@@ -40,6 +40,10 @@ typedef struct SchedResult {
  * point of a backup job). res is filled in every case. */
 void schedWork(const CfgFile *cfg, const char *name, const char *runId, SchedDispatch dispatch, SchedResult *res);
 
+/* "9ca1b752,3f2a01bc": the short (8-character) form of a comma-separated
+ * list of snapshot IDs, for humans. */
+void schedShortIds(const char *ids, char *out, size_t size);
+
 /* res as one JSON line (the child's report to the process recording the run)
  * and back. */
 bool schedResultEncode(const SchedResult *res, char *out, size_t size);

@@ -17,6 +17,7 @@
 #include "common/timeutil.h"
 #include "config/file.h"
 #include "sched/plan.h"
+#include "sched/work.h"
 
 #define EXAMPLE LB_SOURCE_ROOT "/examples/platform.yaml"
 #define WEEK (7 * 86400)
@@ -292,10 +293,43 @@ static void testBackoff(void **state) {
     assert_string_equal(id, "database@2026-12-03T10:15:00Z");
 }
 
+/* the short IDs of history rows and log lines; the result line a run's child
+ * reports survives its round trip */
+static void testShortIdsAndResult(void **state) {
+    (void)state;
+    char out[64];
+    schedShortIds("9ca1b75265793de15edb2fc8eff9a98a,402fc80c11", out, sizeof(out));
+    assert_string_equal(out, "9ca1b752,402fc80c");
+    schedShortIds("abc", out, sizeof(out));
+    assert_string_equal(out, "abc");
+    schedShortIds("", out, sizeof(out));
+    assert_string_equal(out, "");
+    schedShortIds("1111111111,2222222222,3333333333", out, 12);
+    assert_string_equal(out, "11111111");
+    SchedResult res = {.outcome = histSkipped, .exitCode = 11, .bytesAdded = 42};
+    snprintf(res.snapshotIds, sizeof(res.snapshotIds), "a,b");
+    snprintf(res.error, sizeof(res.error), "held by \"pid 7\"\n");
+    char line[8192];
+    assert_true(schedResultEncode(&res, line, sizeof(line)));
+    SchedResult back;
+    assert_true(schedResultDecode(line, &back));
+    assert_int_equal(back.outcome, histSkipped);
+    assert_int_equal(back.exitCode, 11);
+    assert_int_equal(back.bytesAdded, 42);
+    assert_string_equal(back.snapshotIds, "a,b");
+    assert_string_equal(back.error, res.error);
+    assert_false(schedResultDecode("not json", &back));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testWeek),     cmocka_unit_test(testOutage), cmocka_unit_test(testStartingDeadline),
-        cmocka_unit_test(testLateWake), cmocka_unit_test(testAdopt),  cmocka_unit_test(testBackoff),
+        cmocka_unit_test(testWeek),
+        cmocka_unit_test(testOutage),
+        cmocka_unit_test(testStartingDeadline),
+        cmocka_unit_test(testLateWake),
+        cmocka_unit_test(testAdopt),
+        cmocka_unit_test(testBackoff),
+        cmocka_unit_test(testShortIdsAndResult),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
