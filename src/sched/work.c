@@ -313,8 +313,10 @@ void schedShortIds(const char *ids, char *out, size_t size) {
     for (const char *p = ids; p && *p;) {
         size_t len = strcspn(p, ",");
         int w = snprintf(out + n, size - n, "%s%.*s", n ? "," : "", (int)(len < 8 ? len : 8), p);
-        if (w < 0 || (size_t)w >= size - n)
+        if (w < 0 || (size_t)w >= size - n) {
+            out[n] = '\0'; /* whole IDs only */
             break;
+        }
         n += (size_t)w;
         p += len + (p[len] == ',');
     }
