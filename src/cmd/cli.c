@@ -17,11 +17,17 @@
 #include "job/report.h"
 #include "storage/storage.h"
 
-/* --retry-lock, for every repository this process opens */
+/* --retry-lock, for every repository this process opens; --no-lock */
 static int64_t retryLockSeconds;
+static bool noLock;
+
+bool cliNoLock(void) {
+    return noLock;
+}
 
 GlobalOpts cliGlobals(const CfgValues *cfg) {
     retryLockSeconds = cfgInt(cfg, cfgOptRetryLock);
+    noLock = cfgFlag(cfg, cfgOptNoLock);
     const CfgRepository *r = cfgRepository(cfg, false);
     GlobalOpts g = {
         .repo = r->location,
@@ -268,6 +274,8 @@ bool cliRepoOpen(const GlobalOpts *g, CliLock lock, CliRepo *out, LbError *err) 
     out->repo = cliOpenRepo(g, err);
     if (out->repo == NULL)
         return false;
+    if (lock == CLI_LOCK_READ_SHARED || lock == CLI_LOCK_READ_EXCLUSIVE)
+        return repoLockForReading(out->repo, lock == CLI_LOCK_READ_EXCLUSIVE, noLock, &out->lock, err);
     if (lock != CLI_LOCK_NONE)
         out->lock = repoLockAcquire(out->repo, lock == CLI_LOCK_EXCLUSIVE, err);
     return lock == CLI_LOCK_NONE || out->lock != NULL;

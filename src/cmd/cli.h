@@ -91,7 +91,13 @@ typedef enum CliLock {
     CLI_LOCK_NONE,
     CLI_LOCK_SHARED,
     CLI_LOCK_EXCLUSIVE,
+    /* a verb that only reads: without a lock when the repository is not
+     * writable here or with --no-lock (repoLockForReading) */
+    CLI_LOCK_READ_SHARED,
+    CLI_LOCK_READ_EXCLUSIVE,
 } CliLock;
+/* --no-lock was given (verbs that only read) */
+bool cliNoLock(void);
 typedef struct CliRepo {
     Repo *repo;
     RepoLock *lock;

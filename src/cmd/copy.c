@@ -34,8 +34,7 @@ static bool copyDo(const CliArgs *args, const SnapshotFilter *f, CliRepo *src, C
                    LbError *err) {
     if (strcmp(repoIdHex(src->repo), repoIdHex(dst->repo)) == 0)
         return lbErr(err, LB_ERR_ARGS, "source and target are the same repository");
-    src->lock = repoLockAcquire(src->repo, false, err);
-    if (src->lock == NULL)
+    if (!repoLockForReading(src->repo, false, cliNoLock(), &src->lock, err))
         return false;
     dst->lock = repoLockAcquire(dst->repo, false, err);
     if (dst->lock == NULL || !repoLoadIndex(src->repo, err) || !repoLoadIndex(dst->repo, err))

@@ -96,7 +96,7 @@ int cmdRestorePgLogical(const CfgValues *cfg) {
     if (ok && v.args.count != 1)
         ok = lbErr(&v.err, LB_ERR_ARGS, "restore --pg-target needs exactly one snapshot (an ID, or 'latest')");
     ro.target = target;
-    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_SHARED, &r, &v.err) &&
+    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_READ_SHARED, &r, &v.err) &&
          pgdumpFindSnapshot(r.repo, v.args.positional[0], &v.filter, &snap, &v.err);
     if (ok) {
         ok = pgdumpRestore(r.repo, &snap, &ro, &res, &v.err);

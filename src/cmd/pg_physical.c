@@ -453,8 +453,8 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
     };
     if (!pitrRestoreCheck(&po, &res, &err))
         goto fail;
-    lock = repoLockAcquire(repo, false, &err);
-    if (lock == NULL || !repoLoadIndex(repo, &err) || !pitrRestoreRun(repo, &po, &res, &err))
+    if (!repoLockForReading(repo, false, cliNoLock(), &lock, &err) || !repoLoadIndex(repo, &err) ||
+        !pitrRestoreRun(repo, &po, &res, &err))
         goto fail;
     o.dataDir = res.dataDir; /* messages and pg_ctl name it absolutely */
     repoLockRelease(lock);

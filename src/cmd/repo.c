@@ -304,7 +304,7 @@ int cmdCheck(const CfgValues *cfg) {
     LbError err = {0};
     CliRepo r;
     CheckResult res = {0};
-    bool ok = cliRepoOpen(&g, CLI_LOCK_EXCLUSIVE, &r, &err) && checkRun(r.repo, &o, &res, &err);
+    bool ok = cliRepoOpen(&g, CLI_LOCK_READ_EXCLUSIVE, &r, &err) && checkRun(r.repo, &o, &res, &err);
     cliProgressFree(line);
     if (ok && g.json)
         cliPrintJson(checkResultJson(&res));

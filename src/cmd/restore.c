@@ -211,7 +211,7 @@ int cmdRestore(const CfgValues *cfg) {
         if (subpath && subpath[0] == '\0')
             subpath = NULL;
     }
-    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_SHARED, &r, &v.err) &&
+    ok = ok && cliRepoOpenForReading(&v.g, CLI_LOCK_READ_SHARED, &r, &v.err) &&
          snapshotFind(r.repo, ref, &v.filter, &snap, &v.err);
     if (ok && toBucket)
         ok = restoreToBucket(&v.g, &o, r.repo, &snap, subpath, start, &v.err);

@@ -161,6 +161,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                          .valueName = "DURATION",
                          .help = "when another process holds the repository lock, wait up to DURATION (30s, 5m, "
                                  "1h) for it instead of failing"},
+    [cfgOptNoLock] = {"no-lock", 0, cfgTypeFlag, cfgScopeCommand, RESTORE_ANY | C(Check) | C(Copy),
+                      .help = "read without storing a lock (copy: on the source); a read-only repository is read "
+                              "without one anyway"},
     [cfgOptTag] = {"tag", 0, cfgTypeList, cfgScopeCommand, BACKUP_ANY | SELECTING, .fileKey = "components.NAME.tags",
                    .valueName = "T[,T2]", .help = "add the tags T and T2 (repeatable)",
                    .helpSelect = "select snapshots that have T and T2; several --tag options are alternatives"},

@@ -84,6 +84,7 @@ typedef enum CfgOptionId {
     cfgOptS3CredentialsFile,
     cfgOptS3ConfigFile,
     cfgOptRetryLock,
+    cfgOptNoLock,
     /* snapshot selection and recording */
     cfgOptTag,
     cfgOptHost,

@@ -148,22 +148,17 @@ static void *refreshMain(void *arg) {
     return NULL;
 }
 
-static RepoLock *lockTry(Repo *repo, bool exclusive, LbError *err) {
-    RepoLock *lock = lbXcalloc(1, sizeof(RepoLock));
-    lock->repo = repo;
-    lock->exclusive = exclusive;
-    lock->log = lbLogSinkGet();
-    pthread_mutex_init(&lock->mutex, NULL);
-    pthread_cond_init(&lock->cond, NULL);
+/* Fail with LB_ERR_LOCKED when a live lock other than own conflicts with a
+ * lock of this kind (exclusive: any lock; shared: an exclusive one). Stale
+ * locks of dead processes on this host are removed on the way. */
+static bool scanOthers(Repo *repo, bool exclusive, const LbId *own, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;
-    /* write ours first, then look: of two racing lockers at least one sees the other */
-    if (!writeLock(repo, exclusive, &lock->id, err))
-        goto fail;
     if (!repoListIds(repo, "locks", &ids, &n, err))
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        if (lbIdEqual(&ids[i], &lock->id))
+        return false;
+    bool ok = true;
+    for (size_t i = 0; i < n && ok; i++) {
+        if (own && lbIdEqual(&ids[i], own))
             continue;
         LockInfo info;
         LbError lerr = {0};
@@ -171,11 +166,12 @@ static RepoLock *lockTry(Repo *repo, bool exclusive, LbError *err) {
             if (lerr.code == LB_ERR_NOT_FOUND)
                 continue; /* released meanwhile */
             *err = lerr;
-            goto fail;
+            ok = false;
+            break;
         }
         bool dead;
         if (lockIsStale(&info, &dead)) {
-            if (dead) {
+            if (dead && own) {
                 lbLogInfo("removing stale lock of PID %ld (no longer running on this host)", info.pid);
                 removeLockObject(repo, &ids[i]);
             }
@@ -185,18 +181,34 @@ static RepoLock *lockTry(Repo *repo, bool exclusive, LbError *err) {
             continue;
         char age[32];
         formatAge((long long)time(NULL) - info.time, age, sizeof(age));
-        lbErr(err, LB_ERR_LOCKED,
-              "repository is already locked %sby PID %ld on host '%s' by user '%s' (lock created %s ago)\n"
-              "HINT: wait for that process to finish; if it is gone, 'lifeboat unlock' removes stale locks.",
-              info.exclusive ? "exclusively " : "", info.pid, info.hostname, info.username, age);
-        goto fail;
+        ok = lbErr(err, LB_ERR_LOCKED,
+                   "repository is already locked %sby PID %ld on host '%s' by user '%s' (lock created %s ago)\n"
+                   "HINT: wait for that process to finish; if it is gone, 'lifeboat unlock' removes stale locks.",
+                   info.exclusive ? "exclusively " : "", info.pid, info.hostname, info.username, age);
     }
     free(ids);
+    return ok;
+}
+
+/* One attempt; *notWritten set when the lock itself could not be stored. */
+static RepoLock *lockTry(Repo *repo, bool exclusive, bool *notWritten, LbError *err) {
+    RepoLock *lock = lbXcalloc(1, sizeof(RepoLock));
+    lock->repo = repo;
+    lock->exclusive = exclusive;
+    lock->log = lbLogSinkGet();
+    pthread_mutex_init(&lock->mutex, NULL);
+    pthread_cond_init(&lock->cond, NULL);
+    /* write ours first, then look: of two racing lockers at least one sees the other */
+    if (!writeLock(repo, exclusive, &lock->id, err)) {
+        *notWritten = true;
+        goto fail;
+    }
+    if (!scanOthers(repo, exclusive, &lock->id, err))
+        goto fail;
     if (pthread_create(&lock->thread, NULL, refreshMain, lock) == 0)
         lock->threadStarted = true;
     return lock;
 fail:
-    free(ids);
     if (!lbIdIsZero(&lock->id)) {
         char hex[LB_ID_HEX_LEN + 1], name[80];
         lbIdToHex(&lock->id, hex);
@@ -290,12 +302,12 @@ bool repoLockVerifyAlone(RepoLock *lock, LbError *err) {
 
 /* Try; while another process's lock conflicts, and the repository's lock
  * wait allows, try again after 1, 2, 4 ... (at most 30) seconds. */
-RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
+static RepoLock *acquire(Repo *repo, bool exclusive, bool *notWritten, LbError *err) {
     double deadline = lbMonotonicSeconds() + (double)repoLockWait(repo);
     unsigned delay = 1;
     bool told = false;
     for (;;) {
-        RepoLock *lock = lockTry(repo, exclusive, err);
+        RepoLock *lock = lockTry(repo, exclusive, notWritten, err);
         if (lock != NULL || err->code != LB_ERR_LOCKED)
             return lock;
         double left = deadline - lbMonotonicSeconds();
@@ -312,4 +324,26 @@ RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
         nanosleep(&ts, NULL);
         delay = delay * 2 > 30 ? 30 : delay * 2;
     }
+}
+
+RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err) {
+    bool notWritten = false;
+    return acquire(repo, exclusive, &notWritten, err);
+}
+
+bool repoLockForReading(Repo *repo, bool exclusive, bool noLock, RepoLock **lock, LbError *err) {
+    *lock = NULL;
+    bool notWritten = false;
+    if (!noLock) {
+        *lock = acquire(repo, exclusive, &notWritten, err);
+        if (*lock != NULL)
+            return true;
+        if (!notWritten)
+            return false;
+        lbLogWarn("unable to store a lock (%s): the repository is not writable here, reading it without one", err->msg);
+        lbErrorClear(err);
+    }
+    /* without a lock of our own, still refuse to read while prune, forget
+     * or another exclusive holder works */
+    return scanOthers(repo, false, NULL, err);
 }

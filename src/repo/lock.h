@@ -26,6 +26,13 @@ typedef struct RepoLock RepoLock;
 /* Acquire a lock. Conflicts fail with LB_ERR_LOCKED and a message naming the
  * holder's host, pid, kind and age. Free with repoLockRelease. */
 RepoLock *repoLockAcquire(Repo *repo, bool exclusive, LbError *err);
+/* For a command that only reads (restore, check, copy's source): take a
+ * lock of this kind; when the lock cannot be stored because the repository
+ * is not writable here (a read-only mount, a full disk, a bucket that denies
+ * writes), or with noLock (--no-lock), read without one (*lock NULL, a
+ * warning in the first case) but still fail with LB_ERR_LOCKED while another
+ * process holds an exclusive lock. */
+bool repoLockForReading(Repo *repo, bool exclusive, bool noLock, RepoLock **lock, LbError *err);
 /* Stop refreshing and delete the lock file; NULL is a no-op. */
 void repoLockRelease(RepoLock *lock);
 

@@ -1782,6 +1782,60 @@ static void testLockWait(void **state) {
     repoSetLockWait(tr->repo, 0);
 }
 
+/* repoLockForReading (issue 10 item 4, read-only repositories): a reader
+ * takes its lock when it can; when the lock cannot be stored (a read-only
+ * mount, a full disk) or with --no-lock it reads without one, but never
+ * while another process holds an exclusive lock. */
+static void testLockForReading(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    Faults f = {0};
+    Repo *ro = repoOpen(borrowFaulty(tr->mem, &f), PASSWORD, &err);
+    assert_non_null(ro);
+    RepoLock *lock = NULL;
+    /* writable: a real lock */
+    assert_true(repoLockForReading(ro, false, false, &lock, &err));
+    assert_non_null(lock);
+    assert_int_equal(countIds(tr->repo, "locks"), 1);
+    repoLockRelease(lock);
+    /* --no-lock: nothing stored */
+    assert_true(repoLockForReading(ro, true, true, &lock, &err));
+    assert_null(lock);
+    assert_int_equal(countIds(tr->repo, "locks"), 0);
+    /* not writable: read without a lock, with a warning naming the cause */
+    f.put = "locks/";
+    Capture cap;
+    captureBegin(&cap);
+    bool ok = repoLockForReading(ro, true, false, &lock, &err);
+    char *log = captureEnd(&cap);
+    assert_true(ok);
+    assert_null(lock);
+    assert_non_null(strstr(log, "not writable here, reading it without one"));
+    free(log);
+    /* but not while another process holds an exclusive lock: not writable,
+     * --no-lock, and the plain path all refuse */
+    RepoLock *ex = repoLockAcquire(tr->repo, true, &err);
+    assert_non_null(ex);
+    lbErrorClear(&err);
+    assert_false(repoLockForReading(ro, false, false, &lock, &err));
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    f.put = NULL;
+    lbErrorClear(&err);
+    assert_false(repoLockForReading(ro, false, true, &lock, &err));
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    lbErrorClear(&err);
+    assert_false(repoLockForReading(ro, false, false, &lock, &err));
+    assert_int_equal(err.code, LB_ERR_LOCKED);
+    repoLockRelease(ex);
+    /* a failure to list locks is an error, not a silent lockless read */
+    f.put = "locks/";
+    f.list = "locks/";
+    lbErrorClear(&err);
+    assert_false(repoLockForReading(ro, false, false, &lock, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
+    repoFree(ro);
+}
+
 /* Staleness: a lock of this host is stale exactly when its process is gone
  * (acquisition deletes it on the way; its age does not matter); a lock of
  * another host is stale when older than LOCK_STALE_SECONDS. Stale locks do
@@ -2060,6 +2114,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testLockExclusiveConflicts, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockStale, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockWait, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testLockForReading, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockVerifyAlone, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockAgeAndJunk, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockUnreadable, setupRepo, teardownRepo),
