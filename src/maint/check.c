@@ -56,6 +56,11 @@ static void walkTree(Checker *c, const LbId *id, const char *path) {
     LbBuf plain = {0};
     LbError err = {0};
     Tree t = {0};
+    if (!treeDepthCheck(treePathDepth(path), path, &err)) {
+        lbIdToHex(id, hex);
+        problem(c, lbXasprintf("tree %.8s: %s", hex, err.msg));
+        return;
+    }
     if (!repoLoadBlob(c->repo, BLOB_TREE, id, &plain, &err) || !treeDecode(plain.data, plain.len, &t, &err)) {
         lbIdToHex(id, hex);
         problem(c, lbXasprintf("tree %.8s ('%s'): %s", hex, path[0] ? path : "/", err.msg));
@@ -84,8 +89,8 @@ static void walkTree(Checker *c, const LbId *id, const char *path) {
 /* Report which files of which snapshots use damaged blobs. */
 static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, Index *seen) {
     PackEntry mark = {.id = *treeId, .type = BLOB_TREE};
-    if (!indexAdd(seen, 0, &mark))
-        return;
+    if (treePathDepth(path) > TREE_DEPTH_MAX || !indexAdd(seen, 0, &mark))
+        return; /* walkTree has reported the depth */
     LbBuf plain = {0};
     LbError err = {0};
     Tree t = {0};

@@ -181,7 +181,9 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
     return ok;
 }
 
-static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, LbError *err) {
+static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, size_t depth, LbError *err) {
+    if (!treeDepthCheck(depth, "", err))
+        return false;
     MapEntry *e = mapFind(&c->trees[c->profile], srcId);
     if (e) {
         *dstId = e->value[0];
@@ -193,7 +195,7 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, LbError *err) {
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR)
-            ok = copyTree(c, &n->subtree, &n->subtree, err);
+            ok = copyTree(c, &n->subtree, &n->subtree, depth + 1, err);
         else if (n->type == NODE_FILE)
             ok = copyFile(c, n, err);
     }
@@ -258,7 +260,7 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         LbId tree;
         c.profile = s->chunkProfile;
         r->rechunked |= c.rechunk[c.profile];
-        if (!copyTree(&c, &s->tree, &tree, err)) {
+        if (!copyTree(&c, &s->tree, &tree, 0, err)) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&s->id, hex);
             lbErrorWrap(err, "unable to copy snapshot %.8s", hex);

@@ -35,7 +35,9 @@ static void setUsed(Pruner *p, size_t pos) {
 
 /* Mark a tree and everything below it. A blob missing from the index stops
  * prune: deleting anything from an inconsistent repository could lose data. */
-static bool markTree(Pruner *p, const LbId *id, LbError *err) {
+static bool markTree(Pruner *p, const LbId *id, size_t depth, LbError *err) {
+    if (!treeDepthCheck(depth, "", err))
+        return false;
     size_t pos;
     Index *ix = repoIndex(p->repo);
     char hex[LB_ID_HEX_LEN + 1];
@@ -53,7 +55,7 @@ static bool markTree(Pruner *p, const LbId *id, LbError *err) {
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR) {
-            ok = markTree(p, &n->subtree, err);
+            ok = markTree(p, &n->subtree, depth + 1, err);
         } else if (n->type == NODE_FILE) {
             for (size_t k = 0; k < n->contentCount && ok; k++) {
                 if (!indexLookupPos(ix, &n->content[k], BLOB_DATA, &pos)) {
@@ -225,7 +227,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     p.blobCount = indexBlobCount(ix);
     p.used = lbXcalloc(p.blobCount / 8 + 1, 1);
     for (size_t i = 0; i < snaps.count; i++)
-        if (!markTree(&p, &snaps.items[i].tree, err))
+        if (!markTree(&p, &snaps.items[i].tree, 0, err))
             goto cleanup;
 
     /* what each pack holds, and which packs exist */

@@ -71,7 +71,9 @@ static bool countIndexGone(RepoCommit *c, size_t *gone, LbError *err) {
 
 /* Every tree and data blob reachable from id is in the (reloaded) index;
  * seen holds the trees already walked. */
-static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) {
+static bool treeComplete(Repo *repo, const LbId *id, Index *seen, size_t depth, LbError *err) {
+    if (!treeDepthCheck(depth, "", err))
+        return false;
     PackEntry mark = {.id = *id, .type = BLOB_TREE};
     if (!indexAdd(seen, 0, &mark))
         return true;
@@ -82,7 +84,7 @@ static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) 
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR) {
-            ok = treeComplete(repo, &n->subtree, seen, err);
+            ok = treeComplete(repo, &n->subtree, seen, depth + 1, err);
         } else if (n->type == NODE_FILE) {
             for (size_t k = 0; k < n->contentCount && ok; k++) {
                 if (!indexHas(repoIndex(repo), &n->content[k], BLOB_DATA)) {
@@ -100,7 +102,7 @@ static bool treeComplete(Repo *repo, const LbId *id, Index *seen, LbError *err) 
 
 bool repoCommitTreeComplete(Repo *repo, const LbId *tree, LbError *err) {
     Index *seen = indexNew();
-    bool ok = treeComplete(repo, tree, seen, err);
+    bool ok = treeComplete(repo, tree, seen, 0, err);
     indexFree(seen);
     return ok;
 }

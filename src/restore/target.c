@@ -21,6 +21,8 @@ bool restoreLoadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
  * into the target. */
 static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *snapPrefix, size_t depth, LbError *err) {
     const TargetInterface *ti = tg->interface;
+    if (!treeDepthCheck(depth, snapPrefix, err))
+        return false;
     Tree t = {0};
     if (!restoreLoadTree(repo, id, &t, err)) {
         char hex[LB_ID_HEX_LEN + 1], shown[512];

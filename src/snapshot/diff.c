@@ -76,6 +76,8 @@ static bool diffPair(Differ *d, const Node *na, const Node *nb, const char *path
 static bool diffLevel(Differ *d, const LbId *a, const LbId *b, const char *prefix, LbError *err) {
     if (lbIdEqual(a, b))
         return true;
+    if (!treeDepthCheck(treePathDepth(prefix), prefix, err))
+        return false;
     Tree ta = {0}, tb = {0};
     bool ok = treeLoad(d->repo, a, &ta, err) && treeLoad(d->repo, b, &tb, err);
     size_t i = 0, k = 0;

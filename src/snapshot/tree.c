@@ -310,3 +310,22 @@ cleanup:
         treeFree(t);
     return ok;
 }
+
+size_t treePathDepth(const char *path) {
+    size_t depth = 0;
+    for (const char *p = path; *p; p++)
+        depth += *p == '/';
+    return depth;
+}
+
+bool treeDepthCheck(size_t depth, const char *path, LbError *err) {
+    if (depth <= TREE_DEPTH_MAX)
+        return true;
+    if (path[0] == '\0')
+        return lbErr(err, LB_ERR_FORMAT, "unable to read a tree nested deeper than %d directories (the limit)",
+                     TREE_DEPTH_MAX);
+    char shown[256];
+    lbPrintable(path, shown, sizeof(shown));
+    return lbErr(err, LB_ERR_FORMAT, "unable to read directory '%s': nested deeper than %d directories (the limit)",
+                 shown, TREE_DEPTH_MAX);
+}

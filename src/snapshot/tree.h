@@ -80,4 +80,16 @@ bool treeDecode(const uint8_t *data, size_t len, Tree *tree, LbError *err);
 /* Is name safe as one path component? */
 bool treeNameIsSafe(const char *name);
 
+/* Trees nest at most TREE_DEPTH_MAX directories below a snapshot's root.
+ * The backup does not descend deeper (such a directory is stored empty and
+ * reported, exit 3), and every reader refuses a deeper tree with an error
+ * instead of exhausting its stack on a hand-made one (docs/repository-
+ * format.md). */
+#define TREE_DEPTH_MAX 1000
+
+/* The depth of a path of a walk ("" = 0, "/a" = 1, "/a/b" = 2). */
+size_t treePathDepth(const char *path);
+/* false with LB_ERR_FORMAT naming path when depth is beyond TREE_DEPTH_MAX */
+bool treeDepthCheck(size_t depth, const char *path, LbError *err);
+
 #endif

@@ -18,6 +18,8 @@ bool treeLoad(Repo *repo, const LbId *id, Tree *out, LbError *err) {
 }
 
 bool treeWalk(Repo *repo, const LbId *id, const char *prefix, TreeWalkFn fn, void *ctx, LbError *err) {
+    if (!treeDepthCheck(treePathDepth(prefix), prefix, err))
+        return false;
     Tree t = {0};
     bool ok = treeLoad(repo, id, &t, err);
     for (size_t i = 0; ok && i < t.count; i++) {

@@ -29,6 +29,9 @@
  *                   replay to the user's terminal
  *   empty-name      file named ""
  *   dot             dir "." holding file "pwned"
+ *   deep            PATH (default 100000) directories "d" nested in each other,
+ *                   a file "bottom" in the innermost: a tree deeper than any
+ *                   walker may recurse (issue 10 item 5)
  *   benign          a legitimate tree: symlink "evil" -> PATH (never followed),
  *                   dir "sub" holding file "pwned"; restores without error
  *
@@ -56,8 +59,8 @@
 
 /* Every kind craftBuild knows, for checking the argument before any write. */
 static const char *const craftKinds[] = {
-    "dotdot",    "slash",      "absolute", "symlink-escape", "nested-symlink", "hex-slash",
-    "ctrl-name", "empty-name", "dot",      "benign"};
+    "dotdot", "slash",  "absolute", "symlink-escape", "nested-symlink", "hex-slash", "ctrl-name", "empty-name",
+    "dot",    "benign", "deep"};
 
 static bool craftKindKnown(const char *kind) {
     for (size_t i = 0; i < sizeof(craftKinds) / sizeof(craftKinds[0]); i++)
@@ -185,6 +188,21 @@ static bool craftBuild(Craft *c, const char *kind, Tree *root) {
         LbId sub;
         craftPwnedDir(c, &sub);
         craftDir(root, ".", &sub);
+    } else if (strcmp(kind, "deep") == 0) {
+        char *end;
+        long levels = strtol(c->outside, &end, 10);
+        if (*end != '\0' || levels < 1)
+            levels = 100000;
+        Tree inner = {0};
+        LbId sub;
+        craftFile(c, &inner, "bottom");
+        craftSaveTree(c, &inner, &sub);
+        for (long i = 1; i < levels; i++) {
+            Tree t = {0};
+            craftDir(&t, "d", &sub);
+            craftSaveTree(c, &t, &sub);
+        }
+        craftDir(root, "d", &sub);
     } else if (strcmp(kind, "benign") == 0) {
         LbId sub;
         craftPwnedDir(c, &sub);
