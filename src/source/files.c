@@ -162,20 +162,52 @@ static bool sameFile(const Node *n, const Node *p) {
 
 static void walkDir(FileSource *fs, SourceSink *sink, const char *path);
 
-/* Read a regular file that is not unchanged into ref; drop it when it
- * cannot be read. */
-static void readFile(SourceSink *sink, SourceRef ref, const char *path, const Node *parentNode) {
+static FileSourceReadHook readHook; /* tests only (files.h) */
+
+void fileSourceTestHookSet(FileSourceReadHook hook) {
+    readHook = hook;
+}
+
+/* The reader of one attempt at a file: sourceFdRead, and the test hook. */
+typedef struct FileReader {
+    int fd;
+    const char *path;
+    unsigned attempt;
+    uint64_t offset;
+} FileReader;
+
+static ssize_t fileRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
+    FileReader *r = ctx;
+    ssize_t n = sourceFdRead(&r->fd, buf, cap, why);
+    if (n > 0 && readHook != NULL) {
+        r->offset += (uint64_t)n;
+        readHook(r->path, r->offset, r->attempt);
+    }
+    return n;
+}
+
+static int openFile(const char *path) {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return fd;
+}
+
+/* Read a regular file that is not unchanged into ref; drop it when it
+ * cannot be read. */
+static void readFile(SourceSink *sink, SourceRef ref, const char *path, const struct stat *st, const Node *parentNode) {
+    (void)st;
+    int fd = openFile(path);
     if (fd < 0) {
         sourceSinkDrop(sink, ref, path, strerror(errno));
         return;
     }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     const char *why = NULL;
     SourceFileState state = parentNode && parentNode->type == NODE_FILE ? SOURCE_FILE_CHANGED : SOURCE_FILE_NEW;
-    bool ok = sourceSinkRead(sink, ref, sourceFdRead, &fd, state, NULL, &why);
+    FileReader r = {fd, path, 1, 0};
+    bool ok = sourceSinkRead(sink, ref, fileRead, &r, state, NULL, &why);
     close(fd);
     if (!ok)
         sourceSinkDrop(sink, ref, path, why);
@@ -210,7 +242,7 @@ static void processEntry(FileSource *fs, SourceSink *sink, const char *path, con
         if (unchanged)
             sourceSinkUnchanged(sink, ref, parentNode);
         else
-            readFile(sink, ref, path, parentNode);
+            readFile(sink, ref, path, st, parentNode);
         sourceSinkProgress(sink, path);
     } else if (n.type == NODE_DIR) {
         sourceSinkEnter(sink, &n); /* names in a directory are unique */

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "source/source.h"
 
@@ -38,5 +39,13 @@ void fileSourceFree(FileSource *src);
  * path is missing (LB_ERR_IO from lstat); its walk fails when a path's
  * parent is not a directory. */
 Source fileSourceSource(FileSource *src);
+
+/* Tests only: hook is called after every read of a regular file's bytes
+ * with its path, the bytes read so far and the attempt (1, or 2 when it is
+ * read again because it changed). The harness binary lifeboat-test installs
+ * one (tests/harness/source/read_hook.c); a production binary has none.
+ * Not thread-safe: set before any backup. */
+typedef void (*FileSourceReadHook)(const char *path, uint64_t offset, unsigned attempt);
+void fileSourceTestHookSet(FileSourceReadHook hook);
 
 #endif
