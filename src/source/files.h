@@ -10,6 +10,12 @@
  * path when they hold a '/'. While a progress line is shown, a scanner
  * thread counts the files and bytes ahead for its totals.
  *
+ * A file read in full is checked against its lstat after the read (one
+ * fstat): when its inode, size, mtime or ctime differ, or the read did not
+ * end at its size, it changed while it was read and is read once more from
+ * the start; when it changed again, the second read is stored and the path
+ * reported with sourceSinkChanged (the backup exits 3).
+ *
  * Ownership: the options' arrays are borrowed and must outlive the source.
  */
 #ifndef LIFEBOAT_SOURCE_FILES_H
