@@ -219,7 +219,10 @@ static bool readAttempt(SourceSink *sink, SourceRef ref, const char *path, int f
         sourceSinkDrop(sink, ref, path, strerror(errno));
         return false;
     }
-    *stable = sameState(st, &after) && got == (uint64_t)st->st_size;
+    /* a read that did not end at the size: truncated and grown back, or a
+     * file of /proc or /sys, whose sizes are made up (no blocks; a sparse
+     * file without any reads as zeros to its size) */
+    *stable = sameState(st, &after) && (got == (uint64_t)st->st_size || st->st_blocks == 0);
     return true;
 }
 
