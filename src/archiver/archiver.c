@@ -53,8 +53,9 @@ typedef struct AEntry {
     Node node;
     Slots slots;
     bool useSlots;
-    bool dropped; /* left out of the tree (unreadable) */
-    ADir *dir;    /* directories */
+    bool dropped;          /* left out of the tree (unreadable) */
+    unsigned char counted; /* 1 + the SourceFileState a read counted in the summary, 0: none */
+    ADir *dir;             /* directories */
     bool hasParentTree;
     LbId parentSubtree;
 } AEntry;
@@ -91,6 +92,10 @@ struct SourceSink {
     ArchiverProgress progress;
     double lastProgress;
     bool cancelled; /* opts->cancel was seen set */
+    /* the chunk IDs of reads given up (sourceSinkRetry): the saver's
+     * workers may still write into them, so they are freed after it */
+    Slots *discarded;
+    size_t discardedCount;
 };
 
 /* Has the run been cancelled? One relaxed load while it has not. */
@@ -343,6 +348,7 @@ bool sourceSinkRead(SourceSink *s, SourceRef ref, SourceReadFn read, void *readC
         return false;
     e = entryOf(ref);
     e->node.size = got; /* what was read is what the snapshot holds */
+    e->counted = (unsigned char)(1 + state);
     SnapshotSummary *sum = &s->result->summary;
     if (state == SOURCE_FILE_CHANGED)
         sum->filesChanged++;
@@ -351,6 +357,35 @@ bool sourceSinkRead(SourceSink *s, SourceRef ref, SourceReadFn read, void *readC
     sum->totalFiles++;
     sum->totalBytes += got;
     return true;
+}
+
+void sourceSinkRetry(SourceSink *s, SourceRef ref) {
+    AEntry *e = entryOf(ref);
+    s->discarded = lbXrealloc(s->discarded, (s->discardedCount + 1) * sizeof(Slots));
+    s->discarded[s->discardedCount++] = e->slots; /* the blocks move, the workers' pointers stay valid */
+    memset(&e->slots, 0, sizeof(e->slots));
+    if (e->counted != 0) {
+        SnapshotSummary *sum = &s->result->summary;
+        if (e->counted == 1 + SOURCE_FILE_CHANGED)
+            sum->filesChanged--;
+        else
+            sum->filesNew--;
+        sum->totalFiles--;
+        sum->totalBytes -= e->node.size;
+        s->progress.bytesDone -= e->node.size;
+        e->counted = 0;
+    }
+}
+
+void sourceSinkChanged(SourceSink *s, const char *path) {
+    if (s->cancelled)
+        return; /* the run fails anyway */
+    ArchiverResult *r = s->result;
+    r->changed = lbXrealloc(r->changed, (r->changedCount + 1) * sizeof(char *));
+    r->changed[r->changedCount++] = lbXstrdup(path);
+    lbLogWarn("file '%s' changed while it was read, twice: the snapshot holds the second read, which may mix old and "
+              "new bytes",
+              path);
 }
 
 void sourceSinkUnchanged(SourceSink *s, SourceRef ref, const Node *pn) {
@@ -582,6 +617,9 @@ cleanup:
     saverFree(s.saver); /* waits for the workers before the slots go */
     free(s.chunker.buf);
     dirFree(s.root);
+    for (size_t i = 0; i < s.discardedCount; i++)
+        slotsClear(&s.discarded[i]);
+    free(s.discarded);
     for (size_t i = 0; i < s.userCount; i++)
         free(s.users[i].name);
     for (size_t i = 0; i < s.groupCount; i++)
@@ -598,6 +636,9 @@ void archiverResultClear(ArchiverResult *r) {
     for (size_t i = 0; i < r->unreadableCount; i++)
         free(r->unreadable[i]);
     free(r->unreadable);
+    for (size_t i = 0; i < r->changedCount; i++)
+        free(r->changed[i]);
+    free(r->changed);
     free(r->newPacks);
     memset(r, 0, sizeof(*r));
 }

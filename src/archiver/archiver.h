@@ -48,6 +48,11 @@ typedef struct ArchiverResult {
     size_t pathCount;
     char **unreadable; /* "path: reason" for every file that could not be read (owned) */
     size_t unreadableCount;
+    /* paths of files that changed while they were read, and again while
+     * they were read a second time (sourceSinkChanged); stored as the
+     * second read got them (owned) */
+    char **changed;
+    size_t changedCount;
     LbId *newPacks; /* packs this run uploaded (owned), for repoCommitSnapshot */
     size_t newPackCount;
 } ArchiverResult;
@@ -57,7 +62,8 @@ typedef struct ArchiverResult {
  * success the data and trees are stored (index written), but no snapshot:
  * the caller writes it. Fails when a source's check or walk fails, or on any
  * repository error. Entries a source could not read are listed in
- * result->unreadable and skipped. All state is per run: runs may go on in
+ * result->unreadable and skipped; files that kept changing while read, in
+ * result->changed (stored as last read). All state is per run: runs may go on in
  * several threads at once. */
 bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result, LbError *err);
 void archiverResultClear(ArchiverResult *result);

@@ -153,6 +153,8 @@ bool jobBackupRun(Repo *repo, const JobBackup *spec, const JobEnv *env, JobRepor
     jobReportSetBackupSummary(report, &snap.summary, jobRunSeconds(&run));
     for (size_t i = 0; i < res.unreadableCount; i++)
         jobReportWarning(report, true, "%s", res.unreadable[i]);
+    for (size_t i = 0; i < res.changedCount; i++)
+        jobReportChanged(report, res.changed[i]);
     ok = true;
 cleanup:
     if (!ok)

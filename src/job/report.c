@@ -22,6 +22,8 @@ struct JobReport {
     json_t *json; /* the summary fields, in the order set */
     char **warnings;
     size_t warningCount;
+    char **changed; /* paths of files changed while they were read */
+    size_t changedCount;
     bool incomplete;
     bool hasSnapshot;
     LbId snapshot;
@@ -49,6 +51,9 @@ void jobReportFree(JobReport *r) {
     for (size_t i = 0; i < r->warningCount; i++)
         free(r->warnings[i]);
     free(r->warnings);
+    for (size_t i = 0; i < r->changedCount; i++)
+        free(r->changed[i]);
+    free(r->changed);
     json_decref(r->json);
     free(r->kind);
     free(r);
@@ -158,6 +163,12 @@ void jobReportWarning(JobReport *r, bool incomplete, const char *fmt, ...) {
     r->incomplete = r->incomplete || incomplete;
 }
 
+void jobReportChanged(JobReport *r, const char *path) {
+    r->changed = lbXrealloc(r->changed, (r->changedCount + 1) * sizeof(char *));
+    r->changed[r->changedCount++] = lbXstrdup(path);
+    r->incomplete = true;
+}
+
 size_t jobReportWarningCount(const JobReport *r) {
     return r->warningCount;
 }
@@ -199,6 +210,8 @@ json_t *jobReportJson(const JobReport *r) {
         /* a file backup has always called them "unreadable" */
         json_object_set_new(o, strcmp(r->kind, "backup") == 0 ? "unreadable" : "warnings", w);
     }
+    if (r->changedCount > 0 || strcmp(r->kind, "backup") == 0)
+        json_object_set_new(o, "changed", lbJsonStrings(r->changed, r->changedCount));
     return o;
 }
 
@@ -214,6 +227,8 @@ void jobReportPrintText(const JobReport *r, FILE *out, FILE *warnOut) {
         snprintf(label, sizeof(label), "%s:", r->rows[i].label);
         fprintf(out, "%-*s%s\n", JOB_LABEL_WIDTH, label, r->rows[i].text);
     }
+    if (r->changedCount > 0 && out != NULL)
+        fprintf(out, "%-*s%zu file(s) while being read, listed below\n", JOB_LABEL_WIDTH, "Changed:", r->changedCount);
     char hex[LB_ID_HEX_LEN + 1];
     if (r->hasSnapshot && out != NULL) {
         lbIdToHex(&r->snapshot, hex);
@@ -226,6 +241,14 @@ void jobReportPrintText(const JobReport *r, FILE *out, FILE *warnOut) {
             fprintf(warnOut, "lifeboat: %zu warning(s):\n", r->warningCount);
         for (size_t i = 0; i < r->warningCount; i++)
             fprintf(warnOut, "  %s\n", r->warnings[i]);
+    }
+    if (r->changedCount > 0 && warnOut != NULL) {
+        fprintf(warnOut,
+                "lifeboat: %zu file(s) changed while they were read, twice; their copies may mix old and new "
+                "bytes:\n",
+                r->changedCount);
+        for (size_t i = 0; i < r->changedCount; i++)
+            fprintf(warnOut, "  %s\n", r->changed[i]);
     }
 }
 

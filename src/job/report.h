@@ -62,6 +62,11 @@ void jobReportJsonSet(JobReport *report, const char *key, json_t *value);
  * backup, "unreadable") in JSON. Makes the exit code 3 (incomplete) when
  * incomplete is true. */
 void jobReportWarning(JobReport *report, bool incomplete, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A file that changed while it was read, and again while it was read a
+ * second time (path copied): listed on stderr after the text and in
+ * "changed" in JSON (present, maybe empty, for every backup). Makes the
+ * exit code 3 (incomplete). */
+void jobReportChanged(JobReport *report, const char *path);
 size_t jobReportWarningCount(const JobReport *report);
 
 /* The job failed with err (copied). */

@@ -162,23 +162,112 @@ static bool sameFile(const Node *n, const Node *p) {
 
 static void walkDir(FileSource *fs, SourceSink *sink, const char *path);
 
-/* Read a regular file that is not unchanged into ref; drop it when it
- * cannot be read. */
-static void readFile(SourceSink *sink, SourceRef ref, const char *path, const Node *parentNode) {
+static FileSourceReadHook readHook; /* tests only (files.h) */
+
+void fileSourceTestHookSet(FileSourceReadHook hook) {
+    readHook = hook;
+}
+
+/* The reader of one attempt at a file: sourceFdRead, and the test hook. */
+typedef struct FileReader {
+    int fd;
+    const char *path;
+    unsigned attempt;
+    uint64_t offset;
+} FileReader;
+
+static ssize_t fileRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
+    FileReader *r = ctx;
+    ssize_t n = sourceFdRead(&r->fd, buf, cap, why);
+    if (n > 0 && readHook != NULL) {
+        r->offset += (uint64_t)n;
+        readHook(r->path, r->offset, r->attempt);
+    }
+    return n;
+}
+
+static int openFile(const char *path) {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC);
     if (fd < 0 && errno == EPERM)
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0)
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return fd;
+}
+
+/* Is the file in state b the same as in a: same inode, size, mtime and ctime? */
+static bool sameState(const struct stat *a, const struct stat *b) {
+    return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Read the open file fd (in state *st before the read) into ref: *stable
+ * tells whether it was still in that state after the read and the read got
+ * exactly its size. False when it cannot be read (ref is then dropped). */
+static bool readAttempt(SourceSink *sink, SourceRef ref, const char *path, int fd, const struct stat *st,
+                        unsigned attempt, SourceFileState state, bool *stable) {
+    FileReader r = {fd, path, attempt, 0};
+    const char *why = NULL;
+    uint64_t got = 0;
+    if (!sourceSinkRead(sink, ref, fileRead, &r, state, &got, &why)) {
+        sourceSinkDrop(sink, ref, path, why);
+        return false;
+    }
+    struct stat after;
+    if (fstat(fd, &after) != 0) {
+        sourceSinkDrop(sink, ref, path, strerror(errno));
+        return false;
+    }
+    /* a read that did not end at the size: truncated and grown back, or a
+     * file of /proc or /sys, whose sizes are made up (no blocks; a sparse
+     * file without any reads as zeros to its size) */
+    *stable = sameState(st, &after) && (got == (uint64_t)st->st_size || st->st_blocks == 0);
+    return true;
+}
+
+/* Read a regular file that is not unchanged into ref (st: the walk's lstat,
+ * which the node holds); drop it when it cannot be read. A file found
+ * changed after the read (inode, size, mtime or ctime, or a read that did
+ * not end at its size) is read once more from the start, its node's
+ * metadata refreshed from the reopened file; if it changed again, that read
+ * is kept and the path reported changed (sourceSinkChanged). The node keeps
+ * the state from before that read, so the next backup reads it again. */
+static void readFile(SourceSink *sink, SourceRef ref, const char *path, const struct stat *st, const Node *parentNode) {
+    SourceFileState state = parentNode && parentNode->type == NODE_FILE ? SOURCE_FILE_CHANGED : SOURCE_FILE_NEW;
+    int fd = openFile(path);
     if (fd < 0) {
         sourceSinkDrop(sink, ref, path, strerror(errno));
         return;
     }
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    const char *why = NULL;
-    SourceFileState state = parentNode && parentNode->type == NODE_FILE ? SOURCE_FILE_CHANGED : SOURCE_FILE_NEW;
-    bool ok = sourceSinkRead(sink, ref, sourceFdRead, &fd, state, NULL, &why);
+    bool stable = false;
+    bool ok = readAttempt(sink, ref, path, fd, st, 1, state, &stable);
     close(fd);
-    if (!ok)
-        sourceSinkDrop(sink, ref, path, why);
+    if (!ok || stable)
+        return;
+    lbLogInfo("'%s' changed while it was read: reading it again", path);
+    sourceSinkRetry(sink, ref);
+    fd = openFile(path);
+    struct stat again;
+    if (fd < 0 || fstat(fd, &again) != 0) {
+        sourceSinkDrop(sink, ref, path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    if (!S_ISREG(again.st_mode)) {
+        close(fd);
+        sourceSinkDrop(sink, ref, path, "changed while being read into a file that is not a regular file");
+        return;
+    }
+    Node *n = sourceSinkNode(sink, ref);
+    free(n->user);
+    free(n->group);
+    fillMeta(sink, n, &again);
+    ok = readAttempt(sink, ref, path, fd, &again, 2, state, &stable);
+    close(fd);
+    if (ok && !stable)
+        sourceSinkChanged(sink, path);
 }
 
 /* Yield path (named name in the current directory, already lstat'ed into
@@ -210,7 +299,7 @@ static void processEntry(FileSource *fs, SourceSink *sink, const char *path, con
         if (unchanged)
             sourceSinkUnchanged(sink, ref, parentNode);
         else
-            readFile(sink, ref, path, parentNode);
+            readFile(sink, ref, path, st, parentNode);
         sourceSinkProgress(sink, path);
     } else if (n.type == NODE_DIR) {
         sourceSinkEnter(sink, &n); /* names in a directory are unique */

@@ -10,6 +10,12 @@
  * path when they hold a '/'. While a progress line is shown, a scanner
  * thread counts the files and bytes ahead for its totals.
  *
+ * A file read in full is checked against its lstat after the read (one
+ * fstat): when its inode, size, mtime or ctime differ, or the read did not
+ * end at its size, it changed while it was read and is read once more from
+ * the start; when it changed again, the second read is stored and the path
+ * reported with sourceSinkChanged (the backup exits 3).
+ *
  * Ownership: the options' arrays are borrowed and must outlive the source.
  */
 #ifndef LIFEBOAT_SOURCE_FILES_H
@@ -17,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "source/source.h"
 
@@ -38,5 +45,13 @@ void fileSourceFree(FileSource *src);
  * path is missing (LB_ERR_IO from lstat); its walk fails when a path's
  * parent is not a directory. */
 Source fileSourceSource(FileSource *src);
+
+/* Tests only: hook is called after every read of a regular file's bytes
+ * with its path, the bytes read so far and the attempt (1, or 2 when it is
+ * read again because it changed). The harness binary lifeboat-test installs
+ * one (tests/harness/source/read_hook.c); a production binary has none.
+ * Not thread-safe: set before any backup. */
+typedef void (*FileSourceReadHook)(const char *path, uint64_t offset, unsigned attempt);
+void fileSourceTestHookSet(FileSourceReadHook hook);
 
 #endif

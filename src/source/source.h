@@ -139,6 +139,17 @@ typedef enum {
  * (sourceSinkDrop) or fails. */
 bool sourceSinkRead(SourceSink *sink, SourceRef ref, SourceReadFn read, void *readCtx, SourceFileState state,
                     uint64_t *bytesRead, const char **why);
+/* Give up what sourceSinkRead stored for ref (a file that changed while it
+ * was read) so that it can be read again from the start: the node then
+ * references only the next read's chunks (those of the first stay in the
+ * packs, unreferenced, until a prune) and the summary counts only that
+ * read. The node's metadata is the source's to refresh. */
+void sourceSinkRetry(SourceSink *sink, SourceRef ref);
+/* Report path (copied) as changed during the backup: it changed while it
+ * was read and again while it was read a second time, so what the snapshot
+ * holds may be a mix of versions. A warning on stderr and in the result's
+ * changed list; the backup exits 3 (incomplete). */
+void sourceSinkChanged(SourceSink *sink, const char *path);
 /* The file is the parent snapshot's parentNode: take its content list (the
  * node's size, xattrs and the rest are the source's to set). */
 void sourceSinkUnchanged(SourceSink *sink, SourceRef ref, const Node *parentNode);
