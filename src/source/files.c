@@ -40,20 +40,22 @@ static _Thread_local FileSource *scanSource;
 
 static int scanVisit(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)path;
-    (void)ftw;
     FileSource *fs = scanSource;
+    if (atomic_load(&fs->scanStop))
+        return FTW_STOP;
     if (flag == FTW_F && S_ISREG(st->st_mode)) {
         atomic_fetch_add(&fs->scanFiles, 1);
         atomic_fetch_add(&fs->scanBytes, (uint64_t)st->st_size);
     }
-    return atomic_load(&fs->scanStop) ? 1 : 0;
+    /* no deeper than the walk goes (nftw recurses too) */
+    return flag == FTW_D && ftw->level >= TREE_DEPTH_MAX ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
 }
 
 static void *scanMain(void *arg) {
     FileSource *fs = arg;
     scanSource = fs;
     for (size_t i = 0; i < fs->opts.pathCount && !atomic_load(&fs->scanStop); i++)
-        nftw(fs->opts.paths[i], scanVisit, 32, FTW_PHYS | (fs->opts.oneFileSystem ? FTW_MOUNT : 0));
+        nftw(fs->opts.paths[i], scanVisit, 32, FTW_PHYS | FTW_ACTIONRETVAL | (fs->opts.oneFileSystem ? FTW_MOUNT : 0));
     return NULL;
 }
 
@@ -273,6 +275,14 @@ static void readFile(SourceSink *sink, SourceRef ref, const char *path, const st
 /* Yield path (named name in the current directory, already lstat'ed into
  * st) and, for a directory, what is below it. */
 static void processEntry(FileSource *fs, SourceSink *sink, const char *path, const char *name, const struct stat *st) {
+    /* a directory deeper than trees may nest is left out, not descended
+     * into: the walk recurses, and readers refuse deeper trees */
+    if (S_ISDIR(st->st_mode) && treePathDepth(path) > TREE_DEPTH_MAX) {
+        char why[128];
+        snprintf(why, sizeof(why), "not backed up: nested deeper than %d directories (the limit)", TREE_DEPTH_MAX);
+        sourceSinkUnreadable(sink, path, why);
+        return;
+    }
     const Node *parentNode = sourceSinkParent(sink, name);
     Node n = {0};
     n.name = lbXstrdup(name);
@@ -284,15 +294,17 @@ static void processEntry(FileSource *fs, SourceSink *sink, const char *path, con
     else
         readXattrs(&n, path);
     if (n.type == NODE_SYMLINK) {
-        char target[PATH_MAX + 1];
+        char *target = lbXmalloc(PATH_MAX + 1); /* not on the stack of a recursive walk */
         ssize_t len = readlink(path, target, PATH_MAX);
         if (len < 0) {
             sourceSinkUnreadable(sink, path, strerror(errno));
+            free(target);
             nodeClear(&n);
             return;
         }
         target[len] = '\0';
         n.linkTarget = lbXstrdup(target);
+        free(target);
         sourceSinkAdd(sink, &n);
     } else if (n.type == NODE_FILE) {
         SourceRef ref = sourceSinkAdd(sink, &n);
