@@ -118,9 +118,10 @@ has_var() { # PROG NAME=value: PROG saw exactly this entry
     if seen "$1" | grep -qxF "$2"; then ok "$1 got ${2%%=*}"; else fail "$1 got ${2%%=*}"; fi
 }
 
-psql -X -q -d postgres -c "CREATE DATABASE app" >/dev/null &&
-    psql -X -q -d app -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 500) g" >/dev/null ||
+if ! psql -X -q -d postgres -c "CREATE DATABASE app" >/dev/null ||
+    ! psql -X -q -d app -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 500) g" >/dev/null; then
     fail "create the test database"
+fi
 rm -f "$ENVS"/* # the setup's own psql is not lifeboat's child
 
 run "backup --pg (pg_dump, pg_dumpall)" "$LB" -r "$REPO" backup --pg "$URL/app"
@@ -176,7 +177,7 @@ for v in $SECRETS; do
     f=$(grep -lF "$v" "$OUT"/* 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
     [ -n "$f" ] && leaks="$leaks $v in $f"
 done
-if [ -z "$leaks" ]; then ok "no stdout or stderr of these runs holds a secret ($(ls "$OUT" | wc -l) files)"; else
+if [ -z "$leaks" ]; then ok "no stdout or stderr of these runs holds a secret ($(find "$OUT" -type f | wc -l) files)"; else
     fail "secrets in output:$leaks"
 fi
 finish
