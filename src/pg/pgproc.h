@@ -7,9 +7,9 @@
  * The child gets the given descriptors as stdin/stdout, its stderr goes to an
  * anonymous memory file (memfd) that never blocks it, and every other
  * descriptor of ours is closed on exec. The child's environment never holds
- * lifeboat's secrets (lbChildEnvScrub, common/childenv.h). After pgprocWait the stderr text is
- * available for messages; a failure message quotes it (with the connection's
- * password, if one is given, masked).
+ * lifeboat's secrets (lbChildEnvScrub, common/childenv.h). After pgprocWait
+ * the stderr text is available for messages; a failure message quotes it
+ * (with the connection's password, if one is given, masked).
  */
 #ifndef LIFEBOAT_PG_PGPROC_H
 #define LIFEBOAT_PG_PGPROC_H
