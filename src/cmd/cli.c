@@ -2,6 +2,7 @@
 #include "cmd/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/childenv.h"
 #include "common/log.h"
 #include "config/storage_env.h"
 #include "crypto/crypto.h"
 #include "job/report.h"
 #include "storage/storage.h"
+
+extern char **environ;
 
 /* --retry-lock, for every repository this process opens; --no-lock */
 static int64_t retryLockSeconds;
@@ -78,8 +82,38 @@ static bool readPasswordFile(const char *path, char **out, LbError *err) {
     return true;
 }
 
+/* popen without our secrets in the command's environment (it prints the
+ * password: it never needs it; S3 keys stay for `aws secretsmanager ...`).
+ * NULL with errno set when it cannot be started; *pid is the shell's. */
+static FILE *startPasswordCommand(const char *cmd, pid_t *pid) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return NULL;
+    fflush(NULL);
+    *pid = fork();
+    if (*pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        lbChildEnvScrub(environ, LB_CHILD_ENV_KEEP_S3);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    int saved = errno;
+    close(fds[1]);
+    FILE *p = *pid > 0 ? fdopen(fds[0], "r") : NULL;
+    if (p == NULL) {
+        saved = errno;
+        close(fds[0]);
+        if (*pid > 0)
+            while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    }
+    errno = saved;
+    return p;
+}
+
 static bool runPasswordCommand(const char *cmd, char **out, LbError *err) {
-    FILE *p = popen(cmd, "r");
+    pid_t pid = -1;
+    FILE *p = startPasswordCommand(cmd, &pid);
     if (p == NULL)
         return lbErrSys(err, "unable to run the password command");
     char *line = NULL;
@@ -89,7 +123,14 @@ static bool runPasswordCommand(const char *cmd, char **out, LbError *err) {
     char sink[256];
     while (fread(sink, 1, sizeof(sink), p) > 0)
         ;
-    int status = pclose(p);
+    fclose(p);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
     if (status != 0 || n < 0) {
         if (line)
             cryptoWipe(line, cap);

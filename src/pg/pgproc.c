@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/childenv.h"
 #include "crypto/crypto.h"
 
 extern char **environ;
@@ -106,6 +107,8 @@ PgProc *pgprocStart(const char *path, char *const *argv, const PgProcOptions *op
         close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
         if (opts->keepFd > 2)
             fcntl(opts->keepFd, F_SETFD, 0);
+        /* the child's copy of the array: the parent's stays as it was */
+        lbChildEnvScrub((char **)envp, opts->envFlags);
         execve(path, argv, envp);
         static const char msg[] = "unable to run the program\n";
         ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);

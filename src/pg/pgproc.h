@@ -6,9 +6,10 @@
  * so a missing program is a clear error rather than a child that exits 127.
  * The child gets the given descriptors as stdin/stdout, its stderr goes to an
  * anonymous memory file (memfd) that never blocks it, and every other
- * descriptor of ours is closed on exec. After pgprocWait the stderr text is
- * available for messages; a failure message quotes it (with the connection's
- * password, if one is given, masked).
+ * descriptor of ours is closed on exec. The child's environment never holds
+ * lifeboat's secrets (lbChildEnvScrub, common/childenv.h). After pgprocWait
+ * the stderr text is available for messages; a failure message quotes it
+ * (with the connection's password, if one is given, masked).
  */
 #ifndef LIFEBOAT_PG_PGPROC_H
 #define LIFEBOAT_PG_PGPROC_H
@@ -26,6 +27,7 @@ typedef struct PgProcOptions {
     int keepFd;         /* one more descriptor the child inherits as is; 0 = none */
     char *const *envp;  /* the child's environment (borrowed); NULL = ours */
     const char *secret; /* masked as <redacted> in the captured stderr; may be NULL */
+    unsigned envFlags;  /* LbChildEnvFlags for lbChildEnvScrub; 0 = strict (no S3 secrets either) */
 } PgProcOptions;
 
 /* Full path of program name: binDir/name when binDir is given, else the

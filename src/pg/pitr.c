@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/childenv.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "pg/pgconn.h"
@@ -23,6 +24,8 @@
 #include "pg/wal.h"
 #include "restore/restore.h"
 #include "restore/target.h"
+
+extern char **environ;
 
 #define POLL_MS 200
 
@@ -278,6 +281,7 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
         if (!childBecome(owner) || dup2(fds[0], STDIN_FILENO) < 0)
             _exit(126);
         char *argv[] = {"tar", "-x", "-p", "--no-same-owner", "-f", "-", "-C", (char *)dir, NULL};
+        lbChildEnvScrub(environ, LB_CHILD_ENV_STRICT);
         execvp("tar", argv);
         _exit(127);
     }
@@ -606,7 +610,10 @@ static int startChild(const PitrStartOptions *o, const char *pgCtl, const char *
      * server stops */
     char *argv[] = {"pg_ctl", "-D", (char *)o->dir, "-l", (char *)logFile, "-w", "-t", timeout, "start", NULL};
     double start = lbMonotonicSeconds();
-    proc = pgprocStartP(pgCtl, argv, &err);
+    /* the server's restore_command runs lifeboat wal-fetch, which may need
+     * the S3 credentials of the environment (never the repository password:
+     * restore_command names a password file or command) */
+    proc = pgprocStartP(pgCtl, argv, &err, .envFlags = LB_CHILD_ENV_KEEP_S3);
     if (proc == NULL || !pgprocWait(proc, &err)) {
         pid_t pid = 0;
         int port = 0;

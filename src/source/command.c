@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/childenv.h"
 #include "source/stream.h"
+
+extern char **environ;
 
 struct CommandSource {
     char *const *argv;
@@ -32,9 +35,8 @@ static bool start(CommandSource *cs, LbError *err) {
         return lbErrSys(err, "unable to start '%s'", cs->argv[0]);
     }
     if (pid == 0) {
-        /* the command gets no password of ours (file paths are harmless) */
-        unsetenv("LIFEBOAT_PASSWORD");
-        unsetenv("LIFEBOAT_FROM_PASSWORD");
+        /* no secret of ours; the S3 keys stay for commands such as `aws s3 cp` */
+        lbChildEnvScrub(environ, LB_CHILD_ENV_KEEP_S3);
         dup2(fds[1], STDOUT_FILENO);
         execvp(cs->argv[0], cs->argv);
         fprintf(stderr, "lifeboat: unable to run '%s': %s\n", cs->argv[0], strerror(errno));
