@@ -15,7 +15,10 @@
 /* X(code, name, exit code) — the single table of errors and their exit codes.
  * LB_ERR_NOT_COMMITTED: a writer (backup, copy) stopped before its commit
  * because data it relies on was removed meanwhile; it wrote no snapshot, and
- * running it again stores the data again (docs/concurrency.md). */
+ * running it again stores the data again (docs/concurrency.md).
+ * LB_ERR_KEY_CORRUPT: a key file is damaged (its bytes no longer match its
+ * name, the SHA-256 of the file): reported as such, not as a wrong password,
+ * since the password may be the one that damaged file holds. */
 #define LB_ERROR_TABLE(X)                                                                                              \
     X(LB_OK, "ok", 0)                                                                                                  \
     X(LB_ERR_GENERIC, "error", 1)                                                                                      \
@@ -32,6 +35,7 @@
     X(LB_ERR_TRANSIENT, "transient", 1)                                                                                \
     X(LB_ERR_AUTH, "auth", 1)                                                                                          \
     X(LB_ERR_NOT_COMMITTED, "not-committed", 1)                                                                        \
+    X(LB_ERR_KEY_CORRUPT, "key-corrupt", 1)                                                                            \
     X(LB_ERR_INCOMPLETE, "incomplete", 3)                                                                              \
     X(LB_ERR_NO_REPO, "no-repository", 10)                                                                             \
     X(LB_ERR_LOCKED, "locked", 11)                                                                                     \

@@ -522,6 +522,17 @@ static bool tryKeyFile(Repo *repo, const LbId *id, const char *password, LbError
     bool ok = false;
     if (!storageGet(repo->storage, name, 0, 0, &raw, err))
         goto cleanup;
+    /* the name is the SHA-256 of the file: a damaged key file is told apart
+     * from a wrong password before any scrypt */
+    LbId sum;
+    cryptoSha256(raw.data, raw.len, &sum);
+    if (!lbIdEqual(&sum, id)) {
+        lbErr(err, LB_ERR_KEY_CORRUPT,
+              "key file '%s' is damaged: its content does not match its name (SHA-256)\n"
+              "HINT: restore the file from a copy of the repository, or open it with the password of another key.",
+              name);
+        goto cleanup;
+    }
     json_error_t jerr;
     key = json_loadb((const char *)raw.data, raw.len, 0, &jerr);
     if (key == NULL) {
@@ -684,15 +695,20 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
         }
         if (kerr.code == LB_ERR_WRONG_PASSWORD) {
             refused = true;
+        } else if (!otherError) {
+            first = kerr; /* warned below, unless it becomes the error */
+            otherError = true;
         } else {
             lbLogWarn("%s", kerr.msg);
-            if (!otherError)
-                first = kerr;
-            otherError = true;
         }
     }
+    /* a damaged key file is named even when others refused the password:
+     * it may be the one this password opens */
+    bool reportFirst = !opened && otherError && (!refused || first.code == LB_ERR_KEY_CORRUPT);
+    if (otherError && !reportFirst)
+        lbLogWarn("%s", first.msg);
     if (!opened) {
-        if (otherError && !refused)
+        if (reportFirst)
             *err = first;
         else
             lbErr(err, LB_ERR_WRONG_PASSWORD, "unable to open repository '%s': wrong password (no key file accepts it)",

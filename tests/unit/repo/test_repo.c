@@ -413,6 +413,54 @@ static void testOpenSkipsBrokenKeyFiles(void **state) {
     repoFree(r2);
 }
 
+/* A key file whose bytes changed (its name is their SHA-256) is reported as
+ * damaged (LB_ERR_KEY_CORRUPT, naming it), not as a wrong password, even when
+ * another key file refused the password; another key still opens
+ * (issue 10, a typed "key file corrupt" error). */
+static void testDamagedKeyFile(void **state) {
+    TestRepo *tr = *state;
+    LbError err = {0};
+    LbId second;
+    assert_true(repoKeyAdd(tr->repo, "second password", &second, &err));
+    char hex[LB_ID_HEX_LEN + 1], name[80];
+    lbIdToHex(repoKeyId(tr->repo), hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    LbBuf raw = {0};
+    assert_true(storageGet(repoStorage(tr->repo), name, 0, 0, &raw, &err));
+    raw.data[raw.len / 2] ^= 0x01;
+    assert_true(storagePut(repoStorage(tr->repo), name, raw.data, raw.len, &err));
+    lbBufFree(&raw);
+    Capture cap;
+    captureBegin(&cap);
+    Repo *r2 = reopen(tr, PASSWORD, &err);
+    free(captureEnd(&cap));
+    assert_null(r2);
+    assert_int_equal(err.code, LB_ERR_KEY_CORRUPT);
+    assert_int_equal(lbErrorExitCode(err.code), 1);
+    assert_non_null(strstr(err.msg, name));
+    assert_non_null(strstr(err.msg, "does not match its name"));
+    /* the other key opens, with a warning naming the damaged one */
+    captureBegin(&cap);
+    lbErrorClear(&err);
+    r2 = reopen(tr, "second password", &err);
+    char *log = captureEnd(&cap);
+    assert_non_null(r2);
+    assert_non_null(strstr(log, name));
+    free(log);
+    repoFree(r2);
+    /* with only the damaged key left, any password gets the damage
+     * reported: it may be that key's password */
+    lbIdToHex(&second, hex);
+    snprintf(name, sizeof(name), "keys/%s", hex);
+    assert_true(storageRemove(repoStorage(tr->repo), name, &err));
+    captureBegin(&cap);
+    lbErrorClear(&err);
+    r2 = reopen(tr, "no such password", &err);
+    free(captureEnd(&cap));
+    assert_null(r2);
+    assert_int_equal(err.code, LB_ERR_KEY_CORRUPT);
+}
+
 /* A config that cannot be used stops repoOpen with an error naming the
  * problem; compression level 0 means the default; reference-gear configs
  * need no gear secret. */
@@ -2114,6 +2162,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testLockExclusiveConflicts, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockStale, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockWait, setupRepo, teardownRepo),
+        cmocka_unit_test_setup_teardown(testDamagedKeyFile, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockForReading, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockVerifyAlone, setupRepo, teardownRepo),
         cmocka_unit_test_setup_teardown(testLockAgeAndJunk, setupRepo, teardownRepo),
