@@ -383,9 +383,11 @@ void sourceSinkChanged(SourceSink *s, const char *path) {
     ArchiverResult *r = s->result;
     r->changed = lbXrealloc(r->changed, (r->changedCount + 1) * sizeof(char *));
     r->changed[r->changedCount++] = lbXstrdup(path);
+    char *shown = lbPrintableDup(path);
     lbLogWarn("file '%s' changed while it was read, twice: the snapshot holds the second read, which may mix old and "
               "new bytes",
-              path);
+              shown);
+    free(shown);
 }
 
 void sourceSinkUnchanged(SourceSink *s, SourceRef ref, const Node *pn) {
@@ -409,7 +411,9 @@ void sourceSinkUnreadable(SourceSink *s, const char *path, const char *reason) {
     r->unreadable = lbXrealloc(r->unreadable, (r->unreadableCount + 1) * sizeof(char *));
     r->unreadable[r->unreadableCount++] = lbXasprintf("%s: %s", path, reason);
     r->summary.filesUnreadable++;
-    lbLogWarn("unable to read '%s': %s", path, reason);
+    char *shown = lbPrintableDup(path);
+    lbLogWarn("unable to read '%s': %s", shown, reason);
+    free(shown);
 }
 
 void sourceSinkDrop(SourceSink *s, SourceRef ref, const char *path, const char *reason) {

@@ -133,7 +133,9 @@ static bool lsNode(void *ctx, const char *path, const Node *n, LbError *err) {
         uiTableCell(p->table, t);
         uiTableCellf(p->table, "%s%s%s", path, n->linkTarget ? " -> " : "", n->linkTarget ? n->linkTarget : "");
     } else {
-        printf("%s\n", path);
+        char *shown = lbPrintableDup(path);
+        printf("%s\n", shown);
+        free(shown);
     }
     return true;
 }
@@ -199,7 +201,9 @@ static bool diffPrint(void *ctx, DiffChange change, const char *path, const Node
         json_object_set_new(j, "path", json_string(path));
         cliPrintJson(j);
     } else {
-        printf("%c    %s\n", (char)change, path);
+        char *shown = lbPrintableDup(path);
+        printf("%c    %s\n", (char)change, shown);
+        free(shown);
     }
     return true;
 }

@@ -128,6 +128,11 @@ char *lbPrintable(const char *s, char *out, size_t n) {
     return out;
 }
 
+char *lbPrintableDup(const char *s) {
+    size_t n = 4 * strlen(s ? s : "") + 6; /* each byte at most "\\xHH"; lbPrintable keeps 5 spare */
+    return lbPrintable(s, lbXmalloc(n), n);
+}
+
 bool lbParseSize(const char *s, uint64_t *out) {
     char *end = NULL;
     if (s == NULL || *s < '0' || *s > '9')

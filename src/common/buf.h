@@ -35,10 +35,13 @@ void lbBufFree(LbBuf *b);
 /* Hand the data to the caller (who must free() it) and reset the buffer. */
 uint8_t *lbBufTake(LbBuf *b, size_t *len);
 
-/* Copy s into out (size n, always terminated) with control characters and
- * bytes >= 0x7f shown as \xHH, so a hostile name cannot drive a terminal.
+/* Copy s into out (size n, always terminated) with control characters
+ * (below 0x20, and 0x7f) shown as \xHH, so a hostile name cannot drive a
+ * terminal; UTF-8 passes as is.
  * Returns out. */
 char *lbPrintable(const char *s, char *out, size_t n);
+/* lbPrintable into a new string of whatever length it takes (caller frees). */
+char *lbPrintableDup(const char *s);
 
 /* Parse a byte size: "123", "1.5G", "64K", "16MiB", "8MB" (K, M, G, T are
  * binary units; a fraction is allowed with a unit). False on anything else,

@@ -239,16 +239,22 @@ void jobReportPrintText(const JobReport *r, FILE *out, FILE *warnOut) {
             fprintf(warnOut, "lifeboat: snapshot saved, but %zu file(s) could not be read:\n", r->warningCount);
         else
             fprintf(warnOut, "lifeboat: %zu warning(s):\n", r->warningCount);
-        for (size_t i = 0; i < r->warningCount; i++)
-            fprintf(warnOut, "  %s\n", r->warnings[i]);
+        for (size_t i = 0; i < r->warningCount; i++) {
+            char *shown = lbPrintableDup(r->warnings[i]);
+            fprintf(warnOut, "  %s\n", shown);
+            free(shown);
+        }
     }
     if (r->changedCount > 0 && warnOut != NULL) {
         fprintf(warnOut,
                 "lifeboat: %zu file(s) changed while they were read, twice; their copies may mix old and new "
                 "bytes:\n",
                 r->changedCount);
-        for (size_t i = 0; i < r->changedCount; i++)
-            fprintf(warnOut, "  %s\n", r->changed[i]);
+        for (size_t i = 0; i < r->changedCount; i++) {
+            char *shown = lbPrintableDup(r->changed[i]);
+            fprintf(warnOut, "  %s\n", shown);
+            free(shown);
+        }
     }
 }
 

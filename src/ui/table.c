@@ -63,7 +63,8 @@ void uiTableCell(UiTable *t, const char *text) {
         t->cellCap = t->cellCap ? t->cellCap * 2 : 16;
         t->cells = lbXrealloc(t->cells, t->cellCap * sizeof(char *));
     }
-    t->cells[t->cellCount] = lbXstrdup(text ? text : "");
+    /* names from snapshots and the file system never drive the terminal */
+    t->cells[t->cellCount] = lbPrintableDup(text);
     UiColumn *c = &t->cols[t->cellCount % t->colCount];
     size_t w = textWidth(t->cells[t->cellCount++]);
     if (w > c->width)

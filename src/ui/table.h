@@ -9,7 +9,8 @@
  * not bytes.
  *
  * Ownership: uiTableNew returns a table the caller frees with uiTableFree
- * (NULL is a no-op). Cell text is copied. Not thread-safe.
+ * (NULL is a no-op). Cell text is copied, with control characters shown as
+ * \xHH (lbPrintable). Not thread-safe.
  */
 #ifndef LIFEBOAT_UI_TABLE_H
 #define LIFEBOAT_UI_TABLE_H

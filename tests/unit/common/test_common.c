@@ -713,6 +713,23 @@ static void testXalloc(void **state) {
     free(arr);
 }
 
+/* lbPrintableDup: any length, control bytes as \xHH, the rest as is */
+static void testPrintableDup(void **state) {
+    (void)state;
+    char *s = lbPrintableDup("a\x1b[2Jb\x07\x7f\xc3\xa9");
+    assert_string_equal(s, "a\\x1b[2Jb\\x07\\x7f\xc3\xa9");
+    free(s);
+    char long_[3000];
+    memset(long_, '\x01', sizeof(long_) - 1);
+    long_[sizeof(long_) - 1] = '\0';
+    s = lbPrintableDup(long_);
+    assert_int_equal(strlen(s), 4 * (sizeof(long_) - 1));
+    free(s);
+    s = lbPrintableDup(NULL);
+    assert_string_equal(s, "");
+    free(s);
+}
+
 /* lbParseSeconds: the spans of the configuration file's run policy and of
  * --retry-lock */
 static void testParseSeconds(void **state) {
@@ -758,6 +775,7 @@ int main(void) {
         cmocka_unit_test(testLittleEndian),
         cmocka_unit_test(testXalloc),
         cmocka_unit_test(testParseSeconds),
+        cmocka_unit_test(testPrintableDup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
