@@ -159,6 +159,8 @@ int cmdCheck(const CfgValues *cfg);
 int cmdUnlock(const CfgValues *cfg);
 int cmdStats(const CfgValues *cfg);
 int cmdKey(const CfgValues *cfg);
+/* lifeboat repair index|snapshots (src/cmd/repair.c) */
+int cmdRepair(const CfgValues *cfg);
 int cmdRun(const CfgValues *cfg);
 int cmdDaemon(const CfgValues *cfg);
 int cmdHistory(const CfgValues *cfg);

@@ -31,6 +31,7 @@ static const CmdRun commands[CFG_COMMAND_COUNT] = {
     [cfgCmdUnlock] = cmdUnlock,
     [cfgCmdStats] = cmdStats,
     [cfgCmdKey] = cmdKey,
+    [cfgCmdRepair] = cmdRepair,
     [cfgCmdConfig] = cmdConfig,
     [cfgCmdSchedule] = cmdSchedule,
     [cfgCmdRun] = cmdRun,

@@ -310,7 +310,7 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .help = "read back what was restored and check it (files: blob IDs; database: row counts)"},
     [cfgOptDelete] = {"delete", 0, cfgTypeFlag, cfgScopeCommand, C(Restore),
                       .help = "s3: target: remove objects under the prefix that are not in the snapshot"},
-    [cfgOptDryRun] = {"dry-run", 'n', cfgTypeFlag, cfgScopeCommand, C(Restore) | C(Forget) | C(Prune),
+    [cfgOptDryRun] = {"dry-run", 'n', cfgTypeFlag, cfgScopeCommand, C(Restore) | C(Forget) | C(Prune) | C(Repair),
                       .help = "show what would be done, change nothing"},
 
     [cfgOptLong] = {"long", 'l', cfgTypeFlag, cfgScopeCommand, C(Ls), .help = "show mode, owner, size and mtime"},
@@ -412,6 +412,8 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
     [cfgCmdUnlock] = {"unlock", cfgOptNone, false, "[OPTIONS]", "remove stale locks"},
     [cfgCmdStats] = {"stats", cfgOptNone, false, "", "show repository statistics"},
     [cfgCmdKey] = {"key", cfgOptNone, false, "list | add | remove ID | passwd [OPTIONS]", "manage passwords"},
+    [cfgCmdRepair] = {"repair", cfgOptNone, false, "index | snapshots [SNAPSHOT...] [OPTIONS]",
+                      "rebuild the index from the packs, or rewrite snapshots without their lost data"},
     [cfgCmdConfig] = {"config", cfgOptNone, false, "check|show [FILE] [OPTIONS]",
                       "validate the configuration file, or print it with secrets redacted"},
     [cfgCmdSchedule] = {"schedule", cfgOptNone, false, "next 'EXPR' [OPTIONS]",

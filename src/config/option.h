@@ -49,6 +49,7 @@ typedef enum CfgCommand {
     cfgCmdUnlock,
     cfgCmdStats,
     cfgCmdKey,
+    cfgCmdRepair,
     cfgCmdConfig,
     cfgCmdSchedule,
     cfgCmdRun,
