@@ -291,7 +291,15 @@ void sourceSinkLeave(SourceSink *s) {
 }
 
 const Node *sourceSinkParent(SourceSink *s, const char *name) {
-    return treeFind(&current(s)->parent, name);
+    const Node *pn = treeFind(&current(s)->parent, name);
+    /* a parent file whose data left the index (a lost pack dropped by
+     * 'repair index') is no parent: the file is read and stored again */
+    if (pn != NULL && pn->type == NODE_FILE && repoIndexLoaded(s->repo)) {
+        for (size_t k = 0; k < pn->contentCount; k++)
+            if (!indexHas(repoIndex(s->repo), &pn->content[k], BLOB_DATA))
+                return NULL;
+    }
+    return pn;
 }
 
 bool sourceSinkHas(SourceSink *s, const char *name) {

@@ -96,8 +96,15 @@ static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, co
     Tree t = {0};
     bool ok = repoLoadBlob(c->repo, BLOB_TREE, treeId, &plain, &err) && treeDecode(plain.data, plain.len, &t, &err);
     lbBufFree(&plain);
-    if (!ok)
+    if (!ok) {
+        if (indexHas(c->damaged, treeId, BLOB_TREE)) {
+            char hex[LB_ID_HEX_LEN + 1], shown[1024];
+            lbIdToHex(treeId, hex);
+            problem(c, lbXasprintf("snapshot %.8s: directory '%s' is damaged (tree %.8s): everything below it is lost",
+                                   snapHex, path[0] ? lbPrintable(path, shown, sizeof(shown)) : "/", hex));
+        }
         return;
+    }
     for (size_t i = 0; i < t.count; i++) {
         Node *n = &t.nodes[i];
         char *child = lbXasprintf("%s/%s", path, n->name);
@@ -153,6 +160,21 @@ static void markDamagedBlob(Checker *c, const LbId *id, uint8_t type) {
     pthread_mutex_lock(&c->mu);
     indexAdd(c->damaged, 0, &e);
     pthread_mutex_unlock(&c->mu);
+}
+
+/* The blobs of packs the index names but the repository lacks are lost:
+ * mark them, so the files that use them are named (with or without
+ * --read-data). */
+typedef struct MissingCtx {
+    Checker *c;
+    const bool *missing; /* per pack number */
+} MissingCtx;
+
+static bool markMissingBlob(void *ctx, const LbId *id, const IndexLoc *loc) {
+    MissingCtx *m = ctx;
+    if (m->missing[loc->pack])
+        markDamagedBlob(m->c, id, loc->type);
+    return true;
 }
 
 static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
@@ -243,15 +265,28 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     result->blobs = indexBlobCount(ix);
     /* every indexed pack must exist */
     bool *indexed = lbXcalloc(packs.count + 1, sizeof(bool));
+    bool *missing = lbXcalloc(indexPackCount(ix) + 1, sizeof(bool));
+    bool anyMissing = false;
     for (uint32_t p = 0; p < indexPackCount(ix); p++) {
         const struct RepoPack *hit = repoPackFind(&packs, indexPackId(ix, p));
         char hex[LB_ID_HEX_LEN + 1];
         lbIdToHex(indexPackId(ix, p), hex);
-        if (hit == NULL)
+        if (hit == NULL) {
             problem(&c, lbXasprintf("pack %.8s is named by the index but missing from the repository", hex));
-        else
+            missing[p] = anyMissing = true;
+        } else {
             indexed[hit - packs.items] = true;
+        }
     }
+    if (anyMissing) {
+        MissingCtx m = {&c, missing};
+        indexForEach(ix, markMissingBlob, &m);
+        addLine(&result->notes, &result->noteCount,
+                lbXasprintf("a pack is missing: 'lifeboat repair index' drops its blobs from the index, so the next "
+                            "backup stores them again; 'lifeboat repair snapshots' rewrites the snapshots above "
+                            "without the lost files"));
+    }
+    free(missing);
     for (size_t i = 0; i < packs.count; i++) {
         if (!indexed[i]) {
             char hex[LB_ID_HEX_LEN + 1];
@@ -276,12 +311,8 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         indexForEach(ix, gatherBlob, &g);
         c.packOrder = lbXmalloc((np ? np : 1) * sizeof(uint32_t));
         for (uint32_t p = 0; p < np; p++) {
-            if (repoPackFind(&packs, indexPackId(ix, p)) == NULL) {
-                /* missing (reported above): its blobs are lost, name the files */
-                for (size_t i = 0; i < g.byPack[p].count; i++)
-                    markDamagedBlob(&c, &g.byPack[p].ids[i], g.byPack[p].locs[i].type);
-                continue;
-            }
+            if (repoPackFind(&packs, indexPackId(ix, p)) == NULL)
+                continue; /* missing: reported and its blobs marked above */
             c.packOrder[c.packTodo++] = p;
         }
         if (opts->subsetPercent > 0 && opts->subsetPercent < 100) {
@@ -315,18 +346,19 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
             pthread_join(th[t], NULL);
         result->packsRead = atomic_load(&c.packsDone);
         result->bytesRead = atomic_load(&c.bytesDone);
-        if (indexBlobCount(c.damaged) > 0) {
-            for (size_t i = 0; i < snaps.count; i++) {
-                char hex[LB_ID_HEX_LEN + 1];
-                lbIdToHex(&snaps.items[i].id, hex);
-                Index *seen = indexNew();
-                traceDamaged(&c, &snaps.items[i].tree, hex, "", seen);
-                indexFree(seen);
-            }
-        }
         for (size_t p = 0; p < np; p++) {
             free(g.byPack[p].locs);
             free(g.byPack[p].ids);
+        }
+    }
+    /* name the snapshots and files that use lost or damaged blobs */
+    if (indexBlobCount(c.damaged) > 0) {
+        for (size_t i = 0; i < snaps.count; i++) {
+            char hex[LB_ID_HEX_LEN + 1];
+            lbIdToHex(&snaps.items[i].id, hex);
+            Index *seen = indexNew();
+            traceDamaged(&c, &snaps.items[i].tree, hex, "", seen);
+            indexFree(seen);
         }
     }
     ok = true;

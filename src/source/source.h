@@ -110,8 +110,9 @@ void sourceSinkEnter(SourceSink *sink, Node *nodeTaken);
 bool sourceSinkReenter(SourceSink *sink, const char *name);
 /* Make the parent of the current directory current again. */
 void sourceSinkLeave(SourceSink *sink);
-/* The parent snapshot's node of name in the current directory, or NULL.
- * Valid until the current directory is left. */
+/* The parent snapshot's node of name in the current directory, or NULL
+ * (also for a file whose data blobs are not all in the index: it must be
+ * read again). Valid until the current directory is left. */
 const Node *sourceSinkParent(SourceSink *sink, const char *name);
 /* Was name added to the current directory already? */
 bool sourceSinkHas(SourceSink *sink, const char *name);

@@ -136,8 +136,9 @@ static void testHealthy(void **state) {
     fixVerify(w->repo, (FixBackup *[]){&w->a, &w->b}, 2);
 }
 
-/* A's data pack is gone: the structure check names it; read-data also
- * names every file of every snapshot that used its blobs. */
+/* A's data pack is gone: the structure check names it and every file of
+ * every snapshot that used its blobs (issue 10 item 2: before, only
+ * --read-data named the files); read-data the same. */
 static void testMissingPack(void **state) {
     World *w = *state;
     char name[80], pack8[9], snapA[9], snapB[9], blob80[65];
@@ -152,8 +153,11 @@ static void testMissingPack(void **state) {
 
     CheckResult r;
     runCheck(w->repo, (CheckOptions){0}, &r);
-    assert_int_equal(r.errorCount, 1);
+    assert_int_equal(r.errorCount, 4);
     assert_int_equal(fixCountLines(r.errors, r.errorCount, pack8, "named by the index but missing"), 1);
+    assert_int_equal(fixCountLines(r.errors, r.errorCount, "'/dir/w' is damaged", snapA), 1);
+    assert_int_equal(fixCountLines(r.errors, r.errorCount, snapB, "'/dir/u' is damaged"), 1);
+    assert_int_equal(fixCountLines(r.notes, r.noteCount, "repair index", NULL), 1);
     checkResultClear(&r);
 
     runCheck(w->repo, (CheckOptions){.readData = true}, &r);
