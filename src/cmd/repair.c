@@ -56,9 +56,10 @@ static void printSnapshotsText(bool dryRun, const RepairSnapshotsResult *r) {
             free(shown);
         }
     }
-    printf("%s%llu snapshots checked, %zu %s, %llu files removed, %llu directories emptied\n",
-           dryRun ? "[dry run] " : "", (unsigned long long)r->snapshotsChecked, r->count,
-           dryRun ? "would be repaired" : "repaired", (unsigned long long)r->filesRemoved,
+    printf("%s%llu snapshots checked, %llu repaired before (skipped), %zu %s, %llu files removed, %llu directories "
+           "emptied\n",
+           dryRun ? "[dry run] " : "", (unsigned long long)r->snapshotsChecked, (unsigned long long)r->alreadyRepaired,
+           r->count, dryRun ? "would be repaired" : "repaired", (unsigned long long)r->filesRemoved,
            (unsigned long long)r->dirsEmptied);
 }
 

@@ -18,7 +18,8 @@
  * the same metadata, tag "repaired" and "original" = the old snapshot's ID,
  * through the commit path. The old snapshots are kept (restic's behaviour):
  * forget them by ID once the repaired ones are checked. Snapshots that lost
- * nothing are left untouched.
+ * nothing are left untouched, and so is a snapshot some "repaired" snapshot
+ * already names as its original (running repair again writes no duplicate).
  *
  * Both need the caller to hold an exclusive lock; with dryRun nothing is
  * written or deleted, the results say what would be.
@@ -61,7 +62,8 @@ typedef struct RepairSnapshot {
 
 typedef struct RepairSnapshotsResult {
     uint64_t snapshotsChecked, filesRemoved, dirsEmptied;
-    RepairSnapshot *items; /* only the snapshots that lost something (owned) */
+    uint64_t alreadyRepaired; /* skipped: a "repaired" snapshot names it as original */
+    RepairSnapshot *items;    /* only the snapshots that lost something (owned) */
     size_t count;
 } RepairSnapshotsResult;
 

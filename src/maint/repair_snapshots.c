@@ -136,12 +136,24 @@ static bool repairOne(Repairer *rp, const Snapshot *s, LbId *newTree, LbError *e
     return ok;
 }
 
+/* A snapshot tagged "repaired" names id as its original: repairing id again
+ * would only write a duplicate of it. */
+static bool repairedBefore(const SnapshotList *all, const LbId *id) {
+    for (size_t i = 0; i < all->count; i++) {
+        const Snapshot *s = &all->items[i];
+        for (size_t k = 0; s->hasOriginal && lbIdEqual(&s->original, id) && k < s->tagCount; k++)
+            if (strcmp(s->tags[k], "repaired") == 0)
+                return true;
+    }
+    return false;
+}
+
 bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, size_t refCount, bool dryRun,
                         RepairSnapshotsResult *r, LbError *err) {
     memset(r, 0, sizeof(*r));
     (void)lock; /* held by the caller; nothing is deleted here */
     Repairer rp = {.repo = repo, .dryRun = dryRun, .result = r};
-    SnapshotList snaps = {0};
+    SnapshotList snaps = {0}, all = {0};
     LbId *trees = NULL, *newPacks = NULL;
     bool *lost = NULL;
     size_t newPackCount = 0;
@@ -160,10 +172,16 @@ bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, siz
             snaps.count++;
         }
     }
+    if (!snapshotLoadAll(repo, &all, err))
+        goto cleanup;
     trees = lbXcalloc(snaps.count ? snaps.count : 1, sizeof(LbId));
     lost = lbXcalloc(snaps.count ? snaps.count : 1, sizeof(bool));
     for (size_t i = 0; i < snaps.count; i++) {
         size_t before = r->count;
+        if (repairedBefore(&all, &snaps.items[i].id)) {
+            r->alreadyRepaired++;
+            continue;
+        }
         if (!repairOne(&rp, &snaps.items[i], &trees[i], err))
             goto cleanup;
         lost[i] = r->count > before;
@@ -203,6 +221,7 @@ cleanup:
     saverFree(rp.saver);
     repoCommitFree(commit);
     snapshotListFree(&snaps);
+    snapshotListFree(&all);
     free(trees);
     free(lost);
     free(newPacks);
@@ -214,6 +233,7 @@ json_t *repairSnapshotsResultJson(bool dryRun, const RepairSnapshotsResult *r, d
     json_object_set_new(j, "message_type", json_string("repair_snapshots"));
     json_object_set_new(j, "dry_run", json_boolean(dryRun));
     json_object_set_new(j, "snapshots_checked", json_integer((json_int_t)r->snapshotsChecked));
+    json_object_set_new(j, "snapshots_repaired_before", json_integer((json_int_t)r->alreadyRepaired));
     json_object_set_new(j, "snapshots_repaired", json_integer((json_int_t)r->count));
     json_object_set_new(j, "files_removed", json_integer((json_int_t)r->filesRemoved));
     json_object_set_new(j, "dirs_emptied", json_integer((json_int_t)r->dirsEmptied));
