@@ -17,7 +17,17 @@ typedef struct Repairer {
     BlobSaver *saver; /* created at the first tree to store */
     RepairSnapshot *cur;
     RepairSnapshotsResult *result;
+    uint8_t *complete; /* bitmap over index entry numbers: trees found whole */
+    size_t completeCount;
 } Repairer;
+
+/* A tree already found whole (nothing below it lost) needs no second walk:
+ * snapshots share most of their trees. */
+static bool knownComplete(const Repairer *rp, const LbId *id, size_t *pos) {
+    if (!indexLookupPos(repoIndex(rp->repo), id, BLOB_TREE, pos) || *pos >= rp->completeCount)
+        return false;
+    return rp->complete[*pos / 8] & (1u << (*pos % 8));
+}
 
 static void addLoss(Repairer *rp, const char *path, bool dir, char *reasonTake) {
     RepairSnapshot *s = rp->cur;
@@ -58,6 +68,9 @@ static const LbId *missingData(Repairer *rp, const Node *n) {
  * name instead (id itself when nothing below it changed). */
 static bool repairTree(Repairer *rp, const LbId *id, const char *path, size_t depth, LbId *out, LbError *err) {
     *out = *id;
+    size_t pos;
+    if (knownComplete(rp, id, &pos))
+        return true;
     if (!treeDepthCheck(depth, path, err))
         return false;
     LbBuf plain = {0};
@@ -98,6 +111,8 @@ static bool repairTree(Repairer *rp, const LbId *id, const char *path, size_t de
     }
     if (ok && changed)
         storeTree(rp, &nt, out);
+    else if (ok && indexLookupPos(repoIndex(rp->repo), id, BLOB_TREE, &pos) && pos < rp->completeCount)
+        rp->complete[pos / 8] |= (uint8_t)(1u << (pos % 8));
     if (ok && rp->saver && saverFailed(rp->saver))
         ok = saverFinish(rp->saver, err); /* reports the saver's first error */
     lbBufFree(&plain);
@@ -174,6 +189,8 @@ bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, siz
     }
     if (!snapshotLoadAll(repo, &all, err))
         goto cleanup;
+    rp.completeCount = indexBlobCount(repoIndex(repo)); /* before any new tree is stored */
+    rp.complete = lbXcalloc(rp.completeCount / 8 + 1, 1);
     trees = lbXcalloc(snaps.count ? snaps.count : 1, sizeof(LbId));
     lost = lbXcalloc(snaps.count ? snaps.count : 1, sizeof(bool));
     for (size_t i = 0; i < snaps.count; i++) {
@@ -219,6 +236,7 @@ bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, siz
     ok = true;
 cleanup:
     saverFree(rp.saver);
+    free(rp.complete);
     repoCommitFree(commit);
     snapshotListFree(&snaps);
     snapshotListFree(&all);
