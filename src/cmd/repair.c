@@ -46,7 +46,8 @@ static void printSnapshotsText(bool dryRun, const RepairSnapshotsResult *r) {
         lbIdToHex(&s->old, old);
         lbIdToHex(&s->new, neu);
         if (s->hasNew)
-            printf("snapshot %.8s: saved as %.8s (tag repaired; the original is kept)\n", old, neu);
+            printf("snapshot %.8s: saved as %.8s (tag repaired; the original is %s)\n", old, neu,
+                   s->forgotten ? "forgotten" : "kept");
         else
             printf("snapshot %.8s: %s\n", old, dryRun ? "would be repaired" : "lost data");
         for (size_t k = 0; k < s->lossCount; k++) {
@@ -63,14 +64,14 @@ static void printSnapshotsText(bool dryRun, const RepairSnapshotsResult *r) {
            (unsigned long long)r->dirsEmptied);
 }
 
-static int repairSnapshots(const GlobalOpts *g, bool dryRun, const CliArgs *a) {
+static int repairSnapshots(const GlobalOpts *g, bool dryRun, bool forget, const CliArgs *a) {
     LbError err = {0};
     CliRepo r;
     RepairSnapshotsResult res = {0};
     double start = lbMonotonicSeconds();
-    bool ok =
-        cliRepoOpen(g, CLI_LOCK_EXCLUSIVE, &r, &err) &&
-        repairSnapshotsRun(r.repo, r.lock, (const char *const *)a->positional + 1, a->count - 1, dryRun, &res, &err);
+    bool ok = cliRepoOpen(g, CLI_LOCK_EXCLUSIVE, &r, &err) &&
+              repairSnapshotsRun(r.repo, r.lock, (const char *const *)a->positional + 1, a->count - 1, dryRun, forget,
+                                 &res, &err);
     if (ok && g->json)
         cliPrintJson(repairSnapshotsResultJson(dryRun, &res, lbMonotonicSeconds() - start));
     else if (ok && !g->quiet)
@@ -90,10 +91,14 @@ int cmdRepair(const CfgValues *cfg) {
             lbErr(&err, LB_ERR_ARGS, "repair index takes no further arguments (got '%s')", a.positional[1]);
             return cliFailJson(&g, &err);
         }
+        if (cfgFlag(cfg, cfgOptRepairForget)) {
+            lbErr(&err, LB_ERR_ARGS, "--forget applies to repair snapshots, not repair index");
+            return cliFailJson(&g, &err);
+        }
         return repairIndex(&g, dryRun);
     }
     if (a.count >= 1 && strcmp(a.positional[0], "snapshots") == 0)
-        return repairSnapshots(&g, dryRun, &a);
+        return repairSnapshots(&g, dryRun, cfgFlag(cfg, cfgOptRepairForget), &a);
     if (a.count == 0)
         lbErr(&err, LB_ERR_ARGS, "repair needs what to repair: 'index' or 'snapshots'");
     else

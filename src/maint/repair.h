@@ -16,8 +16,8 @@
  * directory. Rebuilt trees are stored through the saver (new packs, one new
  * index file) and each snapshot that lost anything gets a new snapshot with
  * the same metadata, tag "repaired" and "original" = the old snapshot's ID,
- * through the commit path. The old snapshots are kept (restic's behaviour):
- * forget them by ID once the repaired ones are checked. Snapshots that lost
+ * through the commit path. The old snapshots are kept (restic's behaviour)
+ * unless forget is set. Snapshots that lost
  * nothing are left untouched, and so is a snapshot some "repaired" snapshot
  * already names as its original (running repair again writes no duplicate).
  *
@@ -54,7 +54,8 @@ typedef struct RepairLoss {
 
 typedef struct RepairSnapshot {
     LbId old;
-    bool hasNew; /* a new snapshot was written (never with dryRun) */
+    bool hasNew;    /* a new snapshot was written (never with dryRun) */
+    bool forgotten; /* the original was removed (forget) */
     LbId new;
     RepairLoss *losses;
     size_t lossCount;
@@ -67,8 +68,10 @@ typedef struct RepairSnapshotsResult {
     size_t count;
 } RepairSnapshotsResult;
 
-/* refs: snapshot IDs (prefixes) or "latest"; refCount 0 means every snapshot. */
-bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, size_t refCount, bool dryRun,
+/* refs: snapshot IDs (prefixes) or "latest"; refCount 0 means every snapshot.
+ * forget: once every repaired snapshot is written and the lock is verified
+ * alone, remove the originals. */
+bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, size_t refCount, bool dryRun, bool forget,
                         RepairSnapshotsResult *result, LbError *err);
 /* "message_type": "repair_snapshots"; new reference */
 json_t *repairSnapshotsResultJson(bool dryRun, const RepairSnapshotsResult *result, double seconds);

@@ -163,10 +163,9 @@ static bool repairedBefore(const SnapshotList *all, const LbId *id) {
     return false;
 }
 
-bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, size_t refCount, bool dryRun,
+bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, size_t refCount, bool dryRun, bool forget,
                         RepairSnapshotsResult *r, LbError *err) {
     memset(r, 0, sizeof(*r));
-    (void)lock; /* held by the caller; nothing is deleted here */
     Repairer rp = {.repo = repo, .dryRun = dryRun, .result = r};
     SnapshotList snaps = {0}, all = {0};
     LbId *trees = NULL, *newPacks = NULL;
@@ -233,6 +232,20 @@ bool repairSnapshotsRun(Repo *repo, RepoLock *lock, const char *const *refs, siz
         item->new = s->id;
         item->hasNew = true;
     }
+    if (forget && !repoLockVerifyAlone(lock, err)) {
+        lbErrorWrap(err, "the repaired snapshots are written, the originals kept");
+        goto cleanup;
+    }
+    for (size_t i = 0; forget && i < r->count; i++) {
+        char hex[LB_ID_HEX_LEN + 1], name[80];
+        lbIdToHex(&r->items[i].old, hex);
+        snprintf(name, sizeof(name), "snapshots/%s", hex);
+        if (!storageRemove(repoStorage(repo), name, err)) {
+            lbErrorWrap(err, "the repaired snapshots are written; unable to forget the original %.8s", hex);
+            goto cleanup;
+        }
+        r->items[i].forgotten = true;
+    }
     ok = true;
 cleanup:
     saverFree(rp.saver);
@@ -265,6 +278,7 @@ json_t *repairSnapshotsResultJson(bool dryRun, const RepairSnapshotsResult *r, d
             lbIdToHex(&s->new, hex);
             json_object_set_new(o, "id", json_string(hex));
         }
+        json_object_set_new(o, "original_forgotten", json_boolean(s->forgotten));
         for (size_t k = 0; k < s->lossCount; k++) {
             json_t *l = json_object();
             json_object_set_new(l, "path", json_string(s->losses[k].path));

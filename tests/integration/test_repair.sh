@@ -155,6 +155,7 @@ check "a second repair snapshots changes nothing" cmp "$OUT/before" "$OUT/after"
 for orig in $(cut -d' ' -f1 "$OUT/rs.map"); do "$LB" -r "$R" forget "$orig" -q || fail "forget $orig"; done
 check "check --read-data passes once the originals are forgotten" "$LB" -r "$R" check --read-data
 
+check_rc 1 "repair index --forget is a usage error" "$LB" -r "$R" repair index --forget
 check_rc 1 "repair with an unknown subcommand is a usage error" "$LB" -r "$R" repair everything
 if last_output | grep -q "everything"; then ok "the usage error names it"; else fail "usage error: $(last_output)"; fi
 finish

@@ -129,14 +129,14 @@ static void testSnapshotsRepaired(void **state) {
 
     char *before = fixListing(repo);
     RepairSnapshotsResult r;
-    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, true, &r, &err));
+    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, true, false, &r, &err));
     assert_int_equal(r.snapshotsChecked, 3);
     assert_int_equal(r.count, 2);
     assert_false(r.items[0].hasNew);
     repairSnapshotsResultClear(&r);
     fixAssertUnchanged(repo, before);
 
-    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, false, &r, &err));
+    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, false, false, &r, &err));
     assert_int_equal(r.count, 2);
     assert_int_equal(r.filesRemoved, 1);
     assert_int_equal(r.dirsEmptied, 1);
@@ -191,7 +191,7 @@ static void testSnapshotsRepaired(void **state) {
 
     /* again: nothing to do */
     before = fixListing(repo);
-    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, false, &r, &err));
+    assert_true(repairSnapshotsRun(repo, lock, NULL, 0, false, false, &r, &err));
     assert_int_equal(r.count, 0);
     assert_int_equal(r.alreadyRepaired, 2);
     repairSnapshotsResultClear(&r);
@@ -200,11 +200,45 @@ static void testSnapshotsRepaired(void **state) {
     repoFree(repo);
 }
 
+static void testForgetOriginals(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    FixBackup good = {.tag = "good", .files = {{"f", {1}, 1}}, .fileCount = 1};
+    FixBackup lost = {.tag = "lost", .files = {{"f", {1}, 1}, {"g", {FIX_SEED_MISSING}, 1}}, .fileCount = 2};
+    fixBackup(repo, &good, T0);
+    fixBackup(repo, &lost, T0 + 1);
+    LbError err = {0};
+    RepoLock *lock = repoLockAcquire(repo, true, &err);
+    assert_non_null(lock);
+    RepairSnapshotsResult r;
+    const char *refs[] = {"latest"};
+    assert_true(repairSnapshotsRun(repo, lock, refs, 1, false, true, &r, &err));
+    assert_int_equal(r.snapshotsChecked, 1);
+    assert_int_equal(r.count, 1);
+    assert_true(r.items[0].forgotten);
+    LbId fixed = r.items[0].new;
+    repairSnapshotsResultClear(&r);
+    SnapshotList all = {0};
+    assert_true(snapshotLoadAll(repo, &all, &err));
+    assert_int_equal(all.count, 2); /* good, and the repaired one; the original is gone */
+    assert_true(lbIdEqual(&all.items[0].id, &good.snapshot));
+    assert_true(lbIdEqual(&all.items[1].id, &fixed));
+    assert_true(lbIdEqual(&all.items[1].original, &lost.snapshot));
+    snapshotListFree(&all);
+    repoLockRelease(lock);
+    /* everything left is whole: check with read-data finds nothing */
+    FixBackup *expect[] = {&good};
+    fixForget(repo, &(FixBackup){.snapshot = fixed});
+    fixVerify(repo, expect, 1);
+    repoFree(repo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testIndexRebuilt),
         cmocka_unit_test(testDamagedPackLeftOut),
         cmocka_unit_test(testSnapshotsRepaired),
+        cmocka_unit_test(testForgetOriginals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
