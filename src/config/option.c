@@ -312,6 +312,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .help = "s3: target: remove objects under the prefix that are not in the snapshot"},
     [cfgOptDryRun] = {"dry-run", 'n', cfgTypeFlag, cfgScopeCommand, C(Restore) | C(Forget) | C(Prune) | C(Repair),
                       .help = "show what would be done, change nothing"},
+    [cfgOptRepairForget] = {"forget", 0, cfgTypeFlag, cfgScopeCommand, C(Repair),
+                            .help = "repair snapshots: remove each original once its repaired snapshot is written"},
 
     [cfgOptLong] = {"long", 'l', cfgTypeFlag, cfgScopeCommand, C(Ls), .help = "show mode, owner, size and mtime"},
     [cfgOptRecursive] = {"recursive", 'R', cfgTypeFlag, cfgScopeCommand, C(Ls),

@@ -152,6 +152,7 @@ typedef enum CfgOptionId {
     cfgOptVerify,
     cfgOptDelete,
     cfgOptDryRun,
+    cfgOptRepairForget,
     /* ls */
     cfgOptLong,
     cfgOptRecursive,
