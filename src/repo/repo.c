@@ -782,8 +782,8 @@ bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
             lbErrorWrap(err, "unable to load the index");
             size_t len = strlen(err->msg);
             snprintf(err->msg + len, sizeof(err->msg) - len,
-                     ". HINT: Run 'lifeboat check' to list every unreadable index file; do not delete one: prune "
-                     "would then delete the packs only it names.");
+                     ". HINT: Run 'lifeboat repair index': it rebuilds the index from the packs themselves. Do "
+                     "not delete the file by hand: prune would then delete the packs only it names.");
         }
     }
     lbBufFree(&plain);

@@ -4,7 +4,9 @@
 # (plain or --force) writes no snapshot and names the missing pack; `check`
 # names the snapshots and files that used it (without --read-data too);
 # after `repair index` the next plain backup reads the affected files again
-# and stores the lost blobs, and its snapshot restores byte for byte.
+# and stores the lost blobs, and its snapshot restores byte for byte. Item 3:
+# one changed byte in an index file stops backup, prune and stats with a hint
+# to `repair index`, which rebuilds the index from the packs; then all work.
 . "$(dirname "$0")/lib.sh"
 
 REPO=$TMP/repo
@@ -41,4 +43,16 @@ if "$LB" -r "$REPO" repair index >"$TMP/repair.out" 2>&1; then
 else
     fail "repair index: $(tail -c 300 "$TMP/repair.out")"
 fi
+
+# item 3: a damaged index file
+f=$(ls "$REPO"/index/* | head -n 1)
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(b)' "$f"
+check_rc 1 "a backup with a damaged index file stops" "$LB" -r "$REPO" backup "$SRC"
+grep -q "repair index" "$TMP/.out" && ok "... pointing to repair index" || fail "... hint: $(last_output | tail -c 300)"
+check "repair index rebuilds it from the packs" "$LB" -r "$REPO" repair index
+check "then backup works" "$LB" -r "$REPO" backup "$SRC"
+check "and stats" "$LB" -r "$REPO" stats
+check "and prune" "$LB" -r "$REPO" prune
+check "and the latest snapshot restores" "$LB" -r "$REPO" restore latest --target "$TMP/out2" --verify
+diff -r "$SRC" "$TMP/out2$SRC" >/dev/null && ok "... byte for byte" || fail "... byte for byte"
 finish
