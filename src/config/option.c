@@ -131,7 +131,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                              .storageField = CFG_STORAGE(s3.sseKmsKeyId)},
     [cfgOptS3StorageClass] = {"s3-storage-class", 0, cfgTypeString, cfgScopeRepository,
                               .env = "LIFEBOAT_S3_STORAGE_CLASS", .fileKey = "repositories.NAME.s3.storage_class",
-                              .valueName = "C", .help = "storage class of uploads, e.g. STANDARD_IA",
+                              .valueName = "C",
+                              .help = "storage class of packs, WAL and bucket objects, e.g. STANDARD_IA (config, keys, "
+                                      "locks, index and snapshots keep the default)",
                               .storageField = CFG_STORAGE(s3.storageClass)},
     [cfgOptCacert] = {"cacert", 0, cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_S3_CA_BUNDLE",
                       .fileKey = "repositories.NAME.s3.ca_bundle", .valueName = "FILE",

@@ -595,6 +595,17 @@ cleanup:
     return ok;
 }
 
+/* storageList callback: keep the first name that is not a key file, stop
+ * (key files without a config are left by an interrupted init, which may be
+ * run again) */
+static bool firstName(void *ctx, const char *name, uint64_t size) {
+    (void)size;
+    if (strncmp(name, "keys/", 5) == 0)
+        return true;
+    snprintf((char *)ctx, 256, "%s", name);
+    return false;
+}
+
 Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *opts, LbError *err) {
     Repo *repo = lbXcalloc(1, sizeof(Repo));
     pthread_mutex_init(&repo->cacheMu, NULL);
@@ -607,6 +618,19 @@ Repo *repoInit(Storage *storage, const char *password, const RepoInitOptions *op
     if (info.exists) {
         lbErr(err, LB_ERR_EXISTS, "unable to init repository '%s': a repository already exists there",
               storageLocation(storage));
+        goto fail;
+    }
+    /* a repository needs a place of its own: prune removes what it does not
+     * know (a '.tmp-*' file of the user's, for one) */
+    char first[256] = "";
+    if (!storageList(storage, "", firstName, first, err))
+        goto fail;
+    if (first[0] != '\0') {
+        char shown[256];
+        lbErr(err, LB_ERR_EXISTS,
+              "unable to init repository '%s': it is not empty (it holds '%s')\n"
+              "HINT: A repository needs an empty or new directory (or bucket prefix) of its own.",
+              storageLocation(storage), lbPrintable(first, shown, sizeof(shown)));
         goto fail;
     }
     if (!cryptoRandom((uint8_t *)&repo->keys, sizeof(repo->keys), err) ||

@@ -475,6 +475,16 @@ bool bucketTargetRun(Repo *repo, const Snapshot *snap, const BucketTargetOptions
     r.client = s3ClientNew(opts->location, opts->storage != NULL ? &opts->storage->s3 : NULL, err);
     if (r.client == NULL)
         return false;
+    /* a part of a snapshot synced into a whole bucket would delete every
+     * object outside that part: refuse unless the target is a prefix */
+    if (opts->deleteExtra && opts->subpath != NULL && s3ClientPrefix(r.client)[0] == '\0') {
+        s3ClientFree(r.client);
+        return lbErr(err, LB_ERR_ARGS,
+                     "unable to restore '%s' with --delete into the root of bucket '%s': every object outside it "
+                     "would be deleted\nHINT: Give the target a prefix (s3:.../BUCKET/PREFIX/), or restore without "
+                     "--delete.",
+                     opts->subpath, opts->location);
+    }
     Target t = {&bucketTargetInterface, &r};
     bool ok = restoreTargetRun(repo, snap, opts->subpath, &t, err);
     for (size_t i = 0; i < r.count; i++) {

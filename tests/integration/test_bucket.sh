@@ -268,6 +268,11 @@ else
     fail "the wrong key is reported in one line"; sed 's/^/#   /' "$OUT/wrong.out" | head -5
 fi
 check_rc 1 "--delete needs an s3: target" "$LB" -r "$REPO" restore latest --target "$TMP/x" --delete
+# issue 10 item 9: a sub-path with --delete into a bucket's root would delete
+# every other object of the bucket; refused, and nothing is deleted
+check_rc 1 "a sub-path with --delete into a bucket's root is refused" \
+    "$LB" -r "$REPO" restore "latest:/docs" --target "s3:$S3_ENDPOINT/dst/" --delete
+grep -q "would be deleted" "$TMP/.out" && ok "... saying why" || fail "... message: $(last_output | tail -c 300)"
 cp "$TMP/.out" "$OUT/last-check.out"
 if grep -rqF -e "$SECRET" -e "$WRONG" "$OUT" 2>/dev/null; then
     fail "the secret key appears in an output"

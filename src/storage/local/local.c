@@ -496,8 +496,21 @@ static bool localList(void *driver, const char *prefix, StorageListCb cb, void *
     return ok;
 }
 
-/* Unlink ".tmp-*" files in dirFd and, up to depth levels further down, in its
- * subdirectories (the layout is at most two levels deep: data/xx/). */
+/* A name this driver gives its temporary files: ".tmp-" and 16 hex digits
+ * (localTmpName), nothing else: a user's own ".tmp-notes" stays. */
+static bool isOwnTmpName(const char *name) {
+    size_t plen = strlen(LOCAL_TMP_PREFIX);
+    if (strncmp(name, LOCAL_TMP_PREFIX, plen) != 0 || strlen(name) != plen + 16)
+        return false;
+    for (const char *p = name + plen; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/* Unlink this driver's ".tmp-*" files in dirFd and, up to depth levels
+ * further down, in its subdirectories (the layout is at most two levels
+ * deep: data/xx/). */
 static bool localRemoveTmpIn(int dirFd, int depth, const char *root, uint64_t *removed, LbError *err) {
     int fd = dup(dirFd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -511,7 +524,7 @@ static bool localRemoveTmpIn(int dirFd, int depth, const char *root, uint64_t *r
     while (ok && (de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (strncmp(de->d_name, LOCAL_TMP_PREFIX, strlen(LOCAL_TMP_PREFIX)) == 0) {
+        if (isOwnTmpName(de->d_name)) {
             if (unlinkat(dirfd(d), de->d_name, 0) == 0)
                 (*removed)++;
             else if (errno != ENOENT)

@@ -21,6 +21,28 @@ char *s3Dup(const char *s, size_t len) {
     return out;
 }
 
+/* A repository's small, often-read objects (config, keys, locks, index
+ * files, snapshots) keep the bucket's default storage class: a cold class
+ * (GLACIER) would make a lock unwritable and the index unreadable. The
+ * storage class option applies to the bulk: packs, WAL, bucket objects. */
+static bool s3IsRepositoryMetadata(const S3Client *c, const char *key) {
+    static const char *const names[] = {"config", "keys/", "locks/", "index/", "snapshots/"};
+    if (key == NULL)
+        return false;
+    size_t plen = strlen(c->prefix);
+    if (plen > 0) {
+        if (strncmp(key, c->prefix, plen) != 0 || key[plen] != '/')
+            return false;
+        key += plen + 1;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(key, names[i], n) == 0 && (names[i][n - 1] == '/' || key[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 /* Copy at most size-1 bytes of s[0..len) into out with control characters
  * replaced by spaces (server text goes into one-line messages). */
 void s3CopyText(char *out, size_t size, const char *s, size_t len) {
@@ -384,7 +406,7 @@ bool s3Perform(S3Client *c, const S3Request *req, S3Response *resp) {
             s3HeadersAdd(&hs, "x-amz-server-side-encryption", c->sse);
         if (c->sseKmsKeyId != NULL)
             s3HeadersAdd(&hs, "x-amz-server-side-encryption-aws-kms-key-id", c->sseKmsKeyId);
-        if (c->storageClass != NULL)
+        if (c->storageClass != NULL && !s3IsRepositoryMetadata(c, req->key))
             s3HeadersAdd(&hs, "x-amz-storage-class", c->storageClass);
     }
     for (size_t i = 0; i < req->extraCount; i++)

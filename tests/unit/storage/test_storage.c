@@ -1272,8 +1272,10 @@ static void testS3MultipartAbort(void **state) {
     storageFree(s);
 }
 
-/* The storage class goes with every put (single and multipart): a known
- * class is accepted, one the server does not know is refused. */
+/* The storage class goes with every put of packs and other bulk objects
+ * (single and multipart): a known class is accepted, one the server does not
+ * know is refused; config, keys, locks, index files and snapshots never get
+ * it. */
 static void testS3StorageClass(void **state) {
     TestStore *ts = *state;
     StorageS3Options o = testS3With(
@@ -1293,6 +1295,11 @@ static void testS3StorageClass(void **state) {
             fail_msg("unexpected error: %s", err.msg);
     }
     assert_false(testStat(s, "data/sc/refused").exists);
+    /* the repository's metadata keeps the default class (issue 10 item 9:
+     * GLACIER broke the lock write): the unknown class is not even sent */
+    static const char *const meta[] = {"locks/sc", "index/sc", "keys/sc", "snapshots/sc", "config"};
+    for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+        testPut(s, meta[i], data, 100);
     assert_int_equal(testS3Uploads(ts), 0);
     free(data);
     storageFree(s);
