@@ -365,7 +365,7 @@ static void testDamagedIndexFile(void **state) {
     LbError err = {0};
     assert_false(repoReloadIndex(w->repo, &err)); /* a new process: no index yet */
     assert_non_null(strstr(err.msg, first));
-    assert_non_null(strstr(err.msg, "HINT: Run 'lifeboat check'"));
+    assert_non_null(strstr(err.msg, "HINT: Run 'lifeboat repair index'"));
     lbErrorClear(&err);
     for (int readData = 0; readData <= 1; readData++) {
         CheckResult r;
