@@ -118,7 +118,10 @@ static json_t *step(SchedDispatch dispatch, Argv *a, const char *what, SchedResu
     json_t *doc = runStep(dispatch, a, &rc);
     if (rc != 0) {
         const char *msg = doc ? json_string_value(json_object_get(doc, "message")) : NULL;
-        failStep(res, rc, "%s: %s", what, msg ? msg : "failed (see the log)");
+        if (msg)
+            failStep(res, rc, "%s: %s", what, msg);
+        else /* refused before the verb ran (its options): the message is on stderr only */
+            failStep(res, rc, "%s: exited with code %d (the message is in the log)", what, rc);
         json_decref(doc);
         return NULL;
     }

@@ -3,7 +3,7 @@
 # full repository": a repository on a read-only mount and one on a full disk
 # can still be listed, restored, checked and copied from (each read without a
 # lock, with a warning); writing into them fails clearly; --no-lock reads a
-# writable repository without storing a lock. Needs bind mounts and tmpfs
+# repository without even trying to store a lock. Needs bind mounts and tmpfs
 # (root); skipped where they are not allowed.
 . "$(dirname "$0")/lib.sh"
 
@@ -54,14 +54,10 @@ else
     skip "tmpfs mounts are not allowed here"
 fi
 
-# --no-lock on a writable repository: no lock object while it reads
-LIFEBOAT_TEST_FAULTS= "$LB" -r "$REPO" restore latest --no-lock --target "$TMP/out4" -q &
-pid=$!
-seen=0
-while kill -0 $pid 2>/dev/null; do
-    [ -n "$(ls -A "$REPO/locks" 2>/dev/null)" ] && seen=1
-done
-wait $pid && ok "restore --no-lock" || fail "restore --no-lock"
-[ "$seen" -eq 0 ] && ok "... stored no lock" || fail "... stored a lock"
+# --no-lock reads without trying to store a lock: on the read-only mount it
+# has nothing to warn about, where the plain restore above warned
+check "restore --no-lock from the read-only repository" "$LB" -r "$RO" restore latest --no-lock --target "$TMP/out4"
+grep -q "not writable" "$TMP/.out" && fail "... it still tried to store a lock" || ok "... without trying to store a lock"
+diff -r "$SRC" "$TMP/out4$SRC" >/dev/null && ok "... byte for byte" || fail "... byte for byte"
 check_rc 1 "--no-lock is refused by a verb that writes" "$LB" -r "$REPO" backup --no-lock "$SRC"
 finish
