@@ -164,6 +164,9 @@ int cmdRepair(const CfgValues *cfg);
 int cmdRun(const CfgValues *cfg);
 int cmdDaemon(const CfgValues *cfg);
 int cmdHistory(const CfgValues *cfg);
+int cmdPoints(const CfgValues *cfg);
+int cmdRecover(const CfgValues *cfg);
+int cmdDrill(const CfgValues *cfg);
 
 /* argv -> option model -> verb; returns the exit code (cmd/dispatch.c). */
 int cliMain(int argc, char **argv);

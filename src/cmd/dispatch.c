@@ -37,6 +37,9 @@ static const CmdRun commands[CFG_COMMAND_COUNT] = {
     [cfgCmdRun] = cmdRun,
     [cfgCmdDaemon] = cmdDaemon,
     [cfgCmdHistory] = cmdHistory,
+    [cfgCmdPoints] = cmdPoints,
+    [cfgCmdRecover] = cmdRecover,
+    [cfgCmdDrill] = cmdDrill,
 };
 
 static int help(const CfgValues *cfg) {

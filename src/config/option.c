@@ -76,6 +76,8 @@ static bool checkPlainName(const char *v, LbError *err) {
 #define RESTORE_ANY (C(Restore) | C(RestorePg) | C(RestorePgPhysical))
 /* verbs that select snapshots by --tag, --host, --component */
 #define SELECTING (C(Snapshots) | C(Ls) | C(Diff) | RESTORE_ANY | C(Forget) | C(Copy))
+/* verbs that pick the snapshot current at a time (--at) or of a recovery point */
+#define AT_SELECTING (C(Snapshots) | C(Ls) | RESTORE_ANY)
 #define KEEP_COUNT(n, key, s, what)                                                                                    \
     {                                                                                                                  \
         .name = n, .shortName = s, .type = cfgTypeInt, .scope = cfgScopeCommand, .commands = C(Forget),                \
@@ -95,6 +97,7 @@ static const char *const walMethodChoices[] = {"fetch", "none", NULL};
 static const char *const actionChoices[] = {"promote", "pause", "shutdown", NULL};
 static const char *const groupByChoices[] = {"host", "component", "paths", "tags", NULL};
 static const char *const logFormatChoices[] = {"text", "json", NULL};
+static const char *const reportChoices[] = {"text", "json", "html", NULL};
 
 const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptHelp] = {"help", 'h', cfgTypeFlag, cfgScopeGlobal, .help = "show this help"},
@@ -179,8 +182,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                          .helpSelect = "select snapshots of component NAME"},
     [cfgOptTime] = {"time", 0, cfgTypeTime, cfgScopeCommand, C(Backup) | C(BackupPg), .valueName = "TIME",
                     .help = "record the snapshot under TIME: 'YYYY-MM-DD HH:MM:SS' (UTC) or RFC 3339"},
-    [cfgOptRecoveryPoint] = {"recovery-point", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY, .valueName = "ID",
-                             .help = "group the snapshots taken by one run under recovery point ID"},
+    [cfgOptRecoveryPoint] = {"recovery-point", 0, cfgTypeString, cfgScopeCommand, BACKUP_ANY | AT_SELECTING,
+                             .valueName = "ID", .help = "group the snapshots taken by one run under recovery point ID",
+                             .helpSelect = "select the snapshots of recovery point ID"},
 
     [cfgOptCompression] = {"compression", 0, cfgTypeInt, cfgScopeCommand, C(Init), "3", 1, 19, .valueName = "LEVEL",
                            .help = "zstd level of the new repository"},
@@ -251,8 +255,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                         .flags = CFG_OPT_SECRET_VALUE},
     [cfgOptCreate] = {"create", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePg),
                       .help = "create the target database first"},
-    [cfgOptClean] = {"clean", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePg),
-                     .help = "drop each object before creating it"},
+    [cfgOptClean] = {"clean", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePg) | C(Recover),
+                     .help = "drop each object before creating it (recover: accept targets that are not empty)"},
     [cfgOptJobs] = {"jobs", 'j', cfgTypeInt, cfgScopeCommand, C(RestorePg), NULL, 1, 256, .valueName = "N",
                     .help = "parallel pg_restore (the dump goes through a temporary file)"},
     [cfgOptGlobals] = {"globals", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePg),
@@ -312,7 +316,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .help = "read back what was restored and check it (files: blob IDs; database: row counts)"},
     [cfgOptDelete] = {"delete", 0, cfgTypeFlag, cfgScopeCommand, C(Restore),
                       .help = "s3: target: remove objects under the prefix that are not in the snapshot"},
-    [cfgOptDryRun] = {"dry-run", 'n', cfgTypeFlag, cfgScopeCommand, C(Restore) | C(Forget) | C(Prune) | C(Repair),
+    [cfgOptDryRun] = {"dry-run", 'n', cfgTypeFlag, cfgScopeCommand,
+                      C(Restore) | C(Forget) | C(Prune) | C(Repair) | C(Recover),
                       .help = "show what would be done, change nothing"},
     [cfgOptRepairForget] = {"forget", 0, cfgTypeFlag, cfgScopeCommand, C(Repair),
                             .help = "repair snapshots: remove each original once its repaired snapshot is written"},
@@ -363,7 +368,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptMaxRepackSize] = {"max-repack-size", 0, cfgTypeSize, cfgScopeCommand, C(Forget) | C(Prune),
                              .fileKey = "jobs.NAME.max_repack_size", .valueName = "SIZE",
                              .help = "copy at most SIZE bytes when repacking (500M, 2G)"},
-    [cfgOptConfig] = {"config", 'c', cfgTypeString, cfgScopeCommand, C(Config) | C(Run) | C(Daemon) | C(History),
+    [cfgOptConfig] = {"config", 'c', cfgTypeString, cfgScopeCommand,
+                      C(Config) | C(Run) | C(Daemon) | C(History) | C(Points) | C(Recover) | C(Drill),
                       "/etc/lifeboat/lifeboat.yaml", .env = "LIFEBOAT_CONFIG", .valueName = "FILE",
                       .help = "the configuration file"},
     [cfgOptAfter] = {"after", 0, cfgTypeTime, cfgScopeCommand, C(Schedule), .valueName = "TIME",
@@ -382,6 +388,22 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptGracePeriod] = {"grace-period", 0, cfgTypeInt, cfgScopeCommand, C(Daemon), "300", .max = 86400 * 7,
                            .valueName = "SECONDS",
                            .help = "on SIGTERM, how long running runs may go on before they are terminated"},
+
+    [cfgOptAt] = {"at", 0, cfgTypeString, cfgScopeCommand, AT_SELECTING | C(Points) | C(Recover) | C(Drill),
+                  .valueName = "TIME",
+                  .help = "the state at TIME: 'latest', '2026-11-23T14:05:00Z', '2026-11-23 14:05' (UTC), -2h, -3d; "
+                          "recover and drill also take a recovery point ID"},
+    [cfgOptRecoverTarget] = {"target", 't', cfgTypeStrings, cfgScopeCommand, C(Recover),
+                             .valueName = "COMPONENT=TARGET",
+                             .help = "restore COMPONENT into TARGET (a directory, s3:..., a connection URI or a data "
+                                     "directory) instead of its recovery.target; repeatable"},
+    [cfgOptYes] = {"yes", 'y', cfgTypeFlag, cfgScopeCommand, C(Recover), .help = "do not ask for confirmation"},
+    [cfgOptTable] = {"table", 0, cfgTypeStrings, cfgScopeCommand, C(RestorePg), .valueName = "SCHEMA.TABLE",
+                     .help = "restore only this table (with its indexes and constraints); repeatable"},
+    [cfgOptSchema] = {"schema", 0, cfgTypeStrings, cfgScopeCommand, C(RestorePg), .valueName = "SCHEMA",
+                      .help = "restore only the objects of this schema; repeatable"},
+    [cfgOptReport] = {"report", 0, cfgTypeEnum, cfgScopeCommand, C(Drill), "text", .choices = reportChoices,
+                      .valueName = "text|json|html", .help = "the drill report printed on stdout"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
@@ -426,6 +448,12 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
                    "run a component's backup or a job of the configuration file now, as the daemon would"},
     [cfgCmdDaemon] = {"daemon", cfgOptNone, false, "[OPTIONS]", "run the configuration file's schedule"},
     [cfgCmdHistory] = {"history", cfgOptNone, false, "[OPTIONS]", "list the recorded runs of jobs"},
+    [cfgCmdPoints] = {"points", cfgOptNone, false, "[OPTIONS]",
+                      "list recovery points: their components, snapshots, skew and the PITR window"},
+    [cfgCmdRecover] = {"recover", cfgOptNone, false, "partial|full|COMPONENT... [--at TIME|POINT] [OPTIONS]",
+                       "restore components of the configuration file as of one time"},
+    [cfgCmdDrill] = {"drill", cfgOptNone, false, "[COMPONENT...] [--at TIME|POINT] [OPTIONS]",
+                     "recover into scratch targets, verify, and measure RTO and RPO against the objectives"},
     [cfgCmdHelp] = {"help", cfgOptNone, false, "[COMMAND [--VARIANT]]", "show the help of a command"},
     [cfgCmdVersion] = {"version", cfgOptNone, false, "", "print the version"},
 };

@@ -55,12 +55,15 @@ typedef enum CfgCommand {
     cfgCmdRun,
     cfgCmdDaemon,
     cfgCmdHistory,
+    cfgCmdPoints,
+    cfgCmdRecover,
+    cfgCmdDrill,
     cfgCmdHelp,
     cfgCmdVersion,
     CFG_COMMAND_COUNT
 } CfgCommand;
 
-#define CFG_CMD(c) (UINT32_C(1) << (c))
+#define CFG_CMD(c) (UINT64_C(1) << (c))
 
 typedef enum CfgOptionId {
     cfgOptNone = -1,
@@ -187,6 +190,13 @@ typedef enum CfgOptionId {
     cfgOptSince,
     cfgOptLogFormat,
     cfgOptGracePeriod,
+    /* recovery points, recover, drill */
+    cfgOptAt,
+    cfgOptRecoverTarget,
+    cfgOptYes,
+    cfgOptTable,
+    cfgOptSchema,
+    cfgOptReport,
     CFG_OPTION_COUNT
 } CfgOptionId;
 
@@ -232,7 +242,7 @@ typedef struct CfgOption {
     char shortName;   /* 0: none */
     CfgType type;
     CfgScope scope;
-    uint32_t commands;          /* cfgScopeCommand: CFG_CMD bits */
+    uint64_t commands;          /* cfgScopeCommand: CFG_CMD bits */
     const char *defaultValue;   /* as typed on a command line; NULL: none */
     int64_t min, max;           /* cfgTypeInt */
     const char *const *choices; /* cfgTypeEnum; cfgTypeList of fixed words */

@@ -204,6 +204,15 @@ static bool convert(CfgValues *cfg, const CfgOption *o, const char *v, CfgValue 
 
 /* ---- scanning argv ---- */
 
+/* Does the verb (any variant) take option id? */
+static bool verbTakes(CfgCommand verb, CfgOptionId id, bool from) {
+    for (int k = 0; k < CFG_COMMAND_COUNT; k++)
+        if (strcmp(cfgCommandTable[k].name, cfgCommandTable[verb].name) == 0 &&
+            cfgOptionAccepted(id, (CfgCommand)k, from))
+            return true;
+    return false;
+}
+
 /* The option with this short name that the verb (any variant) takes; before
  * the verb, the global and repository ones. */
 static CfgOptionId findShort(CfgCommand verb, char c) {
@@ -216,10 +225,8 @@ static CfgOptionId findShort(CfgCommand verb, char c) {
                 return (CfgOptionId)i;
             continue;
         }
-        for (int k = 0; k < CFG_COMMAND_COUNT; k++)
-            if (strcmp(cfgCommandTable[k].name, cfgCommandTable[verb].name) == 0 &&
-                cfgOptionAccepted((CfgOptionId)i, (CfgCommand)k, false))
-                return (CfgOptionId)i;
+        if (verbTakes(verb, (CfgOptionId)i, false))
+            return (CfgOptionId)i;
     }
     return cfgOptNone;
 }
@@ -272,12 +279,25 @@ static bool unknownOption(CfgCommand verb, const char *label, size_t len, LbErro
                  cfgCommandTable[verb].name);
 }
 
+/* The option of this long name; when two share a name (restore's and
+ * recover's --target), the one the verb takes. */
+static CfgOptionId findLong(CfgCommand verb, const char *name, size_t len, bool *from) {
+    CfgOptionId id = cfgOptionFind(name, len, from);
+    if (id == cfgOptNone || *from || verb == cfgCmdNone || verbTakes(verb, id, false))
+        return id;
+    for (int i = id + 1; i < CFG_OPTION_COUNT; i++)
+        if (strlen(cfgOptionTable[i].name) == len && strncmp(cfgOptionTable[i].name, name, len) == 0 &&
+            verbTakes(verb, (CfgOptionId)i, false))
+            return (CfgOptionId)i;
+    return id;
+}
+
 static bool scanLong(CfgScan *s, int argc, char **argv, int *i, LbError *err) {
     const char *name = argv[*i] + 2;
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     bool from = false;
-    CfgOptionId id = cfgOptionFind(name, len, &from);
+    CfgOptionId id = findLong(s->verb, name, len, &from);
     if (id == cfgOptNone)
         return unknownOption(s->verb, argv[*i], len + 2, err);
     return hit(s, id, from, eq ? eq + 1 : NULL, argc, argv, i, err);
