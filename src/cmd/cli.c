@@ -1,5 +1,6 @@
 /* cli.c - global options, passwords, repository opening and output helpers. */
 #include "cmd/cli.h"
+#include "common/timeutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,9 +54,21 @@ CliArgs cliArgs(const CfgValues *cfg) {
     return a;
 }
 
+void cliAtFilter(const char *at, SnapshotFilter *f) {
+    int64_t ns;
+    if (at == NULL)
+        return;
+    if (strchr(at, '@'))
+        f->recoveryPoint = at;
+    else if (lbParseAt(at, lbNowNs(), &ns) && ns != INT64_MAX)
+        f->atNs = ns;
+}
+
 SnapshotFilter cliFilter(const CfgValues *cfg) {
     SnapshotFilter f = {.host = cfgStr(cfg, cfgOptHost), .component = cfgStr(cfg, cfgOptComponent)};
     f.tagGroups = cfgGroups(cfg, cfgOptTag, &f.tagGroupCount);
+    f.recoveryPoint = cfgStr(cfg, cfgOptRecoveryPoint);
+    cliAtFilter(cfgStr(cfg, cfgOptAt), &f);
     return f;
 }
 

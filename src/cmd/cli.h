@@ -121,6 +121,10 @@ void cliProgressFree(CliProgress *p);
 /* A JobProgressFn (job/job.h) drawing on the CliProgress ctx (may be NULL). */
 void cliProgressJob(void *ctx, const JobProgress *progress);
 
+/* --at (checked by the option table): a recovery point ID (NAME@TIME) sets
+ * f->recoveryPoint, a time f->atNs; "latest" leaves f as it is. */
+void cliAtFilter(const char *at, SnapshotFilter *f);
+
 /* --host, --time, --component, --tag (each a tag) and --recovery-point. */
 JobLabels cliJobLabels(const CfgValues *cfg);
 
@@ -149,6 +153,23 @@ void cliPruneOptions(const CfgValues *cfg, struct PruneOptions *out);
 void prunePrintText(const struct PruneOptions *o, const struct PruneResult *r);
 
 /* The verbs. Each returns the process exit code. */
+/* Load the configuration file of --config / LIFEBOAT_CONFIG; on errors print
+ * every one and return NULL (exit 1: nothing runs). Free with cfgFileFree. */
+struct CfgFile;
+struct CfgFile *cliLoadConfig(const CfgValues *cfg, const GlobalOpts *g);
+
+/* A command line built for cliMain (the verbs that run others: recover,
+ * drill, points --config). Owns copies of its strings; v is NULL-terminated. */
+typedef struct CliArgv {
+    char **v;
+    int n, cap;
+} CliArgv;
+struct CfgArgs;
+void cliArgvAdd(CliArgv *a, const char *s);
+void cliArgvAddf(CliArgv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cliArgvAddAll(CliArgv *a, const struct CfgArgs *args);
+void cliArgvFree(CliArgv *a);
+
 int cmdInit(const CfgValues *cfg);
 int cmdBackup(const CfgValues *cfg);
 int cmdSnapshots(const CfgValues *cfg);

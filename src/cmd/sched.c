@@ -11,9 +11,7 @@
 #include "state/history.h"
 #include "ui/table.h"
 
-/* Load the configuration file of --config / LIFEBOAT_CONFIG; on errors print
- * every one and return NULL (exit 1: nothing runs). */
-static CfgFile *loadConfig(const CfgValues *cfg, const GlobalOpts *g) {
+CfgFile *cliLoadConfig(const CfgValues *cfg, const GlobalOpts *g) {
     const char *path = cfgStr(cfg, cfgOptConfig);
     char *messages = NULL;
     LbError err = {0};
@@ -78,7 +76,7 @@ int cmdRun(const CfgValues *cfg) {
         lbErr(&err, LB_ERR_ARGS, "run: name a component or job of the configuration file");
         return cliFailJson(&g, &err);
     }
-    CfgFile *file = loadConfig(cfg, &g);
+    CfgFile *file = cliLoadConfig(cfg, &g);
     if (file == NULL)
         return 1;
     SchedLoopOptions opts = {.configPath = cfgStr(cfg, cfgOptConfig),
@@ -121,7 +119,7 @@ int cmdRun(const CfgValues *cfg) {
 int cmdDaemon(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
-    CfgFile *file = loadConfig(cfg, &g);
+    CfgFile *file = cliLoadConfig(cfg, &g);
     if (file == NULL)
         return 1;
     SchedLoopOptions opts = {.configPath = cfgStr(cfg, cfgOptConfig),
@@ -139,7 +137,7 @@ int cmdDaemon(const CfgValues *cfg) {
 int cmdHistory(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
-    CfgFile *file = loadConfig(cfg, &g);
+    CfgFile *file = cliLoadConfig(cfg, &g);
     if (file == NULL)
         return 1;
     Hist *hist = histOpen(file->stateDir, &err);

@@ -41,6 +41,33 @@ static void snapshotRow(UiTable *t, const Snapshot *s) {
     }
 }
 
+static bool sameStrings(char *const *a, size_t an, char *const *b, size_t bn) {
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+static bool sameOptString(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* With --at, snapshots lists the snapshot current at that time of each
+ * group (host, component, paths): is there a newer matching one in the
+ * group of list->items[i]? (The list is sorted oldest first.) */
+static bool supersededAt(const SnapshotList *list, size_t i, const SnapshotFilter *f) {
+    const Snapshot *s = &list->items[i];
+    for (size_t k = i + 1; k < list->count; k++) {
+        const Snapshot *n = &list->items[k];
+        if (snapshotMatches(n, f) && sameOptString(s->hostname, n->hostname) &&
+            sameOptString(s->component, n->component) && sameStrings(s->paths, s->pathCount, n->paths, n->pathCount))
+            return true;
+    }
+    return false;
+}
+
 static void snapshotsPrint(const GlobalOpts *g, const SnapshotList *list, const SnapshotFilter *f) {
     json_t *arr = json_array();
     UiTable *t = uiTableNew();
@@ -49,7 +76,7 @@ static void snapshotsPrint(const GlobalOpts *g, const SnapshotList *list, const 
         uiTableColumn(t, heads[c], c == 5 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
     size_t shown = 0;
     for (size_t i = 0; i < list->count; i++) {
-        if (!snapshotMatches(&list->items[i], f))
+        if (!snapshotMatches(&list->items[i], f) || (f->atNs && supersededAt(list, i, f)))
             continue;
         shown++;
         json_array_append_new(arr, snapshotToJson(&list->items[i], true));

@@ -148,3 +148,18 @@ bool lbParseSeconds(const char *s, int64_t *seconds) {
     *seconds = total;
     return true;
 }
+
+bool lbParseAt(const char *s, int64_t nowNs, int64_t *ns) {
+    if (strcmp(s, "latest") == 0 || strcmp(s, "now") == 0) {
+        *ns = INT64_MAX;
+        return true;
+    }
+    if (s[0] == '-') {
+        int64_t secs;
+        if (!lbParseSeconds(s + 1, &secs) || secs > INT64_MAX / 1000000000 || secs * 1000000000 > nowNs)
+            return false;
+        *ns = nowNs - secs * 1000000000;
+        return true;
+    }
+    return lbParseTime(s, ns);
+}

@@ -20,5 +20,8 @@ bool lbParseTime(const char *s, int64_t *ns);
 /* Parse a span of time into seconds: numbers with units s m h d w, summed
  * ("90s", "5m", "1h30m", "2d", "1w"); "0" alone needs no unit. */
 bool lbParseSeconds(const char *s, int64_t *seconds);
+/* Parse the TIME of --at: "latest" or "now" (*ns = INT64_MAX: no bound), a
+ * span before now ("-2h", "-3d", "-1h30m"), or lbParseTime's forms. */
+bool lbParseAt(const char *s, int64_t nowNs, int64_t *ns);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "chunker/chunker.h"
 #include "common/buf.h"
+#include "common/timeutil.h"
 #include "pg/wal.h"
 #include "storage/options.h"
 
@@ -18,6 +19,16 @@ static bool checkPowerOfTwo(const char *v, LbError *err) {
     if (n < 1024 || (n & (n - 1)) != 0)
         return lbErr(err, LB_ERR_ARGS, "a power of two >= 1024");
     return true;
+}
+
+/* --at: a time (common/timeutil.h lbParseAt) or a recovery point ID (NAME@TIME, as `points` lists them) */
+static bool checkAt(const char *v, LbError *err) {
+    int64_t ns;
+    if (strchr(v, '@') || lbParseAt(v, lbNowNs(), &ns))
+        return true;
+    return lbErr(err, LB_ERR_ARGS,
+                 "expected 'latest', a time ('2026-11-23T14:05:00Z', '2026-11-23 14:05' in UTC), a span before now "
+                 "(-2h, -3d) or a recovery point ID (NAME@TIME)");
 }
 
 /* "MIN,AVG,MAX" with size units (64K, 1M) */
@@ -390,9 +401,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                            .help = "on SIGTERM, how long running runs may go on before they are terminated"},
 
     [cfgOptAt] = {"at", 0, cfgTypeString, cfgScopeCommand, AT_SELECTING | C(Points) | C(Recover) | C(Drill),
-                  .valueName = "TIME",
+                  .valueName = "TIME", .check = checkAt,
                   .help = "the state at TIME: 'latest', '2026-11-23T14:05:00Z', '2026-11-23 14:05' (UTC), -2h, -3d; "
-                          "recover and drill also take a recovery point ID"},
+                          "or a recovery point ID (NAME@TIME)"},
     [cfgOptRecoverTarget] = {"target", 't', cfgTypeStrings, cfgScopeCommand, C(Recover),
                              .valueName = "COMPONENT=TARGET",
                              .help = "restore COMPONENT into TARGET (a directory, s3:..., a connection URI or a data "

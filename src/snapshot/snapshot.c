@@ -261,6 +261,10 @@ bool snapshotMatches(const Snapshot *s, const SnapshotFilter *f) {
         return false;
     if (f->component && (s->component == NULL || strcmp(f->component, s->component) != 0))
         return false;
+    if (f->atNs && s->timeNs > f->atNs)
+        return false;
+    if (f->recoveryPoint && (s->recoveryPoint == NULL || strcmp(f->recoveryPoint, s->recoveryPoint) != 0))
+        return false;
     for (size_t i = 0; i < f->tagCount; i++) {
         bool found = false;
         for (size_t k = 0; k < s->tagCount && !found; k++)
@@ -298,7 +302,8 @@ bool snapshotFind(Repo *repo, const char *ref, const SnapshotFilter *filter, Sna
         }
         snapshotListFree(&list);
         return lbErr(err, LB_ERR_NOT_FOUND, "no snapshot matches 'latest'%s",
-                     filter && (filter->host || filter->component || filter->tagCount || filter->tagGroupCount)
+                     filter && (filter->host || filter->component || filter->tagCount || filter->tagGroupCount ||
+                                filter->atNs || filter->recoveryPoint)
                          ? " with the given filters"
                          : "");
     }

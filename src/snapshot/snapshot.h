@@ -64,6 +64,8 @@ typedef struct SnapshotFilter {
     size_t tagGroupCount;
     const char *const *paths; /* when set, the snapshot's paths must equal these */
     size_t pathCount;
+    int64_t atNs;              /* when not 0: the snapshot was taken at or before this time (--at) */
+    const char *recoveryPoint; /* when set: the snapshot belongs to this recovery point */
 } SnapshotFilter;
 
 void snapshotClear(Snapshot *snap);
