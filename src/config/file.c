@@ -37,7 +37,7 @@ static const char *const concurrencyNames[] = {"Forbid", "Allow", "Replace", NUL
 /* the keys of a component or job beyond the run policy (per type) */
 static const char *const compKeys[] = {"type",       "repository", "host",       "tags",  "retention",
                                        "objectives", "recovery",   "connection", "paths", "bucket",
-                                       "command",    "filename",   NULL};
+                                       "command",    "filename",   "verify", "consistency", NULL};
 static const char *const jobKeys[] = {"type", "components", "copy_to", "repository", "to", NULL};
 
 static int indexOf(const char *const *list, const char *s) {
@@ -490,9 +490,35 @@ static void readObjectives(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const
     keyPath(kp, path, "recovery");
     yaml_node_t *r = cfgGet(ld, map, "recovery");
     if (cfgIsMap(ld, r, kp)) {
-        static const char *const keys[] = {"target", NULL};
+        static const char *const keys[] = {"target", "start", "scratch", NULL};
         cfgCheckKeys(ld, r, kp, keys, NULL, NULL);
         c->recoveryTarget = cfgGetStr(ld, r, "target", kp, false).text;
+        cfgGetBool(ld, r, "start", kp, &c->recoveryStart);
+        CfgScalar scratch = cfgGetStr(ld, r, "scratch", kp, false);
+        c->recoveryScratch = scratch.text;
+        if (scratch.text && strncmp(scratch.text, "s3:", 3) != 0)
+            cfgLoadError(ld, scratch.node, kp, "scratch: expected an s3: location (a bucket or prefix for drills)");
+    }
+    bool isPg = c->type == cfgCompPostgres || c->type == cfgCompPostgresPhysical;
+    keyPath(kp, path, "verify");
+    yaml_node_t *v = cfgGet(ld, map, "verify");
+    if (v && !isPg)
+        cfgLoadError(ld, v, kp, "only a postgres or postgres-physical component has SQL checks");
+    else if (cfgIsMap(ld, v, kp)) {
+        static const char *const keys[] = {"sql", NULL};
+        cfgCheckKeys(ld, v, kp, keys, NULL, NULL);
+        cfgGetList(ld, v, "sql", kp, false, &c->verifySql, &c->verifySqlCount, NULL);
+    }
+    keyPath(kp, path, "consistency");
+    yaml_node_t *k = cfgGet(ld, map, "consistency");
+    if (k && !isPg)
+        cfgLoadError(ld, k, kp, "only a postgres or postgres-physical component has a consistency check");
+    else if (k && cfgIsMap(ld, k, kp)) {
+        static const char *const keys[] = {"query", "bucket", NULL};
+        cfgCheckKeys(ld, k, kp, keys, NULL, NULL);
+        c->consistencyQuery = cfgGetStr(ld, k, "query", kp, true).text;
+        c->consistencyBucket = cfgGetStr(ld, k, "bucket", kp, true).text;
+        c->consistencyNode = cfgGet(ld, k, "bucket");
     }
 }
 
@@ -701,6 +727,14 @@ static void readFile(CfgLoad *ld, yaml_node_t *root) {
     for (size_t i = 0; i < f->componentCount; i++)
         readComponent(ld, cfgNode(ld, cm->data.mapping.pairs.start[i].key),
                       cfgNode(ld, cm->data.mapping.pairs.start[i].value), &f->components[i], &defaults);
+    for (size_t i = 0; i < f->componentCount; i++) {
+        CfgComponent *c = &f->components[i];
+        const CfgComponent *b = c->consistencyBucket ? cfgFileComponent(f, c->consistencyBucket) : NULL;
+        char kp[PATH_MAX_KEY];
+        snprintf(kp, sizeof(kp), "components.%s.consistency.bucket", c->name);
+        if (c->consistencyBucket && (b == NULL || b->type != cfgCompBucket))
+            cfgLoadError(ld, c->consistencyNode, kp, "'%s' is not a bucket component", c->consistencyBucket);
+    }
     for (size_t i = 0; i < nj; i++) {
         yaml_node_t *k = cfgNode(ld, jm->data.mapping.pairs.start[i].key);
         if (k->type != YAML_SCALAR_NODE)

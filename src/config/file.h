@@ -88,6 +88,13 @@ typedef struct CfgComponent {
     CfgArgs retentionArgs;      /* the --keep-* options of its retention; n == 0: no retention */
     int64_t rpo, rto;           /* objectives, seconds; -1 when not set */
     const char *recoveryTarget; /* recovery.target: where `recover` restores it; NULL when not set */
+    bool recoveryStart;         /* recovery.start: postgres-physical: start the recovered server (default false) */
+    const char *recoveryScratch; /* recovery.scratch: bucket: where a drill restores (s3:...); NULL: a folder */
+    const char *const *verifySql; /* verify.sql: queries a recovered database must pass (recover, drill) */
+    size_t verifySqlCount;
+    const char *consistencyQuery;  /* consistency.query: the object keys the database refers to */
+    const char *consistencyBucket; /* consistency.bucket: the bucket component holding them */
+    void *consistencyNode;         /* (private: where it was written, for errors) */
     CfgRunPolicy run;
     int line;
     const char *typeName; /* as written: "postgres", "files", ... */

@@ -103,9 +103,30 @@ bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
             duration(out, "      ", "rpo", c->rpo);
         if (c->rto >= 0)
             duration(out, "      ", "rto", c->rto);
-        if (c->recoveryTarget) {
-            fputs("    recovery:\n      target: ", out);
-            quoted(out, c->recoveryTarget);
+        if (c->recoveryTarget || c->recoveryStart || c->recoveryScratch) {
+            fputs("    recovery:\n", out);
+            if (c->recoveryTarget) {
+                fputs("      target: ", out);
+                quoted(out, c->recoveryTarget);
+                fputc('\n', out);
+            }
+            if (c->recoveryStart)
+                fputs("      start: true\n", out);
+            if (c->recoveryScratch) {
+                fputs("      scratch: ", out);
+                quoted(out, c->recoveryScratch);
+                fputc('\n', out);
+            }
+        }
+        if (c->verifySqlCount) {
+            fputs("    verify:\n", out);
+            list(out, "      ", "sql", c->verifySql, c->verifySqlCount);
+        }
+        if (c->consistencyQuery) {
+            fputs("    consistency:\n      query: ", out);
+            quoted(out, c->consistencyQuery);
+            fputs("\n      bucket: ", out);
+            quoted(out, c->consistencyBucket);
             fputc('\n', out);
         }
         policy(out, "    ", &c->run);
