@@ -41,6 +41,7 @@ typedef struct RecoverItem {
     bool createDb;     /* postgres: the target database does not exist yet: restore --create */
     char *targetError; /* the target could not be inspected (owned) */
     CliArgv extra;     /* more options for its restore (drill: the scratch server's settings) */
+    bool clean;        /* as RecoverRunOptions.clean, for this item only */
     /* results */
     bool ran, ok;
     int exitCode;

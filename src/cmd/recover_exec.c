@@ -64,7 +64,7 @@ static void buildArgv(const RecoverItem *it, const RecoverRunOptions *o, CliArgv
         cliArgvAddf(a, "--pg-target=%s", it->target);
         if (it->createDb)
             cliArgvAdd(a, "--create");
-        if (o->clean && it->notEmpty)
+        if ((o->clean || it->clean) && it->notEmpty)
             cliArgvAdd(a, "--clean");
         if (o->verify)
             cliArgvAdd(a, "--verify");
@@ -89,7 +89,7 @@ static void buildArgv(const RecoverItem *it, const RecoverRunOptions *o, CliArgv
         cliArgvAdd(a, hex);
         cliArgvAddf(a, "--target=%s", it->target);
         if (strncmp(it->target, "s3:", 3) == 0) {
-            if (o->clean)
+            if (o->clean || it->clean)
                 cliArgvAdd(a, "--delete");
         } else if (o->verify) {
             cliArgvAdd(a, "--verify");
@@ -114,7 +114,7 @@ static bool startChild(RecoverItem *it, const RecoverRunOptions *o, Child *ch) {
         return false;
     }
     bool dir = it->comp->type != cfgCompPostgres && strncmp(it->target, "s3:", 3) != 0;
-    if (o->clean && dir && it->notEmpty) {
+    if ((o->clean || it->clean) && dir && it->notEmpty) {
         LbError err = {0};
         if (it->serverOnIt || !emptyDir(it->target, &err)) {
             it->error = it->serverOnIt

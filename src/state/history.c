@@ -32,7 +32,7 @@
 
 #include "common/timeutil.h"
 
-#define HIST_SCHEMA_VERSION 1
+#define HIST_SCHEMA_VERSION 2
 #define HIST_APPLICATION_ID 0x4c424854 /* "LBHT" */
 #define HIST_BUSY_TIMEOUT_MS 10000
 #define HIST_ORPHAN_ERROR "interrupted: the process running it ended without recording an outcome"
@@ -69,6 +69,29 @@ static const char *const schemaV1 =
     " UNIQUE (run_id, attempt));"
     "CREATE INDEX runs_job_time ON runs (job, scheduled_at);"
     "CREATE INDEX runs_outcome ON runs (outcome);";
+
+/* version 2: one row per component of every drill */
+static const char *const schemaV2 = "CREATE TABLE drills ("
+                                    " id INTEGER PRIMARY KEY,"
+                                    " drill_id TEXT NOT NULL,"
+                                    " component TEXT NOT NULL,"
+                                    " type TEXT NOT NULL,"
+                                    " started_at INTEGER NOT NULL," /* Unix ms, the drill's start */
+                                    " ended_at INTEGER NOT NULL,"   /* Unix ms, the drill's end */
+                                    " snapshot_id TEXT,"
+                                    " recovered_as_of INTEGER NOT NULL DEFAULT 0," /* Unix ms */
+                                    " bytes INTEGER NOT NULL DEFAULT 0,"
+                                    " restore_seconds REAL NOT NULL DEFAULT 0,"
+                                    " verify_seconds REAL NOT NULL DEFAULT 0,"
+                                    " rto_seconds REAL NOT NULL DEFAULT 0,"  /* achieved */
+                                    " rpo_seconds REAL NOT NULL DEFAULT -1," /* achieved; -1 unknown */
+                                    " rto_objective INTEGER NOT NULL DEFAULT -1,"
+                                    " rpo_objective INTEGER NOT NULL DEFAULT -1,"
+                                    " passed INTEGER NOT NULL,"
+                                    " missed TEXT,"
+                                    " error TEXT,"
+                                    " UNIQUE (drill_id, component));"
+                                    "CREATE INDEX drills_component_time ON drills (component, started_at);";
 
 static const char *const outcomeNames[HIST_OUTCOME_COUNT] = {
     [histRunning] = "running", [histSucceeded] = "succeeded", [histFailed] = "failed",       [histSkipped] = "skipped",
@@ -190,7 +213,7 @@ static bool schemaEnsure(Hist *hist, LbError *err) {
             char pragmas[128];
             snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
                      HIST_APPLICATION_ID, HIST_SCHEMA_VERSION);
-            ok = exec(hist, schemaV1, NULL, err) && exec(hist, pragmas, NULL, err);
+            ok = exec(hist, schemaV1, NULL, err) && exec(hist, schemaV2, NULL, err) && exec(hist, pragmas, NULL, err);
             version = HIST_SCHEMA_VERSION;
         }
         if (ok)
@@ -212,7 +235,19 @@ static bool schemaEnsure(Hist *hist, LbError *err) {
                      "unable to open history database '%s': its schema version %lld is newer than this lifeboat "
                      "knows (%d); use the lifeboat that wrote it, or a newer one",
                      hist->path, (long long)version, HIST_SCHEMA_VERSION);
-    /* version < HIST_SCHEMA_VERSION: migrations go here when there is a version 2 */
+    if (version == 1) { /* add version 2's table (two processes: IMMEDIATE lets one do it) */
+        if (!exec(hist, "BEGIN IMMEDIATE", NULL, err))
+            return false;
+        bool ok = queryInt(hist, "PRAGMA user_version", &version, err);
+        if (ok && version == 1)
+            ok = exec(hist, schemaV2, NULL, err) && exec(hist, "PRAGMA user_version = 2", NULL, err);
+        if (ok)
+            ok = exec(hist, "COMMIT", NULL, err);
+        if (!ok) {
+            sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
+            return false;
+        }
+    }
     return true;
 }
 
@@ -688,4 +723,86 @@ bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit,
 
 bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
     HIST_LOCKED(closeOrphansLocked(hist, nowMs, closed, err));
+}
+
+bool histRecordDrill(Hist *hist, const HistDrillRow *rows, size_t count, LbError *err) {
+    if (!exec(hist, "BEGIN IMMEDIATE", "record a drill", err))
+        return false;
+    sqlite3_stmt *st = prepare(hist,
+                               "INSERT OR REPLACE INTO drills (drill_id, component, type, started_at, ended_at, "
+                               "snapshot_id, recovered_as_of, bytes, restore_seconds, verify_seconds, rto_seconds, "
+                               "rpo_seconds, rto_objective, rpo_objective, passed, missed, error) VALUES (?1, ?2, ?3, "
+                               "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                               "record a drill", err);
+    bool ok = st != NULL;
+    for (size_t i = 0; ok && i < count; i++) {
+        const HistDrillRow *r = &rows[i];
+        sqlite3_reset(st);
+        bindText(st, 1, r->drillId);
+        bindText(st, 2, r->component);
+        bindText(st, 3, r->type);
+        sqlite3_bind_int64(st, 4, r->startedAt);
+        sqlite3_bind_int64(st, 5, r->endedAt);
+        bindText(st, 6, r->snapshotId);
+        sqlite3_bind_int64(st, 7, r->recoveredAsOf);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)r->bytes);
+        sqlite3_bind_double(st, 9, r->restoreSeconds);
+        sqlite3_bind_double(st, 10, r->verifySeconds);
+        sqlite3_bind_double(st, 11, r->rtoSeconds);
+        sqlite3_bind_double(st, 12, r->rpoSeconds);
+        sqlite3_bind_int64(st, 13, r->rtoObjective);
+        sqlite3_bind_int64(st, 14, r->rpoObjective);
+        sqlite3_bind_int(st, 15, r->passed);
+        bindText(st, 16, r->missed);
+        bindText(st, 17, r->error);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            ok = dbErr(hist, err, "record a drill");
+    }
+    sqlite3_finalize(st);
+    if (ok)
+        return exec(hist, "COMMIT", "record a drill", err);
+    sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
+    return false;
+}
+
+bool histListDrills(Hist *hist, int64_t sinceMs, json_t **out, LbError *err) {
+    *out = NULL;
+    sqlite3_stmt *st = prepare(hist,
+                               "SELECT drill_id, component, type, started_at, ended_at, snapshot_id, recovered_as_of, "
+                               "bytes, restore_seconds, verify_seconds, rto_seconds, rpo_seconds, rto_objective, "
+                               "rpo_objective, passed, missed, error FROM drills WHERE started_at >= ?1 "
+                               "ORDER BY started_at, id",
+                               "list drills", err);
+    if (st == NULL)
+        return false;
+    sqlite3_bind_int64(st, 1, sinceMs);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        static const char *const names[] = {"drill_id",        "component",     "type",
+                                            "started_at",      "ended_at",      "snapshot_id",
+                                            "recovered_as_of", "bytes",         "restore_seconds",
+                                            "verify_seconds",  "rto_seconds",   "rpo_seconds",
+                                            "rto_objective",   "rpo_objective", "passed",
+                                            "missed",          "error"};
+        for (int c = 0; c < 17; c++) {
+            int t = sqlite3_column_type(st, c);
+            json_t *v = t == SQLITE_NULL      ? json_null()
+                        : t == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, c))
+                        : t == SQLITE_FLOAT   ? json_real(sqlite3_column_double(st, c))
+                                              : json_string((const char *)sqlite3_column_text(st, c));
+            json_object_set_new(o, names[c], c == 14 ? json_boolean(sqlite3_column_int(st, c)) : v);
+            if (c == 14)
+                json_decref(v);
+        }
+        json_array_append_new(arr, o);
+    }
+    bool ok = rc == SQLITE_DONE || dbErr(hist, err, "list drills");
+    sqlite3_finalize(st);
+    if (ok)
+        *out = arr;
+    else
+        json_decref(arr);
+    return ok;
 }

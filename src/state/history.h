@@ -114,6 +114,25 @@ bool histTrim(Hist *hist, const char *job, int successfulLimit, int failedLimit,
  * its container). *closed receives how many. */
 bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err);
 
+/* One component of a drill (cmd/drill.c; drill/report.h has the whole
+ * result): times in Unix ms, durations in seconds, objectives -1 when not
+ * set. Strings borrowed for the call. */
+typedef struct HistDrillRow {
+    const char *drillId, *component, *type, *snapshotId, *missed, *error;
+    int64_t startedAt, endedAt, recoveredAsOf;
+    uint64_t bytes;
+    double restoreSeconds, verifySeconds, rtoSeconds, rpoSeconds;
+    int64_t rtoObjective, rpoObjective;
+    bool passed;
+} HistDrillRow;
+/* Record a drill's components (one transaction; a drill recorded again
+ * replaces its rows). */
+bool histRecordDrill(Hist *hist, const HistDrillRow *rows, size_t count, LbError *err);
+/* Every drill component started at or after sinceMs, oldest first, as a
+ * JSON array of objects with the columns above (snake_case; new reference). */
+struct json_t;
+bool histListDrills(Hist *hist, int64_t sinceMs, struct json_t **out, LbError *err);
+
 /* The rows as a JSON array (jansson json_t *, new reference), the contract
  * of `lifeboat history --json` (docs/commands.md). */
 struct json_t *histRowsJson(const HistRows *rows);

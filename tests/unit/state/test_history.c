@@ -694,6 +694,73 @@ static void test_newer_schema_refused(void **state) {
     free(db);
 }
 
+/* Drills: rows per component, recorded again replaces them, listed with
+ * their figures; a version 1 database (before drills) gets the table. */
+static void test_drills(void **state) {
+    char *db = pathJoin(*state, "history.db");
+    sqlite3 *raw = NULL;
+    /* a version 1 database: only the runs table */
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "CREATE TABLE runs (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL, job TEXT NOT "
+                                  "NULL, component TEXT, trigger TEXT NOT NULL, scheduled_at INTEGER NOT NULL DEFAULT "
+                                  "0, started_at INTEGER NOT NULL DEFAULT 0, ended_at INTEGER NOT NULL DEFAULT 0, "
+                                  "outcome TEXT NOT NULL, attempt INTEGER NOT NULL, exit_code INTEGER NOT NULL "
+                                  "DEFAULT -1, bytes_added INTEGER NOT NULL DEFAULT -1, snapshot_id TEXT, error TEXT, "
+                                  "pid INTEGER NOT NULL DEFAULT 0, pid_start TEXT, UNIQUE (run_id, attempt));"
+                                  "PRAGMA application_id = 1279412308; PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    Hist *h = openOk(*state);
+    LbError err = {0};
+    HistDrillRow rows[2] = {
+        {.drillId = "drill-1",
+         .component = "database",
+         .type = "postgres",
+         .snapshotId = "ab",
+         .startedAt = 1000,
+         .endedAt = 5000,
+         .recoveredAsOf = 900,
+         .bytes = 42,
+         .restoreSeconds = 2.5,
+         .verifySeconds = 0.5,
+         .rtoSeconds = 3.0,
+         .rpoSeconds = 60,
+         .rtoObjective = 300,
+         .rpoObjective = 0,
+         .passed = false,
+         .missed = "rpo",
+         .error = "objective rpo missed"},
+        {.drillId = "drill-1",
+         .component = "uploads",
+         .type = "bucket",
+         .startedAt = 1000,
+         .endedAt = 5000,
+         .rtoObjective = -1,
+         .rpoObjective = -1,
+         .passed = true},
+    };
+    assert_true(histRecordDrill(h, rows, 2, &err));
+    rows[1].bytes = 7;
+    assert_true(histRecordDrill(h, rows, 2, &err)); /* replaces */
+    json_t *list = NULL;
+    assert_true(histListDrills(h, 0, &list, &err));
+    assert_int_equal(json_array_size(list), 2);
+    json_t *d = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(d, "component")), "database");
+    assert_true(json_is_false(json_object_get(d, "passed")));
+    assert_string_equal(json_string_value(json_object_get(d, "missed")), "rpo");
+    assert_true(json_real_value(json_object_get(d, "rto_seconds")) == 3.0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "bytes")), 7);
+    json_decref(list);
+    assert_true(histListDrills(h, 2000, &list, &err));
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+    histFree(h);
+    free(db);
+}
+
 #define DIR_TEST(f) cmocka_unit_test_setup_teardown(f, setupDir, teardownDir)
 
 int main(void) {
@@ -712,6 +779,7 @@ int main(void) {
         DIR_TEST(test_reopen_existing),
         DIR_TEST(test_unwritable_state_dir),
         DIR_TEST(test_newer_schema_refused),
+        DIR_TEST(test_drills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
