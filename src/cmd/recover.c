@@ -79,22 +79,28 @@ int cmdRecover(const CfgValues *cfg) {
     fflush(stdout);
     bool ok =
         recoverSetRun(&set, &(RecoverRunOptions){.clean = clean, .verify = true, .progress = !g.quiet && !g.json});
+    if (!g.json && !g.quiet)
+        recoverResultPrint(&set, stdout);
+    json_t *checks = json_array();
+    LbError cerr = {0};
+    bool consistent = recoverConsistency(&set, checks, g.json || g.quiet ? NULL : stdout, &cerr);
     json_t *result = recoverResultJson(&set);
-    json_object_set_new(result, "plan",
-                        json_object_get(plan, "components") ? json_incref(json_object_get(plan, "components"))
-                                                            : json_array());
+    json_object_set_new(result, "consistency", checks);
+    json_object_set_new(result, "plan", json_incref(json_object_get(plan, "components")));
     json_decref(plan);
     if (g.json)
         cliPrintJson(result);
-    else {
+    else
         json_decref(result);
-        if (!g.quiet)
-            recoverResultPrint(&set, stdout);
-    }
     rc = 0;
     for (size_t i = 0; i < set.count && !ok; i++)
         if (!set.items[i].ok)
             rc = set.items[i].exitCode == 3 && rc != 1 ? 3 : 1;
+    if (!consistent) {
+        fprintf(stderr, "lifeboat: recover: %s\n", cerr.msg);
+        if (rc == 0)
+            rc = 3; /* everything restored, but references are missing */
+    }
     goto done;
 fail:
     rc = cliFailJson(&g, &err);

@@ -42,6 +42,7 @@ typedef struct RecoverItem {
     char *targetError; /* the target could not be inspected (owned) */
     CliArgv extra;     /* more options for its restore (drill: the scratch server's settings) */
     bool clean;        /* as RecoverRunOptions.clean, for this item only */
+    char *checkConn;   /* where the recovered database answers queries (owned; NULL: a logical one's target) */
     /* results */
     bool ran, ok;
     int exitCode;
@@ -89,5 +90,11 @@ typedef struct RecoverRunOptions {
 bool recoverSetRun(RecoverSet *set, const RecoverRunOptions *opts);
 
 bool recoverIsDatabase(const CfgComponent *c);
+
+/* The consistency checks (recover/consistency.h) of the recovered
+ * databases whose bucket component was recovered too: one JSON object per
+ * check appended to out, a line per check on text (NULL: none). False when
+ * a check found missing keys or could not run (*err: the first reason). */
+bool recoverConsistency(const RecoverSet *set, json_t *out, FILE *text, LbError *err);
 
 #endif

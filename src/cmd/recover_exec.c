@@ -84,6 +84,8 @@ static void buildArgv(const RecoverItem *it, const RecoverRunOptions *o, CliArgv
         }
         if (it->comp->recoveryStart)
             cliArgvAdd(a, "--start");
+        if (it->comp->recoveryPort)
+            cliArgvAddf(a, "--pg-port=%lld", (long long)it->comp->recoveryPort);
         break;
     default:
         cliArgvAdd(a, hex);

@@ -11,6 +11,7 @@
 #include "common/timeutil.h"
 #include "pg/pgconn.h"
 #include "pg/walwindow.h"
+#include "recover/consistency.h"
 #include "storage/s3/s3.h"
 #include "ui/table.h"
 
@@ -265,6 +266,7 @@ void recoverSetFree(RecoverSet *set) {
         RecoverItem *it = &set->items[i];
         snapshotClear(&it->snap);
         free(it->target);
+        free(it->checkConn);
         free(it->targetError);
         free(it->error);
         json_decref(it->output);
@@ -353,4 +355,77 @@ void recoverPlanPrint(const RecoverSet *set, FILE *out) {
                                                : "the latest backup");
     uiTablePrint(t, out);
     uiTableFree(t);
+}
+
+static const RecoverItem *itemNamed(const RecoverSet *set, const char *name) {
+    for (size_t i = 0; i < set->count; i++)
+        if (strcmp(set->items[i].comp->name, name) == 0)
+            return &set->items[i];
+    return NULL;
+}
+
+static bool checkOne(const RecoverItem *db, const RecoverItem *b, json_t *out, FILE *text, LbError *err) {
+    const char *conn = db->checkConn ? db->checkConn : db->comp->type == cfgCompPostgres ? db->target : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:s}", "database", db->comp->name, "bucket", b->comp->name, "query",
+                          db->comp->consistencyQuery);
+    json_array_append_new(out, o);
+    if (conn == NULL) {
+        json_object_set_new(o, "skipped", json_string("the recovered server was not started"));
+        if (text)
+            fprintf(text, "consistency %s -> %s: skipped (the recovered server was not started)\n", db->comp->name,
+                    b->comp->name);
+        return true;
+    }
+    /* the bucket target's S3 settings are those of its repository's options */
+    CliArgv a = {0};
+    cliArgvAdd(&a, "lifeboat");
+    cliArgvAdd(&a, "snapshots");
+    cliArgvAddAll(&a, &b->repo->args);
+    CfgValues *v = cfgParse(a.n, a.v, err);
+    ConsistencyResult r = {0};
+    bool ok = v && consistencyCheck(conn, db->comp->consistencyQuery, b->target, &cliGlobals(v).storage->s3, &r, err);
+    if (ok) {
+        json_t *ex = json_array();
+        for (size_t i = 0; i < r.exampleCount; i++)
+            json_array_append_new(ex, json_string(r.examples[i]));
+        json_object_set_new(o, "referenced", json_integer((json_int_t)r.referenced));
+        json_object_set_new(o, "objects", json_integer((json_int_t)r.objects));
+        json_object_set_new(o, "missing", json_integer((json_int_t)r.missing));
+        json_object_set_new(o, "examples", ex);
+        if (text) {
+            fprintf(text, "consistency %s -> %s: %llu key(s) referenced, %llu object(s), %llu missing", db->comp->name,
+                    b->comp->name, (unsigned long long)r.referenced, (unsigned long long)r.objects,
+                    (unsigned long long)r.missing);
+            for (size_t i = 0; i < r.exampleCount; i++)
+                fprintf(text, "%s%s", i ? ", " : ": ", r.examples[i]);
+            fputc('\n', text);
+        }
+        if (r.missing)
+            ok = lbErr(err, LB_ERR_CORRUPT, "consistency: %llu key(s) %s refers to are missing from %s",
+                       (unsigned long long)r.missing, db->comp->name, b->comp->name);
+    } else {
+        json_object_set_new(o, "error", json_string(err->msg));
+        if (text)
+            fprintf(text, "consistency %s -> %s: %s\n", db->comp->name, b->comp->name, err->msg);
+    }
+    consistencyResultClear(&r);
+    cfgValuesFree(v);
+    cliArgvFree(&a);
+    return ok;
+}
+
+bool recoverConsistency(const RecoverSet *set, json_t *out, FILE *text, LbError *err) {
+    bool ok = true;
+    for (size_t i = 0; i < set->count; i++) {
+        const RecoverItem *db = &set->items[i];
+        const RecoverItem *b = db->comp->consistencyQuery ? itemNamed(set, db->comp->consistencyBucket) : NULL;
+        if (b == NULL || !db->ok || !b->ok)
+            continue;
+        LbError one = {0};
+        if (!checkOne(db, b, out, text, &one) && ok) {
+            *err = one;
+            ok = false;
+        }
+    }
+    return ok;
 }

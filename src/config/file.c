@@ -490,10 +490,11 @@ static void readObjectives(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const
     keyPath(kp, path, "recovery");
     yaml_node_t *r = cfgGet(ld, map, "recovery");
     if (cfgIsMap(ld, r, kp)) {
-        static const char *const keys[] = {"target", "start", "scratch", NULL};
+        static const char *const keys[] = {"target", "start", "port", "scratch", NULL};
         cfgCheckKeys(ld, r, kp, keys, NULL, NULL);
         c->recoveryTarget = cfgGetStr(ld, r, "target", kp, false).text;
         cfgGetBool(ld, r, "start", kp, &c->recoveryStart);
+        cfgGetInt(ld, r, "port", kp, 1, 65535, &c->recoveryPort);
         CfgScalar scratch = cfgGetStr(ld, r, "scratch", kp, false);
         c->recoveryScratch = scratch.text;
         if (scratch.text && strncmp(scratch.text, "s3:", 3) != 0)

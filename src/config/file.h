@@ -89,6 +89,7 @@ typedef struct CfgComponent {
     int64_t rpo, rto;           /* objectives, seconds; -1 when not set */
     const char *recoveryTarget; /* recovery.target: where `recover` restores it; NULL when not set */
     bool recoveryStart;         /* recovery.start: postgres-physical: start the recovered server (default false) */
+    int64_t recoveryPort;       /* recovery.port: postgres-physical: the recovered server's port; 0: the backup's */
     const char *recoveryScratch; /* recovery.scratch: bucket: where a drill restores (s3:...); NULL: a folder */
     const char *const *verifySql; /* verify.sql: queries a recovered database must pass (recover, drill) */
     size_t verifySqlCount;

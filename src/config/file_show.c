@@ -103,7 +103,7 @@ bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
             duration(out, "      ", "rpo", c->rpo);
         if (c->rto >= 0)
             duration(out, "      ", "rto", c->rto);
-        if (c->recoveryTarget || c->recoveryStart || c->recoveryScratch) {
+        if (c->recoveryTarget || c->recoveryStart || c->recoveryPort || c->recoveryScratch) {
             fputs("    recovery:\n", out);
             if (c->recoveryTarget) {
                 fputs("      target: ", out);
@@ -112,6 +112,8 @@ bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
             }
             if (c->recoveryStart)
                 fputs("      start: true\n", out);
+            if (c->recoveryPort)
+                fprintf(out, "      port: %lld\n", (long long)c->recoveryPort);
             if (c->recoveryScratch) {
                 fputs("      scratch: ", out);
                 quoted(out, c->recoveryScratch);
