@@ -15,6 +15,7 @@ AWS_SECRET_ACCESS_KEY. Nothing here prints them.
   marker BUCKET NAME              a HEAD of a missing key (shows in the access log)
   count BUCKET PREFIX             number of objects under PREFIX
   cat BUCKET KEY                  print an object's body
+  mkbucket BUCKET                 create a bucket (an existing one is fine)
 """
 import concurrent.futures
 import hashlib
@@ -165,6 +166,12 @@ def main():
             pass
     elif cmd == "cat":
         sys.stdout.buffer.write(client().get_object(Bucket=args[0], Key=args[1])["Body"].read())
+    elif cmd == "mkbucket":
+        s3 = client()
+        try:
+            s3.create_bucket(Bucket=args[0])
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
     elif cmd == "count":
         print(len(list_keys(client(), args[0], args[1])))
     else:

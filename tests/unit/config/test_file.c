@@ -134,6 +134,18 @@ static const BrokenCase cases[] = {
      "per component or job"},
     {"bad objective", REPO DB "    objectives:\n      rpo: soon #<\n", "components.db.objectives.rpo",
      "is not a duration"},
+    {"consistency with a non-bucket", REPO DB "    consistency:\n      query: SELECT k FROM t\n      bucket: db #<\n",
+     "components.db.consistency.bucket", "'db' is not a bucket component"},
+    {"consistency without query", REPO DB "    consistency: #<\n      bucket: db\n", "components.db.consistency",
+     "missing key 'query'"},
+    {"SQL checks on files",
+     REPO "components:\n  etc:\n    type: files\n    paths: [/etc]\n    verify: #<\n      sql: [x]\n",
+     "components.etc.verify", "only a postgres or postgres-physical component"},
+    {"scratch not s3",
+     REPO "components:\n  up:\n    type: bucket\n    bucket: s3:b/p\n    recovery:\n      scratch: /tmp #<\n",
+     "components.up.recovery", "expected an s3: location"},
+    {"bad recovery port", REPO DB "    recovery:\n      port: 70000 #<\n", "components.db.recovery.port",
+     "from 1 to 65535"},
 };
 
 static char *writeFile(const char *name, const char *text) {
