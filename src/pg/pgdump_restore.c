@@ -288,7 +288,8 @@ static void choiceFree(Choice *c) {
     memset(c, 0, sizeof(*c));
 }
 
-static PgTocRequest choiceRequest(const Choice *c, char *const *targetSchemas, size_t targetSchemaCount) {
+static PgTocRequest choiceRequest(const Choice *c, char *const *targetSchemas, size_t targetSchemaCount,
+                                  const PgTocName *targetTables, size_t targetTableCount) {
     return (PgTocRequest){.tables = c->tables,
                           .tableCount = c->tableCount,
                           .schemas = c->schemas,
@@ -297,6 +298,8 @@ static PgTocRequest choiceRequest(const Choice *c, char *const *targetSchemas, s
                           .knownCount = c->knownCount,
                           .targetSchemas = targetSchemas,
                           .targetSchemaCount = targetSchemaCount,
+                          .targetTables = targetTables,
+                          .targetTableCount = targetTableCount,
                           .dumpName = c->dumpName};
 }
 
@@ -329,7 +332,7 @@ static bool choiceBegin(Repo *repo, const Snapshot *snap, const Node *dump, cons
     if (ok) {
         c->toc = pgtocNew((char *)listing.data);
         r->tocEntries = pgtocCount(c->toc);
-        PgTocRequest req = choiceRequest(c, NULL, 0);
+        PgTocRequest req = choiceRequest(c, NULL, 0, NULL, 0);
         PgTocSelection sel;
         ok = pgtocSelect(c->toc, &req, &sel, err);
         pgtocSelectionClear(&sel);
@@ -346,22 +349,32 @@ static bool choiceBegin(Repo *repo, const Snapshot *snap, const Node *dump, cons
  * the warnings. */
 static bool choiceWriteList(Choice *c, const PgConnInfo *target, PgRestoreResult *r, char **listPath, LbError *err) {
     bool ok = false;
-    char **names = NULL;
-    size_t count = 0;
+    char **schemas = NULL;
+    PgTocName *tables = NULL;
+    size_t schemaCount = 0, tableCount = 0;
     PgTocSelection sel = {0};
     int fd = -1;
     PgConn *conn = pgconnOpen(target, err);
     PGresult *res = conn ? pgconnQuery(conn, "SELECT nspname FROM pg_catalog.pg_namespace", 0, NULL, err) : NULL;
-    if (res == NULL) {
-        lbErrorWrap(err, "unable to list the schemas of the target database");
+    PGresult *rels = res ? pgconnQuery(conn,
+                                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN "
+                                       "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+                                       "('r', 'p', 'f')",
+                                       0, NULL, err)
+                         : NULL;
+    if (rels == NULL) {
+        lbErrorWrap(err, "unable to list the schemas and tables of the target database");
         goto cleanup;
     }
-    count = (size_t)PQntuples(res);
-    names = lbXcalloc(count + 1, sizeof(char *));
-    for (size_t i = 0; i < count; i++)
-        names[i] = lbXstrdup(PQgetvalue(res, (int)i, 0));
-    PQclear(res);
-    PgTocRequest req = choiceRequest(c, names, count);
+    schemaCount = (size_t)PQntuples(res);
+    schemas = lbXcalloc(schemaCount + 1, sizeof(char *));
+    for (size_t i = 0; i < schemaCount; i++)
+        schemas[i] = lbXstrdup(PQgetvalue(res, (int)i, 0));
+    tableCount = (size_t)PQntuples(rels);
+    tables = lbXcalloc(tableCount + 1, sizeof(PgTocName));
+    for (size_t i = 0; i < tableCount; i++)
+        tables[i] = (PgTocName){lbXstrdup(PQgetvalue(rels, (int)i, 0)), lbXstrdup(PQgetvalue(rels, (int)i, 1))};
+    PgTocRequest req = choiceRequest(c, schemas, schemaCount, tables, tableCount);
     if (!pgtocSelect(c->toc, &req, &sel, err))
         goto cleanup;
     r->tocSelected = sel.selected;
@@ -375,11 +388,16 @@ static bool choiceWriteList(Choice *c, const PgConnInfo *target, PgRestoreResult
     }
     ok = true;
 cleanup:
+    PQclear(res);
+    PQclear(rels);
     pgioClose(&fd);
     pgtocSelectionClear(&sel);
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < schemaCount; i++)
+        free(schemas[i]);
+    for (size_t i = 0; i < tableCount; i++)
+        pgtocNameClear(&tables[i]);
+    free(schemas);
+    free(tables);
     pgconnClose(conn);
     return ok;
 }

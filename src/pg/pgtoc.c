@@ -407,12 +407,29 @@ static bool pulledIn(const PgToc *toc, const TocEntry *e, const uint8_t *state) 
     return false;
 }
 
-/* The first relation e depends on that is not chosen, or -1. */
-static long missingRelation(const PgToc *toc, const TocEntry *e, const uint8_t *state) {
+static bool inTarget(const PgTocRequest *req, Best b) {
+    for (size_t i = 0; b.len > 0 && i < req->targetTableCount; i++)
+        if (strcmp(req->targetTables[i].schema, b.schema) == 0 && strcmp(req->targetTables[i].name, b.name) == 0)
+            return true;
+    return false;
+}
+
+/* The first relation e depends on that is neither chosen nor in the
+ * target, or -1. A constraint or index not chosen counts as in the target
+ * when its table is (depth limits that look-up to one level). */
+static long missingRelation(const PgToc *toc, const PgTocRequest *req, const TocEntry *e, const uint8_t *state,
+                            int depth) {
     for (size_t d = 0; d < e->depCount; d++) {
         long j = findId(toc, e->deps[d]);
-        if (j >= 0 && state[j] != ENTRY_IN && typeIn(toc->entries[j].type, relationTypes))
-            return j;
+        if (j < 0 || state[j] == ENTRY_IN || !typeIn(toc->entries[j].type, relationTypes))
+            continue;
+        const TocEntry *on = &toc->entries[j];
+        if (strcmp(on->type, "TABLE") == 0 && inTarget(req, entryTable(on, req)))
+            continue;
+        if (depth == 0 && !typeIn(on->type, (const char *const[]){"TABLE", "VIEW", "MATERIALIZED VIEW", NULL}) &&
+            missingRelation(toc, req, on, state, 1) < 0)
+            continue;
+        return j;
     }
     return -1;
 }
@@ -481,7 +498,7 @@ bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out,
                 continue;
             if (state[i] == ENTRY_OUT && pulledIn(toc, e, state))
                 state[i] = ENTRY_CANDIDATE;
-            if (state[i] == ENTRY_CANDIDATE && missingRelation(toc, e, state) < 0) {
+            if (state[i] == ENTRY_CANDIDATE && missingRelation(toc, req, e, state, 0) < 0) {
                 state[i] = ENTRY_IN;
                 changed = true;
             }
@@ -495,10 +512,10 @@ bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out,
             lbBufAppend(&out->list, "\n", 1);
             out->selected++;
         } else if (state[i] == ENTRY_CANDIDATE) {
-            long j = missingRelation(toc, e, state);
+            long j = missingRelation(toc, req, e, state, 0);
             char *what = describe(e), *needs = j >= 0 ? describe(&toc->entries[j]) : lbXstrdup("?");
             char *line =
-                lbXasprintf("%sleft out %s: it needs %s, which is not restored", left.len ? "\n" : "", what, needs);
+                lbXasprintf("%sleft out %s: it needs %s, which is neither restored nor in the target", left.len ? "\n" : "", what, needs);
             lbBufAppendStr(&left, line);
             free(line);
             free(what);

@@ -21,7 +21,9 @@
  * ATTACH). A chosen schema brings every entry whose schema it is. An entry
  * that needs a relation (table, view, index, constraint) that is not
  * restored is left out and reported (a foreign key to another table, a
- * partition's ATTACH to a parent not restored). Other things an entry needs
+ * partition's ATTACH to a parent not restored), unless the target has that
+ * table already (restoring a dropped table into the live database brings
+ * back the foreign keys of the tables that refer to it). Other things an entry needs
  * (functions called by triggers or defaults, types, extensions, sequences
  * not owned by the table) are expected to exist in the target. A schema the
  * target lacks is created from its SCHEMA entry.
@@ -64,6 +66,8 @@ typedef struct PgTocRequest {
     size_t knownCount;
     char *const *targetSchemas; /* the schemas the target has; their SCHEMA entries are not restored */
     size_t targetSchemaCount;
+    const PgTocName *targetTables; /* the tables the target has: an entry may need them */
+    size_t targetTableCount;
     const char *dumpName; /* for messages: "snapshot 1a2b3c4d's dump" */
 } PgTocRequest;
 
