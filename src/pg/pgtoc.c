@@ -121,7 +121,10 @@ struct PgToc {
     char *text;
     TocEntry *entries;
     size_t count;
-    size_t *byId; /* indexes of entries, sorted by id */
+    struct IdIndex {
+        int id;
+        size_t index;
+    } * byId; /* sorted by id */
 };
 
 static bool typeIn(const char *type, const char *const *set) {
@@ -178,9 +181,8 @@ static void parseDeps(PgToc *toc, const char *p) {
     }
 }
 
-static const PgToc *sortToc; /* qsort has no context argument */
 static int cmpById(const void *a, const void *b) {
-    int x = sortToc->entries[*(const size_t *)a].id, y = sortToc->entries[*(const size_t *)b].id;
+    int x = ((const struct IdIndex *)a)->id, y = ((const struct IdIndex *)b)->id;
     return (x > y) - (x < y);
 }
 
@@ -195,12 +197,10 @@ PgToc *pgtocNew(const char *listing) {
         else if (line[0] >= '0' && line[0] <= '9')
             parseEntry(toc, line);
     }
-    toc->byId = lbXmalloc((toc->count ? toc->count : 1) * sizeof(size_t));
+    toc->byId = lbXmalloc((toc->count ? toc->count : 1) * sizeof(struct IdIndex));
     for (size_t i = 0; i < toc->count; i++)
-        toc->byId[i] = i;
-    sortToc = toc;
-    qsort(toc->byId, toc->count, sizeof(size_t), cmpById);
-    sortToc = NULL;
+        toc->byId[i] = (struct IdIndex){toc->entries[i].id, i};
+    qsort(toc->byId, toc->count, sizeof(struct IdIndex), cmpById);
     return toc;
 }
 
@@ -224,9 +224,9 @@ static long findId(const PgToc *toc, int id) {
     size_t lo = 0, hi = toc->count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int v = toc->entries[toc->byId[mid]].id;
+        int v = toc->byId[mid].id;
         if (v == id)
-            return (long)toc->byId[mid];
+            return (long)toc->byId[mid].index;
         if (v < id)
             lo = mid + 1;
         else
@@ -299,65 +299,11 @@ void pgtocNameClear(PgTocName *name) {
     memset(name, 0, sizeof(*name));
 }
 
-/* p after s as pg_restore prints it (newlines as spaces), or NULL. */
-static const char *matchPart(const char *p, const char *s) {
-    for (; *s; s++, p++)
-        if (*p != ((*s == '\n' || *s == '\r') ? ' ' : *s))
-            return NULL;
-    return p;
-}
-
-/* The length of "A B" (or "A" when b is NULL) at the start of rest,
- * followed by a space or the end; 0 when it is not there. */
-static size_t prefixLen(const char *rest, const char *a, const char *b) {
-    const char *p = matchPart(rest, a);
-    if (p && b)
-        p = *p == ' ' ? matchPart(p + 1, b) : NULL;
-    if (p == NULL || (*p != ' ' && *p != '\0'))
-        return 0;
-    return (size_t)(p - rest);
-}
-
+/* The table (schema, name) a TABLE entry names, len the length of "SCHEMA NAME" in its line (0: unknown). */
 typedef struct Best {
     size_t len;
     const char *schema, *name;
 } Best;
-
-/* Keep (schema, name) in best when "A B" (or "A") starts rest and is longer than best's. */
-static void consider(Best *best, const char *rest, const char *a, const char *b, const char *schema, const char *name) {
-    size_t n = prefixLen(rest, a, b);
-    if (n > best->len)
-        *best = (Best){n, schema, name};
-}
-
-/* The table a TABLE entry is: the longest name known that fits. */
-static Best entryTable(const TocEntry *e, const PgTocRequest *req) {
-    Best best = {0};
-    const PgTocName *lists[] = {req->known, req->tables};
-    size_t counts[] = {req->knownCount, req->tableCount};
-    for (size_t l = 0; l < 2; l++)
-        for (size_t i = 0; i < counts[l]; i++) {
-            const PgTocName *n = &lists[l][i];
-            consider(&best, e->rest, n->schema, n->name, n->schema, n->name);
-        }
-    return best;
-}
-
-/* The schema of an entry (for a SCHEMA entry: the one it creates). */
-static const char *entrySchema(const TocEntry *e, const PgTocRequest *req) {
-    if (e->type == NULL)
-        return NULL;
-    bool isSchema = strcmp(e->type, "SCHEMA") == 0;
-    Best best = {0};
-    const PgTocName *lists[] = {req->known, req->tables, req->schemas};
-    size_t counts[] = {req->knownCount, req->tableCount, req->schemaCount};
-    for (size_t l = 0; l < 3; l++)
-        for (size_t i = 0; i < counts[l]; i++) {
-            const char *s = lists[l][i].schema;
-            consider(&best, e->rest, isSchema ? "-" : s, isSchema ? s : NULL, s, NULL);
-        }
-    return best.schema;
-}
 
 static bool inList(char *const *list, size_t count, const char *s) {
     for (size_t i = 0; i < count; i++)
@@ -370,33 +316,152 @@ static bool inList(char *const *list, size_t count, const char *s) {
 
 enum { ENTRY_OUT = 0, ENTRY_CANDIDATE, ENTRY_IN };
 
-/* Mark the SCHEMA entry of schema in (unless the target has it). Returns
- * whether the dump has one. */
-static bool takeSchemaEntry(const PgToc *toc, const PgTocRequest *req, const char *schema, uint8_t *state) {
-    bool found = false;
+/* One selection: what each entry names, worked out once. */
+typedef struct Ctx {
+    const PgToc *toc;
+    const PgTocRequest *req;
+    uint8_t *state;        /* ENTRY_* per entry */
+    const char **schemaOf; /* per entry: its schema (a SCHEMA entry: the one it creates); NULL when unknown */
+    Best *tableOf;         /* per TABLE entry: the table it is (len 0: unknown) */
+    bool *inTarget;        /* per TABLE entry: the target has that table */
+} Ctx;
+
+/* Names as pg_restore prints them ("SCHEMA NAME" or "SCHEMA", newlines as
+ * spaces), sorted, for finding the longest one a listed entry starts with. */
+typedef struct Key {
+    char *text;
+    const char *schema, *name;
+} Key;
+typedef struct Keys {
+    Key *items;
+    size_t count;
+} Keys;
+
+static void keysAdd(Keys *k, const char *schema, const char *name) {
+    char *t = name ? lbXasprintf("%s %s", schema, name) : lbXstrdup(schema);
+    for (char *p = t; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    k->items = lbXrealloc(k->items, (k->count + 1) * sizeof(Key));
+    k->items[k->count++] = (Key){t, schema, name};
+}
+
+static int cmpKey(const void *a, const void *b) {
+    return strcmp(((const Key *)a)->text, ((const Key *)b)->text);
+}
+
+static void keysSort(Keys *k) {
+    if (k->count > 0)
+        qsort(k->items, k->count, sizeof(Key), cmpKey);
+}
+
+static void keysFree(Keys *k) {
+    for (size_t i = 0; i < k->count; i++)
+        free(k->items[i].text);
+    free(k->items);
+}
+
+/* The longest key that rest starts with, followed by a space or the end
+ * (only the splits at spaces are looked up). NULL when none. */
+static const Key *keysLongest(const Keys *k, const char *rest) {
+    size_t len = strlen(rest);
+    for (size_t l = len; l > 0; l--) {
+        if (l < len && rest[l] != ' ')
+            continue;
+        size_t lo = 0, hi = k->count;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            const char *t = k->items[mid].text;
+            int c = strncmp(t, rest, l);
+            if (c == 0 && t[l] != '\0')
+                c = 1;
+            if (c == 0)
+                return &k->items[mid];
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    return NULL;
+}
+
+/* Work out each entry's schema and each TABLE entry's table: the longest
+ * known name that fits. */
+static void ctxInit(Ctx *c, const PgToc *toc, const PgTocRequest *req) {
+    size_t n = toc->count ? toc->count : 1;
+    *c = (Ctx){.toc = toc,
+               .req = req,
+               .state = lbXcalloc(n, 1),
+               .schemaOf = lbXcalloc(n, sizeof(char *)),
+               .tableOf = lbXcalloc(n, sizeof(Best)),
+               .inTarget = lbXcalloc(n, sizeof(bool))};
+    Keys schemas = {0}, tables = {0}, target = {0};
+    const PgTocName *lists[] = {req->known, req->tables, req->schemas};
+    size_t counts[] = {req->knownCount, req->tableCount, req->schemaCount};
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            keysAdd(&schemas, lists[l][i].schema, NULL);
+            if (l < 2)
+                keysAdd(&tables, lists[l][i].schema, lists[l][i].name);
+        }
+    for (size_t i = 0; i < req->targetTableCount; i++)
+        keysAdd(&target, req->targetTables[i].schema, req->targetTables[i].name);
+    keysSort(&schemas);
+    keysSort(&tables);
+    keysSort(&target);
     for (size_t i = 0; i < toc->count; i++) {
         const TocEntry *e = &toc->entries[i];
-        if (e->type && strcmp(e->type, "SCHEMA") == 0) {
-            const char *s = entrySchema(e, req);
-            if (s && strcmp(s, schema) == 0) {
-                found = true;
-                if (!inList(req->targetSchemas, req->targetSchemaCount, schema))
-                    state[i] = ENTRY_IN;
-            }
+        if (e->type == NULL)
+            continue;
+        bool isSchema = strcmp(e->type, "SCHEMA") == 0;
+        if (isSchema && strncmp(e->rest, "- ", 2) != 0)
+            continue;
+        const Key *k = keysLongest(&schemas, isSchema ? e->rest + 2 : e->rest);
+        c->schemaOf[i] = k ? k->schema : NULL;
+        if (strcmp(e->type, "TABLE") != 0 || (k = keysLongest(&tables, e->rest)) == NULL)
+            continue;
+        c->tableOf[i] = (Best){strlen(k->text), k->schema, k->name};
+        /* the target's names are exact: look the whole key up */
+        const Key *t = keysLongest(&target, k->text);
+        c->inTarget[i] = t && strcmp(t->text, k->text) == 0;
+    }
+    keysFree(&schemas);
+    keysFree(&tables);
+    keysFree(&target);
+}
+
+static void ctxFree(Ctx *c) {
+    free(c->state);
+    free(c->schemaOf);
+    free(c->tableOf);
+    free(c->inTarget);
+}
+
+/* Mark the SCHEMA entry of schema in (unless the target has it). Returns
+ * whether the dump has one. */
+static bool takeSchemaEntry(Ctx *c, const char *schema) {
+    bool found = false;
+    for (size_t i = 0; i < c->toc->count; i++) {
+        const TocEntry *e = &c->toc->entries[i];
+        if (e->type && strcmp(e->type, "SCHEMA") == 0 && c->schemaOf[i] && strcmp(c->schemaOf[i], schema) == 0) {
+            found = true;
+            if (!inList(c->req->targetSchemas, c->req->targetSchemaCount, schema))
+                c->state[i] = ENTRY_IN;
         }
     }
     return found;
 }
 
 /* Does e follow a chosen entry it depends on (see pgtoc.h)? */
-static bool pulledIn(const PgToc *toc, const TocEntry *e, const uint8_t *state) {
+static bool pulledIn(const Ctx *c, const TocEntry *e) {
     if (!typeIn(e->type, ownedTypes))
         return false;
     for (size_t d = 0; d < e->depCount; d++) {
-        long j = findId(toc, e->deps[d]);
-        if (j < 0 || state[j] != ENTRY_IN)
+        long j = findId(c->toc, e->deps[d]);
+        if (j < 0 || c->state[j] != ENTRY_IN)
             continue;
-        const char *on = toc->entries[j].type;
+        const char *on = c->toc->entries[j].type;
         if (on && strcmp(on, "SCHEMA") == 0) { /* of a schema only its comment and privileges */
             if (typeIn(e->type, (const char *const[]){"COMMENT", "ACL", "SECURITY LABEL", NULL}))
                 return true;
@@ -407,27 +472,17 @@ static bool pulledIn(const PgToc *toc, const TocEntry *e, const uint8_t *state) 
     return false;
 }
 
-static bool inTarget(const PgTocRequest *req, Best b) {
-    for (size_t i = 0; b.len > 0 && i < req->targetTableCount; i++)
-        if (strcmp(req->targetTables[i].schema, b.schema) == 0 && strcmp(req->targetTables[i].name, b.name) == 0)
-            return true;
-    return false;
-}
-
 /* The first relation e depends on that is neither chosen nor in the
  * target, or -1. A constraint or index not chosen counts as in the target
  * when its table is (depth limits that look-up to one level). */
-static long missingRelation(const PgToc *toc, const PgTocRequest *req, const TocEntry *e, const uint8_t *state,
-                            int depth) {
+static long missingRelation(const Ctx *c, const TocEntry *e, int depth) {
     for (size_t d = 0; d < e->depCount; d++) {
-        long j = findId(toc, e->deps[d]);
-        if (j < 0 || state[j] == ENTRY_IN || !typeIn(toc->entries[j].type, relationTypes))
+        long j = findId(c->toc, e->deps[d]);
+        if (j < 0 || c->state[j] == ENTRY_IN || !typeIn(c->toc->entries[j].type, relationTypes) || c->inTarget[j])
             continue;
-        const TocEntry *on = &toc->entries[j];
-        if (strcmp(on->type, "TABLE") == 0 && inTarget(req, entryTable(on, req)))
-            continue;
+        const TocEntry *on = &c->toc->entries[j];
         if (depth == 0 && !typeIn(on->type, (const char *const[]){"TABLE", "VIEW", "MATERIALIZED VIEW", NULL}) &&
-            missingRelation(toc, req, on, state, 1) < 0)
+            missingRelation(c, on, 1) < 0)
             continue;
         return j;
     }
@@ -444,62 +499,65 @@ static char *describe(const TocEntry *e) {
     return s;
 }
 
-bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out, LbError *err) {
-    memset(out, 0, sizeof(*out));
-    uint8_t *state = lbXcalloc(toc->count ? toc->count : 1, 1);
-    bool ok = false;
+/* Mark the explicitly chosen entries: the tables (and their schemas), the
+ * schemas' entries (candidates), the settings. */
+static bool chooseNamed(Ctx *c, LbError *err) {
+    const PgTocRequest *req = c->req;
+    const PgToc *toc = c->toc;
     for (size_t t = 0; t < req->tableCount; t++) {
         const PgTocName *want = &req->tables[t];
         bool found = false;
         for (size_t i = 0; i < toc->count; i++) {
-            const TocEntry *e = &toc->entries[i];
-            if (e->type == NULL || strcmp(e->type, "TABLE") != 0)
-                continue;
-            Best b = entryTable(e, req);
-            if (b.len > 0 && strcmp(b.schema, want->schema) == 0 && strcmp(b.name, want->name) == 0) {
-                state[i] = ENTRY_IN;
+            const Best *b = &c->tableOf[i];
+            if (b->len > 0 && strcmp(b->schema, want->schema) == 0 && strcmp(b->name, want->name) == 0) {
+                c->state[i] = ENTRY_IN;
                 found = true;
             }
         }
-        if (!found) {
-            lbErr(err, LB_ERR_NOT_FOUND, "table '%s.%s' is not in %s", want->schema, want->name, req->dumpName);
-            goto cleanup;
-        }
-        takeSchemaEntry(toc, req, want->schema, state);
+        if (!found)
+            return lbErr(err, LB_ERR_NOT_FOUND, "table '%s.%s' is not in %s", want->schema, want->name, req->dumpName);
+        takeSchemaEntry(c, want->schema);
     }
     for (size_t s = 0; s < req->schemaCount; s++) {
         const char *want = req->schemas[s].schema;
-        bool found = takeSchemaEntry(toc, req, want, state);
+        bool found = takeSchemaEntry(c, want);
         for (size_t i = 0; i < toc->count; i++) {
             const TocEntry *e = &toc->entries[i];
-            if (e->type == NULL || strcmp(e->type, "SCHEMA") == 0 || state[i] == ENTRY_IN)
+            if (strcmp(e->type ? e->type : "SCHEMA", "SCHEMA") == 0 || c->state[i] == ENTRY_IN)
                 continue;
-            const char *es = entrySchema(e, req);
-            if (es && strcmp(es, want) == 0) {
-                state[i] = ENTRY_CANDIDATE;
+            if (c->schemaOf[i] && strcmp(c->schemaOf[i], want) == 0) {
+                c->state[i] = ENTRY_CANDIDATE;
                 found = true;
             }
         }
-        if (!found) {
-            lbErr(err, LB_ERR_NOT_FOUND, "schema '%s' is not in %s", want, req->dumpName);
-            goto cleanup;
-        }
+        if (!found)
+            return lbErr(err, LB_ERR_NOT_FOUND, "schema '%s' is not in %s", want, req->dumpName);
     }
     for (size_t i = 0; i < toc->count; i++)
         if (typeIn(toc->entries[i].type, settingTypes))
-            state[i] = ENTRY_IN;
+            c->state[i] = ENTRY_IN;
+    return true;
+}
 
+bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out, LbError *err) {
+    memset(out, 0, sizeof(*out));
+    Ctx c;
+    ctxInit(&c, toc, req);
+    if (!chooseNamed(&c, err)) {
+        ctxFree(&c);
+        return false;
+    }
     /* take every candidate whose relations are taken, until nothing changes */
     for (bool changed = true; changed;) {
         changed = false;
         for (size_t i = 0; i < toc->count; i++) {
             const TocEntry *e = &toc->entries[i];
-            if (state[i] == ENTRY_IN)
+            if (c.state[i] == ENTRY_IN)
                 continue;
-            if (state[i] == ENTRY_OUT && pulledIn(toc, e, state))
-                state[i] = ENTRY_CANDIDATE;
-            if (state[i] == ENTRY_CANDIDATE && missingRelation(toc, req, e, state, 0) < 0) {
-                state[i] = ENTRY_IN;
+            if (c.state[i] == ENTRY_OUT && pulledIn(&c, e))
+                c.state[i] = ENTRY_CANDIDATE;
+            if (c.state[i] == ENTRY_CANDIDATE && missingRelation(&c, e, 0) < 0) {
+                c.state[i] = ENTRY_IN;
                 changed = true;
             }
         }
@@ -507,15 +565,15 @@ bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out,
     LbBuf left = {0};
     for (size_t i = 0; i < toc->count; i++) {
         const TocEntry *e = &toc->entries[i];
-        if (state[i] == ENTRY_IN) {
+        if (c.state[i] == ENTRY_IN) {
             lbBufAppendStr(&out->list, e->line);
             lbBufAppend(&out->list, "\n", 1);
             out->selected++;
-        } else if (state[i] == ENTRY_CANDIDATE) {
-            long j = missingRelation(toc, req, e, state, 0);
+        } else if (c.state[i] == ENTRY_CANDIDATE) {
+            long j = missingRelation(&c, e, 0);
             char *what = describe(e), *needs = j >= 0 ? describe(&toc->entries[j]) : lbXstrdup("?");
-            char *line =
-                lbXasprintf("%sleft out %s: it needs %s, which is neither restored nor in the target", left.len ? "\n" : "", what, needs);
+            char *line = lbXasprintf("%sleft out %s: it needs %s, which is neither restored nor in the target",
+                                     left.len ? "\n" : "", what, needs);
             lbBufAppendStr(&left, line);
             free(line);
             free(what);
@@ -528,12 +586,8 @@ bool pgtocSelect(const PgToc *toc, const PgTocRequest *req, PgTocSelection *out,
         lbBufAppend(&left, "", 1);
         out->leftOut = (char *)lbBufTake(&left, NULL);
     }
-    ok = true;
-cleanup:
-    if (!ok)
-        pgtocSelectionClear(out);
-    free(state);
-    return ok;
+    ctxFree(&c);
+    return true;
 }
 
 void pgtocSelectionClear(PgTocSelection *sel) {
