@@ -49,6 +49,9 @@ int cmdBackupPgLogical(const CfgValues *cfg) {
 
 /* pg_restore's options from the parsed command line */
 static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
+    size_t tableCount = 0, schemaCount = 0;
+    const char *const *tables = cfgList(cfg, cfgOptTable, &tableCount);
+    const char *const *schemas = cfgList(cfg, cfgOptSchema, &schemaCount);
     return (PgRestoreOptions){
         .binDir = cfgStr(cfg, cfgOptPgBin),
         .create = cfgFlag(cfg, cfgOptCreate),
@@ -58,6 +61,10 @@ static PgRestoreOptions restorePgOptions(const CfgValues *cfg) {
         .noOwner = cfgFlag(cfg, cfgOptNoOwner),
         .noAcl = cfgFlag(cfg, cfgOptNoAcl),
         .verify = cfgFlag(cfg, cfgOptVerify),
+        .tables = tables,
+        .tableCount = tableCount,
+        .schemas = schemas,
+        .schemaCount = schemaCount,
     };
 }
 
@@ -77,6 +84,12 @@ static void printPgRestore(const GlobalOpts *g, const PgRestoreOptions *ro, cons
     jobReportJsonSet(report, "tables_verified", json_integer((json_int_t)res->tablesVerified));
     jobReportSetSeconds(report, secs);
     jobReportLine(report, "restored snapshot %.8s into database '%s': %s dump in %s", hex, db ? db : "?", bytes, dur);
+    if (ro->tableCount > 0 || ro->schemaCount > 0) {
+        jobReportJsonSet(report, "toc_entries", json_integer((json_int_t)res->tocEntries));
+        jobReportJsonSet(report, "toc_entries_restored", json_integer((json_int_t)res->tocSelected));
+        jobReportLine(report, "restored %zu of the dump's %zu table-of-contents entries (--table, --schema)",
+                      res->tocSelected, res->tocEntries);
+    }
     if (ro->verify)
         jobReportLine(report, "verified the row counts of %zu tables", res->tablesVerified);
     cliPrintReport(g, report);

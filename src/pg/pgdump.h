@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "archiver/archiver.h"
+#include "common/buf.h"
 #include "pg/pgconn.h"
 #include "repo/repo.h"
 #include "snapshot/snapshot.h"
@@ -89,6 +90,11 @@ typedef struct PgDumpTable {
 bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDumpTable *tables, size_t tableCount,
                   char *const *keys, int64_t *rows, size_t *tocEntries, LbError *err);
 
+/* Stream the stored file node into `pg_restore --list --verbose` (the table
+ * of contents with each entry's dependencies, see pg/pgtoc.h); its output,
+ * NUL-terminated, replaces listing's content. */
+bool pgdumpListToc(Repo *repo, const Node *dump, const char *binDir, LbBuf *listing, LbError *err);
+
 typedef struct PgRestoreOptions {
     const PgConnInfo *target; /* the database to restore into (borrowed) */
     const char *binDir;
@@ -99,17 +105,27 @@ typedef struct PgRestoreOptions {
     bool noAcl;   /* pg_restore --no-acl */
     bool verify;  /* compare row counts with the snapshot's (exact counts only) */
     int jobs;     /* > 1: parallel pg_restore from a temporary file */
+    /* restore only these tables ("SCHEMA.TABLE") and schemas, through a
+     * `pg_restore --use-list` file (pg/pgtoc.h); borrowed */
+    const char *const *tables;
+    size_t tableCount;
+    const char *const *schemas;
+    size_t schemaCount;
 } PgRestoreOptions;
 
 typedef struct PgRestoreResult {
     uint64_t dumpBytes;
     size_t tablesVerified;
+    size_t tocEntries, tocSelected; /* with tables or schemas: entries in the dump, entries restored */
     char *warnings; /* what psql/pg_restore printed when they succeeded, or all pg_restore printed when it
                        failed with more than its error message quotes (owned, may be NULL) */
 } PgRestoreResult;
 
 /* Restore a logical PostgreSQL snapshot into opts->target. Fails with the
- * program's own message when psql or pg_restore fails. */
+ * program's own message when psql or pg_restore fails. With tables or
+ * schemas, a name the dump lacks fails (LB_ERR_NOT_FOUND) before anything is
+ * written, and the entries left out (a foreign key to a table not restored)
+ * are listed in the warnings. */
 bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *opts, PgRestoreResult *result,
                    LbError *err);
 void pgdumpRestoreResultClear(PgRestoreResult *result);

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "pg/pgio.h"
 #include "pg/pgproc.h"
+#include "pg/pgtoc.h"
 #include "restore/restore.h"
 #include "restore/target.h"
 #include "source/stream.h"
@@ -129,8 +130,38 @@ cleanup:
     return ok;
 }
 
-/* Compare the restored tables' row counts with the snapshot's. */
-static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, PgRestoreResult *r, LbError *err) {
+/* Is the snapshot's table key (quote_ident(schema).quote_ident(name))
+ * among the tables or schemas restored? Everything is without a choice. */
+static bool keyChosen(const char *key, const PgTocName *tables, size_t tableCount, const PgTocName *schemas,
+                      size_t schemaCount) {
+    if (tableCount == 0 && schemaCount == 0)
+        return true;
+    PgTocName n;
+    LbError e = {0};
+    if (!pgtocNameParse(key, true, &n, &e))
+        return false;
+    bool chosen = false;
+    for (size_t i = 0; i < tableCount && !chosen; i++)
+        chosen = strcmp(n.schema, tables[i].schema) == 0 && strcmp(n.name, tables[i].name) == 0;
+    for (size_t i = 0; i < schemaCount && !chosen; i++)
+        chosen = strcmp(n.schema, schemas[i].schema) == 0;
+    pgtocNameClear(&n);
+    return chosen;
+}
+
+/* Choosing tables or schemas: the requested names, the snapshot's tables
+ * (to tell names with spaces apart) and the dump's table of contents. */
+typedef struct Choice {
+    PgTocName *tables, *schemas, *known;
+    size_t tableCount, schemaCount, knownCount;
+    PgToc *toc;
+    char dumpName[64];
+} Choice;
+
+/* Compare the restored tables' row counts with the snapshot's (with a
+ * choice: of the tables chosen). */
+static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, const Choice *c, PgRestoreResult *r,
+                         LbError *err) {
     const char *mode = metaString(snap, "row_counts");
     json_t *tables = json_object_get(snap->meta, "tables");
     if (mode == NULL || strcmp(mode, "exact") != 0 || !json_is_object(tables))
@@ -146,6 +177,8 @@ static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, PgResto
     const char *key;
     json_t *want;
     json_object_foreach(tables, key, want) {
+        if (!keyChosen(key, c->tables, c->tableCount, c->schemas, c->schemaCount))
+            continue;
         /* resolve the stored name with to_regclass (a lookup, never SQL text) */
         const char *params[] = {key};
         PGresult *res =
@@ -192,23 +225,34 @@ static bool verifyCounts(const Snapshot *snap, const PgConnInfo *target, PgResto
     return ok;
 }
 
+/* A new empty file of mode 0600 in $TMPDIR (or /tmp) for what; *name gets
+ * its name (caller frees). -1 with err on failure. */
+static int tempFileNew(const char *what, char **name, LbError *err) {
+    const char *dir = getenv("TMPDIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/tmp";
+    *name = lbXasprintf("%s/lifeboat-pgrestore-XXXXXX", dir);
+    int fd = mkostemp(*name, O_CLOEXEC);
+    if (fd < 0) {
+        lbErrSys(err, "unable to create a temporary file in '%s' for %s", dir, what);
+        free(*name);
+        *name = NULL;
+        return -1;
+    }
+    (void)fchmod(fd, 0600);
+    return fd;
+}
+
 /* Copy the stored dump into an unnamed temporary file for a parallel
  * pg_restore (which needs to seek). *pathOut names it for pg_restore:
  * /proc/self/fd/N of the already unlinked file where /proc is mounted (the
  * file then vanishes with us, even on a crash), else its real name, which
  * the caller unlinks (*unlinkPath). */
 static int dumpToTempFile(Repo *repo, const Node *node, char **pathOut, char **unlinkPath, LbError *err) {
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || dir[0] == '\0')
-        dir = "/tmp";
-    char *name = lbXasprintf("%s/lifeboat-pgrestore-XXXXXX", dir);
-    int fd = mkostemp(name, O_CLOEXEC);
-    if (fd < 0) {
-        lbErrSys(err, "unable to create a temporary file in '%s' for the parallel restore", dir);
-        free(name);
+    char *name = NULL;
+    int fd = tempFileNew("the parallel restore", &name, err);
+    if (fd < 0)
         return -1;
-    }
-    (void)fchmod(fd, 0600);
     if (!restoreFileToFd(repo, node, fd, err)) {
         lbErrorWrap(err, "unable to write the dump to '%s'", name);
         close(fd);
@@ -230,6 +274,134 @@ static int dumpToTempFile(Repo *repo, const Node *node, char **pathOut, char **u
     return fd;
 }
 
+/* ------------------------------------------------------------ --table, --schema */
+
+static void choiceFree(Choice *c) {
+    PgTocName *lists[] = {c->tables, c->schemas, c->known};
+    size_t counts[] = {c->tableCount, c->schemaCount, c->knownCount};
+    for (size_t l = 0; l < 3; l++) {
+        for (size_t i = 0; i < counts[l]; i++)
+            pgtocNameClear(&lists[l][i]);
+        free(lists[l]);
+    }
+    pgtocFree(c->toc);
+    memset(c, 0, sizeof(*c));
+}
+
+static PgTocRequest choiceRequest(const Choice *c, char *const *targetSchemas, size_t targetSchemaCount,
+                                  const PgTocName *targetTables, size_t targetTableCount) {
+    return (PgTocRequest){.tables = c->tables,
+                          .tableCount = c->tableCount,
+                          .schemas = c->schemas,
+                          .schemaCount = c->schemaCount,
+                          .known = c->known,
+                          .knownCount = c->knownCount,
+                          .targetSchemas = targetSchemas,
+                          .targetSchemaCount = targetSchemaCount,
+                          .targetTables = targetTables,
+                          .targetTableCount = targetTableCount,
+                          .dumpName = c->dumpName};
+}
+
+/* Parse the requested names, read the dump's table of contents and check
+ * that every name is in it: before anything is written. */
+static bool choiceBegin(Repo *repo, const Snapshot *snap, const Node *dump, const PgRestoreOptions *o, Choice *c,
+                        PgRestoreResult *r, LbError *err) {
+    char hex[LB_ID_HEX_LEN + 1];
+    lbIdToHex(&snap->id, hex);
+    snprintf(c->dumpName, sizeof(c->dumpName), "snapshot %.8s's dump", hex);
+    c->tables = lbXcalloc(o->tableCount + 1, sizeof(PgTocName));
+    c->schemas = lbXcalloc(o->schemaCount + 1, sizeof(PgTocName));
+    for (; c->tableCount < o->tableCount; c->tableCount++)
+        if (!pgtocNameParse(o->tables[c->tableCount], true, &c->tables[c->tableCount], err))
+            return lbErrorWrap(err, "--table");
+    for (; c->schemaCount < o->schemaCount; c->schemaCount++)
+        if (!pgtocNameParse(o->schemas[c->schemaCount], false, &c->schemas[c->schemaCount], err))
+            return lbErrorWrap(err, "--schema");
+    json_t *tables = json_object_get(snap->meta, "tables");
+    c->known = lbXcalloc(json_object_size(tables) + 1, sizeof(PgTocName));
+    const char *key;
+    json_t *v;
+    json_object_foreach(tables, key, v) {
+        LbError e = {0};
+        if (pgtocNameParse(key, true, &c->known[c->knownCount], &e))
+            c->knownCount++;
+    }
+    LbBuf listing = {0};
+    bool ok = pgdumpListToc(repo, dump, o->binDir, &listing, err);
+    if (ok) {
+        c->toc = pgtocNew((char *)listing.data);
+        r->tocEntries = pgtocCount(c->toc);
+        PgTocRequest req = choiceRequest(c, NULL, 0, NULL, 0);
+        PgTocSelection sel;
+        ok = pgtocSelect(c->toc, &req, &sel, err);
+        pgtocSelectionClear(&sel);
+    } else {
+        lbErrorWrap(err, "unable to list the dump's table of contents");
+    }
+    lbBufFree(&listing);
+    return ok;
+}
+
+/* Choose the entries (the target's schemas known now: a schema it lacks is
+ * created) and write them to a list file for pg_restore --use-list; *listPath
+ * gets its name (the caller unlinks and frees it). Entries left out go to
+ * the warnings. */
+static bool choiceWriteList(Choice *c, const PgConnInfo *target, PgRestoreResult *r, char **listPath, LbError *err) {
+    bool ok = false;
+    char **schemas = NULL;
+    PgTocName *tables = NULL;
+    size_t schemaCount = 0, tableCount = 0;
+    PgTocSelection sel = {0};
+    int fd = -1;
+    PgConn *conn = pgconnOpen(target, err);
+    PGresult *res = conn ? pgconnQuery(conn, "SELECT nspname FROM pg_catalog.pg_namespace", 0, NULL, err) : NULL;
+    PGresult *rels = res ? pgconnQuery(conn,
+                                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN "
+                                       "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN "
+                                       "('r', 'p', 'f')",
+                                       0, NULL, err)
+                         : NULL;
+    if (rels == NULL) {
+        lbErrorWrap(err, "unable to list the schemas and tables of the target database");
+        goto cleanup;
+    }
+    schemaCount = (size_t)PQntuples(res);
+    schemas = lbXcalloc(schemaCount + 1, sizeof(char *));
+    for (size_t i = 0; i < schemaCount; i++)
+        schemas[i] = lbXstrdup(PQgetvalue(res, (int)i, 0));
+    tableCount = (size_t)PQntuples(rels);
+    tables = lbXcalloc(tableCount + 1, sizeof(PgTocName));
+    for (size_t i = 0; i < tableCount; i++)
+        tables[i] = (PgTocName){lbXstrdup(PQgetvalue(rels, (int)i, 0)), lbXstrdup(PQgetvalue(rels, (int)i, 1))};
+    PgTocRequest req = choiceRequest(c, schemas, schemaCount, tables, tableCount);
+    if (!pgtocSelect(c->toc, &req, &sel, err))
+        goto cleanup;
+    r->tocSelected = sel.selected;
+    pgioAddWarnings(&r->warnings, sel.leftOut);
+    fd = tempFileNew("the list of entries to restore", listPath, err);
+    if (fd < 0)
+        goto cleanup;
+    if (!pgioWriteAll(fd, sel.list.data, sel.list.len)) {
+        lbErrSys(err, "unable to write '%s'", *listPath);
+        goto cleanup;
+    }
+    ok = true;
+cleanup:
+    PQclear(res);
+    PQclear(rels);
+    pgioClose(&fd);
+    pgtocSelectionClear(&sel);
+    for (size_t i = 0; i < schemaCount; i++)
+        free(schemas[i]);
+    for (size_t i = 0; i < tableCount; i++)
+        pgtocNameClear(&tables[i]);
+    free(schemas);
+    free(tables);
+    pgconnClose(conn);
+    return ok;
+}
+
 /* Wait for pg_restore. When it fails after printing more than the error
  * message quotes (many "errors ignored on restore"), all it printed goes to
  * r->warnings so that none of it is lost. */
@@ -246,8 +418,9 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
     bool ok = false;
     Node node = {0};
     char *restorePath = NULL, *targetDb = NULL, *targetConn = NULL, *dbArg = NULL, *jobsArg = NULL;
-    char *fileArg = NULL, *unlinkPath = NULL;
+    char *fileArg = NULL, *unlinkPath = NULL, *listPath = NULL, *listArg = NULL;
     char **env = NULL;
+    Choice choice = {0};
     PgConnInfo *maintInfo = NULL;
     PgConn *maint = NULL;
     PgProc *proc = NULL;
@@ -269,6 +442,9 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         lbErr(err, LB_ERR_ARGS, "--pg-target names no database (give dbname=NAME or a URI ending in /NAME)");
         goto cleanup;
     }
+    bool choosing = o->tableCount > 0 || o->schemaCount > 0;
+    if (choosing && !choiceBegin(repo, snap, &node, o, &choice, r, err))
+        goto cleanup;
     if (o->create || o->globals) {
         maint = openMaintenance(o->target, &maintInfo, err);
         if (maint == NULL)
@@ -284,10 +460,13 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
     PgConnInfo *t = pgconnInfoDup(o->target);
     pgconnInfoSet(t, "dbname", targetDb);
     targetConn = pgconnInfoChildString(t);
+    bool listed = !choosing || choiceWriteList(&choice, t, r, &listPath, err);
     pgconnInfoFree(t);
+    if (!listed)
+        goto cleanup;
     dbArg = lbXasprintf("--dbname=%s", targetConn);
     env = pgconnInfoChildEnv(o->target);
-    const char *argv[12];
+    const char *argv[13];
     size_t n = 0;
     argv[n++] = "pg_restore";
     argv[n++] = dbArg;
@@ -299,6 +478,10 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         argv[n++] = "--no-owner";
     if (o->noAcl)
         argv[n++] = "--no-acl";
+    if (listPath) {
+        listArg = lbXasprintf("--use-list=%s", listPath);
+        argv[n++] = listArg;
+    }
     if (o->jobs > 1) {
         tmpFd = dumpToTempFile(repo, &node, &fileArg, &unlinkPath, err);
         if (tmpFd < 0)
@@ -332,7 +515,7 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         }
     }
     pgioAddWarnings(&r->warnings, pgprocStderr(proc));
-    if (o->verify && !verifyCounts(snap, o->target, r, err))
+    if (o->verify && !verifyCounts(snap, o->target, &choice, r, err))
         goto cleanup;
     ok = true;
 cleanup:
@@ -342,6 +525,9 @@ cleanup:
     pgioClose(&tmpFd);
     if (unlinkPath)
         unlink(unlinkPath);
+    if (listPath)
+        unlink(listPath);
+    choiceFree(&choice);
     pgconnClose(maint);
     pgconnInfoFree(maintInfo);
     pgconnEnvFree(env);
@@ -353,6 +539,8 @@ cleanup:
     free(jobsArg);
     free(fileArg);
     free(unlinkPath);
+    free(listPath);
+    free(listArg);
     return ok;
 }
 

@@ -184,8 +184,9 @@ static bool tocCheck(char *listing, const PgDumpTable *tables, size_t tableCount
     return ok;
 }
 
-/* The two pg_restore readers of pgdumpVerify; a reader that stops reading
- * (EPIPE) is closed and the other one goes on. */
+/* The pg_restore readers of pgdumpVerify (two) and pgdumpListToc (one;
+ * fd[1] is -1); a reader that stops reading (EPIPE) is closed and the other
+ * one goes on. */
 typedef struct VerifySinks {
     int fd[2];
 } VerifySinks;
@@ -197,6 +198,42 @@ static int emitToBoth(void *ctx, const uint8_t *data, size_t len, LbError *err) 
         if (v->fd[i] >= 0 && !pgioWriteAll(v->fd[i], data, len))
             pgioClose(&v->fd[i]);
     return v->fd[0] >= 0 || v->fd[1] >= 0 ? 1 : 0;
+}
+
+bool pgdumpListToc(Repo *repo, const Node *dump, const char *binDir, LbBuf *listing, LbError *err) {
+    bool ok = false;
+    char *path = pgprocFind(binDir, "pg_restore", err);
+    PgProc *list = NULL;
+    int in[2] = {-1, -1}, out = -1;
+    if (path == NULL || !pgioPipeNew(in, err))
+        goto cleanup;
+    out = pgioMemfdNew("pg_restore --list", err);
+    if (out < 0)
+        goto cleanup;
+    char *argv[] = {"pg_restore", "--list", "--verbose", NULL};
+    list = pgprocStartP(path, argv, err, .stdinFd = in[0], .stdoutFd = out);
+    if (list == NULL)
+        goto cleanup;
+    pgioClose(&in[0]);
+    /* --list stops reading after the table of contents: the sink then stops the read */
+    VerifySinks sink = {{in[1], -1}};
+    in[1] = -1;
+    bool readOk = restoreFileStream(repo, dump, emitToBoth, &sink, err);
+    pgioClose(&sink.fd[0]);
+    if (!pgprocWait(list, err)) /* its message first: a short read is only its symptom */
+        goto cleanup;
+    if (!readOk) {
+        lbErrorWrap(err, "unable to read the stored dump");
+        goto cleanup;
+    }
+    ok = pgioReadAll(out, listing, err);
+cleanup:
+    pgioClose(&in[0]);
+    pgioClose(&in[1]);
+    pgioClose(&out);
+    pgprocFree(list);
+    free(path);
+    return ok;
 }
 
 bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDumpTable *tables, size_t tableCount,
