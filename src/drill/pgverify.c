@@ -246,8 +246,13 @@ static void runAmcheck(const PgVerifyOptions *o, const PgConnInfo *info, PgVerif
     /* one database: the connection string as pg_amcheck's database argument; --all: as the maintenance
      * database, from which it lists the others */
     dbArg = o->amcheckAll ? lbXasprintf("--maintenance-db=%s", childStr) : lbXstrdup(childStr);
-    char *argv[] = {"pg_amcheck", "--heapallindexed", "--install-missing", "--no-password",
-                    o->amcheckAll ? "--all" : dbArg, o->amcheckAll ? dbArg : NULL, NULL};
+    char *argv[] = {"pg_amcheck",
+                    "--heapallindexed",
+                    "--install-missing",
+                    "--no-password",
+                    o->amcheckAll ? "--all" : dbArg,
+                    o->amcheckAll ? dbArg : NULL,
+                    NULL};
     proc = pgprocStartP(path, argv, &e, .stdoutFd = outFd, .envp = env, .secret = pgconnInfoGet(info, "password"));
     if (proc == NULL)
         goto done;

@@ -270,15 +270,15 @@ bool drillReportText(const DrillResult *r, FILE *out, LbError *err) {
     char *id = lbPrintableDup(r->id), *at = lbPrintableDup(r->at);
     char *rp = r->recoveryPoint ? lbPrintableDup(r->recoveryPoint) : NULL;
     fprintf(out, "drill %s: %s\n", id, r->passed ? "PASSED" : "FAILED");
-    fprintf(out, "started %s UTC, took %s, recovering as of %s%s%s\n\n", start, took, at,
-            rp ? ", recovery point " : "", rp ? rp : "");
+    fprintf(out, "started %s UTC, took %s, recovering as of %s%s%s\n\n", start, took, at, rp ? ", recovery point " : "",
+            rp ? rp : "");
     free(id);
     free(at);
     free(rp);
 
     UiTable *t = uiTableNew();
-    const char *heads[] = {"component", "type", "snapshot", "as of", "bytes", "restore", "verify", "RTO", "RPO",
-                           "result"};
+    const char *heads[] = {"component", "type",   "snapshot", "as of", "bytes",
+                           "restore",   "verify", "RTO",      "RPO",   "result"};
     for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
         uiTableColumn(t, heads[i], i >= 4 && i <= 6 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
     for (size_t i = 0; i < r->componentCount; i++) {

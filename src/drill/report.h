@@ -36,12 +36,12 @@ typedef struct DrillCheck {
 } DrillCheck;
 
 typedef struct DrillComponentResult {
-    char *name;           /* the component ("database", "uploads", ...) */
-    char *type;           /* "postgres", "postgres-physical", "files", "bucket", "command" */
-    char *snapshotId;     /* hex; NULL when no snapshot was found */
-    int64_t snapshotNs;   /* the snapshot's time; 0 = unknown */
-    int64_t recoveredNs;  /* the instant the data was recovered as of; 0 = unknown */
-    uint64_t bytes;       /* bytes restored */
+    char *name;          /* the component ("database", "uploads", ...) */
+    char *type;          /* "postgres", "postgres-physical", "files", "bucket", "command" */
+    char *snapshotId;    /* hex; NULL when no snapshot was found */
+    int64_t snapshotNs;  /* the snapshot's time; 0 = unknown */
+    int64_t recoveredNs; /* the instant the data was recovered as of; 0 = unknown */
+    uint64_t bytes;      /* bytes restored */
     double restoreSeconds;
     double verifySeconds;
     double totalSeconds;  /* restore + verify (+ scratch setup): the achieved RTO */

@@ -297,8 +297,8 @@ ScratchPg *scratchPgStart(ScratchSet *set, int major, LbError *err) {
     scratchSetAddPg(set, pg); /* from now on the cleanup stops it, whatever happens below */
 
     path = lbXasprintf("%s/initdb", binDir);
-    char *initdb[] = {"initdb", "-D",       dataDir,        "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                      "--no-locale", "--no-sync", NULL};
+    char *initdb[] = {"initdb", "-D",   dataDir,       "-U",        "postgres", "--auth=trust",
+                      "-E",     "UTF8", "--no-locale", "--no-sync", NULL};
     if (!scratchRunAs(&owner, path, initdb, serverDir, setupLog, set, err)) {
         char *tail = logTail(setupLog, 1500);
         lbErrorWrap(err, "unable to create a scratch PostgreSQL cluster in '%s' (%s)", dataDir, tail);

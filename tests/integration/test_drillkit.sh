@@ -123,6 +123,8 @@ if last_output | grep -qF "PASS: rows: 44 in 3 tables; the snapshot holds estima
 else
     fail "the estimate line gives both totals"; last_output | sed 's/^/#   /'
 fi
+last_output >"$TMP/estimate.out"
+check_gone "after the estimate run" "$TMP/estimate.out"
 
 # 3. signals while the server runs
 start_sleeping() { # output-file: start the tool in the background, wait until its server runs
@@ -187,7 +189,9 @@ if [ "$(id -u)" = 0 ]; then
     if last_output | grep -qF "user 'postgres' cannot enter '$TMP/closed'"; then ok "the error names the directory"; else fail "the error names the directory"; last_output | sed 's/^/#   /'; fi
     if [ -z "$(ls -A "$TMP/closed/parent")" ]; then ok "and leaves nothing behind"; else fail "and leaves nothing behind"; fi
     TMPDIR=$TMP/closed/parent check_rc 0 "as root, a TMPDIR the server's user cannot enter gives way to /tmp" "$K" scratch-pg
-    if [ "$(last_output | sed -n 's/^dir=//p' | cut -c1-20)" = /tmp/lifeboat-drill. ]; then ok "the folder was made in /tmp"; else fail "the folder was made in /tmp"; last_output | sed 's/^/#   /'; fi
+    last_output >"$TMP/tmpdir.out"
+    if [ "$(field dir "$TMP/tmpdir.out" | cut -c1-20)" = /tmp/lifeboat-drill. ]; then ok "the folder was made in /tmp"; else fail "the folder was made in /tmp"; last_output | sed 's/^/#   /'; fi
+    check_gone "after the TMPDIR run" "$TMP/tmpdir.out"
 else
     skip "root-only checks of the folder's parents"
 fi
