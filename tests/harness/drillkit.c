@@ -16,6 +16,11 @@
  *   --amcheck          run pg_amcheck
  *   --symlink NAME=TO  create the symbolic link FOLDER/NAME -> TO
  *   --readonly NAME    create FOLDER/NAME/file, then make FOLDER/NAME mode 0555
+ *   --run CMD          after the scratch server started, run `sh -c CMD` with
+ *                      SCRATCH_DIR=FOLDER in its environment
+ *   --adopt NAME       adopt the server CMD started in FOLDER/NAME the way
+ *                      tests/harness/pg/start.sh lays it out (data/, run/,
+ *                      pg.env with PGPORT and PG_BIN); prints "adopted=PID"
  *   --sleep SECONDS    print "sleeping" and sleep (to be sent a signal)
  *   Then frees the set. Each verification line is printed as "PASS: ..."
  *   or "FAIL: ...", then "verify: passed" or "verify: failed: MESSAGE".
@@ -38,7 +43,7 @@
 static int usage(void) {
     fprintf(stderr, "usage: lifeboat-drillkit bin-dir MAJOR | scratch-pg [--parent DIR] [--db NAME] [--sql FILE] "
                     "[--meta FILE] [--check SQL]... [--amcheck] [--symlink NAME=TO] [--readonly NAME] "
-                    "[--sleep SECONDS]\n");
+                    "[--run CMD] [--adopt NAME] [--sleep SECONDS]\n");
     return 1;
 }
 
@@ -68,7 +73,7 @@ static char *readFile(const char *path) {
 }
 
 typedef struct Args {
-    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly;
+    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt;
     const char *checks[32];
     size_t checkCount;
     bool amcheck;
@@ -95,6 +100,10 @@ static bool parseArgs(int argc, char **argv, Args *a) {
             a->symlink = argv[++i];
         else if (strcmp(o, "--readonly") == 0)
             a->readonly = argv[++i];
+        else if (strcmp(o, "--run") == 0)
+            a->run = argv[++i];
+        else if (strcmp(o, "--adopt") == 0)
+            a->adopt = argv[++i];
         else if (strcmp(o, "--sleep") == 0)
             a->sleepSeconds = atoi(argv[++i]);
         else if (strcmp(o, "--check") == 0 && a->checkCount < 32)
@@ -132,6 +141,50 @@ static bool plant(ScratchSet *set, const Args *a, LbError *err) {
             return lbErrSys(err, "unable to create the read-only folder");
     }
     return true;
+}
+
+/* FOLDER/NAME/pg.env's value of VAR ("export VAR=value"); caller frees. */
+static char *envValue(const char *envFile, const char *var) {
+    char *text = readFile(envFile);
+    char *want = lbXasprintf("export %s=", var), *value = NULL;
+    char *at = text ? strstr(text, want) : NULL;
+    if (at) {
+        at += strlen(want);
+        value = lbXasprintf("%.*s", (int)strcspn(at, "\n"), at);
+    }
+    free(want);
+    free(text);
+    return value;
+}
+
+/* --run, then --adopt. */
+static bool runAndAdopt(ScratchSet *set, const Args *a, LbError *err) {
+    if (a->run) {
+        setenv("SCRATCH_DIR", scratchSetDir(set), 1);
+        fflush(stdout);
+        if (system(a->run) != 0)
+            return lbErr(err, LB_ERR_COMMAND, "--run command failed");
+    }
+    if (a->adopt == NULL)
+        return true;
+    char *base = scratchSetPath(set, a->adopt);
+    char *envFile = lbXasprintf("%s/pg.env", base), *data = lbXasprintf("%s/data", base);
+    char *sock = lbXasprintf("%s/run", base);
+    char *port = envValue(envFile, "PGPORT"), *bin = envValue(envFile, "PG_BIN");
+    ScratchPg *pg = NULL;
+    if (port && bin)
+        pg = scratchPgAdopt(set, data, bin, atoi(port), sock, err);
+    else
+        lbErr(err, LB_ERR_NOT_FOUND, "no PGPORT and PG_BIN in '%s'", envFile);
+    if (pg)
+        printf("adopted=%d\n", (int)scratchPgPid(pg));
+    free(base);
+    free(envFile);
+    free(data);
+    free(sock);
+    free(port);
+    free(bin);
+    return pg != NULL;
 }
 
 static int verify(const char *conn, const char *binDir, const Args *a) {
@@ -203,6 +256,8 @@ static int scratchPg(int argc, char **argv) {
         if (!ok)
             goto cleanup;
     }
+    if (!runAndAdopt(set, &a, &err))
+        goto cleanup;
     rc = 0;
     if (a.metaFile || a.checkCount > 0 || a.amcheck)
         rc = verify(conn, scratchPgBinPath(pg), &a);

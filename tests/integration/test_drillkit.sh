@@ -127,13 +127,15 @@ last_output >"$TMP/estimate.out"
 check_gone "after the estimate run" "$TMP/estimate.out"
 
 # 3. signals while the server runs
-start_sleeping() { # output-file: start the tool in the background, wait until its server runs
+start_sleeping() { # output-file [more options]: start the tool in the background, wait until its server runs
+    local out=$1
+    shift
     set -m # job control: a background job would otherwise ignore SIGINT
-    "$K" scratch-pg --db app --sql "$TMP/setup.sql" --sleep 120 >"$1" 2>&1 &
+    "$K" scratch-pg --db app --sql "$TMP/setup.sql" "$@" --sleep 120 >"$out" 2>&1 &
     KPID=$!
     set +m
     for _ in $(seq 1 600); do
-        grep -q '^sleeping' "$1" && return 0
+        grep -q '^sleeping' "$out" && return 0
         alive "$KPID" || return 1
         sleep 0.1
     done
@@ -171,6 +173,26 @@ for sig in TERM INT HUP; do
     check_gone "SIG$sig" "$out" "$pid" $kids
 done
 
+# a server something else started inside the folder (as the point-in-time
+# restore does), adopted: the cleanup stops it too
+HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
+out=$TMP/adopt.out
+if start_sleeping "$out" --run "'$HARNESS/start.sh' \"\$SCRATCH_DIR/manual\" >/dev/null" --adopt manual; then
+    pid=$(field pid "$out")
+    adopted=$(field adopted "$out")
+    kids="$(pgrep -P "$pid" | tr '\n' ' ') $(pgrep -P "$adopted" | tr '\n' ' ')"
+    if alive "$adopted" && [ "$adopted" != "$pid" ]; then ok "an adopted server runs beside the scratch server"; else fail "an adopted server runs beside the scratch server"; sed 's/^/#   /' "$out"; fi
+    kill -TERM "$KPID"
+    wait "$KPID"
+    rc=$?
+    if [ "$rc" -eq 143 ]; then ok "SIGTERM with an adopted server: exit status 143"; else fail "SIGTERM with an adopted server: exit status $rc"; fi
+    # shellcheck disable=SC2086
+    check_gone "SIGTERM with an adopted server" "$out" "$pid" "$adopted" $kids
+else
+    fail "the adopted server did not start"; sed 's/^/#   /' "$out"
+    kill -KILL "$KPID" 2>/dev/null
+fi
+
 # 4. the cleanup never follows a link out of the folder; read-only folders go too
 mkdir -p "$TMP/outside"
 echo keep >"$TMP/outside/precious"
@@ -180,7 +202,17 @@ last_output >"$TMP/link.out"
 check_gone "with a link and a read-only folder" "$TMP/link.out"
 if [ "$(cat "$TMP/outside/precious" 2>/dev/null)" = keep ]; then ok "the link's target is untouched"; else fail "the link's target is untouched"; fi
 
-# 5. as root: the server's user must be able to enter the folder
+# 5. as root: the server's user must be able to enter the folder; as
+# another user the server runs as that user, and a read-only folder (which
+# only root could empty as it is) is removed too
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && runuser -u postgres -- test -x "$K"; then
+    (cd / && runuser -u postgres -- "$K" scratch-pg --readonly ro/sub --amcheck) >"$TMP/user.out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ] && grep -q "PASS: pg_amcheck" "$TMP/user.out"; then ok "as user postgres: a scratch server starts and verifies"; else fail "as user postgres (exit $rc)"; sed 's/^/#   /' "$TMP/user.out"; fi
+    check_gone "as user postgres, with a read-only folder" "$TMP/user.out"
+else
+    skip "as another user: needs root, a postgres user and a build it can run"
+fi
 if [ "$(id -u)" = 0 ]; then
     mkdir -p "$TMP/closed/parent"
     chmod 711 "$TMP" # the test's own folder: searchable, so that the closed one is the first refused
