@@ -39,6 +39,7 @@
 #include "drill/pgverify.h"
 #include "drill/scratch.h"
 #include "pg/pgconn.h"
+#include "pg/wal.h"
 
 static int usage(void) {
     fprintf(stderr, "usage: lifeboat-drillkit bin-dir MAJOR | scratch-pg [--parent DIR] [--db NAME] [--sql FILE] "
@@ -58,16 +59,13 @@ static bool runSql(const char *conninfo, const char *sql, LbError *err) {
     return ok;
 }
 
-static char *readFile(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return NULL;
+/* A whole file as a string (walReadFile reads any regular file); NULL with err. */
+static char *readFile(const char *path, LbError *err) {
     LbBuf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        lbBufAppend(&b, chunk, n);
-    fclose(f);
+    if (!walReadFile(path, &b, err)) {
+        lbBufFree(&b);
+        return NULL;
+    }
     lbBufAppend(&b, "", 1);
     return (char *)lbBufTake(&b, NULL);
 }
@@ -145,7 +143,8 @@ static bool plant(ScratchSet *set, const Args *a, LbError *err) {
 
 /* FOLDER/NAME/pg.env's value of VAR ("export VAR=value"); caller frees. */
 static char *envValue(const char *envFile, const char *var) {
-    char *text = readFile(envFile);
+    LbError ignored = {0};
+    char *text = readFile(envFile, &ignored);
     char *want = lbXasprintf("export %s=", var), *value = NULL;
     char *at = text ? strstr(text, want) : NULL;
     if (at) {
@@ -248,10 +247,8 @@ static int scratchPg(int argc, char **argv) {
     printf("conn=%s\n", conn);
     fflush(stdout);
     if (a.sqlFile) {
-        char *sql = readFile(a.sqlFile);
+        char *sql = readFile(a.sqlFile, &err);
         bool ok = sql != NULL && runSql(conn, sql, &err);
-        if (sql == NULL)
-            lbErrSys(&err, "unable to read '%s'", a.sqlFile);
         free(sql);
         if (!ok)
             goto cleanup;
