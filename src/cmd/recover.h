@@ -42,6 +42,7 @@ typedef struct RecoverItem {
     char *targetError; /* the target could not be inspected (owned) */
     CliArgv extra;     /* more options for its restore (drill: the scratch server's settings) */
     bool clean;        /* as RecoverRunOptions.clean, for this item only */
+    bool skip;         /* not run (drill: its scratch target could not be made); never ok */
     char *checkConn;   /* where the recovered database answers queries (owned; NULL: a logical one's target) */
     /* results */
     bool ran, ok;

@@ -49,6 +49,25 @@ static bool emptyDir(const char *dir, LbError *err) {
     return true;
 }
 
+/* The missing parents of a data directory, mode 0755: the server's user
+ * (postgres, when lifeboat runs as root) must pass through them. */
+static bool makeParents(const char *path, char **error) {
+    char *p = lbXstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            *error = lbXasprintf("unable to create '%s': %s", p, strerror(errno));
+            free(p);
+            return false;
+        }
+        *s = '/';
+    }
+    free(p);
+    return true;
+}
+
 /* ---- the restore command of an item ---- */
 
 static void buildArgv(const RecoverItem *it, const RecoverRunOptions *o, CliArgv *a) {
@@ -116,6 +135,8 @@ static bool startChild(RecoverItem *it, const RecoverRunOptions *o, Child *ch) {
         return false;
     }
     bool dir = it->comp->type != cfgCompPostgres && strncmp(it->target, "s3:", 3) != 0;
+    if (it->comp->type == cfgCompPostgresPhysical && !makeParents(it->target, &it->error))
+        return false;
     if ((o->clean || it->clean) && dir && it->notEmpty) {
         LbError err = {0};
         if (it->serverOnIt || !emptyDir(it->target, &err)) {
@@ -259,6 +280,8 @@ bool recoverSetRun(RecoverSet *set, const RecoverRunOptions *o) {
             waitOne(set, o, children);
             running--;
         }
+        if (it->skip)
+            continue;
         progressLine(o, it, true);
         if (!startChild(it, o, &children[i])) {
             it->ran = true;

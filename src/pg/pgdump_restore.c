@@ -506,11 +506,20 @@ bool pgdumpRestore(Repo *repo, const Snapshot *snap, const PgRestoreOptions *o, 
         LbError writeErr = {0};
         bool written = restoreToFd(repo, snap, "/" PGDUMP_DUMP_FILE, fds[1], NULL, &writeErr);
         pgioClose(&fds[1]);
-        /* pg_restore's message first: a closed pipe is only its symptom */
-        if (!waitRestore(proc, r, err))
-            goto cleanup;
-        if (!written) {
+        /* pg_restore's message first when our side failed on the closed
+         * pipe (only its symptom); ours first when the repository could not
+         * give the dump (a damaged or missing blob: pg_restore then only
+         * sees the input end early) */
+        bool ours = !written && (writeErr.code == LB_ERR_CORRUPT || writeErr.code == LB_ERR_CRYPTO ||
+                                 writeErr.code == LB_ERR_NOT_FOUND || writeErr.code == LB_ERR_FORMAT);
+        LbError restoreErr = {0};
+        bool restored = waitRestore(proc, r, &restoreErr);
+        if (!written && (ours || restored)) {
             *err = writeErr;
+            goto cleanup;
+        }
+        if (!restored) {
+            *err = restoreErr;
             goto cleanup;
         }
     }

@@ -210,7 +210,7 @@ for c in comps.values():
     assert c["passed"] is True, c
     assert c["rto_seconds"] > 0 and c["rpo_seconds"] >= 0, c
     assert c["restore_seconds"] > 0, c
-assert comps["database"]["rto_objective"] == 600, comps["database"]
+assert comps["database"]["rto_objective_seconds"] == 600, comps["database"]
 assert d["consistency"]["keys_missing"] == 0 and d["consistency"]["keys_referenced"] == 6, d.get("consistency")
 PY
 ls "$TMP/state/drills/"*.html >/dev/null 2>&1 && grep -q "<html" "$TMP/state/drills/"*.html &&
@@ -244,7 +244,7 @@ last_output >"$TMP/damaged.out"
 grep -q "database" "$TMP/damaged.out" && grep -Eq "blob [0-9a-f]{8}" "$TMP/damaged.out" &&
     ok "... naming the database component and the damaged blob" || fail "... naming component and blob: $(tail -5 "$TMP/damaged.out")"
 [ -z "$(ls -A "$DRILLTMP")" ] && ok "... and no scratch folder remains" || fail "scratch left: $(ls -A "$DRILLTMP")"
-if pgrep -f "lifeboat-drill" >/dev/null; then fail "... a scratch process remains: $(pgrep -af lifeboat-drill)"; else ok "... and no scratch server or process remains"; fi
+if pgrep -f "$DRILLTMP/lifeboat-drill" >/dev/null; then fail "... a scratch process remains: $(pgrep -af "$DRILLTMP/lifeboat-drill")"; else ok "... and no scratch server or process remains"; fi
 cp -p "$TMP/pack.saved" "$PACK"
 unset TMPDIR
 
