@@ -21,6 +21,11 @@
  *   --adopt NAME       adopt the server CMD started in FOLDER/NAME the way
  *                      tests/harness/pg/start.sh lays it out (data/, run/,
  *                      pg.env with PGPORT and PG_BIN); prints "adopted=PID"
+ *   --wait-for FILE    before verifying, print "waiting" and wait (up to
+ *                      five minutes) until FILE exists (a test damages the
+ *                      database meanwhile)
+ *   --stop             after verifying, scratchPgStop the server; prints
+ *                      "stopped"
  *   --sleep SECONDS    print "sleeping" and sleep (to be sent a signal)
  *   Then frees the set. Each verification line is printed as "PASS: ..."
  *   or "FAIL: ...", then "verify: passed" or "verify: failed: MESSAGE".
@@ -44,7 +49,7 @@
 static int usage(void) {
     fprintf(stderr, "usage: lifeboat-drillkit bin-dir MAJOR | scratch-pg [--parent DIR] [--db NAME] [--sql FILE] "
                     "[--meta FILE] [--check SQL]... [--amcheck] [--symlink NAME=TO] [--readonly NAME] "
-                    "[--run CMD] [--adopt NAME] [--sleep SECONDS]\n");
+                    "[--run CMD] [--adopt NAME] [--wait-for FILE] [--stop] [--sleep SECONDS]\n");
     return 1;
 }
 
@@ -71,10 +76,10 @@ static char *readFile(const char *path, LbError *err) {
 }
 
 typedef struct Args {
-    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt;
+    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt, *waitFor;
     const char *checks[32];
     size_t checkCount;
-    bool amcheck;
+    bool amcheck, stop;
     int sleepSeconds;
 } Args;
 
@@ -84,6 +89,8 @@ static bool parseArgs(int argc, char **argv, Args *a) {
         bool hasValue = i + 1 < argc;
         if (strcmp(o, "--amcheck") == 0)
             a->amcheck = true;
+        else if (strcmp(o, "--stop") == 0)
+            a->stop = true;
         else if (!hasValue)
             return false;
         else if (strcmp(o, "--parent") == 0)
@@ -98,6 +105,8 @@ static bool parseArgs(int argc, char **argv, Args *a) {
             a->symlink = argv[++i];
         else if (strcmp(o, "--readonly") == 0)
             a->readonly = argv[++i];
+        else if (strcmp(o, "--wait-for") == 0)
+            a->waitFor = argv[++i];
         else if (strcmp(o, "--run") == 0)
             a->run = argv[++i];
         else if (strcmp(o, "--adopt") == 0)
@@ -255,9 +264,23 @@ static int scratchPg(int argc, char **argv) {
     }
     if (!runAndAdopt(set, &a, &err))
         goto cleanup;
+    if (a.waitFor) {
+        printf("waiting\n");
+        fflush(stdout);
+        for (int i = 0; i < 3000 && access(a.waitFor, F_OK) != 0; i++)
+            usleep(100000);
+    }
     rc = 0;
     if (a.metaFile || a.checkCount > 0 || a.amcheck)
         rc = verify(conn, scratchPgBinPath(pg), &a);
+    if (a.stop) {
+        if (!scratchPgStop(pg, &err)) {
+            rc = 1;
+            goto cleanup;
+        }
+        printf("stopped\n");
+        fflush(stdout);
+    }
     if (a.sleepSeconds > 0) {
         printf("sleeping\n");
         fflush(stdout);
