@@ -13,7 +13,8 @@
  *   --sql FILE         run FILE's statements in the database
  *   --meta FILE        verify row counts against this snapshot meta (JSON)
  *   --check SQL        an SQL check (repeatable)
- *   --amcheck          run pg_amcheck
+ *   --amcheck          run pg_amcheck (on the database)
+ *   --amcheck-all      run pg_amcheck --all (every database)
  *   --symlink NAME=TO  create the symbolic link FOLDER/NAME -> TO
  *   --readonly NAME    create FOLDER/NAME/file, then make FOLDER/NAME mode 0555
  *   --run CMD          after the scratch server started, run `sh -c CMD` with
@@ -48,7 +49,7 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: lifeboat-drillkit bin-dir MAJOR | scratch-pg [--parent DIR] [--db NAME] [--sql FILE] "
-                    "[--meta FILE] [--check SQL]... [--amcheck] [--symlink NAME=TO] [--readonly NAME] "
+                    "[--meta FILE] [--check SQL]... [--amcheck] [--amcheck-all] [--symlink NAME=TO] [--readonly NAME] "
                     "[--run CMD] [--adopt NAME] [--wait-for FILE] [--stop] [--sleep SECONDS]\n");
     return 1;
 }
@@ -79,7 +80,7 @@ typedef struct Args {
     const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt, *waitFor;
     const char *checks[32];
     size_t checkCount;
-    bool amcheck, stop;
+    bool amcheck, amcheckAll, stop;
     int sleepSeconds;
 } Args;
 
@@ -89,6 +90,8 @@ static bool parseArgs(int argc, char **argv, Args *a) {
         bool hasValue = i + 1 < argc;
         if (strcmp(o, "--amcheck") == 0)
             a->amcheck = true;
+        else if (strcmp(o, "--amcheck-all") == 0)
+            a->amcheck = a->amcheckAll = true;
         else if (strcmp(o, "--stop") == 0)
             a->stop = true;
         else if (!hasValue)
@@ -210,7 +213,8 @@ static int verify(const char *conn, const char *binDir, const Args *a) {
                          .meta = meta,
                          .checks = a->checks,
                          .checkCount = a->checkCount,
-                         .amcheck = a->amcheck};
+                         .amcheck = a->amcheck,
+                         .amcheckAll = a->amcheckAll};
     PgVerifyResult r;
     LbError err = {0};
     bool ok = pgverifyRun(&o, &r, &err);

@@ -141,6 +141,11 @@ start_sleeping() { # output-file [more options]: start the tool in the backgroun
     done
     return 1
 }
+check_rc 0 "pg_amcheck --all checks every database and passes" "$K" scratch-pg --db app --sql "$TMP/setup.sql" --amcheck-all
+last_output >"$TMP/all.out"
+if grep -q "^PASS: pg_amcheck: no corruption" "$TMP/all.out"; then ok "pg_amcheck --all: no corruption"; else fail "pg_amcheck --all: no corruption"; sed 's/^/#   /' "$TMP/all.out"; fi
+check_gone "after pg_amcheck --all" "$TMP/all.out"
+
 # pg_amcheck fails, quoting its report, on a table whose page was damaged
 as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 out=$TMP/damaged.out
