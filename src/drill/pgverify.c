@@ -227,6 +227,39 @@ static bool checkRows(PgConn *conn, const json_t *meta, PgVerifyResult *r, LbErr
 
 /* ---- pg_amcheck ---- */
 
+#define MAX_AMCHECK_REPORTS 5 /* problems quoted from pg_amcheck's report; the rest are counted */
+
+/* pg_amcheck's report on one line: each problem is a line naming the
+ * relation, block and offset, followed by indented lines saying what is
+ * wrong; those become "RELATION...: WHAT; ..." for the first few problems,
+ * then "(N problems)". Caller frees. */
+static char *amcheckSummary(const char *text) {
+    LbBuf b = {0};
+    size_t problems = 0;
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        bool indented = line[0] == ' ' || line[0] == '\t';
+        const char *start = line;
+        while (indented && (*start == ' ' || *start == '\t'))
+            start++;
+        if (len > 0 && !indented)
+            problems++;
+        if (len > 0 && problems <= MAX_AMCHECK_REPORTS) {
+            if (b.len > 0)
+                lbBufAppendStr(&b, indented ? " " : "; ");
+            lbBufAppend(&b, start, len - (size_t)(start - line));
+        }
+        line += len + (line[len] == '\n');
+    }
+    if (problems > MAX_AMCHECK_REPORTS) {
+        char more[64];
+        snprintf(more, sizeof(more), "; ... (%zu problems)", problems);
+        lbBufAppendStr(&b, more);
+    }
+    lbBufAppend(&b, "", 1);
+    return (char *)lbBufTake(&b, NULL);
+}
+
 static void runAmcheck(const PgVerifyOptions *o, const PgConnInfo *info, PgVerifyResult *r) {
     LbError e = {0};
     char *path = pgprocFind(o->binDir, "pg_amcheck", &e);
@@ -246,7 +279,8 @@ static void runAmcheck(const PgVerifyOptions *o, const PgConnInfo *info, PgVerif
     /* one database: the connection string as pg_amcheck's database argument; --all: as the maintenance
      * database, from which it lists the others */
     dbArg = o->amcheckAll ? lbXasprintf("--maintenance-db=%s", childStr) : lbXstrdup(childStr);
-    char *argv[] = {"pg_amcheck",
+    /* argv[0] the full path: pg_amcheck finds its own installation through it */
+    char *argv[] = {path,
                     "--heapallindexed",
                     "--install-missing",
                     "--no-password",
@@ -266,7 +300,9 @@ static void runAmcheck(const PgVerifyOptions *o, const PgConnInfo *info, PgVerif
     }
     if (out.len > 0 && out.data[0] != '\0') {
         char *masked = pgconnRedact(info, (char *)out.data);
-        char *shown = lbPrintableDup(masked);
+        char *summary = amcheckSummary(masked);
+        char *shown = lbPrintableDup(summary);
+        free(summary);
         if (strlen(shown) > 1500)
             strcpy(shown + 1497, "...");
         char why[LB_ERROR_MSG_MAX];

@@ -97,7 +97,8 @@ void drillComponentFail(DrillComponentResult *c, const char *fmt, ...) __attribu
 void drillComponentCompare(DrillComponentResult *c);
 /* The consistency section (created empty on first call). */
 DrillConsistency *drillResultConsistency(DrillResult *result);
-/* Recompute result->passed from the components and the consistency check. */
+/* Recompute result->passed from the components and the consistency check
+ * (a drill that covered nothing does not pass). */
 void drillResultFinish(DrillResult *result);
 
 /* "0.4 s", "12.3 s", "4m05s", "2h10m", "3d04h" for tables. */

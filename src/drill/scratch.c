@@ -287,7 +287,10 @@ static bool ownerCanSearch(const PitrOwner *owner, const char *dir, char *failed
 }
 
 bool scratchCheckSearch(ScratchSet *set, const PitrOwner *owner, LbError *err) {
-    if (set->searchChecked)
+    pthread_mutex_lock(&set->mu);
+    bool checked = set->searchChecked;
+    pthread_mutex_unlock(&set->mu);
+    if (checked)
         return true;
     char failed[PATH_MAX];
     if (!ownerCanSearch(owner, set->dir, failed, sizeof(failed)))
@@ -296,7 +299,9 @@ bool scratchCheckSearch(ScratchSet *set, const PitrOwner *owner, LbError *err) {
                      "folder under a directory that user can search (such as /tmp), with TMPDIR or the drill's "
                      "scratch directory setting; lifeboat does not change the mode of directories it did not create.",
                      set->dir, owner->name, failed);
+    pthread_mutex_lock(&set->mu);
     set->searchChecked = true;
+    pthread_mutex_unlock(&set->mu);
     return true;
 }
 

@@ -35,8 +35,11 @@
  * binding it. The "port" is then only part of the socket's name
  * (.s.PGSQL.5432); connection strings carry host=SOCKETDIR port=5432.
  *
- * Not thread-safe except where said: scratchSetWatchPgid/UnwatchPgid and the
- * cleanup may be called from any thread.
+ * Threads: the restores of a drill may run in parallel, so scratchSetPath,
+ * scratchSetMkdir, scratchSetWatchPgid/UnwatchPgid, scratchPgStart and
+ * scratchPgAdopt may be called from several threads at once; the cleanup
+ * may run on the signal guard's thread. scratchSetFree must be the last
+ * call, after every other thread is done with the set.
  */
 #ifndef LIFEBOAT_DRILL_SCRATCH_H
 #define LIFEBOAT_DRILL_SCRATCH_H

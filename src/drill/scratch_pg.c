@@ -182,7 +182,7 @@ bool scratchPgHalt(ScratchPg *pg, const char *mode, LbError *err) {
     if (!scratchProcAlive(pid))
         return true;
     char *pgCtl = lbXasprintf("%s/pg_ctl", pg->binDir);
-    char *argv[] = {"pg_ctl", "-D", pg->dataDir, "-m", (char *)mode, "-w", "-t", STOP_TIMEOUT, "stop", NULL};
+    char *argv[] = {pgCtl, "-D", pg->dataDir, "-m", (char *)mode, "-w", "-t", STOP_TIMEOUT, "stop", NULL};
     LbError ctlErr = {0};
     if (!scratchRunAs(&pg->owner, pgCtl, argv, "/", pg->logPath, NULL, &ctlErr))
         lbLogDebug("scratch: %s", ctlErr.msg);
@@ -297,8 +297,9 @@ ScratchPg *scratchPgStart(ScratchSet *set, int major, LbError *err) {
     scratchSetAddPg(set, pg); /* from now on the cleanup stops it, whatever happens below */
 
     path = lbXasprintf("%s/initdb", binDir);
-    char *initdb[] = {"initdb", "-D",   dataDir,       "-U",        "postgres", "--auth=trust",
-                      "-E",     "UTF8", "--no-locale", "--no-sync", NULL};
+    /* argv[0] the full path: initdb and pg_ctl find postgres beside themselves through it */
+    char *initdb[] = {path, "-D",   dataDir,       "-U",        "postgres", "--auth=trust",
+                      "-E", "UTF8", "--no-locale", "--no-sync", NULL};
     if (!scratchRunAs(&owner, path, initdb, serverDir, setupLog, set, err)) {
         char *tail = logTail(setupLog, 1500);
         lbErrorWrap(err, "unable to create a scratch PostgreSQL cluster in '%s' (%s)", dataDir, tail);
@@ -312,7 +313,7 @@ ScratchPg *scratchPgStart(ScratchSet *set, int major, LbError *err) {
     }
     free(path);
     path = lbXasprintf("%s/pg_ctl", binDir);
-    char *start[] = {"pg_ctl", "-D", dataDir, "-l", pg->logPath, "-w", "-t", START_TIMEOUT, "start", NULL};
+    char *start[] = {path, "-D", dataDir, "-l", pg->logPath, "-w", "-t", START_TIMEOUT, "start", NULL};
     if (!scratchRunAs(&owner, path, start, serverDir, setupLog, set, err) || !probe(pg, err)) {
         char *tail = logTail(pg->logPath, 1500);
         lbErrorWrap(err, "unable to start the scratch PostgreSQL server in '%s' (server log: %s)", dataDir, tail);

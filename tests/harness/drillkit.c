@@ -13,7 +13,8 @@
  *   --sql FILE         run FILE's statements in the database
  *   --meta FILE        verify row counts against this snapshot meta (JSON)
  *   --check SQL        an SQL check (repeatable)
- *   --amcheck          run pg_amcheck
+ *   --amcheck          run pg_amcheck (on the database)
+ *   --amcheck-all      run pg_amcheck --all (every database)
  *   --symlink NAME=TO  create the symbolic link FOLDER/NAME -> TO
  *   --readonly NAME    create FOLDER/NAME/file, then make FOLDER/NAME mode 0555
  *   --run CMD          after the scratch server started, run `sh -c CMD` with
@@ -21,6 +22,11 @@
  *   --adopt NAME       adopt the server CMD started in FOLDER/NAME the way
  *                      tests/harness/pg/start.sh lays it out (data/, run/,
  *                      pg.env with PGPORT and PG_BIN); prints "adopted=PID"
+ *   --wait-for FILE    before verifying, print "waiting" and wait (up to
+ *                      five minutes) until FILE exists (a test damages the
+ *                      database meanwhile)
+ *   --stop             after verifying, scratchPgStop the server; prints
+ *                      "stopped"
  *   --sleep SECONDS    print "sleeping" and sleep (to be sent a signal)
  *   Then frees the set. Each verification line is printed as "PASS: ..."
  *   or "FAIL: ...", then "verify: passed" or "verify: failed: MESSAGE".
@@ -43,8 +49,8 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: lifeboat-drillkit bin-dir MAJOR | scratch-pg [--parent DIR] [--db NAME] [--sql FILE] "
-                    "[--meta FILE] [--check SQL]... [--amcheck] [--symlink NAME=TO] [--readonly NAME] "
-                    "[--run CMD] [--adopt NAME] [--sleep SECONDS]\n");
+                    "[--meta FILE] [--check SQL]... [--amcheck] [--amcheck-all] [--symlink NAME=TO] [--readonly NAME] "
+                    "[--run CMD] [--adopt NAME] [--wait-for FILE] [--stop] [--sleep SECONDS]\n");
     return 1;
 }
 
@@ -71,10 +77,10 @@ static char *readFile(const char *path, LbError *err) {
 }
 
 typedef struct Args {
-    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt;
+    const char *parent, *db, *sqlFile, *metaFile, *symlink, *readonly, *run, *adopt, *waitFor;
     const char *checks[32];
     size_t checkCount;
-    bool amcheck;
+    bool amcheck, amcheckAll, stop;
     int sleepSeconds;
 } Args;
 
@@ -84,6 +90,10 @@ static bool parseArgs(int argc, char **argv, Args *a) {
         bool hasValue = i + 1 < argc;
         if (strcmp(o, "--amcheck") == 0)
             a->amcheck = true;
+        else if (strcmp(o, "--amcheck-all") == 0)
+            a->amcheck = a->amcheckAll = true;
+        else if (strcmp(o, "--stop") == 0)
+            a->stop = true;
         else if (!hasValue)
             return false;
         else if (strcmp(o, "--parent") == 0)
@@ -98,6 +108,8 @@ static bool parseArgs(int argc, char **argv, Args *a) {
             a->symlink = argv[++i];
         else if (strcmp(o, "--readonly") == 0)
             a->readonly = argv[++i];
+        else if (strcmp(o, "--wait-for") == 0)
+            a->waitFor = argv[++i];
         else if (strcmp(o, "--run") == 0)
             a->run = argv[++i];
         else if (strcmp(o, "--adopt") == 0)
@@ -201,7 +213,8 @@ static int verify(const char *conn, const char *binDir, const Args *a) {
                          .meta = meta,
                          .checks = a->checks,
                          .checkCount = a->checkCount,
-                         .amcheck = a->amcheck};
+                         .amcheck = a->amcheck,
+                         .amcheckAll = a->amcheckAll};
     PgVerifyResult r;
     LbError err = {0};
     bool ok = pgverifyRun(&o, &r, &err);
@@ -255,9 +268,23 @@ static int scratchPg(int argc, char **argv) {
     }
     if (!runAndAdopt(set, &a, &err))
         goto cleanup;
+    if (a.waitFor) {
+        printf("waiting\n");
+        fflush(stdout);
+        for (int i = 0; i < 3000 && access(a.waitFor, F_OK) != 0; i++)
+            usleep(100000);
+    }
     rc = 0;
     if (a.metaFile || a.checkCount > 0 || a.amcheck)
         rc = verify(conn, scratchPgBinPath(pg), &a);
+    if (a.stop) {
+        if (!scratchPgStop(pg, &err)) {
+            rc = 1;
+            goto cleanup;
+        }
+        printf("stopped\n");
+        fflush(stdout);
+    }
     if (a.sleepSeconds > 0) {
         printf("sleeping\n");
         fflush(stdout);

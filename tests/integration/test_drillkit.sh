@@ -141,6 +141,54 @@ start_sleeping() { # output-file [more options]: start the tool in the backgroun
     done
     return 1
 }
+check_rc 0 "pg_amcheck --all checks every database and passes" "$K" scratch-pg --db app --sql "$TMP/setup.sql" --amcheck-all
+last_output >"$TMP/all.out"
+if grep -q "^PASS: pg_amcheck: no corruption" "$TMP/all.out"; then ok "pg_amcheck --all: no corruption"; else fail "pg_amcheck --all: no corruption"; sed 's/^/#   /' "$TMP/all.out"; fi
+check_gone "after pg_amcheck --all" "$TMP/all.out"
+
+# pg_amcheck fails, quoting its report, on a table whose page was damaged
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+out=$TMP/damaged.out
+rm -f "$TMP/go"
+"$K" scratch-pg --db app --sql "$TMP/setup.sql" --amcheck --wait-for "$TMP/go" >"$out" 2>&1 &
+KPID=$!
+for _ in $(seq 1 600); do grep -q '^waiting' "$out" && break; sleep 0.1; done
+data=$(field data "$out")
+conn=$(field conn "$out")
+rel=$(psql -X -At -d "$conn" -c "SELECT pg_relation_filepath('users')" 2>&1)
+# the line pointers after the 24-byte page header: the header stays valid, so
+# the server reads the page, and only a check such as amcheck notices. Each
+# becomes a normal item (flags 1) at offset 32752, beyond the 8 KiB page.
+if as_pg "$BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null &&
+    python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(24); f.write(b"\xf0\xff\x20\x00" * 16)' "$data/$rel" &&
+    as_pg "$BIN/pg_ctl" -D "$data" -l "$(dirname "$data")/server.log" -w start >/dev/null; then
+    ok "damaged the first page of table users ($rel)"
+else
+    fail "damaged the first page of table users ($rel)"
+fi
+touch "$TMP/go"
+wait "$KPID"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q '^FAIL: pg_amcheck: .*public.users' "$out" && grep -q '^verify: failed: verification failed: pg_amcheck' "$out"; then
+    ok "pg_amcheck fails on the damaged table, quoting its report"
+else
+    fail "pg_amcheck fails on the damaged table, quoting its report (exit $rc)"; sed 's/^/#   /' "$out"
+fi
+check_gone "after a failed pg_amcheck" "$out"
+
+# scratchPgStop: the server is gone before the set is freed
+out=$TMP/stop.out
+if start_sleeping "$out" --stop; then
+    pid=$(field pid "$out")
+    if grep -q '^stopped' "$out" && ! alive "$pid"; then ok "scratchPgStop stops the server"; else fail "scratchPgStop stops the server"; sed 's/^/#   /' "$out"; fi
+    kill -TERM "$KPID"
+    wait "$KPID"
+    check_gone "after scratchPgStop and SIGTERM" "$out" "$pid"
+else
+    fail "the server for scratchPgStop did not start"; sed 's/^/#   /' "$out"
+    kill -KILL "$KPID" 2>/dev/null
+fi
+
 for sig in TERM INT HUP; do
     out=$TMP/sig-$sig.out
     if ! start_sleeping "$out"; then
