@@ -132,6 +132,9 @@ jobs:
   full:
     type: backup
     components: [database, database-base, uploads, cluster, config]
+  weekly-drill:
+    type: drill
+    components: [cluster, config]
 EOF
 check "config check" "$LB" config check --config "$CFG"
 
@@ -217,6 +220,10 @@ ls "$TMP/state/drills/"*.html >/dev/null 2>&1 && grep -q "<html" "$TMP/state/dri
     ok "the drill wrote its report (JSON, text, HTML) under the state folder" || fail "drill report files: $(ls "$TMP/state/drills" 2>&1)"
 [ -z "$(ls -A "$DRILLTMP")" ] && ok "no scratch folder remains after the drill" || fail "scratch left: $(ls -A "$DRILLTMP")"
 
+check "a drill job runs through the scheduler's run" "$LB" run weekly-drill --config "$CFG"
+grep -q "succeeded" "$TMP/.out" && ok "... and succeeds" || fail "... and succeeds: $(last_output)"
+[ "$(ls "$TMP/state/drills/"*.json | wc -l)" -ge 2 ] && ok "... writing its report" || fail "... writing its report"
+
 # a newer dump, then one byte of a pack that holds its data
 # enough rows that recovering them takes longer than a second (an RTO objective of 1 s below)
 sql -d app -c "INSERT INTO events (round, what) SELECT 5, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 800000) g"
@@ -255,8 +262,21 @@ grep -q "database" "$TMP/damaged.out" && grep -Eq "blob [0-9a-f]{8}" "$TMP/damag
 [ -z "$(ls -A "$DRILLTMP")" ] && ok "... and no scratch folder remains" || fail "scratch left: $(ls -A "$DRILLTMP")"
 if pgrep -f "$DRILLTMP/lifeboat-drill" >/dev/null; then fail "... a scratch process remains: $(pgrep -af "$DRILLTMP/lifeboat-drill")"; else ok "... and no scratch server or process remains"; fi
 cp -p "$TMP/pack.saved" "$PACK"
-unset TMPDIR
 
+# SIGTERM in the middle of a drill: the guard stops the scratch server and removes everything
+"$LB" drill database --config "$CFG" >"$TMP/term.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do pgrep -f "$DRILLTMP/lifeboat-drill.*postgres|postgres.*$DRILLTMP" >/dev/null && break; sleep 0.05; done
+sleep 0.3
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc = 143 ] && ok "a drill stopped by SIGTERM exits 143" || fail "a drill stopped by SIGTERM exits 143 (exit $rc): $(tail -3 "$TMP/term.out")"
+sleep 0.5
+if [ -z "$(ls -A "$DRILLTMP")" ] && ! pgrep -f "$DRILLTMP" >/dev/null; then ok "... leaving no scratch server, process or folder"
+else fail "... left: $(ls -A "$DRILLTMP") $(pgrep -af "$DRILLTMP")"; fi
+
+unset TMPDIR
 # ------------------------------------------------------------ recover --dry-run
 check "recover full --at T_MID --dry-run" "$LB" recover full --config "$CFG" --at "$T_MID" --dry-run
 grep -q "database-base" "$TMP/.out" && grep -q "(WAL)" "$TMP/.out" && ok "... prints the plan (the database replayed from WAL)" ||
