@@ -19,12 +19,34 @@ bool recoverIsDatabase(const CfgComponent *c) {
     return c->type == cfgCompPostgres || c->type == cfgCompPostgresPhysical;
 }
 
+/* A repository's options of the file, parsed as its commands parse them. */
+typedef struct RepoOptions {
+    CliArgv argv; /* values point into it */
+    CfgValues *values;
+    const CfgRepository *repo; /* location, password source, S3 settings (in values) */
+} RepoOptions;
+
+static bool repoOptionsParse(RepoOptions *ro, const CfgFileRepository *repo, LbError *err) {
+    memset(ro, 0, sizeof(*ro));
+    cliArgvAdd(&ro->argv, "lifeboat");
+    cliArgvAdd(&ro->argv, "snapshots");
+    cliArgvAddAll(&ro->argv, &repo->args);
+    ro->values = cfgParse(ro->argv.n, ro->argv.v, err);
+    if (ro->values)
+        ro->repo = cfgRepository(ro->values, false);
+    return ro->values != NULL;
+}
+
+static void repoOptionsFree(RepoOptions *ro) {
+    cfgValuesFree(ro->values);
+    cliArgvFree(&ro->argv);
+}
+
 /* One repository of the file, opened once with the same options its
  * components' commands take. */
 typedef struct OpenRepo {
     const CfgFileRepository *repo;
-    CliArgv argv; /* the values point into it */
-    CfgValues *values;
+    RepoOptions options;
     CliRepo r;
     SnapshotList list;
 } OpenRepo;
@@ -32,21 +54,20 @@ typedef struct OpenRepo {
 static bool openRepo(OpenRepo *o, const CfgFileRepository *repo, LbError *err) {
     memset(o, 0, sizeof(*o));
     o->repo = repo;
-    cliArgvAdd(&o->argv, "lifeboat");
-    cliArgvAdd(&o->argv, "snapshots");
-    cliArgvAddAll(&o->argv, &repo->args);
-    o->values = cfgParse(o->argv.n, o->argv.v, err);
-    if (o->values == NULL)
+    if (!repoOptionsParse(&o->options, repo, err))
         return false;
-    GlobalOpts g = cliGlobals(o->values);
+    const CfgRepository *r = o->options.repo;
+    GlobalOpts g = {.repo = r->location,
+                    .passwordFile = r->passwordFile,
+                    .passwordCommand = r->passwordCommand,
+                    .storage = &r->storage};
     return cliRepoOpen(&g, CLI_LOCK_NONE, &o->r, err) && snapshotLoadAll(o->r.repo, &o->list, err);
 }
 
 static void closeRepo(OpenRepo *o) {
     snapshotListFree(&o->list);
     cliRepoClose(&o->r);
-    cfgValuesFree(o->values);
-    cliArgvFree(&o->argv);
+    repoOptionsFree(&o->options);
 }
 
 static bool addComponent(RecoverSet *set, const CfgComponent *c) {
@@ -200,13 +221,9 @@ static bool firstObject(void *ctx, const S3ListedObject *o) {
 }
 
 static void inspectBucket(RecoverItem *it) {
-    CliArgv a = {0};
-    cliArgvAdd(&a, "lifeboat");
-    cliArgvAdd(&a, "snapshots");
-    cliArgvAddAll(&a, &it->repo->args);
     LbError err = {0};
-    CfgValues *v = cfgParse(a.n, a.v, &err);
-    S3Client *c = v ? s3ClientNew(it->target, &cliGlobals(v).storage->s3, &err) : NULL;
+    RepoOptions ro;
+    S3Client *c = repoOptionsParse(&ro, it->repo, &err) ? s3ClientNew(it->target, &ro.repo->storage.s3, &err) : NULL;
     bool any = false;
     if (c && !s3ClientListObjects(c, NULL, firstObject, &any, &err) && err.code != LB_ERR_NOT_FOUND)
         it->targetError = lbXasprintf("%s", err.msg);
@@ -214,8 +231,7 @@ static void inspectBucket(RecoverItem *it) {
     if (c == NULL)
         it->targetError = lbXasprintf("%s", err.msg);
     s3ClientFree(c);
-    cfgValuesFree(v);
-    cliArgvFree(&a);
+    repoOptionsFree(&ro);
 }
 
 static void inspectDatabase(RecoverItem *it) {
@@ -377,13 +393,10 @@ static bool checkOne(const RecoverItem *db, const RecoverItem *b, json_t *out, F
         return true;
     }
     /* the bucket target's S3 settings are those of its repository's options */
-    CliArgv a = {0};
-    cliArgvAdd(&a, "lifeboat");
-    cliArgvAdd(&a, "snapshots");
-    cliArgvAddAll(&a, &b->repo->args);
-    CfgValues *v = cfgParse(a.n, a.v, err);
+    RepoOptions ro;
     ConsistencyResult r = {0};
-    bool ok = v && consistencyCheck(conn, db->comp->consistencyQuery, b->target, &cliGlobals(v).storage->s3, &r, err);
+    bool ok = repoOptionsParse(&ro, b->repo, err) &&
+              consistencyCheck(conn, db->comp->consistencyQuery, b->target, &ro.repo->storage.s3, &r, err);
     if (ok) {
         json_t *ex = json_array();
         for (size_t i = 0; i < r.exampleCount; i++)
@@ -409,8 +422,7 @@ static bool checkOne(const RecoverItem *db, const RecoverItem *b, json_t *out, F
             fprintf(text, "consistency %s -> %s: %s\n", db->comp->name, b->comp->name, err->msg);
     }
     consistencyResultClear(&r);
-    cfgValuesFree(v);
-    cliArgvFree(&a);
+    repoOptionsFree(&ro);
     return ok;
 }
 

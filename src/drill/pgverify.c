@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "pg/pgconn.h"
+#include "pg/pgdump.h"
 #include "pg/pgio.h"
 #include "pg/pgproc.h"
 
@@ -20,14 +21,7 @@
 /* The tables a logical backup counts (pg/pgdump.c's list): ordinary tables,
  * partitions included, outside the system schemas, not temporary, not
  * members of an extension. */
-static const char RESTORED_TABLES_SQL[] =
-    "SELECT n.nspname, c.relname"
-    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"
-    " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-    " AND d.objid = c.oid AND d.deptype = 'e')"
-    " ORDER BY 1, 2";
+static const char RESTORED_TABLES_SQL[] = "SELECT n.nspname, c.relname" PGDUMP_COUNTED_TABLES_FROM " ORDER BY 1, 2";
 
 /* Append a line to the result. */
 static void addLine(PgVerifyResult *r, bool passed, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -29,16 +29,9 @@ static void tableClear(PgDumpTable *t) {
 /* The tables pg_dump dumps with data, as this transaction sees them:
  * ordinary tables (partitions included) outside the system schemas, not
  * temporary, not members of an extension. */
-static const char TABLES_SQL[] =
-    "SELECT n.nspname, c.relname, pg_catalog.pg_get_userbyid(c.relowner),"
-    " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
-    " c.reltuples::pg_catalog.float8"
-    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"
-    " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
-    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-    " AND d.objid = c.oid AND d.deptype = 'e')"
-    " ORDER BY 1, 2";
+static const char TABLES_SQL[] = "SELECT n.nspname, c.relname, pg_catalog.pg_get_userbyid(c.relowner),"
+                                 " pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),"
+                                 " c.reltuples::pg_catalog.float8" PGDUMP_COUNTED_TABLES_FROM " ORDER BY 1, 2";
 
 static const char DATABASE_SQL[] =
     "SELECT pg_catalog.current_database(), pg_catalog.pg_encoding_to_char(d.encoding), d.datcollate, d.datctype,"

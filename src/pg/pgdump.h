@@ -46,6 +46,18 @@
 #define PGDUMP_GLOBALS_FILE "globals.sql"
 #define PGDUMP_META_TYPE "postgresql-logical"
 
+/* FROM and WHERE of the tables a logical backup counts (and a drill's
+ * verification counts again): ordinary tables, partitions included, outside
+ * the system schemas, not temporary, not members of an extension; c is
+ * pg_class, n pg_namespace. */
+#define PGDUMP_COUNTED_TABLES_FROM                                                                                     \
+    " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"                             \
+    " WHERE c.relkind = 'r' AND c.relpersistence <> 't'"                                                               \
+    " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"                                                   \
+    " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "                                         \
+    "'pg_catalog.pg_class'::pg_catalog.regclass"                                                                       \
+    " AND d.objid = c.oid AND d.deptype = 'e')"
+
 typedef enum {
     PGDUMP_COUNT_EXACT = 0, /* COPY lines per table in the stored dump (read back by the verification) */
     PGDUMP_COUNT_ESTIMATE,  /* pg_class.reltuples (as of the last VACUUM/ANALYZE) */
