@@ -33,3 +33,21 @@ last_output() { cat "$TMP/.out"; }
 # new_repo DIR: init a repository quickly (cheap scrypt for tests)
 new_repo() { "$LB" -r "$1" init --kdf-n 1024 -q; }
 finish() { [ "$_failed" -eq 0 ]; exit $?; }
+# start_pg DIR PROGRAM...: a throwaway PostgreSQL server in DIR (tests/harness/pg),
+# stopped at exit, its PG* variables exported (pg.env); without the programs
+# named, or when the server does not start, the test is skipped
+start_pg() {
+    local dir=$1 p harness
+    shift
+    harness=$(cd "$(dirname "${BASH_SOURCE[0]}")/../harness/pg" && pwd)
+    for p in "$@"; do
+        command -v "$p" >/dev/null || { skip "PostgreSQL programs ($*) are not installed"; finish; }
+    done
+    if ! "$harness/start.sh" "$dir" >"$TMP/pg-start.log" 2>&1; then
+        skip "unable to start a PostgreSQL server: $(tail -n 3 "$TMP/pg-start.log" | tr '\n' ' ')"
+        finish
+    fi
+    cleanup_hooks+=("'$harness/stop.sh' '$dir'")
+    . "$dir/pg.env"
+    unset PGDATABASE PGPASSWORD PGSERVICE PGCLIENTENCODING
+}

@@ -10,22 +10,11 @@
 # connection URL never shows on a command line or in any output.
 . "$(dirname "$0")/lib.sh"
 
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
 REPO=$TMP/repo
 PGDIR=$TMP/pg
 WRAP=$TMP/wrap
 
-if ! command -v pg_dump >/dev/null || ! command -v pgbench >/dev/null; then
-    skip "PostgreSQL client programs (pg_dump, pgbench) are not installed"
-    finish
-fi
-if ! "$HARNESS/start.sh" "$PGDIR" >"$TMP/pg-start.log" 2>&1; then
-    skip "unable to start a PostgreSQL server: $(tail -n 3 "$TMP/pg-start.log" | tr '\n' ' ')"
-    finish
-fi
-cleanup_hooks+=("'$HARNESS/stop.sh' '$PGDIR'")
-. "$PGDIR/pg.env"
-unset PGDATABASE PGPASSWORD PGSERVICE PGCLIENTENCODING
+start_pg "$PGDIR" pg_dump pgbench
 URL="postgresql://postgres@127.0.0.1:$PGPORT"
 REAL_PG_DUMP=$(command -v pg_dump)
 

@@ -11,21 +11,10 @@
 # creates nothing.
 . "$(dirname "$0")/lib.sh"
 
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
 REPO=$TMP/repo
 PGDIR=$TMP/pg
 
-if ! command -v pg_dump >/dev/null || ! command -v pg_restore >/dev/null; then
-    skip "PostgreSQL client programs (pg_dump, pg_restore) are not installed"
-    finish
-fi
-if ! "$HARNESS/start.sh" "$PGDIR" >"$TMP/pg-start.log" 2>&1; then
-    skip "unable to start a PostgreSQL server: $(tail -n 3 "$TMP/pg-start.log" | tr '\n' ' ')"
-    finish
-fi
-cleanup_hooks+=("'$HARNESS/stop.sh' '$PGDIR'")
-. "$PGDIR/pg.env"
-unset PGDATABASE PGPASSWORD PGSERVICE PGCLIENTENCODING
+start_pg "$PGDIR" pg_dump pg_restore
 URL="postgresql://postgres@127.0.0.1:$PGPORT"
 
 sql() { # db sql...: run statements, print unaligned tuples
