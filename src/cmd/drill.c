@@ -29,7 +29,7 @@ typedef struct DrillItem {
     ScratchPg *pg;
     char *binDir;
     double setupSeconds; /* making its scratch target (initdb and start of a server) */
-    bool broken; /* restore or verification failed (not only an objective) */
+    bool broken;         /* restore or verification failed (not only an objective) */
 } DrillItem;
 
 static void watchPid(void *ctx, pid_t pgid, bool started) {
@@ -165,11 +165,13 @@ static void verifyFiles(const RecoverItem *it, DrillComponentResult *c) {
         drillComponentAddCheck(c, true, "content: %lld file(s) read back and matched to the snapshot's blob IDs",
                                (long long)json_integer_value(fv));
     else if (json_object_get(it->output, "bytes_uploaded")) {
-        long long up = json_integer_value(json_object_get(it->output, "uploaded")),
-                  same = json_integer_value(json_object_get(it->output, "unchanged"));
+        long long up = json_integer_value(json_object_get(it->output, "objects_uploaded")),
+                  same = json_integer_value(json_object_get(it->output, "objects_unchanged"));
         bool ok = (uint64_t)(up + same) == it->snap.summary.totalFiles;
-        drillComponentAddCheck(c, ok, "objects: %lld uploaded, %lld already there, %llu in the snapshot", up, same,
-                               (unsigned long long)it->snap.summary.totalFiles);
+        drillComponentAddCheck(c, ok,
+                               "objects: %lld uploaded, %lld already there with the snapshot's size and ETag, %llu in "
+                               "the snapshot (an s3: scratch is not read back; a folder scratch is)",
+                               up, same, (unsigned long long)it->snap.summary.totalFiles);
     } else
         drillComponentAddCheck(c, false, "content: not verified");
     if (it->comp->type != cfgCompCommand)

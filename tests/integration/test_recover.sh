@@ -117,6 +117,7 @@ components:
     objectives: {rpo: 1d, rto: 10m}
     recovery:
       target: "s3:$S3_ENDPOINT/recovered/files/"
+      scratch: "s3:$S3_ENDPOINT/recovered/drill/"
   cluster:
     type: command
     command: [cat, $TMP/cluster.yaml]
@@ -215,7 +216,9 @@ for c in comps.values():
     assert c["restore_seconds"] > 0, c
 assert comps["database"]["rto_objective_seconds"] == 600, comps["database"]
 assert d["consistency"]["keys_missing"] == 0 and d["consistency"]["keys_referenced"] == 6, d.get("consistency")
+assert any("objects: " in k["text"] for k in comps["uploads"]["checks"]), comps["uploads"]
 PY
+[ "$(python3 "$PY" count recovered drill/)" = 6 ] && ok "the bucket was drilled into its recovery.scratch prefix" || fail "scratch prefix holds $(python3 "$PY" count recovered drill/) objects"
 ls "$TMP/state/drills/"*.html >/dev/null 2>&1 && grep -q "<html" "$TMP/state/drills/"*.html &&
     ok "the drill wrote its report (JSON, text, HTML) under the state folder" || fail "drill report files: $(ls "$TMP/state/drills" 2>&1)"
 [ -z "$(ls -A "$DRILLTMP")" ] && ok "no scratch folder remains after the drill" || fail "scratch left: $(ls -A "$DRILLTMP")"
