@@ -35,9 +35,9 @@ static const char *const jobTypes[] = {"backup", "copy", "forget", "prune", "che
 static const char *const concurrencyNames[] = {"Forbid", "Allow", "Replace", NULL};
 
 /* the keys of a component or job beyond the run policy (per type) */
-static const char *const compKeys[] = {"type",       "repository", "host",       "tags",  "retention",
-                                       "objectives", "recovery",   "connection", "paths", "bucket",
-                                       "command",    "filename",   "verify", "consistency", NULL};
+static const char *const compKeys[] = {"type",       "repository", "host",       "tags",        "retention",
+                                       "objectives", "recovery",   "connection", "paths",       "bucket",
+                                       "command",    "filename",   "verify",     "consistency", NULL};
 static const char *const jobKeys[] = {"type", "components", "copy_to", "repository", "to", NULL};
 
 static int indexOf(const char *const *list, const char *s) {

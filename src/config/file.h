@@ -84,13 +84,13 @@ typedef struct CfgComponent {
     const char *host;       /* stable host identity; default: the configuration's name */
     const char *const *tags;
     size_t tagCount;
-    CfgArgs backupArgs;         /* after the verb: "--pg" CONN ... "--component" NAME "--host" H "--tag" T ... */
-    CfgArgs retentionArgs;      /* the --keep-* options of its retention; n == 0: no retention */
-    int64_t rpo, rto;           /* objectives, seconds; -1 when not set */
-    const char *recoveryTarget; /* recovery.target: where `recover` restores it; NULL when not set */
-    bool recoveryStart;         /* recovery.start: postgres-physical: start the recovered server (default false) */
-    int64_t recoveryPort;       /* recovery.port: postgres-physical: the recovered server's port; 0: the backup's */
-    const char *recoveryScratch; /* recovery.scratch: bucket: where a drill restores (s3:...); NULL: a folder */
+    CfgArgs backupArgs;           /* after the verb: "--pg" CONN ... "--component" NAME "--host" H "--tag" T ... */
+    CfgArgs retentionArgs;        /* the --keep-* options of its retention; n == 0: no retention */
+    int64_t rpo, rto;             /* objectives, seconds; -1 when not set */
+    const char *recoveryTarget;   /* recovery.target: where `recover` restores it; NULL when not set */
+    bool recoveryStart;           /* recovery.start: postgres-physical: start the recovered server (default false) */
+    int64_t recoveryPort;         /* recovery.port: postgres-physical: the recovered server's port; 0: the backup's */
+    const char *recoveryScratch;  /* recovery.scratch: bucket: where a drill restores (s3:...); NULL: a folder */
     const char *const *verifySql; /* verify.sql: queries a recovered database must pass (recover, drill) */
     size_t verifySqlCount;
     const char *consistencyQuery;  /* consistency.query: the object keys the database refers to */

@@ -54,7 +54,7 @@ bool walWindowCompute(Repo *repo, const SnapshotList *list, const SnapshotFilter
     memset(w, 0, sizeof(*w));
     /* the newest physical backup of the component */
     size_t newest = SIZE_MAX;
-    BasebackupInfo nb;
+    BasebackupInfo nb = {0};
     for (size_t i = list->count; i-- > 0 && newest == SIZE_MAX;) {
         LbError ignored = {0};
         const Snapshot *s = &list->items[i];
