@@ -157,8 +157,17 @@ static bool startChild(RecoverItem *it, const RecoverRunOptions *o, Child *ch) {
         if (null >= 0)
             dup2(null, STDIN_FILENO);
         dup2(ch->mem, STDOUT_FILENO);
+        /* a drill blocks these in every thread (drill/scratch.h's guard):
+         * the restore must die of them */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGHUP);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        sigprocmask(SIG_UNBLOCK, &set, NULL);
         int rc = cliMain(a.n, a.v);
         fflush(NULL);
         _exit(rc & 0xff);
