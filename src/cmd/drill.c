@@ -303,17 +303,20 @@ int cmdDrill(const CfgValues *cfg) {
     DrillResult *res = NULL;
     if (file == NULL)
         goto out;
-    char *all[256];
+    char **all = NULL;
     size_t n = args.count;
     char *const *names = args.positional;
     if (n == 0) { /* every component of the file */
-        for (size_t i = 0; i < file->componentCount && i < 256; i++)
+        all = lbXmalloc((file->componentCount + 1) * sizeof(char *));
+        for (size_t i = 0; i < file->componentCount; i++)
             all[i] = (char *)file->components[i].name;
-        n = file->componentCount < 256 ? file->componentCount : 256;
+        n = file->componentCount;
         names = all;
     }
     const char *at = cfgStr(cfg, cfgOptAt);
-    if (!recoverSetBuild(file, names, n, at, &rs, &err)) {
+    bool built = recoverSetBuild(file, names, n, at, &rs, &err);
+    free(all);
+    if (!built) {
         rc = cliFailJson(&g, &err);
         goto out;
     }
