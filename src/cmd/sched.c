@@ -134,6 +134,63 @@ int cmdDaemon(const CfgValues *cfg) {
     return rc;
 }
 
+/* history --drills: a row per drilled component (--job names components) */
+static bool printDrills(const GlobalOpts *g, Hist *hist, int64_t sinceMs, const char *const *only, size_t onlyCount,
+                        LbError *err) {
+    json_t *all = NULL;
+    if (!histListDrills(hist, sinceMs, &all, err))
+        return false;
+    json_t *rows = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(all, i, r) {
+        bool keep = onlyCount == 0;
+        for (size_t k = 0; k < onlyCount && !keep; k++)
+            keep = strcmp(only[k], json_string_value(json_object_get(r, "component"))) == 0;
+        if (keep)
+            json_array_append(rows, r);
+    }
+    json_decref(all);
+    if (g->json) {
+        cliPrintJson(rows);
+        return true;
+    }
+    UiTable *t = uiTableNew();
+    static const char *const heads[] = {"Drill",         "Component", "Snapshot",      "RTO",
+                                        "RTO objective", "RPO",       "RPO objective", "Result"};
+    for (int c = 0; c < 8; c++)
+        uiTableColumn(t, heads[c], c >= 3 && c <= 6 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
+    json_array_foreach(rows, i, r) {
+        char rto[32], rpo[32], rtoObj[32] = "-", rpoObj[32] = "-";
+        cliFormatDuration(json_real_value(json_object_get(r, "rto_seconds")), rto, sizeof(rto));
+        cliFormatDuration(json_real_value(json_object_get(r, "rpo_seconds")), rpo, sizeof(rpo));
+        json_int_t ro = json_integer_value(json_object_get(r, "rto_objective")),
+                   po = json_integer_value(json_object_get(r, "rpo_objective"));
+        if (ro >= 0)
+            cliFormatDuration((double)ro, rtoObj, sizeof(rtoObj));
+        if (po >= 0)
+            cliFormatDuration((double)po, rpoObj, sizeof(rpoObj));
+        const char *snap = json_string_value(json_object_get(r, "snapshot_id"));
+        const char *missed = json_string_value(json_object_get(r, "missed"));
+        uiTableCell(t, json_string_value(json_object_get(r, "drill_id")));
+        uiTableCell(t, json_string_value(json_object_get(r, "component")));
+        uiTableCellf(t, "%.8s", snap ? snap : "");
+        uiTableCell(t, rto);
+        uiTableCell(t, rtoObj);
+        uiTableCell(t, rpo);
+        uiTableCell(t, rpoObj);
+        if (json_is_true(json_object_get(r, "passed")))
+            uiTableCell(t, "passed");
+        else
+            uiTableCellf(t, "failed%s%s", missed ? ": missed " : "", missed ? missed : "");
+    }
+    uiTablePrint(t, stdout);
+    uiTableFree(t);
+    printf("%zu drilled component(s)\n", json_array_size(rows));
+    json_decref(rows);
+    return true;
+}
+
 int cmdHistory(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
@@ -147,8 +204,10 @@ int cmdHistory(const CfgValues *cfg) {
     HistQuery q = {.jobs = jobCount ? jobs : NULL,
                    .jobCount = jobCount,
                    .sinceMs = cfgIsSet(cfg, cfgOptSince) ? cfgInt(cfg, cfgOptSince) / 1000000 : 0};
-    bool ok = hist && histList(hist, &q, &rows, &err);
-    if (ok)
+    bool ok = hist != NULL;
+    if (ok && cfgFlag(cfg, cfgOptDrills))
+        ok = printDrills(&g, hist, q.sinceMs, jobs, jobCount, &err);
+    else if (ok && (ok = histList(hist, &q, &rows, &err)))
         printRuns(&g, rows);
     histRowsFree(rows);
     histFree(hist);

@@ -415,6 +415,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .help = "restore only the objects of this schema; repeatable"},
     [cfgOptReport] = {"report", 0, cfgTypeEnum, cfgScopeCommand, C(Drill), "text", .choices = reportChoices,
                       .valueName = "text|json|html", .help = "the drill report printed on stdout"},
+    [cfgOptDrills] = {"drills", 0, cfgTypeFlag, cfgScopeCommand, C(History),
+                      .help = "list the recorded drills, a row per component, instead of the runs"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {

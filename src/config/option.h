@@ -197,6 +197,7 @@ typedef enum CfgOptionId {
     cfgOptTable,
     cfgOptSchema,
     cfgOptReport,
+    cfgOptDrills,
     CFG_OPTION_COUNT
 } CfgOptionId;
 

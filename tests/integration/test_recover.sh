@@ -219,6 +219,13 @@ assert d["consistency"]["keys_missing"] == 0 and d["consistency"]["keys_referenc
 assert any("objects: " in k["text"] for k in comps["uploads"]["checks"]), comps["uploads"]
 PY
 [ "$(python3 "$PY" count recovered drill/)" = 6 ] && ok "the bucket was drilled into its recovery.scratch prefix" || fail "scratch prefix holds $(python3 "$PY" count recovered drill/) objects"
+check "history --drills" "$LB" history --config "$CFG" --drills --json
+last_output | python3 -c "
+import json, sys
+rows = json.load(sys.stdin)
+assert sorted(r['component'] for r in rows) == ['cluster', 'config', 'database', 'database-base', 'uploads'], rows
+assert all(r['passed'] and r['rto_seconds'] > 0 for r in rows), rows
+" && ok "... a row per drilled component, with its RTO" || fail "history --drills: $(last_output | head -c 600)"
 ls "$TMP/state/drills/"*.html >/dev/null 2>&1 && grep -q "<html" "$TMP/state/drills/"*.html &&
     ok "the drill wrote its report (JSON, text, HTML) under the state folder" || fail "drill report files: $(ls "$TMP/state/drills" 2>&1)"
 [ -z "$(ls -A "$DRILLTMP")" ] && ok "no scratch folder remains after the drill" || fail "scratch left: $(ls -A "$DRILLTMP")"
