@@ -320,6 +320,7 @@ verify() {
     echo "prune=$BENCH_PRUNE"
     echo "s3=$BENCH_S3"
     echo "steps=$BENCH_STEPS"
+    echo "knobs=$(env | grep '^BENCH_' | sort | tr '\n' ' ' | sed 's/ $//')"
     for t in $BENCH_TOOLS; do
         case $t in
         lifeboat) echo "version_lifeboat=$("$LIFEBOAT_BIN" --version 2>/dev/null | head -n1) (tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $LIFEBOAT_SRC_BIN)" ;;
