@@ -103,35 +103,40 @@ def load(work):
     return res, meta, dataset, change, verify
 
 
-def load_prune(work):
-    """The forget+prune step's numbers, or None when it did not run."""
-    p = os.path.join(work, "prune.tsv")
+def tsv_rows(work, name):
+    """The tab-separated fields of each non-empty line of WORK/NAME, or None when it does not exist."""
+    p = os.path.join(work, name)
     if not os.path.exists(p):
         return None
-    tools = {}
     with open(p) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            f_ = line.rstrip("\n").split("\t")
-            tool, wall, user, sys_, rss, inb, before, after, sb, sa, reported, check = f_[:12]
-            startup = int(f_[12]) if len(f_) > 12 and f_[12] else 0
-            tools[tool] = {
-                "wall_s": float(wall),
-                "user_s": float(user),
-                "sys_s": float(sys_),
-                "cpu_s": round(float(user) + float(sys_), 2),
-                "peak_rss_kib": int(rss),
-                "disk_read_bytes": int(inb) * 512,
-                "startup_read_bytes": startup * 512,
-                "disk_read_net_bytes": max(0, int(inb) - startup) * 512,
-                "repo_bytes_before": int(before),
-                "repo_bytes_after": int(after),
-                "snapshots_before": int(sb),
-                "snapshots_after": int(sa),
-                "bytes_read_reported": int(reported) if reported else None,
-                "check": check,
-            }
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def load_prune(work):
+    """The forget+prune step's numbers, or None when it did not run."""
+    lines = tsv_rows(work, "prune.tsv")
+    if lines is None:
+        return None
+    tools = {}
+    for f_ in lines:
+        tool, wall, user, sys_, rss, inb, before, after, sb, sa, reported, check = f_[:12]
+        startup = int(f_[12]) if len(f_) > 12 and f_[12] else 0
+        tools[tool] = {
+            "wall_s": float(wall),
+            "user_s": float(user),
+            "sys_s": float(sys_),
+            "cpu_s": round(float(user) + float(sys_), 2),
+            "peak_rss_kib": int(rss),
+            "disk_read_bytes": int(inb) * 512,
+            "startup_read_bytes": startup * 512,
+            "disk_read_net_bytes": max(0, int(inb) - startup) * 512,
+            "repo_bytes_before": int(before),
+            "repo_bytes_after": int(after),
+            "snapshots_before": int(sb),
+            "snapshots_after": int(sa),
+            "bytes_read_reported": int(reported) if reported else None,
+            "check": check,
+        }
     churn = {"rounds": 0, "files_changed": 0, "bytes_written": 0}
     p = os.path.join(work, "prune-churn.jsonl")
     if os.path.exists(p):
@@ -437,19 +442,15 @@ DRILL_TITLE = "## Recovery drills"
 
 def load_drill(work):
     """The file set's drill step (drill.tsv), or None when it did not run: per tool the median over the rounds."""
-    p = os.path.join(work, "drill.tsv")
-    if not os.path.exists(p):
+    lines = tsv_rows(work, "drill.tsv")
+    if lines is None:
         return None
     rows = {}
-    with open(p) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            v = line.rstrip("\n").split("\t")
-            rows.setdefault(v[1], []).append({
-                "round": int(v[0]), "wall_s": float(v[2]), "cpu_s": round(float(v[3]) + float(v[4]), 2),
-                "peak_rss_kib": int(v[5]), "rto_s": float(v[6]), "restore_s": float(v[7]), "verify_s": float(v[8]),
-                "setup_s": float(v[9]), "bytes": int(v[10]), "scratch_peak_kib": int(v[11]), "status": v[12]})
+    for v in lines:
+        rows.setdefault(v[1], []).append({
+            "round": int(v[0]), "wall_s": float(v[2]), "cpu_s": round(float(v[3]) + float(v[4]), 2),
+            "peak_rss_kib": int(v[5]), "rto_s": float(v[6]), "restore_s": float(v[7]), "verify_s": float(v[8]),
+            "setup_s": float(v[9]), "bytes": int(v[10]), "scratch_peak_kib": int(v[11]), "status": v[12]})
     out = {}
     for tool, rs in rows.items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "rto_s", "restore_s", "verify_s",
