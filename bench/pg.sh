@@ -348,10 +348,16 @@ YAML
     "$LB" -r "$D" backup --pg-physical --wal-method none --component db-physical --host lifeboat-bench \
         >"$LOGS/pg.drill-backup-phys.log" 2>&1 || die "lifeboat backup --pg-physical --wal-method none failed; see $LOGS/pg.drill-backup-phys.log"
 
+    # the physical drill's server has its socket in its data directory,
+    # SCRATCH/lifeboat-drill.XXXXXX/pgdata-db-physical: a short SCRATCH, since a
+    # socket path has at most 107 bytes (lifeboat does not check this itself)
+    sock="$P/dt/lifeboat-drill.XXXXXX/pgdata-db-physical/.s.PGSQL.5432"
+    ((${#sock} <= 107)) || die "the drill's socket path '$sock' is longer than 107 bytes: use a shorter BENCH_DIR"
+
     # drill STEP COMPONENT: time `lifeboat drill COMPONENT`; pg.tsv gets the
     # wall time (bytes: restored), pg.env drill_STEP_* the report's figures
     drill() {
-        local step=$1 comp=$2 scratch=$P/drill-tmp wall user sys rss rto rs vs setup bytes status fields
+        local step=$1 comp=$2 scratch=$P/dt wall user sys rss rto rs vs setup bytes status fields
         rm -rf "$scratch"
         mkdir -p "$scratch"
         drop_caches
