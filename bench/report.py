@@ -474,7 +474,7 @@ def pg_drills(pg):
             ("lbdrill_db", "db", "postgres (logical dump)", "plain_recover",
              "`createdb` + `pg_restore -d NEWDB` of the `pg_dump -Fc` file", "db_bytes"),
             ("lbdrill_phys", "db-physical", "postgres-physical (base backup + WAL)", "pgbr_recover",
-             "`pgbackrest restore` + `pg_ctl start -w` + end of recovery", "cluster_bytes")):
+             "`pgbackrest restore` + `pg_ctl start -w` + end of recovery", "lbphys_restore")):
         if ("drill_%s_rto" % step) not in info:
             continue
         d = {k: float(info.get("drill_%s_%s" % (step, k), "0") or 0) for k in ("rto", "restore", "verify", "setup")}
@@ -484,7 +484,8 @@ def pg_drills(pg):
             "verify_s": d["verify"], "setup_s": d["setup"], "wall_s": st.get("wall_s"),
             "peak_rss_kib": st.get("peak_rss_kib"), "bytes_restored": st.get("bytes"),
             "scratch_peak_kib": int(info.get("drill_%s_peak_kb" % step, "0") or 0),
-            "size_bytes": int(info.get(size_key, "0") or 0), "size_what": size_key,
+            "size_bytes": int(info.get(size_key, "0") or 0) if size_key in info
+            else (steps.get(size_key) or {}).get("bytes") or 0, "size_what": size_key,
             "checks": info.get("drill_%s_checks" % step, ""), "status": info.get("verify_" + step, "?"),
             "reference": ref, "reference_label": ref_label, "reference_wall_s": rf["wall_s"] if rf else None,
             "ratio": ratio(d["rto"], rf["wall_s"] if rf else None)})
@@ -597,7 +598,7 @@ def drill_markdown(fd, pg, res, meta, dataset):
                      d["rto_s"]))
     for d in pgd:
         rows.append((d["kind"], "the database (`pg_database_size`)" if d["size_what"] == "db_bytes"
-                     else "the cluster's data directory after `pgbench -i`", d["size_bytes"], d["scratch_peak_kib"],
+                     else "the restored data directory (`lifeboat restore --pg-physical`, `du`)", d["size_bytes"], d["scratch_peak_kib"],
                      d["peak_rss_kib"] or 0, d["rto_s"]))
     for kind, what, size, peak, rss, rto in rows:
         w("| %s | %s | %.1f | %.1f | %s | %.1f | %.2f | %s |" % (
