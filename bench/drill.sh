@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/drill.sh - helpers for the recovery drill steps, sourced by
 # bench/run.sh (the file set) and bench/pg.sh (the database).
 #
@@ -11,6 +12,7 @@
 #   (setup = rto - restore - verify: the scratch target's creation); or
 #   nothing when the output holds no such component.
 
+# shellcheck disable=SC2034 # DRILL_RC, DRILL_PEAK_KB: read by the caller
 drill_timed() {
     local tf=$1 out=$2 err=$3 scratch=$4 peakf=$1.peak pid spid
     shift 4

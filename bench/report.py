@@ -23,6 +23,8 @@ verification"), and --json gets the drill numbers alone.
 import argparse
 import json
 import os
+import re
+import shlex
 import statistics
 import sys
 
@@ -511,11 +513,13 @@ def drill_markdown(fd, pg, res, meta, dataset):
       " check of the recovered data (no row counts, no amcheck); restic reads the restored files back with"
       " `--verify`, which is used here." % meta.get("cache", "?"))
     w("")
+    knobs = meta.get("knobs") or "BENCH_RUNS=%s BENCH_PRUNE=%s BENCH_S3=%s" % (
+        meta.get("runs", "?"), meta.get("prune", "?"), meta.get("s3", "?"))
+    # "K=V K2=V2 ..." as `env` printed it: split before each BENCH_ name, quote the values for a shell
+    knobs = " ".join("%s=%s" % (k, shlex.quote(v)) for k, _, v in (
+        kv.strip().partition("=") for kv in re.split(r"\s(?=BENCH_[A-Z0-9_]*=)", knobs)))
     w("This section comes from a run on %s (load average at start %s, the machine shared with other work) of"
-      " `bench/run.sh` with %s" % (meta.get("date", "?"), meta.get("loadavg_start", "?"), meta.get("knobs") or
-                                   "BENCH_RUNS=%s BENCH_PRUNE=%s BENCH_S3=%s" % (meta.get("runs", "?"),
-                                                                                 meta.get("prune", "?"),
-                                                                                 meta.get("s3", "?")))
+      " `%s bench/run.sh`" % (meta.get("date", "?"), meta.get("loadavg_start", "?"), knobs)
       + ": steps `%s`, tools `%s`, file set at scale %g (%.0f MiB)%s." % (
           meta.get("steps", "?"), " ".join(t for t in TOOLS if t in res), float(meta.get("scale", "1")),
           dataset["bytes"] / MiB,
@@ -552,6 +556,10 @@ def drill_markdown(fd, pg, res, meta, dataset):
                   "; / plain `restic restore latest` (the restore step above, %.2f s, no verification): %s"
                   % (plain["wall_s"], fmt_ratio(ratio(lb["rto_s"], plain["wall_s"]))) if plain else ""))
             w("")
+        if int(meta.get("runs", "1")) == 1:
+            w("One round on a machine shared with other work: single wall times vary from run to run, so read the"
+              " ratios as approximate (`BENCH_RUNS=3` gives medians).")
+            w("")
     if pgd:
         w("### PostgreSQL")
         w("")
@@ -567,14 +575,19 @@ def drill_markdown(fd, pg, res, meta, dataset):
              info.get("pgbr_recover_accepting_s", "?"), info.get("pgbr_recover_promoted_s", "?")))
         w("")
         w("| component | lifeboat drill RTO s | setup s | restore s | verify s | drill wall s | reference |"
-          " reference s | lifeboat / reference | result |")
-        w("|---|---:|---:|---:|---:|---:|---|---:|---:|---|")
+          " reference s | RTO / reference | restore / reference | result |")
+        w("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
         for d in pgd:
-            w("| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | **%s** | %s |" % (
+            w("| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | **%s** | %s | %s |" % (
                 d["kind"], d["rto_s"], d["setup_s"], d["restore_s"], d["verify_s"],
                 "%.2f" % d["wall_s"] if d["wall_s"] is not None else "?", d["reference_label"],
                 "%.2f" % d["reference_wall_s"] if d["reference_wall_s"] is not None else "n/a",
-                fmt_ratio(d["ratio"]), d["status"] if d["status"] == "ok" else "**" + d["status"] + "**"))
+                fmt_ratio(d["ratio"]), fmt_ratio(ratio(d["restore_s"], d["reference_wall_s"])),
+                d["status"] if d["status"] == "ok" else "**" + d["status"] + "**"))
+        w("")
+        w("RTO / reference compares the verified recovery with an unverified one; restore / reference leaves out the"
+          " drill's scratch setup and verification (for the physical drill its restore includes the server start"
+          " and the WAL replay, as the reference does).")
         w("")
         for d in pgd:
             if d["checks"]:
