@@ -12,14 +12,14 @@
 #   lbphys_backup   lifeboat backup --pg-physical
 #   lbphys_restore  lifeboat restore --pg-physical --pg-data NEWDIR (not started)
 # then the recovery drills (BENCH_PG_DRILL=1), each beside its plain recovery:
-#   plain_recover   createdb NEWDB && pg_restore -d NEWDB FILE   (the plain_dump file)
 #   pgbr_recover    pgbackrest restore --pg1-path=NEWDIR && pg_ctl start -w (own
 #                   port and socket, archive_mode=off), then until
 #                   pg_is_in_recovery() is false (both instants in pg.env)
+#   plain_recover   createdb NEWDB && pg_restore -d NEWDB FILE   (the plain_dump file)
 #   lbdrill_db      lifeboat drill db --config F --json           (logical component)
 #   lbdrill_phys    lifeboat drill db-physical --config F --json  (base backup with
 #                   --wal-method none, WAL from archive_command = lifeboat wal-push)
-# (F: a configuration file written here; TMPDIR a folder of WORKDIR; the
+# (F: a configuration file written here; TMPDIR a short folder of WORKDIR; the
 # scratch folder's peak disk use sampled once a second, pg.env drill_*),
 # and the dump series: BENCH_PG_DUMPS times `pgbench -R RATE -T S -c 2` (a
 # light, rate-limited load: about RATE x S transactions, each updating one
