@@ -10,12 +10,21 @@ startup_inblocks) and
 prune-churn.jsonl (bench/churn.py's summaries), and, when the S3 step ran
 (bench/s3.sh), s3.tsv ("#key=value" lines, then tool step wall user sys
 rss_kb bucket_bytes bucket_objects verify), and, when the PostgreSQL step ran
-(bench/pg.sh), pg.tsv (step wall user sys rss_kb bytes) and pg.env.
+(bench/pg.sh), pg.tsv (step wall user sys rss_kb bytes) and pg.env, and,
+when the drill step ran, drill.tsv (round tool wall user sys rss_kb rto
+restore verify setup bytes scratch_peak_kb status; bench/drill.sh) and the
+drill_* keys of pg.env.
+
+--only drill writes only the "Recovery drills" section: it replaces that
+section of the existing --md file (or adds it before "Restore
+verification"), and --json gets the drill numbers alone.
 """
 
 import argparse
 import json
 import os
+import re
+import shlex
 import statistics
 import sys
 
@@ -96,35 +105,40 @@ def load(work):
     return res, meta, dataset, change, verify
 
 
-def load_prune(work):
-    """The forget+prune step's numbers, or None when it did not run."""
-    p = os.path.join(work, "prune.tsv")
+def tsv_rows(work, name):
+    """The tab-separated fields of each non-empty line of WORK/NAME, or None when it does not exist."""
+    p = os.path.join(work, name)
     if not os.path.exists(p):
         return None
-    tools = {}
     with open(p) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            f_ = line.rstrip("\n").split("\t")
-            tool, wall, user, sys_, rss, inb, before, after, sb, sa, reported, check = f_[:12]
-            startup = int(f_[12]) if len(f_) > 12 and f_[12] else 0
-            tools[tool] = {
-                "wall_s": float(wall),
-                "user_s": float(user),
-                "sys_s": float(sys_),
-                "cpu_s": round(float(user) + float(sys_), 2),
-                "peak_rss_kib": int(rss),
-                "disk_read_bytes": int(inb) * 512,
-                "startup_read_bytes": startup * 512,
-                "disk_read_net_bytes": max(0, int(inb) - startup) * 512,
-                "repo_bytes_before": int(before),
-                "repo_bytes_after": int(after),
-                "snapshots_before": int(sb),
-                "snapshots_after": int(sa),
-                "bytes_read_reported": int(reported) if reported else None,
-                "check": check,
-            }
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+def load_prune(work):
+    """The forget+prune step's numbers, or None when it did not run."""
+    lines = tsv_rows(work, "prune.tsv")
+    if lines is None:
+        return None
+    tools = {}
+    for f_ in lines:
+        tool, wall, user, sys_, rss, inb, before, after, sb, sa, reported, check = f_[:12]
+        startup = int(f_[12]) if len(f_) > 12 and f_[12] else 0
+        tools[tool] = {
+            "wall_s": float(wall),
+            "user_s": float(user),
+            "sys_s": float(sys_),
+            "cpu_s": round(float(user) + float(sys_), 2),
+            "peak_rss_kib": int(rss),
+            "disk_read_bytes": int(inb) * 512,
+            "startup_read_bytes": startup * 512,
+            "disk_read_net_bytes": max(0, int(inb) - startup) * 512,
+            "repo_bytes_before": int(before),
+            "repo_bytes_after": int(after),
+            "snapshots_before": int(sb),
+            "snapshots_after": int(sa),
+            "bytes_read_reported": int(reported) if reported else None,
+            "check": check,
+        }
     churn = {"rounds": 0, "files_changed": 0, "bytes_written": 0}
     p = os.path.join(work, "prune-churn.jsonl")
     if os.path.exists(p):
@@ -425,6 +439,211 @@ def pg_markdown(pg):
     return out
 
 
+DRILL_TITLE = "## Recovery drills"
+
+
+def load_drill(work):
+    """The file set's drill step (drill.tsv), or None when it did not run: per tool the median over the rounds."""
+    lines = tsv_rows(work, "drill.tsv")
+    if lines is None:
+        return None
+    rows = {}
+    for v in lines:
+        rows.setdefault(v[1], []).append({
+            "round": int(v[0]), "wall_s": float(v[2]), "cpu_s": round(float(v[3]) + float(v[4]), 2),
+            "peak_rss_kib": int(v[5]), "rto_s": float(v[6]), "restore_s": float(v[7]), "verify_s": float(v[8]),
+            "setup_s": float(v[9]), "bytes": int(v[10]), "scratch_peak_kib": int(v[11]), "status": v[12]})
+    out = {}
+    for tool, rs in rows.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "cpu_s", "rto_s", "restore_s", "verify_s",
+                                                                  "setup_s", "bytes")}
+        med["peak_rss_kib"] = max(r["peak_rss_kib"] for r in rs)
+        med["scratch_peak_kib"] = max(r["scratch_peak_kib"] for r in rs)
+        bad = [r["status"] for r in rs if r["status"] != "ok"]
+        med["status"] = "; ".join(bad) if bad else "ok"
+        med["rounds"] = rs
+        out[tool] = med
+    return out
+
+
+def pg_drills(pg):
+    """The PostgreSQL drills (pg.env drill_*, pg.tsv), each beside its plain recovery, or []."""
+    if not pg:
+        return []
+    info, steps = pg["info"], pg["steps"]
+    out = []
+    for step, comp, kind, ref, ref_label, size_key in (
+            ("lbdrill_db", "db", "postgres (logical dump)", "plain_recover",
+             "`createdb` + `pg_restore -d NEWDB` of the `pg_dump -Fc` file", "db_bytes"),
+            ("lbdrill_phys", "db-physical", "postgres-physical (base backup + WAL)", "pgbr_recover",
+             "`pgbackrest restore` + `pg_ctl start -w` + end of recovery", "lbphys_restore")):
+        if ("drill_%s_rto" % step) not in info:
+            continue
+        d = {k: float(info.get("drill_%s_%s" % (step, k), "0") or 0) for k in ("rto", "restore", "verify", "setup")}
+        st, rf = steps.get(step, {}), steps.get(ref)
+        out.append({
+            "step": step, "component": comp, "kind": kind, "rto_s": d["rto"], "restore_s": d["restore"],
+            "verify_s": d["verify"], "setup_s": d["setup"], "wall_s": st.get("wall_s"),
+            "peak_rss_kib": st.get("peak_rss_kib"), "bytes_restored": st.get("bytes"),
+            "scratch_peak_kib": int(info.get("drill_%s_peak_kb" % step, "0") or 0),
+            "size_bytes": int(info.get(size_key, "0") or 0) if size_key in info
+            else (steps.get(size_key) or {}).get("bytes") or 0, "size_what": size_key,
+            "checks": info.get("drill_%s_checks" % step, ""), "status": info.get("verify_" + step, "?"),
+            "reference": ref, "reference_label": ref_label, "reference_wall_s": rf["wall_s"] if rf else None,
+            "ratio": ratio(d["rto"], rf["wall_s"] if rf else None)})
+    return out
+
+
+def drill_markdown(fd, pg, res, meta, dataset):
+    """The "Recovery drills" section: lifeboat drill's achieved RTO beside the plain recoveries, and what a drill needs."""
+    out = []
+    w = out.append
+    pgd = pg_drills(pg)
+    info = pg["info"] if pg else {}
+    w(DRILL_TITLE)
+    w("")
+    w("`lifeboat drill COMPONENT --config FILE --json` (docs/commands.md#drill) recovers a component into a scratch"
+      " target it creates and removes, verifies it, and reports the achieved RTO: `rto_seconds` = scratch setup +"
+      " `restore_seconds` + `verify_seconds`. Below it stands beside the plain recovery of the same data by the"
+      " other tools, timed the same way (`/usr/bin/time`, page cache %s). **A drill includes verification, a plain"
+      " restore mostly does not**: the drill of files reads every restored file back against the snapshot's blob"
+      " IDs (inside the restore, `restore --verify`, so its `verify_seconds` is near zero); a database drill counts"
+      " the rows of every table against the counts recorded at backup time and runs `pg_amcheck --heapallindexed`"
+      " (physical: on every database). Neither `pg_restore` nor the pgBackRest recovery is followed here by a"
+      " check of the recovered data (no row counts, no amcheck); restic reads the restored files back with"
+      " `--verify`, which is used here." % meta.get("cache", "?"))
+    w("")
+    knobs = meta.get("knobs") or "BENCH_RUNS=%s BENCH_PRUNE=%s BENCH_S3=%s" % (
+        meta.get("runs", "?"), meta.get("prune", "?"), meta.get("s3", "?"))
+    # "K=V K2=V2 ..." as `env` printed it: split before each BENCH_ name, quote the values for a shell
+    knobs = " ".join("%s=%s" % (k, shlex.quote(v)) for k, _, v in (
+        kv.strip().partition("=") for kv in re.split(r"\s(?=BENCH_[A-Z0-9_]*=)", knobs)))
+    w("This section comes from a run on %s (load average at start %s, the machine shared with other work) of"
+      " `%s bench/run.sh`" % (meta.get("date", "?"), meta.get("loadavg_start", "?"), knobs)
+      + ": steps `%s`, tools `%s`, file set at scale %g (%.0f MiB)%s." % (
+          meta.get("steps", "?"), " ".join(t for t in TOOLS if t in res), float(meta.get("scale", "1")),
+          dataset["bytes"] / MiB,
+          ", pgbench scale %s (database %.0f MiB, cluster %.0f MiB)" % (
+              info.get("scale", "?"), int(info.get("db_bytes", "0") or 0) / MiB,
+              int(info.get("cluster_bytes", "0") or 0) / MiB) if pgd else ""))
+    w("")
+    if fd:
+        lb, rs = fd.get("lifeboat"), fd.get("restic")
+        plain = res.get("restic", {}).get("restore")
+        w("### The file set")
+        w("")
+        w("Configuration: one `files` component `data` on the data set, the bench's lifeboat repository with a"
+          " `password_file`; its snapshot is an untimed `backup --component data` of the data the tools' latest"
+          " snapshots hold. Scratch folder: `TMPDIR` under the work directory (on disk).")
+        w("")
+        w("| tool | command | RTO s | setup s | restore s | verify s | wall s | CPU s | peak RSS MiB | scratch peak MiB |"
+          " restored MiB | result |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for t, cmd in (("lifeboat", "`lifeboat drill data --config F --json`"),
+                       ("restic", "`restic restore latest --target DIR --verify`")):
+            d = fd.get(t)
+            if d:
+                w("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f | %s |" % (
+                    TOOL_NAMES[t], cmd, d["rto_s"], d["setup_s"], d["restore_s"], d["verify_s"], d["wall_s"],
+                    d["cpu_s"], d["peak_rss_kib"] / 1024, d["scratch_peak_kib"] / 1024, d["bytes"] / MiB,
+                    d["status"] if d["status"] == "ok" else "**" + d["status"] + "**"))
+        w("")
+        if lb and rs:
+            w("lifeboat drill RTO / `restic restore --verify`: **%s**%s. restic's RTO is its wall time (restore and"
+              " verification). lifeboat's wall time adds opening the configuration and repository, the report and"
+              " removing the scratch folder." % (
+                  fmt_ratio(ratio(lb["rto_s"], rs["rto_s"])),
+                  "; / plain `restic restore latest` (the restore step above, %.2f s, no verification): %s"
+                  % (plain["wall_s"], fmt_ratio(ratio(lb["rto_s"], plain["wall_s"]))) if plain else ""))
+            w("")
+        if int(meta.get("runs", "1")) == 1:
+            w("One round on a machine shared with other work: single wall times vary from run to run, so read the"
+              " ratios as approximate (`BENCH_RUNS=3` gives medians).")
+            w("")
+    if pgd:
+        w("### PostgreSQL")
+        w("")
+        w("Configuration: components `db` (`type: postgres`, the pgbench database) and `db-physical` (`type:"
+          " postgres-physical`, `wal_method: none`) in one repository; `archive_command` is switched to `lifeboat"
+          " wal-push` before their untimed backups. Logical: the drill initdb's and starts a scratch server (setup),"
+          " restores the dump into it, counts rows and runs `pg_amcheck`. Physical: it restores the base backup,"
+          " replays the archived WAL to its end and starts the server, then `pg_amcheck`. Beside them: %s, and the"
+          " pgBackRest backup of the PostgreSQL step restored into a new directory and started on its own port and"
+          " socket with `archive_mode=off` (timed until `pg_is_in_recovery()` is false: accepting connections"
+          " after %s s, recovery ended after %s s; `pg_ctl start -w` alone returns once connections are accepted)."
+          % (pgd[0]["reference_label"] if pgd[0]["step"] == "lbdrill_db" else "`createdb` + `pg_restore`",
+             info.get("pgbr_recover_accepting_s", "?"), info.get("pgbr_recover_promoted_s", "?")))
+        w("")
+        w("| component | lifeboat drill RTO s | setup s | restore s | verify s | drill wall s | reference |"
+          " reference s | RTO / reference | restore / reference | result |")
+        w("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+        for d in pgd:
+            w("| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | %s | **%s** | %s | %s |" % (
+                d["kind"], d["rto_s"], d["setup_s"], d["restore_s"], d["verify_s"],
+                "%.2f" % d["wall_s"] if d["wall_s"] is not None else "?", d["reference_label"],
+                "%.2f" % d["reference_wall_s"] if d["reference_wall_s"] is not None else "n/a",
+                fmt_ratio(d["ratio"]), fmt_ratio(ratio(d["restore_s"], d["reference_wall_s"])),
+                d["status"] if d["status"] == "ok" else "**" + d["status"] + "**"))
+        w("")
+        w("RTO / reference compares the verified recovery with an unverified one; restore / reference leaves out the"
+          " drill's scratch setup and verification (for the physical drill its restore includes the server start"
+          " and the WAL replay, as the reference does).")
+        w("")
+        for d in pgd:
+            if d["checks"]:
+                w("- %s checks: %s" % (d["component"], d["checks"]))
+        w("")
+    w("### What a drill needs")
+    w("")
+    w("Measured in this run. Disk: the peak of the scratch folder (`du -sk` of `TMPDIR` once a second during the"
+      " drill: allocated blocks, so a peak shorter than a second can be missed). Memory: the peak RSS"
+      " `/usr/bin/time` reports for the drill, the largest of lifeboat and the processes it waits for (restore,"
+      " `pg_restore`, `initdb`, `pg_amcheck`); a scratch PostgreSQL server runs detached and is not in it (it"
+      " runs with PostgreSQL's defaults, `shared_buffers` 128 MB, plus `fsync = off`). Time: the RTO per GiB of"
+      " the data.")
+    w("")
+    w("| kind | data | size MiB | scratch peak MiB | peak / size | peak RSS MiB | RTO s | RTO s per GiB |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    if fd and fd.get("lifeboat"):
+        d = fd["lifeboat"]
+        rows.append(("files", "the file set (restored bytes)", d["bytes"], d["scratch_peak_kib"], d["peak_rss_kib"],
+                     d["rto_s"]))
+    for d in pgd:
+        rows.append((d["kind"], "the database (`pg_database_size`)" if d["size_what"] == "db_bytes"
+                     else "the restored data directory (`lifeboat restore --pg-physical`, `du`)", d["size_bytes"], d["scratch_peak_kib"],
+                     d["peak_rss_kib"] or 0, d["rto_s"]))
+    for kind, what, size, peak, rss, rto in rows:
+        w("| %s | %s | %.1f | %.1f | %s | %.1f | %.2f | %s |" % (
+            kind, what, size / MiB, peak / 1024, fmt_ratio(ratio(peak * 1024, size)), rss / 1024, rto,
+            "%.1f" % (rto / (size / 2**30)) if size else "n/a"))
+    w("")
+    w("A files drill needs the restored data once on disk (the scratch folder) and no more; a logical database"
+      " drill needs the restored database in a scratch cluster (initdb's own files and the WAL written by the"
+      " restore come on top); a physical drill needs the restored data directory plus the WAL replayed into it."
+      " The issue's bound, less than three times the database's size in temporary disk, is the `peak / size`"
+      " column.")
+    w("")
+    return out
+
+
+def splice_section(md_path, section):
+    """Replace the section titled DRILL_TITLE of md_path (or add it before "## Restore verification")."""
+    text = open(md_path).read() if os.path.exists(md_path) else ""
+    lines = text.split("\n")
+    if DRILL_TITLE in lines:
+        a = lines.index(DRILL_TITLE)
+        b = next((i for i in range(a + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[a:b] = section
+    elif "## Restore verification" in lines:
+        a = lines.index("## Restore verification")
+        lines[a:a] = section
+    else:
+        lines += [""] + section
+    with open(md_path, "w") as f:
+        f.write("\n".join(lines))
+
+
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return None
@@ -484,7 +703,7 @@ def compute_ratios(res):
     return rows
 
 
-def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg=None):
+def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg=None, fd=None):
     tools = [t for t in TOOLS if t in res]
     step_label = dict(STEPS)
     out = []
@@ -516,7 +735,10 @@ def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg
       " BENCH_BORG_ENCRYPTION, BENCH_KEEP=1, LIFEBOAT_BIN; the forget+prune step: BENCH_PRUNE=0 skips it,"
       " BENCH_PRUNE_SNAPSHOTS (100), BENCH_PRUNE_KEEP (10), BENCH_PRUNE_FRACTION (0.01); the S3 step:"
       " BENCH_S3=0 skips it, BENCH_S3_OBJECTSTORE (memstore/bluestore), BENCH_S3_SIZE; the PostgreSQL step:"
-      " BENCH_PG=0 skips it, BENCH_PG_SCALE (50), BENCH_PG_DUMPS (96), BENCH_PG_LOAD_SECONDS (5), BENCH_PG_LOAD_RATE (50)."
+      " BENCH_PG=0 skips it, BENCH_PG_SCALE (50), BENCH_PG_DUMPS (96), BENCH_PG_LOAD_SECONDS (5), BENCH_PG_LOAD_RATE (50);"
+      " the recovery drills: BENCH_PG_DRILL=0 skips the PostgreSQL ones, BENCH_STEPS (default `first unchanged"
+      " changed restore check drill`) runs a subset of the file set's steps, BENCH_REPORT=drill then updates only"
+      " the \"Recovery drills\" section of this page (raw numbers: `bench/results/drill.json`)."
       " Raw numbers: `bench/results/latest.json`.")
     w("")
     w("## Machine")
@@ -619,6 +841,8 @@ def markdown(res, meta, dataset, change, verify, ratios, prune=None, s3=None, pg
         out.extend(s3_markdown(s3, meta))
     if pg:
         out.extend(pg_markdown(pg))
+    if fd or pg_drills(pg):
+        out.extend(drill_markdown(fd, pg, res, meta, dataset))
     w("## Restore verification")
     w("")
     for t in tools:
@@ -635,13 +859,24 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--md", required=True)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--only", choices=("full", "drill"), default="full")
     a = ap.parse_args()
     res, meta, dataset, change, verify = load(a.work)
     ratios = compute_ratios(res)
     prune = load_prune(a.work)
     s3 = load_s3(a.work)
     pg = load_pg(a.work)
-    md = markdown(res, meta, dataset, change, verify, ratios, prune, s3, pg)
+    fd = load_drill(a.work)
+    if a.only == "drill":
+        section = drill_markdown(fd, pg, res, meta, dataset)
+        splice_section(a.md, section)
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "dataset": dataset, "files": fd, "pg": pg_drills(pg),
+                       "pg_info": pg["info"] if pg else None, "results": res}, f, indent=2, sort_keys=True)
+            f.write("\n")
+        sys.stdout.write("\n".join(section) + "\n")
+        return 0
+    md = markdown(res, meta, dataset, change, verify, ratios, prune, s3, pg, fd)
     with open(a.md, "w") as f:
         f.write(md)
     doc = {
@@ -659,6 +894,10 @@ def main():
         doc["s3"] = s3
     if pg:
         doc["pg"] = pg
+    if fd:
+        doc["drill_files"] = fd
+    if pg_drills(pg):
+        doc["drill_pg"] = pg_drills(pg)
     with open(a.json, "w") as f:
         json.dump(doc, f, indent=2, sort_keys=True)
         f.write("\n")

@@ -7,6 +7,16 @@
 #   changed   backup after ~5% of the files (by count) were changed
 #   restore   full restore of the latest snapshot (verified afterwards, untimed)
 #   check     repository check reading all data
+#   drill     (lifeboat and restic) a recovery drill of the latest data:
+#             `lifeboat drill data --config F --json` on a configuration file
+#             written into the work directory (a `files` component on the
+#             data set, the bench's repository, a password file; the
+#             snapshot is an untimed `backup --component data` of the same
+#             data), scratch folder under BENCH_DIR/work/drill-tmp (TMPDIR);
+#             its rto_seconds (scratch setup + restore + verify: every file
+#             read back against its blob IDs) beside `restic restore latest
+#             --target DIR --verify` (wall time); peak disk of the scratch
+#             folder (du -sk once a second) and peak RSS of both
 #   prune     (once, after the rounds; lifeboat and restic) forget+prune on a
 #             repository with BENCH_PRUNE_SNAPSHOTS snapshots of the data set,
 #             1% of the files rewritten between snapshots (bench/churn.py:
@@ -42,6 +52,16 @@
 #                      database, pg_dump/pg_restore and pgBackRest beside lifeboat,
 #                      the dump series); 0: skip it
 #   BENCH_PG_SCALE, BENCH_PG_DUMPS, BENCH_PG_LOAD_SECONDS, BENCH_PG_LOAD_RATE  see bench/pg.sh (50, 96, 5, 50)
+#   BENCH_PG_DRILL     1: the PostgreSQL drills in bench/pg.sh (default 1); 0: skip them
+#   BENCH_STEPS        the steps of each round, a subset of the default
+#                      "first unchanged changed restore check drill" (order
+#                      fixed; "first" is required; without "changed" the
+#                      data set is not changed)
+#   BENCH_REPORT       full: write the whole report (default); drill: only
+#                      replace (or add) the "Recovery drills" section of
+#                      BENCH_OUT, and write the raw numbers to BENCH_JSON
+#                      (default bench/results/drill.json), for a run that
+#                      did not do every step
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,7 +75,12 @@ BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-auto}
 BENCH_BORG_ENCRYPTION=${BENCH_BORG_ENCRYPTION:-repokey-blake2}
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_OUT=${BENCH_OUT:-$root/docs/benchmarks.md}
-BENCH_JSON=${BENCH_JSON:-$root/bench/results/latest.json}
+BENCH_REPORT=${BENCH_REPORT:-full}
+if [[ $BENCH_REPORT == drill ]]; then
+    BENCH_JSON=${BENCH_JSON:-$root/bench/results/drill.json}
+else
+    BENCH_JSON=${BENCH_JSON:-$root/bench/results/latest.json}
+fi
 LIFEBOAT_BIN=${LIFEBOAT_BIN:-$root/build/lifeboat}
 BENCH_PRUNE=${BENCH_PRUNE:-1}
 BENCH_PRUNE_SNAPSHOTS=${BENCH_PRUNE_SNAPSHOTS:-100}
@@ -63,6 +88,7 @@ BENCH_PRUNE_KEEP=${BENCH_PRUNE_KEEP:-10}
 BENCH_PRUNE_FRACTION=${BENCH_PRUNE_FRACTION:-0.01}
 BENCH_S3=${BENCH_S3:-1}
 BENCH_PG=${BENCH_PG:-1}
+BENCH_STEPS=${BENCH_STEPS:-first unchanged changed restore check drill}
 
 die() {
     echo "bench: error: $*" >&2
@@ -83,6 +109,11 @@ note() { echo "bench: $*" >&2; }
 for t in $BENCH_TOOLS; do
     case $t in lifeboat | restic | borg) ;; *) die "unknown tool '$t' in BENCH_TOOLS" ;; esac
 done
+for s in $BENCH_STEPS; do
+    case $s in first | unchanged | changed | restore | check | drill) ;; *) die "unknown step '$s' in BENCH_STEPS" ;; esac
+done
+[[ " $BENCH_STEPS " == *" first "* ]] || die "BENCH_STEPS must include 'first' (the other steps need a repository)"
+[[ $BENCH_REPORT == full || $BENCH_REPORT == drill ]] || die "BENCH_REPORT must be full or drill, not '$BENCH_REPORT'"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian package 'time'; 'make bench' installs it)"
 for c in python3 openssl du diff find; do
     command -v "$c" >/dev/null || die "'$c' is missing"
@@ -122,7 +153,7 @@ cleanup() {
         gen revert
     fi
     if [[ $BENCH_KEEP != 1 ]]; then
-        rm -rf "$W/repo-"* "$W/restore-"* "$W/cache-"* "$W/borg-home" "$W/prune-data"
+        rm -rf "$W/repo-"* "$W/restore-"* "$W/cache-"* "$W/borg-home" "$W/prune-data" "$W/drill-tmp"
     fi
     exit $rc
 }
@@ -143,7 +174,7 @@ fi
 gen describe >"$W/dataset.json"
 : >"$RESULTS"
 : >"$W/verify.tsv"
-rm -f "$W/prune.tsv"
+rm -f "$W/prune.tsv" "$W/drill.tsv"
 
 # ------------------------------------------------------------ page cache
 
@@ -288,6 +319,8 @@ verify() {
     echo "runs=$BENCH_RUNS"
     echo "prune=$BENCH_PRUNE"
     echo "s3=$BENCH_S3"
+    echo "steps=$BENCH_STEPS"
+    echo "knobs=$(env | grep '^BENCH_' | sort | tr '\n' ' ' | sed 's/ $//')"
     for t in $BENCH_TOOLS; do
         case $t in
         lifeboat) echo "version_lifeboat=$("$LIFEBOAT_BIN" --version 2>/dev/null | head -n1) (tree $(git -C "$root" describe --always --dirty 2>/dev/null || echo unknown), $LIFEBOAT_SRC_BIN)" ;;
@@ -302,6 +335,76 @@ verify() {
 note "data set: $(python3 -c "import json;d=json.load(open('$W/dataset.json'));print('%d files, %.1f MiB' % (d['files'], d['bytes']/2**20))") in $DATA"
 t_start=$(date +%s)
 
+# ----------------------------------------------------------------- drill
+
+. "$here/drill.sh"
+
+# drill_files TOOL - the drill step (lifeboat, restic; Borg has no drill):
+# append "round tool wall user sys rss_kb rto restore verify setup bytes
+# scratch_peak_kb status" to drill.tsv (restic: rto = restore = wall).
+drill_files() {
+    local t=$1 repo scratch=$W/drill-tmp tf=$W/time.$1.drill out=$LOGS/$1.drill.out err=$LOGS/$1.drill.log
+    local wall user sys rss fields rto rs vs setup bytes status
+    repo=$(repo_of "$t")
+    rm -rf "$scratch"
+    mkdir -p "$scratch"
+    case $t in
+    lifeboat)
+        printf '%s\n' "$PASSWORD" >"$W/drill-password"
+        chmod 600 "$W/drill-password"
+        cat >"$W/drill.yaml" <<YAML
+# written by bench/run.sh: the drill step's configuration
+name: lifeboat-bench
+host: lifeboat-bench
+state: $W/drill-state
+repositories:
+  bench:
+    url: $repo
+    password_file: $W/drill-password
+components:
+  data:
+    type: files
+    paths: [$DATA]
+YAML
+        # the component's snapshot: the same data as the tools' latest (untimed)
+        "$LIFEBOAT_BIN" -r "$repo" backup --component data --host lifeboat-bench "$DATA" \
+            >"$LOGS/$t.drill-backup.log" 2>&1 || die "lifeboat backup --component data failed; see $LOGS/$t.drill-backup.log"
+        drop_caches
+        note "$t drill ..."
+        drill_timed "$tf" "$out" "$err" "$scratch" env -u LIFEBOAT_PASSWORD TMPDIR="$scratch" \
+            "$LIFEBOAT_BIN" drill data --config "$W/drill.yaml" --json
+        ;;
+    restic)
+        drop_caches
+        note "$t restore --verify (drill) ..."
+        drill_timed "$tf" "$out" "$err" "$scratch" restic -r "$repo" restore latest --target "$scratch/restore" --verify
+        ;;
+    *) return 0 ;;
+    esac
+    read -r wall user sys rss < <(tail -n 1 "$tf")
+    if [[ $t == lifeboat ]]; then
+        fields=$(drill_fields "$out" data)
+        [[ -n $fields ]] || fields=$(printf '0\t0\t0\t0\t0\tFAILED: no drill report (exit %s)' "$DRILL_RC")
+        IFS=$'\t' read -r rto rs vs setup bytes status <<<"$fields"
+        ((DRILL_RC == 0)) || [[ $status != ok ]] || status="FAILED: exit $DRILL_RC"
+    else
+        rto=$wall rs=$wall vs=0 setup=0 status=ok
+        bytes=$(du -sb "$scratch/restore" | cut -f1)
+        ((DRILL_RC == 0)) || status="FAILED: exit $DRILL_RC"
+    fi
+    rm -rf "$scratch"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$t" "$wall" "$user" "$sys" "$rss" \
+        "$rto" "$rs" "$vs" "$setup" "$bytes" "$DRILL_PEAK_KB" "$status" >>"$W/drill.tsv"
+    note "$t drill: wall ${wall}s rto ${rto}s (restore ${rs}s verify ${vs}s) rss $((rss / 1024)) MiB scratch peak $((DRILL_PEAK_KB / 1024)) MiB: $status"
+    if [[ $status != ok ]]; then
+        drill_failed=1
+        echo "bench: DRILL FAILED for $t: $status (see $out and $err)" >&2
+    fi
+}
+drill_failed=0
+
+has_step() { [[ " $BENCH_STEPS " == *" $1 "* ]]; }
+
 one_round() {
     local t target
     rm -rf "$W/repo-"* "$W/restore-"* "$W/cache-"* "$W/borg-home"
@@ -309,25 +412,34 @@ one_round() {
         tool_init "$t"
         if [[ $cache_mode == warm ]]; then warm_up; fi
         tool_backup "$t" first 1
-        tool_backup "$t" unchanged 2
+        if has_step unchanged; then tool_backup "$t" unchanged 2; fi
     done
 
-    note "changing ~5% of the files"
-    gen change >"$W/change.json"
+    if has_step changed; then
+        note "changing ~5% of the files"
+        gen change >"$W/change.json"
+
+        for t in $BENCH_TOOLS; do
+            tool_backup "$t" changed 3
+        done
+    fi
 
     for t in $BENCH_TOOLS; do
-        tool_backup "$t" changed 3
+        if has_step restore; then
+            target=$W/restore-$t
+            rm -rf "$target"
+            tool_restore "$t" "$target" "$(has_step changed && echo 3 || { has_step unchanged && echo 2 || echo 1; })"
+            verify "$t" "$target"
+            rm -rf "$target"
+        fi
+        if has_step check; then tool_check "$t"; fi
     done
-
-    for t in $BENCH_TOOLS; do
-        target=$W/restore-$t
-        rm -rf "$target"
-        tool_restore "$t" "$target" 3
-        verify "$t" "$target"
-        rm -rf "$target"
-        tool_check "$t"
-    done
-    gen revert
+    if has_step drill; then
+        for t in $BENCH_TOOLS; do
+            drill_files "$t"
+        done
+    fi
+    if has_step changed; then gen revert; fi
 }
 
 for ((round = 1; round <= BENCH_RUNS; round++)); do
@@ -458,7 +570,7 @@ fi
 pg_failed=0
 if [[ $BENCH_PG == 1 ]]; then
     pg_rc=0
-    BENCH_PG_CACHE=$cache_mode BENCH_KEEP=$BENCH_KEEP LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/pg.sh" "$W" || pg_rc=$?
+    BENCH_PG_CACHE=$cache_mode BENCH_KEEP=$BENCH_KEEP BENCH_PG_DRILL=${BENCH_PG_DRILL:-1} LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/pg.sh" "$W" || pg_rc=$?
     case $pg_rc in
     0) ;;
     2) pg_failed=1 ;; # numbers written; a restore did not verify: reported, then fail below
@@ -484,11 +596,14 @@ echo "elapsed_s=$(($(date +%s) - t_start))" >>"$W/meta.env"
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/meta.env"
 
 mkdir -p "$(dirname "$BENCH_JSON")" "$(dirname "$BENCH_OUT")"
-python3 "$here/report.py" --work "$W" --md "$BENCH_OUT" --json "$BENCH_JSON"
+python3 "$here/report.py" --work "$W" --md "$BENCH_OUT" --json "$BENCH_JSON" --only "$BENCH_REPORT"
 note "wrote $BENCH_OUT and $BENCH_JSON (logs in $LOGS)"
 
 if ((verify_failed)); then
     die "at least one restore did not equal the data set (see above and $W/verify.tsv)"
+fi
+if ((drill_failed)); then
+    die "a recovery drill failed (see above and $W/drill.tsv)"
 fi
 if ((pg_failed)); then
     die "a PostgreSQL restore did not verify (see $W/pg.env and $LOGS/pg.*)"
