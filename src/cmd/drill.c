@@ -13,6 +13,7 @@
  * SIGTERM leaves no server, process or folder behind. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/un.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -81,14 +82,29 @@ static bool prepare(ScratchSet *set, RecoverItem *it, DrillItem *d, LbError *err
         PitrOwner owner;
         if (!pitrOwnerResolve(NULL, &owner, err) || !pitrPrepareDir(it->target, &owner, err))
             return false;
-        d->pg = scratchPgAdopt(set, it->target, d->binDir, SCRATCH_PG_PORT, it->target, err);
+        /* the socket in a short folder of its own: a Unix socket's path
+         * holds 107 bytes at most, and the data directory's may be longer */
+        static unsigned sockets;
+        snprintf(sub, sizeof(sub), "s%u", ++sockets);
+        char *sock = scratchSetPath(set, sub);
+        struct sockaddr_un sun;
+        bool fits = strlen(sock) + sizeof("/.s.PGSQL.65535") <= sizeof(sun.sun_path);
+        if (!fits)
+            lbErr(err, LB_ERR_ARGS,
+                  "unable to start a scratch server with its socket in '%s': the path is too long for a Unix socket "
+                  "(%zu bytes at most). HINT: Set TMPDIR to a shorter directory, such as /tmp.",
+                  sock, sizeof(sun.sun_path) - 1);
+        if (fits && pitrPrepareDir(sock, &owner, err))
+            d->pg = scratchPgAdopt(set, it->target, d->binDir, SCRATCH_PG_PORT, sock, err);
+        if (d->pg)
+            cliArgvAddf(&it->extra, "--pg-set=unix_socket_directories=%s", sock);
+        free(sock);
         if (d->pg == NULL)
             return false;
         cliArgvAdd(&it->extra, "--start");
         cliArgvAddf(&it->extra, "--pg-bin=%s", d->binDir);
         cliArgvAddf(&it->extra, "--pg-port=%d", SCRATCH_PG_PORT);
         cliArgvAdd(&it->extra, "--pg-set=listen_addresses=");
-        cliArgvAddf(&it->extra, "--pg-set=unix_socket_directories=%s", it->target);
         cliArgvAdd(&it->extra, "--pg-set=archive_mode=off");
         cliArgvAdd(&it->extra, "--pg-set=fsync=off");
         return true;

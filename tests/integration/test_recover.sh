@@ -273,6 +273,14 @@ grep -q "database" "$TMP/damaged.out" && grep -Eq "blob [0-9a-f]{8}" "$TMP/damag
 if pgrep -f "$DRILLTMP/lifeboat-drill" >/dev/null; then fail "... a scratch process remains: $(pgrep -af "$DRILLTMP/lifeboat-drill")"; else ok "... and no scratch server or process remains"; fi
 cp -p "$TMP/pack.saved" "$PACK"
 
+# a long TMPDIR: the physical drill's socket has a short folder of its own
+# (TMPDIR of 60 bytes: its data directory's socket path would have 117, over
+# the 107 a Unix socket takes)
+LONGTMP=$TMP/$(printf 'x%.0s' $(seq 1 $((60 - ${#TMP} - 1))))
+mkdir -m 711 "$LONGTMP"
+check "a physical drill with TMPDIR of ${#LONGTMP} bytes" env TMPDIR="$LONGTMP" "$LB" drill database-base --config "$CFG"
+[ -z "$(ls -A "$LONGTMP")" ] && ok "... leaves nothing there" || fail "... left $(ls -A "$LONGTMP")"
+
 # SIGTERM in the middle of a drill: the guard stops the scratch server and removes everything
 "$LB" drill database --config "$CFG" >"$TMP/term.out" 2>&1 &
 pid=$!
