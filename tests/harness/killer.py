@@ -87,6 +87,8 @@ def kill_at(watch, mode, value, cmd, env=None, stdout=subprocess.DEVNULL, stderr
     req = mode.startswith("req:")
     if req:
         _, method, text = mode.split(":", 2)
+    logged = req or os.path.isfile(watch)  # a proxy's request log, not a repository
+    if logged:
         log = ReqLog(watch)
     else:
         packs0, index0, snaps0 = scan(watch, "data")[0], scan(watch, "index")[0], scan(watch, "snapshots")[0]
@@ -129,7 +131,7 @@ def kill_at(watch, mode, value, cmd, env=None, stdout=subprocess.DEVNULL, stderr
         time.sleep(0.001 if mode != "time" else min(0.001, max(0.0, value - now)))
     rc = proc.wait()
     now = time.monotonic() - start
-    if req:
+    if logged:
         log.poll()
         what = "%d request(s) seen" % len(log.lines)
     else:

@@ -270,7 +270,9 @@ class Soak:
                 state = self.save_state()
                 cmd = ["backup", self.src, "--json"]
             elif op in ("forget-prune", "prune"):
-                while len(self.snapshots(vrepo)) < KEEP + 2:
+                for _ in range(KEEP + 2):
+                    if len(self.snapshots(vrepo)) >= KEEP + 2:
+                        break
                     self.mutate()
                     rc, err = backup_ok(label)
                     if rc != 0:
@@ -298,7 +300,7 @@ class Soak:
                 state = None
             # ---- the kill
             if mode == "frac":
-                kmode, kvalue = "time", round(max(0.005, value * durations.get(op, 0.2)), 3)
+                kmode, kvalue = "time", round(max(0.005, value * durations.get(op, durations["backup"])), 3)
             else:
                 kmode, kvalue = mode, value
             watch = watch_dst[2] if op == "copy" else watch_src[2]
@@ -309,7 +311,8 @@ class Soak:
                                                         env=self.env, stdout=fo)
             self.c["points"] += 1
             self.c["by_op"][op] = self.c["by_op"].get(op, 0) + 1
-            pk = "%s %s" % (op, mode if mode != "frac" else "time-fraction")
+            shown = mode.replace(watch_src[1] or "\0", "src:").replace(watch_dst[1] or "\0", "dst:")
+            pk = "%s %s" % (op, shown if mode != "frac" else "time-fraction")
             bp = self.c["by_point"].setdefault(pk, [0, 0])
             bp[0] += 1
             if landed:
@@ -328,6 +331,8 @@ class Soak:
                     expected.add(sid)
                 elif op == "copy":
                     copy_expected |= src_now
+            if self.a.sabotage and i == 0 and watch_src[0] == "dir":
+                self.sabotage(repo)
             result = ("killed %.3fs" % secs) if landed else ("exited %d after %.3fs (too late)" % (rc, secs))
             # ---- after the kill: unlock, check, the same operation again
             ok = self.unlock_check(vtarget, label, full)
@@ -378,6 +383,14 @@ class Soak:
         self.unlock_check(vrepo, name + " final", True)
         self.unlock_check(vdst, name + " final copy", True)
         self.c["snapshots_verified"] += self.verify_copies(vdst, copy_expected, copied, name + " final", every=True)
+
+    def sabotage(self, repo):
+        """--sabotage: delete the largest pack behind lifeboat's back, so the
+        soak must report check failures and lost data (proves it can fail)."""
+        packs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(repo, "data")) for f in fs]
+        victim = max(packs, key=os.path.getsize)
+        os.remove(victim)
+        log("# sabotage: deleted " + victim)
 
     def verify_copies(self, vdst, copy_expected, copied, label, every):
         """Every expected original has its copy in vdst; the copies restore
@@ -432,7 +445,7 @@ class Soak:
                 break
             time.sleep(0.1)
         self.port_file = port_file
-        return s3["S3_ENDPOINT"], "http://127.0.0.1:" + open(port_file).read().strip()
+        return "s3:" + s3["S3_ENDPOINT"], "s3:http://127.0.0.1:" + open(port_file).read().strip()
 
     def stop_s3(self):
         if self.proxy:
@@ -515,6 +528,8 @@ def main():
     ap.add_argument("--fault-kinds", default="503,cut,500,slow,429,reset")
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--sabotage", action="store_true",
+                    help="delete a pack of the local repository after the first kill (the soak must FAIL)")
     a = ap.parse_args()
     sys.exit(Soak(a).main())
 
