@@ -30,8 +30,10 @@ After each kill point:
 Verification (unlock, check, list, restore) goes to the S3 server directly,
 not through the proxy: a fault there would only blur a real failure.
 
-Counts kill points (landed on a running process / too late: the command had
-already exited), snapshots verified, snapshots lost, check failures, restore
+A kill that comes too late (the command had exited already) is retried on
+fresh work (a new change of the tree, or a new preparation), with time points
+20 % earlier, up to three attempts in all. Counts kill points (landed on a
+running process / too late at every attempt; late attempts separately), snapshots verified, snapshots lost, check failures, restore
 mismatches, failed next operations, faults injected by kind; prints a summary
 line and writes the figures as JSON (--json). Exit 0 when nothing was lost
 and nothing failed.
@@ -78,7 +80,7 @@ class Soak:
         self.nstate = 0
         self.nmut = 0
         self.state_of = {}  # snapshot id -> state directory (primary repository)
-        self.c = dict(points=0, landed=0, too_late=0, op_errors=0, snapshots_verified=0,
+        self.c = dict(points=0, landed=0, too_late=0, attempts_too_late=0, op_errors=0, snapshots_verified=0,
                       restores=0, snapshots_lost=0, check_failures=0, restore_mismatches=0,
                       next_op_failures=0, checks_full=0, checks_subset=0, by_op={}, by_point={})
         self.problems = []
@@ -86,6 +88,8 @@ class Soak:
         self.proxy = None
         self.s3dir = None
         self.t0 = time.monotonic()
+        self.budget = a.seconds  # seconds from t0 the current phase may start points in
+        self.phases = []
 
     # ------------------------------------------------------------ helpers
     def run(self, args, repo=None, stdin=None):
@@ -105,7 +109,7 @@ class Soak:
         return json.loads(out or "[]")
 
     def time_left(self):
-        return self.a.seconds <= 0 or time.monotonic() - self.t0 < self.a.seconds
+        return self.a.seconds <= 0 or time.monotonic() - self.t0 < self.budget
 
     # ------------------------------------------------------------ the tree
     def make_tree(self):
@@ -189,6 +193,7 @@ class Soak:
         into dst (vdst). watch_*: what killer.py polls (a directory or the
         proxy log) and the text of the req: modes."""
         log("# phase %s: %d kill points, repository %s" % (name, npoints, repo))
+        self.phases.append(name)
         for r in (repo, dst):
             rc, _, err = self.run(["init", "--kdf-n", "1024", "-q"], r)
             if rc != 0:
@@ -265,51 +270,70 @@ class Soak:
             full = (i + 1) % self.a.full_every == 0 or self.a.subset >= 100
             label = "%s point %d %s %s %g" % (name, i + 1, op, mode, value)
             # ---- prepare
-            target, vtarget = repo, vrepo
-            if op == "backup":
-                self.mutate()
-                state = self.save_state()
-                cmd = ["backup", self.src, "--json"]
-            elif op in ("forget-prune", "prune"):
-                for _ in range(KEEP + 2):
-                    if len(self.snapshots(vrepo)) >= KEEP + 2:
-                        break
+            for attempt in (1, 2, 3):  # a kill that comes too late is retried on fresh work
+                target, vtarget = repo, vrepo
+                if op == "backup":
+                    self.mutate()
+                    state = self.save_state()
+                    cmd = ["backup", self.src, "--json"]
+                elif op in ("forget-prune", "prune"):
+                    for _ in range(KEEP + 2):
+                        if len(self.snapshots(vrepo)) >= KEEP + 2:
+                            break
+                        self.mutate()
+                        rc, err = backup_ok(label)
+                        if rc != 0:
+                            self.c["op_errors"] += 1
+                            log("# %s: preparing backup exit %d: %s" % (label, rc, err.strip()[:200]))
+                    fs = forget_set()
+                    forgettable |= fs
+                    if op == "prune":
+                        rc, _, err = self.run(["forget", "--keep-last", str(KEEP)], repo)
+                        if rc != 0:
+                            self.c["op_errors"] += 1
+                            log("# %s: forget exit %d: %s" % (label, rc, err.strip()[:200]))
+                        cmd = ["prune"]
+                    else:
+                        cmd = ["forget", "--keep-last", str(KEEP), "--prune"]
+                    state = None
+                else:  # copy: something new to copy first
                     self.mutate()
                     rc, err = backup_ok(label)
                     if rc != 0:
                         self.c["op_errors"] += 1
-                        log("# %s: preparing backup exit %d: %s" % (label, rc, err.strip()[:200]))
-                fs = forget_set()
-                forgettable |= fs
-                if op == "prune":
-                    rc, _, err = self.run(["forget", "--keep-last", str(KEEP)], repo)
+                    src_now = {s["id"] for s in self.snapshots(vrepo)}
+                    target, vtarget = dst, vdst
+                    cmd = ["copy", "--from-repo", repo]
+                    state = None
+                # ---- the kill
+                if mode == "frac":
+                    d = durations.get(op, durations["backup"])
+                    kmode, kvalue = "time", round(max(0.005, value * d * 0.8 ** (attempt - 1)), 3)
+                else:
+                    kmode, kvalue = mode, value
+                watch = watch_dst[2] if op == "copy" else watch_src[2]
+                outf = os.path.join(self.tmp, "op.out")
+                with open(outf, "wb") as fo:
+                    t = time.monotonic()
+                    landed, rc, secs, what = killer.kill_at(watch, kmode, kvalue, [self.lb, "-r", target] + cmd,
+                                                            env=self.env, stdout=fo)
+                if not landed:
+                    self.c["attempts_too_late"] += 1
+                    durations[op] = secs if op not in durations else (durations[op] + secs) / 2
                     if rc != 0:
                         self.c["op_errors"] += 1
-                        log("# %s: forget exit %d: %s" % (label, rc, err.strip()[:200]))
-                    cmd = ["prune"]
-                else:
-                    cmd = ["forget", "--keep-last", str(KEEP), "--prune"]
-                state = None
-            else:  # copy: something new to copy first
-                self.mutate()
-                rc, err = backup_ok(label)
-                if rc != 0:
-                    self.c["op_errors"] += 1
-                src_now = {s["id"] for s in self.snapshots(vrepo)}
-                target, vtarget = dst, vdst
-                cmd = ["copy", "--from-repo", repo]
-                state = None
-            # ---- the kill
-            if mode == "frac":
-                kmode, kvalue = "time", round(max(0.005, value * durations.get(op, durations["backup"])), 3)
-            else:
-                kmode, kvalue = mode, value
-            watch = watch_dst[2] if op == "copy" else watch_src[2]
-            outf = os.path.join(self.tmp, "op.out")
-            with open(outf, "wb") as fo:
-                t = time.monotonic()
-                landed, rc, secs, what = killer.kill_at(watch, kmode, kvalue, [self.lb, "-r", target] + cmd,
-                                                        env=self.env, stdout=fo)
+                out = open(outf, "rb").read().decode("utf-8", "replace")
+                if not landed and rc == 0:
+                    if op == "backup":
+                        sid = json.loads(out.strip().splitlines()[-1])["snapshot_id"]
+                        self.state_of[sid] = state
+                        expected.add(sid)
+                    elif op == "copy":
+                        copy_expected |= src_now
+                if landed:
+                    break
+                if op == "backup":
+                    adopt_new(state)  # a failed attempt may have committed before the next change
             self.c["points"] += 1
             self.c["by_op"][op] = self.c["by_op"].get(op, 0) + 1
             shown = mode.replace(watch_src[1] or "\0", "src:").replace(watch_dst[1] or "\0", "dst:")
@@ -321,20 +345,11 @@ class Soak:
                 bp[1] += 1
             else:
                 self.c["too_late"] += 1
-                durations[op] = secs if op not in durations else (durations[op] + secs) / 2
-                if rc != 0:
-                    self.c["op_errors"] += 1
-            out = open(outf, "rb").read().decode("utf-8", "replace")
-            if not landed and rc == 0:
-                if op == "backup":
-                    sid = json.loads(out.strip().splitlines()[-1])["snapshot_id"]
-                    self.state_of[sid] = state
-                    expected.add(sid)
-                elif op == "copy":
-                    copy_expected |= src_now
             if self.a.sabotage and i == 0 and watch_src[0] == "dir":
                 self.sabotage(repo)
             result = ("killed %.3fs" % secs) if landed else ("exited %d after %.3fs (too late)" % (rc, secs))
+            if attempt > 1:
+                result += ", attempt %d" % attempt
             # ---- after the kill: unlock, check, the same operation again
             ok = self.unlock_check(vtarget, label, full)
             if op == "backup":
@@ -479,7 +494,10 @@ class Soak:
         nlocal = a.points if not a.s3 else (a.points + 1) // 2
         try:
             L, L2 = os.path.join(self.tmp, "repo"), os.path.join(self.tmp, "copy")
+            if a.s3:
+                self.budget = a.seconds / 2  # the local phase leaves half the budget to S3
             self.phase("local", L, L, L2, L2, ("dir", "", L), ("dir", "", L2), nlocal)
+            self.budget = a.seconds
             if a.s3 and self.time_left():
                 direct, proxied = self.start_s3()
                 self.phase("s3", proxied + "/soak/repo", direct + "/soak/repo",
@@ -499,7 +517,7 @@ class Soak:
         secs = time.monotonic() - self.t0
         faults = {k: v for k, v in self.faults.items() if not k.startswith("_")}
         fig = dict(c, seconds=round(secs, 1), seed=a.seed, points_requested=a.points, s3=bool(a.s3),
-                   mb=a.mb, full_every=a.full_every, subset_percent=a.subset, fault_every=a.fault_every,
+                   phases=self.phases, mb=a.mb, full_every=a.full_every, subset_percent=a.subset, fault_every=a.fault_every,
                    proxy_requests=self.faults.get("_requests", 0), faults_injected=faults,
                    problems=self.problems[:50], passed=not self.problems)
         if a.json:
@@ -509,7 +527,7 @@ class Soak:
         log("soak: %d kill points (%d landed on a running process, %d too late) in %.0fs, seed %d, %s; "
             "%d snapshot restores verified, %d snapshots lost, %d check failures, %d restore mismatches, "
             "%d failed next operations; S3 faults injected: %s; %s" % (
-                c["points"], c["landed"], c["too_late"], secs, a.seed, "local+s3" if a.s3 else "local",
+                c["points"], c["landed"], c["too_late"], secs, a.seed, "+".join(self.phases) or "nothing",
                 c["snapshots_verified"], c["snapshots_lost"], c["check_failures"], c["restore_mismatches"],
                 c["next_op_failures"], fk, "PASS" if not self.problems else "FAIL (%d problems)" % len(self.problems)))
         if not a.keep:
