@@ -2,6 +2,7 @@
 #   make demo     install what is missing, build, back up and restore a sample tree
 #   make test     install what is missing, build, run every test (SANITIZE=1: under ASan+UBSan)
 #   make bench    benchmark beside restic and Borg (docs/benchmarks.md)
+#   make soak     crash soak: SIGKILL at SOAK_POINTS kill points, local and S3 (docs/testing.md)
 #   make build | format | lint | coverage | clean
 
 SHELL := /bin/bash
@@ -84,3 +85,18 @@ fuzz:
 
 clean:
 	rm -rf build build-san build-cov
+
+# make soak [SOAK_POINTS=1000] [SOAK_SECONDS=0] [SOAK_S3=1] [SOAK_SEED=1]: the
+# crash soak (tests/soak/soak.py; docs/testing.md, "Soak"): SIGKILL of backup,
+# forget --prune, prune and copy at SOAK_POINTS kill points over a local and
+# (SOAK_S3=1) an S3 repository behind the fault proxy; SOAK_SECONDS > 0 stops
+# early and reports what ran. Figures as JSON in SOAK_JSON. Not part of make test.
+SOAK_POINTS ?= 1000
+SOAK_SECONDS ?= 0
+SOAK_S3 ?= 1
+SOAK_SEED ?= 1
+SOAK_JSON ?= $(BUILD)/soak.json
+.PHONY: soak
+soak: build
+	python3 tests/soak/soak.py --lb $(BUILD)/lifeboat --points $(SOAK_POINTS) --seconds $(SOAK_SECONDS) \
+	  --s3 $(SOAK_S3) --seed $(SOAK_SEED) --json $(SOAK_JSON)

@@ -5,7 +5,7 @@
 # Each round changes the tree (two big files get ~16 MB of new random
 # content, small files are edited, added, removed), so the next backup has
 # chunks to read and packs, an index and a snapshot to write, and runs that
-# backup under a small driver (killer.py) that SIGKILLs it at one of 12 kill
+# backup under a small driver (tests/harness/killer.py) that SIGKILLs it at one of 12 kill
 # points: by time (10 ms, 50 ms, 15%..75% of a measured backup) and by event,
 # polled every millisecond in the repository: a pack's temporary file appears
 # (pack mid-write), the first new pack is durable (index not yet written),
@@ -80,73 +80,11 @@ put(os.path.join(tdir, "new-%03d.txt" % n), ("added by change %d\n" % n).encode(
 EOF
 }
 
-# killer.py REPO MODE VALUE -- CMD...: run CMD, SIGKILL it at the kill point,
-# print "killed SECONDS WHAT" or, when CMD finished first, "exited CODE SECONDS WHAT".
-#   time S        S seconds after the start
-#   packtmp N     when the Nth distinct temporary file under data/ is seen
-#   pack N        when N new pack files exist
-#   indextmp N    when N new temporary files are seen at once in index/
-#   index N       when N new index files exist
-#   snaptmp N     when N new temporary files are seen at once in snapshots/
-# Temporary files left behind by earlier kills are ignored.
-cat >"$TMP/killer.py" <<'EOF'
-import os, subprocess, sys, time
-
-repo, mode, value = sys.argv[1], sys.argv[2], float(sys.argv[3])
-cmd = sys.argv[5:]
-
-def scan(sub):
-    """(final paths, temporary paths) under repo/sub, descending into subdirs."""
-    final, tmp = set(), set()
-    def walk(d):
-        try:
-            with os.scandir(d) as it:
-                for e in it:
-                    if e.is_dir(follow_symlinks=False):
-                        walk(e.path)
-                    elif e.name.startswith(".tmp-"):
-                        tmp.add(e.path)
-                    else:
-                        final.add(e.path)
-        except FileNotFoundError:
-            pass
-    walk(os.path.join(repo, sub))
-    return final, tmp
-
-packs0, index0 = scan("data")[0], scan("index")[0]
-# temporary files left by earlier kills do not count
-stale = scan("data")[1] | scan("index")[1] | scan("snapshots")[1]
-seen_tmp = set()
-start = time.monotonic()
-proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-while proc.poll() is None:
-    now = time.monotonic() - start
-    if mode == "time":
-        hit = now >= value
-    elif mode in ("packtmp", "pack"):
-        final, tmp = scan("data")
-        seen_tmp |= tmp - stale
-        hit = len(seen_tmp) >= value if mode == "packtmp" else len(final - packs0) >= value
-    elif mode == "indextmp":
-        hit = len(scan("index")[1] - stale) >= value
-    elif mode == "index":
-        hit = len(scan("index")[0] - index0) >= value
-    elif mode == "snaptmp":
-        hit = len(scan("snapshots")[1] - stale) >= value
-    else:
-        sys.exit("killer.py: unknown mode " + mode)
-    if hit:
-        proc.kill()  # a process that exited meanwhile is a zombie: the kill is a no-op
-        break
-    time.sleep(0.001 if mode != "time" else min(0.001, max(0.0, value - now)))
-rc = proc.wait()
-now = time.monotonic() - start
-what = "%d new pack(s), %d new index file(s)" % (len(scan("data")[0] - packs0), len(scan("index")[0] - index0))
-if rc == -9:
-    print("killed %.3f %s" % (now, what))
-else:
-    print("exited %d %.3f %s" % (rc, now, what))
-EOF
+# the shared kill-point driver (tests/harness/killer.py, also used by the soak):
+# killer.py REPO MODE VALUE -- CMD... runs CMD, SIGKILLs it at the kill point
+# (time S, packtmp N, pack N, indextmp N, index N, snaptmp N) and prints
+# "killed SECONDS WHAT" or, when CMD finished first, "exited CODE SECONDS WHAT"
+KILLER=$(cd "$(dirname "$0")/../harness" && pwd)/killer.py
 
 declare -A state_of # snapshot ID -> state directory
 nstates=0
@@ -208,7 +146,7 @@ for point in "${points[@]}"; do
         fi
         mut=$((mut + 1))
         mutate "$mut"
-        result=$(python3 "$TMP/killer.py" "$R" "$kmode" "$kvalue" -- "$LB" -r "$R" backup "$SRC" -q)
+        result=$(python3 "$KILLER" "$R" "$kmode" "$kvalue" -- "$LB" -r "$R" backup "$SRC" -q)
         if [[ $result == killed* ]]; then
             landed=$((landed + 1))
             note "round $round ($kmode $kvalue): $result"

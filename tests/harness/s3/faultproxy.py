@@ -5,22 +5,30 @@ TEST ONLY. It sits between lifeboat and the S3 server so that the S3 driver's
 real error handling (HTTP status codes, connections closed mid-body, slow
 answers) is exercised, not just the storage-level fault wrapper. Requests are
 forwarded unchanged (the Host header too, so SigV4 signatures stay valid).
-Every Nth request, in turn:
-  0. answered "503 SlowDown" without reaching the server;
-  1. forwarded, then the answer is cut: headers and half the body are sent
-     and the connection is closed (a body-less answer is not sent at all);
-  2. answered "500 InternalError" without reaching the server;
-  3. delayed by --delay seconds, then forwarded.
+Every Nth request gets the next fault of --kinds, in turn (default
+503,cut,500,slow):
+  503   answered "503 SlowDown" without reaching the server;
+  cut   forwarded, then the answer is cut: headers and half the body are sent
+        and the connection is closed (a body-less answer is not sent at all);
+  500   answered "500 InternalError" without reaching the server;
+  slow  delayed by --delay seconds, then forwarded;
+  429   answered "429 TooManyRequests" without reaching the server;
+  reset the connection is closed unanswered (RST) without reaching the server.
 
-usage: faultproxy.py --upstream HOST:PORT --every N [--delay S] --port-file F
+usage: faultproxy.py --upstream HOST:PORT --every N [--delay S] [--kinds K,K2]
+                     [--log FILE] --port-file F
 Listens on a free port of 127.0.0.1, writes it to F, and on SIGTERM writes
-"requests=N faults=M" to F.stats and exits.
+"requests=N faults=M" and the faults by kind ("503=N cut=N ...") to F.stats
+and exits. With --log, each request's "METHOD PATH" is appended to FILE
+(flushed) when it arrives, before it is forwarded (tests/harness/killer.py
+kills at such requests).
 """
 import argparse
 import http.client
 import http.server
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -32,6 +40,8 @@ class State:
     lock = threading.Lock()
     requests = 0
     faults = 0
+    by_kind = {}
+    log = None
 
 
 def error_xml(code):
@@ -44,6 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     upstream = None
     every = 5
     delay = 0.3
+    kinds = ["503", "cut", "500", "slow"]
     local = threading.local()
 
     def log_message(self, fmt, *args):  # quiet
@@ -92,19 +103,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
             n = State.requests
             State.requests += 1
             fault = n % self.every == self.every - 1
-            kind = (n // self.every) % 4
+            kind = self.kinds[(n // self.every) % len(self.kinds)] if fault else None
             if fault:
                 State.faults += 1
-        if fault and kind == 0:
-            self.send_plain(503, error_xml("SlowDown"), [("Content-Type", "application/xml")])
+                State.by_kind[kind] = State.by_kind.get(kind, 0) + 1
+            if State.log:
+                State.log.write("%s %s\n" % (self.command, self.path))
+                State.log.flush()
+        xml = [("Content-Type", "application/xml")]
+        if kind == "503":
+            self.send_plain(503, error_xml("SlowDown"), xml)
             return
-        if fault and kind == 2:
-            self.send_plain(500, error_xml("InternalError"), [("Content-Type", "application/xml")])
+        if kind == "500":
+            self.send_plain(500, error_xml("InternalError"), xml)
             return
-        if fault and kind == 3:
+        if kind == "429":
+            self.send_plain(429, error_xml("TooManyRequests"), xml)
+            return
+        if kind == "reset":
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            return
+        if kind == "slow":
             time.sleep(self.delay)
         r, data = self.upstream_request(body)
-        cut = fault and kind == 1
+        cut = kind == "cut"
         self.send_response(r.status, r.reason)
         for k, v in r.getheaders():
             if k.lower() not in HOP and k.lower() != "content-length":
@@ -138,15 +162,24 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--delay", type=float, default=0.3)
+    ap.add_argument("--kinds", default="503,cut,500,slow")
+    ap.add_argument("--log")
     ap.add_argument("--port-file", required=True)
     a = ap.parse_args()
     Handler.upstream, Handler.every, Handler.delay = a.upstream, max(2, a.every), a.delay
+    Handler.kinds = a.kinds.split(",")
+    bad = [k for k in Handler.kinds if k not in ("503", "cut", "500", "slow", "429", "reset")]
+    if bad:
+        sys.exit("faultproxy.py: unknown fault kind(s): " + ",".join(bad))
+    if a.log:
+        State.log = open(a.log, "a")
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
 
     def stop(signum, frame):
         with open(a.port_file + ".stats", "w") as f:
-            f.write("requests=%d faults=%d\n" % (State.requests, State.faults))
+            kinds = " ".join("%s=%d" % (k, State.by_kind.get(k, 0)) for k in Handler.kinds)
+            f.write("requests=%d faults=%d %s\n" % (State.requests, State.faults, kinds))
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
