@@ -411,6 +411,9 @@ static long messagePosition(const char *m, size_t skip) {
     char *end;
     long line = strtol(m + skip + 1, &end, 10);
     long col = *end == ':' ? strtol(end + 1, NULL, 10) : 0;
+    /* a file name with digits and colons can make these anything: clamp */
+    line = line < 0 ? 0 : line > (1L << 40) ? (1L << 40) : line;
+    col = col < 0 ? 0 : col >= (1L << 20) ? (1L << 20) - 1 : col;
     return line * (1L << 20) + col;
 }
 

@@ -409,7 +409,8 @@ bool walFetch(Repo *repo, const char *name, LbBuf *out, WalHeader *header, LbErr
         goto cleanup;
     }
     LbId sha;
-    cryptoSha256(out->data + outStart, out->len - outStart, &sha);
+    /* an empty file leaves out->data NULL: no pointer arithmetic on it */
+    cryptoSha256(out->len > outStart ? out->data + outStart : (const uint8_t *)"", out->len - outStart, &sha);
     if (out->len - outStart != header->size || !lbIdEqual(&sha, &header->sha256)) {
         lbErr(err, LB_ERR_CORRUPT, "object '%s' is damaged: its content does not match its checksum", obj);
         goto cleanup;

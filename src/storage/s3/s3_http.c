@@ -238,9 +238,13 @@ static int64_t s3ParseHttpDate(const char *s) {
                     .tm_hour = h,
                     .tm_min = m,
                     .tm_sec = sec};
-    if (year < 1900 || year > 2200) /* nanoseconds in 64 bits end in 2262 */
+    if (year < 1900 || year > 2200 || day < 1 || day > 31 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 ||
+        sec > 60) /* nanoseconds in 64 bits end in 2262; fields out of range would normalize past it */
         return 0;
-    return (int64_t)timegm(&tm) * 1000000000;
+    int64_t t = (int64_t)timegm(&tm);
+    if (t < INT64_MIN / 1000000000 || t > INT64_MAX / 1000000000)
+        return 0;
+    return t * 1000000000;
 }
 
 /* Keep line (one raw header line) in info when it is an object metadata
