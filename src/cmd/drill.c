@@ -57,14 +57,13 @@ static bool prepare(ScratchSet *set, RecoverItem *it, DrillItem *d, LbError *err
     char sub[300];
     switch (it->comp->type) {
     case cfgCompPostgres: {
-        int major = metaMajor(&it->snap);
+        /* the newest installed server: it reads dumps of every older one */
         d->binDir = scratchPgBinDir(0, err);
         if (d->binDir == NULL)
             return false;
         d->pg = scratchPgStart(set, 0, err);
         if (d->pg == NULL)
             return false;
-        (void)major;
         it->target = scratchPgConnString(d->pg, "lifeboat_drill");
         it->createDb = true;
         cliArgvAddf(&it->extra, "--pg-bin=%s", d->binDir);

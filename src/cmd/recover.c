@@ -66,8 +66,10 @@ int cmdRecover(const CfgValues *cfg) {
     if (dryRun) {
         if (g.json)
             cliPrintJson(plan);
-        else
-            json_decref(plan), printf("dry run: nothing restored\n");
+        else {
+            json_decref(plan);
+            printf("dry run: nothing restored\n");
+        }
         rc = 0;
         goto done;
     }
