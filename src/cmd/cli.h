@@ -188,6 +188,8 @@ int cmdHistory(const CfgValues *cfg);
 int cmdPoints(const CfgValues *cfg);
 int cmdRecover(const CfgValues *cfg);
 int cmdDrill(const CfgValues *cfg);
+int cmdMetrics(const CfgValues *cfg); /* cmd/metrics.c */
+int cmdReport(const CfgValues *cfg);  /* cmd/report.c */
 
 /* argv -> option model -> verb; returns the exit code (cmd/dispatch.c). */
 int cliMain(int argc, char **argv);

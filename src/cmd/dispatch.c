@@ -40,6 +40,8 @@ static const CmdRun commands[CFG_COMMAND_COUNT] = {
     [cfgCmdPoints] = cmdPoints,
     [cfgCmdRecover] = cmdRecover,
     [cfgCmdDrill] = cmdDrill,
+    [cfgCmdMetrics] = cmdMetrics,
+    [cfgCmdReport] = cmdReport,
 };
 
 static int help(const CfgValues *cfg) {

@@ -13,8 +13,8 @@
 
 #define PATH_MAX_KEY 512
 
-static const char *const topKeys[] = {"name",       "host", "state",         "defaults", "repositories",
-                                      "components", "jobs", "notifications", NULL};
+static const char *const topKeys[] = {"name",       "host", "state",         "defaults",   "repositories",
+                                      "components", "jobs", "notifications", "monitoring", NULL};
 static const char *const policyKeys[] = {"schedule",
                                          "timezone",
                                          "concurrency_policy",
@@ -695,10 +695,8 @@ static void readFile(CfgLoad *ld, yaml_node_t *root) {
     f->host = host.text ? host.text : f->name;
     CfgScalar state = cfgGetStr(ld, root, "state", "", false);
     f->stateDir = state.text ? state.text : "/var/lib/lifeboat";
-    yaml_node_t *notes = cfgGet(ld, root, "notifications");
-    if (notes && !cfgIsNull(notes) &&
-        !(notes->type == YAML_MAPPING_NODE && notes->data.mapping.pairs.top == notes->data.mapping.pairs.start))
-        cfgLoadError(ld, notes, "notifications", "not available in this version");
+    cfgLoadMonitoring(ld, cfgGet(ld, root, "monitoring"));       /* file_monitor.c */
+    cfgLoadNotifications(ld, cfgGet(ld, root, "notifications")); /* file_notify.c */
     CfgRunPolicy defaults;
     yaml_node_t *dm = cfgGet(ld, root, "defaults");
     if (cfgIsMap(ld, dm, "defaults"))

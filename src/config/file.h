@@ -127,6 +127,32 @@ typedef struct CfgJob {
     const char *typeName; /* as written: "backup", "copy", ... */
 } CfgJob;
 
+/* monitoring: the daemon's HTTP listener, the textfile, the refresh of
+ * repository figures (docs/monitoring.md). */
+typedef struct CfgMonitoring {
+    const char *listen;    /* listen: "127.0.0.1:9188" (HOST:PORT); NULL: no listener */
+    const char *tokenFile; /* token_file: bearer token the listener requires; NULL: none (loopback only) */
+    const char *textfile;  /* textfile: node_exporter textfile written after each `lifeboat run`; NULL: none */
+    int64_t refresh;       /* refresh: seconds between the daemon's repository scans; default 300 */
+    int line;
+} CfgMonitoring;
+
+typedef enum CfgNotifyKind {
+    cfgNotifySlack,   /* Slack-compatible incoming webhook: text + blocks */
+    cfgNotifyWebhook, /* generic JSON webhook (docs/monitoring.md schema) */
+    cfgNotifyEmail,   /* SMTP (libcurl) */
+} CfgNotifyKind;
+
+/* notifications.NAME: where alerts and reports go (docs/monitoring.md). */
+typedef struct CfgNotification {
+    const char *name;
+    CfgNotifyKind kind;
+    const char *kindName;      /* as written: "slack", "webhook", "email" */
+    const char *const *events; /* the events it receives; NULL: all */
+    size_t eventCount;
+    int line;
+} CfgNotification;
+
 typedef struct CfgFile {
     const char *path;
     const char *name;     /* `name:`, default the file name without its extension ("platform") */
@@ -138,7 +164,10 @@ typedef struct CfgFile {
     CfgJob *jobs;
     size_t jobCount;
     const char *host; /* `host:` default host identity of the components (default: name) */
-    void **owned;     /* every string and array above (private) */
+    CfgMonitoring monitoring;
+    CfgNotification *notifications;
+    size_t notificationCount;
+    void **owned; /* every string and array above (private) */
     size_t ownedCount;
 } CfgFile;
 

@@ -102,4 +102,9 @@ bool cfgOptionToArgs(CfgLoad *ld, CfgArgBuild *b, CfgOptionId id, yaml_node_t *v
 void cfgArgsValidate(CfgLoad *ld, const CfgArgs *pre, const char *verb, CfgArgBuild *b, yaml_node_t *where,
                      const char *wherePath);
 
+/* monitoring: (file_monitor.c) and notifications: (file_notify.c) into
+ * ld->file; node NULL when the key is absent. */
+void cfgLoadMonitoring(CfgLoad *ld, yaml_node_t *node);
+void cfgLoadNotifications(CfgLoad *ld, yaml_node_t *node);
+
 #endif

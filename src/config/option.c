@@ -109,6 +109,7 @@ static const char *const actionChoices[] = {"promote", "pause", "shutdown", NULL
 static const char *const groupByChoices[] = {"host", "component", "paths", "tags", NULL};
 static const char *const logFormatChoices[] = {"text", "json", NULL};
 static const char *const reportChoices[] = {"text", "json", "html", NULL};
+static const char *const formatChoices[] = {"text", "json", "html", "markdown", NULL};
 
 const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptHelp] = {"help", 'h', cfgTypeFlag, cfgScopeGlobal, .help = "show this help"},
@@ -380,7 +381,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                              .fileKey = "jobs.NAME.max_repack_size", .valueName = "SIZE",
                              .help = "copy at most SIZE bytes when repacking (500M, 2G)"},
     [cfgOptConfig] = {"config", 'c', cfgTypeString, cfgScopeCommand,
-                      C(Config) | C(Run) | C(Daemon) | C(History) | C(Points) | C(Recover) | C(Drill),
+                      C(Config) | C(Run) | C(Daemon) | C(History) | C(Points) | C(Recover) | C(Drill) | C(Metrics) |
+                          C(Report),
                       "/etc/lifeboat/lifeboat.yaml", .env = "LIFEBOAT_CONFIG", .valueName = "FILE",
                       .help = "the configuration file"},
     [cfgOptAfter] = {"after", 0, cfgTypeTime, cfgScopeCommand, C(Schedule), .valueName = "TIME",
@@ -417,6 +419,15 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                       .valueName = "text|json|html", .help = "the drill report printed on stdout"},
     [cfgOptDrills] = {"drills", 0, cfgTypeFlag, cfgScopeCommand, C(History),
                       .help = "list the recorded drills, a row per component, instead of the runs"},
+    [cfgOptPeriod] = {"since", 0, cfgTypeSeconds, cfgScopeCommand, C(Report), "24h", .valueName = "DURATION",
+                      .help = "the period the report covers, back from now (24h, 7d)"},
+    [cfgOptFormat] = {"format", 0, cfgTypeEnum, cfgScopeCommand, C(Report), "text", .choices = formatChoices,
+                      .valueName = "text|json|html|markdown", .help = "the report's form on stdout"},
+    [cfgOptSend] = {"send", 0, cfgTypeFlag, cfgScopeCommand, C(Report),
+                    .help = "also send the report through the configured notifications"},
+    [cfgOptNoScan] = {"no-scan", 0, cfgTypeFlag, cfgScopeCommand, C(Metrics) | C(Report),
+                      .help = "use the daemon's last repository scans (STATE/monitor/) instead of opening the "
+                              "repositories"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
@@ -467,6 +478,10 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
                        "restore components of the configuration file as of one time"},
     [cfgCmdDrill] = {"drill", cfgOptNone, false, "[COMPONENT...] [--at TIME|POINT] [OPTIONS]",
                      "recover into scratch targets, verify, and measure RTO and RPO against the objectives"},
+    [cfgCmdMetrics] = {"metrics", cfgOptNone, false, "[OPTIONS]",
+                       "print the Prometheus metrics of the configuration file's components, jobs and repositories"},
+    [cfgCmdReport] = {"report", cfgOptNone, false, "[--since 24h] [--format text|json|html|markdown] [OPTIONS]",
+                      "the health report: runs, RPO and RTO against the objectives, and recommendations"},
     [cfgCmdHelp] = {"help", cfgOptNone, false, "[COMMAND [--VARIANT]]", "show the help of a command"},
     [cfgCmdVersion] = {"version", cfgOptNone, false, "", "print the version"},
 };

@@ -58,6 +58,8 @@ typedef enum CfgCommand {
     cfgCmdPoints,
     cfgCmdRecover,
     cfgCmdDrill,
+    cfgCmdMetrics,
+    cfgCmdReport,
     cfgCmdHelp,
     cfgCmdVersion,
     CFG_COMMAND_COUNT
@@ -198,6 +200,11 @@ typedef enum CfgOptionId {
     cfgOptSchema,
     cfgOptReport,
     cfgOptDrills,
+    /* monitoring: metrics, report */
+    cfgOptPeriod,
+    cfgOptFormat,
+    cfgOptSend,
+    cfgOptNoScan,
     CFG_OPTION_COUNT
 } CfgOptionId;
 

@@ -141,6 +141,20 @@ static void logRun(const SchedLoop *L, const char *event, const Run *r, const ch
     fputc('\n', stderr);
 }
 
+/* ---- hooks (monitoring) ---- */
+
+static void hooksConfigLoaded(const SchedLoop *L) {
+    for (size_t i = 0; i < L->opts.hookCount; i++)
+        if (L->opts.hooks[i]->configLoaded)
+            L->opts.hooks[i]->configLoaded(L->opts.hooks[i]->ctx, L->cfg);
+}
+
+static void hooksRunRecorded(const SchedLoop *L, const HistRun *row) {
+    for (size_t i = 0; i < L->opts.hookCount; i++)
+        if (L->opts.hooks[i]->runRecorded)
+            L->opts.hooks[i]->runRecorded(L->opts.hooks[i]->ctx, row);
+}
+
 /* systemd Type=notify: a datagram to $NOTIFY_SOCKET (sd_notify(3)). */
 static void notifySystemd(const char *state) {
     const char *path = getenv("NOTIFY_SOCKET");
@@ -283,6 +297,8 @@ static void recordNotRun(SchedLoop *L, const char *name, int64_t slot, SchedTrig
     }
     if (claimed) {
         L->recorded++;
+        row.id = rowId;
+        hooksRunRecorded(L, &row);
         SchedResult res = {.outcome = outcome, .bytesAdded = -1};
         snprintf(res.error, sizeof(res.error), "%s", why);
         logRun(L, "run-end", NULL, runId, name, 1, trigger, outcome, &res, 0);
@@ -445,6 +461,24 @@ static void finishRun(SchedLoop *L, Run *r, int status) {
                     res.snapshotIds[0] ? res.snapshotIds : NULL, res.error[0] ? res.error : NULL, &err))
         fprintf(stderr, "lifeboat: run %s: %s\n", r->runId, err.msg);
     L->recorded++;
+    const char *component;
+    policyOf(L->cfg, r->name, &component);
+    HistRun row = {.id = r->rowId,
+                   .runId = r->runId,
+                   .job = r->name,
+                   .component = component,
+                   .trigger = schedTriggerName(r->trigger),
+                   .scheduledAt = r->slot,
+                   .startedAt = r->startedMs,
+                   .endedAt = end,
+                   .outcome = outcome,
+                   .attempt = r->attempt,
+                   .exitCode = exitCode,
+                   .bytesAdded = res.bytesAdded,
+                   .snapshotId = res.snapshotIds[0] ? res.snapshotIds : NULL,
+                   .error = res.error[0] ? res.error : NULL,
+                   .pid = r->pid};
+    hooksRunRecorded(L, &row);
     logRun(L, "run-end", r, r->runId, r->name, r->attempt, r->trigger, outcome, &res,
            (double)(end - r->startedMs) / 1000.0);
     trim(L, r->name, &r->policy);
@@ -521,6 +555,7 @@ static void reload(SchedLoop *L) {
     cfgFileFree(L->cfg);
     L->plan = plan;
     L->cfg = cfg;
+    hooksConfigLoaded(L);
     fprintf(stderr, "lifeboat: reloaded '%s': %zu scheduled\n", L->opts.configPath, schedPlanCount(plan));
     notifySystemd("READY=1");
 }
@@ -635,16 +670,27 @@ static void handleSignals(SchedLoop *L) {
 /* Sleep until wakeMs (SCHED_NEVER: until a signal), a signal or a change of
  * the wall clock. */
 static void waitUntil(SchedLoop *L, int64_t wakeMs) {
+    struct pollfd p[2 + SCHED_HOOK_FDS_MAX];
+    size_t hookFds[SCHED_HOOKS_MAX] = {0}, extra = 0;
+    for (size_t i = 0; i < L->opts.hookCount; i++)
+        if (L->opts.hooks[i]->prepareWait && !L->opts.virtualClock) {
+            hookFds[i] = L->opts.hooks[i]->prepareWait(L->opts.hooks[i]->ctx, p + 2 + extra, SCHED_HOOK_FDS_MAX - extra,
+                                                       nowMs(L), &wakeMs);
+            extra += hookFds[i];
+        }
     if (L->opts.virtualClock) {
         if (L->runCount > 0) {
-            struct pollfd p = {.fd = L->sigFd, .events = POLLIN};
-            poll(&p, 1, 1000);
+            struct pollfd sp = {.fd = L->sigFd, .events = POLLIN};
+            poll(&sp, 1, 1000);
             handleSignals(L);
-            return;
+        } else {
+            handleSignals(L);
+            if (wakeMs > L->virtualNowMs)
+                L->virtualNowMs = wakeMs;
         }
-        handleSignals(L);
-        if (wakeMs > L->virtualNowMs)
-            L->virtualNowMs = wakeMs;
+        for (size_t i = 0; i < L->opts.hookCount; i++)
+            if (L->opts.hooks[i]->afterWait)
+                L->opts.hooks[i]->afterWait(L->opts.hooks[i]->ctx, NULL, 0, nowMs(L));
         return;
     }
     struct itimerspec its = {0};
@@ -655,14 +701,21 @@ static void waitUntil(SchedLoop *L, int64_t wakeMs) {
             its.it_value.tv_nsec = 1;
     }
     timerfd_settime(L->timerFd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
-    struct pollfd p[2] = {{.fd = L->sigFd, .events = POLLIN}, {.fd = L->timerFd, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR)
+    p[0] = (struct pollfd){.fd = L->sigFd, .events = POLLIN};
+    p[1] = (struct pollfd){.fd = L->timerFd, .events = POLLIN};
+    if (poll(p, 2 + extra, -1) < 0 && errno != EINTR)
         return;
     if (p[1].revents & POLLIN) {
         uint64_t expirations;
         (void)!read(L->timerFd, &expirations, sizeof(expirations)); /* ECANCELED when the clock was set */
     }
     handleSignals(L);
+    size_t at = 2;
+    for (size_t i = 0; i < L->opts.hookCount; i++) {
+        if (L->opts.hooks[i]->afterWait)
+            L->opts.hooks[i]->afterWait(L->opts.hooks[i]->ctx, p + at, hookFds[i], nowMs(L));
+        at += hookFds[i];
+    }
 }
 
 static bool openState(SchedLoop *L, LbError *err) {
@@ -777,6 +830,7 @@ bool schedLoopRunNow(SchedLoop *L, const char *name, LbError *err) {
 }
 
 int schedLoopRun(SchedLoop *L) {
+    hooksConfigLoaded(L);
     if (!L->opts.once) {
         notifySystemd("READY=1");
         fprintf(stderr, "lifeboat: daemon started on '%s': %zu scheduled, state in '%s'\n",

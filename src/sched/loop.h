@@ -35,6 +35,29 @@
 #include "config/file.h"
 #include "sched/work.h"
 
+struct pollfd;
+
+/* Monitoring's part in the loop (monitor/daemon.h): metrics listener,
+ * alerts. Called in the loop's own thread, so none may block for long; every
+ * member is optional. */
+typedef struct SchedHooks {
+    void *ctx;
+    /* at start (before the first run) and after each successful reload */
+    void (*configLoaded)(void *ctx, const CfgFile *cfg);
+    /* a run's row was recorded: ended (any outcome) or recorded as not
+     * started (skipped, missed); the row and its strings are borrowed */
+    void (*runRecorded)(void *ctx, const HistRun *row);
+    /* before each wait: add up to max descriptors to wait on (returns how
+     * many) and lower *wakeMs (Unix ms) when the hook must act earlier */
+    size_t (*prepareWait)(void *ctx, struct pollfd *fds, size_t max, int64_t nowMs, int64_t *wakeMs);
+    /* after each wait, with the descriptors it added (revents filled in;
+     * count 0 under the virtual clock) */
+    void (*afterWait)(void *ctx, const struct pollfd *fds, size_t count, int64_t nowMs);
+} SchedHooks;
+
+#define SCHED_HOOKS_MAX 4
+#define SCHED_HOOK_FDS_MAX 64
+
 /* What a child runs: schedWork, or a stand-in in tests. */
 typedef void (*SchedWorkFn)(const CfgFile *cfg, const char *name, const char *runId, SchedDispatch dispatch,
                             SchedResult *res);
@@ -50,6 +73,8 @@ typedef struct SchedLoopOptions {
      * instant whenever no run is going; the loop returns at endMs */
     bool virtualClock;
     int64_t virtualStartMs, virtualEndMs;
+    const SchedHooks *hooks[SCHED_HOOKS_MAX]; /* borrowed; the daemon's monitoring */
+    size_t hookCount;
 } SchedLoopOptions;
 
 typedef struct SchedLoop SchedLoop;
