@@ -20,7 +20,8 @@ endif
 # Debian packages the build, the tests and the demo need.
 DEBS := build-essential meson ninja-build pkg-config libzstd-dev libssl-dev libjansson-dev \
         libcmocka-dev libyaml-dev libsqlite3-dev attr python3 acl libcurl4-openssl-dev libexpat1-dev \
-        ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl libpq-dev postgresql postgresql-client python3-boto3
+        ceph-mon ceph-osd radosgw ceph-common uuid-runtime curl openssl libpq-dev postgresql postgresql-client python3-boto3 \
+        libmicrohttpd-dev prometheus chromium python3-aiosmtpd
 BENCH_DEBS := restic borgbackup time pgbackrest
 LINT_DEBS := cppcheck clang-format gcovr
 
