@@ -11,6 +11,7 @@
  * prefix). The restores are the same `lifeboat restore` commands recover
  * runs (cmd/recover.h); their process groups are watched, so SIGINT or
  * SIGTERM leaves no server, process or folder behind. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/un.h>
@@ -282,7 +283,7 @@ static void recordHistory(const CfgFile *file, const DrillResult *res) {
     free(rows);
 }
 
-static int printReport(const GlobalOpts *g, int format, const DrillResult *res) {
+static bool printReport(const GlobalOpts *g, int format, const DrillResult *res) {
     LbError err = {0};
     bool ok = true;
     if (g->json)
@@ -296,6 +297,8 @@ static int printReport(const GlobalOpts *g, int format, const DrillResult *res) 
         ok = drillReportHtml(res, stdout, &err);
     else if (!g->quiet)
         ok = drillReportText(res, stdout, &err);
+    if (ok && (fflush(stdout) != 0 || ferror(stdout)))
+        ok = lbErr(&err, LB_ERR_IO, "unable to write the report to stdout: %s", strerror(errno));
     if (!ok)
         fprintf(stderr, "lifeboat: drill: %s\n", err.msg);
     return ok;
@@ -400,10 +403,11 @@ int cmdDrill(const CfgValues *cfg) {
         lbErrorClear(&err);
     }
     recordHistory(file, res);
-    printReport(&g, cfgEnum(cfg, cfgOptReport), res);
-    /* 0 passed; 4 everything recovered and verified but an objective missed; 1 otherwise */
-    rc = 0;
-    if (!res->passed) {
+    bool printed = printReport(&g, cfgEnum(cfg, cfgOptReport), res);
+    /* 0 passed; 4 everything recovered and verified but an objective missed; 1 otherwise (also when the
+     * report could not be printed) */
+    rc = printed ? 0 : 1;
+    if (!res->passed && printed) {
         rc = prepared && (res->consistency == NULL || res->consistency->passed) ? 4 : 1;
         for (size_t i = 0; i < rs.count; i++)
             if (items[i].broken)
