@@ -310,13 +310,21 @@ CliVerb cliVerb(const CfgValues *cfg) {
     return (CliVerb){.g = cliGlobals(cfg), .args = cliArgs(cfg), .filter = cliFilter(cfg)};
 }
 
-int cliFailJson(const GlobalOpts *g, const LbError *err) {
+int cliFailJsonWith(const GlobalOpts *g, const LbError *err, const char *key, json_t *value) {
     int rc = cliFailText(err);
     if (g->json) {
-        cliPrintJson(jobErrorJson(err));
+        json_t *doc = jobErrorJson(err);
+        if (key)
+            json_object_set(doc, key, value);
+        cliPrintJson(doc);
         fflush(stdout);
     }
+    json_decref(value);
     return rc;
+}
+
+int cliFailJson(const GlobalOpts *g, const LbError *err) {
+    return cliFailJsonWith(g, err, NULL, NULL);
 }
 
 int cliExit(const GlobalOpts *g, bool ok, const LbError *err) {

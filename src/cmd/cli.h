@@ -69,6 +69,9 @@ Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err);
  * under --json also the error object on stdout as one line
  * ({"message_type":"error","code":NAME,"exit_code":N,"message":TEXT},
  * job/report.h jobErrorJson): the output contract of docs/commands.md. */
+/* cliFailJson with one more member, key: value (taken), in the JSON error
+ * document (value is freed also without --json). */
+int cliFailJsonWith(const GlobalOpts *g, const LbError *err, const char *key, json_t *value);
 int cliFailJson(const GlobalOpts *g, const LbError *err);
 /* A verb's exit: 0 when ok, else cliFailJson(g, err). */
 int cliExit(const GlobalOpts *g, bool ok, const LbError *err);

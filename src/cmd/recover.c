@@ -60,8 +60,10 @@ int cmdRecover(const CfgValues *cfg) {
     if (!g.json && !g.quiet)
         recoverPlanPrint(&set, stdout);
     if (!checkTargets(&set, clean, &err)) {
+        /* the error document carries the plan: a refused recovery still shows it */
+        rc = cliFailJsonWith(&g, &err, "plan", json_incref(json_object_get(plan, "components")));
         json_decref(plan);
-        goto fail;
+        goto done;
     }
     if (dryRun) {
         if (g.json)

@@ -345,6 +345,14 @@ grep -q "missing" "$TMP/recover.out" && grep -q "0 missing" "$TMP/recover.out" &
 touch "$TMP/rec/config/marker"
 check_rc 1 "recover into a target that is not empty is refused without --clean" "$LB" recover config --config "$CFG" --at "$T_MID" --yes
 grep -q "not empty" "$TMP/.out" && [ -e "$TMP/rec/config/marker" ] && ok "... saying so, and the target is left as it was" || fail "... $(last_output)"
+"$LB" recover config --config "$CFG" --at "$T_MID" --dry-run --json >"$TMP/refused.json" 2>/dev/null
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["message_type"] == "error" and "not empty" in d["message"], d
+assert [c["component"] for c in d["plan"]] == ["config"], d["plan"]
+' "$TMP/refused.json" 2>"$TMP/refused.err" && ok "... with --dry-run --json the error document still carries the plan" ||
+    fail "... refused --json: $(head -c 400 "$TMP/refused.json") $(tail -2 "$TMP/refused.err")"
 
 # ------------------------------------------------------------ recover partial --at T_P
 cleanup_hooks+=("[ -f '$TMP/rec/pgdata-p/postmaster.pid' ] && as_pg '$PG_BIN/pg_ctl' -D '$TMP/rec/pgdata-p' -m immediate -w stop >/dev/null 2>&1")
