@@ -167,6 +167,22 @@ typedef struct HistCounters {
 bool histListCounters(Hist *hist, HistCounters **out, LbError *err);
 void histCountersFree(HistCounters *counters);
 
+/* The newest figures of the rows of jobs (one or several: a component's own
+ * runs and those of the backup jobs listing it), read from the rows present
+ * (so bounded by trimming). lastError is owned by the caller (free). */
+typedef struct HistSummary {
+    int64_t lastRunMs;          /* end of the newest ended or not-started row; 0 when none */
+    HistOutcome lastOutcome;    /* of that row (histRunning when none) */
+    char *lastError;            /* of that row; NULL when none */
+    double lastDurationSeconds; /* of that row; 0 when it never started */
+    int64_t lastSuccessMs;      /* end of the newest succeeded row; 0 when none */
+    int64_t lastFailureMs;      /* end of the newest failed or timed-out row; 0 when none */
+    unsigned failuresInRow;     /* failed or timed-out rows ended after the last success */
+    bool running;               /* a row is running */
+} HistSummary;
+
+bool histSummarize(Hist *hist, const char *const *jobs, size_t jobCount, HistSummary *out, LbError *err);
+
 /* ---- repository size samples (the report's "growth") ----
  *
  * histRecordScan keeps every sample of the last 48 hours, one per hour

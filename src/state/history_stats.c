@@ -13,6 +13,7 @@
  *
  * scans: (repository, at_ms, size_bytes, snapshots), thinned on insert.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,86 @@ static bool listScansLocked(Hist *hist, const char *repository, int64_t sinceMs,
     *out = a;
     *count = n;
     return true;
+}
+
+/* The first column of a query over the job array ?1 as an integer (0 for NULL). */
+static bool summaryInt(Hist *hist, const char *sql, const char *jobs, int64_t arg, int64_t *out, LbError *err) {
+    sqlite3_stmt *st = histPrepare(hist, sql, "summarize runs", err);
+    if (st == NULL)
+        return false;
+    histBindText(st, 1, jobs);
+    sqlite3_bind_int64(st, 2, arg);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    bool ok = rc == SQLITE_ROW || histDbErr(hist, err, "summarize runs");
+    sqlite3_finalize(st);
+    return ok;
+}
+
+#define SUMMARY_JOBS "job IN (SELECT value FROM json_each(?1))"
+#define SUMMARY_FAILED "outcome IN ('failed', 'timed-out')"
+
+static bool summarizeLocked(Hist *hist, const char *jobs, HistSummary *out, LbError *err) {
+    memset(out, 0, sizeof(*out));
+    out->lastOutcome = histRunning;
+    int64_t running = 0, failures = 0;
+    bool ok =
+        summaryInt(hist, "SELECT max(ended_at) FROM runs WHERE " SUMMARY_JOBS " AND outcome = 'succeeded'", jobs, 0,
+                   &out->lastSuccessMs, err) &&
+        summaryInt(hist, "SELECT max(ended_at) FROM runs WHERE " SUMMARY_JOBS " AND " SUMMARY_FAILED, jobs, 0,
+                   &out->lastFailureMs, err) &&
+        summaryInt(hist, "SELECT count(*) FROM runs WHERE " SUMMARY_JOBS " AND " SUMMARY_FAILED " AND ended_at > ?2",
+                   jobs, out->lastSuccessMs, &failures, err) &&
+        summaryInt(hist, "SELECT count(*) FROM runs WHERE " SUMMARY_JOBS " AND outcome = 'running'", jobs, 0,
+                   &running, err);
+    if (!ok)
+        return false;
+    out->failuresInRow = (unsigned)failures;
+    out->running = running > 0;
+    sqlite3_stmt *st = histPrepare(hist,
+                                   "SELECT outcome, ended_at, started_at, error FROM runs WHERE " SUMMARY_JOBS
+                                   " AND outcome != 'running' ORDER BY ended_at DESC, id DESC LIMIT 1",
+                                   "summarize runs", err);
+    if (st == NULL)
+        return false;
+    histBindText(st, 1, jobs);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *outcome = (const char *)sqlite3_column_text(st, 0);
+        for (int o = 0; outcome != NULL && o < HIST_OUTCOME_COUNT; o++)
+            if (strcmp(outcome, histOutcomeName((HistOutcome)o)) == 0)
+                out->lastOutcome = (HistOutcome)o;
+        out->lastRunMs = sqlite3_column_int64(st, 1);
+        int64_t started = sqlite3_column_int64(st, 2);
+        if (started > 0 && out->lastRunMs >= started)
+            out->lastDurationSeconds = (double)(out->lastRunMs - started) / 1000.0;
+        const char *e = (const char *)sqlite3_column_text(st, 3);
+        out->lastError = e != NULL ? strdup(e) : NULL;
+    } else if (rc != SQLITE_DONE)
+        ok = histDbErr(hist, err, "summarize runs");
+    sqlite3_finalize(st);
+    return ok;
+}
+
+bool histSummarize(Hist *hist, const char *const *jobs, size_t jobCount, HistSummary *out, LbError *err) {
+    memset(out, 0, sizeof(*out));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return lbErr(err, LB_ERR_MEMORY, "unable to summarize runs in history database '%s': out of memory",
+                     hist->path);
+    json_t *a = json_array();
+    for (size_t i = 0; i < jobCount; i++)
+        json_array_append_new(a, json_string(jobs[i]));
+    json_dumpf(a, f, JSON_COMPACT);
+    json_decref(a);
+    fclose(f);
+    sqlite3_mutex_enter(sqlite3_db_mutex(hist->db));
+    bool ok = summarizeLocked(hist, text, out, err);
+    sqlite3_mutex_leave(sqlite3_db_mutex(hist->db));
+    free(text);
+    return ok;
 }
 
 bool histListCounters(Hist *hist, HistCounters **out, LbError *err) {
