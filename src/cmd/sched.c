@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/monitor_scan.h"
 #include "common/timeutil.h"
 #include "config/file.h"
 #include "sched/loop.h"
@@ -100,6 +101,12 @@ int cmdRun(const CfgValues *cfg) {
         }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    /* monitoring.textfile: the metrics after the runs, for node_exporter */
+    CfgFile *again = cliLoadConfig(cfg, &g);
+    if (again != NULL && !monitorTextfileWrite(again, &err))
+        fprintf(stderr, "lifeboat: %s\n", err.msg);
+    cfgFileFree(again);
+    lbErrorClear(&err);
     /* what was recorded, as `history` shows it */
     Hist *hist = histOpen(stateDir, &err);
     HistRows *rows = NULL;
