@@ -7,6 +7,7 @@
 #include "cmd/monitor_scan.h"
 #include "common/timeutil.h"
 #include "config/file.h"
+#include "monitor/serve.h"
 #include "sched/loop.h"
 #include "sched/work.h"
 #include "state/history.h"
@@ -123,6 +124,13 @@ int cmdRun(const CfgValues *cfg) {
     return rc;
 }
 
+/* The daemon's repository refresh, in its child process: scan, save each
+ * scan (no history here: SQLite must not be used across a fork; the
+ * listener records the size samples when the child is done). */
+static void daemonScan(const CfgFile *file, int64_t nowMs) {
+    monitorScansFree(monitorScanAll(file, NULL, true, nowMs), file->repositoryCount);
+}
+
 int cmdDaemon(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
@@ -133,11 +141,23 @@ int cmdDaemon(const CfgValues *cfg) {
                              .dispatch = cliMain,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1,
                              .gracePeriodMs = cfgInt(cfg, cfgOptGracePeriod) * 1000};
-    SchedLoop *loop = schedLoopNew(file, &opts, &err);
-    if (loop == NULL)
+    /* the monitoring: metrics listener and repository refresh (monitor/serve.h) */
+    MonServe *serve = monServeNew(daemonScan);
+    if (serve == NULL) {
+        cfgFileFree(file);
+        lbErr(&err, LB_ERR_MEMORY, "unable to start the daemon: out of memory");
         return cliFailJson(&g, &err);
+    }
+    opts.hooks[opts.hookCount++] = monServeHooks(serve);
+    SchedLoop *loop = schedLoopNew(file, &opts, &err);
+    if (loop == NULL || !monServeConfigure(serve, file, &err)) {
+        schedLoopFree(loop);
+        monServeFree(serve);
+        return cliFailJson(&g, &err);
+    }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    monServeFree(serve);
     return rc;
 }
 
