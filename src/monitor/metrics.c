@@ -73,10 +73,14 @@ static void sample(Out *o, const char *name, const Labels *l, double v) {
         fprintf(o->f, " %.15g\n", v);
 }
 
+/* A time or duration in seconds with milliseconds; 0 (never) as "0". */
 static void sampleTime(Out *o, const char *name, const Labels *l, double seconds) {
     fputs(name, o->f);
     labels(o->f, l);
-    fprintf(o->f, " %.3f\n", seconds);
+    if (seconds == 0)
+        fputs(" 0\n", o->f);
+    else
+        fprintf(o->f, " %.3f\n", seconds);
 }
 
 /* ---- runs: per component (its own rows) and per job ---- */
@@ -111,7 +115,8 @@ static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
             l.outcome = histOutcomeName((HistOutcome)k);
             sample(o, "lifeboat_job_runs_total", &l, (double)s[i].r->byOutcome[k]);
         }
-    family(o, "lifeboat_job_run_duration_seconds", "histogram", "Duration of the runs that started and ended.");
+    family(o, "lifeboat_job_run_duration_seconds", "histogram",
+           "Duration of the runs that started and ended (not those skipped).");
     for (size_t i = 0; i < n; i++) {
         for (int b = 0; b < MON_DURATION_BUCKETS; b++) {
             char le[32];
