@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ struct MonServe {
     char *listen; /* what mhd is bound to */
     int port;
     int epollFd;
+    int listenFd;
     bool hasToken;
     unsigned char tokenHash[32]; /* SHA-256 of the token */
     /* the refresh */
@@ -77,6 +79,20 @@ struct MonServe {
     int64_t scanKillAtMs;
     int64_t scanStartedMs; /* the scans' scannedAtMs */
 };
+
+/* The listener of this process, for the fork handler: a run's child (the
+ * loop forks them without exec) must not keep the listening socket open
+ * after the daemon ends, nor wait on its epoll descriptor. */
+static MonServe *forkServe;
+
+static void forkChild(void) {
+    MonServe *s = forkServe;
+    if (s != NULL && s->listenFd >= 0)
+        close(s->listenFd);
+    if (s != NULL && s->epollFd >= 0)
+        close(s->epollFd);
+    forkServe = NULL;
+}
 
 static int64_t wallMs(void) {
     return lbNowNs() / 1000000;
@@ -171,6 +187,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.contentType);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* no idle keep-alive socket for a forked run to inherit */
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (reply.status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (reply.status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -187,6 +205,7 @@ static void stopListener(MonServe *s) {
         MHD_stop_daemon(s->mhd);
     s->mhd = NULL;
     s->epollFd = -1;
+    s->listenFd = -1;
     s->port = 0;
     free(s->listen);
     s->listen = NULL;
@@ -223,7 +242,9 @@ static bool startListener(MonServe *s, const char *listen, LbError *err) {
                      errno ? strerror(errno) : "libmicrohttpd refused to start");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     const union MHD_DaemonInfo *pi = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *li = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_LISTEN_FD);
     s->epollFd = info ? info->epoll_fd : -1;
+    s->listenFd = li ? li->listen_fd : -1;
     s->port = pi ? pi->port : port;
     s->listen = strdup(listen);
     return true;
@@ -390,6 +411,11 @@ MonServe *monServeNew(MonScanFn scan) {
         return NULL;
     s->scan = scan;
     s->epollFd = -1;
+    s->listenFd = -1;
+    static bool registered;
+    if (!registered && pthread_atfork(NULL, NULL, forkChild) == 0)
+        registered = true;
+    forkServe = s;
     s->scanFd = -1;
     s->hooks = (SchedHooks){
         .ctx = s, .configLoaded = hookConfigLoaded, .prepareWait = hookPrepareWait, .afterWait = hookAfterWait};
@@ -399,6 +425,8 @@ MonServe *monServeNew(MonScanFn scan) {
 void monServeFree(MonServe *s) {
     if (s == NULL)
         return;
+    if (forkServe == s)
+        forkServe = NULL;
     stopListener(s);
     if (s->scanFd >= 0) {
         kill(s->scanPid, SIGTERM);
