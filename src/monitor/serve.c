@@ -105,10 +105,10 @@ static void sha256(const void *data, size_t len, unsigned char out[32]) {
 
 /* ---- requests ---- */
 
-static void routeMetrics(MonServe *s, Reply *reply) {
-    LbError err = {0};
-    int64_t now = wallMs();
-    Hist *hist = histOpen(s->cfg->stateDir, &err);
+/* The facts now from the history and the last saved scans (what every
+ * route serves); NULL with err on failure. */
+static MonFacts *collectFacts(MonServe *s, LbError *err) {
+    Hist *hist = histOpen(s->cfg->stateDir, err);
     MonScan *scans = calloc(s->cfg->repositoryCount + 1, sizeof(*scans));
     for (size_t i = 0; hist != NULL && scans != NULL && i < s->cfg->repositoryCount; i++) {
         bool found = false;
@@ -116,7 +116,20 @@ static void routeMetrics(MonServe *s, Reply *reply) {
         if (!monScanLoad(s->cfg->stateDir, s->cfg->repositories[i].name, &scans[i], &found, &lerr))
             fprintf(stderr, "lifeboat: %s\n", lerr.msg);
     }
-    MonFacts *facts = hist && scans ? monFactsCollect(s->cfg, hist, scans, s->cfg->repositoryCount, now, &err) : NULL;
+    if (scans == NULL)
+        lbErr(err, LB_ERR_MEMORY, "unable to collect the facts: out of memory");
+    MonFacts *facts =
+        hist && scans ? monFactsCollect(s->cfg, hist, scans, s->cfg->repositoryCount, wallMs(), err) : NULL;
+    for (size_t i = 0; scans != NULL && i < s->cfg->repositoryCount; i++)
+        monScanClear(&scans[i]);
+    free(scans);
+    histFree(hist);
+    return facts;
+}
+
+static void routeMetrics(MonServe *s, Reply *reply) {
+    LbError err = {0};
+    MonFacts *facts = collectFacts(s, &err);
     reply->body = facts ? monMetricsText(facts, true) : NULL;
     if (reply->body == NULL) {
         fprintf(stderr, "lifeboat: metrics: %s\n", err.msg[0] ? err.msg : "out of memory");
@@ -125,10 +138,6 @@ static void routeMetrics(MonServe *s, Reply *reply) {
     } else
         reply->contentType = MON_METRICS_CONTENT_TYPE;
     monFactsFree(facts);
-    for (size_t i = 0; scans != NULL && i < s->cfg->repositoryCount; i++)
-        monScanClear(&scans[i]);
-    free(scans);
-    histFree(hist);
 }
 
 /* The bearer token matches (constant time: the hashes are compared). */
