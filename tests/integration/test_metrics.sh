@@ -19,6 +19,8 @@
 #   - the daemon serves GET /metrics on 127.0.0.1 (promtool accepts it, the
 #     heartbeat is there), 404 elsewhere, 401 without the bearer token;
 #     its repository refresh records a size sample
+#   - the shipped alert rules pass `promtool check rules` and their unit
+#     tests (deploy/prometheus/lifeboat-rules.test.yml)
 # Without PostgreSQL or promtool the test is skipped.
 . "$(dirname "$0")/lib.sh"
 
@@ -57,6 +59,11 @@ cleanup_hooks+=("bash '$PGH/stop.sh' '$PGDIR'")
 unset PGDATABASE PGPASSWORD PGSERVICE
 sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "$@"; }
 ok "PostgreSQL with archive_command = lifeboat wal-push"
+
+RULES=$(cd "$(dirname "$0")/../../deploy/prometheus" && pwd)
+check "promtool check rules accepts deploy/prometheus/lifeboat-rules.yml" promtool check rules "$RULES/lifeboat-rules.yml"
+check "promtool test rules: the alerts fire on the series they are for, and only then" \
+    sh -c "cd '$RULES' && promtool test rules lifeboat-rules.test.yml"
 
 mkdir -p "$TMP/data" "$TMP/textfile" "$TMP/drilltmp"
 chmod 711 "$TMP" "$TMP/drilltmp"
