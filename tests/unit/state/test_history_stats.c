@@ -279,27 +279,24 @@ static void test_scans(void **state) {
     histFree(h);
 }
 
-/* Rows of the history as another process sees them. */
+/* Rows of the history as another program sees them: a process of its own
+ * (python3's sqlite3, not a fork of this one, which would share SQLite's
+ * record of this process's locks), that closes its connection at the end,
+ * so that it checkpoints and removes the WAL when it believes itself the
+ * last connection. (size_t)-1 when python3 cannot run. */
 static size_t rowsSeenByAnotherProcess(const char *stateDir) {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        LbError err = {0};
-        Hist *h = histOpen(stateDir, &err);
-        HistRows *rows = NULL;
-        size_t n = h && histList(h, NULL, &rows, &err) ? rows->count : 9999;
-        histRowsFree(rows);
-        histFree(h); /* the last connection it believes: it may checkpoint and remove the WAL */
-        (void)!write(fds[1], &n, sizeof(n));
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    assert_int_equal(read(fds[0], &n, sizeof(n)), sizeof(n));
-    close(fds[0]);
-    waitpid(pid, NULL, 0);
-    return n;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "python3 -c \"import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+             "print(c.execute('SELECT count(*) FROM runs').fetchone()[0]); c.close()\" '%s/history.db' 2>/dev/null",
+             stateDir);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL)
+        return (size_t)-1;
+    unsigned long n = 0;
+    int got = fscanf(p, "%lu", &n);
+    int rc = pclose(p);
+    return got == 1 && rc == 0 ? (size_t)n : (size_t)-1;
 }
 
 /* A second handle opened and freed in the process of the first (the
@@ -310,6 +307,10 @@ static size_t rowsSeenByAnotherProcess(const char *stateDir) {
 static void test_second_handle_in_process(void **state) {
     Hist *h = openOk(*state);
     runOnce(h, "files", "files", T0, histSucceeded, 1, 1);
+    if (rowsSeenByAnotherProcess(*state) == (size_t)-1) {
+        histFree(h);
+        skip(); /* no python3 */
+    }
     assert_int_equal(rowsSeenByAnotherProcess(*state), 1);
     for (int i = 0; i < 3; i++) {
         Hist *second = openOk(*state);
