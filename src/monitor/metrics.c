@@ -109,17 +109,25 @@ static size_t runSeries(const MonFacts *f, RunSeries *out) {
     return n;
 }
 
-static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
-    family(o, "lifeboat_job_runs_total", "counter",
-           "Runs of a component's backup or a job that ended (or were recorded as not started), by outcome.");
+/* A series per ended outcome of each (labels, runs): the count, or
+ * (status) 1 for the newest run's outcome and 0 for the others. */
+static void byOutcome(Out *o, const char *name, const RunSeries *s, size_t n, bool status) {
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < HIST_OUTCOME_COUNT; k++) {
             if (k == histRunning)
                 continue;
             Labels l = s[i].l;
             l.outcome = histOutcomeName((HistOutcome)k);
-            sample(o, "lifeboat_job_runs_total", &l, (double)s[i].r->byOutcome[k]);
+            const MonRuns *r = s[i].r;
+            sample(o, name, &l,
+                   status ? (r->lastRunMs > 0 && r->lastOutcome == (HistOutcome)k ? 1 : 0) : (double)r->byOutcome[k]);
         }
+}
+
+static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
+    family(o, "lifeboat_job_runs_total", "counter",
+           "Runs of a component's backup or a job that ended (or were recorded as not started), by outcome.");
+    byOutcome(o, "lifeboat_job_runs_total", s, n, false);
     family(o, "lifeboat_job_run_duration_seconds", "histogram",
            "Duration of the runs that started and ended (not those skipped).");
     for (size_t i = 0; i < n; i++) {
@@ -153,15 +161,7 @@ static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
         sampleTime(o, "lifeboat_job_last_failure_timestamp_seconds", &s[i].l, (double)s[i].r->lastFailureMs / 1e3);
     family(o, "lifeboat_job_last_run_status", "gauge",
            "1 for the outcome of the newest run, 0 for the others (no series set to 1 when it never ran).");
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < HIST_OUTCOME_COUNT; k++) {
-            if (k == histRunning)
-                continue;
-            Labels l = s[i].l;
-            l.outcome = histOutcomeName((HistOutcome)k);
-            sample(o, "lifeboat_job_last_run_status", &l,
-                   s[i].r->lastRunMs > 0 && s[i].r->lastOutcome == (HistOutcome)k ? 1 : 0);
-        }
+    byOutcome(o, "lifeboat_job_last_run_status", s, n, true);
     family(o, "lifeboat_job_last_run_duration_seconds", "gauge",
            "Duration of the newest run; 0 when it never started.");
     for (size_t i = 0; i < n; i++)
