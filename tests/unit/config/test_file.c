@@ -130,6 +130,16 @@ static const BrokenCase cases[] = {
     {"YAML syntax error", REPO DB "    host: a: b #<\n", "", "mapping values are not allowed"},
     {"notifications content", REPO DB "notifications: #<\n  slack: https://hooks.example/x\n", "notifications",
      "not available in this version"},
+    {"monitoring listen not loopback", REPO DB "monitoring:\n  listen: 0.0.0.0:9188 #<\n", "monitoring.listen",
+     "set token_file too"},
+    {"monitoring listen malformed", REPO DB "monitoring:\n  listen: example.org:http #<\n", "monitoring.listen",
+     "is not HOST:PORT"},
+    {"monitoring textfile relative", REPO DB "monitoring:\n  textfile: out.prom #<\n", "monitoring.textfile",
+     "not an absolute path"},
+    {"monitoring textfile not .prom", REPO DB "monitoring:\n  textfile: /tmp/out.txt #<\n", "monitoring.textfile",
+     "does not end in .prom"},
+    {"monitoring refresh too short", REPO DB "monitoring:\n  refresh: 5s #<\n", "monitoring.refresh", "too short"},
+    {"monitoring unknown key", REPO DB "monitoring:\n  listen_on: x #<\n", "monitoring.listen_on", "unknown key"},
     {"schedule in defaults", REPO "defaults:\n  schedule: '* * * * *' #<\n" DB, "defaults.schedule",
      "per component or job"},
     {"bad objective", REPO DB "    objectives:\n      rpo: soon #<\n", "components.db.objectives.rpo",
@@ -237,6 +247,62 @@ static void parsesAs(const CfgArgs *pre, const char *verb, const CfgArgs *args, 
         fail_msg("%s: %s", verb, err.msg);
     assert_int_equal(cfgCommand(cfg), cmd);
     cfgValuesFree(cfg);
+}
+
+/* monitoring: the values loaded, and listen's forms */
+static void testMonitoring(void **state) {
+    (void)state;
+    CfgFile *f = loadOk(LB_SOURCE_ROOT "/examples/platform.yaml");
+    assert_string_equal(f->monitoring.listen, "127.0.0.1:9188");
+    assert_null(f->monitoring.tokenFile);
+    assert_null(f->monitoring.textfile);
+    assert_int_equal(f->monitoring.refresh, 300);
+    cfgFileFree(f);
+    char *path = writeFile("mon.yaml", REPO DB "monitoring:\n  listen: '[::]:9188'\n  token_file: /etc/t\n"
+                                               "  textfile: /var/lib/node/lifeboat.prom\n  refresh: 30s\n");
+    f = loadOk(path);
+    assert_string_equal(f->monitoring.listen, "[::]:9188");
+    assert_string_equal(f->monitoring.tokenFile, "/etc/t");
+    assert_string_equal(f->monitoring.textfile, "/var/lib/node/lifeboat.prom");
+    assert_int_equal(f->monitoring.refresh, 30);
+    cfgFileFree(f);
+    free(path);
+    path = writeFile("nomon.yaml", REPO DB);
+    f = loadOk(path);
+    assert_null(f->monitoring.listen);
+    assert_int_equal(f->monitoring.refresh, 300);
+    cfgFileFree(f);
+    free(path);
+
+    static const struct {
+        const char *listen, *host;
+        int port;
+        bool loopback;
+    } good[] = {
+        {"127.0.0.1:9188", "127.0.0.1", 9188, true}, {"127.5.0.1:1", "127.5.0.1", 1, true},
+        {"localhost:80", "localhost", 80, true},     {"[::1]:9188", "::1", 9188, true},
+        {"0.0.0.0:9188", "0.0.0.0", 9188, false},    {"[::]:65535", "::", 65535, false},
+        {"10.1.2.3:9188", "10.1.2.3", 9188, false},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char host[64];
+        int port = 0;
+        bool loopback = !good[i].loopback;
+        assert_true(cfgListenParse(good[i].listen, host, sizeof(host), &port, &loopback));
+        assert_string_equal(host, good[i].host);
+        assert_int_equal(port, good[i].port);
+        assert_true(loopback == good[i].loopback);
+    }
+    static const char *const bad[] = {
+        "9188",           ":9188",          "127.0.0.1:", "127.0.0.1:0",    "127.0.0.1:65536",
+        "127.0.0.1:http", "example.org:80", "::1:9188",   "[127.0.0.1]:80", "[::1:80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char host[64];
+        int port;
+        bool loopback;
+        if (cfgListenParse(bad[i], host, sizeof(host), &port, &loopback))
+            fail_msg("'%s' was accepted", bad[i]);
+    }
 }
 
 static void testExample(void **state) {
@@ -430,11 +496,12 @@ int main(void) {
     if (mkdtemp(dir) == NULL)
         return 1;
     size_t n = sizeof(cases) / sizeof(cases[0]);
-    struct CMUnitTest *tests = calloc(n + 6, sizeof(struct CMUnitTest));
+    struct CMUnitTest *tests = calloc(n + 7, sizeof(struct CMUnitTest));
     for (size_t i = 0; i < n; i++)
         tests[i] = (struct CMUnitTest){cases[i].name, testBroken, NULL, NULL, (void *)&cases[i]};
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testAllErrorsAtOnce);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testExample);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(testMonitoring);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testDefaultsAndTypes);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testShowRedacts);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(testHostEnvironment);
