@@ -1,10 +1,164 @@
-/* report.c - `lifeboat report` (issue 13; being built). */
+/*
+ * report.c - `lifeboat report --config FILE [--since 24h] [--format
+ * text|json|html|markdown] [--no-scan] [--send]`: the daily report
+ * (monitor/report.h) on stdout, gathered here: the facts (monitor/facts.h)
+ * from the history and the repositories' scans, the history rows of the
+ * period and of the last 30 days (charts), the repositories' size samples,
+ * and pg_stat_archiver of each physical component's server when it answers
+ * within a few seconds (absent otherwise: the report says "server not
+ * reached").
+ */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd/cli.h"
+#include "common/buf.h"
+#include "common/timeutil.h"
+#include "config/file.h"
+#include "monitor/facts.h"
+#include "monitor/report.h"
+#include "pg/archcheck.h"
+#include "pg/pgconn.h"
+#include "state/history.h"
+
+#define REPORT_CONNECT_TIMEOUT "3"
+#define REPORT_SAMPLE_LOOKBACK_MS (2LL * 86400 * 1000) /* a size sample before the period: its growth's base */
+
+/* The scans: the saved ones (STATE/monitor/scan-NAME.json); an absent or
+ * unreadable one has scannedAtMs 0 (the report says "not scanned"). */
+static MonScan *loadScans(const CfgFile *file) {
+    MonScan *scans = lbXcalloc(file->repositoryCount + 1, sizeof(*scans));
+    for (size_t i = 0; i < file->repositoryCount; i++) {
+        bool found = false;
+        LbError err = {0};
+        if (!monScanLoad(file->stateDir, file->repositories[i].name, &scans[i], &found, &err))
+            fprintf(stderr, "lifeboat: report: %s\n", err.msg);
+        if (!found || err.code) {
+            monScanClear(&scans[i]);
+            memset(&scans[i], 0, sizeof(scans[i]));
+        }
+    }
+    return scans;
+}
+
+/* pg_stat_archiver of a physical component's server; false when it cannot
+ * be reached in REPORT_CONNECT_TIMEOUT seconds (best effort: the report
+ * goes on without it). */
+static bool archiverOf(const CfgComponent *c, ArchcheckReport *out) {
+    const char *conninfo = NULL;
+    for (size_t i = 0; i + 1 < c->backupArgs.n; i++)
+        if (strcmp(c->backupArgs.v[i], "--pg") == 0)
+            conninfo = c->backupArgs.v[i + 1];
+    LbError err = {0};
+    PgConnInfo *ci = pgconnInfoNew(conninfo, &err);
+    PgConn *conn = NULL;
+    bool ok = false;
+    if (ci == NULL)
+        goto cleanup;
+    if (pgconnInfoGet(ci, "connect_timeout") == NULL)
+        pgconnInfoSet(ci, "connect_timeout", REPORT_CONNECT_TIMEOUT);
+    conn = pgconnOpen(ci, &err);
+    ok = conn != NULL && archcheckCollect(conn, out, &err);
+cleanup:
+    if (!ok) {
+        archcheckReportClear(out);
+        lbLog(LB_LOG_DEBUG, "report: %s: pg_stat_archiver not read: %s", c->name, err.msg);
+    }
+    pgconnClose(conn);
+    pgconnInfoFree(ci);
+    return ok;
+}
 
 int cmdReport(const CfgValues *cfg) {
-    (void)cfg;
-    fprintf(stderr, "lifeboat: report: not available in this build\n");
-    return 1;
+    GlobalOpts g = cliGlobals(cfg);
+    LbError err = {0};
+    MonReportFormat fmt = monReportText;
+    if (g.json && !cfgIsSet(cfg, cfgOptFormat))
+        fmt = monReportJson; /* --json alone; an explicit --format wins */
+    else if (!monReportFormatParse(cfgStr(cfg, cfgOptFormat), &fmt)) {
+        lbErr(&err, LB_ERR_ARGS, "unknown report format '%s' (use text, json, html or markdown)",
+              cfgStr(cfg, cfgOptFormat));
+        return cliFailJson(&g, &err);
+    }
+    CfgFile *file = cliLoadConfig(cfg, &g);
+    if (file == NULL)
+        return 1;
+    int64_t nowMs = lbNowNs() / 1000000;
+    int64_t sinceMs = nowMs - cfgInt(cfg, cfgOptPeriod) * 1000;
+    Hist *hist = NULL;
+    MonScan *scans = NULL;
+    MonFacts *facts = NULL;
+    HistRows *period = NULL, *month = NULL;
+    ArchcheckReport *arch = lbXcalloc(file->componentCount + 1, sizeof(*arch));
+    MonReportArchiver *archivers = lbXcalloc(file->componentCount + 1, sizeof(*archivers));
+    size_t archiverCount = 0;
+    MonSizeSample *sizes = NULL;
+    size_t sizeCount = 0;
+    MonReport *report = NULL;
+    char *text = NULL;
+    bool ok = false;
+
+    if ((hist = histOpen(file->stateDir, &err)) == NULL)
+        goto cleanup;
+    scans = loadScans(file);
+    if ((facts = monFactsCollect(file, hist, scans, file->repositoryCount, nowMs, &err)) == NULL)
+        goto cleanup;
+    HistQuery qPeriod = {.sinceMs = sinceMs};
+    HistQuery qMonth = {.sinceMs = nowMs - (int64_t)MON_REPORT_CHART_DAYS * 86400 * 1000};
+    if (!histList(hist, &qPeriod, &period, &err) || !histList(hist, &qMonth, &month, &err))
+        goto cleanup;
+    for (size_t i = 0; i < file->repositoryCount; i++) {
+        HistScan *samples = NULL;
+        size_t n = 0;
+        const char *name = file->repositories[i].name;
+        if (!histListScans(hist, name, sinceMs - REPORT_SAMPLE_LOOKBACK_MS, &samples, &n, &err))
+            goto cleanup;
+        sizes = lbXrealloc(sizes, (sizeCount + n + 1) * sizeof(*sizes));
+        for (size_t k = 0; k < n; k++)
+            sizes[sizeCount++] =
+                (MonSizeSample){.repository = name, .atMs = samples[k].atMs, .bytes = samples[k].sizeBytes};
+        free(samples);
+    }
+    for (size_t i = 0; i < file->componentCount; i++) {
+        const CfgComponent *c = &file->components[i];
+        if (c->type == cfgCompPostgresPhysical && archiverOf(c, &arch[i]))
+            archivers[archiverCount++] = (MonReportArchiver){.component = c->name, .report = &arch[i]};
+    }
+    MonReportInputs in = {.cfg = file,
+                          .periodRows = period,
+                          .chartRows = month,
+                          .archivers = archivers,
+                          .archiverCount = archiverCount,
+                          .sizes = sizes,
+                          .sizeCount = sizeCount};
+    report = monReportBuild(facts, &in, sinceMs);
+    text = report ? monReportRender(report, fmt) : NULL;
+    if (text == NULL) {
+        lbErr(&err, LB_ERR_MEMORY, "unable to render the report: out of memory");
+        goto cleanup;
+    }
+    fputs(text, stdout);
+    if (text[0] && text[strlen(text) - 1] != '\n')
+        fputc('\n', stdout);
+    if (cfgFlag(cfg, cfgOptSend))
+        fprintf(stderr, "lifeboat: report: --send is not available yet: the report was printed only\n");
+    ok = true;
+cleanup:
+    free(text);
+    monReportFree(report);
+    for (size_t i = 0; i < file->componentCount; i++)
+        archcheckReportClear(&arch[i]);
+    free(arch);
+    free(archivers);
+    free(sizes);
+    histRowsFree(period);
+    histRowsFree(month);
+    monFactsFree(facts);
+    for (size_t i = 0; scans && i < file->repositoryCount; i++)
+        monScanClear(&scans[i]);
+    free(scans);
+    histFree(hist);
+    cfgFileFree(file);
+    return cliExit(&g, ok, &err);
 }

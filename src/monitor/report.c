@@ -5,6 +5,7 @@
  * thresholds are documented in docs/monitoring.md "The report".
  */
 #include "monitor/report.h"
+#include "monitor/report_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,7 +58,7 @@ bool monReportFormatParse(const char *name, MonReportFormat *out) {
 
 void monFormatSpan(double seconds, char *out, size_t n) {
     int64_t s = seconds < 0 ? 0 : (int64_t)(seconds + 0.5);
-    if (s > 0 && s % 86400 == 0)
+    if (s >= 2 * 86400 && s % 86400 == 0)
         snprintf(out, n, "%lld d", (long long)(s / 86400));
     else if (s > 0 && s % 3600 == 0 && s < 48 * 3600)
         snprintf(out, n, "%lld h", (long long)(s / 3600));
@@ -283,10 +284,17 @@ static void ruleRpoTighter(Builder *b, const MonComponent *c, const char *job) {
     char obj[32], every[32];
     monFormatSpan((double)c->rpoObjective, obj, sizeof(obj));
     monFormatSpan((double)c->expectedIntervalSeconds, every, sizeof(every));
-    recAdd(b, monRecRpoTighter, monHealthWarning, c->name, job, NULL,
-           "%s: its RPO objective is %s but its schedule runs every %s: up to %s of changes can be lost between "
-           "runs: schedule %s at least every %s%s",
-           c->name, obj, every, every, job, obj, c->type == monTypeLogical ? ", or archive its WAL" : "");
+    if (c->rpoObjective == 0)
+        recAdd(b, monRecRpoTighter, monHealthWarning, c->name, job, NULL,
+               "%s: its RPO objective is 0 s but its schedule runs every %s: up to %s of changes can be lost between "
+               "runs: only continuous WAL archiving (a postgres-physical component with archive_command) approaches "
+               "an RPO of 0",
+               c->name, every, every);
+    else
+        recAdd(b, monRecRpoTighter, monHealthWarning, c->name, job, NULL,
+               "%s: its RPO objective is %s but its schedule runs every %s: up to %s of changes can be lost between "
+               "runs: schedule %s at least every %s%s",
+               c->name, obj, every, every, job, obj, c->type == monTypeLogical ? ", or archive its WAL" : "");
 }
 
 static void ruleArchiver(Builder *b, const MonReportComponent *rc, const MonReportArchiver *a) {
@@ -358,10 +366,10 @@ static void ruleDrill(Builder *b, const MonComponent *c, const CfgComponent *cc)
     }
     if (!c->drilled)
         return;
-    lbFormatTimeShort(c->lastDrillMs * 1000000, when, sizeof(when));
+    monFormatWhenNs(c->lastDrillMs * 1000000, when, sizeof(when));
     if (!c->lastDrillPassed) {
         recAdd(b, monRecDrillFailed, monHealthCritical, c->name, drillJob ? drillJob->name : NULL, NULL,
-               "%s: the last drill (%s UTC, %s ago) failed: read its report (lifeboat history --drills) and fix the "
+               "%s: the last drill (%s, %s ago) failed: read its report (lifeboat history --drills) and fix the "
                "restore before it is needed",
                c->name, when, ago);
         return;
@@ -375,13 +383,13 @@ static void ruleDrill(Builder *b, const MonComponent *c, const CfgComponent *cc)
     monFormatSpan((double)c->rtoObjective, obj, sizeof(obj));
     if (ratio > 1.0)
         recAdd(b, monRecDrillRto, monHealthCritical, c->name, drillJob ? drillJob->name : NULL, NULL,
-               "%s: the last drill (%s UTC) recovered it in %s, over its RTO objective of %s (%.0f%%): make the "
+               "%s: the last drill (%s) recovered it in %s, over its RTO objective of %s (%.0f%%): make the "
                "restore faster (a nearer repository, a newer base backup, fewer WAL segments to replay) or revisit "
                "the objective",
                c->name, when, rto, obj, ratio * 100.0);
     else
         recAdd(b, monRecDrillRto, monHealthWarning, c->name, drillJob ? drillJob->name : NULL, NULL,
-               "%s: the last drill (%s UTC) recovered it in %s, %.0f%% of its RTO objective of %s: the margin is "
+               "%s: the last drill (%s) recovered it in %s, %.0f%% of its RTO objective of %s: the margin is "
                "thin as the data grows",
                c->name, when, rto, ratio * 100.0, obj);
 }
@@ -470,9 +478,9 @@ static void ruleRepository(Builder *b, const MonRepository *repo, const MonRepor
         return;
     if (!s->ok) {
         char when[40];
-        lbFormatTimeShort(s->scannedAtMs * 1000000, when, sizeof(when));
+        monFormatWhenNs(s->scannedAtMs * 1000000, when, sizeof(when));
         recAdd(b, monRecRepoUnreadable, monHealthCritical, NULL, NULL, repo->name,
-               "%s: the repository cannot be opened (scanned %s UTC): %s: check its location, credentials and "
+               "%s: the repository cannot be opened (scanned %s): %s: check its location, credentials and "
                "password (lifeboat snapshots --config FILE)",
                repo->name, when, s->error ? s->error : "unknown error");
         return;

@@ -177,9 +177,9 @@ void monReportFree(MonReport *report);
  * of memory). */
 char *monReportRender(const MonReport *report, MonReportFormat fmt);
 
-/* "26 h", "15 min", "7 d", "45 s": whole units, the larger one when exact
- * (3600: "1 h"), else seconds below 2 min, minutes below 2 h, hours below
- * 2 d, days */
+/* "45 s", "15 min", "1 h", "26 h", "7 d": whole units; an exact multiple
+ * takes the larger unit (60: "1 min", 3600: "1 h", days from 2 d on),
+ * otherwise seconds below 2 min, minutes below 2 h, hours below 2 d, days */
 void monFormatSpan(double seconds, char *out, size_t n);
 
 #endif

@@ -378,18 +378,18 @@ static void test_drill_rto(void **state) {
     fx.comps[0].lastDrillRtoSeconds = 700;
     MonReport *r = build();
     assertOnly(r, monRecDrillRto, monHealthCritical,
-               "database: the last drill (2026-11-30 10:15:00 UTC) recovered it in 11 min, over its RTO objective of "
+               "database: the last drill (2026-11-30 10:15 UTC) recovered it in 11 min, over its RTO objective of "
                "10 min (117%): make the restore faster (a nearer repository, a newer base backup, fewer WAL segments "
                "to replay) or revisit the objective");
     fx.comps[0].lastDrillRtoSeconds = 540;
     assertOnly(build(), monRecDrillRto, monHealthWarning,
-               "database: the last drill (2026-11-30 10:15:00 UTC) recovered it in 9 min, 90% of its RTO objective "
+               "database: the last drill (2026-11-30 10:15 UTC) recovered it in 9 min, 90% of its RTO objective "
                "of 10 min: the margin is thin as the data grows");
     fx.comps[0].lastDrillRtoSeconds = 480; /* 80%: not near */
     assert_int_equal(build()->recCount, 0);
     fx.comps[0].lastDrillPassed = false;
     assertOnly(build(), monRecDrillFailed, monHealthCritical,
-               "database: the last drill (2026-11-30 10:15:00 UTC, 3 d ago) failed: read its report (lifeboat "
+               "database: the last drill (2026-11-30 10:15 UTC, 3 d ago) failed: read its report (lifeboat "
                "history --drills) and fix the restore before it is needed");
 }
 
@@ -400,9 +400,9 @@ static void test_no_retention_run(void **state) {
     assert_int_equal(r->recCount, 2);
     assert_int_equal(r->health, monHealthWarning);
     assert_string_equal(r->recs[0].text, "database: retention last applied 3 d ago by job retention, which runs every "
-                                         "1 d: check it (lifeboat history --job retention)");
+                                         "24 h: check it (lifeboat history --job retention)");
     assert_string_equal(r->recs[1].text, "uploads: retention last applied 3 d ago by job retention, which runs every "
-                                         "1 d: check it (lifeboat history --job retention)");
+                                         "24 h: check it (lifeboat history --job retention)");
     assert_int_equal(r->recs[1].kind, monRecRetentionLate);
     assert_int_equal(comp(r, "config")->health, monHealthOk); /* no retention of its own */
     /* never succeeded */
@@ -410,7 +410,7 @@ static void test_no_retention_run(void **state) {
     r = build();
     assert_int_equal(r->recCount, 2);
     assert_string_equal(r->recs[0].text, "database: its retention has never been applied: job retention has no "
-                                         "successful run, it runs every 1 d: check it (lifeboat history --job "
+                                         "successful run, it runs every 24 h: check it (lifeboat history --job "
                                          "retention)");
     /* no prune or forget job applies to repository main: the only one works on dr */
     setup(NULL);
@@ -429,7 +429,7 @@ static void test_copy_behind(void **state) {
     MonReport *r = build();
     assertOnly(r, monRecCopyBehind, monHealthWarning,
                "database: the newest copy in repository dr is 3 d older than the newest snapshot, more than the "
-               "job's interval of 1 d: check the copies (lifeboat history --job daily)");
+               "job's interval of 24 h: check the copies (lifeboat history --job daily)");
     fx.comps[0].copyNewestNs = fx.comps[0].newestSnapshotNs - NS(20 * HOUR);
     assert_int_equal(build()->recCount, 0);
     fx.comps[0].copyNewestNs = 0;
@@ -462,7 +462,7 @@ static void test_lock_and_unreadable(void **state) {
     fx.repos[1].scan.ok = false;
     fx.repos[1].scan.error = "unable to open repository '/nonexistent/dr': No such file or directory";
     assertOnly(build(), monRecRepoUnreadable, monHealthCritical,
-               "dr: the repository cannot be opened (scanned 2026-12-03 10:14:00 UTC): unable to open repository "
+               "dr: the repository cannot be opened (scanned 2026-12-03 10:14 UTC): unable to open repository "
                "'/nonexistent/dr': No such file or directory: check its location, credentials and password "
                "(lifeboat snapshots --config FILE)");
 }
@@ -486,7 +486,7 @@ static void test_growth(void **state) {
     fx.period.count = 1;
     MonReport *r = build();
     assertOnly(r, monRecGrowth, monHealthWarning,
-               "main: the repository grew 3.00 GiB in the last 1 d while the backups added 100.00 MiB: data no "
+               "main: the repository grew 3.00 GiB in the last 24 h while the backups added 100.00 MiB: data no "
                "snapshot needs is kept (interrupted runs leave packs; forget alone frees nothing): run lifeboat prune "
                "and check the retention jobs");
     assert_true(r->repositories[0].growthKnown);
@@ -622,7 +622,7 @@ static void test_format_span(void **state) {
         const char *want;
     } cases[] = {{0, "0 s"},      {45, "45 s"},    {60, "1 min"},    {119, "119 s"},    {120, "2 min"},
                  {900, "15 min"}, {3600, "1 h"},   {5400, "90 min"}, {7199, "119 min"}, {93600, "26 h"},
-                 {86400, "1 d"},  {172800, "2 d"}, {604800, "7 d"},  {1036800, "12 d"}, {-5, "0 s"}};
+                 {86400, "24 h"}, {172800, "2 d"}, {604800, "7 d"},  {1036800, "12 d"}, {-5, "0 s"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         monFormatSpan(cases[i].seconds, s, sizeof(s));
         assert_string_equal(s, cases[i].want);
