@@ -549,30 +549,32 @@ static void chartFigures(Builder *b, MonReportComponent *rc) {
     size_t capD = 0, capA = 0, capR = 0;
     int64_t nowMs = b->f->nowMs;
     int64_t start = nowMs - MON_REPORT_CHART_DAYS * MS_PER_DAY;
-    int64_t lastOk = 0;
-    size_t i = 0;
-    /* rows come oldest first: walk them once, a day's end at a time */
+    int64_t *okEnds = lbXcalloc(rows ? rows->count + 1 : 1, sizeof(*okEnds));
+    size_t okCount = 0;
+    for (size_t i = 0; rows && i < rows->count; i++) {
+        const HistRun *r = &rows->rows[i];
+        bool shared;
+        if (!rowTouches(b->in->cfg, r, rc->name, &shared))
+            continue;
+        if (r->outcome == histSucceeded && r->endedAt > 0)
+            okEnds[okCount++] = r->endedAt;
+        if (r->startedAt < start || r->startedAt == 0 || r->endedAt == 0 || r->startedAt > nowMs)
+            continue;
+        seriesAdd(&rc->duration, &capD, r->startedAt, (double)(r->endedAt - r->startedAt) / 1000.0);
+        if (r->bytesAdded >= 0)
+            seriesAdd(&rc->added, &capA, r->startedAt, (double)r->bytesAdded);
+    }
+    /* the achieved RPO at each day's end: the time since the newest success
+     * that had ended by then */
     for (int d = MON_REPORT_CHART_DAYS - 1; d >= 0; d--) {
-        int64_t dayEnd = nowMs - (int64_t)d * MS_PER_DAY;
-        for (; rows && i < rows->count; i++) {
-            const HistRun *r = &rows->rows[i];
-            int64_t at = r->startedAt ? r->startedAt : r->scheduledAt * 1000;
-            if (at > dayEnd)
-                break;
-            bool shared;
-            if (!rowTouches(b->in->cfg, r, rc->name, &shared))
-                continue;
-            if (r->outcome == histSucceeded && r->endedAt > lastOk && r->endedAt <= dayEnd)
-                lastOk = r->endedAt;
-            if (at < start || r->startedAt == 0 || r->endedAt == 0)
-                continue;
-            seriesAdd(&rc->duration, &capD, r->startedAt, (double)(r->endedAt - r->startedAt) / 1000.0);
-            if (r->bytesAdded >= 0)
-                seriesAdd(&rc->added, &capA, r->startedAt, (double)r->bytesAdded);
-        }
+        int64_t dayEnd = nowMs - (int64_t)d * MS_PER_DAY, lastOk = 0;
+        for (size_t k = 0; k < okCount; k++)
+            if (okEnds[k] <= dayEnd && okEnds[k] > lastOk)
+                lastOk = okEnds[k];
         if (lastOk > 0)
             seriesAdd(&rc->rpo, &capR, dayEnd, (double)(dayEnd - lastOk) / 1000.0);
     }
+    free(okEnds);
 }
 
 static void componentFigures(Builder *b, const MonComponent *c, MonReportComponent *rc) {

@@ -46,15 +46,14 @@ static const char css[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}"
     "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.15em;margin:0}"
     ".badge{display:inline-block;padding:.1em .6em;border-radius:.8em;color:#fff;font-weight:600;font-size:.85em}"
-    ".ok .badge,.badge.ok{background:#2e7d32}.warning .badge,.badge.warning{background:#ef6c00}"
-    ".critical .badge,.badge.critical{background:#c62828}"
+    ".badge.ok{background:#2e7d32}.badge.warning{background:#ef6c00}.badge.critical{background:#c62828}"
     "section.component{background:#fff;border:1px solid #ddd;border-left:6px solid #2e7d32;border-radius:4px;"
     "padding:.8em 1em;margin:1em 0}"
     "section.component.warning{border-left-color:#ef6c00}section.component.critical{border-left-color:#c62828}"
     "table{border-collapse:collapse}td,th{padding:.15em .8em .15em 0;text-align:left;vertical-align:top}"
     "th{font-weight:500;color:#555;white-space:nowrap}"
     "ul.recs li{margin:.3em 0}.charts{display:flex;flex-wrap:wrap;gap:1em;margin-top:.6em}"
-    "figure{margin:0}figcaption{font-size:.8em;color:#555}svg{background:#f4f6f8;border:1px solid #e0e0e0}"
+    "figure{margin:0;width:320px}figcaption{font-size:.8em;color:#555}svg{background:#f4f6f8;border:1px solid #e0e0e0}"
     ".muted{color:#777}";
 
 static void fmtValue(double v, int unit, char *out, size_t n) {
@@ -66,7 +65,9 @@ static void fmtValue(double v, int unit, char *out, size_t n) {
 
 /* one chart: x over the last 30 days, y from 0 to the largest value (or the
  * objective line when higher); bars (bytes) or points joined by a line */
-static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *title, int unit, bool bars,
+typedef enum ChartStyle { chartLine, chartBars, chartDots } ChartStyle;
+
+static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *title, int unit, ChartStyle style,
                   double objective) {
     const int w = 320, h = 110, left = 4, top = 14, ph = h - top - 14;
     int64_t x0 = r->nowMs - (int64_t)MON_REPORT_CHART_DAYS * 86400 * 1000, x1 = r->nowMs;
@@ -96,19 +97,21 @@ static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *
                 "<title>objective</title></line>",
                 left, y, w - left, y);
         }
-        if (!bars)
+        if (style == chartLine)
             lbBufAppendStr(b, "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"");
         for (size_t i = 0; i < s->count; i++) {
             double x = left + (double)(s->atMs[i] - x0) * sx, y = top + ph - s->value[i] * sy;
             if (x < left)
                 x = left;
-            if (bars)
+            if (style == chartBars)
                 monBufPrintf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"2\" height=\"%.1f\" fill=\"#1565c0\"/>", x, y,
                              top + ph - y);
+            else if (style == chartDots)
+                monBufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#1565c0\"/>", x, y);
             else
                 monBufPrintf(b, "%s%.1f,%.1f", i ? " " : "", x, y);
         }
-        if (!bars)
+        if (style == chartLine)
             lbBufAppendStr(b, "\"/>");
     }
     lbBufAppendStr(b, "</svg><figcaption>");
@@ -135,7 +138,7 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
         lbBufAppendStr(b, ", repository ");
         esc(b, c->repository);
     }
-    monBufPrintf(b, ")</span> <span class=\"badge health\">%s</span></h2><table>", health);
+    monBufPrintf(b, ")</span> <span class=\"badge health %s\">%s</span></h2><table>", health, health);
     char v[512], a[64], w[64];
     snprintf(v, sizeof(v), "%u: %u succeeded, %u failed, %u not started", c->runs, c->successes, c->failures,
              c->notStarted);
@@ -215,9 +218,9 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
     if (any)
         lbBufAppendStr(b, "</ul>");
     lbBufAppendStr(b, "<div class=\"charts\">");
-    chart(b, r, &c->duration, "run duration", 0, false, 0);
-    chart(b, r, &c->added, "bytes added per run", 1, true, 0);
-    chart(b, r, &c->rpo, "achieved RPO at each day's end (dashed: objective)", 0, false,
+    chart(b, r, &c->duration, "run duration", 0, chartDots, 0);
+    chart(b, r, &c->added, "bytes added per run", 1, chartBars, 0);
+    chart(b, r, &c->rpo, "achieved RPO at each day's end, from the history (dashed: objective)", 0, chartLine,
           c->rpoObjective > 0 ? (double)c->rpoObjective : 0);
     lbBufAppendStr(b, "</div></section>");
 }
@@ -233,7 +236,7 @@ char *monReportRenderHtml(const MonReport *r) {
     monBufPrintf(&b, " %s</title><style>%s</style></head><body class=\"%s\" data-health=\"%s\"><h1>lifeboat: ", health,
                  css, health, health);
     esc(&b, r->configName);
-    monBufPrintf(&b, " <span class=\"badge health\">%s</span></h1><p class=\"muted\">", health);
+    monBufPrintf(&b, " <span class=\"badge health %s\">%s</span></h1><p class=\"muted\">", health, health);
     esc(&b, r->host);
     monBufPrintf(&b, ", %s, the last %s</p>", when, period);
     if (r->recCount) {
