@@ -68,10 +68,14 @@ void monFormatSpan(double seconds, char *out, size_t n) {
         snprintf(out, n, "%lld s", (long long)s);
     else if (s < 120 * 60)
         snprintf(out, n, "%lld min", (long long)(s / 60));
-    else if (s < 48 * 3600)
+    else if (s < 48 * 3600 && s % 3600 / 60 == 0)
         snprintf(out, n, "%lld h", (long long)(s / 3600));
-    else
+    else if (s < 48 * 3600)
+        snprintf(out, n, "%lld h %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else if (s % 86400 / 3600 == 0)
         snprintf(out, n, "%lld d", (long long)(s / 86400));
+    else
+        snprintf(out, n, "%lld d %lld h", (long long)(s / 86400), (long long)(s % 86400 / 3600));
 }
 
 /* ---- the configuration's view: which jobs cover a component ---- */

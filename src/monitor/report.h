@@ -177,9 +177,10 @@ void monReportFree(MonReport *report);
  * of memory). */
 char *monReportRender(const MonReport *report, MonReportFormat fmt);
 
-/* "45 s", "15 min", "1 h", "26 h", "7 d": whole units; an exact multiple
- * takes the larger unit (60: "1 min", 3600: "1 h", days from 2 d on),
- * otherwise seconds below 2 min, minutes below 2 h, hours below 2 d, days */
+/* "45 s", "15 min", "1 h", "2 h 30 min", "3 d 4 h": an exact multiple takes
+ * the larger unit (60: "1 min", 3600: "1 h", days from 2 d on), otherwise
+ * seconds below 2 min, minutes below 2 h, hours and minutes below 2 d, days
+ * and hours; the rest is rounded down */
 void monFormatSpan(double seconds, char *out, size_t n);
 
 #endif

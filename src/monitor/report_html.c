@@ -133,7 +133,7 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
     esc(b, c->name);
     monBufPrintf(b, "\" data-health=\"%s\"><h2>", health);
     esc(b, c->name);
-    monBufPrintf(b, " <span class=\"muted\">(%s", monReportTypeName(c->type));
+    monBufPrintf(b, " <span class=\"muted\">(%s", monTypeName(c->type));
     if (c->repository) {
         lbBufAppendStr(b, ", repository ");
         esc(b, c->repository);

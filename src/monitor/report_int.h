@@ -16,8 +16,6 @@ void monFormatWhenNs(int64_t ns, char *out, size_t n);
 void monFormatRpo(const MonReportComponent *c, char *out, size_t n);
 /* "2 min (objective 5 min, 40%)" or "never drilled" */
 void monFormatDrill(const MonReportComponent *c, char *out, size_t n);
-/* "logical", "files", ... (monTypeName's names) */
-const char *monReportTypeName(MonType type);
 /* the self-contained HTML page (report_html.c); caller frees */
 char *monReportRenderHtml(const MonReport *r);
 

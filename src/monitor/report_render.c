@@ -165,15 +165,6 @@ static size_t componentLines(const MonReport *r, const MonReportComponent *c, co
     return n;
 }
 
-const char *monReportTypeName(MonType t) {
-    /* the names of monTypeName (monitor/facts.h), kept here so that the
-     * report builds without the facts' collector */
-    static const char *const names[MON_TYPE_COUNT] = {"logical", "physical", "wal",   "files",  "bucket",
-                                                      "command", "backup",   "copy",  "forget", "prune",
-                                                      "check",   "drill",    "report"};
-    return t < MON_TYPE_COUNT ? names[t] : "?";
-}
-
 static void textHeader(const MonReport *r, LbBuf *b, const char *period, bool markdown) {
     char when[40];
     monFormatWhenNs(r->nowMs * 1000000, when, sizeof(when));
@@ -204,13 +195,13 @@ static char *renderText(const MonReport *r, bool markdown) {
         const MonReportComponent *c = &r->components[i];
         size_t n = componentLines(r, c, period, lines);
         if (markdown) {
-            monBufPrintf(&b, "\n## %s (%s): %s\n\n| | |\n|---|---|\n", c->name, monReportTypeName(c->type),
+            monBufPrintf(&b, "\n## %s (%s): %s\n\n| | |\n|---|---|\n", c->name, monTypeName(c->type),
                          monHealthName(c->health));
             for (size_t l = 0; l < n; l++)
                 monBufPrintf(&b, "| %s | %s |\n", lines[l].label, lines[l].value);
         } else {
             char head[128];
-            snprintf(head, sizeof(head), "%s (%s)", c->name, monReportTypeName(c->type));
+            snprintf(head, sizeof(head), "%s (%s)", c->name, monTypeName(c->type));
             monBufPrintf(&b, "\n%-60s %s\n", head, monHealthName(c->health));
             for (size_t l = 0; l < n; l++)
                 monBufPrintf(&b, "  %-18s %s\n", lines[l].label, lines[l].value);
@@ -266,7 +257,7 @@ static json_t *jsonStr(const char *s) {
 static json_t *componentJson(const MonReportComponent *c) {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(c->name));
-    json_object_set_new(o, "type", json_string(monReportTypeName(c->type)));
+    json_object_set_new(o, "type", json_string(monTypeName(c->type)));
     json_object_set_new(o, "repository", jsonStr(c->repository));
     json_object_set_new(o, "health", json_string(monHealthName(c->health)));
     json_object_set_new(o, "period",

@@ -447,6 +447,24 @@ static void test_rpo_tighter(void **state) {
                "lost between runs: schedule config at least every 15 min");
     /* a physical database's RPO comes from its WAL: no such advice */
     assert_int_equal(comp(r, "database")->health, monHealthOk);
+    fx.comps[2].rpoObjective = 0;
+    assertOnly(build(), monRecRpoTighter, monHealthWarning,
+               "config: its RPO objective is 0 s but its schedule runs every 1 h: up to 1 h of changes can be lost "
+               "between runs: only continuous WAL archiving (a postgres-physical component with archive_command) "
+               "approaches an RPO of 0");
+}
+
+static void test_rpo_breached(void **state) {
+    (void)state;
+    /* uploads: the last success 100 min ago (not yet stale at 2 intervals)
+     * but nothing restorable newer than 2 h 30 min: over its 2 h objective */
+    fx.comps[1].runs.lastSuccessMs = NOW_MS - 100 * MIN;
+    fx.comps[1].newestSnapshotNs = NS(NOW_MS - 100 * MIN);
+    fx.comps[1].newestRestorableNs = NS(NOW_MS - 150 * MIN);
+    MonReport *r = build();
+    assertOnly(r, monRecRpoBreached, monHealthCritical,
+               "uploads: achieved RPO 2 h 30 min, over its objective of 2 h: back it up now (lifeboat run uploads)");
+    assert_true(comp(r, "uploads")->rpoAchieved > 8999.9 && comp(r, "uploads")->rpoAchieved < 9000.1);
 }
 
 static void test_lock_and_unreadable(void **state) {
@@ -624,9 +642,10 @@ static void test_format_span(void **state) {
     struct {
         double seconds;
         const char *want;
-    } cases[] = {{0, "0 s"},      {45, "45 s"},    {60, "1 min"},    {119, "119 s"},    {120, "2 min"},
-                 {900, "15 min"}, {3600, "1 h"},   {5400, "90 min"}, {7199, "119 min"}, {93600, "26 h"},
-                 {86400, "24 h"}, {172800, "2 d"}, {604800, "7 d"},  {1036800, "12 d"}, {-5, "0 s"}};
+    } cases[] = {{0, "0 s"},           {45, "45 s"},        {60, "1 min"},    {119, "119 s"},    {120, "2 min"},
+                 {900, "15 min"},      {3600, "1 h"},       {5400, "90 min"}, {7199, "119 min"}, {93600, "26 h"},
+                 {9000, "2 h 30 min"}, {273600, "3 d 4 h"}, {93650, "26 h"},  {86400, "24 h"},   {172800, "2 d"},
+                 {604800, "7 d"},      {1036800, "12 d"},   {-5, "0 s"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         monFormatSpan(cases[i].seconds, s, sizeof(s));
         assert_string_equal(s, cases[i].want);
@@ -648,6 +667,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_no_retention_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rpo_tighter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rpo_breached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_and_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_growth, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_and_charts, setup, teardown),
