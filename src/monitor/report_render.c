@@ -41,7 +41,7 @@ void monFormatRpo(const MonReportComponent *c, char *out, size_t n) {
         monFormatSpan(c->rpoAchieved, got, sizeof(got));
     if (c->rpoObjective >= 0) {
         monFormatSpan((double)c->rpoObjective, obj, sizeof(obj));
-        snprintf(out, n, "%s (objective %s)", got, obj);
+        snprintf(out, n, "%s (objective %s%s)", got, obj, c->rpoAchieved > (double)c->rpoObjective ? ", over" : "");
     } else {
         snprintf(out, n, "%s (no objective)", got);
     }
@@ -165,6 +165,34 @@ static size_t componentLines(const MonReport *r, const MonReportComponent *c, co
     return n;
 }
 
+#define TEXT_WIDTH 100
+
+/* prefix then text, word-wrapped at TEXT_WIDTH columns, continuation lines
+ * indented by the prefix's width */
+static void wrapped(LbBuf *b, const char *prefix, const char *text) {
+    size_t indent = strlen(prefix), col = indent;
+    lbBufAppendStr(b, prefix);
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > indent && col + 1 + word > TEXT_WIDTH) {
+            lbBufAppendStr(b, "\n");
+            for (size_t i = 0; i < indent; i++)
+                lbBufAppend(b, " ", 1);
+            col = indent;
+        } else if (col > indent) {
+            lbBufAppend(b, " ", 1);
+            col++;
+        }
+        lbBufAppend(b, p, word);
+        col += word;
+        p += word;
+        while (*p == ' ')
+            p++;
+    }
+    lbBufAppendStr(b, "\n");
+}
+
 static void textHeader(const MonReport *r, LbBuf *b, const char *period, bool markdown) {
     char when[40];
     monFormatWhenNs(r->nowMs * 1000000, when, sizeof(when));
@@ -180,9 +208,16 @@ static void textHeader(const MonReport *r, LbBuf *b, const char *period, bool ma
                  markdown ? "**" : "", crit, warn);
     if (r->recCount)
         monBufPrintf(b, "\n%sRecommendations\n%s", markdown ? "## " : "", markdown ? "\n" : "");
-    for (size_t i = 0; i < r->recCount; i++)
-        monBufPrintf(b, markdown ? "- **%s** %s\n" : "  %-10s %s\n",
-                     r->recs[i].severity == monHealthCritical ? "critical" : "warning", r->recs[i].text);
+    for (size_t i = 0; i < r->recCount; i++) {
+        const char *sev = r->recs[i].severity == monHealthCritical ? "critical" : "warning";
+        if (markdown) {
+            monBufPrintf(b, "- **%s** %s\n", sev, r->recs[i].text);
+        } else {
+            char prefix[32];
+            snprintf(prefix, sizeof(prefix), "  %-10s ", sev);
+            wrapped(b, prefix, r->recs[i].text);
+        }
+    }
 }
 
 static char *renderText(const MonReport *r, bool markdown) {
@@ -208,7 +243,7 @@ static char *renderText(const MonReport *r, bool markdown) {
             for (size_t k = 0; k < r->recCount; k++) {
                 const MonRecommendation *rec = &r->recs[k];
                 if (rec->component && strcmp(rec->component, c->name) == 0)
-                    monBufPrintf(&b, "  ! %s\n", rec->text);
+                    wrapped(&b, "  ! ", rec->text);
             }
         }
     }

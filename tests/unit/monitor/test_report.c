@@ -604,15 +604,24 @@ static void test_render(void **state) {
     free(html);
 
     char *text = monReportRender(r, monReportText);
+    fprintf(stderr, "%s", text);
     assert_true(contains(text, "Health: CRITICAL (1 critical, 0 warning)"));
     assert_true(contains(text, "  achieved RPO       1 min (objective 5 min)\n"));
-    assert_true(contains(text, "  achieved RPO       26 h (objective 2 h)\n"));
-    assert_true(contains(text, "  ! uploads: last successful backup 26 h ago"));
+    assert_true(contains(text, "  achieved RPO       26 h (objective 2 h, over)\n"));
+    assert_true(contains(text,
+                         "  ! uploads: last successful backup 26 h ago, its schedule expects one every 1 h\n"
+                         "    (achieved RPO 26 h, objective 2 h): check the job's errors (lifeboat history --job\n"
+                         "    uploads)\n"));
+    for (const char *line = text; *line;) { /* no line wider than 100 columns */
+        size_t len = strcspn(line, "\n");
+        assert_true(len <= 100);
+        line += len + (line[len] == '\n');
+    }
     free(text);
 
     char *md = monReportRender(r, monReportMarkdown);
     assert_true(contains(md, "## uploads (files): critical"));
-    assert_true(contains(md, "| achieved RPO | 26 h (objective 2 h) |"));
+    assert_true(contains(md, "| achieved RPO | 26 h (objective 2 h, over) |"));
     free(md);
 
     char *js = monReportRender(r, monReportJson);
