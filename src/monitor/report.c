@@ -306,23 +306,25 @@ static void ruleArchiver(Builder *b, const MonReportComponent *rc, const MonRepo
     if (ar->failedCount == 0 || ar->lastFailedNs == 0)
         return;
     int64_t nowNs = b->f->nowMs * 1000000;
-    char failedAgo[32], archivedAgo[32] = "never";
+    char failedAgo[32], archivedAgo[80] = "nothing archived yet";
     monFormatSpan((double)(nowNs - ar->lastFailedNs) / 1e9, failedAgo, sizeof(failedAgo));
-    if (ar->lastArchivedNs)
-        monFormatSpan((double)(nowNs - ar->lastArchivedNs) / 1e9, archivedAgo, sizeof(archivedAgo));
+    if (ar->lastArchivedNs) {
+        char ago[32];
+        monFormatSpan((double)(nowNs - ar->lastArchivedNs) / 1e9, ago, sizeof(ago));
+        snprintf(archivedAgo, sizeof(archivedAgo), "the last segment archived %s ago", ago);
+    }
+    const char *failures = ar->failedCount == 1 ? "failure" : "failures";
     const char *seg = ar->lastFailedWal && ar->lastFailedWal[0] ? ar->lastFailedWal : "?";
     if (ar->lastFailedNs > ar->lastArchivedNs) {
         recAdd(b, monRecArchiveFailing, monHealthCritical, rc->name, NULL, NULL,
-               "%s: archive_command is failing: %llu failures in pg_stat_archiver, the last %s ago (segment %s), the "
-               "last segment archived %s%s: WAL piles up in pg_wal until it succeeds: read the server log and run "
-               "lifeboat pg-check",
-               rc->name, (unsigned long long)ar->failedCount, failedAgo, seg, archivedAgo,
-               ar->lastArchivedNs ? " ago" : "");
+               "%s: archive_command is failing: %llu %s in pg_stat_archiver, the last %s ago (segment %s), %s: WAL "
+               "piles up in pg_wal until it succeeds: read the server log and run lifeboat pg-check",
+               rc->name, (unsigned long long)ar->failedCount, failures, failedAgo, seg, archivedAgo);
     } else if (ar->lastFailedNs >= b->r->sinceMs * 1000000) {
         recAdd(b, monRecArchiveFailed, monHealthWarning, rc->name, NULL, NULL,
-               "%s: archive_command failed in the period (%llu failures in pg_stat_archiver, the last %s ago, segment "
-               "%s) and has archived since (the last %s ago): read the server log for the cause",
-               rc->name, (unsigned long long)ar->failedCount, failedAgo, seg, archivedAgo);
+               "%s: archive_command failed in the period (%llu %s in pg_stat_archiver, the last %s ago, segment %s) "
+               "and has archived since (%s): read the server log for the cause",
+               rc->name, (unsigned long long)ar->failedCount, failures, failedAgo, seg, archivedAgo);
     }
 }
 

@@ -142,17 +142,21 @@ static size_t componentLines(const MonReport *r, const MonReportComponent *c, co
     if (c->physical || c->walNewestNs > 0 || c->archiverKnown) {
         lines[n].label = "WAL archive";
         monFormatWhenNs(c->walNewestNs, a, sizeof(a));
-        int w = snprintf(lines[n].value, sizeof(lines[0].value), "last segment %s, archived %s",
-                         c->walLastSegment[0] ? c->walLastSegment : "none", a);
-        if (c->archiverKnown && w > 0 && (size_t)w < sizeof(lines[0].value)) {
-            monFormatWhenNs(c->archiveLastFailedNs, b, sizeof(b));
-            snprintf(lines[n].value + w, sizeof(lines[0].value) - (size_t)w, "; pg_stat_archiver: %llu failures%s%s",
-                     (unsigned long long)c->archiveFailed, c->archiveFailed ? ", last " : "",
-                     c->archiveFailed ? b : "");
-        } else if (!c->archiverKnown && w > 0 && (size_t)w < sizeof(lines[0].value)) {
-            snprintf(lines[n].value + w, sizeof(lines[0].value) - (size_t)w, "; server not reached");
+        if (c->walLastSegment[0])
+            snprintf(lines[n++].value, sizeof(lines[0].value), "%s archived %s", c->walLastSegment, a);
+        else
+            snprintf(lines[n++].value, sizeof(lines[0].value), "no segment in the repository");
+        lines[n].label = "pg_stat_archiver";
+        if (!c->archiverKnown) {
+            snprintf(lines[n++].value, sizeof(lines[0].value), "server not reached");
+        } else if (c->archiveFailed == 0) {
+            snprintf(lines[n++].value, sizeof(lines[0].value), "no failure");
+        } else {
+            monFormatWhenNs(c->archiveLastFailedNs, a, sizeof(a));
+            monFormatWhenNs(c->archiveLastArchivedNs, b, sizeof(b));
+            snprintf(lines[n++].value, sizeof(lines[0].value), "%llu %s, the last %s; last archived %s",
+                     (unsigned long long)c->archiveFailed, c->archiveFailed == 1 ? "failure" : "failures", a, b);
         }
-        n++;
     }
     if (c->copyRepository) {
         lines[n].label = "copy";
@@ -256,9 +260,10 @@ static char *renderText(const MonReport *r, bool markdown) {
         const char *state = !rr->scanned ? "not scanned" : rr->ok ? "ok" : "unreadable";
         if (markdown)
             monBufPrintf(&b, "| %s | %s | %s | %llu |\n", rr->name, state, size, (unsigned long long)rr->snapshots);
+        else if (rr->scanned && rr->ok) /* formatSize says "not scanned", "cannot be opened" */
+            monBufPrintf(&b, "  %-18s %s, %llu snapshots\n", rr->name, size, (unsigned long long)rr->snapshots);
         else
-            monBufPrintf(&b, "  %-18s %-11s %s, %llu snapshots\n", rr->name, state, size,
-                         (unsigned long long)rr->snapshots);
+            monBufPrintf(&b, "  %-18s %s\n", rr->name, size);
     }
     lbBufAppend(&b, "", 1);
     return (char *)lbBufTake(&b, NULL);
