@@ -2,7 +2,8 @@
  * report.c - `lifeboat report --config FILE [--since 24h] [--format
  * text|json|html|markdown] [--no-scan] [--send]`: the daily report
  * (monitor/report.h) on stdout, gathered here: the facts (monitor/facts.h)
- * from the history and the repositories' scans, the history rows of the
+ * from the history and the repositories' scans (cmd/monitor_scan.h: afresh,
+ * or with --no-scan the daemon's last ones), the history rows of the
  * period and of the last 30 days (charts), the repositories' size samples,
  * and pg_stat_archiver of each physical component's server when it answers
  * within a few seconds (absent otherwise: the report says "server not
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/monitor_scan.h"
 #include "common/buf.h"
 #include "common/timeutil.h"
 #include "config/file.h"
@@ -24,23 +26,6 @@
 
 #define REPORT_CONNECT_TIMEOUT "3"
 #define REPORT_SAMPLE_LOOKBACK_MS (2LL * 86400 * 1000) /* a size sample before the period: its growth's base */
-
-/* The scans: the saved ones (STATE/monitor/scan-NAME.json); an absent or
- * unreadable one has scannedAtMs 0 (the report says "not scanned"). */
-static MonScan *loadScans(const CfgFile *file) {
-    MonScan *scans = lbXcalloc(file->repositoryCount + 1, sizeof(*scans));
-    for (size_t i = 0; i < file->repositoryCount; i++) {
-        bool found = false;
-        LbError err = {0};
-        if (!monScanLoad(file->stateDir, file->repositories[i].name, &scans[i], &found, &err))
-            fprintf(stderr, "lifeboat: report: %s\n", err.msg);
-        if (!found || err.code) {
-            monScanClear(&scans[i]);
-            memset(&scans[i], 0, sizeof(scans[i]));
-        }
-    }
-    return scans;
-}
 
 /* pg_stat_archiver of a physical component's server; false when it cannot
  * be reached in REPORT_CONNECT_TIMEOUT seconds (best effort: the report
@@ -101,7 +86,9 @@ int cmdReport(const CfgValues *cfg) {
 
     if ((hist = histOpen(file->stateDir, &err)) == NULL)
         goto cleanup;
-    scans = loadScans(file);
+    /* afresh (recorded as a size sample and saved, as the daemon's), or the
+     * daemon's last ones */
+    scans = cfgFlag(cfg, cfgOptNoScan) ? monitorScansLoad(file) : monitorScanAll(file, hist, true, nowMs);
     if ((facts = monFactsCollect(file, hist, scans, file->repositoryCount, nowMs, &err)) == NULL)
         goto cleanup;
     HistQuery qPeriod = {.sinceMs = sinceMs};
@@ -155,9 +142,8 @@ cleanup:
     histRowsFree(period);
     histRowsFree(month);
     monFactsFree(facts);
-    for (size_t i = 0; scans && i < file->repositoryCount; i++)
-        monScanClear(&scans[i]);
-    free(scans);
+    if (scans)
+        monitorScansFree(scans, file->repositoryCount);
     histFree(hist);
     cfgFileFree(file);
     return cliExit(&g, ok, &err);

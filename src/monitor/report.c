@@ -706,8 +706,8 @@ MonReport *monReportBuild(const MonFacts *facts, const MonReportInputs *inputs, 
         MonReportComponent *rc = &r->components[i];
         const CfgComponent *cc = cfg ? cfgFileComponent(cfg, c->name) : NULL;
         const char *job = runJobOf(cfg, cc, c->name);
-        if (cfg == NULL || (cc && cc->run.schedule))
-            ruleFailing(&b, c->name, &c->runs, NULL);
+        if (cfg == NULL || (cc && cc->run.schedule)) /* the backup jobs listing it: below */
+            ruleFailing(&b, c->name, &c->ownRuns, NULL);
         ruleStale(&b, c, rc, job);
         for (size_t a = 0; a < b.in->archiverCount; a++) {
             const MonReportArchiver *ar = &b.in->archivers[a];

@@ -100,6 +100,52 @@ rows = json.load(sys.stdin)
 assert rows[-1]["outcome"] == "succeeded" and "manual" in rows[-1]["run_id"], rows[-1]' &&
     ok "the report job is recorded as succeeded" || fail "the report job's history"
 
+# a fresh scan of real repositories: one backed up, one never initialized
+mkdir -p "$TMP/data" && echo "key: value" >"$TMP/data/app.yml"
+cat >"$TMP/small.yaml" <<EOF
+name: small
+state: $TMP/small-state
+repositories:
+  main:
+    url: $TMP/small-main
+    default: true
+    password_command: echo small-password
+  offsite:
+    url: $TMP/small-offsite
+    password_command: echo small-password
+components:
+  config:
+    type: files
+    paths: [$TMP/data]
+    schedule: "*/5 * * * *"
+    objectives:
+      rpo: 1h
+jobs:
+  copy:
+    type: copy
+    repository: main
+    to: offsite
+    schedule: "0 * * * *"
+EOF
+LIFEBOAT_PASSWORD=small-password "$LB" -r "$TMP/small-main" init --kdf-n 1024 -q
+check "a backup of the small plan" env -u LIFEBOAT_PASSWORD "$LB" run config --config "$TMP/small.yaml"
+check "report scans afresh" env -u LIFEBOAT_PASSWORD "$LB" report --config "$TMP/small.yaml" --format json
+last_output >"$TMP/small.json"
+if python3 - "$TMP/small.json" <<'EOF'; then ok "the fresh scan's figures"; else fail "the fresh scan's figures"; fi
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["components"][0]
+assert c["snapshots"] == 1, c
+assert 0 <= c["rpo"]["achieved_seconds"] < 120, c["rpo"]
+assert c["period"]["succeeded"] == 1 and c["health"] == "ok", c
+main, off = d["repositories"]
+assert main["ok"] and main["size_bytes"] > 0 and main["snapshots"] == 1, main
+assert not off["ok"] and off["error"], off
+assert d["health"] == "critical"
+assert [r["kind"] for r in d["recommendations"]] == ["repository-unreadable"], d["recommendations"]
+EOF
+[ -f "$TMP/small-state/monitor/scan-main.json" ] && ok "the scan is saved for --no-scan" || fail "the saved scan"
+
 # pg_stat_archiver from a real server whose archive_command fails
 export PG_ARCHIVE_COMMAND=/bin/false
 start_pg "$TMP/pg" initdb pg_ctl psql

@@ -173,6 +173,8 @@ static int setup(void **state) {
                            .snapshots = 700,
                            .newestSnapshotNs = NS(NOW_MS - 16 * MIN),
                            .newestRestorableNs = NS(NOW_MS - 16 * MIN)};
+    for (int i = 0; i < 3; i++)
+        fx.comps[i].ownRuns = fx.comps[i].runs;
     fx.jobs[0] = (MonJob){.name = "daily",
                           .type = monTypeBackup,
                           .expectedIntervalSeconds = 86400,
@@ -299,6 +301,7 @@ static void test_failing_job(void **state) {
     conf->runs.lastRunMs = conf->runs.lastFailureMs = NOW_MS - 10 * MIN;
     conf->runs.lastSuccessMs = NOW_MS - 75 * MIN;
     conf->runs.lastError = "unable to read '/nonexistent/config/app.yml': Permission denied";
+    conf->ownRuns = conf->runs; /* its own runs (config is listed by no backup job) */
     MonReport *r = build();
     assertOnly(r, monRecFailing, monHealthCritical,
                "config: the last 3 runs failed, the newest 10 min ago: unable to read "
