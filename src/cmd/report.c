@@ -25,7 +25,6 @@
 #include "state/history.h"
 
 #define REPORT_CONNECT_TIMEOUT "3"
-#define REPORT_SAMPLE_LOOKBACK_MS (2LL * 86400 * 1000) /* a size sample before the period: its growth's base */
 
 /* pg_stat_archiver of a physical component's server; false when it cannot
  * be reached in REPORT_CONNECT_TIMEOUT seconds (best effort: the report
@@ -73,13 +72,9 @@ int cmdReport(const CfgValues *cfg) {
     int64_t sinceMs = nowMs - cfgInt(cfg, cfgOptPeriod) * 1000;
     Hist *hist = NULL;
     MonScan *scans = NULL;
-    MonFacts *facts = NULL;
-    HistRows *period = NULL, *month = NULL;
     ArchcheckReport *arch = lbXcalloc(file->componentCount + 1, sizeof(*arch));
     MonReportArchiver *archivers = lbXcalloc(file->componentCount + 1, sizeof(*archivers));
     size_t archiverCount = 0;
-    MonSizeSample *sizes = NULL;
-    size_t sizeCount = 0;
     MonReport *report = NULL;
     char *text = NULL;
     bool ok = false;
@@ -89,38 +84,15 @@ int cmdReport(const CfgValues *cfg) {
     /* afresh (recorded as a size sample and saved, as the daemon's), or the
      * daemon's last ones */
     scans = cfgFlag(cfg, cfgOptNoScan) ? monitorScansLoad(file) : monitorScanAll(file, hist, true, nowMs);
-    if ((facts = monFactsCollect(file, hist, scans, file->repositoryCount, nowMs, &err)) == NULL)
-        goto cleanup;
-    HistQuery qPeriod = {.sinceMs = sinceMs};
-    HistQuery qMonth = {.sinceMs = nowMs - (int64_t)MON_REPORT_CHART_DAYS * 86400 * 1000};
-    if (!histList(hist, &qPeriod, &period, &err) || !histList(hist, &qMonth, &month, &err))
-        goto cleanup;
-    for (size_t i = 0; i < file->repositoryCount; i++) {
-        HistScan *samples = NULL;
-        size_t n = 0;
-        const char *name = file->repositories[i].name;
-        if (!histListScans(hist, name, sinceMs - REPORT_SAMPLE_LOOKBACK_MS, &samples, &n, &err))
-            goto cleanup;
-        sizes = lbXrealloc(sizes, (sizeCount + n + 1) * sizeof(*sizes));
-        for (size_t k = 0; k < n; k++)
-            sizes[sizeCount++] =
-                (MonSizeSample){.repository = name, .atMs = samples[k].atMs, .bytes = samples[k].sizeBytes};
-        free(samples);
-    }
     for (size_t i = 0; i < file->componentCount; i++) {
         const CfgComponent *c = &file->components[i];
         if (c->type == cfgCompPostgresPhysical && archiverOf(c, &arch[i]))
             archivers[archiverCount++] = (MonReportArchiver){.component = c->name, .report = &arch[i]};
     }
-    MonReportInputs in = {.cfg = file,
-                          .periodRows = period,
-                          .chartRows = month,
-                          .archivers = archivers,
-                          .archiverCount = archiverCount,
-                          .sizes = sizes,
-                          .sizeCount = sizeCount};
-    report = monReportBuild(facts, &in, sinceMs);
-    text = report ? monReportRender(report, fmt) : NULL;
+    report = monReportCollect(file, hist, scans, file->repositoryCount, archivers, archiverCount, nowMs, sinceMs, &err);
+    if (report == NULL)
+        goto cleanup;
+    text = monReportRender(report, fmt);
     if (text == NULL) {
         lbErr(&err, LB_ERR_MEMORY, "unable to render the report: out of memory");
         goto cleanup;
@@ -138,10 +110,6 @@ cleanup:
         archcheckReportClear(&arch[i]);
     free(arch);
     free(archivers);
-    free(sizes);
-    histRowsFree(period);
-    histRowsFree(month);
-    monFactsFree(facts);
     if (scans)
         monitorScansFree(scans, file->repositoryCount);
     histFree(hist);

@@ -173,6 +173,16 @@ typedef struct MonReport {
 MonReport *monReportBuild(const MonFacts *facts, const MonReportInputs *in, int64_t sinceMs);
 void monReportFree(MonReport *report);
 
+/* The report of cfg's plan at nowMs for [sinceMs, nowMs] from hist (facts,
+ * the period's and the last 30 days' rows, the size samples), the scans (by
+ * repository name, monitor/facts.h) and the archivers given (may be none):
+ * what `lifeboat report` prints and the daemon serves at / and /api/status
+ * (monitor/report_collect.c). NULL with err when the history cannot be
+ * read. */
+MonReport *monReportCollect(const CfgFile *cfg, Hist *hist, const MonScan *scans, size_t scanCount,
+                            const MonReportArchiver *archivers, size_t archiverCount, int64_t nowMs, int64_t sinceMs,
+                            LbError *err);
+
 /* The report in fmt (a NUL-terminated string the caller frees; NULL when out
  * of memory). */
 char *monReportRender(const MonReport *report, MonReportFormat fmt);
