@@ -6,6 +6,7 @@
 #include "cmd/cli.h"
 #include "common/timeutil.h"
 #include "config/file.h"
+#include "monitor/alert_sched.h"
 #include "sched/loop.h"
 #include "sched/work.h"
 #include "state/history.h"
@@ -83,6 +84,8 @@ int cmdRun(const CfgValues *cfg) {
                              .dispatch = cliMain,
                              .once = true,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1};
+    AlertSched *alerts = alertSchedNew(false); /* the manual runs alert too */
+    opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
     int64_t startMs = lbNowNs() / 1000000 - 1;
     char *stateDir = strdup(file->stateDir);
     SchedLoop *loop = stateDir ? schedLoopNew(file, &opts, &err) : NULL;
@@ -90,16 +93,19 @@ int cmdRun(const CfgValues *cfg) {
         if (stateDir == NULL)
             cfgFileFree(file);
         free(stateDir);
+        alertSchedFree(alerts);
         return cliFailJson(&g, &err);
     }
     for (size_t i = 0; i < a.count; i++)
         if (!schedLoopRunNow(loop, a.positional[i], &err)) {
             schedLoopFree(loop);
             free(stateDir);
+            alertSchedFree(alerts);
             return cliFailJson(&g, &err);
         }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    alertSchedFree(alerts);
     /* what was recorded, as `history` shows it */
     Hist *hist = histOpen(stateDir, &err);
     HistRows *rows = NULL;
@@ -126,11 +132,16 @@ int cmdDaemon(const CfgValues *cfg) {
                              .dispatch = cliMain,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1,
                              .gracePeriodMs = cfgInt(cfg, cfgOptGracePeriod) * 1000};
+    AlertSched *alerts = alertSchedNew(true); /* runs and the daemon's own clock */
+    opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
     SchedLoop *loop = schedLoopNew(file, &opts, &err);
-    if (loop == NULL)
+    if (loop == NULL) {
+        alertSchedFree(alerts);
         return cliFailJson(&g, &err);
+    }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    alertSchedFree(alerts);
     return rc;
 }
 

@@ -1,0 +1,36 @@
+/*
+ * alert_sched.h - alerts in the scheduler loop (sched/loop.h SchedHooks):
+ * every recorded run (the daemon's and `lifeboat run`'s) is observed at
+ * once (failure, recovered, missed, skipped); the daemon also checks the
+ * facts (monitor/facts.h) on its own clock, at start and then every minute
+ * (or monitoring.refresh when shorter), even when no job runs: RPO
+ * objectives, stale schedules, drills, repositories that cannot be opened.
+ * Sending never blocks the loop (notify.h notifySpawn).
+ */
+#ifndef LIFEBOAT_MONITOR_ALERT_SCHED_H
+#define LIFEBOAT_MONITOR_ALERT_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/file.h"
+#include "monitor/alert.h"
+#include "sched/loop.h"
+
+typedef struct AlertSched AlertSched;
+
+/* clock: check the facts on the loop's clock (the daemon); false for
+ * `lifeboat run`, which observes its runs only. */
+AlertSched *alertSchedNew(bool clock);
+void alertSchedFree(AlertSched *a);
+/* The hooks to put in SchedLoopOptions.hooks (borrowed from a). */
+const SchedHooks *alertSchedHooks(AlertSched *a);
+
+/* Pure: the conditions the facts show (rpo, stale, drill, repository) into
+ * out (capacity max; returns how many), strings borrowed from facts or the
+ * slots of bufs (max of them, each size bytes). */
+struct MonFacts;
+size_t alertConditionsOfFacts(const struct MonFacts *facts, AlertCondition *out, char (*bufs)[512], size_t max);
+
+#endif
