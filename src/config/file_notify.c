@@ -4,9 +4,7 @@
  * or an environment variable), never the value itself. */
 #include "config/file_int.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/buf.h"
 
@@ -54,10 +52,9 @@ static void notifySecret(CfgLoad *ld, yaml_node_t *map, const char *path, const 
         return;
     }
     if (fn) {
+        /* read when sending, not here: a secret may be mounted after the
+         * configuration is checked */
         CfgScalar s = cfgGetStr(ld, map, fk, path, true);
-        notifyKeyPath(kp, path, fk);
-        if (s.text && access(s.text, R_OK) != 0)
-            cfgLoadError(ld, fn, kp, "unable to read %s file '%s': %s", key, s.text, strerror(errno));
         *file = s.text;
     } else if (en) {
         CfgScalar s = cfgGetStr(ld, map, ek, path, true);
