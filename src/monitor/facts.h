@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/error.h"
 #include "config/file.h"
@@ -80,6 +81,14 @@ bool monScanFromJson(const struct json_t *doc, MonScan *out, LbError *err);
 bool monScanSave(const char *stateDir, const MonScan *scan, LbError *err);
 bool monScanLoad(const char *stateDir, const char *repository, MonScan *out, bool *found, LbError *err);
 const MonScanComponent *monScanComponent(const MonScan *scan, const char *component);
+/* A deep copy of scan into *out (monScanClear it). */
+bool monScanCopy(const MonScan *scan, MonScan *out, LbError *err);
+
+/* Write len bytes of data to path atomically: a temporary file in the same
+ * directory with mode, fsync, rename, fsync of the directory. On failure
+ * the temporary file is removed and path is untouched (monitor/scan_file.c;
+ * the textfile shares it). */
+bool monWriteFileAtomic(const char *path, const char *data, size_t len, mode_t mode, LbError *err);
 
 /* ---- the collected facts ---- */
 

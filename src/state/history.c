@@ -31,8 +31,9 @@
 #include <unistd.h>
 
 #include "common/timeutil.h"
+#include "state/history_int.h"
 
-#define HIST_SCHEMA_VERSION 2
+#define HIST_SCHEMA_VERSION 3
 #define HIST_APPLICATION_ID 0x4c424854 /* "LBHT" */
 #define HIST_BUSY_TIMEOUT_MS 10000
 #define HIST_ORPHAN_ERROR "interrupted: the process running it ended without recording an outcome"
@@ -98,12 +99,6 @@ static const char *const outcomeNames[HIST_OUTCOME_COUNT] = {
     [histMissed] = "missed",   [histTimedOut] = "timed-out",  [histCancelled] = "cancelled",
 };
 
-struct Hist {
-    sqlite3 *db;
-    char *path;
-    bool busy; /* the last SQLite error was SQLITE_BUSY or SQLITE_LOCKED */
-};
-
 const char *histOutcomeName(HistOutcome outcome) {
     if ((int)outcome < 0 || outcome >= HIST_OUTCOME_COUNT)
         return "unknown";
@@ -120,7 +115,7 @@ static bool outcomeParse(const char *name, HistOutcome *out) {
 }
 
 /* An SQLite failure as LB_ERR_IO: "unable to <what> in history database 'PATH': reason". */
-static bool dbErr(Hist *hist, LbError *err, const char *what) {
+bool histDbErr(Hist *hist, LbError *err, const char *what) {
     int rc = sqlite3_errcode(hist->db) & 0xff;
     hist->busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
     if (what == NULL) /* while opening */
@@ -129,23 +124,23 @@ static bool dbErr(Hist *hist, LbError *err, const char *what) {
                  sqlite3_errmsg(hist->db));
 }
 
-static bool exec(Hist *hist, const char *sql, const char *what, LbError *err) {
+bool histExec(Hist *hist, const char *sql, const char *what, LbError *err) {
     if (sqlite3_exec(hist->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return dbErr(hist, err, what);
+        return histDbErr(hist, err, what);
     return true;
 }
 
-static sqlite3_stmt *prepare(Hist *hist, const char *sql, const char *what, LbError *err) {
+sqlite3_stmt *histPrepare(Hist *hist, const char *sql, const char *what, LbError *err) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(hist->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        dbErr(hist, err, what);
+        histDbErr(hist, err, what);
         sqlite3_finalize(st);
         return NULL;
     }
     return st;
 }
 
-static void bindText(sqlite3_stmt *st, int i, const char *s) {
+void histBindText(sqlite3_stmt *st, int i, const char *s) {
     if (s == NULL)
         sqlite3_bind_null(st, i);
     else
@@ -154,14 +149,14 @@ static void bindText(sqlite3_stmt *st, int i, const char *s) {
 
 /* The first column of a one-row query without parameters, while opening. */
 static bool queryInt(Hist *hist, const char *sql, int64_t *out, LbError *err) {
-    sqlite3_stmt *st = prepare(hist, sql, NULL, err);
+    sqlite3_stmt *st = histPrepare(hist, sql, NULL, err);
     if (st == NULL)
         return false;
     bool ok = sqlite3_step(st) == SQLITE_ROW;
     if (ok)
         *out = sqlite3_column_int64(st, 0);
     else
-        dbErr(hist, err, NULL);
+        histDbErr(hist, err, NULL);
     sqlite3_finalize(st);
     return ok;
 }
@@ -194,13 +189,15 @@ static bool makeDirs(const char *dir, LbError *err) {
 
 /* Create the tables of a new database (user_version 0), or check the version
  * of an existing one. Two processes opening a new database at once: the
- * IMMEDIATE transaction lets one create, the other then sees version 1. */
+ * IMMEDIATE transaction lets one create, the other then sees the version.
+ * Version 2 added drills, version 3 the counters and scans
+ * (history_stats.c), seeded from the rows the database holds. */
 static bool schemaEnsure(Hist *hist, LbError *err) {
     int64_t version = 0, appId = 0;
     if (!queryInt(hist, "PRAGMA user_version", &version, err))
         return false;
     if (version == 0) {
-        if (!exec(hist, "BEGIN IMMEDIATE", NULL, err))
+        if (!histExec(hist, "BEGIN IMMEDIATE", NULL, err))
             return false;
         int64_t objects = 0;
         bool ok = queryInt(hist, "PRAGMA user_version", &version, err) &&
@@ -213,11 +210,12 @@ static bool schemaEnsure(Hist *hist, LbError *err) {
             char pragmas[128];
             snprintf(pragmas, sizeof(pragmas), "PRAGMA application_id = %d; PRAGMA user_version = %d;",
                      HIST_APPLICATION_ID, HIST_SCHEMA_VERSION);
-            ok = exec(hist, schemaV1, NULL, err) && exec(hist, schemaV2, NULL, err) && exec(hist, pragmas, NULL, err);
+            ok = histExec(hist, schemaV1, NULL, err) && histExec(hist, schemaV2, NULL, err) &&
+                 histStatsSchema(hist, err) && histExec(hist, pragmas, NULL, err);
             version = HIST_SCHEMA_VERSION;
         }
         if (ok)
-            ok = exec(hist, "COMMIT", NULL, err);
+            ok = histExec(hist, "COMMIT", NULL, err);
         if (!ok) {
             sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
             return false;
@@ -235,18 +233,26 @@ static bool schemaEnsure(Hist *hist, LbError *err) {
                      "unable to open history database '%s': its schema version %lld is newer than this lifeboat "
                      "knows (%d); use the lifeboat that wrote it, or a newer one",
                      hist->path, (long long)version, HIST_SCHEMA_VERSION);
-    if (version == 1) { /* add version 2's table (two processes: IMMEDIATE lets one do it) */
-        if (!exec(hist, "BEGIN IMMEDIATE", NULL, err))
+    /* add the tables of each later version (two processes: IMMEDIATE lets
+     * one do it, the other sees the new version) */
+    while (version < HIST_SCHEMA_VERSION) {
+        if (!histExec(hist, "BEGIN IMMEDIATE", NULL, err))
             return false;
-        bool ok = queryInt(hist, "PRAGMA user_version", &version, err);
-        if (ok && version == 1)
-            ok = exec(hist, schemaV2, NULL, err) && exec(hist, "PRAGMA user_version = 2", NULL, err);
+        int64_t now = 0;
+        bool ok = queryInt(hist, "PRAGMA user_version", &now, err);
+        if (ok && now == version) {
+            char pragma[64];
+            snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %lld", (long long)version + 1);
+            ok = (version == 1 ? histExec(hist, schemaV2, NULL, err) : histStatsSchema(hist, err)) &&
+                 histExec(hist, pragma, NULL, err);
+        }
         if (ok)
-            ok = exec(hist, "COMMIT", NULL, err);
+            ok = histExec(hist, "COMMIT", NULL, err);
         if (!ok) {
             sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
             return false;
         }
+        version = now == version ? version + 1 : now;
     }
     return true;
 }
@@ -283,7 +289,8 @@ Hist *histOpen(const char *stateDir, LbError *err) {
     double deadline = lbMonotonicSeconds() + HIST_BUSY_TIMEOUT_MS / 1000.0;
     for (;;) {
         hist->busy = false;
-        if (exec(hist, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, err) && schemaEnsure(hist, err))
+        if (histExec(hist, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;", NULL, err) &&
+            schemaEnsure(hist, err))
             break;
         if (!hist->busy || lbMonotonicSeconds() > deadline)
             goto cleanup;
@@ -346,41 +353,54 @@ static bool claimLocked(Hist *hist, const HistRun *run, bool *claimed, int64_t *
     if ((int)run->outcome < 0 || run->outcome >= HIST_OUTCOME_COUNT)
         return lbErr(err, LB_ERR_ARGS, "unable to record run '%s' in history database '%s': unknown outcome %d",
                      run->runId, hist->path, (int)run->outcome);
-    sqlite3_stmt *st = prepare(hist,
-                               "INSERT INTO runs (run_id, job, component, trigger, scheduled_at, started_at, "
-                               "ended_at, outcome, attempt, exit_code, bytes_added, snapshot_id, error, pid, "
-                               "pid_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                               "record a run", err);
+    sqlite3_stmt *st =
+        histPrepare(hist,
+                    "INSERT INTO runs (run_id, job, component, trigger, scheduled_at, started_at, "
+                    "ended_at, outcome, attempt, exit_code, bytes_added, snapshot_id, error, pid, "
+                    "pid_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    "record a run", err);
     if (st == NULL)
         return false;
     char *identity = pidIdentity(run->pid);
-    bindText(st, 1, run->runId);
-    bindText(st, 2, run->job);
-    bindText(st, 3, run->component);
-    bindText(st, 4, run->trigger);
+    histBindText(st, 1, run->runId);
+    histBindText(st, 2, run->job);
+    histBindText(st, 3, run->component);
+    histBindText(st, 4, run->trigger);
     sqlite3_bind_int64(st, 5, run->scheduledAt);
     sqlite3_bind_int64(st, 6, run->startedAt);
     sqlite3_bind_int64(st, 7, run->endedAt);
-    bindText(st, 8, histOutcomeName(run->outcome));
+    histBindText(st, 8, histOutcomeName(run->outcome));
     sqlite3_bind_int(st, 9, run->attempt);
     sqlite3_bind_int(st, 10, run->exitCode);
     sqlite3_bind_int64(st, 11, run->bytesAdded);
-    bindText(st, 12, run->snapshotId);
-    bindText(st, 13, run->error);
+    histBindText(st, 12, run->snapshotId);
+    histBindText(st, 13, run->error);
     sqlite3_bind_int(st, 14, run->pid);
-    bindText(st, 15, identity);
-    int rc = sqlite3_step(st);
-    bool ok = true;
-    if (rc == SQLITE_DONE) {
+    histBindText(st, 15, identity);
+    /* a row recorded as ended (skipped, missed) counts at once, in the
+     * same transaction (history_stats.c) */
+    bool ended = run->outcome != histRunning;
+    bool ok = !ended || histExec(hist, "BEGIN IMMEDIATE", "record a run", err);
+    int rc = ok ? sqlite3_step(st) : SQLITE_ERROR;
+    if (ok && rc == SQLITE_DONE) {
         *claimed = true;
+        int64_t id = sqlite3_last_insert_rowid(hist->db);
         if (rowId != NULL)
-            *rowId = sqlite3_last_insert_rowid(hist->db);
-    } else if (rc != SQLITE_CONSTRAINT_UNIQUE) {
+            *rowId = id;
+        if (ended)
+            ok = histStatsCount(hist, id, err);
+    } else if (ok && rc != SQLITE_CONSTRAINT_UNIQUE) {
         ok = lbErr(err, LB_ERR_IO, "unable to record run '%s' in history database '%s': %s", run->runId, hist->path,
                    sqlite3_errmsg(hist->db));
     }
     sqlite3_finalize(st);
     free(identity);
+    if (ended && ok)
+        ok = histExec(hist, "COMMIT", "record a run", err);
+    if (ended && !ok) {
+        *claimed = false;
+        sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     return ok;
 }
 
@@ -391,42 +411,47 @@ static bool finishLocked(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t
                      "unable to record the end of run %lld in history database '%s': unknown "
                      "outcome %d",
                      (long long)rowId, hist->path, (int)outcome);
-    sqlite3_stmt *st = prepare(hist,
-                               "UPDATE runs SET outcome = ?1, ended_at = ?2, exit_code = ?3, bytes_added = ?4, "
-                               "snapshot_id = ?5, error = ?6 WHERE id = ?7",
-                               "record the end of a run", err);
+    sqlite3_stmt *st = histPrepare(hist,
+                                   "UPDATE runs SET outcome = ?1, ended_at = ?2, exit_code = ?3, bytes_added = ?4, "
+                                   "snapshot_id = ?5, error = ?6 WHERE id = ?7",
+                                   "record the end of a run", err);
     if (st == NULL)
         return false;
-    bindText(st, 1, histOutcomeName(outcome));
+    histBindText(st, 1, histOutcomeName(outcome));
     sqlite3_bind_int64(st, 2, endedAtMs);
     sqlite3_bind_int(st, 3, exitCode);
     sqlite3_bind_int64(st, 4, bytesAdded);
-    bindText(st, 5, snapshotId);
-    bindText(st, 6, error);
+    histBindText(st, 5, snapshotId);
+    histBindText(st, 6, error);
     sqlite3_bind_int64(st, 7, rowId);
-    bool ok = true;
-    if (sqlite3_step(st) != SQLITE_DONE)
+    /* the row and its counters (history_stats.c) in one transaction */
+    bool ok = histExec(hist, "BEGIN IMMEDIATE", "record the end of a run", err);
+    if (ok && sqlite3_step(st) != SQLITE_DONE)
         ok = lbErr(err, LB_ERR_IO, "unable to record the end of run %lld in history database '%s': %s",
                    (long long)rowId, hist->path, sqlite3_errmsg(hist->db));
-    else if (sqlite3_changes(hist->db) == 0)
+    else if (ok && sqlite3_changes(hist->db) == 0)
         ok = lbErr(err, LB_ERR_NOT_FOUND, "unable to record the end of run %lld in history database '%s': no such row",
                    (long long)rowId, hist->path);
     sqlite3_finalize(st);
+    if (ok)
+        ok = histStatsCount(hist, rowId, err) && histExec(hist, "COMMIT", "record the end of a run", err);
+    if (!ok)
+        sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
     return ok;
 }
 
 static bool lastScheduledLocked(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err) {
     *found = false;
-    sqlite3_stmt *st = prepare(hist,
-                               "SELECT MAX(scheduled_at) FROM runs WHERE job = ?1 AND trigger IN ('schedule', "
-                               "'catch-up', 'retry')",
-                               "read the last scheduled run", err);
+    sqlite3_stmt *st = histPrepare(hist,
+                                   "SELECT MAX(scheduled_at) FROM runs WHERE job = ?1 AND trigger IN ('schedule', "
+                                   "'catch-up', 'retry')",
+                                   "read the last scheduled run", err);
     if (st == NULL)
         return false;
-    bindText(st, 1, job);
+    histBindText(st, 1, job);
     bool ok = true;
     if (sqlite3_step(st) != SQLITE_ROW)
-        ok = dbErr(hist, err, "read the last scheduled run");
+        ok = histDbErr(hist, err, "read the last scheduled run");
     else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
         *found = true;
         *scheduledAt = sqlite3_column_int64(st, 0);
@@ -486,11 +511,11 @@ static bool listLocked(Hist *hist, const HistQuery *q, HistRows **out, LbError *
     size_t cap = 0;
     /* newest first, so that LIMIT keeps the newest; reversed below */
     sqlite3_stmt *st =
-        prepare(hist,
-                "SELECT " HIST_COLUMNS " FROM runs WHERE (?1 IS NULL OR job IN (SELECT value FROM "
-                "json_each(?1))) AND (started_at >= ?2 OR scheduled_at * 1000 >= ?2) ORDER BY " HIST_SORT_KEY
-                " DESC, id DESC LIMIT ?3",
-                "list runs", err);
+        histPrepare(hist,
+                    "SELECT " HIST_COLUMNS " FROM runs WHERE (?1 IS NULL OR job IN (SELECT value FROM "
+                    "json_each(?1))) AND (started_at >= ?2 OR scheduled_at * 1000 >= ?2) ORDER BY " HIST_SORT_KEY
+                    " DESC, id DESC LIMIT ?3",
+                    "list runs", err);
     if (rows == NULL || st == NULL) {
         if (rows == NULL)
             lbErr(err, LB_ERR_MEMORY, "unable to list runs in history database '%s': out of memory", hist->path);
@@ -503,7 +528,7 @@ static bool listLocked(Hist *hist, const HistQuery *q, HistRows **out, LbError *
         jobsText = json_dumps(a, JSON_COMPACT);
         json_decref(a);
     }
-    bindText(st, 1, jobsText);
+    histBindText(st, 1, jobsText);
     sqlite3_bind_int64(st, 2, q != NULL ? q->sinceMs : 0);
     sqlite3_bind_int64(st, 3, q != NULL && q->limit > 0 ? (sqlite3_int64)q->limit : -1);
     int rc;
@@ -527,7 +552,7 @@ static bool listLocked(Hist *hist, const HistQuery *q, HistRows **out, LbError *
         }
     }
     if (rc != SQLITE_DONE) {
-        dbErr(hist, err, "list runs");
+        histDbErr(hist, err, "list runs");
         goto cleanup;
     }
     for (size_t i = 0; i < rows->count / 2; i++) {
@@ -547,10 +572,10 @@ cleanup:
 
 /* One DELETE of histTrim with its job (?1) and a number (?2). */
 static bool trimStep(Hist *hist, const char *sql, const char *job, int64_t n, LbError *err) {
-    sqlite3_stmt *st = prepare(hist, sql, "trim the history", err);
+    sqlite3_stmt *st = histPrepare(hist, sql, "trim the history", err);
     if (st == NULL)
         return false;
-    bindText(st, 1, job);
+    histBindText(st, 1, job);
     sqlite3_bind_int64(st, 2, n);
     bool ok = sqlite3_step(st) == SQLITE_DONE;
     if (!ok)
@@ -562,7 +587,7 @@ static bool trimStep(Hist *hist, const char *sql, const char *job, int64_t n, Lb
 
 static bool trimLocked(Hist *hist, const char *job, int successfulLimit, int failedLimit, int64_t maxAgeSeconds,
                        int64_t nowMs, LbError *err) {
-    if (!exec(hist, "BEGIN IMMEDIATE", "begin trimming the history", err))
+    if (!histExec(hist, "BEGIN IMMEDIATE", "begin trimming the history", err))
         return false;
     bool ok = true;
     if (successfulLimit >= 0)
@@ -579,7 +604,7 @@ static bool trimLocked(Hist *hist, const char *job, int successfulLimit, int fai
         ok = trimStep(hist, "DELETE FROM runs WHERE job = ?1 AND outcome != 'running' AND " HIST_AGE_KEY " < ?2", job,
                       nowMs - maxAgeSeconds * 1000, err);
     if (ok)
-        ok = exec(hist, "COMMIT", "trim the history", err);
+        ok = histExec(hist, "COMMIT", "trim the history", err);
     if (!ok)
         sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
     return ok;
@@ -602,12 +627,12 @@ static bool processGone(int pid, const char *recordedIdentity) {
 
 static bool closeOrphansLocked(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
     *closed = 0;
-    sqlite3_stmt *sel =
-        prepare(hist, "SELECT id, pid, pid_start FROM runs WHERE outcome = 'running'", "find interrupted runs", err);
-    sqlite3_stmt *upd = prepare(hist,
-                                "UPDATE runs SET outcome = 'failed', ended_at = ?1, error = ?2 WHERE id = ?3 AND "
-                                "outcome = 'running'",
-                                "close interrupted runs", err);
+    sqlite3_stmt *sel = histPrepare(hist, "SELECT id, pid, pid_start FROM runs WHERE outcome = 'running'",
+                                    "find interrupted runs", err);
+    sqlite3_stmt *upd = histPrepare(hist,
+                                    "UPDATE runs SET outcome = 'failed', ended_at = ?1, error = ?2 WHERE id = ?3 AND "
+                                    "outcome = 'running'",
+                                    "close interrupted runs", err);
     bool ok = sel != NULL && upd != NULL;
     /* collect first: no write while the read statement is open */
     int64_t *ids = NULL;
@@ -631,19 +656,29 @@ static bool closeOrphansLocked(Hist *hist, int64_t nowMs, size_t *closed, LbErro
         ids[count++] = sqlite3_column_int64(sel, 0);
     }
     if (ok && rc != SQLITE_DONE)
-        ok = dbErr(hist, err, "find interrupted runs");
+        ok = histDbErr(hist, err, "find interrupted runs");
     sqlite3_finalize(sel);
+    bool txn = ok && count > 0 && histExec(hist, "BEGIN IMMEDIATE", "close interrupted runs", err);
+    ok = ok && (count == 0 || txn);
     for (size_t i = 0; ok && i < count; i++) {
         sqlite3_reset(upd);
         sqlite3_bind_int64(upd, 1, nowMs);
-        bindText(upd, 2, HIST_ORPHAN_ERROR);
+        histBindText(upd, 2, HIST_ORPHAN_ERROR);
         sqlite3_bind_int64(upd, 3, ids[i]);
         if (sqlite3_step(upd) != SQLITE_DONE)
-            ok = dbErr(hist, err, "close interrupted runs");
-        else
-            *closed += (size_t)sqlite3_changes(hist->db);
+            ok = histDbErr(hist, err, "close interrupted runs");
+        else if (sqlite3_changes(hist->db) > 0) {
+            *closed += 1;
+            ok = histStatsCount(hist, ids[i], err);
+        }
     }
     sqlite3_finalize(upd);
+    if (txn && ok)
+        ok = histExec(hist, "COMMIT", "close interrupted runs", err);
+    if (txn && !ok) {
+        *closed = 0;
+        sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     free(ids);
     return ok;
 }
@@ -688,17 +723,6 @@ json_t *histRowsJson(const HistRows *rows) {
     return a;
 }
 
-/* The public calls hold the connection's (recursive) mutex for their whole
- * work, so threads sharing one Hist do not interleave inside a transaction
- * or read another call's error message. */
-#define HIST_LOCKED(call)                                                                                              \
-    do {                                                                                                               \
-        sqlite3_mutex_enter(sqlite3_db_mutex(hist->db));                                                               \
-        bool ok_ = (call);                                                                                             \
-        sqlite3_mutex_leave(sqlite3_db_mutex(hist->db));                                                               \
-        return ok_;                                                                                                    \
-    } while (0)
-
 bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, LbError *err) {
     HIST_LOCKED(claimLocked(hist, run, claimed, rowId, err));
 }
@@ -726,24 +750,25 @@ bool histCloseOrphans(Hist *hist, int64_t nowMs, size_t *closed, LbError *err) {
 }
 
 bool histRecordDrill(Hist *hist, const HistDrillRow *rows, size_t count, LbError *err) {
-    if (!exec(hist, "BEGIN IMMEDIATE", "record a drill", err))
+    if (!histExec(hist, "BEGIN IMMEDIATE", "record a drill", err))
         return false;
-    sqlite3_stmt *st = prepare(hist,
-                               "INSERT OR REPLACE INTO drills (drill_id, component, type, started_at, ended_at, "
-                               "snapshot_id, recovered_as_of, bytes, restore_seconds, verify_seconds, rto_seconds, "
-                               "rpo_seconds, rto_objective, rpo_objective, passed, missed, error) VALUES (?1, ?2, ?3, "
-                               "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-                               "record a drill", err);
+    sqlite3_stmt *st =
+        histPrepare(hist,
+                    "INSERT OR REPLACE INTO drills (drill_id, component, type, started_at, ended_at, "
+                    "snapshot_id, recovered_as_of, bytes, restore_seconds, verify_seconds, rto_seconds, "
+                    "rpo_seconds, rto_objective, rpo_objective, passed, missed, error) VALUES (?1, ?2, ?3, "
+                    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                    "record a drill", err);
     bool ok = st != NULL;
     for (size_t i = 0; ok && i < count; i++) {
         const HistDrillRow *r = &rows[i];
         sqlite3_reset(st);
-        bindText(st, 1, r->drillId);
-        bindText(st, 2, r->component);
-        bindText(st, 3, r->type);
+        histBindText(st, 1, r->drillId);
+        histBindText(st, 2, r->component);
+        histBindText(st, 3, r->type);
         sqlite3_bind_int64(st, 4, r->startedAt);
         sqlite3_bind_int64(st, 5, r->endedAt);
-        bindText(st, 6, r->snapshotId);
+        histBindText(st, 6, r->snapshotId);
         sqlite3_bind_int64(st, 7, r->recoveredAsOf);
         sqlite3_bind_int64(st, 8, (sqlite3_int64)r->bytes);
         sqlite3_bind_double(st, 9, r->restoreSeconds);
@@ -753,26 +778,27 @@ bool histRecordDrill(Hist *hist, const HistDrillRow *rows, size_t count, LbError
         sqlite3_bind_int64(st, 13, r->rtoObjective);
         sqlite3_bind_int64(st, 14, r->rpoObjective);
         sqlite3_bind_int(st, 15, r->passed);
-        bindText(st, 16, r->missed);
-        bindText(st, 17, r->error);
+        histBindText(st, 16, r->missed);
+        histBindText(st, 17, r->error);
         if (sqlite3_step(st) != SQLITE_DONE)
-            ok = dbErr(hist, err, "record a drill");
+            ok = histDbErr(hist, err, "record a drill");
     }
     sqlite3_finalize(st);
     if (ok)
-        return exec(hist, "COMMIT", "record a drill", err);
+        return histExec(hist, "COMMIT", "record a drill", err);
     sqlite3_exec(hist->db, "ROLLBACK", NULL, NULL, NULL);
     return false;
 }
 
 bool histListDrills(Hist *hist, int64_t sinceMs, json_t **out, LbError *err) {
     *out = NULL;
-    sqlite3_stmt *st = prepare(hist,
-                               "SELECT drill_id, component, type, started_at, ended_at, snapshot_id, recovered_as_of, "
-                               "bytes, restore_seconds, verify_seconds, rto_seconds, rpo_seconds, rto_objective, "
-                               "rpo_objective, passed, missed, error FROM drills WHERE started_at >= ?1 "
-                               "ORDER BY started_at, id",
-                               "list drills", err);
+    sqlite3_stmt *st =
+        histPrepare(hist,
+                    "SELECT drill_id, component, type, started_at, ended_at, snapshot_id, recovered_as_of, "
+                    "bytes, restore_seconds, verify_seconds, rto_seconds, rpo_seconds, rto_objective, "
+                    "rpo_objective, passed, missed, error FROM drills WHERE started_at >= ?1 "
+                    "ORDER BY started_at, id",
+                    "list drills", err);
     if (st == NULL)
         return false;
     sqlite3_bind_int64(st, 1, sinceMs);
@@ -798,7 +824,7 @@ bool histListDrills(Hist *hist, int64_t sinceMs, json_t **out, LbError *err) {
         }
         json_array_append_new(arr, o);
     }
-    bool ok = rc == SQLITE_DONE || dbErr(hist, err, "list drills");
+    bool ok = rc == SQLITE_DONE || histDbErr(hist, err, "list drills");
     sqlite3_finalize(st);
     if (ok)
         *out = arr;

@@ -133,6 +133,72 @@ bool histRecordDrill(Hist *hist, const HistDrillRow *rows, size_t count, LbError
 struct json_t;
 bool histListDrills(Hist *hist, int64_t sinceMs, struct json_t **out, LbError *err);
 
+/* ---- cumulative counters (schema version 3, history_stats.c) ----
+ *
+ * One row per (job, component, outcome), added to in the transaction that
+ * records a run's end (histFinish, histCloseOrphans) or a run recorded as
+ * not started (histClaim with skipped or missed), so the counts are exact
+ * and histTrim never lowers them. A database upgraded from version 2 starts
+ * from the rows it held. */
+
+#define HIST_DURATION_BUCKETS 12
+/* upper bounds (seconds) of the duration buckets: 1 5 15 30 60 120 300 600
+ * 1800 3600 7200 21600 (the metrics' histogram, monitor/facts.h) */
+extern const double histDurationBuckets[HIST_DURATION_BUCKETS];
+
+typedef struct HistCounter {
+    char *job;
+    char *component; /* NULL when the rows had none */
+    HistOutcome outcome;
+    uint64_t count;                                  /* rows ended with outcome */
+    uint64_t durationBuckets[HIST_DURATION_BUCKETS]; /* started runs with duration <= bound (cumulative) */
+    uint64_t durationCount;                          /* started runs */
+    double durationSum;                              /* seconds, over the started runs */
+    uint64_t bytesAdded;                             /* sum of the known bytes added */
+} HistCounter;
+
+typedef struct HistCounters {
+    HistCounter *rows;
+    size_t count;
+} HistCounters;
+
+/* Every counter, ordered by job, component, outcome; *out owned by the
+ * caller (histCountersFree). */
+bool histListCounters(Hist *hist, HistCounters **out, LbError *err);
+void histCountersFree(HistCounters *counters);
+
+/* The newest figures of the rows of jobs (one or several: a component's own
+ * runs and those of the backup jobs listing it), read from the rows present
+ * (so bounded by trimming). lastError is owned by the caller (free). */
+typedef struct HistSummary {
+    int64_t lastRunMs;          /* end of the newest ended or not-started row; 0 when none */
+    HistOutcome lastOutcome;    /* of that row (histRunning when none) */
+    char *lastError;            /* of that row; NULL when none */
+    double lastDurationSeconds; /* of that row; 0 when it never started */
+    int64_t lastSuccessMs;      /* end of the newest succeeded row; 0 when none */
+    int64_t lastFailureMs;      /* end of the newest failed or timed-out row; 0 when none */
+    unsigned failuresInRow;     /* failed or timed-out rows ended after the last success */
+    bool running;               /* a row is running */
+} HistSummary;
+
+bool histSummarize(Hist *hist, const char *const *jobs, size_t jobCount, HistSummary *out, LbError *err);
+
+/* ---- repository size samples (the report's "growth") ----
+ *
+ * histRecordScan keeps every sample of the last 48 hours, one per hour
+ * before that, none older than 400 days. */
+typedef struct HistScan {
+    int64_t atMs;
+    uint64_t sizeBytes;
+    uint64_t snapshots;
+} HistScan;
+
+bool histRecordScan(Hist *hist, const char *repository, int64_t atMs, uint64_t sizeBytes, uint64_t snapshots,
+                    LbError *err);
+/* The samples of repository taken at or after sinceMs, oldest first; *out
+ * (malloc'd, free()) NULL when *count is 0. */
+bool histListScans(Hist *hist, const char *repository, int64_t sinceMs, HistScan **out, size_t *count, LbError *err);
+
 /* The rows as a JSON array (jansson json_t *, new reference), the contract
  * of `lifeboat history --json` (docs/commands.md). */
 struct json_t *histRowsJson(const HistRows *rows);
