@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "monitor/facts.h"
 
 static const char *const alertKindNames[ALERT_KIND_COUNT] = {"failure", "missed", "skipped",   "rpo",
                                                              "stale",   "drill",  "repository"};
@@ -22,11 +23,24 @@ const char *alertKindName(AlertKind kind) {
     return kind < ALERT_KIND_COUNT ? alertKindNames[kind] : "unknown";
 }
 
+static void alertEntryFree(AlertEntry *e) {
+    free(e->notification);
+    free(e->subject);
+    free(e->summary);
+    free(e->error);
+    free(e->component);
+    free(e->job);
+    free(e->repository);
+    free(e->host);
+}
+
+static char *alertDup(const char *s) {
+    return s ? lbXstrdup(s) : NULL;
+}
+
 void alertStateClear(AlertState *st) {
-    for (size_t i = 0; i < st->count; i++) {
-        free(st->entries[i].notification);
-        free(st->entries[i].subject);
-    }
+    for (size_t i = 0; i < st->count; i++)
+        alertEntryFree(&st->entries[i]);
     free(st->entries);
     st->entries = NULL;
     st->count = 0;
@@ -51,7 +65,13 @@ AlertDecision alertDecide(AlertState *st, const char *notification, int64_t remi
                                                 .subject = lbXstrdup(c->subject),
                                                 .sinceMs = nowMs,
                                                 .lastSentMs = nowMs,
-                                                .sent = 1};
+                                                .sent = 1,
+                                                .summary = alertDup(c->summary),
+                                                .error = alertDup(c->error),
+                                                .component = alertDup(c->component),
+                                                .job = alertDup(c->job),
+                                                .repository = alertDup(c->repository),
+                                                .host = alertDup(c->host)};
         return alertFire;
     }
     if (c->active) {
@@ -64,10 +84,32 @@ AlertDecision alertDecide(AlertState *st, const char *notification, int64_t remi
     }
     if (e == NULL)
         return alertNothing;
-    free(e->notification);
-    free(e->subject);
+    alertEntryFree(e);
     *e = st->entries[--st->count];
     return alertResolved;
+}
+
+size_t alertConditionsOfState(const AlertState *st, AlertCondition *out, size_t max) {
+    size_t n = 0;
+    for (size_t i = 0; i < st->count && n < max; i++) {
+        const AlertEntry *e = &st->entries[i];
+        if (e->kind != alertFailure && e->kind != alertMissed && e->kind != alertSkipped)
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = out[j].kind == e->kind && strcmp(out[j].subject, e->subject) == 0;
+        if (!seen)
+            out[n++] = (AlertCondition){.kind = e->kind,
+                                        .subject = e->subject,
+                                        .active = true,
+                                        .component = e->component,
+                                        .job = e->job,
+                                        .repository = e->repository,
+                                        .host = e->host,
+                                        .summary = e->summary ? e->summary : e->subject,
+                                        .error = e->error};
+    }
+    return n;
 }
 
 const char *alertDefaultAction(AlertKind kind, const char *subject, char *buf, size_t size) {
@@ -250,6 +292,12 @@ bool alertStateLoad(const char *stateDir, AlertState *st, LbError *err) {
             .sinceMs = json_integer_value(json_object_get(a, "since_ms")),
             .lastSentMs = json_integer_value(json_object_get(a, "last_sent_ms")),
             .sent = (unsigned)json_integer_value(json_object_get(a, "sent")),
+            .summary = alertDup(json_string_value(json_object_get(a, "summary"))),
+            .error = alertDup(json_string_value(json_object_get(a, "error"))),
+            .component = alertDup(json_string_value(json_object_get(a, "component"))),
+            .job = alertDup(json_string_value(json_object_get(a, "job"))),
+            .repository = alertDup(json_string_value(json_object_get(a, "repository"))),
+            .host = alertDup(json_string_value(json_object_get(a, "host"))),
         };
     }
     ok = true;
@@ -260,46 +308,28 @@ cleanup:
 }
 
 bool alertStateSave(const char *stateDir, const AlertState *st, LbError *err) {
-    char *path = alertPath(stateDir, "alerts.json"), *tmp = lbXasprintf("%s.tmp.%d", path, (int)getpid());
-    char *dir = alertPath(stateDir, "");
+    char *path = alertPath(stateDir, "alerts.json");
     json_t *alerts = json_array();
     for (size_t i = 0; i < st->count; i++) {
         const AlertEntry *e = &st->entries[i];
-        json_array_append_new(alerts, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "notification", e->notification,
-                                                "kind", alertKindName(e->kind), "subject", e->subject, "since_ms",
-                                                (json_int_t)e->sinceMs, "last_sent_ms", (json_int_t)e->lastSentMs,
-                                                "sent", (json_int_t)e->sent));
+        json_t *a = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "notification", e->notification, "kind",
+                              alertKindName(e->kind), "subject", e->subject, "since_ms", (json_int_t)e->sinceMs,
+                              "last_sent_ms", (json_int_t)e->lastSentMs, "sent", (json_int_t)e->sent);
+        const struct {
+            const char *key, *value;
+        } opt[] = {{"summary", e->summary}, {"error", e->error},           {"component", e->component},
+                   {"job", e->job},         {"repository", e->repository}, {"host", e->host}};
+        for (size_t k = 0; k < sizeof(opt) / sizeof(opt[0]); k++)
+            if (opt[k].value)
+                json_object_set_new(a, opt[k].key, json_string(opt[k].value));
+        json_array_append_new(alerts, a);
     }
     json_t *doc = json_pack("{s:i, s:o}", "version", 1, "alerts", alerts);
     char *text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
-    bool ok = false;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        lbErrSys(err, "unable to write alert state '%s'", tmp);
-        goto cleanup;
-    }
-    size_t len = strlen(text);
-    bool wrote = write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
-    int e = errno;
-    close(fd);
-    if (!wrote || rename(tmp, path) != 0) {
-        errno = wrote ? errno : e;
-        lbErrSys(err, "unable to write alert state '%s'", path);
-        unlink(tmp);
-        goto cleanup;
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    ok = true;
-cleanup:
+    bool ok = text && monWriteFileAtomic(path, text, strlen(text), 0600, err);
     free(text);
     json_decref(doc);
     free(path);
-    free(tmp);
-    free(dir);
     return ok;
 }
 

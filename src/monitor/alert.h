@@ -63,6 +63,8 @@ typedef struct AlertEntry {
     char *subject;
     int64_t sinceMs, lastSentMs;
     unsigned sent; /* messages sent: the first and the reminders */
+    /* what the condition said when it fired (for the reminders; NULL: none) */
+    char *summary, *error, *component, *job, *repository, *host;
 } AlertEntry;
 
 typedef struct AlertState {
@@ -83,6 +85,12 @@ typedef enum AlertDecision {
  * for c at nowMs, st updated to match. */
 AlertDecision alertDecide(AlertState *st, const char *notification, int64_t remindEverySeconds, const AlertCondition *c,
                           int64_t nowMs);
+
+/* The firing conditions of st's run kinds (failure, missed, skipped: no
+ * fact shows them again until the next run) as active conditions, one per
+ * kind and subject, into out (capacity max; returns how many; strings
+ * borrowed from st): observed on the daemon's clock, they are reminded. */
+size_t alertConditionsOfState(const AlertState *st, AlertCondition *out, size_t max);
 
 /* The message for a decision (not alertNothing). Strings point into c, st's
  * entry or buf (size at least 1024); *event is the event name notifyWants

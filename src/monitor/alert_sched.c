@@ -165,8 +165,16 @@ static void alertSchedCheck(AlertSched *a, int64_t nowMs) {
         AlertCondition *conds = lbXcalloc(ALERT_FACT_MAX, sizeof(AlertCondition));
         char(*bufs)[512] = lbXcalloc(ALERT_FACT_MAX, 512);
         size_t n = alertConditionsOfFacts(facts, conds, bufs, ALERT_FACT_MAX);
+        /* the run conditions still firing: their reminders come from here */
+        AlertState st = {0};
+        LbError e = {0};
+        if (alertStateLoad(cfg->stateDir, &st, &e))
+            n += alertConditionsOfState(&st, conds + n, ALERT_FACT_MAX - n);
+        else
+            alertSchedLog("unable to read the alert state", &e);
         if (!alertObserve(cfg, conds, n, nowMs, NULL, &err))
             alertSchedLog("unable to send alerts", &err);
+        alertStateClear(&st);
         free(bufs);
         free(conds);
         monFactsFree(facts);

@@ -329,7 +329,7 @@ static bool notifyAttempt(const CfgNotification *n, const char *url, const char 
     bool ok = false;
     *permanent = false;
     if (h == NULL)
-        return lbErr(err, LB_ERR_MEMORY, "unable to send notification '%s': out of memory", n->name);
+        return lbErr(err, LB_ERR_MEMORY, "out of memory");
     NotifyUpload up = {body, strlen(body), 0};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -369,13 +369,11 @@ static bool notifyAttempt(const CfgNotification *n, const char *url, const char 
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
         /* curl_easy_strerror names the problem, never the URL */
-        lbErr(err, rc == CURLE_LOGIN_DENIED ? LB_ERR_AUTH : LB_ERR_TRANSIENT, "unable to send notification '%s': %s%s",
-              n->name, curl_easy_strerror(rc),
-              rc == CURLE_OPERATION_TIMEDOUT ? " (the timeout of the notification)" : "");
+        lbErr(err, rc == CURLE_LOGIN_DENIED ? LB_ERR_AUTH : LB_ERR_TRANSIENT, "%s%s", curl_easy_strerror(rc),
+              rc == CURLE_OPERATION_TIMEDOUT ? " (after the notification's timeout)" : "");
         *permanent = rc == CURLE_LOGIN_DENIED || rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
     } else if (n->kind != cfgNotifyEmail && (status < 200 || status > 299)) {
-        lbErr(err, LB_ERR_TRANSIENT, "unable to send notification '%s': the endpoint answered HTTP %ld", n->name,
-              status);
+        lbErr(err, LB_ERR_TRANSIENT, "the endpoint answered HTTP %ld", status);
         *permanent = status >= 400 && status < 500 && status != 408 && status != 429;
     } else {
         ok = true;
@@ -430,10 +428,11 @@ bool notifySend(const CfgNotification *n, const NotifyMessage *m, LbError *err) 
             ok = true;
             break;
         }
-        *err = e;
         if (permanent || attempt >= n->retries) {
+            char tries[32] = "";
             if (attempt > 0)
-                lbErrorWrap(err, "after %d attempts: ", attempt + 1);
+                snprintf(tries, sizeof(tries), " (%d attempts)", attempt + 1);
+            lbErr(err, e.code, "unable to send notification '%s'%s: %s", n->name, tries, e.msg);
             break;
         }
         uint32_t r = 0;

@@ -372,6 +372,17 @@ static void testStateFile(void **state) {
     assert_int_equal(back.entries[1].sinceMs, 6000);
     /* the loaded state goes on deciding: still firing, nothing new */
     assert_int_equal(alertDecide(&back, "mail", 60, &c, 7000), alertNothing);
+    /* the run conditions firing (not the fact ones) come back for the
+     * daemon's clock, with what they said, and are reminded */
+    AlertCondition again[4];
+    assert_int_equal(alertConditionsOfState(&back, again, 4), 1);
+    assert_int_equal(again[0].kind, alertFailure);
+    assert_true(again[0].active);
+    assert_string_equal(again[0].summary, "nightly failed on db1");
+    assert_string_equal(again[0].error, "pg_dump: connection refused");
+    assert_string_equal(again[0].host, "db1");
+    assert_int_equal(alertDecide(&back, "chat", 60, &again[0], 5000 + 59999), alertNothing);
+    assert_int_equal(alertDecide(&back, "chat", 60, &again[0], 5000 + 60000), alertRemind);
     alertStateClear(&st);
     alertStateClear(&back);
     free(sd);
