@@ -44,6 +44,29 @@ static bool alertIsStale(const MonRuns *r, int64_t interval, int64_t nowMs, doub
     return *age > 2.0 * (double)interval;
 }
 
+/* The stale condition of base's subject (its runs r, expected every
+ * interval seconds) into *out, its text in buf (512); false when it has no
+ * schedule or has never run. */
+static bool alertStaleCondition(AlertCondition base, const MonRuns *r, int64_t interval, int64_t nowMs, char *buf,
+                                AlertCondition *out) {
+    double age = 0;
+    char a[32], b[32];
+    if (interval <= 0 || r->lastRunMs <= 0)
+        return false;
+    base.kind = alertStale;
+    base.active = alertIsStale(r, interval, nowMs, &age);
+    alertSpan(age, a, sizeof(a));
+    alertSpan((double)interval, b, sizeof(b));
+    if (base.active)
+        snprintf(buf, 512, "%s has not run for %s (expected every %s)", base.subject, a, b);
+    else
+        snprintf(buf, 512, "%s runs again (expected every %s)", base.subject, b);
+    base.summary = buf;
+    base.error = base.active ? buf : NULL;
+    *out = base;
+    return true;
+}
+
 size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (*bufs)[512], size_t max) {
     size_t n = 0;
     char a[32], b[32];
@@ -69,21 +92,10 @@ size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (
                 x.error = NULL;
             out[n++] = x;
         }
-        double age;
-        AlertCondition s = base;
-        s.kind = alertStale;
-        s.active = alertIsStale(&c->runs, c->expectedIntervalSeconds, facts->nowMs, &age);
-        if (c->expectedIntervalSeconds > 0 && c->runs.lastRunMs > 0) {
-            alertSpan(s.active ? age : (double)c->expectedIntervalSeconds, a, sizeof(a));
-            alertSpan((double)c->expectedIntervalSeconds, b, sizeof(b));
-            if (s.active)
-                snprintf(bufs[n], 512, "%s has not run for %s (expected every %s)", c->name, a, b);
-            else
-                snprintf(bufs[n], 512, "%s runs again (expected every %s)", c->name, b);
-            s.summary = bufs[n];
-            s.error = s.active ? bufs[n] : NULL;
-            out[n++] = s;
-        }
+        /* a component run only by jobs: the job's own stale alert covers it */
+        if (c->schedule &&
+            alertStaleCondition(base, &c->runs, c->expectedIntervalSeconds, facts->nowMs, bufs[n], &out[n]))
+            n++;
         if (c->drilled) {
             AlertCondition d = base;
             d.kind = alertDrill;
@@ -105,21 +117,9 @@ size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (
     }
     for (size_t i = 0; i < facts->jobCount && n < max; i++) {
         const MonJob *j = &facts->jobs[i];
-        double age;
-        if (j->expectedIntervalSeconds <= 0 || j->runs.lastRunMs <= 0)
-            continue;
-        AlertCondition s = {
-            .kind = alertStale, .subject = j->name, .job = j->name, .repository = j->repository, .host = facts->host};
-        s.active = alertIsStale(&j->runs, j->expectedIntervalSeconds, facts->nowMs, &age);
-        alertSpan(s.active ? age : 0, a, sizeof(a));
-        alertSpan((double)j->expectedIntervalSeconds, b, sizeof(b));
-        if (s.active)
-            snprintf(bufs[n], 512, "%s has not run for %s (expected every %s)", j->name, a, b);
-        else
-            snprintf(bufs[n], 512, "%s runs again (expected every %s)", j->name, b);
-        s.summary = bufs[n];
-        s.error = s.active ? bufs[n] : NULL;
-        out[n++] = s;
+        AlertCondition base = {.subject = j->name, .job = j->name, .repository = j->repository, .host = facts->host};
+        if (alertStaleCondition(base, &j->runs, j->expectedIntervalSeconds, facts->nowMs, bufs[n], &out[n]))
+            n++;
     }
     for (size_t i = 0; i < facts->repositoryCount && n < max; i++) {
         const MonRepository *r = &facts->repositories[i];

@@ -199,6 +199,7 @@ static void testConditionsOfFacts(void **state) {
                               .repository = (char *)"main",
                               .rpoObjective = 10,
                               .rtoObjective = 300,
+                              .schedule = (char *)"*/15 * * * *",
                               .expectedIntervalSeconds = 900,
                               .scanned = true,
                               .newestSnapshotNs = (now - 3600 * 1000) * 1000000,
@@ -221,7 +222,12 @@ static void testConditionsOfFacts(void **state) {
                                         .scannedAtMs = now - 1000,
                                         .ok = false,
                                         .error = (char *)"unable to open repository 'main': wrong password"}}};
+    MonJob jobs[1] = {{.name = (char *)"daily-full",
+                       .expectedIntervalSeconds = 86400,
+                       .runs = {.lastRunMs = now - 3 * 86400 * 1000}}};
     MonFacts facts = {.nowMs = now,
+                      .jobs = jobs,
+                      .jobCount = 1,
                       .host = (char *)"db1",
                       .components = comps,
                       .componentCount = 2,
@@ -230,7 +236,7 @@ static void testConditionsOfFacts(void **state) {
     AlertCondition c[16];
     char(*bufs)[512] = calloc(16, 512);
     size_t n = alertConditionsOfFacts(&facts, c, bufs, 16);
-    bool rpo = false, stale = false, drill = false, repo = false, uploadsRpo = false;
+    bool rpo = false, stale = false, drill = false, repo = false, uploadsRpo = false, jobStale = false;
     for (size_t i = 0; i < n; i++) {
         if (c[i].kind == alertRpo && strcmp(c[i].subject, "database") == 0) {
             rpo = c[i].active;
@@ -242,6 +248,13 @@ static void testConditionsOfFacts(void **state) {
             stale = c[i].active; /* 1 h > 2 x 15 min */
             assert_string_equal(c[i].summary, "database has not run for 1h 0m (expected every 15m 0s)");
         }
+        if (c[i].kind == alertStale && strcmp(c[i].subject, "daily-full") == 0) {
+            jobStale = c[i].active;
+            assert_string_equal(c[i].summary, "daily-full has not run for 3d 0h (expected every 1d 0h)");
+        }
+        /* uploads runs only within jobs: no stale alert of its own */
+        if (c[i].kind == alertStale && strcmp(c[i].subject, "uploads") == 0)
+            fail_msg("a stale alert for a component without a schedule");
         if (c[i].kind == alertDrill) {
             drill = c[i].active; /* 420 s > 300 s */
             assert_non_null(strstr(c[i].summary, "over its RTO objective 5m 0s"));
@@ -256,6 +269,7 @@ static void testConditionsOfFacts(void **state) {
     assert_true(stale);
     assert_true(drill);
     assert_true(repo);
+    assert_true(jobStale);
     /* nothing restorable at all is a breach too */
     comps[1].newestRestorableNs = 0;
     n = alertConditionsOfFacts(&facts, c, bufs, 16);
