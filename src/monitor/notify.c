@@ -462,9 +462,11 @@ static void notifySender(const CfgNotification *const *ns, const NotifyMessage *
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_IGN);
     /* no descriptor of the parent stays open here (daemon.lock, run pipes, the history) */
-    long max = sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-        close(fd);
+    if (close_range(3, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
+    }
     int64_t budget = 0;
     for (size_t i = 0; i < count; i++)
         budget += (ns[i]->retries + 1) * (ns[i]->timeout + NOTIFY_BACKOFF_MAX_MS / 1000);
