@@ -452,6 +452,29 @@ cleanup:
     return ok;
 }
 
+bool notifySendAll(const CfgFile *cfg, const NotifyMessage *m, size_t *sent, LbError *err) {
+    size_t wanted = 0, ok = 0;
+    for (size_t i = 0; i < cfg->notificationCount; i++) {
+        const CfgNotification *n = &cfg->notifications[i];
+        if (!notifyWants(n, m->event))
+            continue;
+        wanted++;
+        LbError e = {0};
+        if (notifySend(n, m, &e)) {
+            ok++;
+            continue;
+        }
+        fprintf(stderr, "lifeboat: %s\n", e.msg);
+        if (ok + 1 == wanted && err)
+            *err = e; /* the first failure */
+    }
+    if (sent)
+        *sent = ok;
+    if (wanted == 0)
+        return lbErr(err, LB_ERR_NOT_FOUND, "no notification of '%s' receives the event '%s'", cfg->path, m->event);
+    return ok == wanted;
+}
+
 /* ---- sending from a detached process ---- */
 
 static void notifySender(const CfgNotification *const *ns, const NotifyMessage *msgs, size_t count) {

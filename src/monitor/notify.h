@@ -56,6 +56,13 @@ char *notifyEmailText(const CfgNotification *n, const NotifyMessage *m, int64_t 
  * credentials: "unable to send notification 'NAME': REASON". */
 bool notifySend(const CfgNotification *n, const NotifyMessage *m, LbError *err);
 
+/* Send m, blocking, through every notification of cfg that wants m->event
+ * (the daily report: event "report", state NULL, subject, text, and
+ * optionally markdown for Slack and html for email). *sent: how many took
+ * it. Each failure is logged on stderr; false (err: the first failure) when
+ * any failed, LB_ERR_NOT_FOUND when no notification wants the event. */
+bool notifySendAll(const CfgFile *cfg, const NotifyMessage *m, size_t *sent, LbError *err);
+
 /* Read the environment variables the notifications of cfg name (url_env,
  * password_env) into this process's memory and remove them from its
  * environment, so that no child inherits them. Call again after a reload; a

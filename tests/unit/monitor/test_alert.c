@@ -403,6 +403,38 @@ static void testStateFile(void **state) {
     free(md);
 }
 
+/* a send that fails names the notification, never the URL */
+static void testSendErrors(void **state) {
+    (void)state;
+    char *urlPath = writeFile("url", "http://127.0.0.1:1/hooks/SECRETPATH\n");
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "state: %s/state\nrepositories:\n  main:\n    url: /tmp/x\n    password_command: echo pw\n"
+                         "notifications:\n  chat:\n    type: slack\n    url_file: %s\n    retries: 1\n"
+                         "    timeout: 2s\n    events: [report]\n",
+                         dir, urlPath) > 0);
+    char *path = writeFile("send.yaml", text);
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *f = cfgFileLoad(path, &messages, &err);
+    assert_non_null(f);
+    NotifyMessage m = {.event = "report", .severity = "info", .subject = "daily report", .text = "all ok"};
+    size_t sent = 99;
+    assert_false(notifySendAll(f, &m, &sent, &err));
+    assert_int_equal(sent, 0);
+    assert_non_null(strstr(err.msg, "unable to send notification 'chat' (2 attempts): "));
+    assert_null(strstr(err.msg, "SECRETPATH"));
+    assert_null(strstr(err.msg, "127.0.0.1"));
+    m.event = "failure"; /* nobody receives it */
+    assert_false(notifySendAll(f, &m, &sent, &err));
+    assert_int_equal(err.code, LB_ERR_NOT_FOUND);
+    cfgFileFree(f);
+    free(messages);
+    free(path);
+    free(text);
+    free(urlPath);
+}
+
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/lifeboat-test-alert-XXXXXX");
     if (mkdtemp(dir) == NULL)
@@ -412,7 +444,7 @@ int main(void) {
         cmocka_unit_test(testConfigAndWants),    cmocka_unit_test(testConditionsOfRun),
         cmocka_unit_test(testConditionsOfFacts), cmocka_unit_test(testSlack),
         cmocka_unit_test(testWebhook),           cmocka_unit_test(testEmail),
-        cmocka_unit_test(testStateFile),
+        cmocka_unit_test(testStateFile),         cmocka_unit_test(testSendErrors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
