@@ -367,7 +367,10 @@ bool alertObserve(const CfgFile *cfg, const AlertCondition *conds, size_t count,
     NotifyMessage *msgs = lbXcalloc(max, sizeof(NotifyMessage));
     const CfgNotification **targets = lbXcalloc(max, sizeof(CfgNotification *));
     char **bufs = lbXcalloc(max, sizeof(char *));
-    bool ok = alertStateLoad(cfg->stateDir, &st, err);
+    LbError loadErr = {0};
+    if (!alertStateLoad(cfg->stateDir, &st, &loadErr)) /* damaged: start afresh rather than go silent */
+        fprintf(stderr, "lifeboat: alerts: %s (starting with no firing alert)\n", loadErr.msg);
+    bool ok = true;
     for (size_t i = 0; ok && i < cfg->notificationCount; i++) {
         const CfgNotification *nt = &cfg->notifications[i];
         for (size_t j = 0; j < count; j++) {
