@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/file_repo.h"
 #include "cmd/recover.h"
 #include "common/timeutil.h"
 #include "pg/pgconn.h"
@@ -17,57 +18,6 @@
 
 bool recoverIsDatabase(const CfgComponent *c) {
     return c->type == cfgCompPostgres || c->type == cfgCompPostgresPhysical;
-}
-
-/* A repository's options of the file, parsed as its commands parse them. */
-typedef struct RepoOptions {
-    CliArgv argv; /* values point into it */
-    CfgValues *values;
-    const CfgRepository *repo; /* location, password source, S3 settings (in values) */
-} RepoOptions;
-
-static bool repoOptionsParse(RepoOptions *ro, const CfgFileRepository *repo, LbError *err) {
-    memset(ro, 0, sizeof(*ro));
-    cliArgvAdd(&ro->argv, "lifeboat");
-    cliArgvAdd(&ro->argv, "snapshots");
-    cliArgvAddAll(&ro->argv, &repo->args);
-    ro->values = cfgParse(ro->argv.n, ro->argv.v, err);
-    if (ro->values)
-        ro->repo = cfgRepository(ro->values, false);
-    return ro->values != NULL;
-}
-
-static void repoOptionsFree(RepoOptions *ro) {
-    cfgValuesFree(ro->values);
-    cliArgvFree(&ro->argv);
-}
-
-/* One repository of the file, opened once with the same options its
- * components' commands take. */
-typedef struct OpenRepo {
-    const CfgFileRepository *repo;
-    RepoOptions options;
-    CliRepo r;
-    SnapshotList list;
-} OpenRepo;
-
-static bool openRepo(OpenRepo *o, const CfgFileRepository *repo, LbError *err) {
-    memset(o, 0, sizeof(*o));
-    o->repo = repo;
-    if (!repoOptionsParse(&o->options, repo, err))
-        return false;
-    const CfgRepository *r = o->options.repo;
-    GlobalOpts g = {.repo = r->location,
-                    .passwordFile = r->passwordFile,
-                    .passwordCommand = r->passwordCommand,
-                    .storage = &r->storage};
-    return cliRepoOpen(&g, CLI_LOCK_NONE, &o->r, err) && snapshotLoadAll(o->r.repo, &o->list, err);
-}
-
-static void closeRepo(OpenRepo *o) {
-    snapshotListFree(&o->list);
-    cliRepoClose(&o->r);
-    repoOptionsFree(&o->options);
 }
 
 static bool addComponent(RecoverSet *set, const CfgComponent *c) {
@@ -128,19 +78,19 @@ bool recoverSetBuild(const CfgFile *file, char *const *names, size_t nameCount, 
     set->nowNs = lbNowNs();
     if (!recoverAtParse(atText, set->nowNs, &set->at, err) || !selectComponents(set, names, nameCount, err))
         return false;
-    OpenRepo *repos = lbXmalloc(file->repositoryCount * sizeof(OpenRepo));
+    CliFileRepo *repos = lbXmalloc(file->repositoryCount * sizeof(CliFileRepo));
     size_t opened = 0;
     bool ok = true;
     for (size_t i = 0; i < set->count && ok; i++) {
         RecoverItem *it = &set->items[i];
         it->repo = cfgFileRepository(file, it->comp->repository);
-        OpenRepo *o = NULL;
+        CliFileRepo *o = NULL;
         for (size_t k = 0; k < opened && o == NULL; k++)
             if (repos[k].repo == it->repo)
                 o = &repos[k];
         if (o == NULL) {
             o = &repos[opened++];
-            if (!openRepo(o, it->repo, err)) {
+            if (!cliFileRepoOpen(o, it->repo, err)) {
                 lbErrorWrap(err, "repository '%s'", it->repo->name);
                 ok = false;
                 break;
@@ -161,7 +111,7 @@ bool recoverSetBuild(const CfgFile *file, char *const *names, size_t nameCount, 
         }
     }
     for (size_t k = 0; k < opened; k++)
-        closeRepo(&repos[k]);
+        cliFileRepoClose(&repos[k]);
     free(repos);
     return ok;
 }
@@ -222,8 +172,8 @@ static bool firstObject(void *ctx, const S3ListedObject *o) {
 
 static void inspectBucket(RecoverItem *it) {
     LbError err = {0};
-    RepoOptions ro;
-    S3Client *c = repoOptionsParse(&ro, it->repo, &err) ? s3ClientNew(it->target, &ro.repo->storage.s3, &err) : NULL;
+    CliRepoOptions ro;
+    S3Client *c = cliRepoOptionsParse(&ro, it->repo, &err) ? s3ClientNew(it->target, &ro.repo->storage.s3, &err) : NULL;
     bool any = false;
     if (c && !s3ClientListObjects(c, NULL, firstObject, &any, &err) && err.code != LB_ERR_NOT_FOUND)
         it->targetError = lbXasprintf("%s", err.msg);
@@ -231,7 +181,7 @@ static void inspectBucket(RecoverItem *it) {
     if (c == NULL)
         it->targetError = lbXasprintf("%s", err.msg);
     s3ClientFree(c);
-    repoOptionsFree(&ro);
+    cliRepoOptionsFree(&ro);
 }
 
 static void inspectDatabase(RecoverItem *it) {
@@ -393,9 +343,9 @@ static bool checkOne(const RecoverItem *db, const RecoverItem *b, json_t *out, F
         return true;
     }
     /* the bucket target's S3 settings are those of its repository's options */
-    RepoOptions ro;
+    CliRepoOptions ro;
     ConsistencyResult r = {0};
-    bool ok = repoOptionsParse(&ro, b->repo, err) &&
+    bool ok = cliRepoOptionsParse(&ro, b->repo, err) &&
               consistencyCheck(conn, db->comp->consistencyQuery, b->target, &ro.repo->storage.s3, &r, err);
     if (ok) {
         json_t *ex = json_array();
@@ -422,7 +372,7 @@ static bool checkOne(const RecoverItem *db, const RecoverItem *b, json_t *out, F
             fprintf(text, "consistency %s -> %s: %s\n", db->comp->name, b->comp->name, err->msg);
     }
     consistencyResultClear(&r);
-    repoOptionsFree(&ro);
+    cliRepoOptionsFree(&ro);
     return ok;
 }
 

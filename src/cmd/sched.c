@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/monitor_scan.h"
 #include "common/timeutil.h"
 #include "config/file.h"
 #include "monitor/alert_sched.h"
+#include "monitor/serve.h"
 #include "sched/loop.h"
 #include "sched/work.h"
 #include "state/history.h"
@@ -106,6 +108,12 @@ int cmdRun(const CfgValues *cfg) {
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
     alertSchedFree(alerts);
+    /* monitoring.textfile: the metrics after the runs, for node_exporter */
+    CfgFile *again = cliLoadConfig(cfg, &g);
+    if (again != NULL && !monitorTextfileWrite(again, &err))
+        fprintf(stderr, "lifeboat: %s\n", err.msg);
+    cfgFileFree(again);
+    lbErrorClear(&err);
     /* what was recorded, as `history` shows it */
     Hist *hist = histOpen(stateDir, &err);
     HistRows *rows = NULL;
@@ -122,6 +130,13 @@ int cmdRun(const CfgValues *cfg) {
     return rc;
 }
 
+/* The daemon's repository refresh, in its child process: scan, save each
+ * scan (no history here: SQLite must not be used across a fork; the
+ * listener records the size samples when the child is done). */
+static void daemonScan(const CfgFile *file, int64_t nowMs) {
+    monitorScansFree(monitorScanAll(file, NULL, true, nowMs), file->repositoryCount);
+}
+
 int cmdDaemon(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     LbError err = {0};
@@ -132,15 +147,26 @@ int cmdDaemon(const CfgValues *cfg) {
                              .dispatch = cliMain,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1,
                              .gracePeriodMs = cfgInt(cfg, cfgOptGracePeriod) * 1000};
+    /* the monitoring: metrics listener and repository refresh (monitor/serve.h) */
+    MonServe *serve = monServeNew(daemonScan);
+    if (serve == NULL) {
+        cfgFileFree(file);
+        lbErr(&err, LB_ERR_MEMORY, "unable to start the daemon: out of memory");
+        return cliFailJson(&g, &err);
+    }
+    opts.hooks[opts.hookCount++] = monServeHooks(serve);
     AlertSched *alerts = alertSchedNew(true); /* runs and the daemon's own clock */
     opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
     SchedLoop *loop = schedLoopNew(file, &opts, &err);
-    if (loop == NULL) {
+    if (loop == NULL || !monServeConfigure(serve, file, &err)) {
+        schedLoopFree(loop);
+        monServeFree(serve);
         alertSchedFree(alerts);
         return cliFailJson(&g, &err);
     }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    monServeFree(serve);
     alertSchedFree(alerts);
     return rc;
 }

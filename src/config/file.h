@@ -137,6 +137,11 @@ typedef struct CfgMonitoring {
     int line;
 } CfgMonitoring;
 
+/* monitoring.listen "HOST:PORT" (HOST an IPv4 address, [IPv6] or
+ * localhost) into host (without brackets) and port; *loopback: 127.0.0.0/8,
+ * ::1 or localhost. False when it is not of that form (file_monitor.c). */
+bool cfgListenParse(const char *listen, char *host, size_t hostSize, int *port, bool *loopback);
+
 typedef enum CfgNotifyKind {
     cfgNotifySlack,   /* Slack-compatible incoming webhook: text + blocks */
     cfgNotifyWebhook, /* generic JSON webhook (docs/monitoring.md schema) */

@@ -106,6 +106,22 @@ static void notifications(FILE *out, const CfgFile *f) {
     }
 }
 
+/* monitoring: every key, null when not set */
+static void monitoringShow(FILE *out, const CfgMonitoring *m) {
+    const char *keys[] = {"listen", "token_file", "textfile"};
+    const char *values[] = {m->listen, m->tokenFile, m->textfile};
+    fputs("monitoring:\n", out);
+    for (size_t i = 0; i < 3; i++) {
+        fprintf(out, "  %s: ", keys[i]);
+        if (values[i])
+            quoted(out, values[i]);
+        else
+            fputs("null", out);
+        fputc('\n', out);
+    }
+    duration(out, "  ", "refresh", m->refresh);
+}
+
 bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
     fputs("name: ", out);
     quoted(out, f->name);
@@ -177,6 +193,7 @@ bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
         args(out, "    ", "arguments", &j->args);
         policy(out, "    ", &j->run);
     }
+    monitoringShow(out, &f->monitoring);
     notifications(out, f);
     if (ferror(out) || fflush(out) != 0)
         return lbErrSys(err, "unable to write the configuration");

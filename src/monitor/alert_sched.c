@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/timeutil.h"
@@ -18,6 +19,7 @@ struct AlertSched {
     const CfgFile *cfg; /* borrowed from the loop */
     bool clock;
     int64_t nextCheckMs;
+    int64_t scansSeenNs; /* the newest scan file's time at the last check */
 };
 
 static void alertSchedLog(const char *what, const LbError *err) {
@@ -210,13 +212,31 @@ static int64_t alertSchedInterval(const AlertSched *a) {
     return refresh > 0 && refresh < ALERT_CHECK_MS ? refresh : ALERT_CHECK_MS;
 }
 
+/* The newest modification time (Unix ns) of the saved scans
+ * (STATE/monitor/scan-NAME.json, written by the daemon's refresh). */
+static int64_t alertSchedScansNs(const CfgFile *cfg) {
+    int64_t newest = 0;
+    for (size_t i = 0; i < cfg->repositoryCount; i++) {
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/monitor/scan-%s.json", cfg->stateDir, cfg->repositories[i].name);
+        if (stat(path, &st) == 0) {
+            int64_t ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+            newest = ns > newest ? ns : newest;
+        }
+    }
+    return newest;
+}
+
 static size_t alertSchedPrepareWait(void *ctx, struct pollfd *fds, size_t max, int64_t nowMs, int64_t *wakeMs) {
     AlertSched *a = ctx;
     (void)fds;
     (void)max;
     if (!a->clock || a->cfg == NULL || a->cfg->notificationCount == 0)
         return 0;
-    if (nowMs >= a->nextCheckMs) {
+    int64_t scans = alertSchedScansNs(a->cfg); /* a fresh scan: check its figures at once */
+    if (nowMs >= a->nextCheckMs || scans > a->scansSeenNs) {
+        a->scansSeenNs = scans;
         alertSchedCheck(a, nowMs);
         a->nextCheckMs = nowMs + alertSchedInterval(a);
     }

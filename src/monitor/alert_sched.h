@@ -2,9 +2,11 @@
  * alert_sched.h - alerts in the scheduler loop (sched/loop.h SchedHooks):
  * every recorded run (the daemon's and `lifeboat run`'s) is observed at
  * once (failure, recovered, missed, skipped); the daemon also checks the
- * facts (monitor/facts.h) on its own clock, at start and then every minute
- * (or monitoring.refresh when shorter), even when no job runs: RPO
- * objectives, stale schedules, drills, repositories that cannot be opened.
+ * facts (monitor/facts.h) on its own clock, at start, every minute (or
+ * monitoring.refresh when shorter) and as soon as the daemon's refresh
+ * saves a new scan of a repository, even when no job runs: RPO objectives,
+ * stale schedules, drills, repositories that cannot be opened, and the
+ * reminders of the run conditions still firing.
  * Sending never blocks the loop (notify.h notifySpawn).
  */
 #ifndef LIFEBOAT_MONITOR_ALERT_SCHED_H

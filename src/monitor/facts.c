@@ -226,7 +226,7 @@ static bool componentsFill(MonFacts *f, const CfgFile *cfg, Hist *hist, const Hi
             if (j->copyTo != NULL && c->copyRepository == NULL)
                 c->copyRepository = strdup(j->copyTo);
         }
-        ok = runsFill(&c->runs, hist, counters, jobs, n, err);
+        ok = runsFill(&c->runs, hist, counters, jobs, n, err) && runsFill(&c->ownRuns, hist, counters, jobs, 1, err);
         componentScan(c, scans, scanCount);
     }
     free(jobs);
@@ -301,6 +301,7 @@ void monFactsFree(MonFacts *facts) {
         free(c->repository);
         free(c->schedule);
         free(c->runs.lastError);
+        free(c->ownRuns.lastError);
         free(c->copyRepository);
         free(c->lastDrillId);
     }

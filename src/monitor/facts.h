@@ -142,6 +142,7 @@ typedef struct MonComponent {
                                            0 when it runs on no schedule */
     int64_t rpoObjective, rtoObjective; /* seconds; -1 when not set */
     MonRuns runs;                       /* its own runs and those of the backup jobs listing it */
+    MonRuns ownRuns;                    /* its own runs only (job = its name): the metrics' per-job series */
     /* from the repository's scan (scanned false: none yet, or it failed) */
     bool scanned;
     int64_t scannedAtMs;
