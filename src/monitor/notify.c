@@ -393,6 +393,10 @@ static void notifySleepMs(int64_t ms) {
 bool notifySend(const CfgNotification *n, const NotifyMessage *m, LbError *err) {
     char *url = calloc(1, NOTIFY_SECRET_MAX), *password = calloc(1, NOTIFY_SECRET_MAX), *body = NULL;
     bool ok = false;
+    if (m->subject == NULL || m->event == NULL) {
+        lbErr(err, LB_ERR_ARGS, "unable to send notification '%s': a message needs an event and a subject", n->name);
+        goto cleanup;
+    }
     if (url == NULL || password == NULL) {
         lbErr(err, LB_ERR_MEMORY, "unable to send notification '%s': out of memory", n->name);
         goto cleanup;
