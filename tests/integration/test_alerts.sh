@@ -190,6 +190,10 @@ grep -q "unable to send notification 'dead': .*Timeout\|unable to send notificat
 sleep 11 # the snapshot is now older than the 10 s objective
 before=$(lines '"/slack/' "$REQ")
 runs_before=$("$LB" history --config "$CFG" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+# reminders: every 5 s for chat; the daemon checks at least every refresh (10 s)
+sed -i 's|^    url_file: \(.*\)$|    url_file: \1\n    remind_every: 5s|' "$CFG"
+printf 'monitoring:\n  refresh: 10s\n' >>"$CFG"
+"$LB" config check "$CFG" >/dev/null || fail "the configuration with reminders: $("$LB" config check "$CFG" 2>&1)"
 "$LB" daemon --config "$CFG" >"$TMP/daemon.out" 2>"$TMP/daemon.err" &
 DPID=$!
 cleanup_hooks+=("kill $DPID 2>/dev/null")
@@ -202,6 +206,18 @@ grep '"/slack/' "$REQ" | tail -n 1 | grep -q 'docs: achieved RPO [0-9]*s is over
     ok "the daemon alerts the RPO breach of docs with no job running" || fail "RPO alert: $(tail -n 1 "$REQ")"
 grep '"/slack/' "$REQ" | tail -n 1 | grep -q '\\"rpo (firing)\\"\|rpo (firing)' && ok "... as an rpo alert" ||
     fail "rpo kind: $(tail -n 1 "$REQ")"
+# the condition still holds: a reminder at the next check, 5 s or more later
+for _ in $(seq 250); do grep -q 'Reminder: docs: achieved RPO' "$REQ" && break; sleep 0.1; done
+grep '"/slack/' "$REQ" | grep -q 'Reminder: docs: achieved RPO [0-9]*s is over its objective 10s (firing since' &&
+    ok "the daemon reminds of the RPO breach while it holds" || fail "reminder: $(tail -n 2 "$REQ")"
+# quick's failure (from `lifeboat run` above) still fires: its reminder comes
+# from the daemon's clock too, with what the failure said
+for _ in $(seq 100); do grep -q 'Reminder: quick failed on web-1' "$REQ" && break; sleep 0.1; done
+grep '"/slack/' "$REQ" | grep 'Reminder: quick failed on web-1 (firing since' | grep -q 'exited with status 4' &&
+    ok "the daemon reminds of a run's failure that still fires, with its error" ||
+    fail "failure reminder: $(grep -c Reminder "$REQ") reminders"
+[ "$(grep -c 'docs: achieved RPO' "$REQ")" -eq 2 ] && ok "... once per remind_every, not once per check" ||
+    fail "RPO messages: $(grep -c 'docs: achieved RPO' "$REQ")"
 runs_after=$("$LB" history --config "$CFG" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$runs_before" = "$runs_after" ] && ok "no run was started meanwhile ($runs_after runs)" || fail "runs: $runs_before -> $runs_after"
 
