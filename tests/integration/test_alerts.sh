@@ -245,4 +245,7 @@ last_output | grep -q "notifications.chat.url: the url is a secret .*HINT: .*url
 
 kill "$DPID" 2>/dev/null
 wait "$DPID" 2>/dev/null
+# (under SANITIZE=1: no report from the daemon, the runs or the senders)
+! grep -l 'Sanitizer\|runtime error' "$TMP"/*.err >"$TMP/san.out" && ok "no sanitizer report in any log" ||
+    fail "sanitizer reports in: $(cat "$TMP/san.out")"
 finish

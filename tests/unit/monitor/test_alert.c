@@ -107,6 +107,19 @@ static char *writeFile(const char *name, const char *text) {
     return path;
 }
 
+/* the configuration file name holding text, loaded */
+static CfgFile *loadText(const char *name, const char *text) {
+    char *path = writeFile(name, text);
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *f = cfgFileLoad(path, &messages, &err);
+    if (f == NULL)
+        fail_msg("%s\n%s", err.msg, messages ? messages : "");
+    free(messages);
+    free(path);
+    return f;
+}
+
 static CfgFile *loadCfg(void) {
     char *text = NULL;
     assert_true(asprintf(&text,
@@ -120,14 +133,7 @@ static CfgFile *loadCfg(void) {
                          "    to: [a@example.org, b@example.org]\n    events: [failure, report]\n"
                          "    remind_every: 0\n",
                          dir, dir) > 0);
-    char *path = writeFile("alert.yaml", text);
-    char *messages = NULL;
-    LbError err = {0};
-    CfgFile *f = cfgFileLoad(path, &messages, &err);
-    if (f == NULL)
-        fail_msg("%s\n%s", err.msg, messages ? messages : "");
-    free(messages);
-    free(path);
+    CfgFile *f = loadText("alert.yaml", text);
     free(text);
     return f;
 }
@@ -413,11 +419,8 @@ static void testSendErrors(void **state) {
                          "notifications:\n  chat:\n    type: slack\n    url_file: %s\n    retries: 1\n"
                          "    timeout: 2s\n    events: [report]\n",
                          dir, urlPath) > 0);
-    char *path = writeFile("send.yaml", text);
-    char *messages = NULL;
+    CfgFile *f = loadText("send.yaml", text);
     LbError err = {0};
-    CfgFile *f = cfgFileLoad(path, &messages, &err);
-    assert_non_null(f);
     NotifyMessage m = {.event = "report", .severity = "info", .subject = "daily report", .text = "all ok"};
     size_t sent = 99;
     assert_false(notifySendAll(f, &m, &sent, &err));
@@ -429,8 +432,6 @@ static void testSendErrors(void **state) {
     assert_false(notifySendAll(f, &m, &sent, &err));
     assert_int_equal(err.code, LB_ERR_NOT_FOUND);
     cfgFileFree(f);
-    free(messages);
-    free(path);
     free(text);
     free(urlPath);
 }
