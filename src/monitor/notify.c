@@ -489,6 +489,13 @@ static void notifySender(const CfgNotification *const *ns, const NotifyMessage *
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_IGN);
     /* no descriptor of the parent stays open here (daemon.lock, run pipes, the history) */
+    /* stdout to /dev/null (a pipe reading lifeboat's output sees its end when
+     * lifeboat ends); stderr stays, for the sender's errors */
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDOUT_FILENO);
+        close(null);
+    }
     if (close_range(3, ~0U, 0) != 0) {
         long max = sysconf(_SC_OPEN_MAX);
         for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
