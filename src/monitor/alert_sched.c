@@ -20,6 +20,7 @@ struct AlertSched {
     bool clock;
     int64_t nextCheckMs;
     int64_t scansSeenNs; /* the newest scan file's time at the last check */
+    int64_t startedMs;   /* the first configuration loaded: since when it watches */
 };
 
 static void alertSchedLog(const char *what, const LbError *err) {
@@ -39,28 +40,26 @@ static void alertSpan(double seconds, char *out, size_t n) {
         snprintf(out, n, "%llds", (long long)s);
 }
 
-static bool alertIsStale(const MonRuns *r, int64_t interval, int64_t nowMs, double *age) {
-    if (interval <= 0 || r->lastRunMs <= 0 || r->running)
-        return false;
-    *age = (double)(nowMs - r->lastRunMs) / 1000.0;
-    return *age > 2.0 * (double)interval;
-}
-
 /* The stale condition of base's subject (its runs r, expected every
- * interval seconds) into *out, its text in buf (512); false when it has no
- * schedule or has never run. */
-static bool alertStaleCondition(AlertCondition base, const MonRuns *r, int64_t interval, int64_t nowMs, char *buf,
-                                AlertCondition *out) {
-    double age = 0;
+ * interval seconds; never run: counted from sinceMs, when the observer
+ * started, 0 when unknown) into *out, its text in buf (512); false when it
+ * has no schedule, or has never run and sinceMs is 0. */
+static bool alertStaleCondition(AlertCondition base, const MonRuns *r, int64_t interval, int64_t nowMs, int64_t sinceMs,
+                                char *buf, AlertCondition *out) {
     char a[32], b[32];
-    if (interval <= 0 || r->lastRunMs <= 0)
+    int64_t from = r->lastRunMs > 0 ? r->lastRunMs : sinceMs;
+    if (interval <= 0 || from <= 0)
         return false;
+    double age = (double)(nowMs - from) / 1000.0;
     base.kind = alertStale;
-    base.active = alertIsStale(r, interval, nowMs, &age);
+    base.active = !r->running && age > 2.0 * (double)interval;
     alertSpan(age, a, sizeof(a));
     alertSpan((double)interval, b, sizeof(b));
-    if (base.active)
+    if (base.active && r->lastRunMs > 0)
         snprintf(buf, 512, "%s has not run for %s (expected every %s)", base.subject, a, b);
+    else if (base.active)
+        snprintf(buf, 512, "%s has never run in the %s the daemon has watched it (expected every %s)", base.subject, a,
+                 b);
     else
         snprintf(buf, 512, "%s runs again (expected every %s)", base.subject, b);
     base.summary = buf;
@@ -69,7 +68,8 @@ static bool alertStaleCondition(AlertCondition base, const MonRuns *r, int64_t i
     return true;
 }
 
-size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (*bufs)[512], size_t max) {
+size_t alertConditionsOfFacts(const MonFacts *facts, int64_t sinceMs, AlertCondition *out, char (*bufs)[512],
+                              size_t max) {
     size_t n = 0;
     char a[32], b[32];
     for (size_t i = 0; i < facts->componentCount && n + 3 <= max; i++) {
@@ -96,7 +96,7 @@ size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (
         }
         /* a component run only by jobs: the job's own stale alert covers it */
         if (c->schedule &&
-            alertStaleCondition(base, &c->runs, c->expectedIntervalSeconds, facts->nowMs, bufs[n], &out[n]))
+            alertStaleCondition(base, &c->runs, c->expectedIntervalSeconds, facts->nowMs, sinceMs, bufs[n], &out[n]))
             n++;
         if (c->drilled) {
             AlertCondition d = base;
@@ -120,7 +120,7 @@ size_t alertConditionsOfFacts(const MonFacts *facts, AlertCondition *out, char (
     for (size_t i = 0; i < facts->jobCount && n < max; i++) {
         const MonJob *j = &facts->jobs[i];
         AlertCondition base = {.subject = j->name, .job = j->name, .repository = j->repository, .host = facts->host};
-        if (alertStaleCondition(base, &j->runs, j->expectedIntervalSeconds, facts->nowMs, bufs[n], &out[n]))
+        if (alertStaleCondition(base, &j->runs, j->expectedIntervalSeconds, facts->nowMs, sinceMs, bufs[n], &out[n]))
             n++;
     }
     for (size_t i = 0; i < facts->repositoryCount && n < max; i++) {
@@ -166,7 +166,7 @@ static void alertSchedCheck(AlertSched *a, int64_t nowMs) {
     } else {
         AlertCondition *conds = lbXcalloc(ALERT_FACT_MAX, sizeof(AlertCondition));
         char(*bufs)[512] = lbXcalloc(ALERT_FACT_MAX, 512);
-        size_t n = alertConditionsOfFacts(facts, conds, bufs, ALERT_FACT_MAX);
+        size_t n = alertConditionsOfFacts(facts, a->startedMs, conds, bufs, ALERT_FACT_MAX);
         /* the run conditions still firing: their reminders come from here */
         AlertState st = {0};
         LbError e = {0};
@@ -190,6 +190,8 @@ static void alertSchedCheck(AlertSched *a, int64_t nowMs) {
 static void alertSchedConfigLoaded(void *ctx, const CfgFile *cfg) {
     AlertSched *a = ctx;
     a->cfg = cfg;
+    if (a->startedMs == 0)
+        a->startedMs = lbNowNs() / 1000000;
     notifySecretsTake(cfg); /* out of the environment before any run starts */
     a->nextCheckMs = 0;     /* check at once with the new configuration */
 }

@@ -31,8 +31,11 @@ const SchedHooks *alertSchedHooks(AlertSched *a);
 
 /* Pure: the conditions the facts show (rpo, stale, drill, repository) into
  * out (capacity max; returns how many), strings borrowed from facts or the
- * slots of bufs (max of them, each size bytes). */
+ * slots of bufs (max of them, 512 bytes each). sinceMs: since when the
+ * observer watches (a scheduled job that never ran is stale 2 intervals
+ * after it; 0: never-run jobs are not judged). */
 struct MonFacts;
-size_t alertConditionsOfFacts(const struct MonFacts *facts, AlertCondition *out, char (*bufs)[512], size_t max);
+size_t alertConditionsOfFacts(const struct MonFacts *facts, int64_t sinceMs, AlertCondition *out, char (*bufs)[512],
+                              size_t max);
 
 #endif

@@ -241,7 +241,7 @@ static void testConditionsOfFacts(void **state) {
                       .repositoryCount = 1};
     AlertCondition c[16];
     char(*bufs)[512] = calloc(16, 512);
-    size_t n = alertConditionsOfFacts(&facts, c, bufs, 16);
+    size_t n = alertConditionsOfFacts(&facts, 0, c, bufs, 16);
     bool rpo = false, stale = false, drill = false, repo = false, uploadsRpo = false, jobStale = false;
     for (size_t i = 0; i < n; i++) {
         if (c[i].kind == alertRpo && strcmp(c[i].subject, "database") == 0) {
@@ -278,10 +278,33 @@ static void testConditionsOfFacts(void **state) {
     assert_true(jobStale);
     /* nothing restorable at all is a breach too */
     comps[1].newestRestorableNs = 0;
-    n = alertConditionsOfFacts(&facts, c, bufs, 16);
+    n = alertConditionsOfFacts(&facts, 0, c, bufs, 16);
     for (size_t i = 0; i < n; i++)
         if (c[i].kind == alertRpo && strcmp(c[i].subject, "uploads") == 0)
             assert_true(c[i].active);
+    /* a scheduled job that never ran: judged from when the daemon started */
+    jobs[0].runs.lastRunMs = 0;
+    bool seen = false;
+    n = alertConditionsOfFacts(&facts, 0, c, bufs, 16);
+    for (size_t i = 0; i < n; i++)
+        seen = seen || (c[i].kind == alertStale && strcmp(c[i].subject, "daily-full") == 0);
+    assert_false(seen); /* since unknown: not judged */
+    n = alertConditionsOfFacts(&facts, now - 86400 * 1000, c, bufs, 16);
+    for (size_t i = 0; i < n; i++)
+        if (c[i].kind == alertStale && strcmp(c[i].subject, "daily-full") == 0) {
+            seen = true;
+            assert_false(c[i].active); /* 1 day < 2 x 1 day */
+        }
+    assert_true(seen);
+    seen = false;
+    n = alertConditionsOfFacts(&facts, now - 3 * 86400 * 1000, c, bufs, 16);
+    for (size_t i = 0; i < n; i++)
+        if (c[i].kind == alertStale && strcmp(c[i].subject, "daily-full") == 0) {
+            seen = c[i].active;
+            assert_string_equal(
+                c[i].summary, "daily-full has never run in the 3d 0h the daemon has watched it (expected every 1d 0h)");
+        }
+    assert_true(seen);
     free(bufs);
 }
 
