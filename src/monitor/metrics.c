@@ -8,7 +8,6 @@
  */
 #include "monitor/metrics.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,12 @@
 typedef struct Labels {
     const char *job, *component, *type, *repository, *outcome, *le, *version;
 } Labels;
+
+/* A gauge family of a table-driven group: which selects its value. */
+typedef struct Family {
+    const char *name, *help;
+    int which;
+} Family;
 
 typedef struct Out {
     FILE *f;
@@ -65,18 +70,22 @@ static void labels(FILE *f, const Labels *l) {
 static void sample(Out *o, const char *name, const Labels *l, double v) {
     fputs(name, o->f);
     labels(o->f, l);
-    if (isnan(v))
+    if (v != v) /* NaN */
         fputs(" NaN\n", o->f);
-    else if (v == floor(v) && fabs(v) < 9e15)
-        fprintf(o->f, " %.0f\n", v);
+    else if (v > -9e15 && v < 9e15 && v == (double)(long long)v)
+        fprintf(o->f, " %lld\n", (long long)v);
     else
         fprintf(o->f, " %.15g\n", v);
 }
 
+/* A time or duration in seconds with milliseconds; 0 (never) as "0". */
 static void sampleTime(Out *o, const char *name, const Labels *l, double seconds) {
     fputs(name, o->f);
     labels(o->f, l);
-    fprintf(o->f, " %.3f\n", seconds);
+    if (seconds == 0)
+        fputs(" 0\n", o->f);
+    else
+        fprintf(o->f, " %.3f\n", seconds);
 }
 
 /* ---- runs: per component (its own rows) and per job ---- */
@@ -111,7 +120,8 @@ static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
             l.outcome = histOutcomeName((HistOutcome)k);
             sample(o, "lifeboat_job_runs_total", &l, (double)s[i].r->byOutcome[k]);
         }
-    family(o, "lifeboat_job_run_duration_seconds", "histogram", "Duration of the runs that started and ended.");
+    family(o, "lifeboat_job_run_duration_seconds", "histogram",
+           "Duration of the runs that started and ended (not those skipped).");
     for (size_t i = 0; i < n; i++) {
         for (int b = 0; b < MON_DURATION_BUCKETS; b++) {
             char le[32];
@@ -270,10 +280,7 @@ static void componentMetrics(Out *o) {
 
 static void drillMetrics(Out *o) {
     const MonFacts *f = o->facts;
-    struct {
-        const char *name, *help;
-        int which;
-    } fams[] = {
+    static const Family fams[] = {
         {"lifeboat_drill_last_timestamp_seconds", "Start of the component's last drill.", 0},
         {"lifeboat_drill_success", "1 when the component's last drill passed, 0 when it failed.", 1},
         {"lifeboat_drill_rto_seconds", "Recovery time the component's last drill measured.", 2},
@@ -337,10 +344,7 @@ static void repositoryMetrics(Out *o) {
         if (r->scan.scannedAtMs > 0)
             sampleTime(o, "lifeboat_repository_scan_timestamp_seconds", &l, (double)r->scan.scannedAtMs / 1e3);
     }
-    struct {
-        const char *name, *help;
-        int which;
-    } fams[] = {
+    static const Family fams[] = {
         {"lifeboat_repository_size_bytes", "Total size of the repository's packs.", 0},
         {"lifeboat_repository_packs", "Packs in the repository.", 1},
         {"lifeboat_repository_snapshots", "Snapshots in the repository.", 2},

@@ -269,13 +269,21 @@ Hist *histOpen(const char *stateDir, LbError *err) {
         goto cleanup;
     }
     /* Create the file ourselves so that it is 0600 whatever the umask; SQLite
-     * gives its -wal and -shm files the database file's mode. */
-    int fd = open(hist->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        lbErr(err, LB_ERR_IO, "unable to open history database '%s': %s", hist->path, strerror(errno));
-        goto cleanup;
+     * gives its -wal and -shm files the database file's mode. Only when it
+     * does not exist: closing a descriptor of the file would drop the POSIX
+     * locks another connection of this process holds on it (the daemon
+     * opens a second one for its metrics), and a reader in another process
+     * would then see a stale snapshot. */
+    struct stat sb;
+    if (stat(hist->path, &sb) != 0) {
+        int fd = open(hist->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno != EEXIST) {
+            lbErr(err, LB_ERR_IO, "unable to open history database '%s': %s", hist->path, strerror(errno));
+            goto cleanup;
+        }
+        if (fd >= 0)
+            close(fd);
     }
-    close(fd);
     if (sqlite3_open_v2(hist->path, &hist->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
         lbErr(err, LB_ERR_IO, "unable to open history database '%s': %s", hist->path,
               hist->db ? sqlite3_errmsg(hist->db) : "out of memory");

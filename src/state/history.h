@@ -151,9 +151,9 @@ typedef struct HistCounter {
     char *component; /* NULL when the rows had none */
     HistOutcome outcome;
     uint64_t count;                                  /* rows ended with outcome */
-    uint64_t durationBuckets[HIST_DURATION_BUCKETS]; /* started runs with duration <= bound (cumulative) */
-    uint64_t durationCount;                          /* started runs */
-    double durationSum;                              /* seconds, over the started runs */
+    uint64_t durationBuckets[HIST_DURATION_BUCKETS]; /* runs with duration <= bound (cumulative) */
+    uint64_t durationCount;                          /* runs that started and were not skipped or missed */
+    double durationSum;                              /* seconds, over those runs */
     uint64_t bytesAdded;                             /* sum of the known bytes added */
 } HistCounter;
 

@@ -4,7 +4,9 @@
  *
  * counters: one row per (job, component, outcome) with the count, the
  * duration histogram (cumulative "le" columns d0..d11 over
- * histDurationBuckets), the duration count and sum, the bytes added. A row
+ * histDurationBuckets) and the duration count and sum of the runs that
+ * did work (started, not skipped: a manual run that found the job held
+ * starts and ends at once as skipped), the bytes added. A row
  * is added to by one statement that reads the run's row (countSql), run in
  * the transaction that ends it, so a count is never lost or doubled; the
  * same statement over every ended row seeds the table when a version 2
@@ -64,7 +66,8 @@ static char *countSql(const char *filter) {
                  "INSERT INTO counters (job, component, outcome, count, %sduration_count, duration_sum, bytes_added) "
                  "SELECT job, comp, outcome, count(*), %ssum(d IS NOT NULL), total(d), total(max(bytes_added, 0)) "
                  "FROM (SELECT job, COALESCE(component, '') AS comp, outcome, bytes_added, CASE WHEN started_at > 0 "
-                 "AND ended_at >= started_at THEN (ended_at - started_at) / 1000.0 END AS d FROM runs WHERE "
+                 "AND ended_at >= started_at AND outcome NOT IN ('skipped', 'missed') THEN (ended_at - started_at) / "
+                 "1000.0 END AS d FROM runs WHERE "
                  "outcome != 'running' AND (%s)) WHERE true GROUP BY job, comp, outcome "
                  "ON CONFLICT (job, component, outcome) DO UPDATE SET count = count + excluded.count, %s"
                  "duration_count = duration_count + excluded.duration_count, duration_sum = duration_sum + "
@@ -286,8 +289,8 @@ static bool summarizeLocked(Hist *hist, const char *jobs, HistSummary *out, LbEr
                    &out->lastFailureMs, err) &&
         summaryInt(hist, "SELECT count(*) FROM runs WHERE " SUMMARY_JOBS " AND " SUMMARY_FAILED " AND ended_at > ?2",
                    jobs, out->lastSuccessMs, &failures, err) &&
-        summaryInt(hist, "SELECT count(*) FROM runs WHERE " SUMMARY_JOBS " AND outcome = 'running'", jobs, 0,
-                   &running, err);
+        summaryInt(hist, "SELECT count(*) FROM runs WHERE " SUMMARY_JOBS " AND outcome = 'running'", jobs, 0, &running,
+                   err);
     if (!ok)
         return false;
     out->failuresInRow = (unsigned)failures;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -278,6 +279,51 @@ static void test_scans(void **state) {
     histFree(h);
 }
 
+/* Rows of the history as another process sees them. */
+static size_t rowsSeenByAnotherProcess(const char *stateDir) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        LbError err = {0};
+        Hist *h = histOpen(stateDir, &err);
+        HistRows *rows = NULL;
+        size_t n = h && histList(h, NULL, &rows, &err) ? rows->count : 9999;
+        histRowsFree(rows);
+        histFree(h); /* the last connection it believes: it may checkpoint and remove the WAL */
+        (void)!write(fds[1], &n, sizeof(n));
+        _exit(0);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    assert_int_equal(read(fds[0], &n, sizeof(n)), sizeof(n));
+    close(fds[0]);
+    waitpid(pid, NULL, 0);
+    return n;
+}
+
+/* A second handle opened and freed in the process of the first (the
+ * daemon's metrics) keeps the first's locks: another process closing its
+ * handle must not take itself for the last one, checkpoint and remove the
+ * WAL the first still writes to (later readers would see a stale
+ * snapshot). */
+static void test_second_handle_in_process(void **state) {
+    Hist *h = openOk(*state);
+    runOnce(h, "files", "files", T0, histSucceeded, 1, 1);
+    assert_int_equal(rowsSeenByAnotherProcess(*state), 1);
+    for (int i = 0; i < 3; i++) {
+        Hist *second = openOk(*state);
+        HistCounters *c = countersOk(second);
+        histCountersFree(c);
+        LbError err = {0};
+        assert_true(histRecordScan(second, "main", T0 * 1000 + i, 1, 1, &err));
+        histFree(second);
+        runOnce(h, "files", "files", T0 + 60 * (i + 1), histSucceeded, 1, 1);
+        assert_int_equal(rowsSeenByAnotherProcess(*state), (size_t)i + 2);
+    }
+    histFree(h);
+}
+
 static void test_bucket_bounds(void **state) {
     (void)state;
     static const double want[] = {1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600};
@@ -290,9 +336,9 @@ static void test_bucket_bounds(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        DIR_TEST(test_counts_by_outcome),     DIR_TEST(test_trim_keeps_counts_orphans_count),
-        DIR_TEST(test_upgrade_from_v2_seeds), DIR_TEST(test_scans),
-        cmocka_unit_test(test_bucket_bounds),
+        DIR_TEST(test_counts_by_outcome),        DIR_TEST(test_trim_keeps_counts_orphans_count),
+        DIR_TEST(test_upgrade_from_v2_seeds),    DIR_TEST(test_scans),
+        DIR_TEST(test_second_handle_in_process), cmocka_unit_test(test_bucket_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
