@@ -7,6 +7,7 @@
 #include "cmd/monitor_scan.h"
 #include "common/timeutil.h"
 #include "config/file.h"
+#include "monitor/alert_sched.h"
 #include "monitor/serve.h"
 #include "sched/loop.h"
 #include "sched/work.h"
@@ -85,6 +86,8 @@ int cmdRun(const CfgValues *cfg) {
                              .dispatch = cliMain,
                              .once = true,
                              .jsonLog = cfgEnum(cfg, cfgOptLogFormat) == 1};
+    AlertSched *alerts = alertSchedNew(false); /* the manual runs alert too */
+    opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
     int64_t startMs = lbNowNs() / 1000000 - 1;
     char *stateDir = strdup(file->stateDir);
     SchedLoop *loop = stateDir ? schedLoopNew(file, &opts, &err) : NULL;
@@ -92,16 +95,19 @@ int cmdRun(const CfgValues *cfg) {
         if (stateDir == NULL)
             cfgFileFree(file);
         free(stateDir);
+        alertSchedFree(alerts);
         return cliFailJson(&g, &err);
     }
     for (size_t i = 0; i < a.count; i++)
         if (!schedLoopRunNow(loop, a.positional[i], &err)) {
             schedLoopFree(loop);
             free(stateDir);
+            alertSchedFree(alerts);
             return cliFailJson(&g, &err);
         }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
+    alertSchedFree(alerts);
     /* monitoring.textfile: the metrics after the runs, for node_exporter */
     CfgFile *again = cliLoadConfig(cfg, &g);
     if (again != NULL && !monitorTextfileWrite(again, &err))
@@ -149,15 +155,19 @@ int cmdDaemon(const CfgValues *cfg) {
         return cliFailJson(&g, &err);
     }
     opts.hooks[opts.hookCount++] = monServeHooks(serve);
+    AlertSched *alerts = alertSchedNew(true); /* runs and the daemon's own clock */
+    opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
     SchedLoop *loop = schedLoopNew(file, &opts, &err);
     if (loop == NULL || !monServeConfigure(serve, file, &err)) {
         schedLoopFree(loop);
         monServeFree(serve);
+        alertSchedFree(alerts);
         return cliFailJson(&g, &err);
     }
     int rc = schedLoopRun(loop);
     schedLoopFree(loop);
     monServeFree(serve);
+    alertSchedFree(alerts);
     return rc;
 }
 

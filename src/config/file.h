@@ -153,8 +153,21 @@ typedef struct CfgNotification {
     const char *name;
     CfgNotifyKind kind;
     const char *kindName;      /* as written: "slack", "webhook", "email" */
-    const char *const *events; /* the events it receives; NULL: all */
+    const char *const *events; /* the events it receives; NULL: the default (all but report) */
     size_t eventCount;
+    /* slack, webhook: the URL is a secret, read when sending from a file
+     * (url_file) or an environment variable (url_env); one is set */
+    const char *urlFile, *urlEnv;
+    /* email */
+    const char *smtpUrl;   /* smtp://HOST:PORT or smtps://HOST:PORT */
+    const char *from;      /* the sender's address */
+    const char *const *to; /* the recipients */
+    size_t toCount;
+    const char *username;                   /* NULL: no authentication */
+    const char *passwordFile, *passwordEnv; /* the SMTP password's secret; NULL: none */
+    int64_t remindEvery;                    /* seconds between reminders of a firing alert; 0: none (default 4h) */
+    int64_t timeout;                        /* seconds per attempt (default 10) */
+    int retries;                            /* attempts after the first (default 3) */
     int line;
 } CfgNotification;
 

@@ -76,6 +76,36 @@ static void list(FILE *out, const char *in, const char *key, const char *const *
     fputs("]\n", out);
 }
 
+/* notifications: where each secret comes from, never its value */
+static void notifications(FILE *out, const CfgFile *f) {
+    fputs(f->notificationCount ? "notifications:\n" : "notifications: {}\n", out);
+    for (size_t i = 0; i < f->notificationCount; i++) {
+        const CfgNotification *n = &f->notifications[i];
+        fprintf(out, "  %s:\n    type: %s\n", n->name, n->kindName ? n->kindName : "");
+        if (n->events)
+            list(out, "    ", "events", n->events, n->eventCount);
+        else
+            fputs("    events: [failure, recovered, missed, skipped, rpo, stale, drill, repository]\n", out);
+        duration(out, "    ", "remind_every", n->remindEvery);
+        duration(out, "    ", "timeout", n->timeout);
+        fprintf(out, "    retries: %d\n", n->retries);
+        const struct {
+            const char *key, *value;
+        } kv[] = {{"url_file", n->urlFile},        {"url_env", n->urlEnv},
+                  {"smtp_url", n->smtpUrl},        {"from", n->from},
+                  {"username", n->username},       {"password_file", n->passwordFile},
+                  {"password_env", n->passwordEnv}};
+        for (size_t k = 0; k < sizeof(kv) / sizeof(kv[0]); k++)
+            if (kv[k].value) {
+                fprintf(out, "    %s: ", kv[k].key);
+                quoted(out, kv[k].value);
+                fputc('\n', out);
+            }
+        if (n->kind == cfgNotifyEmail)
+            list(out, "    ", "to", n->to, n->toCount);
+    }
+}
+
 /* monitoring: every key, null when not set */
 static void monitoringShow(FILE *out, const CfgMonitoring *m) {
     const char *keys[] = {"listen", "token_file", "textfile"};
@@ -164,6 +194,7 @@ bool cfgFileShow(const CfgFile *f, FILE *out, LbError *err) {
         policy(out, "    ", &j->run);
     }
     monitoringShow(out, &f->monitoring);
+    notifications(out, f);
     if (ferror(out) || fflush(out) != 0)
         return lbErrSys(err, "unable to write the configuration");
     return true;
