@@ -19,6 +19,7 @@
 #include "common/timeutil.h"
 #include "config/file.h"
 #include "monitor/facts.h"
+#include "monitor/notify.h"
 #include "monitor/report.h"
 #include "pg/archcheck.h"
 #include "pg/pgconn.h"
@@ -51,6 +52,50 @@ cleanup:
     }
     pgconnClose(conn);
     pgconnInfoFree(ci);
+    return ok;
+}
+
+/* --send: the report through every notification that receives the event
+ * "report" (as text, markdown for Slack, HTML for email). None that does is
+ * a warning, not a failure; a notification that fails is (exit 1). */
+static bool sendReport(const CfgFile *file, const MonReport *report, LbError *err) {
+    size_t critical = 0, warning = 0;
+    for (size_t i = 0; i < report->recCount; i++) {
+        critical += report->recs[i].severity == monHealthCritical;
+        warning += report->recs[i].severity == monHealthWarning;
+    }
+    char subject[512];
+    snprintf(subject, sizeof(subject), "lifeboat report: %s: %s (%zu critical, %zu warning)", report->configName,
+             monHealthName(report->health), critical, warning);
+    char *text = monReportRender(report, monReportText), *md = monReportRender(report, monReportMarkdown),
+         *html = monReportRender(report, monReportHtml);
+    NotifyMessage m = {.event = "report",
+                       .severity = report->health == monHealthCritical  ? "critical"
+                                   : report->health == monHealthWarning ? "warning"
+                                                                        : "info",
+                       .subject = subject,
+                       .text = text,
+                       .markdown = md,
+                       .html = html,
+                       .host = report->host,
+                       .timeMs = report->nowMs};
+    size_t sent = 0;
+    notifySecretsTake(file);
+    bool ok = text && md && html;
+    if (!ok)
+        lbErr(err, LB_ERR_MEMORY, "unable to render the report: out of memory");
+    else if (!notifySendAll(file, &m, &sent, err)) {
+        if (err->code == LB_ERR_NOT_FOUND) {
+            fprintf(stderr, "lifeboat: report: warning: no notification receives the report (add 'report' to the "
+                            "events of one in notifications:); it was printed only\n");
+            lbErrorClear(err);
+        } else
+            ok = false;
+    } else
+        fprintf(stderr, "lifeboat: report: sent through %zu notification(s)\n", sent);
+    free(text);
+    free(md);
+    free(html);
     return ok;
 }
 
@@ -100,9 +145,7 @@ int cmdReport(const CfgValues *cfg) {
     fputs(text, stdout);
     if (text[0] && text[strlen(text) - 1] != '\n')
         fputc('\n', stdout);
-    if (cfgFlag(cfg, cfgOptSend))
-        fprintf(stderr, "lifeboat: report: --send is not available yet: the report was printed only\n");
-    ok = true;
+    ok = !cfgFlag(cfg, cfgOptSend) || sendReport(file, report, &err);
 cleanup:
     free(text);
     monReportFree(report);

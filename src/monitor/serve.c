@@ -35,6 +35,7 @@
 #include "common/timeutil.h"
 #include "monitor/facts.h"
 #include "monitor/metrics.h"
+#include "monitor/report.h"
 #include "state/history.h"
 
 #define SCAN_TIMEOUT_MIN_MS (600LL * 1000)
@@ -52,6 +53,8 @@ typedef struct Reply {
 typedef void (*RouteFn)(MonServe *s, Reply *reply);
 
 static void routeMetrics(MonServe *s, Reply *reply);
+static void routeStatusHtml(MonServe *s, Reply *reply);
+static void routeStatusJson(MonServe *s, Reply *reply);
 
 /* The routes: adding one is one entry here. */
 static const struct {
@@ -59,6 +62,8 @@ static const struct {
     RouteFn fn;
 } routes[] = {
     {"/metrics", routeMetrics},
+    {"/", routeStatusHtml},
+    {"/api/status", routeStatusJson},
 };
 
 struct MonServe {
@@ -105,26 +110,70 @@ static void sha256(const void *data, size_t len, unsigned char out[32]) {
 
 /* ---- requests ---- */
 
-/* The facts now from the history and the last saved scans (what every
- * route serves); NULL with err on failure. */
-static MonFacts *collectFacts(MonServe *s, LbError *err) {
-    Hist *hist = histOpen(s->cfg->stateDir, err);
+/* The last saved scan of each repository of the file (calloc'd, one per
+ * repository; a repository never scanned has scannedAtMs 0); free with
+ * freeScans. */
+static MonScan *loadScans(MonServe *s) {
     MonScan *scans = calloc(s->cfg->repositoryCount + 1, sizeof(*scans));
-    for (size_t i = 0; hist != NULL && scans != NULL && i < s->cfg->repositoryCount; i++) {
+    for (size_t i = 0; scans != NULL && i < s->cfg->repositoryCount; i++) {
         bool found = false;
         LbError lerr = {0};
         if (!monScanLoad(s->cfg->stateDir, s->cfg->repositories[i].name, &scans[i], &found, &lerr))
             fprintf(stderr, "lifeboat: %s\n", lerr.msg);
     }
-    if (scans == NULL)
-        lbErr(err, LB_ERR_MEMORY, "unable to collect the facts: out of memory");
-    MonFacts *facts =
-        hist && scans ? monFactsCollect(s->cfg, hist, scans, s->cfg->repositoryCount, wallMs(), err) : NULL;
+    return scans;
+}
+
+static void freeScans(MonServe *s, MonScan *scans) {
     for (size_t i = 0; scans != NULL && i < s->cfg->repositoryCount; i++)
         monScanClear(&scans[i]);
     free(scans);
+}
+
+/* The facts now from the history and the last saved scans (what every
+ * route serves); NULL with err on failure. */
+static MonFacts *collectFacts(MonServe *s, LbError *err) {
+    Hist *hist = histOpen(s->cfg->stateDir, err);
+    MonScan *scans = hist ? loadScans(s) : NULL;
+    if (hist && scans == NULL)
+        lbErr(err, LB_ERR_MEMORY, "unable to collect the facts: out of memory");
+    MonFacts *facts =
+        hist && scans ? monFactsCollect(s->cfg, hist, scans, s->cfg->repositoryCount, wallMs(), err) : NULL;
+    freeScans(s, scans);
     histFree(hist);
     return facts;
+}
+
+/* The status page: the report of the last 24 hours from the history and
+ * the last saved scans (pg_stat_archiver is not read here: the page must
+ * answer at once), as HTML (/) or JSON (/api/status). */
+static void routeStatus(MonServe *s, Reply *reply, MonReportFormat fmt) {
+    LbError err = {0};
+    Hist *hist = histOpen(s->cfg->stateDir, &err);
+    MonScan *scans = hist ? loadScans(s) : NULL;
+    int64_t now = wallMs();
+    MonReport *report = scans ? monReportCollect(s->cfg, hist, scans, s->cfg->repositoryCount, NULL, 0, now,
+                                                 now - 24LL * 3600 * 1000, &err)
+                              : NULL;
+    reply->body = report ? monReportRender(report, fmt) : NULL;
+    monReportFree(report);
+    freeScans(s, scans);
+    histFree(hist);
+    if (reply->body == NULL) {
+        fprintf(stderr, "lifeboat: status page: %s\n", err.msg[0] ? err.msg : "out of memory");
+        reply->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        reply->body = strdup("unable to build the status report; see the daemon's log\n");
+        return;
+    }
+    reply->contentType = fmt == monReportHtml ? "text/html; charset=utf-8" : "application/json";
+}
+
+static void routeStatusHtml(MonServe *s, Reply *reply) {
+    routeStatus(s, reply, monReportHtml);
+}
+
+static void routeStatusJson(MonServe *s, Reply *reply) {
+    routeStatus(s, reply, monReportJson);
 }
 
 static void routeMetrics(MonServe *s, Reply *reply) {
@@ -189,13 +238,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     }
     size_t len = reply.body ? strlen(reply.body) : 0;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, reply.body ? reply.body : (char *)"", MHD_RESPMEM_MUST_FREE);
+        reply.body ? MHD_create_response_from_buffer(len, reply.body, MHD_RESPMEM_MUST_FREE)
+                   : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (r == NULL) {
         free(reply.body);
         return MHD_NO;
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, reply.contentType);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* the page is self-contained: nothing may load from elsewhere, no script runs */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     /* no idle keep-alive socket for a forked run to inherit */
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (reply.status == MHD_HTTP_UNAUTHORIZED)

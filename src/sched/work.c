@@ -282,8 +282,9 @@ static void runDrill(const CfgFile *cfg, const CfgJob *job, SchedDispatch dispat
     json_decref(step(dispatch, &a, "drill", res));
 }
 
-/* lifeboat report --config FILE: the report of the default period (its
- * text is the step's output; sending it arrives with the notifications) */
+/* lifeboat report --config FILE --send: the report of the default period,
+ * sent through the notifications that receive "report" (its text is the
+ * step's output) */
 static void runReport(const CfgFile *cfg, SchedDispatch dispatch, SchedResult *res) {
     Argv a;
     CfgArgs none = {0};
@@ -291,6 +292,7 @@ static void runReport(const CfgFile *cfg, SchedDispatch dispatch, SchedResult *r
     argvAdd(&a, "--config");
     argvAdd(&a, cfg->path);
     argvAdd(&a, "--format=text");
+    argvAdd(&a, "--send");
     json_decref(step(dispatch, &a, "report", res));
 }
 

@@ -87,14 +87,52 @@ done
 check "report --format markdown" "$LB" report --config "$CFG" --no-scan --format markdown
 last_output | grep -q "^## uploads (bucket): warning" && ok "markdown: a section per component" || fail "markdown"
 
-"$LB" report --config "$CFG" --no-scan --send >/dev/null 2>"$TMP/send.err"
+# --send: the example's notifications replaced by a Slack webhook (events:
+# report) and a JSON webhook (alerts only) on a local receiver
+HARNESS=$(cd "$(dirname "$0")/../harness/notify" && pwd)
+python3 "$HARNESS/receiver.py" "$TMP/recv.port" "$TMP/recv.log" ok >"$TMP/recv.out" 2>&1 &
+cleanup_hooks+=("kill $! 2>/dev/null")
+for _ in $(seq 50); do [ -s "$TMP/recv.port" ] && break; sleep 0.1; done
+printf 'http://127.0.0.1:%s/slack/REPORTSECRET\n' "$(cat "$TMP/recv.port")" >"$TMP/slack-url"
+printf 'http://127.0.0.1:%s/hook/ALERTSECRET\n' "$(cat "$TMP/recv.port")" >"$TMP/hook-url"
+SEND_CFG=$TMP/send.yaml
+python3 - "$CFG" "$SEND_CFG" "$TMP" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+text = re.sub(r"\nnotifications:.*?(?=\n\S|\Z)", "", text, flags=re.S)
+text += """
+notifications:
+  team-slack:
+    type: slack
+    url_file: %s/slack-url
+    events: [report]
+  alerts-only:
+    type: webhook
+    url_file: %s/hook-url
+""" % (sys.argv[3], sys.argv[3])
+open(sys.argv[2], "w").write(text)
+PY
+"$LB" report --config "$SEND_CFG" --no-scan --send >/dev/null 2>"$TMP/send.err"
 rc=$?
-[ $rc -eq 0 ] && grep -q "send is not available yet" "$TMP/send.err" && ok "--send says it is not available yet" ||
-    fail "--send (exit $rc)"
+[ $rc -eq 0 ] && grep -q "sent through 1 notification" "$TMP/send.err" && ok "--send sends the report" ||
+    fail "--send (exit $rc): $(cat "$TMP/send.err")"
+python3 - "$TMP/recv.log" <<'PY' && ok "... once, to the notification that receives 'report', as Slack text and blocks" ||
+import json, sys
+reqs = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["path"] for r in reqs] == ["/slack/REPORTSECRET"], [r["path"] for r in reqs]
+body = json.loads(reqs[0]["body"])
+assert "lifeboat report: platform: warning (0 critical, 2 warning)" in body["text"], body["text"][:200]
+assert body["blocks"], body
+PY
+    fail "... receiver: $(head -c 600 "$TMP/recv.log")"
+grep -q "REPORTSECRET\|ALERTSECRET" "$TMP/send.err" && fail "a webhook URL reached stderr" ||
+    ok "the webhook URLs are not in the output"
 check_rc 1 "an unknown --format is refused" "$LB" report --config "$CFG" --no-scan --format pdf
 
-check "the report job runs (lifeboat run report)" "$LB" run report --config "$CFG"
-"$LB" history --config "$CFG" --job report --json | python3 -c '
+check "the report job runs (lifeboat run report)" "$LB" run report --config "$SEND_CFG"
+[ "$(grep -c '/slack/REPORTSECRET' "$TMP/recv.log")" -eq 2 ] && ok "... and sends the report (a second one arrived)" ||
+    fail "... report job: $(grep -c slack "$TMP/recv.log") requests"
+"$LB" history --config "$SEND_CFG" --job report --json | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)
 assert rows[-1]["outcome"] == "succeeded" and "manual" in rows[-1]["run_id"], rows[-1]' &&

@@ -113,7 +113,13 @@ int main(int argc, char **argv) {
     Hist *h = histOpen(cfg->stateDir, &err);
     if (h == NULL)
         die("unable to open the history", &err);
-    int64_t now = lbNowNs() / 1000000000LL, start = now - (int64_t)days * 86400;
+    /* The schedules run on a timeline shifted so that now is always 10 min
+     * past one of its hours: the newest hourly and quarter-hourly runs are
+     * then 10 min old whatever the time of day the test runs at (without
+     * the shift, just after a full hour the hourly run of that hour would
+     * not exist yet and the report's verdicts would change). */
+    int64_t now = lbNowNs() / 1000000000LL;
+    int64_t vnow = now / 3600 * 3600 + 600, off = now - vnow, start = vnow - (int64_t)days * 86400;
     size_t n = cfg->componentCount + cfg->jobCount;
     Newest *newest = calloc(n, sizeof(*newest));
     for (size_t i = 0; i < n; i++) {
@@ -128,7 +134,8 @@ int main(int argc, char **argv) {
             die(name, &err);
         int64_t slot = start;
         unsigned k = 0;
-        while (cronNext(cron, slot, &slot) && slot < now - 120) {
+        while (cronNext(cron, slot, &slot) && slot < vnow - 120) {
+            int64_t at = slot + off; /* on the real clock */
             k++;
             Figures f = figuresOf(cfg, name);
             HistOutcome o = histSucceeded;
@@ -142,17 +149,17 @@ int main(int argc, char **argv) {
                 o = histSkipped;
                 error = "the previous run still held the job";
             }
-            record(h, name, isComp ? name : NULL, slot, o, f, error);
+            record(h, name, isComp ? name : NULL, at, o, f, error);
             if (o == histSucceeded) {
-                newest[i].okStartMs = slot * 1000 + 150;
-                newest[i].okEndMs = slot * 1000 + 150 + (int64_t)(f.seconds * 1000);
+                newest[i].okStartMs = at * 1000 + 150;
+                newest[i].okEndMs = at * 1000 + 150 + (int64_t)(f.seconds * 1000);
                 newest[i].count++;
                 newest[i].added += f.bytes > 0 ? f.bytes : 0;
             }
             if (job && job->type == cfgJobDrill && o == histSucceeded) {
                 HistDrillRow rows[16];
                 char drillId[64];
-                snprintf(drillId, sizeof(drillId), "drill-%lld", (long long)slot);
+                snprintf(drillId, sizeof(drillId), "drill-%lld", (long long)at);
                 size_t m = 0;
                 for (size_t c = 0; c < job->componentCount && m < 16; c++) {
                     const CfgComponent *cc = cfgFileComponent(cfg, job->components[c]);
@@ -160,9 +167,9 @@ int main(int argc, char **argv) {
                     rows[m++] = (HistDrillRow){.drillId = drillId,
                                                .component = job->components[c],
                                                .type = cc ? cc->typeName : "files",
-                                               .startedAt = slot * 1000,
-                                               .endedAt = slot * 1000 + (int64_t)rto * 1000,
-                                               .recoveredAsOf = slot * 1000 - 600000,
+                                               .startedAt = at * 1000,
+                                               .endedAt = at * 1000 + (int64_t)rto * 1000,
+                                               .recoveredAsOf = at * 1000 - 600000,
                                                .rtoSeconds = rto,
                                                .rpoSeconds = 600,
                                                .rtoObjective = cc ? cc->rto : -1,
