@@ -237,9 +237,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
             reply.body = strdup("not found\n");
     }
     size_t len = reply.body ? strlen(reply.body) : 0;
-    struct MHD_Response *r =
-        reply.body ? MHD_create_response_from_buffer(len, reply.body, MHD_RESPMEM_MUST_FREE)
-                   : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = reply.body ? MHD_create_response_from_buffer(len, reply.body, MHD_RESPMEM_MUST_FREE)
+                                        : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (r == NULL) {
         free(reply.body);
         return MHD_NO;
