@@ -733,7 +733,15 @@ class Soak:
     def start_s3(self):
         h = os.path.join(HERE, "..", "harness", "s3")
         self.s3dir = os.path.join(self.tmp, "s3")
-        p = subprocess.run([os.path.join(h, "start.sh"), self.s3dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        env = dict(os.environ, S3_TCP_NODELAY="1")  # no 40 ms delayed-ACK stall per answer
+        for attempt in (1, 2):  # a port taken meanwhile by another cluster: once more, on other ports
+            shutil.rmtree(self.s3dir, ignore_errors=True)
+            p = subprocess.run([os.path.join(h, "start.sh"), self.s3dir], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+            if p.returncode == 0:
+                break
+            subprocess.run([os.path.join(h, "stop.sh"), self.s3dir], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
         if p.returncode != 0:
             raise RuntimeError("unable to start the S3 server: " + p.stderr.decode()[-800:])
         s3 = {}
