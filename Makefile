@@ -87,12 +87,15 @@ fuzz:
 clean:
 	rm -rf build build-san build-cov
 
-# make soak [SOAK_POINTS=1000] [SOAK_SECONDS=0] [SOAK_S3=1] [SOAK_SEED=1]: the
-# crash soak (tests/soak/soak.py; docs/testing.md, "Soak"): SIGKILL of backup,
-# forget --prune, prune and copy at SOAK_POINTS kill points over a local and
-# (SOAK_S3=1) an S3 repository behind the fault proxy; SOAK_SECONDS > 0 stops
-# early and reports what ran. Figures as JSON in SOAK_JSON. Not part of make test.
+# make soak [SOAK_POINTS=1000] [SOAK_S3_POINTS=] [SOAK_SECONDS=0] [SOAK_S3=1] [SOAK_SEED=1]:
+# the crash soak (tests/soak/soak.py; docs/testing.md, "Soak"): SIGKILL of backup,
+# forget --prune, prune, copy, wal-push, repair index and repair snapshots at
+# SOAK_POINTS kill points over a local and (SOAK_S3=1) an S3 repository behind
+# the fault proxy, SOAK_S3_POINTS of them against S3 (empty: half);
+# SOAK_SECONDS > 0 stops early and reports what ran. Figures as JSON in
+# SOAK_JSON. Not part of make test.
 SOAK_POINTS ?= 1000
+SOAK_S3_POINTS ?=
 SOAK_SECONDS ?= 0
 SOAK_S3 ?= 1
 SOAK_SEED ?= 1
@@ -100,4 +103,4 @@ SOAK_JSON ?= $(BUILD)/soak.json
 .PHONY: soak
 soak: build
 	python3 tests/soak/soak.py --lb $(BUILD)/lifeboat --points $(SOAK_POINTS) --seconds $(SOAK_SECONDS) \
-	  --s3 $(SOAK_S3) --seed $(SOAK_SEED) --json $(SOAK_JSON)
+	  --s3 $(SOAK_S3) $(if $(SOAK_S3_POINTS),--s3-points $(SOAK_S3_POINTS)) --seed $(SOAK_SEED) --json $(SOAK_JSON)

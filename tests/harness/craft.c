@@ -3,6 +3,8 @@
  *
  * usage: lb-craft REPO KIND [PATH]          (password from LIFEBOAT_PASSWORD)
  *        lb-craft REPO locate SNAP PATH
+ * REPO is a directory or an s3: location (credentials, region, ... from the
+ * environment, like lifeboat's).
  *
  * Opens REPO, builds a tree with the Tree/Node API, encodes it with
  * treeEncode (which does not validate names), stores the blobs through a
@@ -50,6 +52,7 @@
 #include "common/error.h"
 #include "common/id.h"
 #include "common/timeutil.h"
+#include "config/storage_env.h"
 #include "repo/repo.h"
 #include "repo/saver.h"
 #include "restore/restore.h"
@@ -300,7 +303,12 @@ int main(int argc, char **argv) {
     LbError err = {0};
     int rc = 1;
     Tree root = {0};
-    Storage *storage = storageOpen(location, NULL, &err);
+    /* the environment's storage settings, as lifeboat reads them (an S3
+     * repository's credentials and region) */
+    StorageOptions opts;
+    if (!cfgStorageOptionsFromEnv(&opts, &err))
+        goto fail;
+    Storage *storage = storageOpen(location, &opts, &err);
     if (storage == NULL)
         goto fail;
     c.repo = repoOpen(storage, password, &err); /* owns storage from here on */

@@ -17,6 +17,10 @@ tests/harness/s3/faultproxy.py (--log). Modes:
   indextmp N      when N new temporary files are seen at once in index/
   index N         when N new index files exist
   snaptmp N       when N new temporary files are seen at once in snapshots/
+  indexgone N     when N index files that existed at the start are gone
+                  (prune, repair index)
+  waltmp N        when N new temporary files are seen at once in wal/ (wal-push)
+  wal N           when N new files exist in wal/ (wal-push)
   req:M:TEXT N    when the Nth new request with method M (GET, PUT, DELETE, ...)
                   whose path contains TEXT reaches the proxy (the request is then
                   in flight: the kill lands mid-upload or mid-delete)
@@ -92,8 +96,11 @@ def kill_at(watch, mode, value, cmd, env=None, stdout=subprocess.DEVNULL, stderr
         log = ReqLog(watch)
     else:
         packs0, index0, snaps0 = scan(watch, "data")[0], scan(watch, "index")[0], scan(watch, "snapshots")[0]
+        wal0 = scan(watch, "wal")[0] if mode in ("wal", "waltmp") else set()
         # temporary files left by earlier kills do not count
         stale = scan(watch, "data")[1] | scan(watch, "index")[1] | scan(watch, "snapshots")[1]
+        if mode in ("wal", "waltmp"):
+            stale |= scan(watch, "wal")[1]
     seen_tmp = set()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env)
@@ -121,6 +128,12 @@ def kill_at(watch, mode, value, cmd, env=None, stdout=subprocess.DEVNULL, stderr
             hit = len(scan(watch, "snapshots")[1] - stale) >= value
         elif mode == "snapgone":
             hit = len(snaps0 - scan(watch, "snapshots")[0]) >= value
+        elif mode == "indexgone":
+            hit = len(index0 - scan(watch, "index")[0]) >= value
+        elif mode == "waltmp":
+            hit = len(scan(watch, "wal")[1] - stale) >= value
+        elif mode == "wal":
+            hit = len(scan(watch, "wal")[0] - wal0) >= value
         else:
             proc.kill()
             proc.wait()

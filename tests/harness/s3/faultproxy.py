@@ -60,6 +60,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet
         pass
 
+    def setup(self):
+        super().setup()
+        # headers and body go out in two writes: without this the body waits
+        # for the client's delayed ACK of the headers (~40 ms an answer)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def conn(self):
         c = getattr(self.local, "conn", None)
         if c is None:

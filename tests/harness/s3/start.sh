@@ -23,6 +23,9 @@
 #   CEPH_MON_PORT=...                    (default PORT+1; msgr2 only)
 #   S3_ACCESS_KEY / S3_SECRET_KEY        (default test-access-key / test-secret-key)
 #   S3_UID                               (default testuser)
+#   S3_TCP_NODELAY=0|1                   (default 0; 1: RGW sends without Nagle's delay:
+#                                         otherwise an answer's body waits ~40 ms for
+#                                         the client's delayed ACK of its headers)
 #
 # On success prints "READY endpoint=http://127.0.0.1:PORT seconds=N" (never
 # the secret key), writes DIR/s3.env (S3_ENDPOINT, S3_ACCESS_KEY,
@@ -189,7 +192,7 @@ osd op num threads per shard = 2
 [client.rgw.gw]
 auth client required = none
 ms mon client mode = crc
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = beast endpoint=127.0.0.1:$PORT$([ "${S3_TCP_NODELAY:-0}" = 1 ] && echo " tcp_nodelay=1")
 rgw thread pool size = 32
 rgw data = $DIR/rgw
 rgw enable usage log = false
