@@ -53,6 +53,7 @@ line and writes the figures as JSON (--json). Exit 0 when nothing was lost
 and nothing failed.
 """
 import argparse
+import calendar
 import hashlib
 import json
 import os
@@ -96,6 +97,12 @@ class Soak:
         self.nstate = 0
         self.nmut = 0
         self.state_of = {}  # snapshot id -> state directory (primary repository)
+        # every backup started: (wall clock ns just before it started, its tree's
+        # state), so that a snapshot a killed backup committed is matched to the
+        # state of the backup that wrote it, by the snapshot's own time, whenever
+        # it shows up (through the fault proxy a killed client's last PUT may
+        # reach the server after the kill)
+        self.backups_started = []
         self.c = dict(points=0, landed=0, too_late=0, attempts_too_late=0, op_errors=0, snapshots_verified=0,
                       restores=0, snapshots_lost=0, check_failures=0, restore_mismatches=0,
                       next_op_failures=0, checks_full=0, checks_subset=0, by_op={}, by_point={})
@@ -370,6 +377,7 @@ class Soak:
         def backup_ok(label, via=None):
             """An uninterrupted backup; its snapshot joins expected."""
             state = self.save_state()
+            self.backups_started.append((time.time_ns(), state))
             t = time.monotonic()
             rc, out, err = self.run(["backup", self.src, "--json"], via or repo)
             if via is None:
@@ -381,11 +389,21 @@ class Soak:
             expected.add(sid)
             return 0, ""
 
-        def adopt_new(state):
-            """Snapshots listed but not known (a killed backup that committed) map to state."""
+        def snap_ns(s):
+            base, _, frac = s["time"].rstrip("Z").partition(".")
+            return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int((frac + "0" * 9)[:9])
+
+        def adopt_new():
+            """Snapshots listed but not known (a killed backup that committed)
+            map to the state of the newest backup started before the
+            snapshot's time (a backup stamps its snapshot when it starts)."""
             for s in self.snapshots(vrepo):
-                if s["id"] not in self.state_of:
-                    self.state_of[s["id"]] = state
+                if s["id"] in self.state_of or s.get("original"):
+                    continue
+                t = snap_ns(s)
+                before = [st for (ns, st) in self.backups_started if ns <= t]
+                if before:
+                    self.state_of[s["id"]] = before[-1]
 
         def forget_set():
             snaps = sorted(self.snapshots(vrepo), key=lambda s: s["time"])
@@ -553,6 +571,8 @@ class Soak:
                     kmode, kvalue = mode, value
                 watch = watch_dst[2] if op == "copy" else watch_src[2]
                 outf = os.path.join(self.tmp, "op.out")
+                if op == "backup":
+                    self.backups_started.append((time.time_ns(), state))
                 with open(outf, "wb") as fo:
                     t = time.monotonic()
                     landed, rc, secs, what = killer.kill_at(watch, kmode, kvalue, [self.lb, "-r", target] + cmd,
@@ -576,7 +596,7 @@ class Soak:
                     break
                 self.step(name + ":prepare")
                 if op == "backup":
-                    adopt_new(state)  # a failed attempt may have committed before the next change
+                    adopt_new()  # a failed attempt may have committed before the next change
                 elif op == "repair-snapshots":
                     if rc != 0:
                         self.run(["unlock"], vrepo)
@@ -612,7 +632,8 @@ class Soak:
                 ok = self.unlock_check(vtarget, label, full)
             self.step(name + ":next")
             if op == "backup":
-                adopt_new(state)
+                adopt_new()
+                self.backups_started.append((time.time_ns(), state))
                 t = time.monotonic()
                 rc2, out2, err2 = self.run(cmd, repo)
                 if rc2 == 0:
@@ -644,6 +665,7 @@ class Soak:
                 ok = self.unlock_check(vtarget, label, full)
             # ---- every snapshot reported saved is there and restores
             self.step(name + ":restore")
+            adopt_new()  # what a killed backup's last request committed after the kill
             listed = {s["id"] for s in self.snapshots(vrepo)}
             for sid in sorted(expected - listed):
                 if sid in forgettable:
