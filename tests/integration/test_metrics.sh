@@ -147,6 +147,13 @@ L='job="files",component="files",type="files"'
     ok "files: 2 succeeded runs" || fail "files succeeded: $(grep "runs_total{$L" "$TMP/metrics.txt")"
 [ "$(value "$TMP/metrics.txt" "lifeboat_job_runs_total{$L,outcome=\"failed\"}")" = 0 ] &&
     ok "files: 0 failed runs" || fail "files failed: $(grep "runs_total{$L" "$TMP/metrics.txt")"
+want=$(python3 -c '
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["job"] == "files" and r["outcome"] == "succeeded"]
+print(sum(r["bytes_processed"] or 0 for r in rows))' "$TMP/history.json")
+got=$(grep "^lifeboat_job_processed_bytes_total{$L" "$TMP/metrics.txt" | awk '{ s += $2 } END { printf "%d", s }')
+[ "$want" -gt 0 ] && [ "$got" = "$want" ] && ok "files: processed bytes $got, the sum of the runs' bytes_processed" ||
+    fail "files processed bytes: metric '$got', history '$want'"
 F='job="failing",component="failing",type="command"'
 [ "$(value "$TMP/metrics.txt" "lifeboat_job_runs_total{$F,outcome=\"failed\"}")" = 1 ] &&
     [ "$(value "$TMP/metrics.txt" "lifeboat_job_last_run_status{$F,outcome=\"failed\"}")" = 1 ] &&
