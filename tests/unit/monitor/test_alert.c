@@ -346,6 +346,31 @@ static void testSlack(void **state) {
     free(s);
 }
 
+/* A body longer than Slack's section limit is cut at a character's start
+ * and ends in "..." (it was cut at 2,047 bytes, inside a character, and
+ * the section was lost). */
+static void testSlackLongBody(void **state) {
+    (void)state;
+    char body[6001];
+    for (size_t i = 0; i < 3000; i++)
+        memcpy(body + 2 * i, "\xc3\xa9", 2); /* e acute */
+    body[6000] = '\0';
+    NotifyMessage m = msg;
+    m.text = body;
+    char *s = notifySlackJson(&m);
+    json_error_t je;
+    json_t *o = json_loads(s, 0, &je);
+    assert_non_null(o);
+    json_t *section = json_array_get(json_object_get(o, "blocks"), 1);
+    const char *t = json_string_value(json_object_get(json_object_get(section, "text"), "text"));
+    assert_non_null(t);
+    size_t n = strlen(t);
+    assert_true(n > 2900 && n < 2990);
+    assert_string_equal(t + n - 3, "...");
+    json_decref(o);
+    free(s);
+}
+
 static void testWebhook(void **state) {
     (void)state;
     char *s = notifyWebhookJson(&msg);
@@ -464,11 +489,17 @@ int main(void) {
     if (mkdtemp(dir) == NULL)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testOnePerCondition),   cmocka_unit_test(testMessages),
-        cmocka_unit_test(testConfigAndWants),    cmocka_unit_test(testConditionsOfRun),
-        cmocka_unit_test(testConditionsOfFacts), cmocka_unit_test(testSlack),
-        cmocka_unit_test(testWebhook),           cmocka_unit_test(testEmail),
-        cmocka_unit_test(testStateFile),         cmocka_unit_test(testSendErrors),
+        cmocka_unit_test(testOnePerCondition),
+        cmocka_unit_test(testMessages),
+        cmocka_unit_test(testConfigAndWants),
+        cmocka_unit_test(testConditionsOfRun),
+        cmocka_unit_test(testConditionsOfFacts),
+        cmocka_unit_test(testSlack),
+        cmocka_unit_test(testSlackLongBody),
+        cmocka_unit_test(testWebhook),
+        cmocka_unit_test(testEmail),
+        cmocka_unit_test(testStateFile),
+        cmocka_unit_test(testSendErrors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
