@@ -2,7 +2,8 @@
  * test_alert.c - the alerts' pure logic (monitor/alert.h, alert_sched.h) and
  * the notification bodies (monitor/notify.h): one alert per condition until
  * it clears, reminders, one "recovered"; the conditions of a recorded run
- * and of the facts; the Slack, webhook and email bodies; the state file.
+ * and of the facts; the Slack, webhook and email bodies; the state file;
+ * the deadline of the daemon's repository scan (monitor/serve.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,16 +13,20 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/timeutil.h"
 #include "monitor/alert.h"
 #include "monitor/alert_sched.h"
 #include "monitor/facts.h"
 #include "monitor/notify.h"
+#include "monitor/serve.h"
 
 static char dir[64];
 
@@ -484,6 +489,44 @@ static void testSendErrors(void **state) {
     free(urlPath);
 }
 
+/* the scan of the daemon's child: it does not end while the test runs
+ * (bounded, so that a failed test leaves no process behind for long) */
+static void scanHangs(const CfgFile *cfg, int64_t nowMs) {
+    (void)cfg;
+    (void)nowMs;
+    sleep(30);
+}
+
+/* monitor/serve.c: with nothing else to wake the loop (no job due, no
+ * listener), its wait ended when the scan that hangs was started, not by
+ * the scan's kill deadline: the scan was never killed, no other ran. */
+static void testHungScanWakes(void **state) {
+    (void)state;
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "state: %s/state\nrepositories:\n  main:\n    url: /tmp/x\n    password_command: echo pw\n"
+                         "components:\n  app:\n    type: command\n    command: [true]\n    filename: a\n",
+                         dir) > 0);
+    CfgFile *cfg = loadText("serve.yaml", text);
+    free(text);
+    MonServe *s = monServeNew(scanHangs);
+    assert_non_null(s);
+    LbError err = {0};
+    assert_true(monServeConfigure(s, cfg, &err));
+    const SchedHooks *h = monServeHooks(s);
+    struct pollfd fds[4];
+    int64_t now = lbNowNs() / 1000000, wake = INT64_MAX;
+    size_t n = h->prepareWait(h->ctx, fds, 4, now, &wake);
+    monServeFree(s); /* SIGTERM to the scan */
+    int status = 0;
+    assert_true(wait(&status) > 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(n, 1); /* the scan's pipe */
+    /* the deadline: twice the refresh (5m), at least 10 minutes */
+    assert_true(wake <= now + 600 * 1000 + 5000);
+    cfgFileFree(cfg);
+}
+
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/lifeboat-test-alert-XXXXXX");
     if (mkdtemp(dir) == NULL)
@@ -500,6 +543,7 @@ int main(void) {
         cmocka_unit_test(testEmail),
         cmocka_unit_test(testStateFile),
         cmocka_unit_test(testSendErrors),
+        cmocka_unit_test(testHungScanWakes),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
