@@ -164,6 +164,31 @@ static void testConfigAndWants(void **state) {
     cfgFileFree(f);
 }
 
+/* An smtp_url with credentials in it is refused without echoing it: the
+ * password reached the error (and the daemon's log on a reload). */
+static void testSmtpUrlSecretNotEchoed(void **state) {
+    (void)state;
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "state: %s/state\nrepositories:\n  main:\n    url: /tmp/x\n    password_command: echo pw\n"
+                         "notifications:\n  ops:\n    type: email\n"
+                         "    smtp_url: smtp://alice:s3cret-pw@127.0.0.1:2525\n    from: lb@example.org\n"
+                         "    to: [a@example.org]\n",
+                         dir) > 0);
+    char *path = writeFile("smtp-secret.yaml", text);
+    free(text);
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *f = cfgFileLoad(path, &messages, &err);
+    assert_null(f);
+    char all[8192];
+    snprintf(all, sizeof(all), "%s\n%s", err.msg, messages ? messages : "");
+    assert_non_null(strstr(all, "smtp_url"));
+    assert_null(strstr(all, "s3cret-pw"));
+    free(messages);
+    free(path);
+}
+
 static void testConditionsOfRun(void **state) {
     (void)state;
     CfgFile *f = loadCfg();
@@ -544,6 +569,7 @@ int main(void) {
         cmocka_unit_test(testStateFile),
         cmocka_unit_test(testSendErrors),
         cmocka_unit_test(testHungScanWakes),
+        cmocka_unit_test(testSmtpUrlSecretNotEchoed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
