@@ -38,6 +38,7 @@ GlobalOpts cliGlobals(const CfgValues *cfg) {
         .repo = r->location,
         .passwordFile = r->passwordFile,
         .passwordCommand = r->passwordCommand,
+        .passwordGiven = r->passwordGiven,
         .storage = &r->storage,
         .json = cfgFlag(cfg, cfgOptJson),
         .quiet = cfgFlag(cfg, cfgOptQuiet) || cfgFlag(cfg, cfgOptJson),
@@ -190,22 +191,25 @@ static bool promptPassword(const char *prompt, char **out, LbError *err) {
 
 /* The password sources in order: an explicit value, a file, a command, a
  * prompt; envPrefix is "LIFEBOAT" or "LIFEBOAT_FROM". */
-static bool passwordFrom(const char *envPrefix, const char *file, const char *cmd, const char *prompt, char **out,
-                         LbError *err) {
+/* The password: from file or cmd when given as an option (given), else
+ * PREFIX_PASSWORD, else file or cmd (from PREFIX_PASSWORD_FILE,
+ * PREFIX_PASSWORD_COMMAND), else a prompt. */
+static bool passwordFrom(const char *envPrefix, const char *file, const char *cmd, bool given, const char *prompt,
+                         char **out, LbError *err) {
     char name[64];
     snprintf(name, sizeof(name), "%s_PASSWORD", envPrefix);
-    const char *env = getenv(name);
+    const char *env = given ? NULL : getenv(name);
     if (env != NULL) {
         *out = lbXstrdup(env);
         return true;
     }
     snprintf(name, sizeof(name), "%s_PASSWORD_FILE", envPrefix);
-    if (file == NULL)
+    if (file == NULL && !given)
         file = getenv(name);
     if (file != NULL)
         return readPasswordFile(file, out, err);
     snprintf(name, sizeof(name), "%s_PASSWORD_COMMAND", envPrefix);
-    if (cmd == NULL)
+    if (cmd == NULL && !given)
         cmd = getenv(name);
     if (cmd != NULL)
         return runPasswordCommand(cmd, out, err);
@@ -213,7 +217,8 @@ static bool passwordFrom(const char *envPrefix, const char *file, const char *cm
 }
 
 bool cliPassword(const GlobalOpts *g, char **out, LbError *err) {
-    return passwordFrom("LIFEBOAT", g->passwordFile, g->passwordCommand, "enter password for repository: ", out, err);
+    return passwordFrom("LIFEBOAT", g->passwordFile, g->passwordCommand, g->passwordGiven,
+                        "enter password for repository: ", out, err);
 }
 
 bool cliNewPassword(const GlobalOpts *g, const char *newPasswordFile, bool fallBackToCurrent, char **out,
@@ -257,7 +262,7 @@ Storage *cliOpenStorage(const char *location, const StorageOptions *opts, LbErro
 }
 
 static Repo *openWith(const char *location, const StorageOptions *opts, const char *envPrefix, const char *file,
-                      const char *cmd, const char *prompt, LbError *err) {
+                      const char *cmd, bool given, const char *prompt, LbError *err) {
     Storage *st = cliOpenStorage(location, opts, err);
     if (st == NULL)
         return NULL;
@@ -273,7 +278,7 @@ static Repo *openWith(const char *location, const StorageOptions *opts, const ch
         return NULL;
     }
     char *password = NULL;
-    if (!passwordFrom(envPrefix, file, cmd, prompt, &password, err)) {
+    if (!passwordFrom(envPrefix, file, cmd, given, prompt, &password, err)) {
         storageFree(st);
         return NULL;
     }
@@ -285,7 +290,7 @@ static Repo *openWith(const char *location, const StorageOptions *opts, const ch
 }
 
 Repo *cliOpenRepo(const GlobalOpts *g, LbError *err) {
-    return openWith(g->repo, g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand,
+    return openWith(g->repo, g->storage, "LIFEBOAT", g->passwordFile, g->passwordCommand, g->passwordGiven,
                     "enter password for repository: ", err);
 }
 
@@ -295,7 +300,7 @@ Repo *cliOpenSourceRepo(const CfgValues *cfg, LbError *err) {
         lbErr(err, LB_ERR_NO_REPO, "no source repository given: use --from-repo or set LIFEBOAT_FROM_REPOSITORY");
         return NULL;
     }
-    return openWith(r->location, &r->storage, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand,
+    return openWith(r->location, &r->storage, "LIFEBOAT_FROM", r->passwordFile, r->passwordCommand, r->passwordGiven,
                     "enter password for the source repository: ", err);
 }
 

@@ -24,6 +24,7 @@ typedef struct GlobalOpts {
     const char *repo;
     const char *passwordFile;
     const char *passwordCommand;
+    bool passwordGiven;            /* file or command given as an option: LIFEBOAT_PASSWORD does not override it */
     const StorageOptions *storage; /* the repository's S3 settings */
     bool json;
     bool quiet;

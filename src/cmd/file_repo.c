@@ -29,6 +29,7 @@ bool cliFileRepoOpen(CliFileRepo *o, const CfgFileRepository *repo, LbError *err
     GlobalOpts g = {.repo = r->location,
                     .passwordFile = r->passwordFile,
                     .passwordCommand = r->passwordCommand,
+                    .passwordGiven = r->passwordGiven,
                     .storage = &r->storage};
     return cliRepoOpen(&g, CLI_LOCK_NONE, &o->r, err) && snapshotLoadAll(o->r.repo, &o->list, err);
 }

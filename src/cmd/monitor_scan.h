@@ -38,9 +38,10 @@ void monitorScansFree(MonScan *scans, size_t count);
  * are) or the last saved scans; NULL with err on failure (cmd/metrics.c). */
 char *monitorMetricsText(const CfgFile *file, bool scan, bool daemon, LbError *err);
 
-/* When monitoring.textfile is set: write monitorMetricsText(file, scan,
- * false) to it atomically (for node_exporter's textfile collector). True
- * when it is not set. */
+/* When monitoring.textfile is set: scan the repositories afresh in a child
+ * given at most monitoring.refresh (then killed: the last saved scans
+ * serve), and write the metrics to it atomically (for node_exporter's
+ * textfile collector). True when it is not set. */
 bool monitorTextfileWrite(const CfgFile *file, LbError *err);
 
 #endif

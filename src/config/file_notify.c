@@ -151,7 +151,10 @@ static void notifyLoadOne(CfgLoad *ld, CfgNotification *n, yaml_node_t *key, yam
     CfgScalar s = cfgGetStr(ld, map, "smtp_url", path, true);
     if (s.text && !notifySmtpUrlValid(s.text)) {
         notifyKeyPath(kp, path, "smtp_url");
-        cfgLoadError(ld, s.node, kp, "'%s' is not smtp://HOST:PORT or smtps://HOST:PORT", s.text);
+        /* not echoed: what is refused may hold credentials (smtp://USER:PASSWORD@HOST) */
+        cfgLoadError(ld, s.node, kp,
+                     "is not smtp://HOST:PORT or smtps://HOST:PORT (credentials go in username and password_file or "
+                     "password_env, not in the URL)");
     }
     n->smtpUrl = s.text;
     s = cfgGetStr(ld, map, "from", path, true);

@@ -472,6 +472,17 @@ static bool fillRepositories(CfgValues *cfg, LbError *err) {
         r->location = v[cfgOptRepo].str;
         r->passwordFile = v[cfgOptPasswordFile].str;
         r->passwordCommand = v[cfgOptPasswordCommand].str;
+        /* an option beats the environment: --password-command (a
+         * configuration file's password_command) is not overridden by a
+         * LIFEBOAT_PASSWORD_FILE the process happens to have, nor the
+         * reverse; LIFEBOAT_PASSWORD yields to either (cli.c) */
+        bool fileArg = v[cfgOptPasswordFile].source == cfgSourceArg,
+             cmdArg = v[cfgOptPasswordCommand].source == cfgSourceArg;
+        if (cmdArg && !fileArg)
+            r->passwordFile = NULL;
+        if (fileArg && !cmdArg)
+            r->passwordCommand = NULL;
+        r->passwordGiven = fileArg || cmdArg;
         if (!cfgStorageOptionsFromEnv(&r->storage, err))
             return false;
         for (int i = 0; i < CFG_OPTION_COUNT; i++) {

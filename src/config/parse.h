@@ -34,6 +34,9 @@ typedef struct CfgRepository {
     const char *location;
     const char *passwordFile;
     const char *passwordCommand;
+    /* the password file or command was given as an option (not from the
+     * environment): it wins over LIFEBOAT_PASSWORD and the other variable */
+    bool passwordGiven;
     StorageOptions storage;
 } CfgRepository;
 

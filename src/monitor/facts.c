@@ -124,6 +124,7 @@ static bool runsFill(MonRuns *runs, Hist *hist, const HistCounters *counters, co
         runs->durationCount += c->durationCount;
         runs->durationSum += c->durationSum;
         runs->bytesAdded += c->bytesAdded;
+        runs->bytesProcessed += c->bytesProcessed;
     }
     HistSummary s;
     if (!histSummarize(hist, jobs, n, &s, err))
@@ -386,6 +387,7 @@ static json_t *runsJson(const MonRuns *r) {
     json_object_set_new(o, "duration_count", json_integer((json_int_t)r->durationCount));
     json_object_set_new(o, "duration_sum_seconds", json_real(r->durationSum));
     json_object_set_new(o, "bytes_added", json_integer((json_int_t)r->bytesAdded));
+    json_object_set_new(o, "bytes_processed", json_integer((json_int_t)r->bytesProcessed));
     json_object_set_new(o, "last_run", timeMs(r->lastRunMs));
     json_object_set_new(o, "last_outcome", r->lastRunMs ? json_string(histOutcomeName(r->lastOutcome)) : json_null());
     json_object_set_new(o, "last_error", strOrNull(r->lastError));

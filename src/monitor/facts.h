@@ -123,6 +123,7 @@ typedef struct MonRuns {
     uint64_t durationCount;
     double durationSum;      /* seconds */
     uint64_t bytesAdded;     /* sum over runs */
+    uint64_t bytesProcessed; /* sum over runs: what their backups read */
     int64_t lastRunMs;       /* end of the newest ended or not-started run; 0 when none */
     HistOutcome lastOutcome; /* of that run */
     char *lastError;         /* of that run; NULL when none */

@@ -148,6 +148,10 @@ static void runsMetrics(Out *o, const RunSeries *s, size_t n) {
            "Bytes the runs added to the repository (stored size of new data).");
     for (size_t i = 0; i < n; i++)
         sample(o, "lifeboat_job_added_bytes_total", &s[i].l, (double)s[i].r->bytesAdded);
+    family(o, "lifeboat_job_processed_bytes_total", "counter",
+           "Bytes the runs' backups read from their sources (files, dumps, objects), new or not.");
+    for (size_t i = 0; i < n; i++)
+        sample(o, "lifeboat_job_processed_bytes_total", &s[i].l, (double)s[i].r->bytesProcessed);
     family(o, "lifeboat_job_last_run_timestamp_seconds", "gauge",
            "End of the newest run (ended or not started); 0 when none.");
     for (size_t i = 0; i < n; i++)

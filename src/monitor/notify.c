@@ -77,16 +77,18 @@ char *notifyWebhookJson(const NotifyMessage *m) {
 
 /* Slack's limits: a header 150 characters, a field 2,000 */
 static json_t *notifySlackText(const char *type, const char *s, size_t max) {
-    char buf[2048];
+    char *cut = NULL;
     size_t n = strlen(s);
     if (n >= max) {
         n = max - 4;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
             n--;
-        snprintf(buf, sizeof(buf), "%.*s...", (int)n, s);
-        s = buf;
+        cut = lbXasprintf("%.*s...", (int)n, s);
+        s = cut;
     }
-    return json_pack("{s:s, s:s}", "type", type, "text", s);
+    json_t *o = json_pack("{s:s, s:s}", "type", type, "text", s);
+    free(cut);
+    return o;
 }
 
 static void notifySlackField(json_t *fields, const char *label, const char *value, bool code) {

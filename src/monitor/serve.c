@@ -440,6 +440,8 @@ static size_t hookPrepareWait(void *ctx, struct pollfd *fds, size_t max, int64_t
     }
     if (s->scanFd < 0 && now >= s->nextScanMs)
         scanStart(s, now);
+    if (s->scanFd >= 0 && s->scanKillAtMs < *wakeMs) /* a hung scan is killed on time */
+        *wakeMs = s->scanKillAtMs;
     if (s->scanFd >= 0 && n < max)
         fds[n++] = (struct pollfd){.fd = s->scanFd, .events = POLLIN};
     else if (s->scanFd < 0 && s->nextScanMs < *wakeMs)

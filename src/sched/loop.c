@@ -286,6 +286,7 @@ static void recordNotRun(SchedLoop *L, const char *name, int64_t slot, SchedTrig
                    .attempt = 1,
                    .exitCode = -1,
                    .bytesAdded = -1,
+                   .bytesProcessed = -1,
                    .error = why,
                    .pid = (int)getpid()};
     bool claimed;
@@ -299,7 +300,7 @@ static void recordNotRun(SchedLoop *L, const char *name, int64_t slot, SchedTrig
         L->recorded++;
         row.id = rowId;
         hooksRunRecorded(L, &row);
-        SchedResult res = {.outcome = outcome, .bytesAdded = -1};
+        SchedResult res = {.outcome = outcome, .bytesAdded = -1, .bytesProcessed = -1};
         snprintf(res.error, sizeof(res.error), "%s", why);
         logRun(L, "run-end", NULL, runId, name, 1, trigger, outcome, &res, 0);
         if (p)
@@ -335,6 +336,7 @@ static void startRun(SchedLoop *L, const char *name, const char *givenRunId, int
                    .attempt = attempt,
                    .exitCode = -1,
                    .bytesAdded = -1,
+                   .bytesProcessed = -1,
                    .pid = (int)getpid()};
     bool claimed;
     int64_t rowId;
@@ -348,7 +350,7 @@ static void startRun(SchedLoop *L, const char *name, const char *givenRunId, int
         return;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) {
-        histFinish(L->hist, rowId, histFailed, nowMs(L), -1, -1, NULL, "unable to create a pipe", &err);
+        histFinish(L->hist, rowId, histFailed, nowMs(L), -1, -1, -1, NULL, "unable to create a pipe", &err);
         return;
     }
     Run *r = &L->runs[L->runCount];
@@ -371,7 +373,7 @@ static void startRun(SchedLoop *L, const char *name, const char *givenRunId, int
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
-        histFinish(L->hist, rowId, histFailed, nowMs(L), -1, -1, NULL, "unable to start a process", &err);
+        histFinish(L->hist, rowId, histFailed, nowMs(L), -1, -1, -1, NULL, "unable to start a process", &err);
         free(r->name);
         free(r->runId);
         return;
@@ -435,6 +437,7 @@ static void finishRun(SchedLoop *L, Run *r, int status) {
     if (!reported) {
         memset(&res, 0, sizeof(res));
         res.bytesAdded = -1;
+        res.bytesProcessed = -1;
         res.outcome = histFailed;
     }
     HistOutcome outcome = res.outcome;
@@ -457,7 +460,7 @@ static void finishRun(SchedLoop *L, Run *r, int status) {
     res.exitCode = exitCode;
     int64_t end = nowMs(L);
     LbError err = {0};
-    if (!histFinish(L->hist, r->rowId, outcome, end, exitCode, res.bytesAdded,
+    if (!histFinish(L->hist, r->rowId, outcome, end, exitCode, res.bytesAdded, res.bytesProcessed,
                     res.snapshotIds[0] ? res.snapshotIds : NULL, res.error[0] ? res.error : NULL, &err))
         fprintf(stderr, "lifeboat: run %s: %s\n", r->runId, err.msg);
     L->recorded++;
@@ -475,6 +478,7 @@ static void finishRun(SchedLoop *L, Run *r, int status) {
                    .attempt = r->attempt,
                    .exitCode = exitCode,
                    .bytesAdded = res.bytesAdded,
+                   .bytesProcessed = res.bytesProcessed,
                    .snapshotId = res.snapshotIds[0] ? res.snapshotIds : NULL,
                    .error = res.error[0] ? res.error : NULL,
                    .pid = r->pid};

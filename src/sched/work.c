@@ -132,9 +132,12 @@ static json_t *step(SchedDispatch dispatch, Argv *a, const char *what, SchedResu
 
 static void addSnapshot(SchedResult *res, json_t *doc) {
     const char *id = json_string_value(json_object_get(doc, "snapshot_id"));
-    json_t *added = json_object_get(doc, "data_added");
+    json_t *added = json_object_get(doc, "data_added"), *processed = json_object_get(doc, "total_bytes_processed");
     if (json_is_integer(added))
         res->bytesAdded = (res->bytesAdded < 0 ? 0 : res->bytesAdded) + (int64_t)json_integer_value(added);
+    if (json_is_integer(processed))
+        res->bytesProcessed =
+            (res->bytesProcessed < 0 ? 0 : res->bytesProcessed) + (int64_t)json_integer_value(processed);
     if (id == NULL)
         return;
     size_t len = strlen(res->snapshotIds);
@@ -300,6 +303,7 @@ void schedWork(const CfgFile *cfg, const char *name, const char *runId, SchedDis
     memset(res, 0, sizeof(*res));
     res->outcome = histSucceeded;
     res->bytesAdded = -1;
+    res->bytesProcessed = -1;
     const CfgComponent *c = cfgFileComponent(cfg, name);
     const CfgJob *job = c ? NULL : cfgFileJob(cfg, name);
     const CfgRunPolicy *policy = c ? &c->run : job ? &job->run : NULL;
@@ -358,6 +362,7 @@ bool schedResultEncode(const SchedResult *res, char *out, size_t size) {
     json_object_set_new(j, "outcome", json_string(histOutcomeName(res->outcome)));
     json_object_set_new(j, "exit_code", json_integer(res->exitCode));
     json_object_set_new(j, "bytes_added", json_integer(res->bytesAdded));
+    json_object_set_new(j, "bytes_processed", json_integer(res->bytesProcessed));
     json_object_set_new(j, "snapshot_ids", json_string(res->snapshotIds));
     json_object_set_new(j, "error", json_string(res->error));
     char *s = json_dumps(j, JSON_COMPACT);
@@ -382,6 +387,8 @@ bool schedResultDecode(const char *line, SchedResult *res) {
             res->outcome = (HistOutcome)o;
     res->exitCode = (int)json_integer_value(json_object_get(j, "exit_code"));
     res->bytesAdded = json_integer_value(json_object_get(j, "bytes_added"));
+    json_t *processed = json_object_get(j, "bytes_processed");
+    res->bytesProcessed = json_is_integer(processed) ? json_integer_value(processed) : -1;
     const char *s = json_string_value(json_object_get(j, "snapshot_ids"));
     snprintf(res->snapshotIds, sizeof(res->snapshotIds), "%s", s ? s : "");
     s = json_string_value(json_object_get(j, "error"));

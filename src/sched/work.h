@@ -32,6 +32,7 @@ typedef struct SchedResult {
     HistOutcome outcome;                   /* succeeded, failed or skipped */
     int exitCode;                          /* the worst exit code of the steps */
     int64_t bytesAdded;                    /* sum over the backups; -1 when none ran */
+    int64_t bytesProcessed;                /* bytes the backups read (total_bytes_processed); -1 when none ran */
     char snapshotIds[SCHED_SNAPSHOTS_MAX]; /* IDs of the snapshots written, comma-separated */
     char error[LB_ERROR_MSG_MAX];          /* the first failure; empty when none */
 } SchedResult;

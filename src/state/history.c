@@ -46,7 +46,7 @@
 
 #define HIST_COLUMNS                                                                                                   \
     "id, run_id, job, component, trigger, scheduled_at, started_at, ended_at, outcome, attempt, exit_code, "           \
-    "bytes_added, snapshot_id, error, pid"
+    "bytes_added, snapshot_id, error, pid, bytes_processed"
 
 static const char *const schemaV1 =
     "CREATE TABLE runs ("
@@ -365,7 +365,8 @@ static bool claimLocked(Hist *hist, const HistRun *run, bool *claimed, int64_t *
         histPrepare(hist,
                     "INSERT INTO runs (run_id, job, component, trigger, scheduled_at, started_at, "
                     "ended_at, outcome, attempt, exit_code, bytes_added, snapshot_id, error, pid, "
-                    "pid_start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    "pid_start, bytes_processed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                    "?15, ?16)",
                     "record a run", err);
     if (st == NULL)
         return false;
@@ -385,6 +386,7 @@ static bool claimLocked(Hist *hist, const HistRun *run, bool *claimed, int64_t *
     histBindText(st, 13, run->error);
     sqlite3_bind_int(st, 14, run->pid);
     histBindText(st, 15, identity);
+    sqlite3_bind_int64(st, 16, run->bytesProcessed);
     /* a row recorded as ended (skipped, missed) counts at once, in the
      * same transaction (history_stats.c) */
     bool ended = run->outcome != histRunning;
@@ -413,7 +415,8 @@ static bool claimLocked(Hist *hist, const HistRun *run, bool *claimed, int64_t *
 }
 
 static bool finishLocked(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode,
-                         int64_t bytesAdded, const char *snapshotId, const char *error, LbError *err) {
+                         int64_t bytesAdded, int64_t bytesProcessed, const char *snapshotId, const char *error,
+                         LbError *err) {
     if ((int)outcome < 0 || outcome >= HIST_OUTCOME_COUNT)
         return lbErr(err, LB_ERR_ARGS,
                      "unable to record the end of run %lld in history database '%s': unknown "
@@ -421,7 +424,7 @@ static bool finishLocked(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t
                      (long long)rowId, hist->path, (int)outcome);
     sqlite3_stmt *st = histPrepare(hist,
                                    "UPDATE runs SET outcome = ?1, ended_at = ?2, exit_code = ?3, bytes_added = ?4, "
-                                   "snapshot_id = ?5, error = ?6 WHERE id = ?7",
+                                   "snapshot_id = ?5, error = ?6, bytes_processed = ?8 WHERE id = ?7",
                                    "record the end of a run", err);
     if (st == NULL)
         return false;
@@ -432,6 +435,7 @@ static bool finishLocked(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t
     histBindText(st, 5, snapshotId);
     histBindText(st, 6, error);
     sqlite3_bind_int64(st, 7, rowId);
+    sqlite3_bind_int64(st, 8, bytesProcessed);
     /* the row and its counters (history_stats.c) in one transaction */
     bool ok = histExec(hist, "BEGIN IMMEDIATE", "record the end of a run", err);
     if (ok && sqlite3_step(st) != SQLITE_DONE)
@@ -490,6 +494,7 @@ static bool rowRead(sqlite3_stmt *st, HistRun *r) {
     r->snapshotId = columnDup(st, 12);
     r->error = columnDup(st, 13);
     r->pid = sqlite3_column_int(st, 14);
+    r->bytesProcessed = sqlite3_column_int64(st, 15);
     return known && r->runId != NULL && r->job != NULL && r->trigger != NULL;
 }
 
@@ -721,6 +726,8 @@ json_t *histRowsJson(const HistRows *rows) {
         json_object_set_new(o, "attempt", json_integer(r->attempt));
         json_object_set_new(o, "exit_code", r->exitCode == -1 ? json_null() : json_integer(r->exitCode));
         json_object_set_new(o, "bytes_added", r->bytesAdded == -1 ? json_null() : json_integer(r->bytesAdded));
+        json_object_set_new(o, "bytes_processed",
+                            r->bytesProcessed == -1 ? json_null() : json_integer(r->bytesProcessed));
         json_object_set_new(o, "snapshot_id", jsonStringOrNull(r->snapshotId));
         json_object_set_new(o, "error", jsonStringOrNull(r->error));
         json_object_set_new(o, "duration_seconds",
@@ -736,8 +743,9 @@ bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, Lb
 }
 
 bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
-                const char *snapshotId, const char *error, LbError *err) {
-    HIST_LOCKED(finishLocked(hist, rowId, outcome, endedAtMs, exitCode, bytesAdded, snapshotId, error, err));
+                int64_t bytesProcessed, const char *snapshotId, const char *error, LbError *err) {
+    HIST_LOCKED(
+        finishLocked(hist, rowId, outcome, endedAtMs, exitCode, bytesAdded, bytesProcessed, snapshotId, error, err));
 }
 
 bool histLastScheduled(Hist *hist, const char *job, int64_t *scheduledAt, bool *found, LbError *err) {

@@ -49,6 +49,7 @@ typedef struct HistRun {
     int attempt;            /* 1 for the first try of a slot */
     int exitCode;           /* -1 when none */
     int64_t bytesAdded;     /* -1 when unknown */
+    int64_t bytesProcessed; /* bytes the backups read (their total_bytes_processed); -1 when unknown */
     const char *snapshotId; /* NULL when none */
     const char *error;      /* NULL when none; never holds a secret */
     int pid;                /* process running it; 0 when none */
@@ -79,7 +80,7 @@ bool histClaim(Hist *hist, const HistRun *run, bool *claimed, int64_t *rowId, Lb
  * snapshot ID and error (NULL when none). LB_ERR_NOT_FOUND when no row has
  * that id (trimmed meanwhile). */
 bool histFinish(Hist *hist, int64_t rowId, HistOutcome outcome, int64_t endedAtMs, int exitCode, int64_t bytesAdded,
-                const char *snapshotId, const char *error, LbError *err);
+                int64_t bytesProcessed, const char *snapshotId, const char *error, LbError *err);
 
 /* The newest scheduled time of job's scheduled or caught-up runs (any
  * outcome); *found false when there is none. The daemon's catch-up starts
@@ -155,6 +156,7 @@ typedef struct HistCounter {
     uint64_t durationCount;                          /* runs that started and were not skipped or missed */
     double durationSum;                              /* seconds, over those runs */
     uint64_t bytesAdded;                             /* sum of the known bytes added */
+    uint64_t bytesProcessed;                         /* sum of the known bytes read (backups' total_bytes_processed) */
 } HistCounter;
 
 typedef struct HistCounters {

@@ -42,7 +42,9 @@ static const char *const schemaV3 = "CREATE TABLE counters ("
                                     " duration_count INTEGER NOT NULL DEFAULT 0,"
                                     " duration_sum REAL NOT NULL DEFAULT 0," /* seconds */
                                     " bytes_added INTEGER NOT NULL DEFAULT 0,"
+                                    " bytes_processed INTEGER NOT NULL DEFAULT 0,"
                                     " PRIMARY KEY (job, component, outcome));"
+                                    "ALTER TABLE runs ADD COLUMN bytes_processed INTEGER NOT NULL DEFAULT -1;"
                                     "CREATE TABLE scans ("
                                     " id INTEGER PRIMARY KEY,"
                                     " repository TEXT NOT NULL,"
@@ -63,15 +65,19 @@ static char *countSql(const char *filter) {
     }
     char *sql = NULL;
     if (asprintf(&sql,
-                 "INSERT INTO counters (job, component, outcome, count, %sduration_count, duration_sum, bytes_added) "
-                 "SELECT job, comp, outcome, count(*), %ssum(d IS NOT NULL), total(d), total(max(bytes_added, 0)) "
-                 "FROM (SELECT job, COALESCE(component, '') AS comp, outcome, bytes_added, CASE WHEN started_at > 0 "
+                 "INSERT INTO counters (job, component, outcome, count, %sduration_count, duration_sum, bytes_added, "
+                 "bytes_processed) "
+                 "SELECT job, comp, outcome, count(*), %ssum(d IS NOT NULL), total(d), total(max(bytes_added, 0)), "
+                 "total(max(bytes_processed, 0)) "
+                 "FROM (SELECT job, COALESCE(component, '') AS comp, outcome, bytes_added, bytes_processed, CASE WHEN "
+                 "started_at > 0 "
                  "AND ended_at >= started_at AND outcome NOT IN ('skipped', 'missed') THEN (ended_at - started_at) / "
                  "1000.0 END AS d FROM runs WHERE "
                  "outcome != 'running' AND (%s)) WHERE true GROUP BY job, comp, outcome "
                  "ON CONFLICT (job, component, outcome) DO UPDATE SET count = count + excluded.count, %s"
                  "duration_count = duration_count + excluded.duration_count, duration_sum = duration_sum + "
-                 "excluded.duration_sum, bytes_added = bytes_added + excluded.bytes_added",
+                 "excluded.duration_sum, bytes_added = bytes_added + excluded.bytes_added, bytes_processed = "
+                 "bytes_processed + excluded.bytes_processed",
                  cols, sums, filter, updates) < 0)
         return NULL;
     return sql;
@@ -102,11 +108,12 @@ bool histStatsCount(Hist *hist, int64_t rowId, LbError *err) {
 
 static bool listCountersLocked(Hist *hist, HistCounters **out, LbError *err) {
     *out = NULL;
-    sqlite3_stmt *st = histPrepare(hist,
-                                   "SELECT job, component, outcome, count, d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, "
-                                   "d10, d11, duration_count, duration_sum, bytes_added FROM counters ORDER BY job, "
-                                   "component, outcome",
-                                   "list the counters", err);
+    sqlite3_stmt *st =
+        histPrepare(hist,
+                    "SELECT job, component, outcome, count, d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, "
+                    "d10, d11, duration_count, duration_sum, bytes_added, bytes_processed FROM counters ORDER BY job, "
+                    "component, outcome",
+                    "list the counters", err);
     if (st == NULL)
         return false;
     HistCounters *c = calloc(1, sizeof(*c));
@@ -147,6 +154,7 @@ static bool listCountersLocked(Hist *hist, HistCounters **out, LbError *err) {
         r->durationCount = (uint64_t)sqlite3_column_int64(st, 16);
         r->durationSum = sqlite3_column_double(st, 17);
         r->bytesAdded = (uint64_t)sqlite3_column_int64(st, 18);
+        r->bytesProcessed = (uint64_t)sqlite3_column_int64(st, 19);
     }
     if (!ok)
         lbErr(err, LB_ERR_MEMORY, "unable to list the counters in history database '%s': out of memory", hist->path);

@@ -147,6 +147,13 @@ L='job="files",component="files",type="files"'
     ok "files: 2 succeeded runs" || fail "files succeeded: $(grep "runs_total{$L" "$TMP/metrics.txt")"
 [ "$(value "$TMP/metrics.txt" "lifeboat_job_runs_total{$L,outcome=\"failed\"}")" = 0 ] &&
     ok "files: 0 failed runs" || fail "files failed: $(grep "runs_total{$L" "$TMP/metrics.txt")"
+want=$(python3 -c '
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["job"] == "files" and r["outcome"] == "succeeded"]
+print(sum(r["bytes_processed"] or 0 for r in rows))' "$TMP/history.json")
+got=$(grep "^lifeboat_job_processed_bytes_total{$L" "$TMP/metrics.txt" | awk '{ s += $2 } END { printf "%d", s }')
+[ "$want" -gt 0 ] && [ "$got" = "$want" ] && ok "files: processed bytes $got, the sum of the runs' bytes_processed" ||
+    fail "files processed bytes: metric '$got', history '$want'"
 F='job="failing",component="failing",type="command"'
 [ "$(value "$TMP/metrics.txt" "lifeboat_job_runs_total{$F,outcome=\"failed\"}")" = 1 ] &&
     [ "$(value "$TMP/metrics.txt" "lifeboat_job_last_run_status{$F,outcome=\"failed\"}")" = 1 ] &&
@@ -242,6 +249,27 @@ check "promtool check metrics accepts the textfile" promtool check metrics <"$TM
 [ "$(ls -A "$TMP/textfile")" = lifeboat.prom ] && ok "... and left no temporary file" || fail "textfile dir: $(ls -A "$TMP/textfile")"
 [ "$(value "$TMP/textfile/lifeboat.prom" "lifeboat_job_runs_total{$L,outcome=\"succeeded\"}")" = 2 ] &&
     ok "... with the same run counts" || fail "textfile counts: $(grep "runs_total{$L" "$TMP/textfile/lifeboat.prom")"
+
+# a repository out of reach (its password_command never returns) bounds the
+# textfile's fresh scan by monitoring.refresh: `lifeboat run` still ends
+new_repo "$TMP/stuckrepo" || fail "init the stuck repository"
+python3 - "$CFG" "$TMP/stuck.yaml" "$TMP" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+text = text.replace("repositories:\n", "repositories:\n  stuck:\n    url: %s/stuckrepo\n    password_command: sleep 300\n" % sys.argv[3], 1)
+text = text.replace("textfile: %s/textfile/lifeboat.prom" % sys.argv[3], "textfile: %s/textfile/stuck.prom" % sys.argv[3])
+open(sys.argv[2], "w").write(text)
+PY
+t0=$(date +%s)
+env -u LIFEBOAT_PASSWORD "$LB" run files --config "$TMP/stuck.yaml" >"$TMP/stuck.out" 2>&1
+rc=$? took=$(($(date +%s) - t0))
+[ "$rc" -eq 0 ] && [ "$took" -lt 40 ] && ok "a repository out of reach delays lifeboat run by at most monitoring.refresh (took $took s)" ||
+    fail "run with a stuck repository: exit $rc after $took s: $(tail -3 "$TMP/stuck.out")"
+grep -q "did not end within 10 s" "$TMP/stuck.out" && [ -s "$TMP/textfile/stuck.prom" ] &&
+    ok "... it says so, and the textfile is written from the last saved scans" ||
+    fail "... warning/textfile: $(tail -3 "$TMP/stuck.out")"
+pgrep -f "^sleep 300" >/dev/null && fail "the scan's password_command was left running" ||
+    ok "... and the scan's process group is gone"
 
 # ------------------------------------------------------------ the daemon
 "$LB" daemon --config "$CFG" >"$TMP/daemon.log" 2>&1 &

@@ -372,6 +372,34 @@ static void testEnvironment(void **state) {
     unsetenv("LIFEBOAT_S3_REGION");
 }
 
+/* A password source given as an option is not overridden by one in the
+ * environment: a configuration file's password_command (passed as
+ * --password-command) wins over a LIFEBOAT_PASSWORD_FILE the daemon has. */
+static void testPasswordOptionBeatsEnvironment(void **state) {
+    (void)state;
+    setenv("LIFEBOAT_PASSWORD_FILE", "/env-pw", 1);
+    CfgValues *cfg = parse("snapshots", "--password-command", "pass show main", NULL);
+    const CfgRepository *r = cfgRepository(cfg, false);
+    assert_null(r->passwordFile);
+    assert_string_equal(r->passwordCommand, "pass show main");
+    assert_true(r->passwordGiven);
+    cfgValuesFree(cfg);
+    /* from the environment only: as before */
+    cfg = parse("snapshots", NULL);
+    r = cfgRepository(cfg, false);
+    assert_string_equal(r->passwordFile, "/env-pw");
+    assert_false(r->passwordGiven);
+    cfgValuesFree(cfg);
+    unsetenv("LIFEBOAT_PASSWORD_FILE");
+    setenv("LIFEBOAT_PASSWORD_COMMAND", "echo env", 1);
+    cfg = parse("snapshots", "--password-file", "/opt-pw", NULL);
+    r = cfgRepository(cfg, false);
+    assert_string_equal(r->passwordFile, "/opt-pw");
+    assert_null(r->passwordCommand);
+    cfgValuesFree(cfg);
+    unsetenv("LIFEBOAT_PASSWORD_COMMAND");
+}
+
 static void testHelp(void **state) {
     (void)state;
     CfgValues *cfg = parse("backup", "--pg", "--help", NULL);
@@ -408,10 +436,19 @@ static void testHelp(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testTableWellFormed), cmocka_unit_test(testSameNamePerVerb), cmocka_unit_test(testDefaults),
-        cmocka_unit_test(testTypes),           cmocka_unit_test(testRanges),          cmocka_unit_test(testLists),
-        cmocka_unit_test(testForms),           cmocka_unit_test(testDashDash),        cmocka_unit_test(testVariants),
-        cmocka_unit_test(testErrors),          cmocka_unit_test(testEnvironment),     cmocka_unit_test(testHelp),
+        cmocka_unit_test(testTableWellFormed),
+        cmocka_unit_test(testSameNamePerVerb),
+        cmocka_unit_test(testDefaults),
+        cmocka_unit_test(testTypes),
+        cmocka_unit_test(testRanges),
+        cmocka_unit_test(testLists),
+        cmocka_unit_test(testForms),
+        cmocka_unit_test(testDashDash),
+        cmocka_unit_test(testVariants),
+        cmocka_unit_test(testErrors),
+        cmocka_unit_test(testEnvironment),
+        cmocka_unit_test(testPasswordOptionBeatsEnvironment),
+        cmocka_unit_test(testHelp),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

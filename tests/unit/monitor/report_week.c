@@ -87,7 +87,8 @@ static void record(Hist *h, const char *job, const char *component, int64_t slot
     if (!histClaim(h, &r, &claimed, &id, &err) || !claimed)
         die("unable to claim a run", &err);
     if (!notStarted && !histFinish(h, id, o, slot * 1000 + 150 + (int64_t)(f.seconds * 1000),
-                                   o == histSucceeded ? 0 : 1, o == histSucceeded ? f.bytes : -1, NULL, error, &err))
+                                   o == histSucceeded ? 0 : 1, o == histSucceeded ? f.bytes : -1,
+                                   o == histSucceeded && f.bytes > 0 ? f.bytes * 20 : -1, NULL, error, &err))
         die("unable to finish a run", &err);
 }
 

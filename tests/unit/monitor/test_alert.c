@@ -2,7 +2,8 @@
  * test_alert.c - the alerts' pure logic (monitor/alert.h, alert_sched.h) and
  * the notification bodies (monitor/notify.h): one alert per condition until
  * it clears, reminders, one "recovered"; the conditions of a recorded run
- * and of the facts; the Slack, webhook and email bodies; the state file.
+ * and of the facts; the Slack, webhook and email bodies; the state file;
+ * the deadline of the daemon's repository scan (monitor/serve.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,16 +13,20 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/timeutil.h"
 #include "monitor/alert.h"
 #include "monitor/alert_sched.h"
 #include "monitor/facts.h"
 #include "monitor/notify.h"
+#include "monitor/serve.h"
 
 static char dir[64];
 
@@ -157,6 +162,31 @@ static void testConfigAndWants(void **state) {
     assert_true(notifyWants(ops, "report"));
     assert_false(notifyWants(ops, "recovered"));
     cfgFileFree(f);
+}
+
+/* An smtp_url with credentials in it is refused without echoing it: the
+ * password reached the error (and the daemon's log on a reload). */
+static void testSmtpUrlSecretNotEchoed(void **state) {
+    (void)state;
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "state: %s/state\nrepositories:\n  main:\n    url: /tmp/x\n    password_command: echo pw\n"
+                         "notifications:\n  ops:\n    type: email\n"
+                         "    smtp_url: smtp://alice:s3cret-pw@127.0.0.1:2525\n    from: lb@example.org\n"
+                         "    to: [a@example.org]\n",
+                         dir) > 0);
+    char *path = writeFile("smtp-secret.yaml", text);
+    free(text);
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *f = cfgFileLoad(path, &messages, &err);
+    assert_null(f);
+    char all[8192];
+    snprintf(all, sizeof(all), "%s\n%s", err.msg, messages ? messages : "");
+    assert_non_null(strstr(all, "smtp_url"));
+    assert_null(strstr(all, "s3cret-pw"));
+    free(messages);
+    free(path);
 }
 
 static void testConditionsOfRun(void **state) {
@@ -346,6 +376,31 @@ static void testSlack(void **state) {
     free(s);
 }
 
+/* A body longer than Slack's section limit is cut at a character's start
+ * and ends in "..." (it was cut at 2,047 bytes, inside a character, and
+ * the section was lost). */
+static void testSlackLongBody(void **state) {
+    (void)state;
+    char body[6001];
+    for (size_t i = 0; i < 3000; i++)
+        memcpy(body + 2 * i, "\xc3\xa9", 2); /* e acute */
+    body[6000] = '\0';
+    NotifyMessage m = msg;
+    m.text = body;
+    char *s = notifySlackJson(&m);
+    json_error_t je;
+    json_t *o = json_loads(s, 0, &je);
+    assert_non_null(o);
+    json_t *section = json_array_get(json_object_get(o, "blocks"), 1);
+    const char *t = json_string_value(json_object_get(json_object_get(section, "text"), "text"));
+    assert_non_null(t);
+    size_t n = strlen(t);
+    assert_true(n > 2900 && n < 2990);
+    assert_string_equal(t + n - 3, "...");
+    json_decref(o);
+    free(s);
+}
+
 static void testWebhook(void **state) {
     (void)state;
     char *s = notifyWebhookJson(&msg);
@@ -459,16 +514,62 @@ static void testSendErrors(void **state) {
     free(urlPath);
 }
 
+/* the scan of the daemon's child: it does not end while the test runs
+ * (bounded, so that a failed test leaves no process behind for long) */
+static void scanHangs(const CfgFile *cfg, int64_t nowMs) {
+    (void)cfg;
+    (void)nowMs;
+    sleep(30);
+}
+
+/* monitor/serve.c: with nothing else to wake the loop (no job due, no
+ * listener), its wait ended when the scan that hangs was started, not by
+ * the scan's kill deadline: the scan was never killed, no other ran. */
+static void testHungScanWakes(void **state) {
+    (void)state;
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "state: %s/state\nrepositories:\n  main:\n    url: /tmp/x\n    password_command: echo pw\n"
+                         "components:\n  app:\n    type: command\n    command: [true]\n    filename: a\n",
+                         dir) > 0);
+    CfgFile *cfg = loadText("serve.yaml", text);
+    free(text);
+    MonServe *s = monServeNew(scanHangs);
+    assert_non_null(s);
+    LbError err = {0};
+    assert_true(monServeConfigure(s, cfg, &err));
+    const SchedHooks *h = monServeHooks(s);
+    struct pollfd fds[4];
+    int64_t now = lbNowNs() / 1000000, wake = INT64_MAX;
+    size_t n = h->prepareWait(h->ctx, fds, 4, now, &wake);
+    monServeFree(s); /* SIGTERM to the scan */
+    int status = 0;
+    assert_true(wait(&status) > 0);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(n, 1); /* the scan's pipe */
+    /* the deadline: twice the refresh (5m), at least 10 minutes */
+    assert_true(wake <= now + 600 * 1000 + 5000);
+    cfgFileFree(cfg);
+}
+
 int main(void) {
     snprintf(dir, sizeof(dir), "/tmp/lifeboat-test-alert-XXXXXX");
     if (mkdtemp(dir) == NULL)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testOnePerCondition),   cmocka_unit_test(testMessages),
-        cmocka_unit_test(testConfigAndWants),    cmocka_unit_test(testConditionsOfRun),
-        cmocka_unit_test(testConditionsOfFacts), cmocka_unit_test(testSlack),
-        cmocka_unit_test(testWebhook),           cmocka_unit_test(testEmail),
-        cmocka_unit_test(testStateFile),         cmocka_unit_test(testSendErrors),
+        cmocka_unit_test(testOnePerCondition),
+        cmocka_unit_test(testMessages),
+        cmocka_unit_test(testConfigAndWants),
+        cmocka_unit_test(testConditionsOfRun),
+        cmocka_unit_test(testConditionsOfFacts),
+        cmocka_unit_test(testSlack),
+        cmocka_unit_test(testSlackLongBody),
+        cmocka_unit_test(testWebhook),
+        cmocka_unit_test(testEmail),
+        cmocka_unit_test(testStateFile),
+        cmocka_unit_test(testSendErrors),
+        cmocka_unit_test(testHungScanWakes),
+        cmocka_unit_test(testSmtpUrlSecretNotEchoed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -144,7 +144,8 @@ static void run(Hist *h, const char *job, const char *component, int64_t slot, H
     int64_t id = 0;
     if (!histClaim(h, &r, &claimed, &id, &err) || !claimed)
         fail_msg("histClaim: %s", err.msg);
-    if (!notStarted && !histFinish(h, id, o, slot * 1000 + (int64_t)(seconds * 1000), 0, bytes, NULL, error, &err))
+    if (!notStarted && !histFinish(h, id, o, slot * 1000 + (int64_t)(seconds * 1000), 0, bytes,
+                                   bytes > 0 ? bytes * 10 : -1, NULL, error, &err))
         fail_msg("histFinish: %s", err.msg);
 }
 

@@ -93,7 +93,8 @@ static int64_t claimOk(Hist *h, const HistRun *r) {
 static void finishOk(Hist *h, int64_t id, HistOutcome o, int64_t endedAtMs) {
     LbError err = {0};
     if (!histFinish(h, id, o, endedAtMs, o == histSucceeded ? 0 : 1, o == histSucceeded ? 42 : -1,
-                    o == histSucceeded ? "abcd" : NULL, o == histSucceeded ? NULL : "it broke", &err))
+                    o == histSucceeded ? 4200 : -1, o == histSucceeded ? "abcd" : NULL,
+                    o == histSucceeded ? NULL : "it broke", &err))
         fail_msg("histFinish: %s", err.msg);
 }
 
@@ -144,7 +145,7 @@ static void test_claim_finish_list_roundtrip(void **state) {
     histRowsFree(rows);
 
     LbError err = {0};
-    assert_true(histFinish(h, id, histSucceeded, T0 * 1000 + 5120, 0, 1234, "0123abcd", NULL, &err));
+    assert_true(histFinish(h, id, histSucceeded, T0 * 1000 + 5120, 0, 1234, 98765, "0123abcd", NULL, &err));
     rows = listOk(h, NULL);
     assert_int_equal(rows->count, 1);
     const HistRun *g = &rows->rows[0];
@@ -159,13 +160,14 @@ static void test_claim_finish_list_roundtrip(void **state) {
     assert_int_equal(g->attempt, 1);
     assert_int_equal(g->exitCode, 0);
     assert_int_equal(g->bytesAdded, 1234);
+    assert_int_equal(g->bytesProcessed, 98765);
     assert_string_equal(g->snapshotId, "0123abcd");
     assert_null(g->error);
     assert_int_equal(g->pid, getpid());
     histRowsFree(rows);
 
     /* finishing a row that does not exist is an error, not a silent no-op */
-    assert_false(histFinish(h, id + 100, histFailed, T0 * 1000, 1, -1, NULL, "x", &err));
+    assert_false(histFinish(h, id + 100, histFailed, T0 * 1000, 1, -1, -1, NULL, "x", &err));
     assert_int_equal(err.code, LB_ERR_NOT_FOUND);
     histFree(h);
 }
@@ -276,7 +278,7 @@ static int concurrentChild(const char *stateDir, const char *job, int ready, int
         int64_t id = 0;
         lbErrorClear(&err);
         if (!histClaim(h, &r, &claimed, &id, &err) || !claimed ||
-            !histFinish(h, id, histSucceeded, (T0 + i) * 1000 + 10, 0, i, NULL, NULL, &err)) {
+            !histFinish(h, id, histSucceeded, (T0 + i) * 1000 + 10, 0, i, -1, NULL, NULL, &err)) {
             fprintf(stderr, "# child %s row %d: %s\n", job, i, err.msg[0] ? err.msg : "claim refused");
             histFree(h);
             return 3;
@@ -349,7 +351,7 @@ static void *threadWriter(void *p) {
         bool claimed = false;
         int64_t id = 0;
         if (!histClaim(a->hist, &r, &claimed, &id, &err) || !claimed ||
-            !histFinish(a->hist, id, histSucceeded, (T0 + i) * 1000 + 1, 0, 0, NULL, NULL, &err) ||
+            !histFinish(a->hist, id, histSucceeded, (T0 + i) * 1000 + 1, 0, 0, -1, NULL, NULL, &err) ||
             !histTrim(a->hist, a->job, 1000, 1000, 0, (T0 + i) * 1000, &err))
             snprintf(a->msg, sizeof(a->msg), "%s row %d: %s", a->job, i, claimed ? err.msg : "claim refused");
     }
@@ -530,7 +532,7 @@ static void test_json_shape(void **state) {
     HistRun r = scheduledRun("database@2026-12-03T10:15:00Z", "database", T0, T0 * 1000 + 500);
     int64_t id = claimOk(h, &r);
     LbError err = {0};
-    assert_true(histFinish(h, id, histTimedOut, T0 * 1000 + 90750, 124, 2048, NULL, "timed out after 90 s", &err));
+    assert_true(histFinish(h, id, histTimedOut, T0 * 1000 + 90750, 124, 2048, -1, NULL, "timed out after 90 s", &err));
     HistRun m = scheduledRun("job@manual-2026-12-03T10:20:00.000Z", "job", 0, (T0 + 300) * 1000);
     m.trigger = "manual";
     m.component = NULL;
@@ -547,9 +549,22 @@ static void test_json_shape(void **state) {
     assert_true(json_is_array(a));
     assert_int_equal(json_array_size(a), 2);
 
-    const char *keys[] = {"id",           "run_id",      "job",         "component", "trigger",
-                          "scheduled_at", "started_at",  "ended_at",    "outcome",   "attempt",
-                          "exit_code",    "bytes_added", "snapshot_id", "error",     "duration_seconds"};
+    const char *keys[] = {"id",
+                          "run_id",
+                          "job",
+                          "component",
+                          "trigger",
+                          "scheduled_at",
+                          "started_at",
+                          "ended_at",
+                          "outcome",
+                          "attempt",
+                          "exit_code",
+                          "bytes_added",
+                          "snapshot_id",
+                          "error",
+                          "duration_seconds",
+                          "bytes_processed"};
     json_t *o = json_array_get(a, 0);
     assert_int_equal(json_object_size(o), sizeof(keys) / sizeof(keys[0]));
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

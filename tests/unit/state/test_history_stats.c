@@ -79,8 +79,8 @@ static void runOnce(Hist *h, const char *job, const char *component, int64_t slo
     assert_true(claimed);
     if (notStarted)
         return;
-    if (!histFinish(h, id, o, slot * 1000 + (int64_t)(seconds * 1000), o == histSucceeded ? 0 : 1, bytes, NULL,
-                    o == histSucceeded ? NULL : "it broke", &err))
+    if (!histFinish(h, id, o, slot * 1000 + (int64_t)(seconds * 1000), o == histSucceeded ? 0 : 1, bytes,
+                    bytes > 0 ? bytes * 3 : -1, NULL, o == histSucceeded ? NULL : "it broke", &err))
         fail_msg("histFinish: %s", err.msg);
 }
 
@@ -217,7 +217,10 @@ static void test_upgrade_from_v2_seeds(void **state) {
     sqlite3 *raw = NULL;
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
     assert_int_equal(
-        sqlite3_exec(raw, "DROP TABLE counters; DROP TABLE scans; PRAGMA user_version = 2", NULL, NULL, NULL),
+        sqlite3_exec(raw,
+                     "DROP TABLE counters; DROP TABLE scans; ALTER TABLE runs DROP COLUMN bytes_processed; "
+                     "PRAGMA user_version = 2",
+                     NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(raw);
     h = openOk(*state);
@@ -225,6 +228,7 @@ static void test_upgrade_from_v2_seeds(void **state) {
     assert_int_equal(c->count, 3);
     assert_int_equal(find(c, "database", "database", histSucceeded)->count, 1);
     assert_int_equal(find(c, "database", "database", histSucceeded)->bytesAdded, 7);
+    assert_int_equal(find(c, "database", "database", histSucceeded)->bytesProcessed, 0); /* not known in version 2 */
     assert_int_equal(find(c, "database", "database", histSucceeded)->durationBuckets[1], 1);
     assert_int_equal(find(c, "database", "database", histFailed)->count, 1);
     assert_int_equal(find(c, "database", "database", histMissed)->count, 1);
@@ -233,6 +237,7 @@ static void test_upgrade_from_v2_seeds(void **state) {
     runOnce(h, "database", "database", T0 + 180, histSucceeded, 3.0, 1);
     c = countersOk(h);
     assert_int_equal(find(c, "database", "database", histSucceeded)->count, 2);
+    assert_int_equal(find(c, "database", "database", histSucceeded)->bytesProcessed, 3);
     histCountersFree(c);
     histFree(h);
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
