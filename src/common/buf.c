@@ -88,6 +88,15 @@ void lbBufAppendStr(LbBuf *b, const char *s) {
     lbBufAppend(b, s, strlen(s));
 }
 
+void lbBufPrintf(LbBuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = lbXvasprintf(fmt, ap);
+    va_end(ap);
+    lbBufAppendStr(b, s);
+    free(s);
+}
+
 void lbBufClear(LbBuf *b) {
     b->len = 0;
 }

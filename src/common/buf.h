@@ -30,6 +30,8 @@ char *lbXvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1,
 void lbBufReserve(LbBuf *b, size_t extra);
 void lbBufAppend(LbBuf *b, const void *data, size_t len);
 void lbBufAppendStr(LbBuf *b, const char *s);
+/* Append printf-formatted text. */
+void lbBufPrintf(LbBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void lbBufClear(LbBuf *b);
 void lbBufFree(LbBuf *b);
 /* Hand the data to the caller (who must free() it) and reset the buffer. */

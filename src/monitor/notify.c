@@ -32,16 +32,6 @@ bool notifyWants(const CfgNotification *n, const char *event) {
 
 /* ---- bodies ---- */
 
-static void notifyBufF(LbBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notifyBufF(LbBuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = lbXvasprintf(fmt, ap);
-    va_end(ap);
-    lbBufAppendStr(b, s);
-    free(s);
-}
-
 static void notifyTime(int64_t ms, char *out, size_t n) {
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
@@ -190,26 +180,26 @@ char *notifyEmailText(const CfgNotification *n, const NotifyMessage *m, int64_t 
     uint64_t rnd = 0;
     if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
         rnd = (uint64_t)nowMs * 2654435761u ^ (uint64_t)getpid();
-    notifyBufF(&b, "Date: %s\r\nFrom: <%s>\r\nTo: ", date, n->from);
+    lbBufPrintf(&b, "Date: %s\r\nFrom: <%s>\r\nTo: ", date, n->from);
     for (size_t i = 0; i < n->toCount; i++)
-        notifyBufF(&b, "%s<%s>", i ? ", " : "", n->to[i]);
-    notifyBufF(&b, "\r\nMessage-ID: <%lld.%016llx.lifeboat@%s>\r\nSubject: ", (long long)nowMs, (unsigned long long)rnd,
-               strchr(n->from, '@') + 1);
+        lbBufPrintf(&b, "%s<%s>", i ? ", " : "", n->to[i]);
+    lbBufPrintf(&b, "\r\nMessage-ID: <%lld.%016llx.lifeboat@%s>\r\nSubject: ", (long long)nowMs,
+                (unsigned long long)rnd, strchr(n->from, '@') + 1);
     notifyHeaderValue(&b, m->subject);
     lbBufAppendStr(&b, "\r\nMIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n");
     if (m->event)
-        notifyBufF(&b, "X-Lifeboat-Event: %s%s%s\r\n", m->event, m->state ? "; state=" : "", m->state ? m->state : "");
+        lbBufPrintf(&b, "X-Lifeboat-Event: %s%s%s\r\n", m->event, m->state ? "; state=" : "", m->state ? m->state : "");
     if (m->html) {
         char boundary[64];
         snprintf(boundary, sizeof(boundary), "lifeboat-%016llx", (unsigned long long)rnd);
-        notifyBufF(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
-        notifyBufF(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-                   boundary);
+        lbBufPrintf(&b, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", boundary);
+        lbBufPrintf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+                    boundary);
         notifyPlainBody(&b, m);
-        notifyBufF(&b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
-                   boundary);
+        lbBufPrintf(&b, "--%s\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+                    boundary);
         notifyCrlf(&b, m->html);
-        notifyBufF(&b, "--%s--\r\n", boundary);
+        lbBufPrintf(&b, "--%s--\r\n", boundary);
     } else {
         lbBufAppendStr(&b, "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
         notifyPlainBody(&b, m);

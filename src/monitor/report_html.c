@@ -78,24 +78,23 @@ static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *
     char maxText[32] = "";
     if (max > 0)
         fmtValue(max, unit, maxText, sizeof(maxText));
-    monBufPrintf(b, "<figure><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", w, h, w, h);
-    monBufPrintf(b, "<text x=\"%d\" y=\"11\" font-size=\"10\" fill=\"#555\">max %s</text>", left,
-                 max > 0 ? maxText : "-");
-    monBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">30 d ago</text>", left, h - 3);
-    monBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\" text-anchor=\"end\">now</text>", w - 4,
-                 h - 3);
+    lbBufPrintf(b, "<figure><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">", w, h, w, h);
+    lbBufPrintf(b, "<text x=\"%d\" y=\"11\" font-size=\"10\" fill=\"#555\">max %s</text>", left,
+                max > 0 ? maxText : "-");
+    lbBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">30 d ago</text>", left, h - 3);
+    lbBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\" text-anchor=\"end\">now</text>", w - 4,
+                h - 3);
     if (s->count == 0) {
-        monBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#999\" text-anchor=\"middle\">no data</text>",
-                     w / 2, top + ph / 2);
+        lbBufPrintf(b, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#999\" text-anchor=\"middle\">no data</text>",
+                    w / 2, top + ph / 2);
     } else {
         double sx = (double)(w - 2 * left) / (double)(x1 - x0), sy = max > 0 ? (double)ph / max : 0;
         if (objective > 0) {
             double y = top + ph - objective * sy;
-            monBufPrintf(
-                b,
-                "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#c62828\" stroke-dasharray=\"4 3\">"
-                "<title>objective</title></line>",
-                left, y, w - left, y);
+            lbBufPrintf(b,
+                        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#c62828\" stroke-dasharray=\"4 3\">"
+                        "<title>objective</title></line>",
+                        left, y, w - left, y);
         }
         if (style == chartLine)
             lbBufAppendStr(b, "<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"");
@@ -104,12 +103,12 @@ static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *
             if (x < left)
                 x = left;
             if (style == chartBars)
-                monBufPrintf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"2\" height=\"%.1f\" fill=\"#1565c0\"/>", x, y,
-                             top + ph - y);
+                lbBufPrintf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"2\" height=\"%.1f\" fill=\"#1565c0\"/>", x, y,
+                            top + ph - y);
             else if (style == chartDots)
-                monBufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#1565c0\"/>", x, y);
+                lbBufPrintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"#1565c0\"/>", x, y);
             else
-                monBufPrintf(b, "%s%.1f,%.1f", i ? " " : "", x, y);
+                lbBufPrintf(b, "%s%.1f,%.1f", i ? " " : "", x, y);
         }
         if (style == chartLine)
             lbBufAppendStr(b, "\"/>");
@@ -120,7 +119,7 @@ static void chart(LbBuf *b, const MonReport *r, const MonSeries *s, const char *
 }
 
 static void row(LbBuf *b, const char *label, const char *cls, const char *value) {
-    monBufPrintf(b, "<tr><th>%s</th><td%s%s%s>", label, cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+    lbBufPrintf(b, "<tr><th>%s</th><td%s%s%s>", label, cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
     esc(b, value);
     lbBufAppendStr(b, "</td></tr>");
 }
@@ -131,14 +130,14 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
     lbBufAppendStr(b, health);
     lbBufAppendStr(b, "\" data-component=\"");
     esc(b, c->name);
-    monBufPrintf(b, "\" data-health=\"%s\"><h2>", health);
+    lbBufPrintf(b, "\" data-health=\"%s\"><h2>", health);
     esc(b, c->name);
-    monBufPrintf(b, " <span class=\"muted\">(%s", monTypeName(c->type));
+    lbBufPrintf(b, " <span class=\"muted\">(%s", monTypeName(c->type));
     if (c->repository) {
         lbBufAppendStr(b, ", repository ");
         esc(b, c->repository);
     }
-    monBufPrintf(b, ")</span> <span class=\"badge health %s\">%s</span></h2><table>", health, health);
+    lbBufPrintf(b, ")</span> <span class=\"badge health %s\">%s</span></h2><table>", health, health);
     char v[512], a[64], w[64];
     snprintf(v, sizeof(v), "%u: %u succeeded, %u failed, %u not started", c->runs, c->successes, c->failures,
              c->notStarted);
@@ -163,16 +162,16 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
         monFormatSpan(c->rpoAchieved, a, sizeof(a));
     else
         snprintf(a, sizeof(a), "%s", c->scanned ? "nothing restorable" : "unknown");
-    monBufPrintf(b, "<tr><th>achieved RPO</th><td><span class=\"rpo-achieved\" data-seconds=\"");
+    lbBufPrintf(b, "<tr><th>achieved RPO</th><td><span class=\"rpo-achieved\" data-seconds=\"");
     if (c->rpoAchieved >= 0)
-        monBufPrintf(b, "%.0f", c->rpoAchieved);
+        lbBufPrintf(b, "%.0f", c->rpoAchieved);
     lbBufAppendStr(b, "\">");
     esc(b, a);
     lbBufAppendStr(b, "</span>");
     if (c->rpoObjective >= 0) {
         monFormatSpan((double)c->rpoObjective, w, sizeof(w));
-        monBufPrintf(b, " <span class=\"rpo-objective\" data-seconds=\"%lld\">(objective %s)</span>",
-                     (long long)c->rpoObjective, w);
+        lbBufPrintf(b, " <span class=\"rpo-objective\" data-seconds=\"%lld\">(objective %s)</span>",
+                    (long long)c->rpoObjective, w);
     }
     lbBufAppendStr(b, "</td></tr>");
     monFormatWhenNs(c->newestRestorableNs, a, sizeof(a));
@@ -209,9 +208,9 @@ static void component(LbBuf *b, const MonReport *r, const MonReportComponent *c,
         if (!any)
             lbBufAppendStr(b, "<ul class=\"recs\">");
         any = true;
-        monBufPrintf(b, "<li data-kind=\"%s\" data-severity=\"%s\"><span class=\"badge %s\">%s</span> ",
-                     monRecKindName(rec->kind), monHealthName(rec->severity), monHealthName(rec->severity),
-                     monHealthName(rec->severity));
+        lbBufPrintf(b, "<li data-kind=\"%s\" data-severity=\"%s\"><span class=\"badge %s\">%s</span> ",
+                    monRecKindName(rec->kind), monHealthName(rec->severity), monHealthName(rec->severity),
+                    monHealthName(rec->severity));
         esc(b, rec->text);
         lbBufAppendStr(b, "</li>");
     }
@@ -233,19 +232,19 @@ char *monReportRenderHtml(const MonReport *r) {
     const char *health = monHealthName(r->health);
     lbBufAppendStr(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>lifeboat: ");
     esc(&b, r->configName);
-    monBufPrintf(&b, " %s</title><style>%s</style></head><body class=\"%s\" data-health=\"%s\"><h1>lifeboat: ", health,
-                 css, health, health);
+    lbBufPrintf(&b, " %s</title><style>%s</style></head><body class=\"%s\" data-health=\"%s\"><h1>lifeboat: ", health,
+                css, health, health);
     esc(&b, r->configName);
-    monBufPrintf(&b, " <span class=\"badge health %s\">%s</span></h1><p class=\"muted\">", health, health);
+    lbBufPrintf(&b, " <span class=\"badge health %s\">%s</span></h1><p class=\"muted\">", health, health);
     esc(&b, r->host);
-    monBufPrintf(&b, ", %s, the last %s</p>", when, period);
+    lbBufPrintf(&b, ", %s, the last %s</p>", when, period);
     if (r->recCount) {
         lbBufAppendStr(&b, "<h2>Recommendations</h2><ul class=\"recs\" id=\"recommendations\">");
         for (size_t i = 0; i < r->recCount; i++) {
             const MonRecommendation *rec = &r->recs[i];
             const char *sev = monHealthName(rec->severity);
-            monBufPrintf(&b, "<li data-kind=\"%s\" data-severity=\"%s\"><span class=\"badge %s\">%s</span> ",
-                         monRecKindName(rec->kind), sev, sev, sev);
+            lbBufPrintf(&b, "<li data-kind=\"%s\" data-severity=\"%s\"><span class=\"badge %s\">%s</span> ",
+                        monRecKindName(rec->kind), sev, sev, sev);
             esc(&b, rec->text);
             lbBufAppendStr(&b, "</li>");
         }
@@ -274,8 +273,7 @@ char *monReportRenderHtml(const MonReport *r) {
         esc(&b, rr->name);
         lbBufAppendStr(&b, "</td><td>");
         esc(&b, !rr->scanned ? "not scanned" : rr->ok ? "ok" : rr->error ? rr->error : "unreadable");
-        monBufPrintf(&b, "</td><td>%s</td><td>%s</td><td>%llu</td></tr>", size, grew,
-                     (unsigned long long)rr->snapshots);
+        lbBufPrintf(&b, "</td><td>%s</td><td>%s</td><td>%llu</td></tr>", size, grew, (unsigned long long)rr->snapshots);
     }
     lbBufAppendStr(&b, "</table></body></html>\n");
     lbBufAppend(&b, "", 1);

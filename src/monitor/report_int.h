@@ -8,8 +8,6 @@
 #include "common/buf.h"
 #include "monitor/report.h"
 
-/* printf onto b */
-void monBufPrintf(LbBuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "2026-12-03 05:45 UTC"; "never" for 0 */
 void monFormatWhenNs(int64_t ns, char *out, size_t n);
 /* "15 min (objective 15 min)", "none restorable", ...: the achieved RPO cell */

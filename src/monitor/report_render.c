@@ -13,15 +13,6 @@
 #include "job/report.h"
 #include "monitor/report_int.h"
 
-void monBufPrintf(LbBuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = lbXvasprintf(fmt, ap);
-    va_end(ap);
-    lbBufAppendStr(b, s);
-    free(s);
-}
-
 void monFormatWhenNs(int64_t ns, char *out, size_t n) {
     if (ns <= 0) {
         snprintf(out, n, "never");
@@ -203,19 +194,19 @@ static void textHeader(const MonReport *r, LbBuf *b, const char *period, bool ma
     unsigned crit = 0, warn = 0;
     for (size_t i = 0; i < r->recCount; i++)
         r->recs[i].severity == monHealthCritical ? crit++ : warn++;
-    monBufPrintf(b, "%slifeboat report: %s on %s, %s, the last %s\n\n", markdown ? "# " : "", r->configName, r->host,
-                 when, period);
-    monBufPrintf(b, "%s%s%s (%u critical, %u warning)\n", markdown ? "**Health: " : "Health: ",
-                 r->health == monHealthOk        ? "OK"
-                 : r->health == monHealthWarning ? "WARNING"
-                                                 : "CRITICAL",
-                 markdown ? "**" : "", crit, warn);
+    lbBufPrintf(b, "%slifeboat report: %s on %s, %s, the last %s\n\n", markdown ? "# " : "", r->configName, r->host,
+                when, period);
+    lbBufPrintf(b, "%s%s%s (%u critical, %u warning)\n", markdown ? "**Health: " : "Health: ",
+                r->health == monHealthOk        ? "OK"
+                : r->health == monHealthWarning ? "WARNING"
+                                                : "CRITICAL",
+                markdown ? "**" : "", crit, warn);
     if (r->recCount)
-        monBufPrintf(b, "\n%sRecommendations\n%s", markdown ? "## " : "", markdown ? "\n" : "");
+        lbBufPrintf(b, "\n%sRecommendations\n%s", markdown ? "## " : "", markdown ? "\n" : "");
     for (size_t i = 0; i < r->recCount; i++) {
         const char *sev = r->recs[i].severity == monHealthCritical ? "critical" : "warning";
         if (markdown) {
-            monBufPrintf(b, "- **%s** %s\n", sev, r->recs[i].text);
+            lbBufPrintf(b, "- **%s** %s\n", sev, r->recs[i].text);
         } else {
             char prefix[32];
             snprintf(prefix, sizeof(prefix), "  %-10s ", sev);
@@ -234,16 +225,16 @@ static char *renderText(const MonReport *r, bool markdown) {
         const MonReportComponent *c = &r->components[i];
         size_t n = componentLines(r, c, period, lines);
         if (markdown) {
-            monBufPrintf(&b, "\n## %s (%s): %s\n\n| | |\n|---|---|\n", c->name, monTypeName(c->type),
-                         monHealthName(c->health));
+            lbBufPrintf(&b, "\n## %s (%s): %s\n\n| | |\n|---|---|\n", c->name, monTypeName(c->type),
+                        monHealthName(c->health));
             for (size_t l = 0; l < n; l++)
-                monBufPrintf(&b, "| %s | %s |\n", lines[l].label, lines[l].value);
+                lbBufPrintf(&b, "| %s | %s |\n", lines[l].label, lines[l].value);
         } else {
             char head[128];
             snprintf(head, sizeof(head), "%s (%s)", c->name, monTypeName(c->type));
-            monBufPrintf(&b, "\n%-60s %s\n", head, monHealthName(c->health));
+            lbBufPrintf(&b, "\n%-60s %s\n", head, monHealthName(c->health));
             for (size_t l = 0; l < n; l++)
-                monBufPrintf(&b, "  %-18s %s\n", lines[l].label, lines[l].value);
+                lbBufPrintf(&b, "  %-18s %s\n", lines[l].label, lines[l].value);
             for (size_t k = 0; k < r->recCount; k++) {
                 const MonRecommendation *rec = &r->recs[k];
                 if (rec->component && strcmp(rec->component, c->name) == 0)
@@ -251,19 +242,19 @@ static char *renderText(const MonReport *r, bool markdown) {
             }
         }
     }
-    monBufPrintf(&b, markdown ? "\n## Repositories\n\n| repository | state | size | snapshots |\n|---|---|---|---|\n"
-                              : "\nRepositories\n");
+    lbBufPrintf(&b, markdown ? "\n## Repositories\n\n| repository | state | size | snapshots |\n|---|---|---|---|\n"
+                             : "\nRepositories\n");
     for (size_t i = 0; i < r->repositoryCount; i++) {
         const MonReportRepository *rr = &r->repositories[i];
         char size[160];
         formatSize(rr, period, size, sizeof(size));
         const char *state = !rr->scanned ? "not scanned" : rr->ok ? "ok" : "unreadable";
         if (markdown)
-            monBufPrintf(&b, "| %s | %s | %s | %llu |\n", rr->name, state, size, (unsigned long long)rr->snapshots);
+            lbBufPrintf(&b, "| %s | %s | %s | %llu |\n", rr->name, state, size, (unsigned long long)rr->snapshots);
         else if (rr->scanned && rr->ok) /* formatSize says "not scanned", "cannot be opened" */
-            monBufPrintf(&b, "  %-18s %s, %llu snapshots\n", rr->name, size, (unsigned long long)rr->snapshots);
+            lbBufPrintf(&b, "  %-18s %s, %llu snapshots\n", rr->name, size, (unsigned long long)rr->snapshots);
         else
-            monBufPrintf(&b, "  %-18s %s\n", rr->name, size);
+            lbBufPrintf(&b, "  %-18s %s\n", rr->name, size);
     }
     lbBufAppend(&b, "", 1);
     return (char *)lbBufTake(&b, NULL);
