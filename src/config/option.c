@@ -239,7 +239,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptParent] = {"parent", 0, cfgTypeString, cfgScopeCommand, C(Backup), .valueName = "SNAPSHOT",
                       .help = "compare with SNAPSHOT instead of the newest one of the same host, component and paths"},
 
-    [cfgOptPg] = {"pg", 0, cfgTypeString, cfgScopeCommand, C(BackupPg) | C(BackupPgPhysical) | C(PgCheck),
+    [cfgOptPg] = {"pg", 0, cfgTypeString, cfgScopeCommand,
+                  C(BackupPg) | C(BackupPgPhysical) | C(PgCheck) | C(WalStream),
                   .fileKey = "components.NAME.connection", .valueName = "CONNECTION",
                   .help = "libpq connection string or URI (\"\" for the PG* environment)",
                   .flags = CFG_OPT_SECRET_VALUE},
@@ -307,8 +308,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                             .valueName = "SECONDS", .help = "how long --start waits"},
     [cfgOptAhead] = {"ahead", 0, cfgTypeInt, cfgScopeCommand, C(WalPush), "0", 0, 64, .valueName = "N",
                      .help = "also push up to N further ready WAL files, in parallel (needs --spool)"},
-    [cfgOptSpool] = {"spool", 0, cfgTypeString, cfgScopeCommand, C(WalPush), .valueName = "DIR",
-                     .help = "directory for the markers of files pushed ahead"},
+    [cfgOptSpool] = {"spool", 0, cfgTypeString, cfgScopeCommand, C(WalPush) | C(WalFetch) | C(WalStream),
+                     .valueName = "DIR", .help = "local spool directory (markers, prefetched or streamed WAL)"},
     [cfgOptRetryErrors] = {"retry-errors", 0, cfgTypeFlag, cfgScopeCommand, C(WalFetch),
                            .help = "exit 1 on every failure (a standby that keeps retrying), not 126"},
     [cfgOptMaxAge] = {"max-age", 0, cfgTypeInt, cfgScopeCommand, C(PgCheck), "3600", 0, INT64_MAX,
@@ -428,6 +429,30 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptNoScan] = {"no-scan", 0, cfgTypeFlag, cfgScopeCommand, C(Metrics) | C(Report),
                       .help = "use the daemon's last repository scans (STATE/monitor/) instead of opening the "
                               "repositories"},
+
+    /* issue 14: WAL retention */
+    [cfgOptKeepWalWithin] = {"keep-wal-within", 0, cfgTypeDuration, cfgScopeCommand, C(Forget) | C(Prune),
+                             .fileKey = "components.NAME.retention.keep_wal_within", .valueName = "D",
+                             .help = "keep the WAL of the last D for point-in-time recovery (7d, 36h)"},
+
+    /* issue 14: honest physical recovery, backup from a standby */
+    [cfgOptAllowPartial] = {"allow-partial", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePgPhysical),
+                            .help = "succeed even when recovery can only reach the end of the base backup"},
+    [cfgOptPgPrimary] = {"pg-primary", 0, cfgTypeString, cfgScopeCommand, C(BackupPgPhysical),
+                         .fileKey = "components.NAME.primary", .valueName = "CONNECTION",
+                         .help = "the primary, when --pg names a standby (WAL switch and archive wait)",
+                         .flags = CFG_OPT_SECRET_VALUE},
+
+    /* issue 14: WAL throughput */
+    [cfgOptAsync] = {"async", 0, cfgTypeFlag, cfgScopeCommand, C(WalPush),
+                     .help = "hand the file to the spool's background pusher and acknowledge from its markers"},
+    [cfgOptPrefetch] = {"prefetch", 0, cfgTypeInt, cfgScopeCommand, C(WalFetch), "0", 0, 256, .valueName = "N",
+                        .help = "fetch up to N following segments ahead into --spool"},
+
+    /* issue 14: WAL streaming */
+    [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream), "lifeboat",
+                    .fileKey = "components.NAME.slot", .valueName = "NAME",
+                    .help = "the replication slot the stream reads through"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
@@ -458,6 +483,8 @@ const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
                        "archive_command: store a WAL segment (wal-push %p)"},
     [cfgCmdWalFetch] = {"wal-fetch", cfgOptNone, false, "[OPTIONS] NAME DEST",
                         "restore_command: fetch a WAL segment (wal-fetch %f %p)"},
+    [cfgCmdWalStream] = {"wal-stream", cfgOptNone, false, "[OPTIONS]",
+                         "receive WAL as it is written (replication protocol) into the repository"},
     [cfgCmdPgCheck] = {"pg-check", cfgOptNone, false, "[OPTIONS]", "report whether PostgreSQL WAL archiving works"},
     [cfgCmdUnlock] = {"unlock", cfgOptNone, false, "[OPTIONS]", "remove stale locks"},
     [cfgCmdStats] = {"stats", cfgOptNone, false, "", "show repository statistics"},

@@ -45,6 +45,7 @@ typedef enum CfgCommand {
     cfgCmdPrune,
     cfgCmdWalPush,
     cfgCmdWalFetch,
+    cfgCmdWalStream,
     cfgCmdPgCheck,
     cfgCmdUnlock,
     cfgCmdStats,
@@ -205,6 +206,20 @@ typedef enum CfgOptionId {
     cfgOptFormat,
     cfgOptSend,
     cfgOptNoScan,
+    /* issue 14: WAL retention (forget, prune) */
+    cfgOptKeepWalWithin,
+
+    /* issue 14: honest physical recovery, backup from a standby */
+    cfgOptAllowPartial,
+    cfgOptPgPrimary,
+
+    /* issue 14: WAL throughput (wal-push --async, wal-fetch --prefetch) */
+    cfgOptAsync,
+    cfgOptPrefetch,
+
+    /* issue 14: WAL streaming (wal-stream) */
+    cfgOptSlot,
+
     CFG_OPTION_COUNT
 } CfgOptionId;
 

@@ -77,6 +77,12 @@ def log(msg):
     print(msg, flush=True)
 
 
+
+def snap_time_ns(s):
+    """A snapshot's time (RFC 3339, UTC) in nanoseconds."""
+    base, _, frac = s["time"].rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int((frac + "0" * 9)[:9])
+
 class Soak:
     def __init__(self, a):
         self.a = a
@@ -104,7 +110,7 @@ class Soak:
         # reach the server after the kill)
         self.backups_started = []
         self.c = dict(points=0, landed=0, too_late=0, attempts_too_late=0, op_errors=0, snapshots_verified=0,
-                      restores=0, snapshots_lost=0, check_failures=0, restore_mismatches=0,
+                      restores=0, snapshots_lost=0, adopted_by_content=0, check_failures=0, restore_mismatches=0,
                       next_op_failures=0, checks_full=0, checks_subset=0, by_op={}, by_point={})
         self.problems = []
         self.faults = {}
@@ -389,9 +395,7 @@ class Soak:
             expected.add(sid)
             return 0, ""
 
-        def snap_ns(s):
-            base, _, frac = s["time"].rstrip("Z").partition(".")
-            return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) * 10**9 + int((frac + "0" * 9)[:9])
+        snap_ns = snap_time_ns
 
         def adopt_new():
             """Snapshots listed but not known (a killed backup that committed)
@@ -678,7 +682,8 @@ class Soak:
             for sid in sorted(listed):
                 st = self.state_of.get(sid)
                 if st is None:
-                    self.problem("%s: snapshot %s of no known state" % (label, sid[:8]))
+                    st = self.attribute(vrepo, sid, label)
+                if st is None:
                     continue
                 bad = self.restore_same(vrepo, sid, st)
                 nver += 1
@@ -703,6 +708,35 @@ class Soak:
         self.verify_wal(vrepo, pushed, fetched, name + " final", "all")
         self.c["wal_pushed"] += len(pushed)
         self.step(None)
+
+    def attribute(self, repo, sid, label):
+        """A listed snapshot adopt_new could not map: log everything known
+        about it, then try the states of the backups started before it
+        (newest first). A match is adopted (its content is a state the
+        source had when a backup started); no match is a problem."""
+        snap = next((s for s in self.snapshots(repo) if s["id"] == sid), None)
+        if snap is None:
+            return None
+        t = snap_time_ns(snap)
+        near = [(ns - t) / 1e9 for (ns, _) in self.backups_started[-4:]]
+        log("# unattributed %s: time %s tags %s original %s parent %s; "
+            "the last backup starts relative to it: %s s" % (
+                sid[:8], snap["time"], snap.get("tags"), (snap.get("original") or "-")[:8],
+                (snap.get("parent") or "-")[:8], ", ".join("%+.3f" % d for d in near)))
+        tried = 0
+        for ns, st in reversed(self.backups_started):
+            if st is None or tried >= 6:
+                continue
+            tried += 1
+            if self.restore_same(repo, sid, st) is None:
+                self.c["adopted_by_content"] += 1
+                log("# unattributed %s: matches the state of the backup started %+.3f s from its time" % (
+                    sid[:8], (ns - t) / 1e9))
+                self.state_of[sid] = st
+                return st
+        self.problem("%s: snapshot %s of no known state (none of the last %d backup states match)" % (
+            label, sid[:8], tried))
+        return None
 
     def save_repaired(self, state, removed):
         """A copy of state (hard links) less what repair snapshots removed:
