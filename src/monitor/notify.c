@@ -1,6 +1,7 @@
 /* notify.c - Slack, webhook and email delivery with libcurl (see notify.h). */
 #include "monitor/notify.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -314,6 +315,23 @@ static CURLcode notifyCurlInit(void) {
 }
 
 /* One attempt. *permanent: retrying cannot help (a 4xx other than 408/429). */
+
+/* Is the server of an smtp:// or smtps:// URL this machine (127.0.0.0/8,
+ * ::1, localhost)? A password sent there never crosses the network. */
+bool notifySmtpLoopback(const char *url) {
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool loop = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        struct in_addr a;
+        loop = strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+               (inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127);
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return loop;
+}
 static bool notifyAttempt(const CfgNotification *n, const char *url, const char *password, const char *body,
                           bool *permanent, LbError *err) {
     CURL *h = curl_easy_init();
@@ -330,7 +348,10 @@ static bool notifyAttempt(const CfgNotification *n, const char *url, const char 
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, notifyDiscard);
     if (n->kind == cfgNotifyEmail) {
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
+        /* STARTTLS when offered; required when a password would cross the
+         * network (an SMTP server elsewhere than this machine) */
+        bool mustTls = password && *password && !notifySmtpLoopback(url);
+        curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(mustTls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
         char from[512];
         snprintf(from, sizeof(from), "<%s>", n->from);
         curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);

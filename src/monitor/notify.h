@@ -54,6 +54,10 @@ char *notifyEmailText(const CfgNotification *n, const NotifyMessage *m, int64_t 
 
 /* Send m through n, retrying. Errors name the notification, never its URL or
  * credentials: "unable to send notification 'NAME': REASON". */
+/* Is the server of an smtp:// or smtps:// URL this machine (127.0.0.0/8,
+ * [::1], localhost)? Elsewhere, a password is only ever sent over TLS
+ * (smtps://, or a STARTTLS the server must offer). */
+bool notifySmtpLoopback(const char *url);
 bool notifySend(const CfgNotification *n, const NotifyMessage *m, LbError *err);
 
 /* Send m, blocking, through every notification of cfg that wants m->event

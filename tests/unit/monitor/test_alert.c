@@ -444,6 +444,17 @@ static void testEmail(void **state) {
     cfgFileFree(f);
 }
 
+static void testSmtpLoopback(void **state) {
+    (void)state;
+    assert_true(notifySmtpLoopback("smtp://127.0.0.1:2525"));
+    assert_true(notifySmtpLoopback("smtp://localhost"));
+    assert_true(notifySmtpLoopback("smtp://[::1]:25"));
+    assert_false(notifySmtpLoopback("smtp://mail.example.org:587"));
+    assert_false(notifySmtpLoopback("smtp://127.example.org"));
+    assert_false(notifySmtpLoopback("smtp://10.0.0.1"));
+    assert_false(notifySmtpLoopback("not a url"));
+}
+
 static void testStateFile(void **state) {
     (void)state;
     char *sd = NULL;
@@ -566,6 +577,7 @@ int main(void) {
         cmocka_unit_test(testSlackLongBody),
         cmocka_unit_test(testWebhook),
         cmocka_unit_test(testEmail),
+        cmocka_unit_test(testSmtpLoopback),
         cmocka_unit_test(testStateFile),
         cmocka_unit_test(testSendErrors),
         cmocka_unit_test(testHungScanWakes),
