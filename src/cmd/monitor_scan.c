@@ -2,6 +2,7 @@
 #include "cmd/monitor_scan.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,8 @@ static void locksRead(Repo *repo, MonScan *s) {
         if (repoLoadUnpacked(repo, "locks", &ids[i], &plain, &err)) {
             json_t *j = json_loadb((const char *)plain.data, plain.len, 0, NULL);
             int64_t t = json_integer_value(json_object_get(j, "time"));
-            if (t > 0 && (s->oldestLockNs == 0 || t * 1000000000LL < s->oldestLockNs))
+            if (t > 0 && t < INT64_MAX / 1000000000LL && /* a damaged lock's time must not overflow */
+                (s->oldestLockNs == 0 || t * 1000000000LL < s->oldestLockNs))
                 s->oldestLockNs = t * 1000000000LL;
             json_decref(j);
         }

@@ -1,6 +1,8 @@
 /* childenv.c - secrets out of a child's environment (see childenv.h). */
 #include "common/childenv.h"
 
+#include <unistd.h>
+
 /* strncmp, strstr and friends are not on POSIX's async-signal-safe list:
  * plain loops over the name (up to '=') instead. */
 
@@ -61,4 +63,24 @@ size_t lbChildEnvScrub(char **env, unsigned flags) {
             env[k++] = env[i];
     env[k] = NULL;
     return k;
+}
+
+static void closeRange(unsigned first, unsigned last) {
+    if (first > last)
+        return;
+    if (close_range(first, last, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX);
+    unsigned end = max > 0 && max < 65536 ? (unsigned)max : 65536u;
+    for (unsigned fd = first; fd <= last && fd < end; fd++)
+        close((int)fd);
+}
+
+void lbChildCloseFds(int keep) {
+    if (keep < 3) {
+        closeRange(3, ~0U);
+        return;
+    }
+    closeRange(3, (unsigned)keep - 1);
+    closeRange((unsigned)keep + 1, ~0U);
 }

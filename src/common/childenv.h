@@ -41,4 +41,9 @@ bool lbChildEnvIsSecret(const char *entry, unsigned flags);
  * child's copy: the parent's is not changed). */
 size_t lbChildEnvScrub(char **env, unsigned flags);
 
+/* In a forked child: close every file descriptor from 3 up except keep
+ * (-1: none), however high (close_range, else a loop up to the limit), so
+ * no socket, database or lock of the parent lives on in the child. */
+void lbChildCloseFds(int keep);
+
 #endif

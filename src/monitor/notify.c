@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/childenv.h"
 #include "common/timeutil.h"
 
 #define NOTIFY_SECRET_MAX 8192
@@ -509,11 +510,7 @@ static void notifySender(const CfgNotification *const *ns, const NotifyMessage *
         dup2(null, STDOUT_FILENO);
         close(null);
     }
-    if (close_range(3, ~0U, 0) != 0) {
-        long max = sysconf(_SC_OPEN_MAX);
-        for (int fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-            close(fd);
-    }
+    lbChildCloseFds(-1);
     int64_t budget = 0;
     for (size_t i = 0; i < count; i++)
         budget += (ns[i]->retries + 1) * (ns[i]->timeout + NOTIFY_BACKOFF_MAX_MS / 1000);

@@ -32,6 +32,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "common/childenv.h"
 #include "common/timeutil.h"
 #include "monitor/facts.h"
 #include "monitor/metrics.h"
@@ -370,9 +371,7 @@ static void scanStart(MonServe *s, int64_t now) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int fd = 3; fd < 1024; fd++) /* the parent's sockets, database, locks */
-            if (fd != fds[1])
-                close(fd);
+        lbChildCloseFds(fds[1]); /* the parent's sockets, database, locks */
         s->scan(s->cfg, now);
         _exit(0);
     }
