@@ -18,6 +18,7 @@
 
 #include "common/buf.h"
 #include "common/childenv.h"
+#include "common/jsonutil.h"
 #include "common/timeutil.h"
 
 #define NOTIFY_SECRET_MAX 8192
@@ -42,7 +43,7 @@ static void notifyTime(int64_t ms, char *out, size_t n) {
 }
 
 static void notifySetStr(json_t *o, const char *key, const char *v) {
-    json_object_set_new(o, key, v ? json_string(v) : json_null());
+    json_object_set_new(o, key, lbJsonStringLossy(v)); /* outside text: invalid UTF-8 must not drop the field */
 }
 
 char *notifyWebhookJson(const NotifyMessage *m) {
@@ -78,7 +79,7 @@ static json_t *notifySlackText(const char *type, const char *s, size_t max) {
         cut = lbXasprintf("%.*s...", (int)n, s);
         s = cut;
     }
-    json_t *o = json_pack("{s:s, s:s}", "type", type, "text", s);
+    json_t *o = json_pack("{s:s, s:o}", "type", type, "text", lbJsonStringLossy(s));
     free(cut);
     return o;
 }
@@ -113,40 +114,61 @@ char *notifySlackJson(const NotifyMessage *m) {
         json_array_append_new(blocks, json_pack("{s:s, s:o}", "type", "section", "fields", fields));
     else
         json_decref(fields);
-    json_t *o = json_pack("{s:s, s:o}", "text", m->subject, "blocks", blocks);
+    json_t *o = json_pack("{s:o, s:o}", "text", lbJsonStringLossy(m->subject), "blocks", blocks);
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     return s;
 }
 
-/* RFC 2047 for a header value that is not plain ASCII */
+/* RFC 5322 keeps lines under 998 octets and RFC 2047 encoded words
+ * under 75 characters: limits of what a header or body line carries. */
+#define EMAIL_LINE_MAX 990
+#define EMAIL_WORD_BYTES 45 /* bytes per encoded word: 60 base64 characters */
+
+/* A header value: as it is when short printable ASCII; otherwise RFC 2047
+ * encoded words of whole UTF-8 characters, folded one per line. */
 static void notifyHeaderValue(LbBuf *b, const char *v) {
     bool ascii = true;
+    size_t n = strlen(v);
     for (const char *p = v; *p; p++)
         ascii = ascii && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f;
-    if (ascii) {
+    if (ascii && n <= EMAIL_LINE_MAX - 16) {
         lbBufAppendStr(b, v);
         return;
     }
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = strlen(v);
-    lbBufAppendStr(b, "=?UTF-8?B?");
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v0 = (unsigned char)v[i], v1 = i + 1 < n ? (unsigned char)v[i + 1] : 0,
-                 v2 = i + 2 < n ? (unsigned char)v[i + 2] : 0;
-        char q[4] = {b64[v0 >> 2], b64[((v0 & 3) << 4) | (v1 >> 4)],
-                     i + 1 < n ? b64[((v1 & 15) << 2) | (v2 >> 6)] : '=', i + 2 < n ? b64[v2 & 63] : '='};
-        lbBufAppend(b, q, 4);
+    for (size_t start = 0; start < n;) {
+        size_t end = start + EMAIL_WORD_BYTES < n ? start + EMAIL_WORD_BYTES : n;
+        while (end < n && end > start + 1 && ((unsigned char)v[end] & 0xC0) == 0x80)
+            end--; /* never split a character */
+        lbBufAppendStr(b, start ? "\r\n =?UTF-8?B?" : "=?UTF-8?B?");
+        for (size_t i = start; i < end; i += 3) {
+            unsigned v0 = (unsigned char)v[i], v1 = i + 1 < end ? (unsigned char)v[i + 1] : 0,
+                     v2 = i + 2 < end ? (unsigned char)v[i + 2] : 0;
+            char q[4] = {b64[v0 >> 2], b64[((v0 & 3) << 4) | (v1 >> 4)],
+                         i + 1 < end ? b64[((v1 & 15) << 2) | (v2 >> 6)] : '=', i + 2 < end ? b64[v2 & 63] : '='};
+            lbBufAppend(b, q, 4);
+        }
+        lbBufAppendStr(b, "?=");
+        start = end;
     }
-    lbBufAppendStr(b, "?=");
 }
 
-/* text with bare LF as CRLF */
+/* text with bare LF as CRLF, and lines longer than a mail line may be
+ * broken (between UTF-8 characters) */
 static void notifyCrlf(LbBuf *b, const char *s) {
+    size_t col = 0;
     for (const char *p = s; *p; p++) {
-        if (*p == '\n' && (p == s || p[-1] != '\r'))
-            lbBufAppend(b, "\r", 1);
+        if (*p == '\n') {
+            if (p == s || p[-1] != '\r')
+                lbBufAppend(b, "\r", 1);
+            col = 0;
+        } else if (col >= EMAIL_LINE_MAX && ((unsigned char)*p & 0xC0) != 0x80 && *p != '\r') {
+            lbBufAppend(b, "\r\n", 2);
+            col = 0;
+        }
         lbBufAppend(b, p, 1);
+        col = *p == '\n' ? 0 : col + 1;
     }
     if (*s && s[strlen(s) - 1] != '\n')
         lbBufAppend(b, "\r\n", 2);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonutil.h"
 #include "common/buf.h"
 #include "common/error.h"
 #include "common/id.h"
@@ -753,6 +754,35 @@ static void testParseSeconds(void **state) {
     }
 }
 
+static void testUtf8Lossy(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"}, /* valid stays */
+        {"caf\xe9", "caf\xef\xbf\xbd"},                                                             /* Latin-1 byte */
+        {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                                                   /* overlong '/' */
+        {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                                   /* a surrogate */
+        {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"},                   /* above U+10FFFF */
+        {"\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd"},                                                   /* cut at the end */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *o = lbUtf8Lossy(cases[i].in);
+        assert_string_equal(o, cases[i].out);
+        json_t *j = lbJsonStringLossy(cases[i].in);
+        assert_non_null(j);
+        assert_string_equal(json_string_value(j), cases[i].out);
+        json_decref(j);
+        free(o);
+    }
+    assert_null(lbUtf8Lossy(NULL));
+    json_t *n = lbJsonStringLossy(NULL);
+    assert_true(json_is_null(n));
+    json_decref(n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testParseTimeAccepted),
@@ -776,6 +806,7 @@ int main(void) {
         cmocka_unit_test(testXalloc),
         cmocka_unit_test(testParseSeconds),
         cmocka_unit_test(testPrintableDup),
+        cmocka_unit_test(testUtf8Lossy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

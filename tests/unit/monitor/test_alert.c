@@ -416,6 +416,25 @@ static void testWebhook(void **state) {
     assert_string_equal(json_string_value(json_object_get(o, "state")), "firing");
     json_decref(o);
     free(s);
+    /* an error quoting a file name that is not UTF-8 keeps its field (and
+     * the Slack message stays whole) */
+    NotifyMessage m = msg;
+    m.error = "unable to read '/data/caf\xe9.txt': Permission denied";
+    m.subject = "backup failed: caf\xe9";
+    s = notifyWebhookJson(&m);
+    o = json_loads(s, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "error")),
+                        "unable to read '/data/caf\xef\xbf\xbd.txt': Permission denied");
+    json_decref(o);
+    free(s);
+    s = notifySlackJson(&m);
+    assert_non_null(s);
+    o = json_loads(s, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "text")), "backup failed: caf\xef\xbf\xbd");
+    json_decref(o);
+    free(s);
 }
 
 static void testEmail(void **state) {
@@ -436,6 +455,38 @@ static void testEmail(void **state) {
     for (const char *p = strchr(s, '\n'); p; p = strchr(p + 1, '\n'))
         assert_int_equal(p[-1], '\r'); /* CRLF only */
     free(s);
+    /* long lines: no line above 998 octets, encoded words of at most 75
+     * characters, no UTF-8 character split */
+    char subject[1201], error[3001];
+    for (size_t i = 0; i < 600; i += 2)
+        memcpy(subject + i, "\xc3\xbc", 2); /* 300 x u-umlaut */
+    memset(subject + 600, 'x', 600);
+    subject[1200] = '\0';
+    memset(error, 'e', 3000);
+    memcpy(error + 989, "\xc3\xa4", 2); /* a character across the break */
+    error[3000] = '\0';
+    m.subject = subject;
+    m.error = error;
+    s = notifyEmailText(&f->notifications[1], &m, 1796313600000);
+    size_t longest = 0, words = 0;
+    for (const char *p = s; *p;) {
+        const char *e = strstr(p, "\r\n");
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len > longest)
+            longest = len;
+        for (const char *w = p; (w = strstr(w, "=?UTF-8?B?")) && w < p + len; w++) {
+            const char *we = strstr(w, "?=");
+            assert_non_null(we);
+            assert_true(we + 2 - w <= 75);
+            words++;
+        }
+        p = e ? e + 2 : p + len;
+    }
+    assert_true(longest <= 998);
+    assert_true(words >= 1200 / 45);
+    assert_non_null(strstr(s, "\xc3\xa4")); /* the character survived whole */
+    free(s);
+    m.error = msg.error;
     m.html = "<p>report</p>";
     s = notifyEmailText(&f->notifications[1], &m, 1796313600000);
     assert_non_null(strstr(s, "Content-Type: multipart/alternative; boundary="));
