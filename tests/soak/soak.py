@@ -397,11 +397,13 @@ class Soak:
 
         snap_ns = snap_time_ns
 
-        def adopt_new():
+        def adopt_new(snaps=None):
             """Snapshots listed but not known (a killed backup that committed)
             map to the state of the newest backup started before the
-            snapshot's time (a backup stamps its snapshot when it starts)."""
-            for s in self.snapshots(vrepo):
+            snapshot's time (a backup stamps its snapshot when it starts).
+            snaps: a listing already made (the same one the caller goes on
+            with, so a late PUT cannot land between the two)."""
+            for s in snaps if snaps is not None else self.snapshots(vrepo):
                 if s["id"] in self.state_of or s.get("original"):
                     continue
                 t = snap_ns(s)
@@ -669,8 +671,9 @@ class Soak:
                 ok = self.unlock_check(vtarget, label, full)
             # ---- every snapshot reported saved is there and restores
             self.step(name + ":restore")
-            adopt_new()  # what a killed backup's last request committed after the kill
-            listed = {s["id"] for s in self.snapshots(vrepo)}
+            snaps_now = self.snapshots(vrepo)
+            adopt_new(snaps_now)  # what a killed backup's last request committed after the kill
+            listed = {s["id"] for s in snaps_now}
             for sid in sorted(expected - listed):
                 if sid in forgettable:
                     expected.discard(sid)
