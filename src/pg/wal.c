@@ -60,6 +60,12 @@ bool walNameParse(const char *name, WalName *out) {
         out->kind = WAL_FILE_PARTIAL;
         return true;
     }
+    /* a streamed partial (wal-stream): <segment>.<8 hex: bytes of WAL>.partial */
+    if (n == 24 + 1 + 8 + 8 && name[24] == '.' && isUpperHex(name + 25, 8) && strcmp(name + 33, ".partial") == 0) {
+        out->kind = WAL_FILE_PARTIAL;
+        out->streamedBytes = hex32(name + 25);
+        return out->streamedBytes > 0;
+    }
     if (n == 24 + 1 + 8 + 7 && name[24] == '.' && isUpperHex(name + 25, 8) && strcmp(name + 33, ".backup") == 0) {
         out->kind = WAL_FILE_BACKUP;
         return true;

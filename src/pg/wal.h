@@ -41,7 +41,7 @@
 
 typedef enum {
     WAL_FILE_SEGMENT = 0, /* 000000010000000000000003 */
-    WAL_FILE_PARTIAL,     /* 000000010000000000000003.partial */
+    WAL_FILE_PARTIAL,     /* 000000010000000000000003.partial, or streamed: ...0003.00A3F2C0.partial */
     WAL_FILE_HISTORY,     /* 00000002.history */
     WAL_FILE_BACKUP,      /* 000000010000000000000003.00000028.backup */
 } WalFileKind;
@@ -51,7 +51,8 @@ typedef enum {
 typedef struct WalName {
     WalFileKind kind;
     uint32_t timeline;
-    uint32_t log, seg; /* segments, partials and backup files */
+    uint32_t log, seg;      /* segments, partials and backup files */
+    uint32_t streamedBytes; /* streamed partials (wal-stream): bytes of WAL they hold; 0 otherwise */
 } WalName;
 
 /* Parse a file name PostgreSQL archives; false for anything else (so a
