@@ -71,7 +71,7 @@ typedef struct WalstreamSpoolStats {
 } WalstreamSpoolStats;
 void walstreamSpoolStats(const WalstreamSpool *spool, WalstreamSpoolStats *stats);
 
-/* wal/<segment>.<bytes>.partial */
+/* <segment>.<bytes>.partial (out may be segment) */
 void walstreamPartialName(const char *segment, uint32_t bytes, char *out, size_t n);
 
 /* The longest streamed partial of segment in the repository: *found false

@@ -44,7 +44,9 @@ void walstreamSpoolStats(const WalstreamSpool *spool, WalstreamSpoolStats *stats
 }
 
 void walstreamPartialName(const char *segment, uint32_t bytes, char *out, size_t n) {
-    snprintf(out, n, "%.24s.%08" PRIX32 ".partial", segment, bytes);
+    char seg[25];
+    snprintf(seg, sizeof(seg), "%.24s", segment); /* out may be segment */
+    snprintf(out, n, "%s.%08" PRIX32 ".partial", seg, bytes);
 }
 
 /* ---- streamed partials in the repository ---- */

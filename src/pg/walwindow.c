@@ -1,13 +1,13 @@
 /* walwindow.c - the point-in-time recovery window (pg/walwindow.h). */
 #include "pg/walwindow.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "pg/basebackup.h"
+#include "pg/walstream.h"
 
 typedef struct SegSet {
     uint32_t timeline;
@@ -146,11 +146,10 @@ bool walWindowCompute(Repo *repo, const SnapshotList *list, const SnapshotFilter
         w->oldestBackup = s->id;
         backups++;
     }
-    char name[WAL_NAME_MAX], seg[WAL_NAME_MAX];
-    segName(set.timeline, last, nb.walSegmentSize, seg, sizeof(seg));
-    snprintf(name, sizeof(name), "%s", seg);
+    char name[WAL_NAME_MAX];
+    segName(set.timeline, last, nb.walSegmentSize, name, sizeof(name));
     if (partialBytes)
-        snprintf(name, sizeof(name), "%s.%08" PRIX32 ".partial", seg, partialBytes);
+        walstreamPartialName(name, partialBytes, name, sizeof(name));
     bool exists = false;
     WalHeader h;
     ok = walReadHeader(repo, name, &exists, &h, err);
