@@ -450,9 +450,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                         .help = "fetch up to N following segments ahead into --spool"},
 
     /* issue 14: WAL streaming */
-    [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream), "lifeboat",
+    [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream) | C(PgCheck), "lifeboat",
                     .fileKey = "components.NAME.slot", .valueName = "NAME",
-                    .help = "the replication slot the stream reads through"},
+                    .help = "the replication slot of wal-stream (pg-check judges its lag)"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {
