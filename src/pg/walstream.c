@@ -104,6 +104,10 @@ bool walstreamStatusRead(const char *spool, WalstreamStatus *status, LbError *er
     return ok;
 }
 
+char *walstreamDaemonSpool(const char *stateDir, const char *component) {
+    return lbXasprintf("%s/wal-stream/%s", stateDir, component);
+}
+
 /* ---- the server: slot and lag ---- */
 
 static PgConn *queryConn(Stream *s, LbError *err) {
@@ -246,6 +250,13 @@ static bool streamInit(Stream *s, Repo *repo, const WalstreamOptions *o, LbError
     s->backoff = WALSTREAM_BACKOFF_MIN / 2;
     s->recvDir = lbXasprintf("%s/" WALSTREAM_RECV_DIR, o->spool);
     s->statusPath = lbXasprintf("%s/" WALSTREAM_STATUS_FILE, o->spool);
+    char *parent = lbXstrdup(o->spool);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = '\0';
+        (void)mkdir(parent, 0700); /* STATE/wal-stream for the daemon's spools */
+    }
+    free(parent);
     if (!makeDir(o->spool, err) || !makeDir(s->recvDir, err))
         return false;
     s->receivewal = pgprocFind(o->pgBin, "pg_receivewal", err);

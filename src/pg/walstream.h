@@ -108,5 +108,8 @@ typedef struct WalstreamStatus {
     char slot[64];
 } WalstreamStatus;
 bool walstreamStatusRead(const char *spool, WalstreamStatus *status, LbError *err);
+/* The spool of a component the daemon streams: STATE/wal-stream/NAME
+ * (caller frees). */
+char *walstreamDaemonSpool(const char *stateDir, const char *component);
 
 #endif
