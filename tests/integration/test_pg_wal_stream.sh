@@ -34,6 +34,53 @@ chmod 644 "$PW"
 unset LIFEBOAT_PASSWORD
 export LIFEBOAT_PASSWORD_FILE=$PW
 
+# daemon_stream NAME REPO: the daemon runs the stream of a `stream: true`
+# component; its metrics show it connected with the slot's lag; SIGTERM
+# stops it (and the stream: the slot goes inactive)
+daemon_stream() {
+    local name=$1 repo=$2 cfg=$TMP/$1-daemon.yaml state=$TMP/$1-state i d_pid rc=0
+    cat >"$cfg" <<EOF
+name: stream-test
+state: $state
+repositories:
+  main:
+    url: $repo
+    password_file: $PW
+components:
+  db:
+    type: postgres-physical
+    pg_bin: $PG_BIN
+    stream: true
+    slot: lifeboat
+EOF
+    check "$name: config check accepts stream: true" "$LB" config check "$cfg"
+    "$LB" daemon --config "$cfg" >"$TMP/$name-daemon.log" 2>&1 &
+    d_pid=$!
+    cleanup_hooks+=("kill $d_pid 2>/dev/null; wait $d_pid 2>/dev/null")
+    local up=""
+    for i in $(seq 1 100); do
+        "$LB" metrics --config "$cfg" >"$TMP/$name-metrics.txt" 2>/dev/null
+        up=$(grep '^lifeboat_wal_stream_connected{component="db"' "$TMP/$name-metrics.txt" | awk '{print $2}')
+        [ "$up" = 1 ] && grep -q '^lifeboat_wal_stream_lag_bytes{component="db"' "$TMP/$name-metrics.txt" && break
+        sleep 0.2
+    done
+    if [ "$up" = 1 ] && grep -q '^lifeboat_wal_stream_lag_bytes{component="db"' "$TMP/$name-metrics.txt"; then
+        ok "$name: the daemon runs the component's wal-stream: metrics show it connected, with the slot's lag"
+        grep '^lifeboat_wal_stream' "$TMP/$name-metrics.txt" | sed 's/^/#   /'
+    else
+        fail "$name: the daemon runs the component's wal-stream (connected: '$up')"
+        sed 's/^/#   daemon: /' "$TMP/$name-daemon.log" | tail -10
+    fi
+    kill -TERM "$d_pid"
+    wait "$d_pid" || rc=$?
+    local active
+    active=$(sql "SELECT active FROM pg_replication_slots WHERE slot_name = 'lifeboat'")
+    if [ "$rc" = 0 ] && [ "$active" = f ]; then ok "$name: daemon stop ends its stream (exit 0, slot inactive)"; else
+        fail "$name: daemon stop ends its stream (exit $rc, slot active '$active')"
+        sed 's/^/#   daemon: /' "$TMP/$name-daemon.log" | tail -10
+    fi
+}
+
 # scenario NAME STREAM(0|1): prints the restored value (or nothing) into $TMP/NAME.restored
 scenario() {
     local name=$1 stream=$2 repo=$TMP/$1-repo pgdir=$TMP/$1-pg spool=$TMP/$1-spool
@@ -55,6 +102,7 @@ max_slot_wal_keep_size = 1GB" bash "$HARNESS/start.sh" "$pgdir" >"$TMP/$name-sta
     sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
     sql "CREATE TABLE t (v text)" || fail "$name: create table"
     if [ "$stream" = 1 ]; then
+        daemon_stream "$name" "$repo"
         "$LB" wal-stream --pg "" --spool "$spool" --pg-bin "$PG_BIN" -v >"$TMP/$name-stream.log" 2>&1 &
         ws_pid=$!
         cleanup_hooks+=("kill $ws_pid 2>/dev/null; wait $ws_pid 2>/dev/null")
