@@ -3,8 +3,8 @@
  * partial names, the spool uploader (completed segments stored and removed,
  * a growing partial stored under a new name each time and the shorter ones
  * deleted, all of them deleted once the segment is complete), wal-fetch's
- * fallback to the longest streamed partial, and pg-check's verdicts on
- * replication slots. The end-to-end path (RPO 0 against a real server) is
+ * fallback to the longest streamed partial (pg-check's verdicts on
+ * replication slots are in test_pg_physical.c). The end-to-end path (RPO 0 against a real server) is
  * tests/integration/test_pg_wal_stream.sh.
  */
 #include <setjmp.h>
@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pg/archcheck.h"
 #include "pg/wal.h"
 #include "pg/walstream.h"
 #include "repo/repo.h"
@@ -170,80 +169,10 @@ static void testUploader(void **state) {
     repoFree(repo);
 }
 
-static void baseReport(ArchcheckReport *r) {
-    memset(r, 0, sizeof(*r));
-    r->serverVersion = lbXstrdup("15.4");
-    r->archiveMode = lbXstrdup("on");
-    r->archiveCommand = lbXstrdup("lifeboat wal-push %p");
-    r->archiveLibrary = lbXstrdup("");
-    r->lastArchivedWal = lbXstrdup("000000010000000000000005");
-    r->lastFailedWal = lbXstrdup("");
-    r->currentWal = lbXstrdup("000000010000000000000006");
-    r->archivedCount = 5;
-    r->nowNs = INT64_C(1795000000000000000);
-    r->lastArchivedNs = r->nowNs - INT64_C(10000000000);
-    r->maxSlotWalKeepMb = 51200;
-}
-
-static void addSlot(ArchcheckReport *r, const char *name, bool active, int64_t lag, const char *walStatus) {
-    r->slots = lbXrealloc(r->slots, (r->slotCount + 1) * sizeof(ArchcheckSlot));
-    r->slots[r->slotCount++] = (ArchcheckSlot){
-        lbXstrdup(name), lbXstrdup("physical"), lbXstrdup("0/5000000"), lbXstrdup(walStatus), active, true, lag};
-}
-
-static bool hasReason(const ArchcheckReport *r, const char *text) {
-    for (size_t i = 0; i < r->reasonCount; i++)
-        if (strstr(r->reasons[i], text))
-            return true;
-    return false;
-}
-
-static void testSlotVerdicts(void **state) {
-    (void)state;
-    ArchcheckLimits l = {ARCHCHECK_DEFAULT_MAX_AGE, ARCHCHECK_DEFAULT_MAX_READY, ARCHCHECK_DEFAULT_MAX_LAG_BYTES,
-                         ARCHCHECK_DEFAULT_MAX_LAG_SECONDS, "lifeboat"};
-    ArchcheckReport r;
-    /* streaming, little lag: OK */
-    baseReport(&r);
-    addSlot(&r, "lifeboat", true, 4096, "reserved");
-    archcheckJudge(&r, &l);
-    assert_int_equal(r.verdict, ARCHCHECK_OK);
-    json_t *j = archcheckToJson(&r);
-    assert_int_equal(json_array_size(json_object_get(j, "replication_slots")), 1);
-    json_decref(j);
-    archcheckReportClear(&r);
-    /* the stream is down: FAILING */
-    baseReport(&r);
-    addSlot(&r, "lifeboat", false, 4096, "reserved");
-    archcheckJudge(&r, &l);
-    assert_int_equal(r.verdict, ARCHCHECK_FAILING);
-    assert_true(hasReason(&r, "'lifeboat' is inactive"));
-    archcheckReportClear(&r);
-    /* lagging: WARNING; another slot inactive and large: WARNING */
-    baseReport(&r);
-    addSlot(&r, "lifeboat", true, INT64_C(1) << 30, "extended");
-    addSlot(&r, "old_replica", false, INT64_C(1) << 31, "extended");
-    archcheckJudge(&r, &l);
-    assert_int_equal(r.verdict, ARCHCHECK_WARNING);
-    assert_true(hasReason(&r, "'lifeboat' (active) holds 1073741824 bytes"));
-    assert_true(hasReason(&r, "'old_replica' (inactive) holds 2147483648 bytes"));
-    archcheckReportClear(&r);
-    /* WAL lost: FAILING; no limit on slots: WARNING */
-    baseReport(&r);
-    r.maxSlotWalKeepMb = -1;
-    addSlot(&r, "lifeboat", true, 0, "lost");
-    archcheckJudge(&r, &l);
-    assert_int_equal(r.verdict, ARCHCHECK_FAILING);
-    assert_true(hasReason(&r, "lost WAL"));
-    assert_true(hasReason(&r, "max_slot_wal_keep_size is -1"));
-    archcheckReportClear(&r);
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testNames),
         cmocka_unit_test(testUploader),
-        cmocka_unit_test(testSlotVerdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
