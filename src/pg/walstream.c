@@ -306,9 +306,12 @@ bool walstreamRun(Repo *repo, const WalstreamOptions *o, LbError *err) {
     int lockFd = -1;
     if (!streamInit(&s, repo, o, err) || (lockFd = lockSpool(o->spool, err)) < 0)
         goto cleanup;
-    /* what a previous run left in the spool first: it is acknowledged WAL */
-    if (!walstreamSpoolUpload(s.spool, true, true, err))
-        goto cleanup;
+    /* what a previous run left in the spool first: it is acknowledged WAL
+     * (a repository that is down does not keep the stream from starting:
+     * the spool holds the WAL and the loop retries) */
+    LbError lerr = {0};
+    if (!walstreamSpoolUpload(s.spool, true, true, &lerr))
+        lbLogWarn("unable to upload the spool's leftovers (retrying): %s", lerr.msg);
     while (!*o->stop) {
         maybeStart(&s);
         bool ended = s.child && childExited(&s);
