@@ -147,6 +147,8 @@ max_slot_wal_keep_size = 1GB" bash "$HARNESS/start.sh" "$pgdir" >"$TMP/$name-sta
             fail "$name: wal-stream stops on SIGTERM with exit 0 (exit $rc)"
         fi
         sed 's/^/#   stream: /' "$TMP/$name-stream.log" | tail -12
+        grep -q "Sanitizer\|runtime error" "$TMP/$name-stream.log" "$TMP/$name-daemon.log" &&
+            fail "$name: sanitizer reports in the stream's or the daemon's log"
         # the segment holding the row is only a streamed partial: wal-fetch serves it
         local part seg
         part=$(ls "$repo/wal" | grep -E '^[0-9A-F]{24}\.[0-9A-F]{8}\.partial$' | sort | tail -n 1)
