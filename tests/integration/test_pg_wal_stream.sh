@@ -162,6 +162,14 @@ max_slot_wal_keep_size = 1GB" bash "$HARNESS/start.sh" "$pgdir" >"$TMP/$name-sta
             fail "$name: the current segment is in the repository as a streamed partial"
             ls "$repo/wal" | sed 's/^/#   /'
         fi
+        # the recovery window ends at the streamed partial
+        "$LB" points --json >"$TMP/$name-points.json" 2>&1
+        if grep -q "\"last_segment\": *\"$part\"" "$TMP/$name-points.json"; then
+            ok "$name: points: the recovery window ends at the streamed partial"
+        else
+            fail "$name: points: the recovery window ends at the streamed partial ($part)"
+            sed 's/^/#   /' "$TMP/$name-points.json" | head -20
+        fi
         # only the partial stays (a restarted wal-stream resumes from it): it is in the repository
         if ls "$spool/recv" | grep -qvE '^[0-9A-F]{24}\.partial$'; then
             fail "$name: no completed segment is left in the spool (holds: $(ls "$spool/recv" | tr '\n' ' '))"
