@@ -103,6 +103,13 @@ typedef struct WalPushResult {
  * walSegmentCheck first. */
 bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result, LbError *err);
 
+/* walPush for a streamed partial (wal-stream, pg/walstream.h), the one
+ * object under wal/ that may be rewritten: an existing object of that name
+ * with other content (a read of the growing file that raced a write) is
+ * replaced by an atomic put. */
+bool walPushStreamedPartial(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result,
+                            LbError *err);
+
 /* Read the header of wal/<name>: *exists false (and true returned) when the
  * object is missing. */
 bool walReadHeader(Repo *repo, const char *name, bool *exists, WalHeader *header, LbError *err);

@@ -18,10 +18,12 @@
  * segment being written (<segment>.partial in recv/, zero-padded to the
  * segment size by pg_receivewal) is stored as a streamed partial,
  * wal/<segment>.<8 hex digits: bytes of WAL it holds>.partial, about once a
- * second while it grows and at once when the stream stops. Every object is
- * still written once: a longer partial gets a new name, and the shorter ones
- * of the same segment are deleted after it is durable; all of them are
- * deleted once the complete segment is stored.
+ * second while it grows and at once when the stream stops. A longer
+ * partial gets a new name, and the shorter ones of the same segment are
+ * deleted after it is durable; all of them are deleted once the complete
+ * segment is stored. Only a partial whose read raced a write (same byte
+ * count, other bytes) is rewritten in place (walPushStreamedPartial: one
+ * atomic put).
  *
  * Recovery (walstreamFetch, for wal-fetch) serves the longest streamed
  * partial of a segment that is not in the repository as that segment: replay

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "crypto/crypto.h"
 #include "storage/storage.h"
 
 struct WalstreamSpool {
@@ -23,6 +24,7 @@ struct WalstreamSpool {
     char partialFile[WAL_NAME_MAX];
     int64_t partialMtimeNs;
     uint32_t partialBytes; /* bytes of WAL it held then */
+    LbId partialSha;       /* and the SHA-256 of its content */
     bool partialStored;    /* ... and that content is in the repository */
     double lastPartialPut;
     WalstreamSpoolStats stats;
@@ -281,12 +283,15 @@ static bool uploadPartial(WalstreamSpool *s, const char *file, bool force, LbErr
     if (!walReadFile(path, &data, err))
         goto cleanup;
     uint32_t bytes = walBytes(data.data, data.len);
+    LbId sha;
+    cryptoSha256(data.data, data.len, &sha);
     snprintf(s->partialFile, sizeof(s->partialFile), "%s", file);
     s->partialMtimeNs = mtimeNs;
     ok = true;
-    if (sameFile && s->partialStored && bytes == s->partialBytes)
+    if (sameFile && s->partialStored && bytes == s->partialBytes && lbIdEqual(&sha, &s->partialSha))
         goto cleanup;
     s->partialBytes = bytes;
+    s->partialSha = sha;
     s->partialStored = false;
     WalName w;
     WalSegmentInfo si;
@@ -299,7 +304,14 @@ static bool uploadPartial(WalstreamSpool *s, const char *file, bool force, LbErr
     WalPushResult pr;
     walstreamPartialName(file, bytes, name, sizeof(name));
     s->lastPartialPut = now;
-    if (!walPush(s->repo, name, data.data, data.len, &pr, err))
+    struct stat after;
+    if (!force && (stat(path, &after) != 0 || after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                   after.st_mtim.tv_nsec != st.st_mtim.tv_nsec)) {
+        ok = true; /* written to while read: again at the next tick */
+        s->partialMtimeNs = 0;
+        goto cleanup;
+    }
+    if (!walPushStreamedPartial(s->repo, name, data.data, data.len, &pr, err))
         goto cleanup;
     s->partialStored = true;
     removePartials(s->repo, file, bytes);
