@@ -208,6 +208,7 @@ int cmdRestorePgPhysical(const CfgValues *cfg); /* restore --pg-physical */
 int cmdWalPush(const CfgValues *cfg);
 int cmdWalFetch(const CfgValues *cfg);
 int cmdPgCheck(const CfgValues *cfg);
+int cmdWalStream(const CfgValues *cfg);
 /* lifeboat schedule next EXPR (src/cmd/schedule.c) */
 int cmdSchedule(const CfgValues *cfg);
 /* lifeboat config check|show [FILE] (src/cmd/config.c) */

@@ -28,6 +28,7 @@ static const CmdRun commands[CFG_COMMAND_COUNT] = {
     [cfgCmdWalPush] = cmdWalPush,
     [cfgCmdWalFetch] = cmdWalFetch,
     [cfgCmdPgCheck] = cmdPgCheck,
+    [cfgCmdWalStream] = cmdWalStream,
     [cfgCmdUnlock] = cmdUnlock,
     [cfgCmdStats] = cmdStats,
     [cfgCmdKey] = cmdKey,

@@ -66,6 +66,21 @@ static void printCheck(const ArchcheckReport *r) {
             printf(", %.1f s", s->lagSeconds);
         printf("\n");
     }
+    for (size_t i = 0; i < r->slotCount; i++) {
+        const ArchcheckSlot *sl = &r->slots[i];
+        printf("slot:             %s (%s, %s", sl->name, sl->type, sl->active ? "active" : "inactive");
+        if (sl->restartLsn[0])
+            printf(", restart_lsn %s", sl->restartLsn);
+        if (sl->hasLagBytes)
+            printf(", lag %" PRId64 " bytes", sl->lagBytes);
+        if (sl->walStatus[0])
+            printf(", wal_status %s", sl->walStatus);
+        printf(")\n");
+    }
+    if (r->slotCount > 0 && r->maxSlotWalKeepMb < 0)
+        printf("slot WAL limit:   unlimited (max_slot_wal_keep_size = -1)\n");
+    else if (r->slotCount > 0)
+        printf("slot WAL limit:   %" PRId64 " MB (max_slot_wal_keep_size)\n", r->maxSlotWalKeepMb);
     printf("verdict:          %s\n", archcheckVerdictName(r->verdict));
     for (size_t i = 0; i < r->reasonCount; i++)
         printf("  %s\n", r->reasons[i]);
@@ -74,7 +89,8 @@ static void printCheck(const ArchcheckReport *r) {
 int cmdPgCheck(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     ArchcheckLimits limits = {(double)cfgInt(cfg, cfgOptMaxAge), (long)cfgInt(cfg, cfgOptMaxReady),
-                              cfgInt(cfg, cfgOptMaxLagBytes), (double)cfgInt(cfg, cfgOptMaxLagSeconds)};
+                              cfgInt(cfg, cfgOptMaxLagBytes), (double)cfgInt(cfg, cfgOptMaxLagSeconds),
+                              cfgStr(cfg, cfgOptSlot)};
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
     PgConnInfo *ci = NULL;

@@ -10,6 +10,7 @@
 #include "monitor/alert_sched.h"
 #include "monitor/serve.h"
 #include "sched/loop.h"
+#include "sched/streams.h"
 #include "sched/work.h"
 #include "state/history.h"
 #include "ui/table.h"
@@ -157,14 +158,18 @@ int cmdDaemon(const CfgValues *cfg) {
     opts.hooks[opts.hookCount++] = monServeHooks(serve);
     AlertSched *alerts = alertSchedNew(true); /* runs and the daemon's own clock */
     opts.hooks[opts.hookCount++] = alertSchedHooks(alerts);
+    SchedStreams *streams = schedStreamsNew(cliMain); /* stream: true components (wal-stream) */
+    opts.hooks[opts.hookCount++] = schedStreamsHooks(streams);
     SchedLoop *loop = schedLoopNew(file, &opts, &err);
     if (loop == NULL || !monServeConfigure(serve, file, &err)) {
         schedLoopFree(loop);
         monServeFree(serve);
         alertSchedFree(alerts);
+        schedStreamsFree(streams);
         return cliFailJson(&g, &err);
     }
     int rc = schedLoopRun(loop);
+    schedStreamsFree(streams); /* each stream uploads what it holds */
     schedLoopFree(loop);
     monServeFree(serve);
     alertSchedFree(alerts);

@@ -24,6 +24,7 @@
 #include "pg/wal.h"
 #include "job/pg.h"
 #include "pg/walspool.h"
+#include "pg/walstream.h"
 #include "crypto/crypto.h"
 #include "storage/storage.h"
 
@@ -242,7 +243,7 @@ int cmdWalFetch(const CfgValues *cfg) {
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;
-    if (!walFetch(repo, name, &data, &h, &err)) {
+    if (!walstreamFetch(repo, name, &data, &h, &err)) {
         if (err.code == LB_ERR_NOT_FOUND) {
             /* PostgreSQL asks for files that do not exist (the next timeline's
              * history, the segment after the last): not an error */

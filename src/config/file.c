@@ -38,6 +38,8 @@ static const char *const concurrencyNames[] = {"Forbid", "Allow", "Replace", NUL
 static const char *const compKeys[] = {"type",       "repository", "host",       "tags",        "retention",
                                        "objectives", "recovery",   "connection", "paths",       "bucket",
                                        "command",    "filename",   "verify",     "consistency", NULL};
+/* issue 14: wal-stream run by the daemon (postgres-physical) */
+static const char *const streamKeys[] = {"stream", "slot", NULL};
 static const char *const jobKeys[] = {"type", "components", "copy_to", "repository", "to", NULL};
 
 static int indexOf(const char *const *list, const char *s) {
@@ -523,6 +525,21 @@ static void readObjectives(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const
     }
 }
 
+/* stream: true and slot: (issue 14) */
+static void readStream(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const char *path) {
+    char kp[PATH_MAX_KEY];
+    cfgGetBool(ld, map, "stream", path, &c->stream);
+    CfgScalar slot = cfgGetStr(ld, map, "slot", path, false);
+    c->streamSlot = slot.text;
+    yaml_node_t *n = cfgGet(ld, map, "stream");
+    keyPath(kp, path, "stream");
+    if (n && c->type != cfgCompPostgresPhysical)
+        cfgLoadError(ld, n, kp, "only a postgres-physical component streams its WAL");
+    keyPath(kp, path, "slot");
+    if (slot.node && !c->stream)
+        cfgLoadError(ld, slot.node, kp, "slot: only with stream: true");
+}
+
 static void readComponent(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgComponent *c,
                           const CfgRunPolicy *defaults) {
     char path[PATH_MAX_KEY], kp[PATH_MAX_KEY];
@@ -539,8 +556,8 @@ static void readComponent(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgCo
     CfgCommand cmd = cfgCmdBackup;
     cfgComponentVerb(c, &cmd);
     OptFilter f = {t < 0 ? cfgCmdNone : cmd, false};
-    const char *known[48];
-    cfgCheckKeys(ld, map, path, joinKeys(known, compKeys, policyKeys), optionKey, &f);
+    const char *known[48], *known2[48];
+    cfgCheckKeys(ld, map, path, joinKeys(known2, joinKeys(known, compKeys, policyKeys), streamKeys), optionKey, &f);
     keyPath(kp, path, "repository");
     const CfgFileRepository *repo = repoRef(ld, cfgGetStr(ld, map, "repository", path, false), kp);
     c->repository = repo ? repo->name : NULL;
@@ -550,6 +567,7 @@ static void readComponent(CfgLoad *ld, yaml_node_t *key, yaml_node_t *map, CfgCo
     readPolicy(ld, map, path, defaults, &c->run);
     readRetention(ld, c, map, path);
     readObjectives(ld, c, map, path);
+    readStream(ld, c, map, path);
     if (t < 0)
         return;
     CfgArgBuild b = {0}, tail = {0};

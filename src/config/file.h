@@ -100,6 +100,9 @@ typedef struct CfgComponent {
     int line;
     const char *typeName; /* as written: "postgres", "files", ... */
     CfgArgs backupShown;  /* backupArgs as config show prints them: secrets "<redacted>" */
+    /* issue 14: `stream: true` (postgres-physical): the daemon runs wal-stream for it */
+    bool stream;
+    const char *streamSlot; /* `slot:`; NULL: wal-stream's default */
 } CfgComponent;
 
 typedef enum CfgJobType {

@@ -247,7 +247,7 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptPgPhysical] = {"pg-physical", 0, cfgTypeFlag, cfgScopeCommand, C(BackupPgPhysical) | C(RestorePgPhysical),
                           .help = "a physical PostgreSQL backup (pg_basebackup) or point-in-time restore"},
     [cfgOptPgBin] = {"pg-bin", 0, cfgTypeString, cfgScopeCommand,
-                     C(BackupPg) | C(BackupPgPhysical) | C(RestorePg) | C(RestorePgPhysical),
+                     C(BackupPg) | C(BackupPgPhysical) | C(RestorePg) | C(RestorePgPhysical) | C(WalStream),
                      .fileKey = "components.NAME.pg_bin", .valueName = "DIR",
                      .help = "directory of the PostgreSQL client programs (default: PATH)"},
     [cfgOptPgCountRows] = {"pg-count-rows", 0, cfgTypeEnum, cfgScopeCommand, C(BackupPg), "exact",
@@ -450,9 +450,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                         .help = "fetch up to N following segments ahead into --spool"},
 
     /* issue 14: WAL streaming */
-    [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream), "lifeboat",
+    [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream) | C(PgCheck), "lifeboat",
                     .fileKey = "components.NAME.slot", .valueName = "NAME",
-                    .help = "the replication slot the stream reads through"},
+                    .help = "the replication slot of wal-stream (pg-check judges its lag)"},
 };
 
 const CfgCommandInfo cfgCommandTable[CFG_COMMAND_COUNT] = {

@@ -10,6 +10,7 @@
  * not the weekend's three).
  */
 #include "monitor/facts.h"
+#include "pg/walstream.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -200,6 +201,22 @@ static bool drillsFill(MonFacts *f, Hist *hist, LbError *err) {
     return true;
 }
 
+/* The wal-stream of a `stream: true` component, from its status file. */
+static void componentStream(MonComponent *c, const CfgComponent *cc, const char *stateDir, int64_t nowMs) {
+    if (!cc->stream || stateDir == NULL)
+        return;
+    c->streamed = true;
+    char *spool = walstreamDaemonSpool(stateDir, cc->name);
+    WalstreamStatus st;
+    LbError ignored = {0};
+    if (walstreamStatusRead(spool, &st, &ignored) && nowMs * 1000000 - st.updatedNs <= MON_STREAM_STALE_NS) {
+        c->streamConnected = st.connected;
+        c->streamHasLag = st.hasLag;
+        c->streamLagBytes = st.lagBytes;
+    }
+    free(spool);
+}
+
 static bool componentsFill(MonFacts *f, const CfgFile *cfg, Hist *hist, const HistCounters *counters,
                            const MonScan *scans, size_t scanCount, LbError *err) {
     const char **jobs = calloc(cfg->jobCount + 1, sizeof(*jobs));
@@ -229,6 +246,7 @@ static bool componentsFill(MonFacts *f, const CfgFile *cfg, Hist *hist, const Hi
         }
         ok = runsFill(&c->runs, hist, counters, jobs, n, err) && runsFill(&c->ownRuns, hist, counters, jobs, 1, err);
         componentScan(c, scans, scanCount);
+        componentStream(c, cc, cfg->stateDir, f->nowMs);
     }
     free(jobs);
     return ok;

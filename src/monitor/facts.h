@@ -164,7 +164,14 @@ typedef struct MonComponent {
     int64_t lastDrillMs; /* its start */
     bool lastDrillPassed;
     double lastDrillRtoSeconds, lastDrillRpoSeconds;
+    /* issue 14: `stream: true`: its wal-stream's STATE/wal-stream/NAME/status.json
+     * (connected false when missing or older than MON_STREAM_STALE_NS) */
+    bool streamed;
+    bool streamConnected;
+    bool streamHasLag;
+    int64_t streamLagBytes; /* the slot's restart_lsn behind the server's WAL position */
 } MonComponent;
+#define MON_STREAM_STALE_NS (60LL * 1000000000)
 
 typedef struct MonJob {
     char *name;

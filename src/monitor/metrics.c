@@ -331,6 +331,28 @@ static void walMetrics(Out *o) {
     }
 }
 
+/* issue 14: the daemon's WAL streams (stream: true) */
+static void streamMetrics(Out *o) {
+    const MonFacts *f = o->facts;
+    family(o, "lifeboat_wal_stream_connected", "gauge",
+           "1 when the component's wal-stream receives WAL from the server (stream: true), else 0.");
+    for (size_t i = 0; i < f->componentCount; i++) {
+        const MonComponent *c = &f->components[i];
+        Labels l = {.component = c->name, .type = "wal", .repository = c->repository};
+        if (c->streamed)
+            sample(o, "lifeboat_wal_stream_connected", &l, c->streamConnected ? 1 : 0);
+    }
+    family(o, "lifeboat_wal_stream_lag_bytes", "gauge",
+           "Bytes of WAL the server holds for the component's replication slot (restart_lsn behind the current "
+           "position).");
+    for (size_t i = 0; i < f->componentCount; i++) {
+        const MonComponent *c = &f->components[i];
+        Labels l = {.component = c->name, .type = "wal", .repository = c->repository};
+        if (c->streamed && c->streamHasLag)
+            sample(o, "lifeboat_wal_stream_lag_bytes", &l, (double)c->streamLagBytes);
+    }
+}
+
 static void repositoryMetrics(Out *o) {
     const MonFacts *f = o->facts;
     family(o, "lifeboat_repository_up", "gauge",
@@ -395,6 +417,7 @@ char *monMetricsText(const MonFacts *facts, bool daemon) {
     componentMetrics(&o);
     drillMetrics(&o);
     walMetrics(&o);
+    streamMetrics(&o);
     repositoryMetrics(&o);
     if (daemon) {
         family(&o, "lifeboat_daemon_heartbeat_timestamp_seconds", "gauge",

@@ -18,6 +18,48 @@ static int64_t usToNs(PGresult *res, int row, int col) {
     return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10) * 1000;
 }
 
+/* pg_replication_slots, and max_slot_wal_keep_size (PostgreSQL 13+). */
+static bool collectSlots(PgConn *conn, ArchcheckReport *r, LbError *err) {
+    r->maxSlotWalKeepMb = -1;
+    LbError ignored = {0};
+    char *keep =
+        pgconnQueryValue(conn, "SELECT setting FROM pg_settings WHERE name = 'max_slot_wal_keep_size'", &ignored);
+    if (keep) {
+        r->maxSlotWalKeepMb = strtoll(keep, NULL, 10);
+        free(keep);
+    }
+    bool hasWalStatus = pgconnServerVersionNum(conn) >= 130000;
+    PGresult *res =
+        pgconnQuery(conn,
+                    hasWalStatus ? "SELECT slot_name, slot_type, active::text, coalesce(restart_lsn::text, ''),"
+                                   " coalesce(wal_status, ''),"
+                                   " CASE WHEN restart_lsn IS NULL THEN NULL WHEN pg_is_in_recovery()"
+                                   " THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn)::bigint"
+                                   " ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END"
+                                   " FROM pg_replication_slots ORDER BY slot_name"
+                                 : "SELECT slot_name, slot_type, active::text, coalesce(restart_lsn::text, ''), '',"
+                                   " CASE WHEN restart_lsn IS NULL OR pg_is_in_recovery() THEN NULL"
+                                   " ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END"
+                                   " FROM pg_replication_slots ORDER BY slot_name",
+                    0, NULL, err);
+    if (res == NULL)
+        return false;
+    int n = PQntuples(res);
+    r->slots = lbXcalloc((size_t)n + 1, sizeof(ArchcheckSlot));
+    for (int i = 0; i < n; i++) {
+        ArchcheckSlot *sl = &r->slots[r->slotCount++];
+        sl->name = dupValue(res, i, 0);
+        sl->type = dupValue(res, i, 1);
+        sl->active = strcmp(PQgetvalue(res, i, 2), "true") == 0;
+        sl->restartLsn = dupValue(res, i, 3);
+        sl->walStatus = dupValue(res, i, 4);
+        sl->hasLagBytes = !PQgetisnull(res, i, 5);
+        sl->lagBytes = sl->hasLagBytes ? strtoll(PQgetvalue(res, i, 5), NULL, 10) : 0;
+    }
+    PQclear(res);
+    return true;
+}
+
 #define EPOCH_US(expr) "(extract(epoch FROM " expr ") * 1000000)::bigint"
 
 bool archcheckCollect(PgConn *conn, ArchcheckReport *r, LbError *err) {
@@ -95,7 +137,7 @@ bool archcheckCollect(PgConn *conn, ArchcheckReport *r, LbError *err) {
         s->lagSeconds = s->hasLagSeconds ? strtod(PQgetvalue(res, i, 5), NULL) : 0;
     }
     PQclear(res);
-    return true;
+    return collectSlots(conn, r, err);
 }
 
 static void reason(ArchcheckReport *r, ArchcheckVerdict level, const char *fmt, ...)
@@ -120,6 +162,38 @@ static void ago(int64_t nowNs, int64_t thenNs, char *out, size_t n) {
         snprintf(out, n, "%.0f min ago", s / 60);
     else
         snprintf(out, n, "%.1f h ago", s / 3600);
+}
+
+/* A stalled slot keeps WAL on the primary until its disk fills (or until
+ * max_slot_wal_keep_size gives the WAL up); wal-stream's slot inactive means
+ * synchronous commits that name it wait. */
+static void judgeSlots(ArchcheckReport *r, const ArchcheckLimits *l) {
+    bool streamSlotSeen = false;
+    for (size_t i = 0; i < r->slotCount; i++) {
+        const ArchcheckSlot *sl = &r->slots[i];
+        bool ours = l->streamSlot && strcmp(sl->name, l->streamSlot) == 0;
+        streamSlotSeen |= ours;
+        if (strcmp(sl->walStatus, "lost") == 0)
+            reason(r, ours ? ARCHCHECK_FAILING : ARCHCHECK_WARNING,
+                   "replication slot '%s' lost WAL it needed (max_slot_wal_keep_size was exceeded)%s", sl->name,
+                   ours ? ": the stream has a gap; restart wal-stream and take a new base backup" : "");
+        else if (ours && !sl->active)
+            reason(r, ARCHCHECK_FAILING,
+                   "wal-stream's replication slot '%s' is inactive: WAL is not streamed (synchronous commits naming "
+                   "it wait) and the primary keeps WAL for it (%" PRId64 " bytes)",
+                   sl->name, sl->hasLagBytes ? sl->lagBytes : 0);
+        else if (sl->hasLagBytes && sl->lagBytes > l->maxLagBytes && (ours || !sl->active))
+            reason(r, ARCHCHECK_WARNING,
+                   "replication slot '%s' (%s) holds %" PRId64 " bytes of WAL on the primary (more than %" PRId64 ")",
+                   sl->name, sl->active ? "active" : "inactive", sl->lagBytes, l->maxLagBytes);
+        else if (ours && strcmp(sl->walStatus, "unreserved") == 0)
+            reason(r, ARCHCHECK_WARNING,
+                   "wal-stream's replication slot '%s' is about to lose WAL (wal_status unreserved)", sl->name);
+    }
+    if (streamSlotSeen && r->maxSlotWalKeepMb < 0)
+        reason(r, ARCHCHECK_WARNING,
+               "max_slot_wal_keep_size is -1 (unlimited): a stalled stream keeps WAL until the primary's disk is "
+               "full. HINT: set a limit such as max_slot_wal_keep_size = '50GB' (docs/postgresql.md).");
 }
 
 void archcheckJudge(ArchcheckReport *r, const ArchcheckLimits *l) {
@@ -176,6 +250,7 @@ void archcheckJudge(ArchcheckReport *r, const ArchcheckLimits *l) {
             reason(r, ARCHCHECK_WARNING, "standby '%s' (%s) replays %.0f s behind (more than %.0f s)", s->name,
                    s->client, s->lagSeconds, l->maxLagSeconds);
     }
+    judgeSlots(r, l);
 }
 
 const char *archcheckVerdictName(ArchcheckVerdict v) {
@@ -227,6 +302,21 @@ json_t *archcheckToJson(const ArchcheckReport *r) {
         json_array_append_new(sb, e);
     }
     json_object_set_new(o, "standbys", sb);
+    json_t *slots = json_array();
+    for (size_t i = 0; i < r->slotCount; i++) {
+        const ArchcheckSlot *sl = &r->slots[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "slot_name", json_string(sl->name));
+        json_object_set_new(e, "slot_type", json_string(sl->type));
+        json_object_set_new(e, "active", json_boolean(sl->active));
+        json_object_set_new(e, "restart_lsn", sl->restartLsn[0] ? json_string(sl->restartLsn) : json_null());
+        json_object_set_new(e, "wal_status", sl->walStatus[0] ? json_string(sl->walStatus) : json_null());
+        json_object_set_new(e, "lag_bytes", sl->hasLagBytes ? json_integer(sl->lagBytes) : json_null());
+        json_array_append_new(slots, e);
+    }
+    json_object_set_new(o, "replication_slots", slots);
+    json_object_set_new(o, "max_slot_wal_keep_size_mb",
+                        r->maxSlotWalKeepMb >= 0 ? json_integer(r->maxSlotWalKeepMb) : json_null());
     return o;
 }
 
@@ -246,6 +336,13 @@ void archcheckReportClear(ArchcheckReport *r) {
         free(r->standbys[i].syncState);
     }
     free(r->standbys);
+    for (size_t i = 0; i < r->slotCount; i++) {
+        free(r->slots[i].name);
+        free(r->slots[i].type);
+        free(r->slots[i].restartLsn);
+        free(r->slots[i].walStatus);
+    }
+    free(r->slots);
     for (size_t i = 0; i < r->reasonCount; i++)
         free(r->reasons[i]);
     free(r->reasons);

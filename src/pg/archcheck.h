@@ -2,7 +2,8 @@
  * archcheck.h - `lifeboat pg-check`: does WAL archiving work?
  *
  * archcheckCollect reads the server's view (pg_settings, pg_stat_archiver,
- * the archive_status backlog, pg_stat_replication); archcheckJudge turns it
+ * the archive_status backlog, pg_stat_replication, pg_replication_slots);
+ * archcheckJudge turns it
  * into a verdict with reasons (pure: no I/O, unit-testable):
  *
  *   FAILING  archive_mode off; no archive_command/archive_library; the last
@@ -12,7 +13,12 @@
  *   WARNING  archive_command does not call `lifeboat wal-push`; earlier
  *            failures (recovered); nothing archived yet; a backlog of more
  *            than maxReady segments; a standby not streaming or lagging more
- *            than maxLagBytes / maxLagSeconds
+ *            than maxLagBytes / maxLagSeconds; wal-stream's slot lagging more
+ *            than maxLagBytes or its WAL unreserved; another slot inactive
+ *            and holding more than maxLagBytes; a slot while
+ *            max_slot_wal_keep_size is unlimited (-1)
+ *   FAILING  (slots) wal-stream's slot inactive (the stream is down: a
+ *            synchronous commit waits for it) or its WAL lost
  *   OK       none of these
  *
  * Ownership: an ArchcheckReport owns its strings and arrays; free with
@@ -38,6 +44,14 @@ typedef struct ArchcheckStandby {
     double lagSeconds;
 } ArchcheckStandby;
 
+/* A replication slot (pg_replication_slots). */
+typedef struct ArchcheckSlot {
+    char *name, *type, *restartLsn, *walStatus; /* "" when NULL */
+    bool active;
+    bool hasLagBytes; /* restart_lsn behind the current WAL position */
+    int64_t lagBytes;
+} ArchcheckSlot;
+
 typedef struct ArchcheckReport {
     /* collected */
     char *serverVersion;
@@ -50,7 +64,10 @@ typedef struct ArchcheckReport {
     long readyCount;                                           /* -1 when it could not be read */
     ArchcheckStandby *standbys;
     size_t standbyCount;
-    bool repoChecked; /* filled by the caller */
+    ArchcheckSlot *slots;
+    size_t slotCount;
+    int64_t maxSlotWalKeepMb; /* max_slot_wal_keep_size; -1 = unlimited */
+    bool repoChecked;         /* filled by the caller */
     bool repoHasLast;
     char *repoLocation;
     /* judged */
@@ -64,6 +81,7 @@ typedef struct ArchcheckLimits {
     long maxReady;        /* more .ready files than this = WARNING */
     int64_t maxLagBytes;
     double maxLagSeconds;
+    const char *streamSlot; /* wal-stream's slot: FAILING when inactive or lost, WARNING when lagging */
 } ArchcheckLimits;
 
 #define ARCHCHECK_DEFAULT_MAX_AGE 3600.0

@@ -60,6 +60,12 @@ bool walNameParse(const char *name, WalName *out) {
         out->kind = WAL_FILE_PARTIAL;
         return true;
     }
+    /* a streamed partial (wal-stream): <segment>.<8 hex: bytes of WAL>.partial */
+    if (n == 24 + 1 + 8 + 8 && name[24] == '.' && isUpperHex(name + 25, 8) && strcmp(name + 33, ".partial") == 0) {
+        out->kind = WAL_FILE_PARTIAL;
+        out->streamedBytes = hex32(name + 25);
+        return out->streamedBytes > 0;
+    }
     if (n == 24 + 1 + 8 + 7 && name[24] == '.' && isUpperHex(name + 25, 8) && strcmp(name + 33, ".backup") == 0) {
         out->kind = WAL_FILE_BACKUP;
         return true;
@@ -296,7 +302,10 @@ cleanup:
     return ok;
 }
 
-bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result, LbError *err) {
+/* walPush; replace: an existing object with other content is overwritten
+ * (an atomic put) instead of refused. */
+static bool pushMode(Repo *repo, const char *name, const uint8_t *data, size_t len, bool replace, WalPushResult *result,
+                     LbError *err) {
     WalName wn;
     WalHeader h = {0}, old = {0};
     LbBuf stored = {0};
@@ -326,7 +335,7 @@ bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalP
     result->sha256 = h.sha256;
     if (!walReadHeader(repo, name, &exists, &old, err))
         goto cleanup;
-    if (exists) {
+    if (exists && !(replace && !(old.size == h.size && lbIdEqual(&old.sha256, &h.sha256)))) {
         if (old.size == h.size && lbIdEqual(&old.sha256, &h.sha256)) {
             result->outcome = WAL_PUSH_IDENTICAL;
             ok = true;
@@ -360,6 +369,18 @@ bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalP
 cleanup:
     lbBufFree(&stored);
     return ok;
+}
+
+bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result, LbError *err) {
+    return pushMode(repo, name, data, len, false, result, err);
+}
+
+bool walPushStreamedPartial(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result,
+                            LbError *err) {
+    WalName wn;
+    if (!walNameParse(name, &wn) || wn.kind != WAL_FILE_PARTIAL || wn.streamedBytes == 0)
+        return lbErr(err, LB_ERR_ARGS, "unable to store '%s': not the name of a streamed partial", name);
+    return pushMode(repo, name, data, len, true, result, err);
 }
 
 bool walFetch(Repo *repo, const char *name, LbBuf *out, WalHeader *header, LbError *err) {

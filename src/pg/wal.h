@@ -41,7 +41,7 @@
 
 typedef enum {
     WAL_FILE_SEGMENT = 0, /* 000000010000000000000003 */
-    WAL_FILE_PARTIAL,     /* 000000010000000000000003.partial */
+    WAL_FILE_PARTIAL,     /* 000000010000000000000003.partial, or streamed: ...0003.00A3F2C0.partial */
     WAL_FILE_HISTORY,     /* 00000002.history */
     WAL_FILE_BACKUP,      /* 000000010000000000000003.00000028.backup */
 } WalFileKind;
@@ -51,7 +51,8 @@ typedef enum {
 typedef struct WalName {
     WalFileKind kind;
     uint32_t timeline;
-    uint32_t log, seg; /* segments, partials and backup files */
+    uint32_t log, seg;      /* segments, partials and backup files */
+    uint32_t streamedBytes; /* streamed partials (wal-stream): bytes of WAL they hold; 0 otherwise */
 } WalName;
 
 /* Parse a file name PostgreSQL archives; false for anything else (so a
@@ -101,6 +102,13 @@ typedef struct WalPushResult {
  * is durable when this returns true (storagePut). Segments are checked with
  * walSegmentCheck first. */
 bool walPush(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result, LbError *err);
+
+/* walPush for a streamed partial (wal-stream, pg/walstream.h), the one
+ * object under wal/ that may be rewritten: an existing object of that name
+ * with other content (a read of the growing file that raced a write) is
+ * replaced by an atomic put. */
+bool walPushStreamedPartial(Repo *repo, const char *name, const uint8_t *data, size_t len, WalPushResult *result,
+                            LbError *err);
 
 /* Read the header of wal/<name>: *exists false (and true returned) when the
  * object is missing. */

@@ -1,11 +1,13 @@
 /* walwindow.c - the point-in-time recovery window (pg/walwindow.h). */
 #include "pg/walwindow.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
 #include "pg/basebackup.h"
+#include "pg/walstream.h"
 
 typedef struct SegSet {
     uint32_t timeline;
@@ -20,6 +22,8 @@ static uint64_t segsPerLog(uint64_t segmentSize) {
 typedef struct Listing {
     WalName *names;
     size_t count, cap;
+    WalName *partials; /* streamed partials (wal-stream) */
+    size_t partialCount, partialCap;
 } Listing;
 
 static bool collectName(void *ctx, const char *name, uint64_t size) {
@@ -27,7 +31,17 @@ static bool collectName(void *ctx, const char *name, uint64_t size) {
     Listing *l = ctx;
     const char *slash = strrchr(name, '/');
     WalName w;
-    if (!walNameParse(slash ? slash + 1 : name, &w) || w.kind != WAL_FILE_SEGMENT)
+    if (!walNameParse(slash ? slash + 1 : name, &w))
+        return true;
+    if (w.kind == WAL_FILE_PARTIAL && w.streamedBytes > 0) {
+        if (l->partialCount == l->partialCap) {
+            l->partialCap = l->partialCap ? l->partialCap * 2 : 16;
+            l->partials = lbXrealloc(l->partials, l->partialCap * sizeof(WalName));
+        }
+        l->partials[l->partialCount++] = w;
+        return true;
+    }
+    if (w.kind != WAL_FILE_SEGMENT)
         return true;
     if (l->count == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 256;
@@ -66,6 +80,7 @@ bool walWindowCompute(Repo *repo, const SnapshotList *list, const SnapshotFilter
     Listing l = {0};
     if (!storageList(repoStorage(repo), WAL_DIR "/", collectName, &l, err)) {
         free(l.names);
+        free(l.partials);
         return false;
     }
     SegSet set = {.timeline = nb.stopTimeline};
@@ -83,13 +98,24 @@ bool walWindowCompute(Repo *repo, const SnapshotList *list, const SnapshotFilter
     qsort(set.segs, set.count, sizeof(uint64_t), cmpU64);
     uint64_t start = nb.startLsn / nb.walSegmentSize, stop = nb.stopLsn / nb.walSegmentSize;
     bool ok = true;
-    if (!hasSeg(&set, start)) {
+    uint64_t last = start - 1;
+    while (hasSeg(&set, last + 1))
+        last++;
+    /* a streamed partial of the next segment ends the chain (wal-fetch
+     * serves it as that segment) */
+    uint32_t partialBytes = 0;
+    for (size_t i = 0; i < l.partialCount; i++)
+        if (l.partials[i].timeline == set.timeline &&
+            (uint64_t)l.partials[i].log * per + l.partials[i].seg == last + 1 &&
+            l.partials[i].streamedBytes > partialBytes)
+            partialBytes = l.partials[i].streamedBytes;
+    free(l.partials);
+    if (partialBytes)
+        last++;
+    if (last + 1 == start) {
         free(set.segs);
         return true; /* the newest backup's own WAL is not archived */
     }
-    uint64_t last = start;
-    while (hasSeg(&set, last + 1))
-        last++;
     if (last < stop) {
         free(set.segs);
         return true; /* a gap before the newest backup's end */
@@ -122,6 +148,8 @@ bool walWindowCompute(Repo *repo, const SnapshotList *list, const SnapshotFilter
     }
     char name[WAL_NAME_MAX];
     segName(set.timeline, last, nb.walSegmentSize, name, sizeof(name));
+    if (partialBytes)
+        walstreamPartialName(name, partialBytes, name, sizeof(name));
     bool exists = false;
     WalHeader h;
     ok = walReadHeader(repo, name, &exists, &h, err);

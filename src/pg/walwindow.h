@@ -9,7 +9,9 @@
  * the last one found ends the window, at the time it was archived (its
  * sealed header: the commits a replay can reach are those written before
  * that segment was complete, so this is an upper bound within one
- * archive_timeout). Older base backups whose first segment connects to that
+ * archive_timeout). A streamed partial of the segment after the chain
+ * (wal-stream, pg/walstream.h) ends it instead, at the time it was stored:
+ * wal-fetch serves it as that segment. Older base backups whose first segment connects to that
  * chain without a gap move the start back to their own end (stop time).
  *
  * One timeline: segments of other timelines (a promoted copy's) are not

@@ -165,6 +165,11 @@ static const BrokenCase cases[] = {
      "components.up.recovery", "expected an s3: location"},
     {"bad recovery port", REPO DB "    recovery:\n      port: 70000 #<\n", "components.db.recovery.port",
      "from 1 to 65535"},
+    /* issue 14: stream: true (wal-stream run by the daemon) */
+    {"stream on files", REPO "components:\n  etc:\n    type: files\n    paths: [/etc]\n    stream: true #<\n",
+     "components.etc.stream", "only a postgres-physical component streams"},
+    {"slot without stream", REPO "components:\n  pg:\n    type: postgres-physical\n    slot: s #<\n",
+     "components.pg.slot", "only with stream: true"},
 };
 
 static char *writeFile(const char *name, const char *text) {

@@ -51,6 +51,10 @@ static MonFacts *facts(void) {
     db->newestSnapshotNs = (NOW_MS - 3600000) * 1000000;
     db->newestRestorableNs = (NOW_MS - 30000) * 1000000;
     db->walNewestNs = db->newestRestorableNs;
+    db->streamed = true; /* stream: true, connected, 4096 bytes behind */
+    db->streamConnected = true;
+    db->streamHasLag = true;
+    db->streamLagBytes = 4096;
     db->restorableFromWal = true;
     db->drilled = true;
     db->lastDrillPassed = true;
@@ -155,6 +159,9 @@ static void test_format(void **state) {
         valueIs(text, "lifeboat_rpo_objective_seconds{component=\"db\",type=\"physical\",repository=\"main\"}", "300"));
     assert_true(
         valueIs(text, "lifeboat_wal_archive_lag_seconds{component=\"db\",type=\"wal\",repository=\"main\"}", "30.000"));
+    assert_true(valueIs(text, "lifeboat_wal_stream_connected{component=\"db\",type=\"wal\",repository=\"main\"}", "1"));
+    assert_true(
+        valueIs(text, "lifeboat_wal_stream_lag_bytes{component=\"db\",type=\"wal\",repository=\"main\"}", "4096"));
     assert_true(valueIs(text, "lifeboat_drill_rto_seconds{component=\"db\",type=\"physical\"}", "42.5"));
     assert_true(valueIs(text, "lifeboat_drill_success{component=\"db\",type=\"physical\"}", "1"));
     assert_true(valueIs(text, "lifeboat_repository_up{repository=\"main\"}", "1"));

@@ -831,13 +831,64 @@ static void testVerdicts(void **state) {
     archcheckReportClear(&r);
 }
 
+/* replication slots: wal-stream's and others */
+static void addSlot(ArchcheckReport *r, const char *name, bool active, int64_t lag, const char *walStatus) {
+    r->slots = lbXrealloc(r->slots, (r->slotCount + 1) * sizeof(ArchcheckSlot));
+    r->slots[r->slotCount++] = (ArchcheckSlot){
+        lbXstrdup(name), lbXstrdup("physical"), lbXstrdup("0/5000000"), lbXstrdup(walStatus), active, true, lag};
+}
+
+static void testSlotVerdicts(void **state) {
+    (void)state;
+    ArchcheckLimits l = {ARCHCHECK_DEFAULT_MAX_AGE, ARCHCHECK_DEFAULT_MAX_READY, ARCHCHECK_DEFAULT_MAX_LAG_BYTES,
+                         ARCHCHECK_DEFAULT_MAX_LAG_SECONDS, "lifeboat"};
+    ArchcheckReport r;
+    /* streaming, little lag: OK */
+    baseReport(&r);
+    r.maxSlotWalKeepMb = 51200;
+    addSlot(&r, "lifeboat", true, 4096, "reserved");
+    archcheckJudge(&r, &l);
+    assert_int_equal(r.verdict, ARCHCHECK_OK);
+    json_t *j = archcheckToJson(&r);
+    assert_int_equal(json_array_size(json_object_get(j, "replication_slots")), 1);
+    json_decref(j);
+    archcheckReportClear(&r);
+    /* the stream is down: FAILING */
+    baseReport(&r);
+    r.maxSlotWalKeepMb = 51200;
+    addSlot(&r, "lifeboat", false, 4096, "reserved");
+    archcheckJudge(&r, &l);
+    assert_int_equal(r.verdict, ARCHCHECK_FAILING);
+    assert_true(hasReason(&r, "'lifeboat' is inactive"));
+    archcheckReportClear(&r);
+    /* lagging: WARNING; another slot inactive and large: WARNING */
+    baseReport(&r);
+    r.maxSlotWalKeepMb = 51200;
+    addSlot(&r, "lifeboat", true, INT64_C(1) << 30, "extended");
+    addSlot(&r, "old_replica", false, INT64_C(1) << 31, "extended");
+    archcheckJudge(&r, &l);
+    assert_int_equal(r.verdict, ARCHCHECK_WARNING);
+    assert_true(hasReason(&r, "'lifeboat' (active) holds 1073741824 bytes"));
+    assert_true(hasReason(&r, "'old_replica' (inactive) holds 2147483648 bytes"));
+    archcheckReportClear(&r);
+    /* WAL lost: FAILING; no limit on slots: WARNING */
+    baseReport(&r);
+    r.maxSlotWalKeepMb = -1;
+    addSlot(&r, "lifeboat", true, 0, "lost");
+    archcheckJudge(&r, &l);
+    assert_int_equal(r.verdict, ARCHCHECK_FAILING);
+    assert_true(hasReason(&r, "lost WAL"));
+    assert_true(hasReason(&r, "max_slot_wal_keep_size is -1"));
+    archcheckReportClear(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(testNames),     cmocka_unit_test(testLsn),     cmocka_unit_test(testSegmentCheck),
-        cmocka_unit_test(testPushFetch), cmocka_unit_test(testDamage),  cmocka_unit_test(testLongHeader),
-        cmocka_unit_test(testSpool),     cmocka_unit_test(testPushAll), cmocka_unit_test(testLabelManifest),
-        cmocka_unit_test(testChoose),    cmocka_unit_test(testQuoting), cmocka_unit_test(testWriteConfig),
-        cmocka_unit_test(testVerdicts),
+        cmocka_unit_test(testNames),     cmocka_unit_test(testLsn),          cmocka_unit_test(testSegmentCheck),
+        cmocka_unit_test(testPushFetch), cmocka_unit_test(testDamage),       cmocka_unit_test(testLongHeader),
+        cmocka_unit_test(testSpool),     cmocka_unit_test(testPushAll),      cmocka_unit_test(testLabelManifest),
+        cmocka_unit_test(testChoose),    cmocka_unit_test(testQuoting),      cmocka_unit_test(testWriteConfig),
+        cmocka_unit_test(testVerdicts),  cmocka_unit_test(testSlotVerdicts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
