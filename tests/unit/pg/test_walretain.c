@@ -1,0 +1,283 @@
+/*
+ * test_walretain.c - unit tests for the pure WAL retention plan
+ * (src/pg/walretain.c, walRetainPlan and walRetainNeedsHeader): which files
+ * under wal/ go, given the kept base backups (system identifier, start
+ * timeline and segment, start time) and the files' names and archive times.
+ *
+ * Segments are 16 MiB; segment k of timeline t is named
+ * %08X00000000%08X (t, k). Archive times are small numbers of "ns" so the
+ * tables read easily: segment k is archived at k * 100 unless a case says
+ * otherwise.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg/walretain.h"
+
+#define SEG (16u * 1024 * 1024)
+#define SYS_A UINT64_C(7000000000000000001)
+#define SYS_B UINT64_C(7000000000000000002)
+#define NO_WINDOW INT64_MAX
+
+typedef struct Files {
+    WalRetainFile f[64];
+    char names[64][WAL_NAME_MAX];
+    size_t n;
+} Files;
+
+/* Add a file by name, archived at pushed (0: header not read), of cluster sys (0: none in its header). */
+static WalRetainFile *add(Files *fs, const char *name, int64_t pushed, uint64_t sys) {
+    WalRetainFile *f = &fs->f[fs->n];
+    snprintf(fs->names[fs->n], WAL_NAME_MAX, "%s", name);
+    *f = (WalRetainFile){.name = fs->names[fs->n], .size = 1000, .haveHeader = pushed != 0, .pushedNs = pushed};
+    assert_true(walNameParse(name, &f->parsed));
+    f->hasSystemId = sys != 0 && f->parsed.kind != WAL_FILE_HISTORY && f->parsed.kind != WAL_FILE_BACKUP;
+    f->systemId = f->hasSystemId ? sys : 0;
+    fs->n++;
+    return f;
+}
+
+static void addSeg(Files *fs, uint32_t tli, uint32_t seg, int64_t pushed, uint64_t sys) {
+    char name[WAL_NAME_MAX];
+    snprintf(name, sizeof(name), "%08X00000000%08X", tli, seg);
+    add(fs, name, pushed, sys);
+}
+
+static WalRetainVerdict verdictOf(const Files *fs, const char *name) {
+    for (size_t i = 0; i < fs->n; i++)
+        if (strcmp(fs->f[i].name, name) == 0)
+            return fs->f[i].verdict;
+    fail_msg("no file %s", name);
+    return WAL_RETAIN_KEEP_NO_BACKUP;
+}
+
+static size_t deleted(const Files *fs) {
+    size_t n = 0;
+    for (size_t i = 0; i < fs->n; i++)
+        n += fs->f[i].verdict == WAL_RETAIN_DELETE;
+    return n;
+}
+
+static WalRetainBackup backup(uint64_t sys, uint32_t tli, uint32_t startSeg, int64_t startNs) {
+    return (WalRetainBackup){sys, tli, (uint64_t)startSeg * SEG + 0x28, SEG, startNs};
+}
+
+/* Segments 1..12 of timeline 1 archived at k*100; kept backups start in
+ * segments 5 (at 450) and 10 (at 950). */
+static void oneTimeline(Files *fs, WalRetainBackup *b) {
+    memset(fs, 0, sizeof(*fs));
+    for (uint32_t k = 1; k <= 12; k++)
+        addSeg(fs, 1, k, k * 100, SYS_A);
+    b[0] = backup(SYS_A, 1, 5, 450);
+    b[1] = backup(SYS_A, 1, 10, 950);
+}
+
+static void testNoBackupKeepsAll(void **state) {
+    (void)state;
+    Files fs;
+    WalRetainBackup b[2];
+    oneTimeline(&fs, b);
+    WalRetainPlanInput in = {b, 0, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    for (size_t i = 0; i < fs.n; i++) {
+        assert_int_equal(fs.f[i].verdict, WAL_RETAIN_KEEP_NO_BACKUP);
+        assert_false(walRetainNeedsHeader(&in, &fs.f[i].parsed));
+    }
+}
+
+static void testBeforeOldestBackup(void **state) {
+    (void)state;
+    Files fs;
+    WalRetainBackup b[2];
+    oneTimeline(&fs, b);
+    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 4);
+    for (uint32_t k = 1; k <= 12; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "00000001%08X%08X", 0, k);
+        assert_int_equal(verdictOf(&fs, name), k < 5 ? WAL_RETAIN_DELETE : WAL_RETAIN_KEEP_NEEDED);
+        assert_int_equal(walRetainNeedsHeader(&in, &fs.f[k - 1].parsed), k < 5);
+    }
+    /* the order of the backups does not matter */
+    WalRetainBackup swapped[2] = {b[1], b[0]};
+    in.backups = swapped;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 4);
+    /* only the newer backup kept: everything before segment 10 archived before 950 */
+    in.backups = &b[1];
+    in.backupCount = 1;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 9);
+    assert_int_equal(verdictOf(&fs, "00000001000000000000000A"), WAL_RETAIN_KEEP_NEEDED);
+}
+
+static void testWindow(void **state) {
+    (void)state;
+    Files fs;
+    WalRetainBackup b[2];
+    oneTimeline(&fs, b);
+    /* archived at or after 300 is in the window */
+    WalRetainPlanInput in = {b, 2, NULL, 0, 300};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000001"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000002"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000003"), WAL_RETAIN_KEEP_WINDOW);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000004"), WAL_RETAIN_KEEP_WINDOW);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000005"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(deleted(&fs), 2);
+    /* a window reaching back past everything keeps everything */
+    in.windowStartNs = 0;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 0);
+}
+
+static void testRecentAndUnknownTimes(void **state) {
+    (void)state;
+    Files fs;
+    WalRetainBackup b[2];
+    oneTimeline(&fs, b);
+    fs.f[2].pushedNs = 460;     /* segment 3 archived late, after the oldest kept backup started at 450 */
+    fs.f[1].haveHeader = false; /* segment 2: header not read (gone meanwhile) */
+    fs.f[1].pushedNs = 0;
+    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000003"), WAL_RETAIN_KEEP_RECENT);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000002"), WAL_RETAIN_KEEP_RECENT);
+    assert_int_equal(deleted(&fs), 2);
+}
+
+static void testBackupAndPartialFollow(void **state) {
+    (void)state;
+    Files fs;
+    WalRetainBackup b[2];
+    oneTimeline(&fs, b);
+    add(&fs, "000000010000000000000002.00000028.backup", 250, 0);
+    add(&fs, "000000010000000000000005.00000028.backup", 560, 0);
+    add(&fs, "00000001000000000000000D.00000060.backup", 150, 0); /* its segment is not stored: judged as it */
+    add(&fs, "000000010000000000000003.partial", 310, SYS_A);
+    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000002.00000028.backup"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000005.00000028.backup"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "00000001000000000000000D.00000060.backup"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000003.partial"), WAL_RETAIN_DELETE);
+    /* a .backup file follows its segment even where its own time would keep it */
+    fs.f[12].pushedNs = 900;
+    in.windowStartNs = 240; /* segment 2 (200) goes, its .backup (at 900) follows it */
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000002"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000002.00000028.backup"), WAL_RETAIN_DELETE);
+}
+
+/* Timeline 1 to segment 8, a promotion there: timeline 2 from segment 8. */
+static void twoTimelines(Files *fs) {
+    memset(fs, 0, sizeof(*fs));
+    for (uint32_t k = 1; k <= 7; k++)
+        addSeg(fs, 1, k, k * 100, SYS_A);
+    add(fs, "000000010000000000000008.partial", 800, SYS_A);
+    add(fs, "00000002.history", 805, 0);
+    for (uint32_t k = 8; k <= 12; k++)
+        addSeg(fs, 2, k, k * 100 + 10, SYS_A);
+    add(fs, "00000003.history", 50, 0); /* an abandoned branch nothing is on */
+}
+
+static void testTimelines(void **state) {
+    (void)state;
+    Files fs;
+    twoTimelines(&fs);
+    /* a backup on timeline 1 (segment 5) recovers across onto timeline 2 */
+    WalRetainBackup b1 = backup(SYS_A, 1, 5, 450);
+    WalRetainPlanInput in = {&b1, 1, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000004"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000010000000000000008.partial"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "000000020000000000000008"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "00000002.history"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "00000003.history"), WAL_RETAIN_DELETE);
+    assert_int_equal(deleted(&fs), 5);
+    /* only a backup on timeline 2 (segment 10, at 1005): timeline 1 is not its
+     * history beyond the switch, and before its start nothing is needed */
+    WalRetainBackup b2 = backup(SYS_A, 2, 10, 1005);
+    in.backups = &b2;
+    walRetainPlan(&in, fs.f, fs.n);
+    for (uint32_t k = 1; k <= 7; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "00000001%08X%08X", 0, k);
+        assert_int_equal(verdictOf(&fs, name), WAL_RETAIN_DELETE);
+    }
+    assert_int_equal(verdictOf(&fs, "000000010000000000000008.partial"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "000000020000000000000009"), WAL_RETAIN_DELETE);
+    assert_int_equal(verdictOf(&fs, "00000002000000000000000A"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&fs, "00000002.history"), WAL_RETAIN_KEEP_NEEDED);
+    assert_false(walRetainNeedsHeader(&in, &fs.f[8].parsed)); /* 00000002.history */
+    /* a history file is kept while a kept segment is on its timeline or later */
+    Files only;
+    memset(&only, 0, sizeof(only));
+    add(&only, "00000002.history", 100, 0);
+    addSeg(&only, 2, 3, 200, SYS_A);
+    addSeg(&only, 3, 9, 300, SYS_A);
+    WalRetainBackup b0 = backup(SYS_A, 1, 2, 1000); /* timeline 1, before both */
+    in.backups = &b0;
+    walRetainPlan(&in, only.f, only.n);
+    assert_int_equal(verdictOf(&only, "000000020000000000000003"), WAL_RETAIN_KEEP_NEEDED);
+    assert_int_equal(verdictOf(&only, "00000002.history"), WAL_RETAIN_KEEP_NEEDED);
+}
+
+static void testClusters(void **state) {
+    (void)state;
+    Files fs;
+    memset(&fs, 0, sizeof(fs));
+    for (uint32_t k = 1; k <= 6; k++)
+        addSeg(&fs, 1, k, k * 100, SYS_A);
+    for (uint32_t k = 1; k <= 6; k++)
+        addSeg(&fs, 5, k, k * 100, SYS_B); /* another cluster, own names */
+    add(&fs, "00000001.history", 10, 0);
+    /* only cluster A has a kept backup: B's WAL stays */
+    WalRetainBackup b[2] = {backup(SYS_A, 1, 4, 350), backup(SYS_B, 5, 2, 150)};
+    WalRetainPlanInput in = {b, 1, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 3);
+    assert_int_equal(verdictOf(&fs, "000000050000000000000001"), WAL_RETAIN_KEEP_NO_BACKUP);
+    assert_true(walRetainNeedsHeader(&in, &fs.f[6].parsed)); /* by name it could be A's */
+    /* both kept; the run may touch only A: B's files and the shared history stay */
+    uint64_t onlyA = SYS_A;
+    in.backupCount = 2;
+    in.systemIds = &onlyA;
+    in.systemIdCount = 1;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 3);
+    assert_int_equal(verdictOf(&fs, "000000050000000000000001"), WAL_RETAIN_KEEP_NO_BACKUP);
+    assert_int_equal(verdictOf(&fs, "00000001.history"), WAL_RETAIN_KEEP_NO_BACKUP);
+    /* every cluster: B's segment 1 goes too */
+    in.systemIdCount = 0;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(verdictOf(&fs, "000000050000000000000001"), WAL_RETAIN_DELETE);
+    assert_int_equal(deleted(&fs), 4);
+    /* a kept backup whose metadata has no system identifier protects every cluster's WAL */
+    WalRetainBackup unknown[2] = {backup(SYS_A, 1, 4, 350), backup(0, 1, 1, 50)};
+    in.backups = unknown;
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(testNoBackupKeepsAll),
+        cmocka_unit_test(testBeforeOldestBackup),
+        cmocka_unit_test(testWindow),
+        cmocka_unit_test(testRecentAndUnknownTimes),
+        cmocka_unit_test(testBackupAndPartialFollow),
+        cmocka_unit_test(testTimelines),
+        cmocka_unit_test(testClusters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
