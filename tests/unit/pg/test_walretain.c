@@ -8,6 +8,10 @@
  * %08X00000000%08X (t, k). Archive times are small numbers of "ns" so the
  * tables read easily: segment k is archived at k * 100 unless a case says
  * otherwise.
+ *
+ * Also: the configuration key components.NAME.retention.keep_wal_within is
+ * passed to forget like the other keep_* keys (and parses there as
+ * seconds), and a bad value is named with its file position.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "config/file.h"
+#include "config/parse.h"
 #include "pg/walretain.h"
 
 #define SEG (16u * 1024 * 1024)
@@ -269,6 +276,49 @@ static void testClusters(void **state) {
     assert_int_equal(deleted(&fs), 0);
 }
 
+static void writeText(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+#define CONFIG_HEAD                                                                                                    \
+    "repositories:\n  main:\n    url: /tmp/lifeboat-test-repo\n    password_command: echo pw\n"                        \
+    "components:\n  db:\n    type: postgres-physical\n    connection: dbname=app\n    retention:\n"
+
+static void testConfigKey(void **state) {
+    (void)state;
+    char dir[] = "/tmp/test_walretain.XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/c.yaml", dir);
+    writeText(path, CONFIG_HEAD "      keep_last: 3\n      keep_wal_within: 36h\n");
+    char *messages = NULL;
+    LbError err = {0};
+    CfgFile *f = cfgFileLoad(path, &messages, &err);
+    if (f == NULL)
+        fail_msg("%s\n%s", err.msg, messages ? messages : "");
+    const CfgComponent *c = cfgFileComponent(f, "db");
+    assert_int_equal(c->retentionArgs.n, 2);
+    assert_string_equal(c->retentionArgs.v[1], "--keep-wal-within=36h");
+    char *argv[] = {"lifeboat", "-r", "/tmp/x", "forget", c->retentionArgs.v[0], c->retentionArgs.v[1]};
+    CfgValues *cfg = cfgParse(6, argv, &err);
+    assert_non_null(cfg);
+    assert_true(cfgIsSet(cfg, cfgOptKeepWalWithin));
+    assert_int_equal(cfgInt(cfg, cfgOptKeepWalWithin), 36 * 3600);
+    cfgValuesFree(cfg);
+    cfgFileFree(f);
+    free(messages);
+    messages = NULL;
+    writeText(path, CONFIG_HEAD "      keep_last: 3\n      keep_wal_within: 1y\n");
+    assert_null(cfgFileLoad(path, &messages, &err));
+    assert_non_null(messages);
+    assert_non_null(strstr(messages, ":11:24: components.db.retention.keep_wal_within: '1y' is not a duration"));
+    free(messages);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testNoBackupKeepsAll),
@@ -278,6 +328,7 @@ int main(void) {
         cmocka_unit_test(testBackupAndPartialFollow),
         cmocka_unit_test(testTimelines),
         cmocka_unit_test(testClusters),
+        cmocka_unit_test(testConfigKey),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
