@@ -163,6 +163,12 @@ int cmdForget(const CfgValues *cfg) {
     WalRetainResult wr = {0};
     bool wal = cliWalRetainOptions(cfg, &wo);
     double start = lbMonotonicSeconds();
+    if (wal && o.nameCount == 0 && retentionPolicyEmpty(&o.policy)) {
+        lbErr(&err, LB_ERR_ARGS,
+              "--keep-wal-within is not a snapshot policy: add --keep-* options (the WAL pass keeps what the kept "
+              "base backups need). HINT: To remove only WAL, use 'lifeboat prune --keep-wal-within D'.");
+        return cliExit(&g, false, &err);
+    }
     bool ok = forgetOptionsCheck(&o, &err) && cliRepoOpen(&g, CLI_LOCK_EXCLUSIVE, &r, &err) &&
               forgetRun(r.repo, r.lock, &o, &res, &err);
     if (ok && !g.json && !g.quiet)
