@@ -22,52 +22,17 @@
 #     00000002.history into the repository, which a later forget keeps;
 #   - points and snapshots show the recoverable window.
 . "$(dirname "$0")/lib.sh"
-
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
+. "$(dirname "$0")/pg_archive.sh"
 PGDIR=$TMP/pg
 REPO=$TMP/repo
 PW=$TMP/password
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-now() { date +%s.%N; }
-jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
 # listing FILE: "name mtime size" of every file under wal/
 listing() { (cd "$REPO/wal" && find . -maxdepth 1 -type f ! -name '.*' -printf '%f %T@ %s\n' | sort) >"$1"; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-echo "$LIFEBOAT_PASSWORD" >"$PW"
-chmod 644 "$PW"
-check "init repository" new_repo "$REPO"
-unset LIFEBOAT_PASSWORD
-export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
-[ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
-
-ARCHIVE="LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE bash "$HARNESS/start.sh" "$PGDIR" >"$TMP/start.log" 2>&1; then
-    fail "start PostgreSQL"
-    sed 's/^/#   /' "$TMP/start.log" | tail -20
-    finish
-fi
-cleanup_hooks+=("bash '$HARNESS/stop.sh' '$PGDIR'")
-ok "start PostgreSQL 15 with archive_command = lifeboat wal-push"
-. "$PGDIR/pg.env"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-archived() { sql "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"; }
-wait_archived() {
-    local want=$1 i got
-    for i in $(seq 1 150); do
-        got=$(archived)
-        [ -n "$got" ] && [[ ! "$got" < "$want" ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+pg_repo "$REPO" "$PW"
+pg_start "$PGDIR" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p" "" \
+    "start PostgreSQL 15 with archive_command = lifeboat wal-push"
 # switch_wal: end the current segment and wait until it is in the repository
 switch_wal() {
     local f
