@@ -52,6 +52,10 @@ void cliWalRetainPrint(const WalRetainOptions *o, const WalRetainResult *r) {
     }
     for (size_t i = 0; i < r->deletedCount && o->dryRun; i++)
         printf("would remove wal/%s\n", r->deleted[i]);
+    if (!r->ran) {
+        printf("WAL: the selected snapshots hold no physical base backup: no WAL removed\n");
+        return;
+    }
     if (r->backupsKept == 0) {
         printf("WAL: no physical base backup is kept: no WAL removed (%llu file(s) in wal/)\n",
                (unsigned long long)r->filesListed);

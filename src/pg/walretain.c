@@ -167,8 +167,16 @@ WalRetainBackup *walRetainBackups(const SnapshotList *list, const bool *kept, si
         const Snapshot *s = &list->items[i];
         BasebackupInfo in;
         LbError ignored = {0};
-        if ((kept && !kept[i]) || s->meta == NULL || !basebackupInfoFromJson(s->meta, &in, &ignored))
+        if ((kept && !kept[i]) || s->meta == NULL)
             continue;
+        if (!basebackupInfoFromJson(s->meta, &in, &ignored)) {
+            const char *kind = json_string_value(json_object_get(s->meta, "kind"));
+            /* a physical backup whose metadata this version cannot read
+             * protects every file: unknown cluster, from the first segment */
+            if (kind && strcmp(kind, BASEBACKUP_META_KIND) == 0)
+                out[n++] = (WalRetainBackup){0, 1, 0, 16 * 1024 * 1024, INT64_MIN};
+            continue;
+        }
         out[n++] = (WalRetainBackup){in.systemId, in.startTimeline ? in.startTimeline : in.stopTimeline, in.startLsn,
                                      in.walSegmentSize, in.startNs};
     }
@@ -248,7 +256,7 @@ static void count(const WalRetainFile *f, WalRetainResult *r) {
 
 bool walRetainRun(Repo *repo, RepoLock *lock, const SnapshotList *list, const bool *kept, const WalRetainOptions *o,
                   WalRetainResult *r, LbError *err) {
-    *r = (WalRetainResult){.windowStartNs = INT64_MIN};
+    *r = (WalRetainResult){.windowStartNs = INT64_MIN, .ran = true};
     if (lock == NULL)
         return lbErr(err, LB_ERR_ARGS, "WAL retention needs an exclusive lock on the repository");
     Listing l = {0};
@@ -280,7 +288,8 @@ bool walRetainRun(Repo *repo, RepoLock *lock, const SnapshotList *list, const bo
         if (newest && newest->haveHeader && newest->pushedNs > newestNs)
             newestNs = newest->pushedNs;
         /* no segment to measure from: nothing can be outside the window */
-        in.windowStartNs = newestNs == INT64_MIN ? INT64_MIN : newestNs - o->windowSeconds * NS_PER_SECOND;
+        bool huge = o->windowSeconds >= INT64_MAX / NS_PER_SECOND / 2; /* 146 years: no end */
+        in.windowStartNs = newestNs == INT64_MIN || huge ? INT64_MIN : newestNs - o->windowSeconds * NS_PER_SECOND;
         r->windowStartNs = newestNs == INT64_MIN ? INT64_MIN : in.windowStartNs;
     }
     walRetainPlan(&in, l.files, l.count);

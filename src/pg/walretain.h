@@ -109,6 +109,7 @@ typedef struct WalRetainResult {
     uint64_t headersRead;
     size_t backupsKept;    /* kept physical base backups considered */
     int64_t windowStartNs; /* INT64_MIN: no window (or no WAL to measure it from) */
+    bool ran;              /* false: the run had no cluster to look at (forget selected no physical backup) */
     char **deleted;        /* names, in deletion order */
     size_t deletedCount;
 } WalRetainResult;

@@ -27,6 +27,7 @@
 
 #include "config/file.h"
 #include "config/parse.h"
+#include "pg/basebackup.h"
 #include "pg/walretain.h"
 
 #define SEG (16u * 1024 * 1024)
@@ -276,6 +277,47 @@ static void testClusters(void **state) {
     assert_int_equal(deleted(&fs), 0);
 }
 
+/* walRetainBackups: kept physical snapshots only; one whose metadata cannot
+ * be read protects every file */
+static void testBackupsFromSnapshots(void **state) {
+    (void)state;
+    BasebackupInfo info = {.systemId = SYS_A,
+                           .walSegmentSize = SEG,
+                           .startTimeline = 1,
+                           .stopTimeline = 1,
+                           .startLsn = 5 * (uint64_t)SEG + 0x28,
+                           .stopLsn = 6 * (uint64_t)SEG,
+                           .startNs = 450,
+                           .stopNs = 500};
+    Snapshot items[4];
+    memset(items, 0, sizeof(items));
+    items[0].meta = basebackupInfoToJson(&info);
+    items[1].meta = json_pack("{s:s}", "kind", "pg-dump");
+    items[2].meta = basebackupInfoToJson(&info); /* forgotten below */
+    items[3].meta = NULL;
+    SnapshotList list = {items, 4};
+    bool kept[4] = {true, true, false, true};
+    size_t n;
+    WalRetainBackup *b = walRetainBackups(&list, kept, &n);
+    assert_int_equal(n, 1);
+    assert_true(b[0].systemId == SYS_A && b[0].timeline == 1 && b[0].startLsn == info.startLsn && b[0].startNs == 450);
+    free(b);
+    json_decref(items[2].meta);
+    items[2].meta = json_pack("{s:s}", "kind", BASEBACKUP_META_KIND); /* unreadable */
+    kept[2] = true;
+    b = walRetainBackups(&list, kept, &n);
+    assert_int_equal(n, 2);
+    Files fs;
+    WalRetainBackup ignored[2];
+    oneTimeline(&fs, ignored);
+    WalRetainPlanInput in = {b, n, NULL, 0, NO_WINDOW};
+    walRetainPlan(&in, fs.f, fs.n);
+    assert_int_equal(deleted(&fs), 0);
+    free(b);
+    for (int i = 0; i < 4; i++)
+        json_decref(items[i].meta);
+}
+
 static void writeText(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -329,6 +371,7 @@ int main(void) {
         cmocka_unit_test(testTimelines),
         cmocka_unit_test(testClusters),
         cmocka_unit_test(testConfigKey),
+        cmocka_unit_test(testBackupsFromSnapshots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
