@@ -69,9 +69,7 @@ for i in 1 2 3 4 5; do
         sql "INSERT INTO t (batch) SELECT ${i}5 FROM generate_series(1, 50)" >/dev/null && switch_wal
     fi
 done
-LAST_SWITCH=$(now)
 sql "INSERT INTO t (batch) SELECT 99 FROM generate_series(1, 10)" >/dev/null && switch_wal
-LAST_DONE=$(now)
 [ "$backups_ok" = 5 ] && ok "five base backups with WAL between them" || fail "five base backups ($backups_ok)"
 note "rows at the backups' ends: $ROWS_B1 $ROWS_B2 $ROWS_B3 $ROWS_B4 $ROWS_B5; at T4 $ROWS_T4, at T5 $ROWS_T5"
 
@@ -88,8 +86,11 @@ EOF
 )"
 note "kept: ${B4:0:8} (starts in $START4) and ${B5:0:8}"
 
-# the window: from the newest segment's archive time back to the middle of the pause
-WINDOW=$(python3 -c 'import sys; a,b,e=map(float,sys.argv[1:]); print(int(round((a+b)/2 - (e+2))))' "$LAST_SWITCH" "$LAST_DONE" "$END3")
+# the window: from the newest segment's archive time (its file's time, a few
+# ms after the push time in its header) back to the middle of the pause
+NEWEST=$(cd "$REPO/wal" && ls | grep -E '^[0-9A-F]{24}$' | sort | tail -n 1)
+WINDOW=$(python3 -c 'import os,sys; print(int(round(os.path.getmtime(sys.argv[1]) - (float(sys.argv[2]) + 2))))' \
+    "$REPO/wal/$NEWEST" "$END3")
 CUT=$(python3 -c 'import sys; print(float(sys.argv[1]) + 2)' "$END3")
 note "--keep-wal-within ${WINDOW}s: the window starts about 2 s into the pause"
 
