@@ -43,13 +43,7 @@ bool cliWalRetainOptions(const CfgValues *cfg, WalRetainOptions *out) {
 }
 
 void cliWalRetainPrint(const WalRetainOptions *o, const WalRetainResult *r) {
-    char bytes[32], window[48] = "no window";
-    cliFormatBytes((double)r->bytesDeleted, bytes, sizeof(bytes));
-    if (r->windowStartNs != INT64_MIN) {
-        char t[32];
-        lbFormatTimeShort(r->windowStartNs, t, sizeof(t));
-        snprintf(window, sizeof(window), "window from %s", t);
-    }
+    char bytes[32], window[80] = "";
     for (size_t i = 0; i < r->deletedCount && o->dryRun; i++)
         printf("would remove wal/%s\n", r->deleted[i]);
     if (!r->ran) {
@@ -61,12 +55,19 @@ void cliWalRetainPrint(const WalRetainOptions *o, const WalRetainResult *r) {
                (unsigned long long)r->filesListed);
         return;
     }
-    printf("WAL: %s %llu of %llu file(s) (%s: %llu segment(s), %llu partial, %llu history, %llu .backup); kept %llu "
-           "for the %s, %llu archived after the oldest kept base backup started\n",
+    cliFormatBytes((double)r->bytesDeleted, bytes, sizeof(bytes));
+    if (r->windowStartNs != INT64_MIN) {
+        char t[32];
+        lbFormatTimeShort(r->windowStartNs, t, sizeof(t));
+        snprintf(window, sizeof(window), "; kept %llu archived in the window (since %s)",
+                 (unsigned long long)r->keptWindow, t);
+    }
+    printf("WAL: %s %llu of %llu file(s), %s (%llu segment(s), %llu partial, %llu history, %llu .backup)%s; kept %llu "
+           "archived after the oldest kept base backup started\n",
            o->dryRun ? "would remove" : "removed", (unsigned long long)r->filesDeleted,
            (unsigned long long)r->filesListed, bytes, (unsigned long long)r->segments, (unsigned long long)r->partials,
-           (unsigned long long)r->histories, (unsigned long long)r->backupFiles, (unsigned long long)r->keptWindow,
-           window, (unsigned long long)r->keptRecent);
+           (unsigned long long)r->histories, (unsigned long long)r->backupFiles, window,
+           (unsigned long long)r->keptRecent);
 }
 
 int cmdPrune(const CfgValues *cfg) {

@@ -99,6 +99,7 @@ listing "$TMP/before.txt"
 check_rc 0 "forget --keep-last 2 --keep-wal-within --dry-run" "$LB" forget --keep-last 2 --keep-wal-within "${WINDOW}s" \
     --dry-run --json
 cp "$TMP/.out" "$TMP/dry.json"
+"$LB" forget --keep-last 2 --keep-wal-within "${WINDOW}s" --dry-run >"$TMP/dry.txt" 2>&1
 listing "$TMP/dry-after.txt"
 if cmp -s "$TMP/before.txt" "$TMP/dry-after.txt" && [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <"$TMP/snaps.json")" = \
     "$("$LB" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" ]; then
@@ -137,6 +138,13 @@ if [ "$(wc -l <"$TMP/check1.txt")" = 1 ]; then
 else
     fail "forget removed exactly the WAL archived before the window"
     sed 's/^/#   /' "$TMP/check1.txt"
+fi
+if [ "$(grep -c '^would remove wal/' "$TMP/dry.txt")" = "$GONE1" ] &&
+    grep -q "^WAL: would remove $GONE1 of $(wc -l <"$TMP/before.txt") file(s), .*; kept $KEPTW archived in the window" "$TMP/dry.txt"; then
+    ok "the text of --dry-run lists the $GONE1 files and counts them"
+else
+    fail "the text of --dry-run lists the $GONE1 files and counts them"
+    grep -v '^would remove' "$TMP/dry.txt" | sed 's/^/#   /' | tail -5
 fi
 [ "$KEPTW_JSON" = "$KEPTW" ] && ok "--json kept_for_window = $KEPTW" || fail "--json kept_for_window $KEPTW_JSON, expected $KEPTW"
 n=$("$LB" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
