@@ -9,6 +9,11 @@
  * tables read easily: segment k is archived at k * 100 unless a case says
  * otherwise.
  *
+ * walRetainRun on a repository in memory: WAL objects stored with chosen
+ * push times, a kept and a forgotten base backup; --dry-run removes nothing,
+ * the run removes exactly what the plan says (a .backup file with its
+ * segment, an object that is no WAL name never), a second run nothing.
+ *
  * Also: the configuration key components.NAME.retention.keep_wal_within is
  * passed to forget like the other keep_* keys (and parses there as
  * seconds), and a bad value is named with its file position.
@@ -27,8 +32,12 @@
 
 #include "config/file.h"
 #include "config/parse.h"
+#include "crypto/crypto.h"
 #include "pg/basebackup.h"
 #include "pg/walretain.h"
+#include "repo/lock.h"
+#include "storage/mem/mem.h"
+#include "storage/storage.h"
 
 #define SEG (16u * 1024 * 1024)
 #define SYS_A UINT64_C(7000000000000000001)
@@ -318,6 +327,112 @@ static void testBackupsFromSnapshots(void **state) {
         json_decref(items[i].meta);
 }
 
+/* Store wal/NAME as wal-push would, pushed at seconds (seconds since the epoch). */
+static void storeWal(Repo *repo, const char *name, int64_t seconds, uint64_t sys) {
+    WalHeader h = {.size = 3, .timeNs = seconds * INT64_C(1000000000), .hasSystemId = sys != 0, .systemId = sys};
+    snprintf(h.name, sizeof(h.name), "%s", name);
+    cryptoSha256((const uint8_t *)"abc", 3, &h.sha256);
+    LbBuf stored = {0};
+    LbError err = {0};
+    char obj[80];
+    snprintf(obj, sizeof(obj), "wal/%s", name);
+    assert_true(walEncode(repo, &h, (const uint8_t *)"abc", 3, &stored, &err));
+    assert_true(storagePut(repoStorage(repo), obj, stored.data, stored.len, &err));
+    lbBufFree(&stored);
+}
+
+static bool stored(Repo *repo, const char *name) {
+    StorageInfo info;
+    LbError err = {0};
+    assert_true(storageStat(repoStorage(repo), name, &info, &err));
+    return info.exists;
+}
+
+static void testRun(void **state) {
+    (void)state;
+    LbError err = {0};
+    RepoInitOptions opts = {.kdfN = 1024};
+    Repo *repo = repoInit(storageMemNew(), "pw", &opts, &err);
+    assert_non_null(repo);
+    for (uint32_t k = 1; k <= 8; k++) {
+        char name[32];
+        snprintf(name, sizeof(name), "00000001%08X%08X", 0, k);
+        storeWal(repo, name, 1000000 + k * 100, SYS_A);
+    }
+    storeWal(repo, "000000010000000000000002.00000028.backup", 1000210, 0);
+    storeWal(repo, "00000002.history", 1000050, 0); /* nothing is on timeline 2: it may go */
+    assert_true(storagePut(repoStorage(repo), "wal/not-a-wal-name", (const uint8_t *)"x", 1, &err));
+    /* kept: a backup starting in segment 5 at 1000450; forgotten: one in segment 2 */
+    BasebackupInfo info = {.systemId = SYS_A,
+                           .walSegmentSize = SEG,
+                           .startTimeline = 1,
+                           .stopTimeline = 1,
+                           .startLsn = 5 * (uint64_t)SEG + 0x28,
+                           .stopLsn = 6 * (uint64_t)SEG,
+                           .startNs = INT64_C(1000450) * 1000000000,
+                           .stopNs = INT64_C(1000460) * 1000000000};
+    Snapshot items[2];
+    memset(items, 0, sizeof(items));
+    items[1].meta = basebackupInfoToJson(&info);
+    info.startLsn = 2 * (uint64_t)SEG;
+    items[0].meta = basebackupInfoToJson(&info);
+    SnapshotList list = {items, 2};
+    bool kept[2] = {false, true};
+    WalRetainOptions o = {.windowSeconds = 550, .dryRun = true}; /* newest at 1000800: window from 1000250 */
+    WalRetainResult r;
+    assert_false(walRetainRun(repo, NULL, &list, kept, &o, &r, &err)); /* no lock, no run */
+    walRetainResultClear(&r);
+    RepoLock *lock = repoLockAcquire(repo, true, &err);
+    assert_non_null(lock);
+    assert_true(walRetainRun(repo, lock, &list, kept, &o, &r, &err));
+    const char *const expect[] = {"000000010000000000000001", "000000010000000000000002",
+                                  "000000010000000000000002.00000028.backup", "00000002.history"};
+    assert_int_equal(r.deletedCount, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(r.deleted[i], expect[i]);
+    assert_int_equal(r.filesListed, 10);
+    assert_int_equal(r.filesDeleted, 4);
+    assert_int_equal(r.segments, 2);
+    assert_int_equal(r.backupFiles, 1);
+    assert_int_equal(r.histories, 1);
+    assert_int_equal(r.keptWindow, 2);
+    assert_int_equal(r.backupsKept, 1);
+    assert_true(r.windowStartNs == INT64_C(1000250) * 1000000000);
+    assert_true(stored(repo, "wal/000000010000000000000001")); /* dry run */
+    walRetainResultClear(&r);
+    o.dryRun = false;
+    assert_true(walRetainRun(repo, lock, &list, kept, &o, &r, &err));
+    assert_int_equal(r.filesDeleted, 4);
+    for (size_t i = 0; i < 4; i++) {
+        char obj[80];
+        snprintf(obj, sizeof(obj), "wal/%s", expect[i]);
+        assert_false(stored(repo, obj));
+    }
+    assert_true(stored(repo, "wal/000000010000000000000003"));
+    assert_true(stored(repo, "wal/000000010000000000000005"));
+    assert_true(stored(repo, "wal/not-a-wal-name"));
+    walRetainResultClear(&r);
+    assert_true(walRetainRun(repo, lock, &list, kept, &o, &r, &err));
+    assert_int_equal(r.filesDeleted, 0);
+    walRetainResultClear(&r);
+    /* no window: segments 3 and 4 go; no backup kept: nothing goes */
+    kept[1] = false;
+    o.windowSeconds = 0;
+    assert_true(walRetainRun(repo, lock, &list, kept, &o, &r, &err));
+    assert_int_equal(r.filesDeleted, 0);
+    assert_int_equal(r.backupsKept, 0);
+    walRetainResultClear(&r);
+    kept[1] = true;
+    assert_true(walRetainRun(repo, lock, &list, kept, &o, &r, &err));
+    assert_int_equal(r.filesDeleted, 2);
+    assert_false(stored(repo, "wal/000000010000000000000004"));
+    walRetainResultClear(&r);
+    repoLockRelease(lock);
+    json_decref(items[0].meta);
+    json_decref(items[1].meta);
+    repoFree(repo);
+}
+
 static void writeText(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     assert_non_null(f);
@@ -372,6 +487,7 @@ int main(void) {
         cmocka_unit_test(testClusters),
         cmocka_unit_test(testConfigKey),
         cmocka_unit_test(testBackupsFromSnapshots),
+        cmocka_unit_test(testRun),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
