@@ -89,20 +89,21 @@ static WalRetainBackup backup(uint64_t sys, uint32_t tli, uint32_t startSeg, int
 
 /* Segments 1..12 of timeline 1 archived at k*100; kept backups start in
  * segments 5 (at 450) and 10 (at 950). */
-static void oneTimeline(Files *fs, WalRetainBackup *b) {
+static WalRetainPlanInput oneTimeline(Files *fs, WalRetainBackup *b) {
     memset(fs, 0, sizeof(*fs));
     for (uint32_t k = 1; k <= 12; k++)
         addSeg(fs, 1, k, k * 100, SYS_A);
     b[0] = backup(SYS_A, 1, 5, 450);
     b[1] = backup(SYS_A, 1, 10, 950);
+    return (WalRetainPlanInput){b, 2, NULL, 0, NO_WINDOW};
 }
 
 static void testNoBackupKeepsAll(void **state) {
     (void)state;
     Files fs;
     WalRetainBackup b[2];
-    oneTimeline(&fs, b);
-    WalRetainPlanInput in = {b, 0, NULL, 0, NO_WINDOW};
+    WalRetainPlanInput in = oneTimeline(&fs, b);
+    in.backupCount = 0;
     walRetainPlan(&in, fs.f, fs.n);
     for (size_t i = 0; i < fs.n; i++) {
         assert_int_equal(fs.f[i].verdict, WAL_RETAIN_KEEP_NO_BACKUP);
@@ -114,8 +115,7 @@ static void testBeforeOldestBackup(void **state) {
     (void)state;
     Files fs;
     WalRetainBackup b[2];
-    oneTimeline(&fs, b);
-    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
+    WalRetainPlanInput in = oneTimeline(&fs, b);
     walRetainPlan(&in, fs.f, fs.n);
     assert_int_equal(deleted(&fs), 4);
     for (uint32_t k = 1; k <= 12; k++) {
@@ -141,9 +141,8 @@ static void testWindow(void **state) {
     (void)state;
     Files fs;
     WalRetainBackup b[2];
-    oneTimeline(&fs, b);
-    /* archived at or after 300 is in the window */
-    WalRetainPlanInput in = {b, 2, NULL, 0, 300};
+    WalRetainPlanInput in = oneTimeline(&fs, b);
+    in.windowStartNs = 300; /* archived at or after 300 is in the window */
     walRetainPlan(&in, fs.f, fs.n);
     assert_int_equal(verdictOf(&fs, "000000010000000000000001"), WAL_RETAIN_DELETE);
     assert_int_equal(verdictOf(&fs, "000000010000000000000002"), WAL_RETAIN_DELETE);
@@ -161,11 +160,10 @@ static void testRecentAndUnknownTimes(void **state) {
     (void)state;
     Files fs;
     WalRetainBackup b[2];
-    oneTimeline(&fs, b);
+    WalRetainPlanInput in = oneTimeline(&fs, b);
     fs.f[2].pushedNs = 460;     /* segment 3 archived late, after the oldest kept backup started at 450 */
     fs.f[1].haveHeader = false; /* segment 2: header not read (gone meanwhile) */
     fs.f[1].pushedNs = 0;
-    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
     walRetainPlan(&in, fs.f, fs.n);
     assert_int_equal(verdictOf(&fs, "000000010000000000000003"), WAL_RETAIN_KEEP_RECENT);
     assert_int_equal(verdictOf(&fs, "000000010000000000000002"), WAL_RETAIN_KEEP_RECENT);
@@ -176,12 +174,11 @@ static void testBackupAndPartialFollow(void **state) {
     (void)state;
     Files fs;
     WalRetainBackup b[2];
-    oneTimeline(&fs, b);
+    WalRetainPlanInput in = oneTimeline(&fs, b);
     add(&fs, "000000010000000000000002.00000028.backup", 250, 0);
     add(&fs, "000000010000000000000005.00000028.backup", 560, 0);
     add(&fs, "00000001000000000000000D.00000060.backup", 150, 0); /* its segment is not stored: judged as it */
     add(&fs, "000000010000000000000003.partial", 310, SYS_A);
-    WalRetainPlanInput in = {b, 2, NULL, 0, NO_WINDOW};
     walRetainPlan(&in, fs.f, fs.n);
     assert_int_equal(verdictOf(&fs, "000000010000000000000002.00000028.backup"), WAL_RETAIN_DELETE);
     assert_int_equal(verdictOf(&fs, "000000010000000000000005.00000028.backup"), WAL_RETAIN_KEEP_NEEDED);
