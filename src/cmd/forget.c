@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/walret.h"
 #include "common/timeutil.h"
 #include "maint/forget.h"
 #include "maint/prune.h"
+#include "pg/basebackup.h"
 #include "ui/table.h"
 
 static ForgetOptions forgetOptions(const CfgValues *cfg) {
@@ -116,6 +118,37 @@ static void forgetText(const ForgetOptions *o, const ForgetResult *r) {
     printf("\n%s %zu snapshot(s)\n", o->dryRun ? "would remove" : "removed", r->removed);
 }
 
+/* The WAL pass after the snapshots: over the clusters (system identifiers)
+ * of the physical base backups the filter selected, kept or forgotten, with
+ * every snapshot still kept protecting its WAL. Nothing to do without one. */
+static bool forgetWal(Repo *repo, RepoLock *lock, const ForgetOptions *o, const ForgetResult *res, WalRetainOptions *wo,
+                      WalRetainResult *wr, LbError *err) {
+    size_t n = res->list.count, ids = 0;
+    bool *kept = lbXcalloc(n + 1, sizeof(bool));
+    uint64_t *systemIds = lbXcalloc(n + 1, sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) {
+        const Snapshot *s = &res->list.items[i];
+        BasebackupInfo in;
+        LbError ignored = {0};
+        kept[i] = res->decisions[i].keep;
+        if (!snapshotMatches(s, &o->filter) || s->meta == NULL || !basebackupInfoFromJson(s->meta, &in, &ignored))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < ids && !seen; k++)
+            seen = systemIds[k] == in.systemId;
+        if (!seen)
+            systemIds[ids++] = in.systemId;
+    }
+    wo->systemIds = systemIds;
+    wo->systemIdCount = ids;
+    bool ok = ids == 0 || walRetainRun(repo, lock, &res->list, kept, wo, wr, err);
+    wo->systemIds = NULL;
+    wo->systemIdCount = 0;
+    free(kept);
+    free(systemIds);
+    return ok;
+}
+
 int cmdForget(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     ForgetOptions o = forgetOptions(cfg);
@@ -126,20 +159,35 @@ int cmdForget(const CfgValues *cfg) {
     CliRepo r = {0};
     ForgetResult res = {0};
     PruneResult pr;
+    WalRetainOptions wo;
+    WalRetainResult wr = {0};
+    bool wal = cliWalRetainOptions(cfg, &wo);
     double start = lbMonotonicSeconds();
+    if (wal && o.nameCount == 0 && retentionPolicyEmpty(&o.policy)) {
+        lbErr(&err, LB_ERR_ARGS,
+              "--keep-wal-within is not a snapshot policy: add --keep-* options (the WAL pass keeps what the kept "
+              "base backups need). HINT: To remove only WAL, use 'lifeboat prune --keep-wal-within D'.");
+        return cliExit(&g, false, &err);
+    }
     bool ok = forgetOptionsCheck(&o, &err) && cliRepoOpen(&g, CLI_LOCK_EXCLUSIVE, &r, &err) &&
               forgetRun(r.repo, r.lock, &o, &res, &err);
     if (ok && !g.json && !g.quiet)
         forgetText(&o, &res);
+    ok = ok && (!wal || forgetWal(r.repo, r.lock, &o, &res, &wo, &wr, &err));
+    if (ok && wal && !g.json && !g.quiet)
+        cliWalRetainPrint(&wo, &wr);
     ok = ok && (!prune || pruneRun(r.repo, r.lock, &po, &pr, &err));
     if (ok && g.json) {
         json_t *j = forgetJson(&o, &res);
+        if (wal)
+            json_object_set_new(j, "wal", walRetainResultJson(&wo, &wr));
         if (prune)
             json_object_set_new(j, "prune", pruneResultJson(&po, &pr, lbMonotonicSeconds() - start));
         cliPrintJson(j);
     } else if (ok && prune && !g.quiet) {
         prunePrintText(&po, &pr);
     }
+    walRetainResultClear(&wr);
     forgetResultClear(&res);
     cliRepoClose(&r);
     return cliExit(&g, ok, &err);

@@ -8,7 +8,7 @@
 #include "cmd/cli.h"
 #include "common/timeutil.h"
 #include "config/file.h"
-#include "pg/walwindow.h"
+#include "cmd/pitr_window.h"
 #include "recover/plan.h"
 #include "ui/table.h"
 
@@ -87,55 +87,6 @@ static json_t *pointJson(const SnapshotList *list, const char *id, int64_t *firs
                      "components", comps);
 }
 
-static const char **physicalComponents(const SnapshotList *list, size_t *count) {
-    const char **names = lbXmalloc((list->count + 1) * sizeof(char *));
-    size_t n = 0;
-    for (size_t i = 0; i < list->count; i++) {
-        const Snapshot *s = &list->items[i];
-        if (!recoverIsPhysical(s))
-            continue;
-        const char *c = s->component ? s->component : "";
-        bool seen = false;
-        for (size_t k = 0; k < n && !seen; k++)
-            seen = strcmp(names[k], c) == 0;
-        if (!seen)
-            names[n++] = c;
-    }
-    *count = n;
-    return names;
-}
-
-static bool pitrJson(Repo *repo, const SnapshotList *list, json_t *out, LbError *err) {
-    size_t n;
-    const char **names = physicalComponents(list, &n);
-    bool ok = true;
-    for (size_t i = 0; i < n && ok; i++) {
-        SnapshotFilter f = {.component = names[i][0] ? names[i] : NULL};
-        WalWindow w;
-        ok = walWindowCompute(repo, list, &f, &w, err);
-        if (!ok)
-            break;
-        json_t *o = json_pack("{s:s, s:b}", "component", names[i], "available", w.available);
-        if (w.available) {
-            char a[LB_ID_HEX_LEN + 1], b[LB_ID_HEX_LEN + 1];
-            lbIdToHex(&w.oldestBackup, a);
-            lbIdToHex(&w.newestBackup, b);
-            json_object_set_new(o, "first", timeJson(w.firstNs));
-            json_object_set_new(o, "newest", timeJson(w.newestNs));
-            json_object_set_new(o, "timeline", json_integer(w.timeline));
-            json_object_set_new(o, "segments", json_integer((json_int_t)w.segments));
-            json_object_set_new(o, "first_segment", json_string(w.firstSegment));
-            json_object_set_new(o, "last_segment", json_string(w.lastSegment));
-            json_object_set_new(o, "base_backups", json_integer((json_int_t)w.backups));
-            json_object_set_new(o, "oldest_backup", json_string(a));
-            json_object_set_new(o, "newest_backup", json_string(b));
-        }
-        json_array_append_new(out, o);
-    }
-    free(names);
-    return ok;
-}
-
 /* "2026-12-01T02:00:01.000000000Z" as "2026-12-01 02:00:01" */
 static void cellTime(UiTable *t, const char *rfc) {
     if (rfc == NULL || strlen(rfc) < 19) {
@@ -171,16 +122,7 @@ static void printText(const json_t *doc) {
     uiTablePrint(t, stdout);
     uiTableFree(t);
     printf("%zu recovery point(s)\n", json_array_size(json_object_get(doc, "points")));
-    json_array_foreach(json_object_get(doc, "pitr"), i, p) {
-        const char *c = json_string_value(json_object_get(p, "component"));
-        if (json_is_true(json_object_get(p, "available")))
-            printf("point-in-time recovery of %s: from %s to %s (%lld WAL segments, %lld base backups)\n", c,
-                   json_string_value(json_object_get(p, "first")), json_string_value(json_object_get(p, "newest")),
-                   (long long)json_integer_value(json_object_get(p, "segments")),
-                   (long long)json_integer_value(json_object_get(p, "base_backups")));
-        else
-            printf("point-in-time recovery of %s: not possible (the newest base backup's WAL is not archived)\n", c);
-    }
+    cliPitrWindowsPrint(json_object_get(doc, "pitr"));
 }
 
 int cmdPoints(const CfgValues *cfg) {
@@ -205,7 +147,7 @@ int cmdPoints(const CfgValues *cfg) {
         }
         free(ids);
         doc = json_pack("{s:o, s:o}", "points", points, "pitr", pitr);
-        ok = pitrJson(r.repo, &list, pitr, &v.err);
+        ok = cliPitrWindows(r.repo, &list, NULL, pitr, &v.err);
     }
     if (ok && v.g.json)
         cliPrintJson(json_incref(doc));

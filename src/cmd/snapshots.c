@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include "cmd/cli.h"
+#include "cmd/pitr_window.h"
+#include "common/log.h"
 #include "common/timeutil.h"
 #include "restore/restore.h"
 #include "snapshot/diff.h"
@@ -68,7 +70,20 @@ static bool supersededAt(const SnapshotList *list, size_t i, const SnapshotFilte
     return false;
 }
 
-static void snapshotsPrint(const GlobalOpts *g, const SnapshotList *list, const SnapshotFilter *f) {
+/* Below the table: the point-in-time recovery window of each physical
+ * component shown (the JSON array stays a plain list of snapshots: `points
+ * --json` carries the windows). A repository error there is only a warning. */
+static void windowsPrint(Repo *repo, const SnapshotList *list, const SnapshotFilter *f) {
+    json_t *w = json_array();
+    LbError err = {0};
+    if (cliPitrWindows(repo, list, f, w, &err))
+        cliPitrWindowsPrint(w);
+    else
+        lbLogWarn("unable to compute the point-in-time recovery window: %s", err.msg);
+    json_decref(w);
+}
+
+static void snapshotsPrint(Repo *repo, const GlobalOpts *g, const SnapshotList *list, const SnapshotFilter *f) {
     json_t *arr = json_array();
     UiTable *t = uiTableNew();
     static const char *const heads[] = {"ID", "Time (UTC)", "Host", "Component", "Tags", "Size", "Paths"};
@@ -88,6 +103,8 @@ static void snapshotsPrint(const GlobalOpts *g, const SnapshotList *list, const 
     } else {
         uiTablePrint(t, stdout);
         printf("%zu snapshot(s)\n", shown);
+        if (!f->atNs)
+            windowsPrint(repo, list, f);
     }
     json_decref(arr);
     uiTableFree(t);
@@ -99,7 +116,7 @@ int cmdSnapshots(const CfgValues *cfg) {
     SnapshotList list = {0};
     bool ok = cliRepoOpen(&v.g, CLI_LOCK_NONE, &r, &v.err) && snapshotLoadAll(r.repo, &list, &v.err);
     if (ok)
-        snapshotsPrint(&v.g, &list, &v.filter);
+        snapshotsPrint(r.repo, &v.g, &list, &v.filter);
     snapshotListFree(&list);
     cliRepoClose(&r);
     return cliExit(&v.g, ok, &v.err);

@@ -173,7 +173,7 @@ static const char *typeName(CfgType t) {
         [cfgTypeFlag] = "boolean", [cfgTypeCount] = "count",        [cfgTypeString] = "string",
         [cfgTypeStrings] = "list", [cfgTypeList] = "list",          [cfgTypeInt] = "integer",
         [cfgTypeSize] = "size",    [cfgTypePercent] = "percentage", [cfgTypeDuration] = "retention duration",
-        [cfgTypeTime] = "time",    [cfgTypeEnum] = "choice",
+        [cfgTypeTime] = "time",    [cfgTypeEnum] = "choice",        [cfgTypeSeconds] = "duration",
     };
     return names[t];
 }

@@ -431,9 +431,10 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                               "repositories"},
 
     /* issue 14: WAL retention */
-    [cfgOptKeepWalWithin] = {"keep-wal-within", 0, cfgTypeDuration, cfgScopeCommand, C(Forget) | C(Prune),
+    [cfgOptKeepWalWithin] = {"keep-wal-within", 0, cfgTypeSeconds, cfgScopeCommand, C(Forget) | C(Prune),
                              .fileKey = "components.NAME.retention.keep_wal_within", .valueName = "D",
-                             .help = "keep the WAL of the last D for point-in-time recovery (7d, 36h)"},
+                             .help = "delete WAL no kept base backup needs, but keep what was archived within D of "
+                                     "the newest segment (7d, 36h, 90m, 0 = no window); m is minutes"},
 
     /* issue 14: honest physical recovery, backup from a standby */
     [cfgOptAllowPartial] = {"allow-partial", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePgPhysical),

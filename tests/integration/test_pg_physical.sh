@@ -16,57 +16,19 @@
 # measured on 50 distinct 16 MiB segments (a note, not an assertion).
 . "$(dirname "$0")/lib.sh"
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
+. "$(dirname "$0")/pg_archive.sh"
 PGDIR=$TMP/pg
 REPO=$TMP/repo
 PW=$TMP/password
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-now() { date +%s.%N; }
-elapsed() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
-jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
-
-# the password travels as a file the server's user can read: never as a value
-echo "$LIFEBOAT_PASSWORD" >"$PW"
-chmod 644 "$PW"
-check "init repository" new_repo "$REPO"
-unset LIFEBOAT_PASSWORD
-export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
-[ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
+pg_repo "$REPO" "$PW"
 
 # --ahead: each call also pushes the next ready files; PostgreSQL's calls for
 # those are answered from the spool (-v logs both into the server log)
 PGSPOOL=$TMP/pgspool
 mkdir -m 700 "$PGSPOOL"
 [ -n "$RUNAS" ] && chown "$RUNAS": "$PGSPOOL"
-ARCHIVE="LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push -v --ahead 4 --spool $PGSPOOL %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE PG_EXTRA_CONF="max_wal_size = 256MB" bash "$HARNESS/start.sh" "$PGDIR" >"$TMP/start.log" 2>&1; then
-    fail "start PostgreSQL"
-    sed 's/^/#   /' "$TMP/start.log" | tail -20
-    finish
-fi
-cleanup_hooks+=("bash '$HARNESS/stop.sh' '$PGDIR'")
-ok "start PostgreSQL with archive_command = lifeboat wal-push --ahead 4"
-. "$PGDIR/pg.env"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-archived() { sql "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver"; }
-# wait_archived SEGMENT: until pg_stat_archiver has archived it (or later)
-wait_archived() {
-    local want=$1 i
-    for i in $(seq 1 150); do
-        local got
-        got=$(archived)
-        [ -n "$got" ] && [[ ! "$got" < "$want" ]] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+pg_start "$PGDIR" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push -v --ahead 4 --spool $PGSPOOL %p" \
+    "max_wal_size = 256MB" "start PostgreSQL with archive_command = lifeboat wal-push --ahead 4"
 
 # ------------------------------------------------------------- base backups
 t0=$(now)
