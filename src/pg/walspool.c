@@ -198,6 +198,7 @@ typedef struct PushPool {
     Repo *repo;
     WalspoolItem *items;
     size_t count;
+    const char *markDir, *repository;
     atomic_size_t next;
 } PushPool;
 
@@ -218,14 +219,17 @@ static void *pushWorker(void *arg) {
             it->size = data.len;
             it->storedBytes = r.storedBytes;
             it->sha256 = r.sha256;
+            if (p->markDir)
+                it->ok = walspoolMark(p->markDir, p->repository, it->name, it->size, &it->sha256, &it->err);
         }
     }
     lbBufFree(&data);
     return NULL;
 }
 
-size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads) {
-    PushPool pool = {.repo = repo, .items = items, .count = count};
+size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads, const char *markDir,
+                       const char *repository) {
+    PushPool pool = {.repo = repo, .items = items, .count = count, .markDir = markDir, .repository = repository};
     atomic_init(&pool.next, 0);
     if (threads < 1)
         threads = 1;

@@ -67,7 +67,11 @@ typedef struct WalspoolItem {
 } WalspoolItem;
 
 /* Push items with up to threads workers (each reads its file, walPush).
- * Fills every item's result; returns the number pushed successfully. */
-size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads);
+ * With markDir, each worker writes the item's marker (walspoolMark, for
+ * repository) as soon as the item is durable; a marker that cannot be
+ * written fails the item. Fills every item's result; returns the number
+ * pushed (and marked) successfully. */
+size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads, const char *markDir,
+                       const char *repository);
 
 #endif

@@ -1,0 +1,357 @@
+/* walasync.c - wal-push --async: the background pusher of a spool and the archive_command that waits for it. */
+#include "pg/walasync.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "pg/wal.h"
+#include "pg/walspool.h"
+
+#define PUSH_LOCK "pusher.lock"
+#define PUSH_LOG "pusher.log"
+#define PUSH_NAME "lb-wal-pusher"
+#define WAL_DIR_FILE "wal-dir"
+#define ERROR_FILE "error"
+/* a file pushed this recently is not pushed again while PostgreSQL has not
+ * yet renamed its .ready (its marker was just consumed) */
+#define RECENT_SECONDS 10.0
+#define RECENT_MAX 256
+#define POLL_MS 10
+#define IDLE_POLL_MS 50
+
+void walasyncSleepMs(int ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+bool walasyncWriteFile(const char *path, const void *data, size_t len, bool sync, LbError *err) {
+    char *tmp = lbXasprintf("%s.%d.tmp", path, (int)getpid());
+    bool ok = false;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        lbErrSys(err, "unable to write '%s'", tmp);
+        goto cleanup;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, (const char *)data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            lbErrSys(err, "unable to write '%s'", tmp);
+            goto cleanup;
+        }
+        done += (size_t)w;
+    }
+    if (sync && fsync(fd) != 0) {
+        lbErrSys(err, "unable to sync '%s'", tmp);
+        goto cleanup;
+    }
+    int rc = close(fd);
+    fd = -1;
+    if (rc != 0) {
+        lbErrSys(err, "unable to write '%s'", tmp);
+        goto cleanup;
+    }
+    if (rename(tmp, path) != 0) {
+        lbErrSys(err, "unable to rename '%s'", tmp);
+        goto cleanup;
+    }
+    if (sync) {
+        char *copy = lbXstrdup(path);
+        int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(copy);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    ok = true;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (!ok)
+        unlink(tmp);
+    free(tmp);
+    return ok;
+}
+
+char *walasyncReadText(const char *path) {
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return NULL;
+    char buf[4096];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    return lbXstrdup(buf);
+}
+
+/* In the grandchild: nothing of the caller stays attached (its stdio is
+ * PostgreSQL's log, its other descriptors the server's); lockFd is kept as 3. */
+static void detach(const WalasyncConfig *c, int lockFd, const char *logName, const char *procName) {
+    char *logPath = lbXasprintf("%s/%s", c->spool, logName);
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(logPath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    free(logPath);
+    if (in >= 0)
+        dup2(in, STDIN_FILENO);
+    if (out >= 0) {
+        dup2(out, STDOUT_FILENO);
+        dup2(out, STDERR_FILENO);
+    }
+    if (lockFd != 3)
+        dup2(lockFd, 3);
+    if (close_range(4, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 4; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close(fd);
+    }
+    if (chdir("/") != 0) {
+        /* nothing holds on to the caller's directory either way */
+    }
+    umask(077);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_DFL);
+    prctl(PR_SET_NAME, procName, 0, 0, 0);
+}
+
+bool walasyncEnsure(const WalasyncConfig *c, const char *lockName, const char *logName, const char *procName,
+                    WalasyncRunFn run, bool *started, LbError *err) {
+    char *lockPath = lbXasprintf("%s/%s", c->spool, lockName);
+    bool ok = false;
+    *started = false;
+    int fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        lbErrSys(err, "unable to open lock file '%s'", lockPath);
+        goto cleanup;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK || errno == EINTR)
+            ok = true; /* it runs */
+        else
+            lbErrSys(err, "unable to lock '%s'", lockPath);
+        goto cleanup;
+    }
+    /* the lock is ours: hand it to a detached grandchild (the lock belongs to
+     * the open file, which the grandchild keeps when this process closes it) */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        lbErrSys(err, "unable to start %s", procName);
+        goto cleanup;
+    }
+    if (pid == 0) {
+        setsid();
+        pid_t g = fork();
+        if (g == 0) {
+            detach(c, fd, logName, procName);
+            run(c);
+            _exit(0);
+        }
+        _exit(g < 0 ? 1 : 0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        lbErr(err, LB_ERR_GENERIC, "unable to start %s", procName);
+        goto cleanup;
+    }
+    *started = true;
+    ok = true;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    free(lockPath);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ pusher */
+
+typedef struct Recent {
+    char name[WAL_NAME_MAX];
+    double at;
+} Recent;
+
+static bool recentHas(const Recent *r, size_t n, const char *name, double now) {
+    for (size_t i = 0; i < n; i++)
+        if (now - r[i].at < RECENT_SECONDS && strcmp(r[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static void recentAdd(Recent *r, size_t *n, size_t *next, const char *name, double now) {
+    Recent *slot = &r[*next];
+    snprintf(slot->name, sizeof(slot->name), "%s", name);
+    slot->at = now;
+    *next = (*next + 1) % RECENT_MAX;
+    if (*n < RECENT_MAX)
+        (*n)++;
+}
+
+static void writeError(const WalasyncConfig *c, const char *msg) {
+    char *path = lbXasprintf("%s/" ERROR_FILE, c->spool);
+    LbError e = {0};
+    lbLogError("%s", msg);
+    if (!walasyncWriteFile(path, msg, strlen(msg), false, &e))
+        lbLogError("%s", e.msg);
+    free(path);
+}
+
+static void pusherRun(const WalasyncConfig *c) {
+    LbError err = {0};
+    double t0 = lbMonotonicSeconds();
+    lbLogInfo("pusher %d started (spool '%s', %d workers)", (int)getpid(), c->spool, c->workers);
+    Repo *repo = c->openRepo(c->ctx, &err);
+    if (repo == NULL) {
+        char *msg = lbXasprintf("background pusher: %s", err.msg);
+        writeError(c, msg);
+        free(msg);
+        return;
+    }
+    lbLogInfo("repository open in %.3f s", lbMonotonicSeconds() - t0);
+    char *walDirFile = lbXasprintf("%s/" WAL_DIR_FILE, c->spool);
+    Recent *recent = lbXcalloc(RECENT_MAX, sizeof(Recent));
+    size_t nRecent = 0, nextRecent = 0, pushed = 0;
+    double lastWork = lbMonotonicSeconds();
+    size_t batchMax = (size_t)c->workers * 4;
+    for (;;) {
+        double now = lbMonotonicSeconds();
+        char *walDir = walasyncReadText(walDirFile);
+        char **names = NULL;
+        size_t n = 0, todo = 0;
+        LbError lerr = {0};
+        if (walDir && !walspoolReady(walDir, c->spool, "", batchMax + 16, &names, &n, &lerr))
+            lbLogWarn("%s", lerr.msg);
+        WalspoolItem *items = lbXcalloc(n + 1, sizeof(WalspoolItem));
+        char **paths = lbXcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n && todo < batchMax; i++) {
+            if (recentHas(recent, nRecent, names[i], now))
+                continue;
+            paths[todo] = lbXasprintf("%s/%s", walDir, names[i]);
+            items[todo].path = paths[todo];
+            items[todo].name = names[i];
+            todo++;
+        }
+        bool failed = false;
+        if (todo > 0) {
+            walspoolPushAll(repo, items, todo, c->workers, c->spool, c->repository);
+            now = lbMonotonicSeconds();
+            for (size_t i = 0; i < todo; i++) {
+                if (items[i].ok) {
+                    recentAdd(recent, &nRecent, &nextRecent, items[i].name, now);
+                    pushed++;
+                    lbLogInfo("archived %s (%s)", items[i].name, items[i].identical ? "identical" : "stored");
+                } else {
+                    char *msg =
+                        lbXasprintf("background pusher: unable to archive %s: %s", items[i].name, items[i].err.msg);
+                    writeError(c, msg);
+                    free(msg);
+                    failed = true;
+                }
+            }
+            lastWork = now;
+        }
+        for (size_t i = 0; i < todo; i++)
+            free(paths[i]);
+        free(paths);
+        free(items);
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        free(walDir);
+        if (failed)
+            walasyncSleepMs(1000); /* PostgreSQL retries; so do we, without spinning */
+        else if (todo == 0) {
+            if (lbMonotonicSeconds() - lastWork >= c->idleSeconds)
+                break;
+            walasyncSleepMs(IDLE_POLL_MS);
+        }
+    }
+    lbLogInfo("pusher %d exits after %d s idle (%zu files archived)", (int)getpid(), c->idleSeconds, pushed);
+    free(recent);
+    free(walDirFile);
+    repoFree(repo);
+}
+
+/* Record (absolute) where the server's WAL is, for the pusher. */
+static bool recordWalDir(const WalasyncConfig *c, const char *path, LbError *err) {
+    char *copy = lbXstrdup(path);
+    char abs[PATH_MAX];
+    bool ok = false;
+    if (realpath(dirname(copy), abs) == NULL) {
+        lbErrSys(err, "unable to resolve the directory of '%s'", path);
+        goto cleanup;
+    }
+    char *file = lbXasprintf("%s/" WAL_DIR_FILE, c->spool);
+    char *have = walasyncReadText(file);
+    ok = (have && strcmp(have, abs) == 0) || walasyncWriteFile(file, abs, strlen(abs), false, err);
+    free(have);
+    free(file);
+cleanup:
+    free(copy);
+    return ok;
+}
+
+bool walasyncPush(const WalasyncConfig *c, const char *path, const char *name, uint64_t size, const LbId *sha256,
+                  LbError *err) {
+    char *errorFile = lbXasprintf("%s/" ERROR_FILE, c->spool);
+    bool ok = false;
+    if (!recordWalDir(c, path, err))
+        goto cleanup;
+    double t0 = lbMonotonicSeconds();
+    for (int round = 0;; round++) {
+        bool hit = false, started = false;
+        if (!walspoolConsume(c->spool, c->repository, name, size, sha256, &hit, err))
+            goto cleanup;
+        if (hit) {
+            ok = true;
+            goto cleanup;
+        }
+        char *msg = walasyncReadText(errorFile);
+        if (msg) {
+            unlink(errorFile);
+            lbErr(err, LB_ERR_GENERIC, "%s", msg);
+            free(msg);
+            goto cleanup;
+        }
+        /* first round, then every 0.2 s: a pusher that ended (idle, killed)
+         * is replaced at once */
+        if (round % 20 == 0) {
+            if (!walasyncEnsure(c, PUSH_LOCK, PUSH_LOG, PUSH_NAME, pusherRun, &started, err))
+                goto cleanup;
+            if (started)
+                lbLogInfo("started the background pusher (log: %s/" PUSH_LOG ")", c->spool);
+        }
+        if (lbMonotonicSeconds() - t0 >= c->waitSeconds) {
+            lbErr(err, LB_ERR_GENERIC,
+                  "unable to archive '%s': the background pusher did not archive it within %d s (see %s/" PUSH_LOG ")",
+                  path, c->waitSeconds, c->spool);
+            goto cleanup;
+        }
+        walasyncSleepMs(POLL_MS);
+    }
+cleanup:
+    free(errorFile);
+    return ok;
+}
