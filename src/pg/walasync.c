@@ -133,6 +133,8 @@ static void detach(const WalasyncConfig *c, int lockFd, const char *logName, con
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_DFL);
     prctl(PR_SET_NAME, procName, 0, 0, 0);
+    if (lbLogGetLevel() < LB_LOG_INFO)
+        lbLogSetLevel(LB_LOG_INFO); /* its own log: starts, files, errors, exit */
 }
 
 bool walasyncEnsure(const WalasyncConfig *c, const char *lockName, const char *logName, const char *procName,
