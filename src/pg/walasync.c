@@ -39,58 +39,6 @@ void walasyncSleepMs(int ms) {
     }
 }
 
-bool walasyncWriteFile(const char *path, const void *data, size_t len, bool sync, LbError *err) {
-    char *tmp = lbXasprintf("%s.%d.tmp", path, (int)getpid());
-    bool ok = false;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        lbErrSys(err, "unable to write '%s'", tmp);
-        goto cleanup;
-    }
-    size_t done = 0;
-    while (done < len) {
-        ssize_t w = write(fd, (const char *)data + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            lbErrSys(err, "unable to write '%s'", tmp);
-            goto cleanup;
-        }
-        done += (size_t)w;
-    }
-    if (sync && fsync(fd) != 0) {
-        lbErrSys(err, "unable to sync '%s'", tmp);
-        goto cleanup;
-    }
-    int rc = close(fd);
-    fd = -1;
-    if (rc != 0) {
-        lbErrSys(err, "unable to write '%s'", tmp);
-        goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        lbErrSys(err, "unable to rename '%s'", tmp);
-        goto cleanup;
-    }
-    if (sync) {
-        char *copy = lbXstrdup(path);
-        int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        free(copy);
-        if (dfd >= 0) {
-            fsync(dfd);
-            close(dfd);
-        }
-    }
-    ok = true;
-cleanup:
-    if (fd >= 0)
-        close(fd);
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    return ok;
-}
-
 char *walasyncReadText(const char *path) {
     FILE *f = fopen(path, "re");
     if (f == NULL)
@@ -215,7 +163,7 @@ static void writeError(const WalasyncConfig *c, const char *msg) {
     char *path = lbXasprintf("%s/" ERROR_FILE, c->spool);
     LbError e = {0};
     lbLogError("%s", msg);
-    if (!walasyncWriteFile(path, msg, strlen(msg), false, &e))
+    if (!walspoolWriteFile(path, msg, strlen(msg), false, &e))
         lbLogError("%s", e.msg);
     free(path);
 }
@@ -307,7 +255,7 @@ static bool recordWalDir(const WalasyncConfig *c, const char *path, LbError *err
     }
     char *file = lbXasprintf("%s/" WAL_DIR_FILE, c->spool);
     char *have = walasyncReadText(file);
-    ok = (have && strcmp(have, abs) == 0) || walasyncWriteFile(file, abs, strlen(abs), false, err);
+    ok = (have && strcmp(have, abs) == 0) || walspoolWriteFile(file, abs, strlen(abs), false, err);
     free(have);
     free(file);
 cleanup:

@@ -79,8 +79,6 @@ typedef void (*WalasyncRunFn)(const WalasyncConfig *c);
 bool walasyncEnsure(const WalasyncConfig *c, const char *lockName, const char *logName, const char *procName,
                     WalasyncRunFn run, bool *started, LbError *err);
 
-/* Write text to path atomically (temporary file, fsync, rename). */
-bool walasyncWriteFile(const char *path, const void *data, size_t len, bool sync, LbError *err);
 /* Read a small text file; NULL when missing or unreadable. Caller frees. */
 char *walasyncReadText(const char *path);
 void walasyncSleepMs(int ms);

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include "common/timeutil.h"
 #include "pg/walasync.h"
 #include "pg/wal.h"
+#include "pg/walspool.h"
 
 #define FETCH_LOCK "prefetch.lock"
 #define FETCH_LOG "prefetch.log"
@@ -83,7 +83,7 @@ static void *fetchWorker(void *arg) {
         if (!walNameParse(it->name, &wn) || !walSegmentCheck(&wn, data.data, data.len, &info, &it->err))
             continue;
         char *path = fetchPath(p->c, it->name);
-        it->ok = walasyncWriteFile(path, data.data, data.len, true, &it->err);
+        it->ok = walspoolWriteFile(path, data.data, data.len, true, &it->err);
         it->size = data.len;
         free(path);
     }
@@ -94,20 +94,7 @@ static void *fetchWorker(void *arg) {
 static void fetchAll(const WalasyncConfig *c, Repo *repo, FetchItem *items, size_t count) {
     FetchPool pool = {.c = c, .repo = repo, .items = items, .count = count};
     atomic_init(&pool.next, 0);
-    int threads = c->workers < 1 ? 1 : c->workers;
-    if ((size_t)threads > count)
-        threads = (int)count;
-    pthread_t *tids = lbXcalloc((size_t)threads + 1, sizeof(pthread_t));
-    int started = 0;
-    for (int t = 1; t < threads; t++)
-        if (pthread_create(&tids[t], NULL, fetchWorker, &pool) == 0)
-            started = t;
-        else
-            break;
-    fetchWorker(&pool);
-    for (int t = 1; t <= started; t++)
-        pthread_join(tids[t], NULL);
-    free(tids);
+    walspoolRunWorkers(fetchWorker, &pool, c->workers, count);
 }
 
 /* Remove what recovery has passed (segments of the request's timeline
@@ -209,7 +196,7 @@ static void prefetcherRun(const WalasyncConfig *c) {
                         snprintf(missingName, sizeof(missingName), "%s", items[i].name);
                     sawMissing = true;
                     LbError e = {0};
-                    if (!exists(missing) && !walasyncWriteFile(missing, "", 0, false, &e))
+                    if (!exists(missing) && !walspoolWriteFile(missing, "", 0, false, &e))
                         lbLogWarn("%s", e.msg);
                 }
                 free(missing);
@@ -241,7 +228,7 @@ static bool moveInto(const char *src, const char *dest, LbError *err) {
         if (errno != EXDEV)
             return lbErrSys(err, "unable to move '%s' to '%s'", src, dest);
         LbBuf data = {0};
-        bool ok = walReadFile(src, &data, err) && walasyncWriteFile(dest, data.data, data.len, true, err);
+        bool ok = walReadFile(src, &data, err) && walspoolWriteFile(dest, data.data, data.len, true, err);
         lbBufFree(&data);
         if (!ok)
             return false;
@@ -276,7 +263,7 @@ static bool prefetchOpen(const WalasyncConfig *c, LbError *err) {
                 unlinkat(dirfd(d), e->d_name, 0);
         if (d)
             closedir(d);
-        ok = walasyncWriteFile(repoFile, c->repository, strlen(c->repository), false, err);
+        ok = walspoolWriteFile(repoFile, c->repository, strlen(c->repository), false, err);
     } else {
         ok = true;
     }
@@ -293,7 +280,7 @@ bool walasyncFetch(const WalasyncConfig *c, const char *name, const char *dest, 
     char *requestFile = lbXasprintf("%s/" FETCH_DIR "/" REQUEST_FILE, c->spool);
     bool ok = false;
     *hit = false;
-    if (!prefetchOpen(c, err) || !walasyncWriteFile(requestFile, name, strlen(name), false, err))
+    if (!prefetchOpen(c, err) || !walspoolWriteFile(requestFile, name, strlen(name), false, err))
         goto cleanup;
     double t0 = lbMonotonicSeconds();
     for (int round = 0;; round++) {

@@ -5,7 +5,9 @@
 #
 # The server archives with archive_command = lifeboat wal-push --async
 # --spool DIR. About 20 segments are written; midway the pusher is killed
-# with SIGKILL. Checked: every segment is archived (pg_stat_archiver), never
+# with SIGKILL, and later the repository refuses writes for a moment (the
+# pusher's error fails the calls; PostgreSQL retries). Checked: every
+# segment is archived (pg_stat_archiver), never
 # acknowledged before it is in the repository (each .done file has its
 # object), no marker is left behind, at most one pusher runs at any time
 # (sampled), a fresh pusher took over after the kill, the pusher exits after
@@ -92,6 +94,14 @@ t0=$(date +%s.%N)
 for i in $(seq 1 20); do
     sql "INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g" >/dev/null
     sql "SELECT pg_switch_wal()" >/dev/null
+    if [ "$i" = 13 ]; then
+        # the repository refuses writes for a while: the pusher's errors reach
+        # PostgreSQL through the calls, which fail, and PostgreSQL retries
+        chmod 555 "$REPO/wal"
+        for j in $(seq 1 50); do [ -s "$SPOOL/error" ] || [ "$(sql "SELECT failed_count FROM pg_stat_archiver")" != 0 ] && break; sleep 0.1; done
+        sleep 1.5
+        chmod 755 "$REPO/wal"
+    fi
     if [ "$i" = 10 ]; then
         victim=$(pusher_pid | head -n 1)
         if [ -n "$victim" ]; then
@@ -115,7 +125,12 @@ secs=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.ar
 segs=$(ls "$REPO/wal" | grep -c '^[0-9A-F]\{24\}$')
 note "$segs segments archived in $secs s (load and archiving together)"
 failed=$(sql "SELECT failed_count FROM pg_stat_archiver")
-note "pg_stat_archiver failed_count: $failed"
+if [ "$failed" -gt 0 ] && grep -q "background pusher: unable to archive" "$PGDIR/server.log"; then
+    ok "while the repository refused writes, archive_command failed with the pusher's error ($failed failed calls) and PostgreSQL retried until all was archived"
+else
+    fail "the pusher's error reached PostgreSQL (failed_count $failed)"
+    grep -i "archive" "$PGDIR/server.log" | tail -n 5 | sed 's/^/#   /'
+fi
 [ "$segs" -ge 20 ] && ok "at least 20 segments are in the repository ($segs)" || fail "at least 20 segments are in the repository ($segs)"
 
 sleep 0.5
