@@ -92,8 +92,9 @@ cleanup() {
     local rc=$? s
     set +e
     for s in "${SERVERS[@]+"${SERVERS[@]}"}"; do bash "$PGH/stop.sh" "$s" >/dev/null 2>&1; done
-    # our background pushers and prefetchers: by the spool folder in their command line
-    for s in $(pgrep -x lb-wal-pusher; pgrep -x lb-wal-prefetch); do
+    # our background pushers and prefetchers, and pgBackRest's async processes:
+    # by this run's folder in their command line
+    for s in $(pgrep -x lb-wal-pusher; pgrep -x lb-wal-prefetch; pgrep -x pgbackrest); do
         grep -qs "$P/" "/proc/$s/cmdline" && kill "$s"
     done
     [[ -d $S3DIR ]] && "$S3H/stop.sh" "$S3DIR" >/dev/null 2>&1
@@ -364,7 +365,8 @@ run_fetch() { # run_fetch TOOL MODE: restore_command loop over FETCH segments
     put fetch "$tool" "$mode" seconds "$secs"
     put fetch "$tool" "$mode" rc "$rc"
     note "fetch $tool $mode: $((i - 1)) segments in $secs s (rc $rc)"
-    for s in $(pgrep -x lb-wal-prefetch); do grep -qs "$r/" "/proc/$s/cmdline" && kill "$s"; done
+    # the background fetchers of this run (pgBackRest's async archive-get too)
+    for s in $(pgrep -x lb-wal-prefetch; pgrep -x pgbackrest); do grep -qs "$r/" "/proc/$s/cmdline" && kill "$s"; done
 }
 if ((FETCH > 0)) && [[ " $TARGETS " == *" s3 "* ]]; then
     for tool in $TOOLS; do

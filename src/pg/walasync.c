@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,15 @@ static void detach(const WalasyncConfig *c, int lockFd, const char *logName, con
         lbLogSetLevel(LB_LOG_INFO); /* its own log: starts, files, errors, exit */
 }
 
+bool walasyncStillOwner(const WalasyncConfig *c, const char *lockName) {
+    char *lockPath = lbXasprintf("%s/%s", c->spool, lockName);
+    struct stat held, named;
+    bool same = fstat(3, &held) == 0 && stat(lockPath, &named) == 0 && held.st_dev == named.st_dev &&
+                held.st_ino == named.st_ino;
+    free(lockPath);
+    return same;
+}
+
 bool walasyncEnsure(const WalasyncConfig *c, const char *lockName, const char *logName, const char *procName,
                     WalasyncRunFn run, bool *started, LbError *err) {
     char *lockPath = lbXasprintf("%s/%s", c->spool, lockName);
@@ -138,25 +149,47 @@ cleanup:
 
 /* ------------------------------------------------------------------ pusher */
 
+/* The pusher: c->workers threads, each taking the next ready file (WAL
+ * order) that no other thread holds, has no marker and was not pushed in the
+ * last RECENT_SECONDS, pushing it and writing its marker; no batch waits for
+ * its slowest file. The ready list is read again at most every LIST_MS. */
+#define LIST_MS 20
+
 typedef struct Recent {
     char name[WAL_NAME_MAX];
     double at;
 } Recent;
 
-static bool recentHas(const Recent *r, size_t n, const char *name, double now) {
-    for (size_t i = 0; i < n; i++)
-        if (now - r[i].at < RECENT_SECONDS && strcmp(r[i].name, name) == 0)
+typedef struct Pusher {
+    const WalasyncConfig *c;
+    Repo *repo;
+    char *walDirFile;
+    pthread_mutex_t mu; /* guards everything below */
+    char *walDir;
+    char **list; /* ready files without a marker, in WAL order */
+    size_t listCount;
+    double listAt, lastWork;
+    Recent recent[RECENT_MAX]; /* pushed (or failed) lately */
+    size_t nRecent, nextRecent;
+    char (*inflight)[WAL_NAME_MAX];
+    size_t pushed;
+    bool stop;
+} Pusher;
+
+static bool recentHas(const Pusher *p, const char *name, double now) {
+    for (size_t i = 0; i < p->nRecent; i++)
+        if (now - p->recent[i].at < RECENT_SECONDS && strcmp(p->recent[i].name, name) == 0)
             return true;
     return false;
 }
 
-static void recentAdd(Recent *r, size_t *n, size_t *next, const char *name, double now) {
-    Recent *slot = &r[*next];
+static void recentAdd(Pusher *p, const char *name, double at) {
+    Recent *slot = &p->recent[p->nextRecent];
     snprintf(slot->name, sizeof(slot->name), "%s", name);
-    slot->at = now;
-    *next = (*next + 1) % RECENT_MAX;
-    if (*n < RECENT_MAX)
-        (*n)++;
+    slot->at = at;
+    p->nextRecent = (p->nextRecent + 1) % RECENT_MAX;
+    if (p->nRecent < RECENT_MAX)
+        p->nRecent++;
 }
 
 static void writeError(const WalasyncConfig *c, const char *msg) {
@@ -166,6 +199,100 @@ static void writeError(const WalasyncConfig *c, const char *msg) {
     if (!walspoolWriteFile(path, msg, strlen(msg), false, &e))
         lbLogError("%s", e.msg);
     free(path);
+}
+
+static void listFree(Pusher *p) {
+    for (size_t i = 0; i < p->listCount; i++)
+        free(p->list[i]);
+    free(p->list);
+    p->list = NULL;
+    p->listCount = 0;
+}
+
+/* Under p->mu: the next file for worker w, copied to name; false when none. */
+static bool pickNext(Pusher *p, int w, char *name, double now) {
+    if (now - p->listAt >= LIST_MS / 1000.0) {
+        LbError lerr = {0};
+        listFree(p);
+        free(p->walDir);
+        p->walDir = walasyncReadText(p->walDirFile);
+        p->listAt = now;
+        if (p->walDir &&
+            !walspoolReady(p->walDir, p->c->spool, "", (size_t)p->c->workers * 4 + 64, &p->list, &p->listCount, &lerr))
+            lbLogWarn("%s", lerr.msg);
+    }
+    for (size_t i = 0; i < p->listCount; i++) {
+        bool held = false;
+        for (int k = 0; k < p->c->workers && !held; k++)
+            held = strcmp(p->inflight[k], p->list[i]) == 0;
+        if (held || recentHas(p, p->list[i], now))
+            continue;
+        snprintf(name, WAL_NAME_MAX, "%s", p->list[i]);
+        snprintf(p->inflight[w], WAL_NAME_MAX, "%s", name);
+        return true;
+    }
+    return false;
+}
+
+typedef struct PusherSeat {
+    Pusher *p;
+    int w;
+} PusherSeat;
+
+static void *pusherWorker(void *arg) {
+    PusherSeat *seat = arg;
+    Pusher *p = seat->p;
+    char name[WAL_NAME_MAX];
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) {
+        double now = lbMonotonicSeconds();
+        if (!pickNext(p, seat->w, name, now)) {
+            bool busy = false;
+            for (int k = 0; k < p->c->workers; k++)
+                busy = busy || p->inflight[k][0] != '\0';
+            if (!busy && now - p->lastWork >= p->c->idleSeconds)
+                p->stop = true;
+            else if (!walasyncStillOwner(p->c, PUSH_LOCK)) {
+                lbLogWarn("pusher %d: the spool '%s' was removed or replaced: exiting", (int)getpid(), p->c->spool);
+                p->stop = true;
+            }
+            pthread_mutex_unlock(&p->mu);
+            walasyncSleepMs(LIST_MS);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        char *path = lbXasprintf("%s/%s", p->walDir, name);
+        pthread_mutex_unlock(&p->mu);
+        WalspoolItem it = {.path = path, .name = name};
+        walspoolPushAll(p->repo, &it, 1, 1, p->c->spool, p->c->repository);
+        free(path);
+        pthread_mutex_lock(&p->mu);
+        now = lbMonotonicSeconds();
+        p->inflight[seat->w][0] = '\0';
+        p->lastWork = now;
+        if (it.ok) {
+            recentAdd(p, name, now);
+            p->pushed++;
+            lbLogInfo("archived %s (%s)", name, it.identical ? "identical" : "stored");
+        } else {
+            /* retried in a second: PostgreSQL sees the error meanwhile */
+            recentAdd(p, name, now - RECENT_SECONDS + 1.0);
+            char *msg = lbXasprintf("background pusher: unable to archive %s: %s", name, it.err.msg);
+            writeError(p->c, msg);
+            free(msg);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void *pusherSeat(void *arg) {
+    /* walspoolRunWorkers hands every thread the same argument: take a seat */
+    Pusher *p = arg;
+    PusherSeat seat = {.p = p};
+    static _Atomic int nextSeat;
+    seat.w = atomic_fetch_add(&nextSeat, 1) % p->c->workers;
+    return pusherWorker(&seat);
 }
 
 static void pusherRun(const WalasyncConfig *c) {
@@ -180,67 +307,20 @@ static void pusherRun(const WalasyncConfig *c) {
         return;
     }
     lbLogInfo("repository open in %.3f s", lbMonotonicSeconds() - t0);
-    char *walDirFile = lbXasprintf("%s/" WAL_DIR_FILE, c->spool);
-    Recent *recent = lbXcalloc(RECENT_MAX, sizeof(Recent));
-    size_t nRecent = 0, nextRecent = 0, pushed = 0;
-    double lastWork = lbMonotonicSeconds();
-    size_t batchMax = (size_t)c->workers * 4;
-    for (;;) {
-        double now = lbMonotonicSeconds();
-        char *walDir = walasyncReadText(walDirFile);
-        char **names = NULL;
-        size_t n = 0, todo = 0;
-        LbError lerr = {0};
-        if (walDir && !walspoolReady(walDir, c->spool, "", batchMax + 16, &names, &n, &lerr))
-            lbLogWarn("%s", lerr.msg);
-        WalspoolItem *items = lbXcalloc(n + 1, sizeof(WalspoolItem));
-        char **paths = lbXcalloc(n + 1, sizeof(char *));
-        for (size_t i = 0; i < n && todo < batchMax; i++) {
-            if (recentHas(recent, nRecent, names[i], now))
-                continue;
-            paths[todo] = lbXasprintf("%s/%s", walDir, names[i]);
-            items[todo].path = paths[todo];
-            items[todo].name = names[i];
-            todo++;
-        }
-        bool failed = false;
-        if (todo > 0) {
-            walspoolPushAll(repo, items, todo, c->workers, c->spool, c->repository);
-            now = lbMonotonicSeconds();
-            for (size_t i = 0; i < todo; i++) {
-                if (items[i].ok) {
-                    recentAdd(recent, &nRecent, &nextRecent, items[i].name, now);
-                    pushed++;
-                    lbLogInfo("archived %s (%s)", items[i].name, items[i].identical ? "identical" : "stored");
-                } else {
-                    char *msg =
-                        lbXasprintf("background pusher: unable to archive %s: %s", items[i].name, items[i].err.msg);
-                    writeError(c, msg);
-                    free(msg);
-                    failed = true;
-                }
-            }
-            lastWork = now;
-        }
-        for (size_t i = 0; i < todo; i++)
-            free(paths[i]);
-        free(paths);
-        free(items);
-        for (size_t i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
-        free(walDir);
-        if (failed)
-            walasyncSleepMs(1000); /* PostgreSQL retries; so do we, without spinning */
-        else if (todo == 0) {
-            if (lbMonotonicSeconds() - lastWork >= c->idleSeconds)
-                break;
-            walasyncSleepMs(IDLE_POLL_MS);
-        }
-    }
-    lbLogInfo("pusher %d exits after %d s idle (%zu files archived)", (int)getpid(), c->idleSeconds, pushed);
-    free(recent);
-    free(walDirFile);
+    Pusher p = {.c = c,
+                .repo = repo,
+                .walDirFile = lbXasprintf("%s/" WAL_DIR_FILE, c->spool),
+                .listAt = -1e9,
+                .lastWork = lbMonotonicSeconds(),
+                .inflight = lbXcalloc((size_t)c->workers, WAL_NAME_MAX)};
+    pthread_mutex_init(&p.mu, NULL);
+    walspoolRunWorkers(pusherSeat, &p, c->workers, (size_t)c->workers);
+    lbLogInfo("pusher %d exits after %d s idle (%zu files archived)", (int)getpid(), c->idleSeconds, p.pushed);
+    pthread_mutex_destroy(&p.mu);
+    listFree(&p);
+    free(p.walDir);
+    free(p.inflight);
+    free(p.walDirFile);
     repoFree(repo);
 }
 

@@ -79,6 +79,10 @@ typedef void (*WalasyncRunFn)(const WalasyncConfig *c);
 bool walasyncEnsure(const WalasyncConfig *c, const char *lockName, const char *logName, const char *procName,
                     WalasyncRunFn run, bool *started, LbError *err);
 
+/* In the background process: is the lock it holds (descriptor 3) still the
+ * spool's lock file? False once the spool was removed or replaced: the
+ * process then exits rather than serve a folder nobody uses. */
+bool walasyncStillOwner(const WalasyncConfig *c, const char *lockName);
 /* Read a small text file; NULL when missing or unreadable. Caller frees. */
 char *walasyncReadText(const char *path);
 void walasyncSleepMs(int ms);

@@ -143,6 +143,10 @@ static void prefetcherRun(const WalasyncConfig *c) {
     size_t fetched = 0;
     FetchItem *items = lbXcalloc((size_t)c->ahead + 1, sizeof(FetchItem));
     for (;;) {
+        if (!walasyncStillOwner(c, FETCH_LOCK)) {
+            lbLogWarn("prefetcher %d: the spool '%s' was removed or replaced: exiting", (int)getpid(), c->spool);
+            break;
+        }
         char *request = walasyncReadText(requestFile);
         double now = lbMonotonicSeconds();
         if (request && (lastRequest == NULL || strcmp(request, lastRequest) != 0)) {
