@@ -205,10 +205,21 @@ segno() { python3 -c 'import sys; n=sys.argv[1]; print(int(n[8:16],16)*256+int(n
 segname() { python3 -c 'import sys; s=int(sys.argv[1]); print("00000001%08X%08X" % (s//256, s%256))' "$1"; }
 
 # ------------------------------------------------------------ 1. archiving
+# switch_wait: end the current segment and wait until it is archived (psql_ of the caller)
+switch_wait() {
+    local sw i
+    sw=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    psql_ -d postgres -c "SELECT pg_switch_wal()" >/dev/null
+    for i in $(seq 1 6000); do
+        [[ ! "$(psql_ -d postgres -c "SELECT coalesce(last_archived_wal, '0') FROM pg_stat_archiver")" < "$sw" ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 field() { awk -F'\t' -v a="$1" -v b="$2" -v k="$3" '$1=="push" && $2==a && $3==b && $4==k {print $5}' "$TSV"; }
 # measure_load TOOL TARGET LOAD DIR SRV PORT: one pgbench run with the archiver sampled
 measure_load() {
-    local tool=$1 t=$2 load=$3 d=$4 srv=$5 port=$6 sw i
+    local tool=$1 t=$2 load=$3 d=$4 srv=$5 port=$6
     local samples=$d/samples-$load.txt args=()
     rm -f "$d/stop"
     case $load in
@@ -231,12 +242,7 @@ measure_load() {
     t0=$(now)
     "$PG_BIN/pgbench" -h "$srv/run" -p "$port" -U postgres "${args[@]}" -T "$SECONDS_LOAD" bench >"$LOGS/$tool-$t-$load.pgbench.log" 2>&1
     t1=$(now)
-    sw=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    psql_ -d postgres -c "SELECT pg_switch_wal()" >/dev/null
-    for i in $(seq 1 6000); do
-        [[ ! "$(psql_ -d postgres -c "SELECT coalesce(last_archived_wal, '0') FROM pg_stat_archiver")" < "$sw" ]] && break
-        sleep 0.1
-    done
+    switch_wait || note "$tool $t $load: the last segment was not archived within 10 minutes"
     t2=$(now)
     touch "$d/stop"
     wait "$sampler"
@@ -310,13 +316,7 @@ max_connections = 40" bash "$PGH/start.sh" "$srv" "$port" >"$LOGS/$tool-$t.pgsta
     "$PG_BIN/createdb" -h "$srv/run" -p "$port" -U postgres bench
     "$PG_BIN/pgbench" -h "$srv/run" -p "$port" -U postgres -i -q -s "$SCALE" bench >"$LOGS/$tool-$t.init-pgbench.log" 2>&1
     # everything so far archived before the load starts
-    local sw
-    sw=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    psql_ -d postgres -c "SELECT pg_switch_wal()" >/dev/null
-    for i in $(seq 1 600); do
-        [[ ! "$(psql_ -d postgres -c "SELECT coalesce(last_archived_wal, '0') FROM pg_stat_archiver")" < "$sw" ]] && break
-        sleep 0.5
-    done
+    switch_wait || die "$tool $t: pgbench -i's WAL was not archived within 10 minutes"
     local load first=""
     for load in $LOADS; do
         measure_load "$tool" "$t" "$load" "$d" "$srv" "$port"

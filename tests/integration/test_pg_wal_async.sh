@@ -203,4 +203,9 @@ used=$(grep -c "from the prefetch spool" "$R1/lifeboat-recovery.log")
 starts=$(grep -c "prefetcher [0-9]* started" "$FSPOOL/prefetch.log")
 [ "$starts" -ge 1 ] && ok "a background prefetcher served them ($starts started)" || fail "a background prefetcher served them"
 as_pg "$PG_BIN/pg_ctl" -D "$R1" -m fast -w stop >/dev/null 2>&1
+# the background processes write their own logs (a sanitizer build reports there)
+if grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$SPOOL/pusher.log" "$FSPOOL/prefetch.log" \
+    "$ESPOOL/pusher.log" "$PGDIR/server.log" "$R1/lifeboat-recovery.log" 2>/dev/null; then
+    fail "no sanitizer report in the logs of the calls, the pusher and the prefetcher"
+else ok "no sanitizer report in the logs of the calls, the pusher and the prefetcher"; fi
 finish
