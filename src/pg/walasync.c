@@ -174,6 +174,7 @@ typedef struct Pusher {
     char (*inflight)[WAL_NAME_MAX];
     size_t pushed;
     bool stop;
+    atomic_int seats; /* hands each worker thread its slot in inflight */
 } Pusher;
 
 static bool recentHas(const Pusher *p, const char *name, double now) {
@@ -290,8 +291,7 @@ static void *pusherSeat(void *arg) {
     /* walspoolRunWorkers hands every thread the same argument: take a seat */
     Pusher *p = arg;
     PusherSeat seat = {.p = p};
-    static _Atomic int nextSeat;
-    seat.w = atomic_fetch_add(&nextSeat, 1) % p->c->workers;
+    seat.w = atomic_fetch_add(&p->seats, 1) % p->c->workers;
     return pusherWorker(&seat);
 }
 
@@ -313,6 +313,7 @@ static void pusherRun(const WalasyncConfig *c) {
                 .listAt = -1e9,
                 .lastWork = lbMonotonicSeconds(),
                 .inflight = lbXcalloc((size_t)c->workers, WAL_NAME_MAX)};
+    atomic_init(&p.seats, 0);
     pthread_mutex_init(&p.mu, NULL);
     walspoolRunWorkers(pusherSeat, &p, c->workers, (size_t)c->workers);
     lbLogInfo("pusher %d exits after %d s idle (%zu files archived)", (int)getpid(), c->idleSeconds, p.pushed);
