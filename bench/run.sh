@@ -53,6 +53,10 @@
 #                      the dump series); 0: skip it
 #   BENCH_PG_SCALE, BENCH_PG_DUMPS, BENCH_PG_LOAD_SECONDS, BENCH_PG_LOAD_RATE  see bench/pg.sh (50, 96, 5, 50)
 #   BENCH_PG_DRILL     1: the PostgreSQL drills in bench/pg.sh (default 1); 0: skip them
+#   BENCH_WAL          1: the WAL step (default 1; bench/wal.sh: archiving under
+#                      pgbench load and recovery from S3, lifeboat beside pgBackRest,
+#                      about 12 minutes; its section of BENCH_OUT is replaced); 0: skip it
+#   BENCH_WAL_*        see bench/wal.sh
 #   BENCH_STEPS        the steps of each round, a subset of the default
 #                      "first unchanged changed restore check drill" (order
 #                      fixed; "first" is required; without "changed" the
@@ -88,6 +92,7 @@ BENCH_PRUNE_KEEP=${BENCH_PRUNE_KEEP:-10}
 BENCH_PRUNE_FRACTION=${BENCH_PRUNE_FRACTION:-0.01}
 BENCH_S3=${BENCH_S3:-1}
 BENCH_PG=${BENCH_PG:-1}
+BENCH_WAL=${BENCH_WAL:-1}
 BENCH_STEPS=${BENCH_STEPS:-first unchanged changed restore check drill}
 
 die() {
@@ -598,6 +603,13 @@ echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$W/meta.env"
 mkdir -p "$(dirname "$BENCH_JSON")" "$(dirname "$BENCH_OUT")"
 python3 "$here/report.py" --work "$W" --md "$BENCH_OUT" --json "$BENCH_JSON" --only "$BENCH_REPORT"
 note "wrote $BENCH_OUT and $BENCH_JSON (logs in $LOGS)"
+
+# ------------------------------------------------- WAL archiving and prefetch
+# after the report: it replaces its own section of BENCH_OUT
+if [[ $BENCH_WAL == 1 ]]; then
+    BENCH_OUT=$BENCH_OUT BENCH_KEEP=$BENCH_KEEP LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/wal.sh" "$W" ||
+        die "the WAL step failed (logs in $W/wal/logs; BENCH_WAL=0 skips it)"
+fi
 
 if ((verify_failed)); then
     die "at least one restore did not equal the data set (see above and $W/verify.tsv)"

@@ -23,6 +23,7 @@
 #include "pg/pitrrestore.h"
 #include "pg/wal.h"
 #include "job/pg.h"
+#include "pg/walasync.h"
 #include "pg/walspool.h"
 #include "pg/walstream.h"
 #include "crypto/crypto.h"
@@ -43,12 +44,35 @@ typedef struct WalCli {
     bool retryErrors;
     uint64_t ahead;
     const char *spool;
+    bool async;
+    int prefetch, asyncWait, asyncIdle;
 } WalCli;
 
 static WalCli walOptions(const CfgValues *cfg) {
     return (WalCli){.retryErrors = cfgFlag(cfg, cfgOptRetryErrors),
                     .ahead = (uint64_t)cfgInt(cfg, cfgOptAhead),
-                    .spool = cfgStr(cfg, cfgOptSpool)};
+                    .spool = cfgStr(cfg, cfgOptSpool),
+                    .async = cfgFlag(cfg, cfgOptAsync),
+                    .prefetch = (int)cfgInt(cfg, cfgOptPrefetch),
+                    .asyncWait = (int)cfgInt(cfg, cfgOptAsyncWait),
+                    .asyncIdle = (int)cfgInt(cfg, cfgOptAsyncIdle)};
+}
+
+/* The background pusher or prefetcher opens the repository as the call would
+ * have (the same options and environment: a password file or command). */
+static Repo *openRepoForBackground(void *ctx, LbError *err) {
+    return cliOpenRepo(ctx, err);
+}
+
+static WalasyncConfig asyncConfig(const WalCli *o, const GlobalOpts *g, const char *repository, int workers) {
+    return (WalasyncConfig){.spool = o->spool,
+                            .repository = repository,
+                            .workers = workers,
+                            .ahead = o->prefetch,
+                            .waitSeconds = o->asyncWait,
+                            .idleSeconds = o->asyncIdle,
+                            .openRepo = openRepoForBackground,
+                            .ctx = (void *)g};
 }
 
 static int workerCount(void) {
@@ -80,7 +104,7 @@ static bool pushAhead(Repo *repo, const WalCli *o, const char *repository, const
         items[i + 1].path = paths[i + 1];
         items[i + 1].name = names[i];
     }
-    walspoolPushAll(repo, items, n + 1, workerCount());
+    walspoolPushAll(repo, items, n + 1, workerCount(), NULL, NULL);
     *extraPushed = 0;
     for (size_t i = 1; i <= n; i++) {
         LbError merr = {0};
@@ -124,9 +148,9 @@ int cmdWalPush(const CfgValues *cfg) {
               "'lifeboat wal-push %%p')");
         goto fail;
     }
-    if (o.ahead > 0 && o.spool == NULL) {
+    if ((o.ahead > 0 || o.async) && o.spool == NULL) {
         lbErr(&err, LB_ERR_ARGS,
-              "--ahead needs --spool DIR (a directory of the server's user, outside the data "
+              "--ahead and --async need --spool DIR (a directory of the server's user, outside the data "
               "directory)");
         goto fail;
     }
@@ -142,6 +166,17 @@ int cmdWalPush(const CfgValues *cfg) {
     }
     if (!walReadFile(path, &data, &err))
         goto fail;
+    if (o.async) {
+        LbId sha;
+        cryptoSha256(data.data, data.len, &sha);
+        WalasyncConfig ac = asyncConfig(&o, &g, repository, o.ahead > 0 ? (int)o.ahead : WALASYNC_PUSH_WORKERS);
+        if (!walspoolOpen(o.spool, &err) || !walasyncPush(&ac, path, name, data.len, &sha, &err))
+            goto fail;
+        walspoolPrune(o.spool, WALSPOOL_MARKER_MAX_AGE);
+        outcome = "spooled";
+        lbLogInfo("%s archived by the background pusher (spool marker matches): acknowledged", name);
+        goto report;
+    }
     if (o.spool) {
         LbId sha;
         bool hit = false;
@@ -240,6 +275,23 @@ int cmdWalFetch(const CfgValues *cfg) {
         goto fail;
     }
     const char *name = args.positional[0], *dest = args.positional[1];
+    WalName wn;
+    if (o.prefetch > 0 && o.spool == NULL) {
+        lbErr(&err, LB_ERR_ARGS, "--prefetch needs --spool DIR (a directory of the server's user)");
+        goto fail;
+    }
+    if (o.prefetch > 0 && walNameParse(name, &wn) && wn.kind == WAL_FILE_SEGMENT) {
+        bool hit = false;
+        int workers = o.prefetch < 8 ? o.prefetch : 8;
+        WalasyncConfig ac = asyncConfig(&o, &g, g.repo ? g.repo : "", workers);
+        if (!walspoolOpen(o.spool, &err) || !walasyncFetch(&ac, name, dest, &hit, &err))
+            goto fail;
+        if (hit) {
+            lbLogInfo("fetched %s from the prefetch spool", name);
+            rc = 0;
+            goto done;
+        }
+    }
     repo = cliOpenRepo(&g, &err);
     if (repo == NULL)
         goto fail;

@@ -446,9 +446,16 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
 
     /* issue 14: WAL throughput */
     [cfgOptAsync] = {"async", 0, cfgTypeFlag, cfgScopeCommand, C(WalPush),
-                     .help = "hand the file to the spool's background pusher and acknowledge from its markers"},
+                     .help = "hand the file to the spool's background pusher (--ahead N parallel pushes, default 4) "
+                             "and acknowledge from its markers"},
     [cfgOptPrefetch] = {"prefetch", 0, cfgTypeInt, cfgScopeCommand, C(WalFetch), "0", 0, 256, .valueName = "N",
-                        .help = "fetch up to N following segments ahead into --spool"},
+                        .help = "fetch up to N following segments ahead into --spool (a background prefetcher)"},
+    [cfgOptAsyncWait] = {"async-wait", 0, cfgTypeInt, cfgScopeCommand, C(WalPush) | C(WalFetch), "60", 1, 3600,
+                         .valueName = "SECONDS",
+                         .help = "how long a call waits for the background pusher or prefetcher"},
+    [cfgOptAsyncIdle] = {"async-idle", 0, cfgTypeInt, cfgScopeCommand, C(WalPush) | C(WalFetch), "30", 1, 86400,
+                         .valueName = "SECONDS",
+                         .help = "the background pusher or prefetcher exits after this long without work"},
 
     /* issue 14: WAL streaming */
     [cfgOptSlot] = {"slot", 0, cfgTypeString, cfgScopeCommand, C(WalStream) | C(PgCheck), "lifeboat",

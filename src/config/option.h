@@ -216,6 +216,8 @@ typedef enum CfgOptionId {
     /* issue 14: WAL throughput (wal-push --async, wal-fetch --prefetch) */
     cfgOptAsync,
     cfgOptPrefetch,
+    cfgOptAsyncWait,
+    cfgOptAsyncIdle,
 
     /* issue 14: WAL streaming (wal-stream) */
     cfgOptSlot,

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -85,7 +86,6 @@ cleanup:
 bool walspoolMark(const char *dir, const char *repository, const char *name, uint64_t size, const LbId *sha256,
                   LbError *err) {
     char *path = markerPath(dir, name);
-    char *tmp = lbXasprintf("%s.tmp", path);
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(sha256, hex);
     json_t *m = json_object();
@@ -94,23 +94,56 @@ bool walspoolMark(const char *dir, const char *repository, const char *name, uin
     json_object_set_new(m, "sha256", json_string(hex));
     json_object_set_new(m, "repository", json_string(repository));
     char *text = json_dumps(m, JSON_COMPACT);
+    bool ok = text != NULL && walspoolWriteFile(path, text, strlen(text), false, err);
+    if (text == NULL)
+        lbErr(err, LB_ERR_GENERIC, "unable to write spool marker '%s'", path);
+    free(text);
+    json_decref(m);
+    free(path);
+    return ok;
+}
+
+bool walspoolWriteFile(const char *path, const void *data, size_t len, bool sync, LbError *err) {
+    char *tmp = lbXasprintf("%s.%d.tmp", path, (int)getpid());
     bool ok = false;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || text == NULL) {
-        lbErrSys(err, "unable to write spool marker '%s'", tmp);
+    if (fd < 0) {
+        lbErrSys(err, "unable to write '%s'", tmp);
         goto cleanup;
     }
-    size_t len = strlen(text);
-    ssize_t w = write(fd, text, len);
-    if (w != (ssize_t)len || close(fd) != 0) {
-        fd = -1;
-        lbErrSys(err, "unable to write spool marker '%s'", tmp);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, (const char *)data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            lbErrSys(err, "unable to write '%s'", tmp);
+            goto cleanup;
+        }
+        done += (size_t)w;
+    }
+    if (sync && fsync(fd) != 0) {
+        lbErrSys(err, "unable to sync '%s'", tmp);
         goto cleanup;
     }
+    int rc = close(fd);
     fd = -1;
-    if (rename(tmp, path) != 0) {
-        lbErrSys(err, "unable to write spool marker '%s'", path);
+    if (rc != 0) {
+        lbErrSys(err, "unable to write '%s'", tmp);
         goto cleanup;
+    }
+    if (rename(tmp, path) != 0) {
+        lbErrSys(err, "unable to rename '%s'", tmp);
+        goto cleanup;
+    }
+    if (sync) {
+        char *copy = lbXstrdup(path);
+        int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(copy);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
     }
     ok = true;
 cleanup:
@@ -118,10 +151,7 @@ cleanup:
         close(fd);
     if (!ok)
         unlink(tmp);
-    free(text);
-    json_decref(m);
     free(tmp);
-    free(path);
     return ok;
 }
 
@@ -198,6 +228,7 @@ typedef struct PushPool {
     Repo *repo;
     WalspoolItem *items;
     size_t count;
+    const char *markDir, *repository;
     atomic_size_t next;
 } PushPool;
 
@@ -218,30 +249,37 @@ static void *pushWorker(void *arg) {
             it->size = data.len;
             it->storedBytes = r.storedBytes;
             it->sha256 = r.sha256;
+            if (p->markDir)
+                it->ok = walspoolMark(p->markDir, p->repository, it->name, it->size, &it->sha256, &it->err);
         }
     }
     lbBufFree(&data);
     return NULL;
 }
 
-size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads) {
-    PushPool pool = {.repo = repo, .items = items, .count = count};
-    atomic_init(&pool.next, 0);
+void walspoolRunWorkers(void *(*worker)(void *), void *arg, int threads, size_t count) {
     if (threads < 1)
         threads = 1;
     if ((size_t)threads > count)
-        threads = (int)count;
+        threads = count > 0 ? (int)count : 1;
     pthread_t *tids = lbXcalloc((size_t)threads + 1, sizeof(pthread_t));
     int started = 0;
     for (int t = 1; t < threads; t++)
-        if (pthread_create(&tids[t], NULL, pushWorker, &pool) == 0)
+        if (pthread_create(&tids[t], NULL, worker, arg) == 0)
             started = t;
         else
             break;
-    pushWorker(&pool); /* this thread works too */
+    worker(arg); /* this thread works too */
     for (int t = 1; t <= started; t++)
         pthread_join(tids[t], NULL);
     free(tids);
+}
+
+size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads, const char *markDir,
+                       const char *repository) {
+    PushPool pool = {.repo = repo, .items = items, .count = count, .markDir = markDir, .repository = repository};
+    atomic_init(&pool.next, 0);
+    walspoolRunWorkers(pushWorker, &pool, threads, count);
     size_t ok = 0;
     for (size_t i = 0; i < count; i++)
         ok += items[i].ok;

@@ -67,7 +67,19 @@ typedef struct WalspoolItem {
 } WalspoolItem;
 
 /* Push items with up to threads workers (each reads its file, walPush).
- * Fills every item's result; returns the number pushed successfully. */
-size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads);
+ * With markDir, each worker writes the item's marker (walspoolMark, for
+ * repository) as soon as the item is durable; a marker that cannot be
+ * written fails the item. Fills every item's result; returns the number
+ * pushed (and marked) successfully. */
+size_t walspoolPushAll(Repo *repo, WalspoolItem *items, size_t count, int threads, const char *markDir,
+                       const char *repository);
+
+/* Run worker(arg) on up to threads threads (this one included) for count
+ * items, and wait for them: the workers share the items through arg. */
+void walspoolRunWorkers(void *(*worker)(void *), void *arg, int threads, size_t count);
+
+/* Write data to path atomically (a temporary file beside it, then rename;
+ * with sync, fsync of the file and of its directory). Mode 0600. */
+bool walspoolWriteFile(const char *path, const void *data, size_t len, bool sync, LbError *err);
 
 #endif

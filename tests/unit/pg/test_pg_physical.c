@@ -466,7 +466,7 @@ static void testPushAll(void **state) {
         items[i].path = paths[i];
         items[i].name = names[i];
     }
-    assert_int_equal(walspoolPushAll(repo, items, 4, 2), 3);
+    assert_int_equal(walspoolPushAll(repo, items, 4, 2, NULL, NULL), 3);
     for (int i = 0; i < 3; i++) {
         assert_true(items[i].ok);
         assert_false(items[i].identical);
@@ -474,7 +474,7 @@ static void testPushAll(void **state) {
     }
     assert_false(items[3].ok);
     assert_int_equal(items[3].err.code, LB_ERR_FORMAT);
-    assert_int_equal(walspoolPushAll(repo, items, 3, 3), 3);
+    assert_int_equal(walspoolPushAll(repo, items, 3, 3, NULL, NULL), 3);
     assert_true(items[0].identical && items[1].identical && items[2].identical);
     for (int i = 0; i < 4; i++)
         free(paths[i]);
