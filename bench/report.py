@@ -627,6 +627,31 @@ def drill_markdown(fd, pg, res, meta, dataset):
     return out
 
 
+def sections(text):
+    """(title, lines) of each "## " section of a Markdown text, in order."""
+    out, cur = [], None
+    for line in text.split("\n"):
+        if line.startswith("## "):
+            cur = (line, [line])
+            out.append(cur)
+        elif cur is not None:
+            cur[1].append(line)
+    return out
+
+
+def keep_other_sections(md_path, md):
+    """md plus every "## " section of the file at md_path that md does not
+    produce (notes written by hand, sections other bench steps splice in),
+    in their order: a full run must not erase them."""
+    if not os.path.exists(md_path):
+        return md
+    titles = {t for t, _ in sections(md)}
+    extra = [lines for t, lines in sections(open(md_path).read()) if t not in titles]
+    if not extra:
+        return md
+    return md.rstrip("\n") + "\n\n" + "\n".join("\n".join(l).rstrip("\n") + "\n" for l in extra)
+
+
 def splice_section(md_path, section):
     """Replace the section titled DRILL_TITLE of md_path (or add it before "## Restore verification")."""
     text = open(md_path).read() if os.path.exists(md_path) else ""
@@ -876,7 +901,7 @@ def main():
             f.write("\n")
         sys.stdout.write("\n".join(section) + "\n")
         return 0
-    md = markdown(res, meta, dataset, change, verify, ratios, prune, s3, pg, fd)
+    md = keep_other_sections(a.md, markdown(res, meta, dataset, change, verify, ratios, prune, s3, pg, fd))
     with open(a.md, "w") as f:
         f.write(md)
     doc = {
