@@ -218,8 +218,7 @@ bool pitrPrepareDir(const char *dir, const PitrOwner *owner, LbError *err) {
     return true;
 }
 
-/* In a child: become the owner (async-signal-safe calls only). */
-static bool childBecome(const PitrOwner *owner) {
+bool pitrChildBecome(const PitrOwner *owner) {
     if (!owner->change)
         return true;
     return setgroups(0, NULL) == 0 && setgid(owner->gid) == 0 && setuid(owner->uid) == 0;
@@ -232,7 +231,7 @@ bool pitrOwnerCanRead(const PitrOwner *owner, const char *const *paths, size_t c
     if (pid < 0)
         return lbErrSys(err, "unable to check access as user '%s'", owner->name);
     if (pid == 0) {
-        if (!childBecome(owner))
+        if (!pitrChildBecome(owner))
             _exit(255);
         for (size_t i = 0; i < count; i++)
             if (access(paths[i], R_OK) != 0)
@@ -278,7 +277,7 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
     }
     if (pid == 0) {
         signal(SIGPIPE, SIG_DFL);
-        if (!childBecome(owner) || dup2(fds[0], STDIN_FILENO) < 0)
+        if (!pitrChildBecome(owner) || dup2(fds[0], STDIN_FILENO) < 0)
             _exit(126);
         char *argv[] = {"tar", "-x", "-p", "--no-same-owner", "-f", "-", "-C", (char *)dir, NULL};
         lbChildEnvScrub(environ, LB_CHILD_ENV_STRICT);
@@ -687,7 +686,7 @@ bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *sec
     }
     if (pid == 0) {
         close(fds[0]);
-        if (!childBecome(owner)) {
+        if (!pitrChildBecome(owner)) {
             static const char msg[] = "unable to switch to the server's user";
             ssize_t w = write(fds[1], msg, sizeof(msg) - 1);
             (void)w;

@@ -74,6 +74,10 @@ typedef struct PitrOwner {
     char name[64];
 } PitrOwner;
 
+/* In a forked child: become the owner (async-signal-safe calls only);
+ * true without a change when not root. */
+bool pitrChildBecome(const PitrOwner *owner);
+
 /* Resolve --pg-user (NULL = "postgres" as root, else the current user). */
 bool pitrOwnerResolve(const char *user, PitrOwner *owner, LbError *err);
 
