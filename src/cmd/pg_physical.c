@@ -39,7 +39,7 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
-    PgConnInfo *conn = NULL;
+    PgConnInfo *conn = NULL, *primary = NULL;
     JobSpec spec = {.kind = JOB_PG_PHYSICAL};
     spec.pgPhysical = (JobPgPhysical){
         .pgBin = cfgStr(cfg, cfgOptPgBin),
@@ -58,7 +58,13 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
                               : (conn = pgconnInfoNew(NULL, &err)) == NULL)
         return cliFailJson(&g, &err);
     spec.pgPhysical.conn = conn;
+    if (cfgStr(cfg, cfgOptPgPrimary) && !cliConnInfo(&primary, cfgStr(cfg, cfgOptPgPrimary), "--pg-primary", &err)) {
+        pgconnInfoFree(conn);
+        return cliFailJson(&g, &err);
+    }
+    spec.pgPhysical.primary = primary;
     rc = cliRunJob(&g, &spec);
+    pgconnInfoFree(primary);
     pgconnInfoFree(conn);
     return rc;
 }

@@ -35,9 +35,9 @@ static const char *const jobTypes[] = {"backup", "copy", "forget", "prune", "che
 static const char *const concurrencyNames[] = {"Forbid", "Allow", "Replace", NULL};
 
 /* the keys of a component or job beyond the run policy (per type) */
-static const char *const compKeys[] = {"type",       "repository", "host",       "tags",        "retention",
-                                       "objectives", "recovery",   "connection", "paths",       "bucket",
-                                       "command",    "filename",   "verify",     "consistency", NULL};
+static const char *const compKeys[] = {"type",     "repository",  "host",    "tags",   "retention", "objectives",
+                                       "recovery", "connection",  "paths",   "bucket", "command",   "filename",
+                                       "verify",   "consistency", "primary", NULL};
 static const char *const jobKeys[] = {"type", "components", "copy_to", "repository", "to", NULL};
 
 static int indexOf(const char *const *list, const char *s) {
@@ -392,9 +392,33 @@ static bool literalPassword(const char *raw) {
     return false;
 }
 
+/* components.NAME.primary: the primary of a postgres-physical component
+ * whose connection names a standby (--pg-primary), checked like connection */
+static void primaryArgs(CfgLoad *ld, const CfgComponent *c, yaml_node_t *map, const char *path, CfgArgBuild *b) {
+    char kp[PATH_MAX_KEY];
+    keyPath(kp, path, "primary");
+    yaml_node_t *n = cfgGet(ld, map, "primary");
+    if (n == NULL)
+        return;
+    if (c->type != cfgCompPostgresPhysical) {
+        cfgLoadError(ld, n, kp, "only a postgres-physical component has a primary");
+        return;
+    }
+    CfgScalar s = cfgGetStr(ld, map, "primary", path, false);
+    if (s.text && literalPassword((const char *)n->data.scalar.value)) {
+        cfgLoadError(ld, n, kp,
+                     "a password in the connection string: HINT: Use a password file (PGPASSFILE, ~/.pgpass), "
+                     "the libpq environment (PGPASSWORD from a secret) or a ${NAME} reference.");
+    } else if (s.text) {
+        cfgArgAdd(ld, b, "--pg-primary", NULL, n, kp);
+        cfgArgAdd(ld, b, s.text, s.fromEnv ? "<redacted>" : NULL, n, kp);
+    }
+}
+
 static void sourceArgs(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const char *path, CfgArgBuild *b,
                        CfgArgBuild *tail) {
     char kp[PATH_MAX_KEY];
+    primaryArgs(ld, c, map, path, b);
     keyPath(kp, path, "connection");
     if (c->type == cfgCompPostgres || c->type == cfgCompPostgresPhysical) {
         if (c->type == cfgCompPostgresPhysical)
