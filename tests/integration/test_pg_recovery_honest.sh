@@ -16,19 +16,10 @@
 # before anything is written (exit 1).
 . "$(dirname "$0")/lib.sh"
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
-PGDIR=$TMP/pg
+. "$(dirname "$0")/pg_wal_lib.sh"
+
 REPO=$TMP/repo
 PW=$TMP/password
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 echo "$LIFEBOAT_PASSWORD" >"$PW"
 chmod 644 "$PW"
@@ -37,36 +28,11 @@ unset LIFEBOAT_PASSWORD
 export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
 [ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
 
-ARCHIVE="LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE bash "$HARNESS/start.sh" "$PGDIR" >"$TMP/start.log" 2>&1; then
-    fail "start PostgreSQL"
-    sed 's/^/#   /' "$TMP/start.log" | tail -20
-    finish
-fi
-cleanup_hooks+=("bash '$HARNESS/stop.sh' '$PGDIR'")
+pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
 ok "start PostgreSQL archiving into the repository"
-. "$PGDIR/pg.env"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-wait_archived() {
-    local want=$1 i got
-    for i in $(seq 1 150); do
-        got=$(sql "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-        [ -n "$got" ] && [[ ! "$got" < "$want" ]] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-switch_wait() {
-    local last
-    last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    sql "SELECT pg_switch_wal()" >/dev/null
-    wait_archived "$last"
-}
-[ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 # restored servers must not archive into the repository (a new timeline there
 # would be followed by later restores)
 NOARCH=(--pg-set archive_mode=off)
-stop_dir() { [ -f "$1/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1; }
 rows_at() { "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$1" -d postgres -c "SELECT count(*) FROM t" 2>&1; }
 
 # ------------------------------------------- a base backup, no WAL after it
@@ -114,11 +80,7 @@ if grep -q "restore_command = " "$TMP/r2/postgresql.auto.conf" && ! grep -qF "$(
     ok "restore_command is written, without the password"
 else fail "restore_command is written, without the password"; fi
 # as the server's user, with a bare environment: nothing from this shell
-as_pg env -i PATH=/usr/bin:/bin HOME=/ sh -c "cd / && $PG_BIN/$printed -w -t 120" >"$TMP/pgctl.out" 2>&1
-for i in $(seq 1 150); do
-    [ "$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$P2" -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-    sleep 0.2
-done
+start_printed "$P2" "$printed"
 n=$(rows_at "$P2")
 [ "$n" = 30 ] && ok "pg_ctl start as printed (bare environment) recovers every row" ||
     { fail "pg_ctl start as printed (bare environment) recovers every row ($n)"; sed 's/^/#   /' "$TMP/pgctl.out"; tail -n 15 "$TMP/r2/"*.log 2>/dev/null | sed 's/^/#   /'; }

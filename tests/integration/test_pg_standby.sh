@@ -13,22 +13,11 @@
 # --pg-primary that names a standby. components.NAME.primary in the
 # configuration file reaches the backup's arguments.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_wal_lib.sh"
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
-PGDIR=$TMP/pg
 SB=$TMP/standby
 REPO=$TMP/repo
 PW=$TMP/password
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
 
 echo "$LIFEBOAT_PASSWORD" >"$PW"
 chmod 644 "$PW"
@@ -37,17 +26,9 @@ unset LIFEBOAT_PASSWORD
 export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
 [ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
 
-ARCHIVE="LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE bash "$HARNESS/start.sh" "$PGDIR" >"$TMP/start.log" 2>&1; then
-    fail "start the primary"
-    sed 's/^/#   /' "$TMP/start.log" | tail -20
-    finish
-fi
-cleanup_hooks+=("bash '$HARNESS/stop.sh' '$PGDIR'")
+pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
 ok "start the primary, archiving into the repository"
-. "$PGDIR/pg.env"
 PRIMARY="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 sbsql() { "$PG_BIN/psql" -X -q -A -t -h "$SB/run" -p "$SBPORT" -d postgres -c "$1"; }
 
 # ------------------------------------------------------- a streaming standby
@@ -113,21 +94,16 @@ sql "SELECT pg_sleep(1.1)" >/dev/null
 T=$(sql "SELECT now()")
 sql "SELECT pg_sleep(1.1)" >/dev/null
 sql "INSERT INTO batches (batch) SELECT 3 FROM generate_series(1, 100)" >/dev/null
-last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-sql "SELECT pg_switch_wal()" >/dev/null
-for i in $(seq 1 150); do [ -e "$REPO/wal/$last" ] && break; sleep 0.2; done
-[ -e "$REPO/wal/$last" ] && ok "WAL after the backup archived" || fail "WAL after the backup archived"
+switch_wait && ok "WAL after the backup archived" || fail "WAL after the backup archived"
 P2=$(freeport)
-[ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 cleanup_hooks+=("[ -f '$TMP/r/postmaster.pid' ] && as_pg '$PG_BIN/pg_ctl' -D '$TMP/r' -m immediate -w stop >/dev/null 2>&1")
 check_rc 0 "restore --pg-physical --to-time T of the standby's backup, started" \
     "$LB" restore --pg-physical --to-time "$T" --pg-data "$TMP/r" --pg-port "$P2" "${PGUSER_OPT[@]}" \
     --pg-set archive_mode=off --pg-bin "$PG_BIN" --start --start-timeout 120
-rows=$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$P2" -d postgres \
-    -c "SELECT batch || ':' || count(*) FROM batches GROUP BY batch ORDER BY batch" 2>&1 | tr '\n' ' ')
+rows=$(batch_rows "$P2")
 [ "$rows" = "1:100 2:100 " ] && ok "the restored server holds batches 1 and 2, not 3" || fail "the restored server holds batches 1 and 2, not 3 ($rows)"
 [ -f "$TMP/r/standby.signal" ] && fail "the restored cluster is not left a standby (standby.signal)" || ok "the restored cluster is not left a standby"
-as_pg "$PG_BIN/pg_ctl" -D "$TMP/r" -m fast -w stop >/dev/null 2>&1
+stop_dir "$TMP/r"
 
 # ------------------------------------------- the configuration file's primary
 cat >"$TMP/lifeboat.yaml" <<EOF

@@ -11,23 +11,12 @@
 # holds is refused, naming it, and left alone. Then A is deleted and a PITR
 # from B to a time after the third batch has all three batches.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_wal_lib.sh"
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
-HARNESS=$(cd "$(dirname "$0")/../harness/pg" && pwd)
-PGDIR=$TMP/pg
 A=$TMP/repo-a
 B=$TMP/repo-b
 PWA=$TMP/pass-a
 PWB=$TMP/pass-b
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 echo "password-of-a" >"$PWA"
 echo "password-of-b" >"$PWB"
@@ -40,33 +29,8 @@ lb_a() { LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA "$LB" "$@"; }
 lb_b() { LIFEBOAT_REPOSITORY=$B LIFEBOAT_PASSWORD_FILE=$PWB "$LB" "$@"; }
 copy_ab() { LIFEBOAT_FROM_PASSWORD_FILE=$PWA lb_b copy --from-repo "$A" "$@"; }
 
-ARCHIVE="LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA $LB wal-push %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE bash "$HARNESS/start.sh" "$PGDIR" >"$TMP/start.log" 2>&1; then
-    fail "start PostgreSQL"
-    sed 's/^/#   /' "$TMP/start.log" | tail -20
-    finish
-fi
-cleanup_hooks+=("bash '$HARNESS/stop.sh' '$PGDIR'")
+pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA $LB wal-push %p"
 ok "start PostgreSQL archiving into A"
-. "$PGDIR/pg.env"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
-wait_archived() {
-    local want=$1 i got
-    for i in $(seq 1 150); do
-        got=$(sql "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
-        [ -n "$got" ] && [[ ! "$got" < "$want" ]] && return 0
-        sleep 0.2
-    done
-    return 1
-}
-# switch to a new segment and wait until the one just finished is archived
-switch_wait() {
-    local last
-    last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    sql "SELECT pg_switch_wal()" >/dev/null
-    wait_archived "$last"
-}
-[ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 # restore_to REPO-FN DIR TIME: PITR into DIR on a free port, started; prints the rows
 restore_to() {
     local fn=$1 dir=$2 t=$3 port
@@ -78,9 +42,8 @@ restore_to() {
         echo "restore failed"
         return 1
     fi
-    "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$port" -d postgres \
-        -c "SELECT batch || ':' || count(*) FROM batches GROUP BY batch ORDER BY batch" 2>&1 | tr '\n' ' '
-    as_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1
+    batch_rows "$port"
+    stop_dir "$dir"
 }
 # the timeline-1 segments in repository $1 from segment $2 on
 segments() { ls "$1/wal" | grep -E '^00000001[0-9A-F]{16}$' | sort | awk -v f="${2:-0}" '$0 >= f'; }
@@ -170,7 +133,7 @@ cmp -s "$B/wal/$bk" "$TMP/bk.fake" && ok "... and leaves it alone" || fail "... 
 cp -p "$TMP/bk.saved" "$B/wal/$bk"
 
 # --------------------------------------------------- B alone, A deleted
-bash "$HARNESS/stop.sh" "$PGDIR" >/dev/null 2>&1
+bash "$PG_HARNESS/stop.sh" "$TMP/pg" >/dev/null 2>&1
 rm -rf "$A"
 rows3=$(restore_to lb_b "$TMP/rb3" "$T3")
 [ "$rows3" = "1:100 2:100 3:100 " ] && ok "with A deleted, PITR from B to a time after batch 3 holds all three batches" ||

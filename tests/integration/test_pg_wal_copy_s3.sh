@@ -15,25 +15,15 @@
 # refused (exit 1) with a hint, writing nothing, and no output holds the
 # secret key.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pg_wal_lib.sh"
 
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
-    skip "PostgreSQL server binaries are not installed"
-    finish
-fi
 for c in ceph-mon ceph-osd radosgw radosgw-admin; do
     if ! command -v "$c" >/dev/null 2>&1; then
         skip "S3 server: $c is not installed (make deps installs the ceph packages)"
         finish
     fi
 done
-PGH=$(cd "$(dirname "$0")/../harness/pg" && pwd)
 S3H=$(cd "$(dirname "$0")/../harness/s3" && pwd)
-RUNAS=""
-[ "$(id -u)" = 0 ] && RUNAS=postgres
-as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
 
 # ----------------------------------------------------------- the S3 server
 S3DIR=$TMP/s3
@@ -71,16 +61,8 @@ check "init B in the S3 bucket" env LIFEBOAT_NEW_PASSWORD_FILE="$PWB" "$LB" -r "
 lb_a() { LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA "$LB" "$@"; }
 lb_b() { LIFEBOAT_PASSWORD_FILE=$PWB "$LB" -r "$B" "$@"; }
 
-ARCHIVE="LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA $LB wal-push %p"
-if ! PG_ARCHIVE_COMMAND=$ARCHIVE bash "$PGH/start.sh" "$TMP/pg" >"$TMP/start.log" 2>&1; then
-    fail "start PostgreSQL"
-    tail -20 "$TMP/start.log" | sed 's/^/#   /'
-    finish
-fi
-cleanup_hooks+=("bash '$PGH/stop.sh' '$TMP/pg'")
+pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$A LIFEBOAT_PASSWORD_FILE=$PWA $LB wal-push %p"
 ok "start PostgreSQL archiving into A (local)"
-. "$TMP/pg/pg.env"
-sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 
 sql "CREATE TABLE batches (batch int NOT NULL)" >/dev/null
 check_rc 0 "backup --pg-physical into A" lb_a backup --pg-physical --pg-bin "$PG_BIN" -q
@@ -89,10 +71,7 @@ sql "SELECT pg_sleep(1.1)" >/dev/null
 T1=$(sql "SELECT now()")
 sql "SELECT pg_sleep(1.1)" >/dev/null
 sql "INSERT INTO batches SELECT 2 FROM generate_series(1, 100)" >/dev/null
-last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-sql "SELECT pg_switch_wal()" >/dev/null
-for i in $(seq 1 150); do [ -e "$A/wal/$last" ] && break; sleep 0.2; done
-[ -e "$A/wal/$last" ] && ok "WAL after the backup archived into A" || fail "WAL after the backup archived into A"
+switch_wait && ok "WAL after the backup archived into A" || fail "WAL after the backup archived into A"
 
 # ------------------------------------------------------------- copy to S3
 check_rc 0 "copy A -> B (S3)" env LIFEBOAT_FROM_PASSWORD_FILE="$PWA" LIFEBOAT_PASSWORD_FILE="$PWB" \
@@ -107,7 +86,6 @@ check_rc 0 "copy A -> B again" env LIFEBOAT_FROM_PASSWORD_FILE="$PWA" LIFEBOAT_P
 # ------------------------------------- restore from S3, started by the printed command
 P=$(freeport)
 R=$TMP/r
-[ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 cleanup_hooks+=("[ -f '$R/postmaster.pid' ] && as_pg '$PG_BIN/pg_ctl' -D '$R' -m immediate -w stop >/dev/null 2>&1")
 check_rc 0 "restore --pg-physical --to-time T1 from B (S3), without --start" lb_b restore --pg-physical "${S3O[@]}" \
     --to-time "$T1" --pg-data "$R" --pg-port "$P" "${PGUSER_OPT[@]}" --pg-set archive_mode=off
@@ -120,16 +98,11 @@ if [[ "$conf" == *"AWS_SHARED_CREDENTIALS_FILE='$TMP/aws/credentials'"* && "$con
     ok "restore_command names the repository, the credentials file, the profile and the region"
 else fail "restore_command names the repository, the credentials file, the profile and the region"; fi
 printed=$(grep -A1 "Start the server" "$TMP/restore.out" | tail -1 | sed 's/^ *//')
-as_pg env -i PATH=/usr/bin:/bin HOME=/ sh -c "cd / && $PG_BIN/$printed -w -t 120" >"$TMP/pgctl.out" 2>&1
-for i in $(seq 1 150); do
-    [ "$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$P" -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ] && break
-    sleep 0.2
-done
-rows=$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$P" -d postgres \
-    -c "SELECT batch || ':' || count(*) FROM batches GROUP BY batch ORDER BY batch" 2>&1 | tr '\n' ' ')
+start_printed "$P" "$printed"
+rows=$(batch_rows "$P")
 [ "$rows" = "1:100 " ] && ok "pg_ctl start as printed (bare environment) recovers from S3 to T1" ||
     { fail "pg_ctl start as printed (bare environment) recovers from S3 to T1 ($rows)"; tail -n 15 "$R/lifeboat-recovery.log" 2>/dev/null | sed 's/^/#   /'; }
-as_pg "$PG_BIN/pg_ctl" -D "$R" -m fast -w stop >/dev/null 2>&1
+stop_dir "$R"
 
 # ------------------------------------------------- keys only as values: refused
 check_rc 1 "a restore whose S3 keys exist only in the environment is refused" \

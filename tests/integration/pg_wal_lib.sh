@@ -1,0 +1,74 @@
+# tests/integration/pg_wal_lib.sh - helpers for the tests that run a real
+# PostgreSQL server archiving into a repository (sourced after lib.sh).
+#
+# Sets PG_BIN (skips the test without the server binaries), RUNAS (postgres
+# when root), PGUSER_OPT (--pg-user for restore) and defines:
+#   as_pg CMD...          run as the server's user
+#   freeport              a free TCP port on 127.0.0.1
+#   jfield FILE KEY...    a field of a JSON file
+#   pg_start_archiving DIR ARCHIVE_COMMAND
+#                         start a server in DIR (tests/harness/pg) that archives
+#                         with ARCHIVE_COMMAND, stopped at exit; sources its
+#                         pg.env (finish on failure)
+#   sql SQL               run SQL on that server (no output but the result)
+#   wait_archived SEG     until pg_stat_archiver archived SEG or later
+#   switch_wait           pg_switch_wal() and wait until the segment is archived
+#   stop_dir DIR          stop a restored server in DIR (fast)
+#   batch_rows PORT       "B:COUNT " per batch of table batches on 127.0.0.1:PORT
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+    skip "PostgreSQL server binaries are not installed"
+    finish
+fi
+PG_HARNESS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../harness/pg" && pwd)
+RUNAS=""
+[ "$(id -u)" = 0 ] && RUNAS=postgres
+[ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
+
+as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
+
+pg_start_archiving() {
+    local dir=$1 archive=$2
+    if ! PG_ARCHIVE_COMMAND=$archive bash "$PG_HARNESS/start.sh" "$dir" >"$TMP/pg-start.log" 2>&1; then
+        fail "start PostgreSQL"
+        tail -20 "$TMP/pg-start.log" | sed 's/^/#   /'
+        finish
+    fi
+    cleanup_hooks+=("bash '$PG_HARNESS/stop.sh' '$dir'")
+    . "$dir/pg.env"
+}
+sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
+wait_archived() {
+    local want=$1 i got
+    for i in $(seq 1 150); do
+        got=$(sql "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver")
+        [ -n "$got" ] && [[ ! "$got" < "$want" ]] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+switch_wait() {
+    local last
+    last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
+    sql "SELECT pg_switch_wal()" >/dev/null
+    wait_archived "$last"
+}
+stop_dir() { [ -f "$1/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1; }
+batch_rows() {
+    "$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$1" -d postgres \
+        -c "SELECT batch || ':' || count(*) FROM batches GROUP BY batch ORDER BY batch" 2>&1 | tr '\n' ' '
+}
+# start_printed PORT PRINTED: run the printed "pg_ctl -D ... start" as the
+# server's user with a bare environment, then wait until it left recovery
+start_printed() {
+    local port=$1 printed=$2 i
+    as_pg env -i PATH=/usr/bin:/bin HOME=/ sh -c "cd / && $PG_BIN/$printed -w -t 120" >"$TMP/pgctl.out" 2>&1
+    for i in $(seq 1 150); do
+        [ "$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$port" -d postgres -c "SELECT pg_is_in_recovery()" 2>/dev/null)" = f ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
