@@ -10,6 +10,12 @@
 #                         start a server in DIR (tests/harness/pg) that archives
 #                         with ARCHIVE_COMMAND, stopped at exit; sources its
 #                         pg.env (finish on failure)
+#   pg_repo_archiving REPO DIR
+#                         a repository REPO whose password is in the file
+#                         $TMP/password (readable by the server's user, and
+#                         exported with REPO as LIFEBOAT_PASSWORD_FILE /
+#                         LIFEBOAT_REPOSITORY; REPO and PW are set), and a
+#                         server in DIR archiving into it
 #   sql SQL               run SQL on that server (no output but the result)
 #   wait_archived SEG     until pg_stat_archiver archived SEG or later
 #   switch_wait           pg_switch_wal() and wait until the segment is archived
@@ -39,6 +45,16 @@ pg_start_archiving() {
     fi
     cleanup_hooks+=("bash '$PG_HARNESS/stop.sh' '$dir'")
     . "$dir/pg.env"
+}
+pg_repo_archiving() {
+    REPO=$1 PW=$TMP/password
+    echo "$LIFEBOAT_PASSWORD" >"$PW"
+    chmod 644 "$PW"
+    check "init repository" new_repo "$REPO"
+    unset LIFEBOAT_PASSWORD
+    export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
+    [ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
+    pg_start_archiving "$2" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
 }
 sql() { "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 wait_archived() {

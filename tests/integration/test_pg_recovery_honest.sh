@@ -15,20 +15,9 @@
 # that cannot work for the server's user (wal/ unreadable to it) is found
 # before anything is written (exit 1).
 . "$(dirname "$0")/lib.sh"
-
 . "$(dirname "$0")/pg_wal_lib.sh"
 
-REPO=$TMP/repo
-PW=$TMP/password
-
-echo "$LIFEBOAT_PASSWORD" >"$PW"
-chmod 644 "$PW"
-check "init repository" new_repo "$REPO"
-unset LIFEBOAT_PASSWORD
-export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
-[ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
-
-pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
+pg_repo_archiving "$TMP/repo" "$TMP/pg"
 ok "start PostgreSQL archiving into the repository"
 # restored servers must not archive into the repository (a new timeline there
 # would be followed by later restores)

@@ -16,17 +16,7 @@
 . "$(dirname "$0")/pg_wal_lib.sh"
 
 SB=$TMP/standby
-REPO=$TMP/repo
-PW=$TMP/password
-
-echo "$LIFEBOAT_PASSWORD" >"$PW"
-chmod 644 "$PW"
-check "init repository" new_repo "$REPO"
-unset LIFEBOAT_PASSWORD
-export LIFEBOAT_PASSWORD_FILE=$PW LIFEBOAT_REPOSITORY=$REPO
-[ -n "$RUNAS" ] && chown -R "$RUNAS": "$REPO"
-
-pg_start_archiving "$TMP/pg" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p"
+pg_repo_archiving "$TMP/repo" "$TMP/pg"
 ok "start the primary, archiving into the repository"
 PRIMARY="host=$PGHOST port=$PGPORT user=postgres dbname=postgres"
 sbsql() { "$PG_BIN/psql" -X -q -A -t -h "$SB/run" -p "$SBPORT" -d postgres -c "$1"; }
