@@ -190,6 +190,11 @@ bool pitrS3Environment(const char *location, const StorageOptions *so, LbBuf *ou
     char *creds = existingFile(s3->credentialsFile, s3->home, ".aws/credentials");
     char *conf = existingFile(s3->configFile, s3->home, ".aws/config");
     bool ok = false;
+    if (creds == NULL && s3->credentialsFile) {
+        lbErr(err, LB_ERR_ARGS, "unable to write restore_command: cannot read the S3 credentials file '%s'",
+              s3->credentialsFile);
+        goto cleanup;
+    }
     if (creds == NULL && (s3->accessKeyId || s3->secretAccessKey || s3->sessionToken)) {
         lbErr(err, LB_ERR_ARGS,
               "unable to write restore_command: the S3 credentials are known only as values "
@@ -197,11 +202,6 @@ bool pitrS3Environment(const char *location, const StorageOptions *so, LbBuf *ou
               "configuration. HINT: Put them in a credentials file readable by the server's user and give "
               "--s3-credentials-file FILE (or AWS_SHARED_CREDENTIALS_FILE), or write your own with "
               "--restore-command.");
-        goto cleanup;
-    }
-    if (creds == NULL && s3->credentialsFile) {
-        lbErr(err, LB_ERR_ARGS, "unable to write restore_command: cannot read the S3 credentials file '%s'",
-              s3->credentialsFile);
         goto cleanup;
     }
     if (creds)
