@@ -66,10 +66,12 @@ wait_archived() {
     done
     return 1
 }
+# (pg_switch_wal() returns the end of the segment it closed, plus one: its
+# file name is that segment's, also when nothing was written since the last
+# switch; pg_current_wal_lsn() could lag behind unflushed commits)
 switch_wait() {
     local last
-    last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    sql "SELECT pg_switch_wal()" >/dev/null
+    last=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
     wait_archived "$last"
 }
 stop_dir() { [ -f "$1/postmaster.pid" ] && as_pg "$PG_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1; }

@@ -43,7 +43,7 @@ STANDBY="host=$SB/run port=$SBPORT user=postgres dbname=postgres"
 # wait until the standby replayed everything the primary wrote so far
 caught_up() {
     local want i
-    want=$(sql "SELECT pg_current_wal_lsn()")
+    want=$(sql "SELECT pg_current_wal_insert_lsn()")
     for i in $(seq 1 150); do
         [ "$(sbsql "SELECT pg_last_wal_replay_lsn() >= '$want'::pg_lsn")" = t ] && return 0
         sleep 0.2

@@ -8,7 +8,8 @@
 # alone to that time gives the same rows as from A. More WAL (a third
 # batch); a second copy transfers exactly the segments B lacks (counted from
 # the listings) and skips the others. A different object under a name B
-# holds is refused, naming it, and left alone. Then A is deleted and a PITR
+# holds is refused, naming it, and left alone. A copy job of the
+# configuration file (`lifeboat run`) takes new segments along too. Then A is deleted and a PITR
 # from B to a time after the third batch has all three batches.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_wal_lib.sh"
@@ -117,6 +118,30 @@ else
 fi
 [ "$(segments "$B")" = "$(segments "$A" "$FIRST")" ] && ok "B now holds A's timeline-1 segments from the backup's start on" ||
     fail "B now holds A's timeline-1 segments from the backup's start on"
+
+# ------------------------------ a copy job of the configuration file
+sql "INSERT INTO batches (batch) SELECT 4 FROM generate_series(1, 100)" >/dev/null
+switch_wait && ok "a fourth batch archived" || fail "a fourth batch archived"
+cat >"$TMP/lifeboat.yaml" <<EOF
+repositories:
+  a:
+    url: $A
+    password_file: $PWA
+    default: true
+  b:
+    url: $B
+    password_file: $PWB
+jobs:
+  dr:
+    type: copy
+    repository: a
+    to: b
+EOF
+expect=$(comm -23 <(segments "$A" "$FIRST") <(segments "$B") | wc -l)
+check_rc 0 "lifeboat run dr (a copy job)" "$LB" run dr --config "$TMP/lifeboat.yaml"
+[ -n "$RUNAS" ] && chown -R "$RUNAS": "$B"
+[ "$expect" -ge 1 ] && [ "$(segments "$B")" = "$(segments "$A" "$FIRST")" ] &&
+    ok "the copy job took the $expect new segment(s) along" || { fail "the copy job took the new segments along ($expect)"; sed "s/^/#   /" "$TMP/.out"; }
 
 # ------------------------------------- a different object under a held name
 bk=$(ls "$B/wal" | grep '\.backup$' | head -1)
