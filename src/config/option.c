@@ -437,7 +437,7 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
 
     /* issue 14: honest physical recovery, backup from a standby */
     [cfgOptAllowPartial] = {"allow-partial", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePgPhysical),
-                            .help = "accept a recovery to the latest point that stops short of the archive (exit 0, not 3)"},
+                            .help = "accept a recovery to the latest point that stops short (exit 0, not 3)"},
     [cfgOptPgPrimary] = {"pg-primary", 0, cfgTypeString, cfgScopeCommand, C(BackupPgPhysical),
                          .fileKey = "components.NAME.primary", .valueName = "CONNECTION",
                          .help = "the primary, when --pg names a standby (WAL switch and archive wait)",
