@@ -664,6 +664,38 @@ fail:
     return 1;
 }
 
+pid_t pitrForkPiped(int fds[2], const char *what, LbError *err) {
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        lbErrSys(err, "unable to create a pipe");
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        lbErrSys(err, "unable to %s", what);
+    return pid;
+}
+
+int pitrChildCollect(pid_t pid, int fd, char *out, size_t n, size_t *got) {
+    *got = 0;
+    for (;;) {
+        char chunk[512];
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t take = (size_t)r < n - 1 - *got ? (size_t)r : n - 1 - *got;
+        memcpy(out + *got, chunk, take);
+        *got += take;
+    }
+    out[*got] = '\0';
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *seconds, LbError *err) {
     char *pgCtl = pgprocFind(opts->pgBin, "pg_ctl", err);
     char *logFile = opts->logFile ? lbXstrdup(opts->logFile) : lbXasprintf("%s/lifeboat-recovery.log", opts->dir);
@@ -674,16 +706,9 @@ bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *sec
     *seconds = 0;
     if (pgCtl == NULL)
         goto cleanup;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        lbErrSys(err, "unable to create a pipe");
+    pid_t pid = pitrForkPiped(fds, "start the server", err);
+    if (pid < 0)
         goto cleanup;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        lbErrSys(err, "unable to start the server");
-        goto cleanup;
-    }
     if (pid == 0) {
         close(fds[0]);
         if (!pitrChildBecome(owner)) {
@@ -698,20 +723,7 @@ bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *sec
     fds[1] = -1;
     char msg[LB_ERROR_MSG_MAX];
     size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], msg + got, sizeof(msg) - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        if (got == sizeof(msg) - 1)
-            break;
-    }
-    msg[got] = '\0';
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = pitrChildCollect(pid, fds[0], msg, sizeof(msg), &got);
     *seconds = lbMonotonicSeconds() - t0;
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         char *tail = logTail(logFile, 1500);

@@ -2,7 +2,6 @@
 #include "pg/pitrhonest.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -265,16 +264,9 @@ bool pitrRestoreCommandTry(const char *restoreCommand, const PitrOwner *owner, c
         lbErrSys(err, "unable to prepare '%s' to try restore_command", dir);
         goto cleanup;
     }
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        lbErrSys(err, "unable to create a pipe");
+    pid_t pid = pitrForkPiped(fds, "run restore_command", err);
+    if (pid < 0)
         goto cleanup;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        lbErrSys(err, "unable to run restore_command");
-        goto cleanup;
-    }
     if (pid == 0) {
         dup2(fds[1], 1);
         dup2(fds[1], 2);
@@ -287,23 +279,9 @@ bool pitrRestoreCommandTry(const char *restoreCommand, const PitrOwner *owner, c
     fds[1] = -1;
     char out[1024];
     size_t got = 0;
-    for (;;) {
-        char chunk[512];
-        ssize_t n = read(fds[0], chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        size_t take = (size_t)n < sizeof(out) - 1 - got ? (size_t)n : sizeof(out) - 1 - got;
-        memcpy(out + got, chunk, take);
-        got += take;
-    }
-    out[got] = '\0';
+    int status = pitrChildCollect(pid, fds[0], out, sizeof(out), &got);
     while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == '\r'))
         out[--got] = '\0';
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
     struct stat st;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || stat(target, &st) != 0 || st.st_size == 0) {
         lbErr(err, LB_ERR_ARGS,
