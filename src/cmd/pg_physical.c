@@ -63,6 +63,7 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
         return cliFailJson(&g, &err);
     }
     spec.pgPhysical.primary = primary;
+    spec.pgPhysical.archiveWaitSeconds = (int)cfgInt(cfg, cfgOptArchiveWait);
     rc = cliRunJob(&g, &spec);
     pgconnInfoFree(primary);
     pgconnInfoFree(conn);

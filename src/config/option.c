@@ -442,6 +442,9 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                          .fileKey = "components.NAME.primary", .valueName = "CONNECTION",
                          .help = "the primary, when --pg names a standby (WAL switch and archive wait)",
                          .flags = CFG_OPT_SECRET_VALUE},
+    [cfgOptArchiveWait] = {"archive-wait", 0, cfgTypeInt, cfgScopeCommand, C(BackupPgPhysical), "300", 1, 86400,
+                           .valueName = "SECONDS",
+                           .help = "with --pg-primary: how long to wait for the backup's last WAL segment"},
 
     /* issue 14: WAL throughput */
     [cfgOptAsync] = {"async", 0, cfgTypeFlag, cfgScopeCommand, C(WalPush),

@@ -192,7 +192,9 @@ bool jobPgPhysicalRun(Repo *repo, const JobPgPhysical *spec, const JobEnv *env, 
         goto cleanup;
     /* from a standby: the primary finishes the last segment, its archive_command stores it */
     if (info.fromStandby && spec->primary &&
-        !bbStandbyFinish(spec->primary, repo, &info, BB_STANDBY_ARCHIVE_WAIT_SECONDS, &err))
+        !bbStandbyFinish(spec->primary, repo, &info,
+                         spec->archiveWaitSeconds > 0 ? spec->archiveWaitSeconds : BB_STANDBY_ARCHIVE_WAIT_SECONDS,
+                         &err))
         goto cleanup;
     jobSnapshotFill(&snap, &res, &labels);
     if (haveParent) {

@@ -24,7 +24,8 @@
 #include "pg/pgconn.h"
 #include "repo/repo.h"
 
-/* How long bbStandbyFinish waits for the segment to be archived. */
+/* How long bbStandbyFinish waits for the segment to be archived, by
+ * default (backup --archive-wait). */
 #define BB_STANDBY_ARCHIVE_WAIT_SECONDS 300
 
 /* LB_ERR_ARGS when primary is in recovery or another cluster than the

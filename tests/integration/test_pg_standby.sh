@@ -10,7 +10,9 @@
 # returns). Rows after it with a recorded time; a PITR to that time from the
 # repository holds the rows up to it and not the later ones. Refused with a
 # clear error: --wal-method none from a standby without --pg-primary, and a
-# --pg-primary that names a standby. components.NAME.primary in the
+# --pg-primary that names a standby; a backup whose last segment is not
+# archived within --archive-wait (the primary's archive_command fails)
+# fails naming it and writes no snapshot. components.NAME.primary in the
 # configuration file reaches the backup's arguments.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_wal_lib.sh"
@@ -94,6 +96,18 @@ rows=$(batch_rows "$P2")
 [ "$rows" = "1:100 2:100 " ] && ok "the restored server holds batches 1 and 2, not 3" || fail "the restored server holds batches 1 and 2, not 3 ($rows)"
 [ -f "$TMP/r/standby.signal" ] && fail "the restored cluster is not left a standby (standby.signal)" || ok "the restored cluster is not left a standby"
 stop_dir "$TMP/r"
+
+# ------------------------------- the primary does not archive: bounded wait
+sql "ALTER SYSTEM SET archive_command = 'false'" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null
+nsnap=$(ls "$REPO/snapshots" | wc -l)
+sql "INSERT INTO batches (batch) SELECT 5 FROM generate_series(1, 10)" >/dev/null
+caught_up
+check_rc 1 "a backup whose last segment is not archived within --archive-wait fails" \
+    "$LB" backup --pg-physical --pg "$STANDBY" --pg-primary "$PRIMARY" --archive-wait 3 --pg-bin "$PG_BIN"
+grep -q "was not archived into the repository within 3 s after pg_switch_wal() on the primary; no snapshot written" "$TMP/.out" &&
+    [ "$(ls "$REPO/snapshots" | wc -l)" = "$nsnap" ] && ok "... naming the segment, and no snapshot written" ||
+    { fail "... naming the segment, and no snapshot written"; sed 's/^/#   /' "$TMP/.out"; }
+sql "ALTER SYSTEM RESET archive_command" >/dev/null && sql "SELECT pg_reload_conf()" >/dev/null
 
 # ------------------------------------------- the configuration file's primary
 cat >"$TMP/lifeboat.yaml" <<EOF
