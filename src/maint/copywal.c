@@ -2,6 +2,8 @@
 #include "maint/copywal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 #include "common/log.h"
 #include "pg/wal.h"
 #include "storage/storage.h"
+
+/* objects compared or transferred at once (each holds a segment twice) */
+#define COPYWAL_THREADS 4
 
 typedef char WalNameBuf[WAL_NAME_MAX];
 
@@ -144,8 +149,63 @@ static bool transfer(Repo *src, Repo *dst, const char *name, uint64_t *stored, L
     return ok;
 }
 
+typedef enum { ITEM_TODO = 0, ITEM_COPIED, ITEM_SKIPPED, ITEM_FAILED } ItemOutcome;
+
+typedef struct CopyItem {
+    const char *name; /* into the want set */
+    ItemOutcome outcome;
+    uint64_t stored;
+    LbError err;
+} CopyItem;
+
+typedef struct CopyPool {
+    Repo *src, *dst;
+    const NameSet *there;
+    CopyItem *items;
+    size_t count;
+    atomic_size_t next;
+    atomic_bool failed; /* stop taking new items */
+} CopyPool;
+
+/* Compare (when the target has it) or transfer one name after another. */
+static void *copyWorker(void *arg) {
+    CopyPool *p = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->count || atomic_load(&p->failed))
+            break;
+        CopyItem *it = &p->items[i];
+        bool ok;
+        if (setHas(p->there, it->name)) {
+            ok = compareExisting(p->src, p->dst, it->name, &it->err);
+            it->outcome = ok ? ITEM_SKIPPED : ITEM_FAILED;
+        } else {
+            ok = transfer(p->src, p->dst, it->name, &it->stored, &it->err);
+            it->outcome = ok ? ITEM_COPIED : ITEM_FAILED;
+        }
+        if (!ok)
+            atomic_store(&p->failed, true);
+        else if (it->outcome == ITEM_COPIED)
+            lbLogDebug("copied WAL file '%s'", it->name);
+    }
+    return NULL;
+}
+
+/* Run copyWorker on COPYWAL_THREADS threads (this one included). */
+static void copyAll(CopyPool *pool) {
+    size_t threads = pool->count < COPYWAL_THREADS ? pool->count : COPYWAL_THREADS;
+    pthread_t tids[COPYWAL_THREADS];
+    size_t started = 0;
+    while (started + 1 < threads && pthread_create(&tids[started], NULL, copyWorker, pool) == 0)
+        started++;
+    copyWorker(pool);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(tids[t], NULL);
+}
+
 bool copyWalRun(Repo *src, Repo *dst, const BasebackupInfo *backups, size_t count, CopyWalResult *r, LbError *err) {
     NameSet have = {0}, there = {0}, want = {0};
+    CopyItem *items = NULL;
     bool ok = false;
     if (count == 0)
         return true;
@@ -154,24 +214,33 @@ bool copyWalRun(Repo *src, Repo *dst, const BasebackupInfo *backups, size_t coun
     for (size_t i = 0; i < count; i++)
         wantBackup(&have, &backups[i], &want, r);
     setSort(&want);
+    items = lbXcalloc(want.count + 1, sizeof(CopyItem));
+    for (size_t i = 0; i < want.count; i++)
+        items[i].name = want.names[i];
+    CopyPool pool = {.src = src, .dst = dst, .there = &there, .items = items, .count = want.count};
+    atomic_init(&pool.next, 0);
+    atomic_init(&pool.failed, false);
+    copyAll(&pool);
+    /* the counts of what was done; the first failure in WAL order */
+    bool reported = false;
     for (size_t i = 0; i < want.count; i++) {
-        const char *name = want.names[i];
+        CopyItem *it = &items[i];
         WalName w;
-        walNameParse(name, &w);
+        walNameParse(it->name, &w);
         bool segment = w.kind == WAL_FILE_SEGMENT;
-        if (setHas(&there, name)) {
-            if (!compareExisting(src, dst, name, err))
-                goto cleanup;
+        if (it->outcome == ITEM_FAILED && !reported) {
+            *err = it->err;
+            reported = true;
+        } else if (it->outcome == ITEM_SKIPPED) {
             (*(segment ? &r->segmentsSkipped : &r->filesSkipped))++;
-            continue;
+        } else if (it->outcome == ITEM_COPIED) {
+            (*(segment ? &r->segmentsCopied : &r->filesCopied))++;
+            r->bytesStored += it->stored;
         }
-        if (!transfer(src, dst, name, &r->bytesStored, err))
-            goto cleanup;
-        (*(segment ? &r->segmentsCopied : &r->filesCopied))++;
-        lbLogDebug("copied WAL file '%s'", name);
     }
-    ok = true;
+    ok = !atomic_load(&pool.failed);
 cleanup:
+    free(items);
     free(have.names);
     free(there.names);
     free(want.names);

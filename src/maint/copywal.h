@@ -36,8 +36,10 @@ typedef struct CopyWalResult {
 } CopyWalResult;
 
 /* Copy what the backups need (none: nothing is listed, true). The result
- * is added to. Fails on the first error (the objects written before it
- * stay: a next run skips them). */
+ * is added to. Objects are compared or transferred four at a time (each
+ * worker holds one segment, plain and sealed); after an error no new one is
+ * started, and the first failure in WAL order is returned (the objects
+ * written before stay: a next run skips them). */
 bool copyWalRun(Repo *src, Repo *dst, const BasebackupInfo *backups, size_t count, CopyWalResult *result, LbError *err);
 
 #endif
