@@ -15,6 +15,15 @@ static void copyPrintText(const CopyResult *r) {
            (unsigned long long)r->snapshotsCopied, (unsigned long long)r->snapshotsSkipped,
            (unsigned long long)r->blobsNew, stored, rd,
            r->rechunked ? " (chunked again: the repositories' chunker parameters differ)" : "");
+    const CopyWalResult *w = &r->wal;
+    if (w->segmentsCopied + w->segmentsSkipped + w->filesCopied + w->filesSkipped == 0)
+        return;
+    char wb[32];
+    cliFormatBytes((double)w->bytesStored, wb, sizeof(wb));
+    printf("WAL: copied %llu segment(s), skipped %llu already there; %llu history/backup file(s) copied, %llu "
+           "skipped; %s stored\n",
+           (unsigned long long)w->segmentsCopied, (unsigned long long)w->segmentsSkipped,
+           (unsigned long long)w->filesCopied, (unsigned long long)w->filesSkipped, wb);
 }
 
 /* The named source snapshots (resolved against f) into ids. */

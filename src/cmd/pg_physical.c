@@ -39,7 +39,7 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
     GlobalOpts g = cliGlobals(cfg);
     CliArgs args = cliArgs(cfg);
     LbError err = {0};
-    PgConnInfo *conn = NULL;
+    PgConnInfo *conn = NULL, *primary = NULL;
     JobSpec spec = {.kind = JOB_PG_PHYSICAL};
     spec.pgPhysical = (JobPgPhysical){
         .pgBin = cfgStr(cfg, cfgOptPgBin),
@@ -58,7 +58,14 @@ int cmdBackupPgPhysical(const CfgValues *cfg) {
                               : (conn = pgconnInfoNew(NULL, &err)) == NULL)
         return cliFailJson(&g, &err);
     spec.pgPhysical.conn = conn;
+    if (cfgStr(cfg, cfgOptPgPrimary) && !cliConnInfo(&primary, cfgStr(cfg, cfgOptPgPrimary), "--pg-primary", &err)) {
+        pgconnInfoFree(conn);
+        return cliFailJson(&g, &err);
+    }
+    spec.pgPhysical.primary = primary;
+    spec.pgPhysical.archiveWaitSeconds = (int)cfgInt(cfg, cfgOptArchiveWait);
     rc = cliRunJob(&g, &spec);
+    pgconnInfoFree(primary);
     pgconnInfoFree(conn);
     return rc;
 }
@@ -72,7 +79,7 @@ typedef struct RestoreCli {
     PitrTarget target;
     int targets;
     int port;
-    bool start;
+    bool start, allowPartial;
     int startTimeout;
     const char *const *settings;
     size_t settingCount;
@@ -87,6 +94,7 @@ static bool restoreOptions(const CfgValues *cfg, const CliArgs *args, RestoreCli
         .pgBin = cfgStr(cfg, cfgOptPgBin),
         .port = (int)cfgInt(cfg, cfgOptPgPort),
         .start = cfgFlag(cfg, cfgOptStart),
+        .allowPartial = cfgFlag(cfg, cfgOptAllowPartial),
         .startTimeout = (int)cfgInt(cfg, cfgOptStartTimeout),
     };
     o.settings = cfgList(cfg, cfgOptPgSet, &o.settingCount);
@@ -128,8 +136,8 @@ static bool restoreOptions(const CfgValues *cfg, const CliArgs *args, RestoreCli
 }
 
 static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapshot *snap, const BasebackupInfo *in,
-                         const PitrOwner *owner, const char *restoreCommand, uint64_t tarBytes, bool started,
-                         double extractSecs, double startSecs) {
+                         const PitrOwner *owner, const char *restoreCommand, const PitrReach *reach, uint64_t tarBytes,
+                         bool started, double extractSecs, double startSecs) {
     char hex[LB_ID_HEX_LEN + 1], target[128], stop[32], size[32];
     lbIdToHex(&snap->id, hex);
     pitrTargetDescribe(&o->target, target, sizeof(target));
@@ -142,6 +150,11 @@ static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapsho
         json_object_set_new(j, "target", json_string(target));
         json_object_set_new(j, "target_action", json_string(pitrActionName(o->target.action)));
         json_object_set_new(j, "restore_command", json_string(restoreCommand));
+        char lsn[32];
+        walLsnFormat(reach->reachLsn, lsn, sizeof(lsn));
+        json_object_set_new(j, "wal_reach_lsn", json_string(lsn));
+        json_object_set_new(j, "wal_reach_segment", json_string(reach->lastSegment));
+        json_object_set_new(j, "wal_partial", json_boolean(reach->partial));
         json_object_set_new(j, "base_backup_bytes", json_integer((json_int_t)tarBytes));
         json_object_set_new(j, "extract_seconds", json_real(extractSecs));
         json_object_set_new(j, "started", json_boolean(started));
@@ -159,6 +172,10 @@ static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapsho
            extractSecs);
     printf("Recovery target: %s, then %s\n", target,
            o->target.kind == PITR_TARGET_LATEST ? "promote" : pitrActionName(o->target.action));
+    char point[192];
+    pitrReachDescribe(reach, point, sizeof(point));
+    printf("The archived WAL reaches %s%s\n", point,
+           reach->partial ? ": no further than the end of the base backup or a gap" : "");
     if (started) {
         printf("The server finished recovery in %.1f s and is running (log: %s/lifeboat-recovery.log)\n", startSecs,
                o->dataDir);
@@ -173,6 +190,29 @@ static void printRestore(const GlobalOpts *g, const RestoreCli *o, const Snapsho
            : o->target.action == PITR_ACTION_PROMOTE ? "promotes (opens for writes on a new timeline)"
            : o->target.action == PITR_ACTION_PAUSE   ? "pauses (check, then SELECT pg_wal_replay_resume())"
                                                      : "shuts down");
+}
+
+/* After recovery to the latest point: did the server replay the newest
+ * archived segment of the chain? LB_ERR_INCOMPLETE (or a warning with
+ * --allow-partial) naming the point it stopped at. */
+static bool checkReached(const RestoreCli *o, const PitrRestoreResult *res, LbError *err) {
+    uint64_t lsn = 0;
+    char lastCommit[96], at[32], want[32];
+    if (!pitrReachedByServer(o->dataDir, &lsn, lastCommit, sizeof(lastCommit)) || res->reach.segments == 0 ||
+        lsn >= res->reach.lastSegStart)
+        return true;
+    walLsnFormat(lsn, at, sizeof(at));
+    walLsnFormat(res->reach.lastSegStart, want, sizeof(want));
+    char msg[512];
+    snprintf(msg, sizeof(msg),
+             "recovery ended at LSN %s%s%s, before the archived WAL's newest segment %s (from LSN %s): a segment in "
+             "between could not be fetched (see %s/lifeboat-recovery.log)",
+             at, lastCommit[0] ? ", last commit at " : "", lastCommit, res->reach.lastSegment, want, o->dataDir);
+    if (o->allowPartial) {
+        lbLogWarn("%s (--allow-partial)", msg);
+        return true;
+    }
+    return lbErr(err, LB_ERR_INCOMPLETE, "%s; the server runs, promoted at that point", msg);
 }
 
 int cmdRestorePgPhysical(const CfgValues *cfg) {
@@ -202,6 +242,8 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
         .restoreCommand = o.restoreCommand,
         .passwordFile = g.passwordFile ? g.passwordFile : getenv("LIFEBOAT_PASSWORD_FILE"),
         .passwordCommand = g.passwordCommand ? g.passwordCommand : getenv("LIFEBOAT_PASSWORD_COMMAND"),
+        .storage = g.storage,
+        .allowPartial = o.allowPartial,
         .port = o.port,
         .settings = o.settings,
         .settingCount = o.settingCount,
@@ -219,11 +261,12 @@ int cmdRestorePgPhysical(const CfgValues *cfg) {
                                .pgBin = o.pgBin,
                                .timeoutSeconds = o.startTimeout ? o.startTimeout : 3600,
                                .action = o.target.kind == PITR_TARGET_LATEST ? PITR_ACTION_PROMOTE : o.target.action};
-        if (!pitrStart(&so, &owner, &startSecs, &err))
+        if (!pitrStart(&so, &owner, &startSecs, &err) ||
+            (o.target.kind == PITR_TARGET_LATEST && !checkReached(&o, &res, &err)))
             goto fail;
     }
-    printRestore(&g, &o, &res.snap, &res.info, &owner, res.restoreCommand, res.tarBytes, o.start, res.extractSeconds,
-                 startSecs);
+    printRestore(&g, &o, &res.snap, &res.info, &owner, res.restoreCommand, &res.reach, res.tarBytes, o.start,
+                 res.extractSeconds, startSecs);
     rc = 0;
     goto done;
 fail:

@@ -35,9 +35,9 @@ static const char *const jobTypes[] = {"backup", "copy", "forget", "prune", "che
 static const char *const concurrencyNames[] = {"Forbid", "Allow", "Replace", NULL};
 
 /* the keys of a component or job beyond the run policy (per type) */
-static const char *const compKeys[] = {"type",       "repository", "host",       "tags",        "retention",
-                                       "objectives", "recovery",   "connection", "paths",       "bucket",
-                                       "command",    "filename",   "verify",     "consistency", NULL};
+static const char *const compKeys[] = {"type",     "repository",  "host",    "tags",   "retention", "objectives",
+                                       "recovery", "connection",  "paths",   "bucket", "command",   "filename",
+                                       "verify",   "consistency", "primary", NULL};
 /* issue 14: wal-stream run by the daemon (postgres-physical) */
 static const char *const streamKeys[] = {"stream", "slot", NULL};
 static const char *const jobKeys[] = {"type", "components", "copy_to", "repository", "to", NULL};
@@ -394,23 +394,47 @@ static bool literalPassword(const char *raw) {
     return false;
 }
 
+/* A connection string key (connection, primary) as FLAG VALUE: refused
+ * when it holds a literal password. */
+static void connectionArgs(CfgLoad *ld, yaml_node_t *map, const char *path, const char *key, const char *flag,
+                           bool required, CfgArgBuild *b) {
+    char kp[PATH_MAX_KEY];
+    keyPath(kp, path, key);
+    CfgScalar s = cfgGetStr(ld, map, key, path, required);
+    yaml_node_t *n = cfgGet(ld, map, key);
+    if (s.text && n && literalPassword((const char *)n->data.scalar.value)) {
+        cfgLoadError(ld, n, kp,
+                     "a password in the connection string: HINT: Use a password file (PGPASSFILE, ~/.pgpass), "
+                     "the libpq environment (PGPASSWORD from a secret) or a ${NAME} reference.");
+    } else if (s.text) {
+        cfgArgAdd(ld, b, flag, NULL, n, kp);
+        cfgArgAdd(ld, b, s.text, s.fromEnv ? "<redacted>" : NULL, n, kp);
+    }
+}
+
+/* components.NAME.primary: the primary of a postgres-physical component
+ * whose connection names a standby (--pg-primary) */
+static void primaryArgs(CfgLoad *ld, const CfgComponent *c, yaml_node_t *map, const char *path, CfgArgBuild *b) {
+    yaml_node_t *n = cfgGet(ld, map, "primary");
+    if (n == NULL)
+        return;
+    if (c->type == cfgCompPostgresPhysical) {
+        connectionArgs(ld, map, path, "primary", "--pg-primary", false, b);
+        return;
+    }
+    char kp[PATH_MAX_KEY];
+    keyPath(kp, path, "primary");
+    cfgLoadError(ld, n, kp, "only a postgres-physical component has a primary");
+}
+
 static void sourceArgs(CfgLoad *ld, CfgComponent *c, yaml_node_t *map, const char *path, CfgArgBuild *b,
                        CfgArgBuild *tail) {
     char kp[PATH_MAX_KEY];
-    keyPath(kp, path, "connection");
+    primaryArgs(ld, c, map, path, b);
     if (c->type == cfgCompPostgres || c->type == cfgCompPostgresPhysical) {
         if (c->type == cfgCompPostgresPhysical)
             cfgArgAdd(ld, b, "--pg-physical", NULL, NULL, path);
-        CfgScalar s = cfgGetStr(ld, map, "connection", path, c->type == cfgCompPostgres);
-        yaml_node_t *n = cfgGet(ld, map, "connection");
-        if (s.text && n && literalPassword((const char *)n->data.scalar.value)) {
-            cfgLoadError(ld, n, kp,
-                         "a password in the connection string: HINT: Use a password file (PGPASSFILE, ~/.pgpass), "
-                         "the libpq environment (PGPASSWORD from a secret) or a ${NAME} reference.");
-        } else if (s.text) {
-            cfgArgAdd(ld, b, "--pg", NULL, n, kp);
-            cfgArgAdd(ld, b, s.text, s.fromEnv ? "<redacted>" : NULL, n, kp);
-        }
+        connectionArgs(ld, map, path, "connection", "--pg", c->type == cfgCompPostgres, b);
     } else if (c->type == cfgCompFiles) {
         const char *const *paths;
         size_t n;

@@ -438,11 +438,14 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
 
     /* issue 14: honest physical recovery, backup from a standby */
     [cfgOptAllowPartial] = {"allow-partial", 0, cfgTypeFlag, cfgScopeCommand, C(RestorePgPhysical),
-                            .help = "succeed even when recovery can only reach the end of the base backup"},
+                            .help = "accept a recovery to the latest point that stops short (exit 0, not 3)"},
     [cfgOptPgPrimary] = {"pg-primary", 0, cfgTypeString, cfgScopeCommand, C(BackupPgPhysical),
                          .fileKey = "components.NAME.primary", .valueName = "CONNECTION",
                          .help = "the primary, when --pg names a standby (WAL switch and archive wait)",
                          .flags = CFG_OPT_SECRET_VALUE},
+    [cfgOptArchiveWait] = {"archive-wait", 0, cfgTypeInt, cfgScopeCommand, C(BackupPgPhysical), "300", 1, 86400,
+                           .valueName = "SECONDS",
+                           .help = "with --pg-primary: how long to wait for the backup's last WAL segment"},
 
     /* issue 14: WAL throughput */
     [cfgOptAsync] = {"async", 0, cfgTypeFlag, cfgScopeCommand, C(WalPush),

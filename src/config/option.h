@@ -212,6 +212,7 @@ typedef enum CfgOptionId {
     /* issue 14: honest physical recovery, backup from a standby */
     cfgOptAllowPartial,
     cfgOptPgPrimary,
+    cfgOptArchiveWait,
 
     /* issue 14: WAL throughput (wal-push --async, wal-fetch --prefetch) */
     cfgOptAsync,

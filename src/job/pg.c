@@ -6,6 +6,7 @@
 
 #include "common/timeutil.h"
 #include "pg/basebackup.h"
+#include "pg/bbstandby.h"
 #include "pg/wal.h"
 #include "repo/commit.h"
 #include "repo/lock.h"
@@ -173,7 +174,8 @@ bool jobPgPhysicalRun(Repo *repo, const JobPgPhysical *spec, const JobEnv *env, 
                             .pgBin = spec->pgBin,
                             .spreadCheckpoint = spec->spreadCheckpoint,
                             .walNone = spec->walNone,
-                            .label = label};
+                            .label = label,
+                            .primary = spec->primary};
     bb = basebackupStart(&bo, &streamFd, &err);
     if (bb == NULL)
         goto cleanup;
@@ -187,6 +189,12 @@ bool jobPgPhysicalRun(Repo *repo, const JobPgPhysical *spec, const JobEnv *env, 
         goto cleanup;
     }
     if (!basebackupFinish(bb, &info, &err))
+        goto cleanup;
+    /* from a standby: the primary finishes the last segment, its archive_command stores it */
+    if (info.fromStandby && spec->primary &&
+        !bbStandbyFinish(spec->primary, repo, &info,
+                         spec->archiveWaitSeconds > 0 ? spec->archiveWaitSeconds : BB_STANDBY_ARCHIVE_WAIT_SECONDS,
+                         &err))
         goto cleanup;
     jobSnapshotFill(&snap, &res, &labels);
     if (haveParent) {

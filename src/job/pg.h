@@ -27,9 +27,11 @@ typedef struct JobPgLogical {
 bool jobPgLogicalRun(Repo *repo, const JobPgLogical *spec, const JobEnv *env, JobReport *report);
 
 typedef struct JobPgPhysical {
-    const PgConnInfo *conn; /* the server (borrowed) */
-    const char *pgBin;      /* directory of pg_basebackup, NULL = PATH */
-    const char *label;      /* NULL: "lifeboat <time>" */
+    const PgConnInfo *conn;    /* the server (borrowed) */
+    const PgConnInfo *primary; /* conn is a standby: its primary (borrowed; NULL: none; pg/bbstandby.h) */
+    int archiveWaitSeconds;    /* with primary: the wait for the last segment (0: the default) */
+    const char *pgBin;         /* directory of pg_basebackup, NULL = PATH */
+    const char *label;         /* NULL: "lifeboat <time>" */
     bool spreadCheckpoint, walNone;
     JobLabels labels; /* component NULL: BASEBACKUP_DEFAULT_COMPONENT */
 } JobPgPhysical;

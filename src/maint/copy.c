@@ -1,9 +1,11 @@
 /* copy.c - snapshot copy between repositories. */
 #include "maint/copy.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "crypto/crypto.h"
 #include "repo/commit.h"
 #include "repo/saver.h"
@@ -227,6 +229,26 @@ static bool selected(const Snapshot *s, const SnapshotFilter *f, const LbId *ids
     return false;
 }
 
+/* The WAL of the selected physical base backups, before their snapshots. */
+static bool copyWal(Repo *src, Repo *dst, const SnapshotList *list, const SnapshotFilter *filter, const LbId *ids,
+                    size_t idCount, CopyWalResult *r, LbError *err) {
+    BasebackupInfo *infos = lbXcalloc(list->count + 1, sizeof(BasebackupInfo));
+    size_t n = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        LbError ignored = {0};
+        const Snapshot *s = &list->items[i];
+        if (selected(s, filter, ids, idCount) && s->meta && basebackupInfoFromJson(s->meta, &infos[n], &ignored))
+            n++;
+    }
+    bool ok = copyWalRun(src, dst, infos, n, r, err);
+    free(infos);
+    if (ok && r->segmentsMissing > 0)
+        lbLogWarn("the source lacks %" PRIu64 " WAL segment(s) a copied base backup needs, from '%s' on: "
+                  "that backup can not be restored from either repository",
+                  r->segmentsMissing, r->firstMissing);
+    return ok;
+}
+
 bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids, size_t idCount, CopyResult *r,
              LbError *err) {
     memset(r, 0, sizeof(*r));
@@ -249,6 +271,8 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         goto cleanup;
     c.saver = saverNew(dst, 0);
     pending = lbXcalloc(srcSnaps.count + 1, sizeof(Snapshot));
+    if (!copyWal(src, dst, &srcSnaps, filter, ids, idCount, &r->wal, err))
+        goto cleanup;
     for (size_t i = 0; i < srcSnaps.count; i++) {
         Snapshot *s = &srcSnaps.items[i];
         if (!selected(s, filter, ids, idCount))
@@ -334,6 +358,14 @@ json_t *copyResultJson(const CopyResult *r, double seconds) {
     json_object_set_new(j, "bytes_stored", json_integer((json_int_t)r->bytesStored));
     json_object_set_new(j, "bytes_read", json_integer((json_int_t)r->bytesRead));
     json_object_set_new(j, "rechunked", json_boolean(r->rechunked));
+    json_t *w = json_object();
+    json_object_set_new(w, "segments_copied", json_integer((json_int_t)r->wal.segmentsCopied));
+    json_object_set_new(w, "segments_skipped", json_integer((json_int_t)r->wal.segmentsSkipped));
+    json_object_set_new(w, "files_copied", json_integer((json_int_t)r->wal.filesCopied));
+    json_object_set_new(w, "files_skipped", json_integer((json_int_t)r->wal.filesSkipped));
+    json_object_set_new(w, "bytes_stored", json_integer((json_int_t)r->wal.bytesStored));
+    json_object_set_new(w, "segments_missing", json_integer((json_int_t)r->wal.segmentsMissing));
+    json_object_set_new(j, "wal", w);
     json_object_set_new(j, "total_duration", json_real(seconds));
     return j;
 }

@@ -1,5 +1,6 @@
 /* basebackup.c - pg_basebackup as one tar stream, parsed on its way to the archiver. */
 #include "pg/basebackup.h"
+#include "pg/bbstandby.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -401,6 +402,27 @@ cleanup:
     return ok;
 }
 
+/* A standby: its primary must be given for --wal-method none (else the
+ * backup's last segment is archived only when the primary fills it). */
+static bool standbyBefore(Basebackup *bb, const BasebackupOptions *opts, LbError *err) {
+    if (!bb->info.fromStandby) {
+        if (opts->primary)
+            lbLogWarn("--pg-primary is not needed: --pg names a primary, which switches and archives WAL itself");
+        return true;
+    }
+    if (opts->primary)
+        return bbStandbyCheckPrimary(opts->primary, &bb->info, err);
+    if (opts->walNone)
+        return lbErr(err, LB_ERR_ARGS,
+                     "unable to take a base backup with --wal-method none from a standby without --pg-primary: a "
+                     "standby cannot switch WAL, so the backup's last segment would be archived only when the "
+                     "primary fills it, and the backup would not restore until then. HINT: Give --pg-primary "
+                     "CONNINFO (pg_switch_wal() is called there and lifeboat waits until the segment is archived).");
+    lbLogWarn("backup from a standby without --pg-primary: its last WAL segment is archived only when the primary "
+              "finishes it, so point-in-time recovery past its end waits until then");
+    return true;
+}
+
 /* ---- start / finish ---- */
 
 Basebackup *basebackupStart(const BasebackupOptions *opts, int *streamFd, LbError *err) {
@@ -410,7 +432,7 @@ Basebackup *basebackupStart(const BasebackupOptions *opts, int *streamFd, LbErro
     int outPipe[2] = {-1, -1}, streamPipe[2] = {-1, -1};
     bool ok = false;
     bb->conn = pgconnOpen(opts->conn, err);
-    if (bb->conn == NULL || !serverBefore(bb, opts->walNone, err))
+    if (bb->conn == NULL || !serverBefore(bb, opts->walNone, err) || !standbyBefore(bb, opts, err))
         goto cleanup;
     path = pgprocFind(opts->pgBin, "pg_basebackup", err);
     if (path == NULL)

@@ -31,11 +31,12 @@
 #define BASEBACKUP_DEFAULT_COMPONENT "database-physical"
 
 typedef struct BasebackupOptions {
-    const PgConnInfo *conn; /* borrowed */
-    const char *pgBin;      /* directory of pg_basebackup, NULL = PATH */
-    bool spreadCheckpoint;  /* --checkpoint=spread instead of fast */
-    bool walNone;           /* -X none: rely on archived WAL only */
-    const char *label;      /* backup label, NULL = "lifeboat" */
+    const PgConnInfo *conn;    /* borrowed */
+    const char *pgBin;         /* directory of pg_basebackup, NULL = PATH */
+    bool spreadCheckpoint;     /* --checkpoint=spread instead of fast */
+    bool walNone;              /* -X none: rely on archived WAL only */
+    const char *label;         /* backup label, NULL = "lifeboat" */
+    const PgConnInfo *primary; /* when conn is a standby: its primary (pg/bbstandby.h), NULL = none */
 } BasebackupOptions;
 
 typedef struct BasebackupInfo {

@@ -218,8 +218,7 @@ bool pitrPrepareDir(const char *dir, const PitrOwner *owner, LbError *err) {
     return true;
 }
 
-/* In a child: become the owner (async-signal-safe calls only). */
-static bool childBecome(const PitrOwner *owner) {
+bool pitrChildBecome(const PitrOwner *owner) {
     if (!owner->change)
         return true;
     return setgroups(0, NULL) == 0 && setgid(owner->gid) == 0 && setuid(owner->uid) == 0;
@@ -232,7 +231,7 @@ bool pitrOwnerCanRead(const PitrOwner *owner, const char *const *paths, size_t c
     if (pid < 0)
         return lbErrSys(err, "unable to check access as user '%s'", owner->name);
     if (pid == 0) {
-        if (!childBecome(owner))
+        if (!pitrChildBecome(owner))
             _exit(255);
         for (size_t i = 0; i < count; i++)
             if (access(paths[i], R_OK) != 0)
@@ -278,7 +277,7 @@ bool pitrExtract(Repo *repo, const Snapshot *snap, const char *dir, const PitrOw
     }
     if (pid == 0) {
         signal(SIGPIPE, SIG_DFL);
-        if (!childBecome(owner) || dup2(fds[0], STDIN_FILENO) < 0)
+        if (!pitrChildBecome(owner) || dup2(fds[0], STDIN_FILENO) < 0)
             _exit(126);
         char *argv[] = {"tar", "-x", "-p", "--no-same-owner", "-f", "-", "-C", (char *)dir, NULL};
         lbChildEnvScrub(environ, LB_CHILD_ENV_STRICT);
@@ -665,6 +664,38 @@ fail:
     return 1;
 }
 
+pid_t pitrForkPiped(int fds[2], const char *what, LbError *err) {
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        lbErrSys(err, "unable to create a pipe");
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        lbErrSys(err, "unable to %s", what);
+    return pid;
+}
+
+int pitrChildCollect(pid_t pid, int fd, char *out, size_t n, size_t *got) {
+    *got = 0;
+    for (;;) {
+        char chunk[512];
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        size_t take = (size_t)r < n - 1 - *got ? (size_t)r : n - 1 - *got;
+        memcpy(out + *got, chunk, take);
+        *got += take;
+    }
+    out[*got] = '\0';
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return status;
+}
+
 bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *seconds, LbError *err) {
     char *pgCtl = pgprocFind(opts->pgBin, "pg_ctl", err);
     char *logFile = opts->logFile ? lbXstrdup(opts->logFile) : lbXasprintf("%s/lifeboat-recovery.log", opts->dir);
@@ -675,19 +706,12 @@ bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *sec
     *seconds = 0;
     if (pgCtl == NULL)
         goto cleanup;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        lbErrSys(err, "unable to create a pipe");
+    pid_t pid = pitrForkPiped(fds, "start the server", err);
+    if (pid < 0)
         goto cleanup;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        lbErrSys(err, "unable to start the server");
-        goto cleanup;
-    }
     if (pid == 0) {
         close(fds[0]);
-        if (!childBecome(owner)) {
+        if (!pitrChildBecome(owner)) {
             static const char msg[] = "unable to switch to the server's user";
             ssize_t w = write(fds[1], msg, sizeof(msg) - 1);
             (void)w;
@@ -699,20 +723,7 @@ bool pitrStart(const PitrStartOptions *opts, const PitrOwner *owner, double *sec
     fds[1] = -1;
     char msg[LB_ERROR_MSG_MAX];
     size_t got = 0;
-    for (;;) {
-        ssize_t r = read(fds[0], msg + got, sizeof(msg) - 1 - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        if (got == sizeof(msg) - 1)
-            break;
-    }
-    msg[got] = '\0';
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = pitrChildCollect(pid, fds[0], msg, sizeof(msg), &got);
     *seconds = lbMonotonicSeconds() - t0;
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
         char *tail = logTail(logFile, 1500);

@@ -74,6 +74,20 @@ typedef struct PitrOwner {
     char name[64];
 } PitrOwner;
 
+/* In a forked child: become the owner (async-signal-safe calls only);
+ * true without a change when not root. */
+bool pitrChildBecome(const PitrOwner *owner);
+
+/* pipe2(fds) (close-on-exec) and fork: the child's pid, 0 in the child, -1
+ * with err ("unable to <what>") on failure (fds then may be open: the
+ * caller closes what is not -1). */
+pid_t pitrForkPiped(int fds[2], const char *what, LbError *err);
+
+/* In the parent: read what the child writes to fd until it closes (at most
+ * n - 1 bytes kept, NUL-terminated, *got of them; the rest drained), then
+ * wait for it. Returns its wait status. */
+int pitrChildCollect(pid_t pid, int fd, char *out, size_t n, size_t *got);
+
 /* Resolve --pg-user (NULL = "postgres" as root, else the current user). */
 bool pitrOwnerResolve(const char *user, PitrOwner *owner, LbError *err);
 

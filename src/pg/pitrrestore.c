@@ -59,14 +59,23 @@ static char *buildRestoreCommand(const PitrRestoreOptions *o, LbError *err) {
               "with --restore-command.");
         return NULL;
     }
-    char *self = selfPath();
+    LbBuf env = {0};
     char *repoLoc = repositoryForServer(o->repoLocation);
+    if (!pitrS3Environment(repoLoc, o->storage, &env, err)) {
+        free(repoLoc);
+        lbBufFree(&env);
+        return NULL;
+    }
+    char *self = selfPath();
     char *fileAbs = file ? absolutePath(file) : NULL;
     char *rc = pitrRestoreCommand(self, repoLoc, fileAbs, file ? NULL : cmd);
+    lbBufAppendStr(&env, rc);
+    lbBufAppend(&env, "", 1);
+    free(rc);
     free(self);
     free(repoLoc);
     free(fileAbs);
-    return rc;
+    return (char *)lbBufTake(&env, NULL);
 }
 
 /* The restored server runs wal-fetch as the owner: can it read the password
@@ -151,13 +160,45 @@ static void warnMissingConfig(const char *dataDir) {
     }
 }
 
+/* Latest: does the archived WAL go past the backup? Then: does
+ * restore_command fetch a file, as the server would run it? */
+static bool checkReach(Repo *repo, const PitrRestoreOptions *o, PitrRestoreResult *r, const char *hex, LbError *err) {
+    if (!pitrReachCompute(repo, &r->info, &r->reach, err))
+        return false;
+    char point[192];
+    pitrReachDescribe(&r->reach, point, sizeof(point));
+    if (o->target->kind == PITR_TARGET_LATEST && r->reach.partial) {
+        char why[160];
+        if (r->reach.gap)
+            snprintf(why, sizeof(why), "segment %s is missing from the repository and later ones exist",
+                     r->reach.missing);
+        else
+            snprintf(why, sizeof(why), "the repository holds no WAL after the end of base backup %.8s", hex);
+        if (!o->allowPartial)
+            return lbErr(err, LB_ERR_INCOMPLETE,
+                         "recovery to the latest point can only reach %s: %s; nothing was written. HINT: Check "
+                         "archiving ('lifeboat pg-check'); if the server wrote nothing since, or that point is "
+                         "enough, give --allow-partial.",
+                         point, why);
+        lbLogWarn("recovery can only reach %s: %s (--allow-partial)", point, why);
+    }
+    if (r->reach.probe[0] == '\0') {
+        lbLogWarn("restore_command was not tried: the repository holds no WAL segment of the backup's timeline");
+        return true;
+    }
+    if (!pitrRestoreCommandTry(r->restoreCommand, o->owner, r->reach.probe, err))
+        return false;
+    r->checked = true;
+    return true;
+}
+
 bool pitrRestoreRun(Repo *repo, const PitrRestoreOptions *o, PitrRestoreResult *r, LbError *err) {
     if (!chooseBackup(repo, o, r, err))
         return false;
     char hex[LB_ID_HEX_LEN + 1];
     lbIdToHex(&r->snap.id, hex);
     lbLogInfo("using base backup %.8s", hex);
-    if (!checkStopWal(repo, o, r, hex, err))
+    if (!checkStopWal(repo, o, r, hex, err) || !checkReach(repo, o, r, hex, err))
         return false;
     double t0 = lbMonotonicSeconds();
     if (!pitrPrepareDir(o->dataDir, o->owner, err))

@@ -28,6 +28,7 @@
 
 #include "pg/basebackup.h"
 #include "pg/pitr.h"
+#include "pg/pitrhonest.h"
 #include "repo/repo.h"
 #include "snapshot/snapshot.h"
 
@@ -36,13 +37,15 @@ typedef struct PitrRestoreOptions {
     const SnapshotFilter *filter; /* narrows the choice (component: BASEBACKUP_DEFAULT_COMPONENT when NULL) */
     const PitrTarget *target;
     const PitrOwner *owner;
-    const char *dataDir;         /* new or empty */
-    const char *repoLocation;    /* the repository as given (-r) */
-    const char *restoreCommand;  /* --restore-command, or NULL to build one */
-    const char *passwordFile;    /* for the built restore_command: a file ... */
-    const char *passwordCommand; /* ... or a command giving the repository password */
-    int port;                    /* 0 = keep the backup's */
-    const char *const *settings; /* --pg-set "name=value" lines */
+    const char *dataDir;           /* new or empty */
+    const char *repoLocation;      /* the repository as given (-r) */
+    const char *restoreCommand;    /* --restore-command, or NULL to build one */
+    const char *passwordFile;      /* for the built restore_command: a file ... */
+    const char *passwordCommand;   /* ... or a command giving the repository password */
+    const StorageOptions *storage; /* the repository's S3 settings, carried into restore_command */
+    bool allowPartial;             /* latest: accept a recovery that stops short (pg/pitrhonest.h) */
+    int port;                      /* 0 = keep the backup's */
+    const char *const *settings;   /* --pg-set "name=value" lines */
     size_t settingCount;
 } PitrRestoreOptions;
 
@@ -53,6 +56,8 @@ typedef struct PitrRestoreResult {
     char *dataDir; /* absolute (owned) */
     uint64_t tarBytes;
     double extractSeconds;
+    PitrReach reach; /* what the archived WAL lets recovery reach */
+    bool checked;    /* restore_command was tried and fetched reach.probe */
 } PitrRestoreResult;
 
 /* Fill result->restoreCommand and check the owner can read what it names.

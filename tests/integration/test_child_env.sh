@@ -132,8 +132,9 @@ PORT2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 R1=$TMP/restored
 [ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 cleanup_hooks+=("[ -f '$R1/postmaster.pid' ] && as_pg '$PG_BIN/pg_ctl' -D '$R1' -m immediate -w stop >/dev/null 2>&1")
+# --allow-partial: no WAL follows the backup, so the latest point is its end
 run "restore --pg-physical --to-latest --start (tar, pg_ctl)" "$LB" -r "$REPO" restore --pg-physical --to-latest \
-    --pg-data "$R1" --pg-port "$PORT2" "${PGUSER_OPT[@]}" --password-file "$PW" --start --start-timeout 120
+    --allow-partial --pg-data "$R1" --pg-port "$PORT2" "${PGUSER_OPT[@]}" --password-file "$PW" --start --start-timeout 120
 # the restored server itself (started by pg_ctl, it runs restore_command): a
 # program its backend starts inherits its environment (the postmaster's own
 # /proc/PID/environ holds its process title instead)
