@@ -74,6 +74,32 @@ static void segName(uint32_t tli, uint64_t segNo, uint64_t segmentSize, char *ou
     walSegmentName(tli, segNo * segmentSize, segmentSize, out, n);
 }
 
+/* The chain after a backup ends at segment (missing): the longest streamed
+ * partial of it (wal-stream's `<segment>.<bytes>.partial`), when there is
+ * one, carries the window on to the newest WAL the stream received. */
+static void wantStreamedPartial(const NameSet *have, const char *segment, NameSet *want) {
+    const char *best = NULL;
+    uint32_t bestBytes = 0;
+    size_t n = strlen(segment);
+    for (size_t i = 0; i < have->count; i++) {
+        WalName w;
+        if (strncmp(have->names[i], segment, n) == 0 && have->names[i][n] == '.' &&
+            walNameParse(have->names[i], &w) && w.kind == WAL_FILE_PARTIAL && w.streamedBytes > bestBytes) {
+            best = have->names[i];
+            bestBytes = w.streamedBytes;
+        }
+    }
+    if (best)
+        setAdd(want, best);
+}
+
+/* Is name a streamed partial (the one kind of WAL object wal-stream may
+ * store again, with other bytes, under the same name: pg/walstream.h)? */
+static bool isStreamedPartial(const char *name) {
+    WalName w;
+    return walNameParse(name, &w) && w.kind == WAL_FILE_PARTIAL && w.streamedBytes > 0;
+}
+
 /* The names backup b needs, added to want. */
 static void wantBackup(const NameSet *have, const BasebackupInfo *b, NameSet *want, CopyWalResult *r) {
     uint64_t ss = b->walSegmentSize;
@@ -100,6 +126,8 @@ static void wantBackup(const NameSet *have, const BasebackupInfo *b, NameSet *wa
             if (r->segmentsMissing == 0)
                 snprintf(r->firstMissing, sizeof(r->firstMissing), "%s", name);
             r->segmentsMissing += stop - seg + 1;
+        } else {
+            wantStreamedPartial(have, name, want);
         }
         break;
     }
@@ -179,6 +207,13 @@ static void *copyWorker(void *arg) {
         if (setHas(p->there, it->name)) {
             ok = compareExisting(p->src, p->dst, it->name, &it->err);
             it->outcome = ok ? ITEM_SKIPPED : ITEM_FAILED;
+            if (!ok && it->err.code == LB_ERR_EXISTS && isStreamedPartial(it->name)) {
+                /* the source's streamed partial was stored again after a
+                 * torn read (wal-stream): its newer bytes replace the copy */
+                it->err = (LbError){0};
+                ok = transfer(p->src, p->dst, it->name, &it->stored, &it->err);
+                it->outcome = ok ? ITEM_COPIED : ITEM_FAILED;
+            }
         } else {
             ok = transfer(p->src, p->dst, it->name, &it->stored, &it->err);
             it->outcome = ok ? ITEM_COPIED : ITEM_FAILED;

@@ -6,7 +6,9 @@
  * segment on, as far as the chain is contiguous in the source (so through
  * its end, and for the newest backup on through the point-in-time window
  * after it), its .backup history file, and the timeline .history files up
- * to its timeline. Both wal/ folders are listed once (names only).
+ * to its timeline. Where the chain after a backup's end stops, the longest
+ * streamed partial of the next segment (wal-stream) comes along too, so the
+ * second repository recovers as far as the first. Both wal/ folders are listed once (names only).
  *
  * WAL objects are write-once under fixed names: a name the target holds
  * already is compared by its sealed header (size and SHA-256) and skipped

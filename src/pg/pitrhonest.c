@@ -17,11 +17,19 @@
 
 /* ---- the chain in the repository ---- */
 
+typedef struct StreamedPartial {
+    uint64_t seg;
+    uint32_t bytes;
+    char name[WAL_NAME_MAX];
+} StreamedPartial;
+
 typedef struct SegList {
     uint32_t timeline;
     uint64_t perLog;
     uint64_t *segs;
     size_t count, cap;
+    StreamedPartial *partials; /* wal-stream's <segment>.<bytes>.partial of the timeline */
+    size_t partialCount;
 } SegList;
 
 static bool collectSeg(void *ctx, const char *name, uint64_t size) {
@@ -29,7 +37,18 @@ static bool collectSeg(void *ctx, const char *name, uint64_t size) {
     SegList *l = ctx;
     const char *slash = strrchr(name, '/');
     WalName w;
-    if (!walNameParse(slash ? slash + 1 : name, &w) || w.kind != WAL_FILE_SEGMENT || w.timeline != l->timeline)
+    const char *base = slash ? slash + 1 : name;
+    if (!walNameParse(base, &w) || w.timeline != l->timeline)
+        return true;
+    if (w.kind == WAL_FILE_PARTIAL && w.streamedBytes > 0 && strlen(base) < WAL_NAME_MAX) {
+        l->partials = lbXrealloc(l->partials, (l->partialCount + 1) * sizeof(StreamedPartial));
+        StreamedPartial *p = &l->partials[l->partialCount++];
+        p->seg = (uint64_t)w.log * l->perLog + w.seg;
+        p->bytes = w.streamedBytes;
+        snprintf(p->name, sizeof(p->name), "%s", base);
+        return true;
+    }
+    if (w.kind != WAL_FILE_SEGMENT)
         return true;
     if (l->count == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 256;
@@ -45,7 +64,16 @@ static int cmpU64(const void *a, const void *b) {
 }
 
 static bool hasSeg(const SegList *l, uint64_t seg) {
-    return bsearch(&seg, l->segs, l->count, sizeof(uint64_t), cmpU64) != NULL;
+    return l->count > 0 && bsearch(&seg, l->segs, l->count, sizeof(uint64_t), cmpU64) != NULL;
+}
+
+/* The longest streamed partial of seg; NULL when none. */
+static const StreamedPartial *streamedPartial(const SegList *l, uint64_t seg) {
+    const StreamedPartial *best = NULL;
+    for (size_t i = 0; i < l->partialCount; i++)
+        if (l->partials[i].seg == seg && (best == NULL || l->partials[i].bytes > best->bytes))
+            best = &l->partials[i];
+    return best;
 }
 
 bool pitrReachCompute(Repo *repo, const BasebackupInfo *in, PitrReach *r, LbError *err) {
@@ -55,6 +83,7 @@ bool pitrReachCompute(Repo *repo, const BasebackupInfo *in, PitrReach *r, LbErro
     SegList l = {.timeline = tli, .perLog = UINT64_C(0x100000000) / ss};
     if (!storageList(repoStorage(repo), WAL_DIR "/", collectSeg, &l, err)) {
         free(l.segs);
+        free(l.partials);
         return lbErrorWrap(err, "unable to list the archived WAL");
     }
     if (l.count)
@@ -82,11 +111,24 @@ bool pitrReachCompute(Repo *repo, const BasebackupInfo *in, PitrReach *r, LbErro
     if (r->gap)
         walSegmentName(tli, (last + 1) * ss, ss, r->missing, sizeof(r->missing));
     r->partial = r->gap || !any || last <= stop;
+    /* wal-stream's newest WAL: a streamed partial of the segment after the
+     * chain carries it on (wal-fetch serves it as that segment) */
+    const StreamedPartial *sp =
+        r->gap ? NULL : streamedPartial(&l, any ? last + 1 : (in->walIncluded ? stop + 1 : start));
+    if (sp) {
+        any = true;
+        r->segments = sp->seg - start + 1;
+        r->lastSegStart = sp->seg * ss;
+        r->reachLsn = sp->seg * ss + sp->bytes;
+        snprintf(r->lastSegment, sizeof(r->lastSegment), "%s", sp->name);
+        r->partial = sp->seg * ss + sp->bytes < in->stopLsn;
+    }
     if (any) {
         WalHeader h;
         bool exists = false;
         if (!walReadHeader(repo, r->lastSegment, &exists, &h, err)) {
             free(l.segs);
+            free(l.partials);
             return false;
         }
         r->reachNs = exists ? h.timeNs : 0;
@@ -97,6 +139,7 @@ bool pitrReachCompute(Repo *repo, const BasebackupInfo *in, PitrReach *r, LbErro
             walSegmentName(tli, l.segs[l.count - 1] * ss, ss, r->probe, sizeof(r->probe));
     }
     free(l.segs);
+    free(l.partials);
     return true;
 }
 

@@ -179,13 +179,39 @@ max_slot_wal_keep_size = 1GB" bash "$HARNESS/start.sh" "$pgdir" >"$TMP/$name-sta
     fi
     # wal-stream ran as root: the server's user reads the repository for restore_command
     [ -n "$RUNAS" ] && chown -R "$RUNAS": "$repo"
-    # recover into a new data directory, archiving off (it must not write to the repository)
-    local port
+    if [ "$stream" = 1 ]; then
+        recover_latest "$name" "$repo" "$restored"
+        # the second region: copy takes the streamed partial along, and the
+        # copy alone recovers the last row too
+        local copy=$TMP/$name-copy
+        check "$name: init the copy repository" new_repo "$copy"
+        check_rc 0 "$name: copy to a second repository" env LIFEBOAT_FROM_PASSWORD_FILE="$PW" \
+            "$LB" -r "$copy" copy --from-repo "$repo"
+        [ -e "$copy/wal/$part" ] && ok "$name: the copy holds the streamed partial $part" ||
+            fail "$name: the copy holds the streamed partial $part"
+        [ -n "$RUNAS" ] && chown -R "$RUNAS": "$copy"
+        LIFEBOAT_REPOSITORY=$copy recover_latest "$name-copy" "$copy" "$TMP/$name-copy-restored"
+    else
+        # only the end of the base backup is reachable: an honest restore says so
+        check_rc 3 "$name: restore --to-latest without the last segment exits 3 (incomplete)" "$LB" restore \
+            --pg-physical --to-latest --pg-data "$TMP/$name-refused" "${PGUSER_OPT[@]}" --pg-bin "$PG_BIN"
+        [ ! -e "$TMP/$name-refused/PG_VERSION" ] && ok "$name: ... and wrote no data directory" ||
+            fail "$name: ... and wrote no data directory"
+        recover_latest "$name" "$repo" "$restored" --allow-partial
+    fi
+}
+
+# recover_latest NAME REPO DIR [--allow-partial]: restore REPO's newest base
+# backup to the latest point into DIR on a free port (archiving off: it must
+# not write to the repository), started; DIR's rows in $TMP/NAME.restored
+recover_latest() {
+    local name=$1 repo=$2 restored=$3 port
+    shift 3
     port=$(free_port)
     cleanup_hooks+=("[ -f '$restored/postmaster.pid' ] && as_pg '$PG_BIN/pg_ctl' -D '$restored' -m immediate -w stop >/dev/null 2>&1")
-    check_rc 0 "$name: restore --pg-physical --to-latest --start" "$LB" restore --pg-physical --to-latest --allow-partial \
-        --pg-data "$restored" --pg-port "$port" "${PGUSER_OPT[@]}" --pg-bin "$PG_BIN" --pg-set "archive_mode=off" \
-        --start --start-timeout 90
+    check_rc 0 "$name: restore --pg-physical --to-latest --start $*" env LIFEBOAT_REPOSITORY="$repo" "$LB" restore \
+        --pg-physical --to-latest "$@" --pg-data "$restored" --pg-port "$port" "${PGUSER_OPT[@]}" --pg-bin "$PG_BIN" \
+        --pg-set "archive_mode=off" --start --start-timeout 90
     "$PG_BIN/psql" -X -q -A -t -h "$PGHOST" -p "$port" -d postgres -c "SELECT v FROM t" >"$TMP/$name.restored" 2>&1 ||
         fail "$name: query the restored server"
     as_pg "$PG_BIN/pg_ctl" -D "$restored" -m fast -w stop >/dev/null 2>&1
@@ -198,6 +224,12 @@ if grep -qx "$(cat "$TMP/stream.value")" "$TMP/stream.restored"; then
 else
     fail "stream: the last committed row is in the recovered cluster (RPO 0)"
     sed 's/^/#   /' "$TMP/stream.restored"
+fi
+if grep -qx "$(cat "$TMP/stream.value")" "$TMP/stream-copy.restored"; then
+    ok "stream: ... and in the cluster recovered from the copy (the second region)"
+else
+    fail "stream: ... and in the cluster recovered from the copy (the second region)"
+    sed 's/^/#   /' "$TMP/stream-copy.restored"
 fi
 
 # ----------------------------------------------------------------- archive
