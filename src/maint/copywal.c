@@ -83,8 +83,8 @@ static void wantStreamedPartial(const NameSet *have, const char *segment, NameSe
     size_t n = strlen(segment);
     for (size_t i = 0; i < have->count; i++) {
         WalName w;
-        if (strncmp(have->names[i], segment, n) == 0 && have->names[i][n] == '.' &&
-            walNameParse(have->names[i], &w) && w.kind == WAL_FILE_PARTIAL && w.streamedBytes > bestBytes) {
+        if (strncmp(have->names[i], segment, n) == 0 && have->names[i][n] == '.' && walNameParse(have->names[i], &w) &&
+            w.kind == WAL_FILE_PARTIAL && w.streamedBytes > bestBytes) {
             best = have->names[i];
             bestBytes = w.streamedBytes;
         }
