@@ -304,6 +304,9 @@ int cmdCheck(const CfgValues *cfg) {
     LbError err = {0};
     CliRepo r;
     CheckResult res = {0};
+    /* check verifies the repository itself, not the local cache's copies of
+     * its snapshot and index objects (repo/cache.h) */
+    setenv("LIFEBOAT_NO_CACHE", "1", 1);
     bool ok = cliRepoOpen(&g, CLI_LOCK_READ_EXCLUSIVE, &r, &err) && checkRun(r.repo, &o, &res, &err);
     cliProgressFree(line);
     if (ok && g.json)

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
+#include "repo/cache.h"
 
 #define KDF_DEFAULT_N 32768u
 #define KDF_R 8u
@@ -739,6 +740,7 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
                   storageLocation(storage));
         goto fail;
     }
+    repo->storage = repoCacheWrap(repo->storage, repo->idHex); /* snapshots and index of a remote repository */
     free(ids);
     return repo;
 fail:
