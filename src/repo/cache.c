@@ -9,7 +9,8 @@
 #include "storage/wrap/cache.h"
 
 Storage *repoCacheWrap(Storage *storage, const char *repoId) {
-    if (strcmp(storageDriverName(storage), "local") == 0 || strspn(repoId, "0123456789abcdef") != strlen(repoId))
+    /* remote drivers only: not a local disk, nor the test harness's mem */
+    if (strcmp(storageDriverName(storage), "s3") != 0 || strspn(repoId, "0123456789abcdef") != strlen(repoId))
         return storage; /* the ID becomes a path: hex only */
     const char *off = getenv("LIFEBOAT_NO_CACHE");
     if (off != NULL && off[0] != '\0' && strcmp(off, "0") != 0)

@@ -2,7 +2,8 @@
  * cache.h - whether and where a repository's snapshot and index objects are
  * cached locally (the wrapper itself: storage/wrap/cache.h).
  *
- * Only repositories that are not on a local disk are cached. The cache of a
+ * Only remote repositories (the S3 driver) are cached: not a local disk,
+ * nor the test harness's in-memory driver. The cache of a
  * repository lives in $XDG_CACHE_HOME/lifeboat/<repository id>/ (default
  * $HOME/.cache/lifeboat/<repository id>/). Environment:
  *   LIFEBOAT_NO_CACHE=1      no cache
