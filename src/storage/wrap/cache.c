@@ -19,7 +19,11 @@
 #define CACHE_TMP_PREFIX ".tmp-"
 #define CACHE_TMP_STALE_SECONDS 3600 /* a temporary file this old was left by a crash */
 
-static const char *const cacheDirs[] = {"snapshots", "index", NULL};
+/* Kept: snapshot and index objects (whenever read or written), packs (only
+ * through storageCacheGetKeep), each in a folder of its own. */
+static const char *const cacheDirs[] = {"snapshots", "index", "data", NULL};
+
+enum { CACHE_NONE = 0, CACHE_AUTO, CACHE_ON_REQUEST };
 
 typedef struct CacheDriver {
     StorageInterface iface; /* a copy of cacheInterface with inner's name */
@@ -32,19 +36,30 @@ typedef struct CacheDriver {
     unsigned seq;   /* temporary file names */
 } CacheDriver;
 
+/* p starts with len lowercase hex digits followed by end (a '\0' or '/'). */
+static bool isHex(const char *p, size_t len, char end) {
+    size_t i = 0;
+    while (i < len && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+        i++;
+    return i == len && p[i] == end;
+}
+
+/* How name is cached: CACHE_AUTO for "snapshots/<hex>" and "index/<hex>",
+ * CACHE_ON_REQUEST for a pack "data/<2 hex>/<hex>" (kept as data/<hex>),
+ * CACHE_NONE for everything else. */
+static int cacheKind(const char *name) {
+    if (strncmp(name, "snapshots/", 10) == 0)
+        return isHex(name + 10, LB_ID_HEX_LEN, '\0') ? CACHE_AUTO : CACHE_NONE;
+    if (strncmp(name, "index/", 6) == 0)
+        return isHex(name + 6, LB_ID_HEX_LEN, '\0') ? CACHE_AUTO : CACHE_NONE;
+    if (strncmp(name, "data/", 5) == 0 && isHex(name + 5, 2, '/') && isHex(name + 8, LB_ID_HEX_LEN, '\0') &&
+        strncmp(name + 5, name + 8, 2) == 0)
+        return CACHE_ON_REQUEST;
+    return CACHE_NONE;
+}
+
 bool storageCacheable(const char *name) {
-    const char *hex = NULL;
-    for (const char *const *d = cacheDirs; *d && !hex; d++) {
-        size_t n = strlen(*d);
-        if (strncmp(name, *d, n) == 0 && name[n] == '/')
-            hex = name + n + 1;
-    }
-    if (hex == NULL || strlen(hex) != LB_ID_HEX_LEN)
-        return false;
-    for (const char *p = hex; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-            return false;
-    return true;
+    return cacheKind(name) == CACHE_AUTO;
 }
 
 /* True when data's SHA-256 is the hex at the end of name. */
@@ -56,8 +71,10 @@ static bool matchesName(const char *name, const uint8_t *data, size_t len) {
     return strcmp(name + strlen(name) - LB_ID_HEX_LEN, hex) == 0;
 }
 
+/* The copy of name: dir/snapshots/<hex>, dir/index/<hex>, dir/data/<hex>. */
 static char *entryPath(const CacheDriver *c, const char *name) {
-    return lbXasprintf("%s/%s", c->dir, name);
+    const char *slash = strchr(name, '/');
+    return lbXasprintf("%s/%.*s/%s", c->dir, (int)(slash - name), name, name + strlen(name) - LB_ID_HEX_LEN);
 }
 
 /* ---- size bound ---- */
@@ -201,7 +218,7 @@ cleanup:
  * A failure only means no copy (logged at debug level). */
 static void cacheWrite(CacheDriver *c, const char *name, const uint8_t *data, size_t len) {
     char *path = entryPath(c, name);
-    const char *slash = strrchr(name, '/');
+    const char *slash = strchr(name, '/');
     pthread_mutex_lock(&c->mu);
     unsigned seq = c->seq++;
     pthread_mutex_unlock(&c->mu);
@@ -242,13 +259,38 @@ static void cacheDrop(CacheDriver *c, const char *name) {
 
 static bool cacheGet(void *driver, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {
     CacheDriver *c = driver;
-    bool whole = offset == 0 && length == 0 && storageCacheable(name);
-    if (whole && cacheRead(c, name, out))
+    int kind = offset == 0 && length == 0 ? cacheKind(name) : CACHE_NONE;
+    if (kind != CACHE_NONE && cacheRead(c, name, out))
         return true;
     size_t before = out->len;
     if (!storageGet(c->inner, name, offset, length, out, err))
         return false;
-    if (whole && matchesName(name, out->data + before, out->len - before))
+    if (kind == CACHE_AUTO && matchesName(name, out->data + before, out->len - before))
+        cacheWrite(c, name, out->data + before, out->len - before);
+    return true;
+}
+
+bool storageCachePutKeep(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err) {
+    if (storageInterfaceOf(storage)->get != cacheGet || cacheKind(name) == CACHE_NONE)
+        return storagePut(storage, name, data, len, err);
+    CacheDriver *c = storageDriverOf(storage);
+    if (!storagePut(c->inner, name, data, len, err))
+        return false;
+    if (matchesName(name, data, len))
+        cacheWrite(c, name, data, len);
+    return true;
+}
+
+bool storageCacheGetKeep(Storage *storage, const char *name, LbBuf *out, LbError *err) {
+    if (storageInterfaceOf(storage)->get != cacheGet || cacheKind(name) == CACHE_NONE)
+        return storageGet(storage, name, 0, 0, out, err);
+    CacheDriver *c = storageDriverOf(storage);
+    if (cacheRead(c, name, out))
+        return true;
+    size_t before = out->len;
+    if (!storageGet(c->inner, name, 0, 0, out, err))
+        return false;
+    if (matchesName(name, out->data + before, out->len - before))
         cacheWrite(c, name, out->data + before, out->len - before);
     return true;
 }
@@ -266,7 +308,7 @@ static bool cacheRemove(void *driver, const char *name, LbError *err) {
     CacheDriver *c = driver;
     if (!storageRemove(c->inner, name, err))
         return false;
-    if (storageCacheable(name))
+    if (cacheKind(name) != CACHE_NONE)
         cacheDrop(c, name);
     return true;
 }

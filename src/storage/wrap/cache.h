@@ -23,8 +23,11 @@
  * - Size: when the cached bytes exceed maxBytes, the least recently used
  *   copies (by access time) are deleted until they fit in 90 % of it.
  *
- * Everything else (packs, keys, config, locks) goes to the inner storage
- * untouched. Several processes may share one cache directory: each write is
+ * Packs are kept only when asked for (storageCacheGetKeep: the packs that
+ * hold only trees), as dir/data/<hex>; a whole-object get of a kept pack is
+ * served from the copy, a complete listing of "data/" deletes copies of
+ * packs gone. Everything else (data packs, keys, config, locks) goes to the
+ * inner storage untouched. Several processes may share one cache directory: each write is
  * atomic and a copy deleted under a reader is only a miss. Nothing here
  * reads the environment: repo/cache.h decides whether and where to cache.
  */
@@ -48,7 +51,18 @@ typedef struct StorageCacheOptions {
  * be created, logs a warning and returns inner itself (no cache). */
 Storage *storageCacheNew(Storage *inner, const StorageCacheOptions *opts);
 
-/* True for the names the cache keeps: "snapshots/<64 hex>", "index/<64 hex>". */
+/* True for the names the cache keeps whenever they are read or written:
+ * "snapshots/<64 hex>", "index/<64 hex>". */
 bool storageCacheable(const char *name);
+
+/* Read the whole object name, through storage's cache when storage is a
+ * cache wrapper and name a snapshot, index or pack object ("data/XX/<hex>"):
+ * a verified copy is served, else the object is fetched and a copy kept.
+ * How the repository caches packs that hold only trees (repo.c): data packs
+ * are never cached. Anything else: storageGet. */
+bool storageCacheGetKeep(Storage *storage, const char *name, LbBuf *out, LbError *err);
+/* storagePut, and a copy kept as storageCacheGetKeep would (the saver's
+ * packs of trees: the next backup reads them as its parent's). */
+bool storageCachePutKeep(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err);
 
 #endif

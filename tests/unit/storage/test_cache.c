@@ -86,7 +86,7 @@ static uint64_t innerGets(const Fixture *f) {
 }
 
 static bool cached(const Fixture *f, const char *name) {
-    char path[256];
+    char path[512];
     snprintf(path, sizeof(path), "%s/%s", f->dir, name);
     return access(path, F_OK) == 0;
 }
@@ -325,6 +325,54 @@ static void testPrune(void **state) {
     free(dc);
 }
 
+/* Packs: kept only through storageCacheGetKeep (the tree packs), then served
+ * whole from the copy; a plain get never keeps one; a listing of data/
+ * deletes copies of packs gone. */
+static void testPackOnRequest(void **state) {
+    Fixture *f = *state;
+    LbError err = {0};
+    openCache(f, 0);
+    char t[128], d[128], tname[160], dname[160], copy[200];
+    uint8_t *tp = object("x", 30, 6000, t), *dp = object("x", 31, 6000, d);
+    snprintf(tname, sizeof(tname), "data/%.2s/%s", t + 2, t + 2);
+    snprintf(dname, sizeof(dname), "data/%.2s/%s", d + 2, d + 2);
+    snprintf(copy, sizeof(copy), "data/%s", t + 2);
+    assert_true(storagePut(f->cache, tname, tp, 6000, &err));
+    assert_true(storagePut(f->cache, dname, dp, 6000, &err));
+    assert_false(cached(f, copy));
+    getEquals(f, dname, dp, 6000);
+    getEquals(f, tname, tp, 6000);
+    assert_false(cached(f, copy));
+    assert_int_equal(innerGets(f), 2);
+    LbBuf b = {0};
+    assert_true(storageCacheGetKeep(f->cache, tname, &b, &err));
+    assert_int_equal(innerGets(f), 3);
+    assert_true(cached(f, copy));
+    lbBufClear(&b);
+    assert_true(storageCacheGetKeep(f->cache, tname, &b, &err));
+    assert_int_equal(b.len, 6000);
+    assert_memory_equal(b.data, tp, 6000);
+    getEquals(f, tname, tp, 6000);
+    assert_int_equal(innerGets(f), 3);
+    lbBufFree(&b);
+    /* not a cache wrapper: a plain get */
+    assert_true(storageCacheGetKeep(f->inner, tname, &b, &err));
+    assert_int_equal(innerGets(f), 4);
+    lbBufFree(&b);
+    char dcopy[200];
+    snprintf(dcopy, sizeof(dcopy), "data/%s", d + 2);
+    assert_true(storageCacheGetKeep(f->cache, dname, &b, &err));
+    lbBufFree(&b);
+    assert_true(storageRemove(f->inner, tname, &err));
+    Seen s = {0};
+    assert_true(storageList(f->cache, "data/", countCb, &s, &err));
+    assert_int_equal(s.count, 1);
+    assert_false(cached(f, copy));
+    assert_true(cached(f, dcopy)); /* still in the repository: kept */
+    free(tp);
+    free(dp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testNames),
@@ -333,6 +381,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testAtomicWrite, setup, teardown),
         cmocka_unit_test_setup_teardown(testLruBound, setup, teardown),
         cmocka_unit_test_setup_teardown(testPrune, setup, teardown),
+        cmocka_unit_test_setup_teardown(testPackOnRequest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
