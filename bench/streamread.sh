@@ -10,6 +10,9 @@
 #             back, from the -v line "verified the stored dump ... in X s")
 #   restore   lifeboat restore latest --pg-target URL/NEWDB (createdb first,
 #             untimed; the row count of pgbench_accounts checked, untimed)
+#   filerestore  the uncompressed dump (pg_dump -Fc -Z0) backed up as a file,
+#             then timed: lifeboat restore latest --target DIR (the directory
+#             restore, planned by pack: a reference for what S3 costs here)
 # and, once, plain `pg_restore -d NEWDB FILE` of a `pg_dump -Fc` file.
 # Prints one line per binary, repository and step: "NAME REPO STEP SECONDS".
 #
@@ -32,7 +35,7 @@ cleanup() {
     set +e
     bash "$root/tests/harness/pg/stop.sh" "$W/pg" >/dev/null 2>&1
     "$root/tests/harness/s3/stop.sh" "$W/s3" --rm >/dev/null 2>&1
-    [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$W/pg" "$W/r-"*
+    [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$W/pg" "$W/r-"* "$W/out" "$W/raw"
 }
 trap cleanup EXIT
 bash "$root/tests/harness/pg/start.sh" "$W/pg" "$PORT" >"$W/pg.start.log" 2>&1 || {
@@ -48,7 +51,7 @@ S3_ACCESS_KEY=bench-ak S3_SECRET_KEY=bench-sk "$root/tests/harness/s3/start.sh" 
 export PGHOST PGPORT PGUSER PATH=$PG_BIN:$PATH
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY LIFEBOAT_S3_REGION=$S3_REGION
 unset AWS_SESSION_TOKEN AWS_PROFILE LIFEBOAT_REPOSITORY LIFEBOAT_TEST_FAULTS
-export LIFEBOAT_PASSWORD=bench-streamread
+export LIFEBOAT_PASSWORD=bench-streamread XDG_CACHE_HOME=$W/cache
 url() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }
 rows() { psql -X -q -A -t -d "$1" -c "SELECT count(*) FROM pgbench_accounts"; }
 secs() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
@@ -58,6 +61,8 @@ createdb bench
 pgbench -i -q -s "$SCALE" bench >"$W/pgbench.log" 2>&1
 WANT=$(rows bench)
 pg_dump -Fc -f "$W/plain.dump" bench
+mkdir -p "$W/raw"
+pg_dump -Fc -Z0 -f "$W/raw/dump" bench
 note "dump: $(stat -c %s "$W/plain.dump") bytes, $WANT accounts"
 createdb plain
 t0=$(date +%s.%N)
@@ -85,5 +90,12 @@ for b in $BENCH_BINS; do
         got=$(rows "r$n")
         [[ $got == "$WANT" ]] || note "RESTORE CHECK FAILED: $name $where: $got rows, not $WANT"
         dropdb "r$n"
+        # the reference: the same bytes as a file, restored into a directory (pack-planned)
+        "$W/lifeboat-$name" -r "$R" backup "$W/raw" -q
+        rm -rf "$W/out"
+        t0=$(date +%s.%N)
+        "$W/lifeboat-$name" -r "$R" restore latest --target "$W/out" -q
+        echo "$name $where filerestore $(secs "$t0" "$(date +%s.%N)")"
+        cmp -s "$W/raw/dump" "$W/out$W/raw/dump" || note "FILE RESTORE DIFFERS: $name $where"
     done
 done

@@ -13,7 +13,8 @@
 #   3. with the cache deleted the re-backup still succeeds and the cache is
 #      rebuilt;
 #   4. a corrupt cached copy is detected (warning), refetched and rewritten;
-#   5. LIFEBOAT_NO_CACHE=1 writes no cache; a snapshot forgotten elsewhere
+#   5. check reads the repository, not the cache; LIFEBOAT_NO_CACHE=1
+#      writes no cache; a snapshot forgotten elsewhere
 #      leaves the cache at the next listing.
 # Without the Ceph packages every check is skipped.
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +124,12 @@ if counted corrupt "$LB" -r "$R" snapshots && grep -q "does not match its name" 
 else
     fail "a corrupt cached snapshot is detected and refetched ($(summary corrupt))"
     sed 's/^/#   /' "$OUT/corrupt.err" | head -5
+fi
+
+if counted check "$LB" -r "$R" check -q && [ "$(gets_of check snapshots)" = 3 ] && [ "$(gets_of check index)" -ge 1 ]; then
+    ok "check reads the repository's snapshot and index objects, not the cached copies"
+else
+    fail "check reads the repository, not the cache ($(summary check))"
 fi
 
 mv "$CACHE" "$TMP/cache-kept"
