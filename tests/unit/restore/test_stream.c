@@ -172,11 +172,12 @@ static size_t blobStart(size_t k) {
 }
 
 /* Blobs backwards and repeated (a later dump deduplicated against an earlier
- * one reads packs out of order): every read plan still yields the file. */
+ * one reads packs out of order), about 8 MiB: several batches, each still
+ * read with one request per pack, and the file comes out whole. */
 static void testReorderedAndRepeated(void **state) {
     Fixture *f = *state;
     LbError err = {0};
-    size_t n = 2 * BLOBS;
+    size_t n = 8 * BLOBS;
     LbId *saved = f->node.content;
     LbId *ids = lbXcalloc(n, sizeof(LbId));
     LbBuf want = {0};
@@ -188,7 +189,14 @@ static void testReorderedAndRepeated(void **state) {
     f->node.content = ids;
     f->node.contentCount = n;
     Collect c = {0};
+    StorageStats before, after;
+    storageGetStats(repoStorage(f->repo), &before);
     assert_true(restoreFileStream(f->repo, &f->node, collect, &c, &err));
+    storageGetStats(repoStorage(f->repo), &after);
+    size_t batches = 1 + want.len / (4u * 1024u * 1024u) + 1; /* 4 MiB batches, a partial one at each end */
+    assert_true(want.len > 4u * 1024u * 1024u);
+    assert_true(after.gets - before.gets <= batches * indexPackCount(repoIndex(f->repo)));
+    assert_int_equal(c.calls, n);
     assert_int_equal(c.got.len, want.len);
     assert_memory_equal(c.got.data, want.data, want.len);
     lbBufFree(&c.got);
