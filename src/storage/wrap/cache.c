@@ -147,7 +147,8 @@ static void cacheAccount(CacheDriver *c, uint64_t added) {
         size_t n;
         uint64_t total;
         CacheEntry *list = scanEntries(c, &n, &total);
-        qsort(list, n, sizeof(CacheEntry), cmpAtime);
+        if (n > 1)
+            qsort(list, n, sizeof(CacheEntry), cmpAtime);
         uint64_t goal = c->maxBytes / 10 * 9;
         size_t removed = 0;
         for (size_t i = 0; i < n && total > goal; i++)
@@ -348,7 +349,8 @@ static int cmpStr(const void *x, const void *y) {
 
 /* After a complete listing of dir: delete the copies of objects it lacks. */
 static void cachePrune(CacheDriver *c, const char *dir, CacheListCtx *l) {
-    qsort(l->names, l->count, sizeof(char *), cmpStr);
+    if (l->count > 1)
+        qsort(l->names, l->count, sizeof(char *), cmpStr);
     char *sub = lbXasprintf("%s/%s", c->dir, dir);
     DIR *dh = opendir(sub);
     struct dirent *de;
@@ -357,7 +359,7 @@ static void cachePrune(CacheDriver *c, const char *dir, CacheListCtx *l) {
         if (de->d_name[0] == '.')
             continue;
         const char *key = de->d_name;
-        if (bsearch(&key, l->names, l->count, sizeof(char *), cmpStr) != NULL)
+        if (l->count > 0 && bsearch(&key, l->names, l->count, sizeof(char *), cmpStr) != NULL)
             continue;
         struct stat st;
         if (fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && unlinkat(dirfd(dh), de->d_name, 0) == 0) {
