@@ -10,6 +10,9 @@
 #             back, from the -v line "verified the stored dump ... in X s")
 #   restore   lifeboat restore latest --pg-target URL/NEWDB (createdb first,
 #             untimed; the row count of pgbench_accounts checked, untimed)
+#   restore-requests  (S3 only) the GET requests of one more, untimed
+#             `restore --pg-target`, through tests/harness/s3/faultproxy.py
+#             with no faults and its request log
 #   filerestore  the uncompressed dump (pg_dump -Fc -Z0) backed up as a file,
 #             then timed: lifeboat restore latest --target DIR (the directory
 #             restore, planned by pack: a reference for what S3 costs here)
@@ -52,6 +55,11 @@ export PGHOST PGPORT PGUSER PATH=$PG_BIN:$PATH
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY LIFEBOAT_S3_REGION=$S3_REGION
 unset AWS_SESSION_TOKEN AWS_PROFILE LIFEBOAT_REPOSITORY LIFEBOAT_TEST_FAULTS
 export LIFEBOAT_PASSWORD=bench-streamread XDG_CACHE_HOME=$W/cache
+# the requests of one untimed restore, through the harness's proxy (no faults, a request log)
+python3 "$root/tests/harness/s3/faultproxy.py" --upstream "${S3_ENDPOINT#http://}" --every 1000000000 \
+    --log "$W/proxy.log" --port-file "$W/proxy.port" >"$W/proxy.out" 2>&1 &
+PROXY_PID=$!
+trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
 url() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }
 rows() { psql -X -q -A -t -d "$1" -c "SELECT count(*) FROM pgbench_accounts"; }
 secs() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
@@ -90,6 +98,15 @@ for b in $BENCH_BINS; do
         got=$(rows "r$n")
         [[ $got == "$WANT" ]] || note "RESTORE CHECK FAILED: $name $where: $got rows, not $WANT"
         dropdb "r$n"
+        if [[ $where == s3 ]]; then
+            createdb "c$n"
+            : >"$W/proxy.log"
+            "$W/lifeboat-$name" -r "s3:http://127.0.0.1:$(cat "$W/proxy.port")/streamread/$name" restore latest \
+                --pg-target "$(url "c$n")" >"$W/counted-$name.log" 2>&1
+            sleep 0.2
+            echo "$name $where restore-requests $(grep -c '^GET [^ ]*/data/' "$W/proxy.log") pack GETs, $(grep -c '^GET ' "$W/proxy.log") GETs in all"
+            dropdb "c$n"
+        fi
         # the reference: the same bytes as a file, restored into a directory (pack-planned)
         "$W/lifeboat-$name" -r "$R" backup "$W/raw" -q
         rm -rf "$W/out"

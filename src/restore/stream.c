@@ -11,9 +11,9 @@
  * most STREAM_SPAN_MAX stored bytes. The backup's workers each fill a pack
  * of their own, so a dump's consecutive chunks alternate between a few packs:
  * grouping a batch by pack, not only consecutive blobs, is what turns them
- * into a few large reads. A 96 MiB dump is then a few dozen requests
- * instead of 3,000, which on an object store (a round trip per request) is
- * the difference between seconds and minutes.
+ * into a few large reads. The pgbench scale-50 dump (489 MiB, 6,172 chunks,
+ * in 2 packs) is 62 requests instead of 6,172; with 4 MiB batches it was
+ * 239, and on an object store each request is a round trip.
  *
  * Worker threads claim reads (planning the next batch from the index when
  * none is left and a batch slot is free: no plan of the whole file is held),
@@ -24,12 +24,11 @@
  * Memory bound, whatever the size of the file: STREAM_BATCHES batches of
  * plaintext (each <= max(STREAM_BATCH_RAW, largest blob)) plus, per worker,
  * one fetched range (<= max(STREAM_SPAN_MAX, largest blob)) and one decoded
- * blob: with the defaults (6 x 4 MiB, 8 workers x (4 MiB + 128 KiB dump
- * chunks)) about 57 MiB at most on an object store, 33 MiB on a local disk
- * of 2 cores; a dump's ranges are usually far below 4 MiB (1 MiB or less).
- * Measured (bench/streamread.sh, pgbench scale 50): 8 workers and 6 x 4 MiB
- * read the dump back from RGW in 1.56 s against 2.23 s with 4 workers and
- * 3 x 8 MiB; 1.26 s from a local repository.
+ * blob: with the defaults (3 x 16 MiB, 8 workers x (2 MiB + 128 KiB dump
+ * chunks)) about 65 MiB at most on an object store, 53 MiB on a local disk
+ * of 2 cores. Measured (bench/streamread.sh, pgbench scale 50, one paired
+ * run): 3 x 16 MiB batches read the dump back from RGW in 1.06 s with 62
+ * requests, 6 x 4 MiB in 2.21 s with 239.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -39,11 +38,11 @@
 #include "restore/restore.h"
 
 #define STREAM_WORKERS_MAX 8
-#define STREAM_BATCHES 6                      /* batches planned or read ahead of the reader */
-#define STREAM_BATCH_RAW (4u * 1024u * 1024u) /* plaintext bytes per batch */
-#define STREAM_BATCH_BLOBS 1024u              /* blobs per batch */
-#define STREAM_SPAN_MAX (4u * 1024u * 1024u)  /* stored bytes per ranged read */
-#define STREAM_GAP_MAX (256u * 1024u)         /* unneeded bytes read rather than a new request */
+#define STREAM_BATCHES 3                       /* batches planned or read ahead of the reader */
+#define STREAM_BATCH_RAW (16u * 1024u * 1024u) /* plaintext bytes per batch */
+#define STREAM_BATCH_BLOBS 1024u               /* blobs per batch */
+#define STREAM_SPAN_MAX (2u * 1024u * 1024u)   /* stored bytes per ranged read */
+#define STREAM_GAP_MAX (256u * 1024u)          /* unneeded bytes read rather than a new request */
 
 typedef struct OrderKey {
     uint32_t pack, offset; /* the blob's place in the repository */

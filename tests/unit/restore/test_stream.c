@@ -172,12 +172,13 @@ static size_t blobStart(size_t k) {
 }
 
 /* Blobs backwards and repeated (a later dump deduplicated against an earlier
- * one reads packs out of order), about 8 MiB: several batches, each still
- * read with one request per pack, and the file comes out whole. */
+ * one reads packs out of order), about 21 MiB: several batches (16 MiB of
+ * plaintext each), each still read with one request per pack, and the file
+ * comes out whole. */
 static void testReorderedAndRepeated(void **state) {
     Fixture *f = *state;
     LbError err = {0};
-    size_t n = 8 * BLOBS;
+    size_t n = 16 * BLOBS;
     LbId *saved = f->node.content;
     LbId *ids = lbXcalloc(n, sizeof(LbId));
     LbBuf want = {0};
@@ -193,8 +194,8 @@ static void testReorderedAndRepeated(void **state) {
     storageGetStats(repoStorage(f->repo), &before);
     assert_true(restoreFileStream(f->repo, &f->node, collect, &c, &err));
     storageGetStats(repoStorage(f->repo), &after);
-    size_t batches = 1 + want.len / (4u * 1024u * 1024u) + 1; /* 4 MiB batches, a partial one at each end */
-    assert_true(want.len > 4u * 1024u * 1024u);
+    size_t batches = 1 + want.len / (16u * 1024u * 1024u) + 1; /* 16 MiB batches, a partial one at each end */
+    assert_true(want.len > 16u * 1024u * 1024u);
     assert_true(after.gets - before.gets <= batches * indexPackCount(repoIndex(f->repo)));
     assert_int_equal(c.calls, n);
     assert_int_equal(c.got.len, want.len);
