@@ -304,7 +304,18 @@ int cmdCheck(const CfgValues *cfg) {
     LbError err = {0};
     CliRepo r;
     CheckResult res = {0};
-    bool ok = cliRepoOpen(&g, CLI_LOCK_READ_EXCLUSIVE, &r, &err) && checkRun(r.repo, &o, &res, &err);
+    /* check verifies the repository itself, not the local cache's copies of
+     * its objects (repo/cache.h): opened without the cache, which the rest
+     * of the process (a scheduled run's next step) keeps */
+    char *noCache = getenv("LIFEBOAT_NO_CACHE") ? lbXstrdup(getenv("LIFEBOAT_NO_CACHE")) : NULL;
+    setenv("LIFEBOAT_NO_CACHE", "1", 1);
+    bool ok = cliRepoOpen(&g, CLI_LOCK_READ_EXCLUSIVE, &r, &err);
+    if (noCache)
+        setenv("LIFEBOAT_NO_CACHE", noCache, 1);
+    else
+        unsetenv("LIFEBOAT_NO_CACHE");
+    free(noCache);
+    ok = ok && checkRun(r.repo, &o, &res, &err);
     cliProgressFree(line);
     if (ok && g.json)
         cliPrintJson(checkResultJson(&res));

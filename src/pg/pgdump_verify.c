@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "pg/pgio.h"
 #include "pg/pgproc.h"
 #include "restore/restore.h"
@@ -245,6 +246,7 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
     RowCounter rc = {.keys = keys, .rows = rows, .count = tableCount, .fd = -1};
     pthread_t counterThread;
     LbBuf listing = {0};
+    double started = lbMonotonicSeconds();
     *tocEntries = 0;
     if (dump->type != NODE_FILE) {
         lbErr(err, LB_ERR_CORRUPT, "verification failed: '%s' is not a regular file", dump->name);
@@ -329,6 +331,8 @@ bool pgdumpVerify(Repo *repo, const Node *dump, const char *binDir, const PgDump
                 goto cleanup;
             }
     }
+    /* -v: how long reading back took (the benchmark of docs/benchmarks.md reads it) */
+    lbLogInfo("verified the stored dump (%" PRIu64 " bytes) in %.2f s", dump->size, lbMonotonicSeconds() - started);
     ok = true;
 cleanup:
     pgioClose(&listPipe[0]);

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
+#include "repo/cache.h"
+#include "storage/wrap/cache.h"
 
 #define KDF_DEFAULT_N 32768u
 #define KDF_R 8u
@@ -739,6 +741,7 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
                   storageLocation(storage));
         goto fail;
     }
+    repo->storage = repoCacheWrap(repo->storage, repo->idHex); /* snapshots and index of a remote repository */
     free(ids);
     return repo;
 fail:
@@ -905,7 +908,7 @@ static const LbBuf *treePackCached(Repo *repo, uint32_t pack, LbError *err, bool
         return NULL;
     char name[80];
     repoPackName(indexPackId(repo->index, pack), name);
-    if (!storageGet(repo->storage, name, 0, 0, b, err)) {
+    if (!storageCacheGetKeep(repo->storage, name, b, err)) { /* kept in the local cache of a remote repository */
         lbBufFree(b);
         *failed = true;
         return NULL;

@@ -11,6 +11,7 @@
 #include "compress/compress.h"
 #include "crypto/crypto.h"
 #include "repo/commit.h"
+#include "storage/wrap/cache.h"
 
 #define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
@@ -238,7 +239,13 @@ static void *uploaderMain(void *arg) {
             cryptoSha256(fp->data, fp->len, &packId);
             char name[80];
             repoPackName(&packId, name);
-            ok = storagePut(repoStorage(s->repo), name, fp->data, fp->len, &err);
+            bool trees = fp->count > 0;
+            for (size_t i = 0; i < fp->count && trees; i++)
+                trees = fp->entries[i].type == BLOB_TREE;
+            /* a pack of trees is the next backup's parent: kept in the local
+             * cache of a remote repository (storage/wrap/cache.h) */
+            ok = trees ? storageCachePutKeep(repoStorage(s->repo), name, fp->data, fp->len, &err)
+                       : storagePut(repoStorage(s->repo), name, fp->data, fp->len, &err);
         }
         free(fp->data);
         pthread_mutex_lock(&s->mu);

@@ -1,10 +1,13 @@
 /* snapshot.c - snapshot record codec and lookup. */
 #include "snapshot/snapshot.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/jsonutil.h"
+#include "common/log.h"
 #include "common/timeutil.h"
 
 void snapshotAddString(char ***arr, size_t *count, const char *s) {
@@ -204,28 +207,77 @@ static int byTime(const void *a, const void *b) {
     return lbIdCompare(&x->id, &y->id);
 }
 
+/* Snapshots loaded at once by snapshotLoadAllOpt: each load from an object
+ * store is a round trip (about 46 ms against the test S3 server), so 1,000
+ * snapshots read one after the other with a cold cache took 46 s. */
+#define SNAPSHOT_LOAD_THREADS 8
+
+typedef struct LoadAll {
+    Repo *repo;
+    const LbId *ids;
+    size_t n;
+    Snapshot *items; /* by position in ids */
+    LbError **errs;  /* NULL: loaded; else the failure (owned) */
+    atomic_size_t next;
+    const LbLogSink *log;
+} LoadAll;
+
+static void *loadWorker(void *arg) {
+    LoadAll *l = arg;
+    lbLogSinkSet(l->log);
+    for (size_t i; (i = atomic_fetch_add(&l->next, 1)) < l->n;) {
+        LbError e = {0};
+        if (!snapshotLoad(l->repo, &l->ids[i], &l->items[i], &e)) {
+            l->errs[i] = lbXmalloc(sizeof(LbError));
+            *l->errs[i] = e;
+        }
+    }
+    return NULL;
+}
+
 bool snapshotLoadAllOpt(Repo *repo, SnapshotList *list, const RepoLoadOptions *opts, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;
     memset(list, 0, sizeof(*list));
     if (!repoListIds(repo, "snapshots", &ids, &n, err))
         return false;
-    list->items = lbXcalloc(n ? n : 1, sizeof(Snapshot));
+    LoadAll l = {.repo = repo, .ids = ids, .n = n, .log = lbLogSinkGet()};
+    l.items = lbXcalloc(n ? n : 1, sizeof(Snapshot));
+    l.errs = lbXcalloc(n ? n : 1, sizeof(LbError *));
+    atomic_init(&l.next, 0);
+    pthread_t threads[SNAPSHOT_LOAD_THREADS];
+    size_t started = 0;
+    while (started < SNAPSHOT_LOAD_THREADS && started + 1 < n &&
+           pthread_create(&threads[started], NULL, loadWorker, &l) == 0)
+        started++;
+    loadWorker(&l); /* this thread too (alone for one snapshot) */
+    lbLogSinkSet(l.log);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    /* in listing order, as one by one: the first failure fails the load */
+    list->items = l.items;
+    bool ok = true;
     for (size_t i = 0; i < n; i++) {
-        LbError oneErr = {0};
-        if (snapshotLoad(repo, &ids[i], &list->items[list->count], &oneErr)) {
-            list->count++;
-        } else if (opts->skipDamaged) {
-            repoLoadSkip(opts, &ids[i], oneErr.msg, "that snapshot is left out");
-        } else {
+        if (l.errs[i] == NULL) {
+            if (ok)
+                list->items[list->count++] = l.items[i];
+            else
+                snapshotClear(&l.items[i]);
+        } else if (ok && opts->skipDamaged) {
+            repoLoadSkip(opts, &ids[i], l.errs[i]->msg, "that snapshot is left out");
+        } else if (ok) {
             if (err != NULL)
-                *err = oneErr;
-            free(ids);
-            snapshotListFree(list);
-            return false;
+                *err = *l.errs[i];
+            ok = false;
         }
+        free(l.errs[i]);
     }
+    free(l.errs);
     free(ids);
+    if (!ok) {
+        snapshotListFree(list);
+        return false;
+    }
     qsort(list->items, list->count, sizeof(Snapshot), byTime);
     return true;
 }

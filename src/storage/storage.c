@@ -91,6 +91,14 @@ const char *storageLocation(const Storage *storage) {
     return storage->location;
 }
 
+const StorageInterface *storageInterfaceOf(const Storage *storage) {
+    return storage->iface;
+}
+
+void *storageDriverOf(const Storage *storage) {
+    return storage->driver;
+}
+
 const char *storageDriverName(const Storage *storage) {
     return storage->iface->name;
 }

@@ -98,6 +98,10 @@ typedef struct StorageTestHooks {
 void storageTestHooksSet(const StorageTestHooks *hooks);
 
 const char *storageLocation(const Storage *storage);
+/* For wrappers that recognise their own Storage (storage/wrap/cache.h):
+ * the interface and the driver a Storage was made with. */
+const StorageInterface *storageInterfaceOf(const Storage *storage);
+void *storageDriverOf(const Storage *storage);
 const char *storageDriverName(const Storage *storage);
 
 bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err);

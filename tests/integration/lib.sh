@@ -17,6 +17,9 @@ _cleanup() {
 }
 trap _cleanup EXIT
 export LIFEBOAT_PASSWORD=test-password-123
+# the local cache of remote repositories (repo/cache.h) stays inside TMP
+export XDG_CACHE_HOME=$TMP/cache
+unset LIFEBOAT_NO_CACHE LIFEBOAT_CACHE_MAX
 unset LIFEBOAT_PASSWORD_FILE LIFEBOAT_PASSWORD_COMMAND LIFEBOAT_REPOSITORY
 
 ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }

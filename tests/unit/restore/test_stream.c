@@ -94,8 +94,16 @@ static void testInOrder(void **state) {
     LbError err = {0};
     for (int round = 0; round < 5; round++) { /* workers race: the order must hold every time */
         Collect c = {0};
+        StorageStats before, after;
+        storageGetStats(repoStorage(f->repo), &before);
         assert_true(restoreFileStream(f->repo, &f->node, collect, &c, &err));
-        assert_int_equal(c.calls, BLOBS);
+        storageGetStats(repoStorage(f->repo), &after);
+        /* the file (1.3 MiB, one batch) lies in the packs the saver's
+         * workers filled: one ranged read per pack, not one per blob */
+        size_t packs = indexPackCount(repoIndex(f->repo));
+        assert_true(packs >= 1 && packs < BLOBS / 4);
+        assert_int_equal(after.gets - before.gets, packs);
+        assert_true(c.calls >= 1 && c.calls <= BLOBS);
         assert_int_equal(c.got.len, f->want.len);
         assert_memory_equal(c.got.data, f->want.data, f->want.len);
         lbBufFree(&c.got);
@@ -152,6 +160,53 @@ static void testStopEarlyAndSinkError(void **state) {
     assert_int_equal(err.code, LB_ERR_ARGS);
 }
 
+/* Blob k's plaintext: where it starts in f->want and its length (setup's sizes). */
+static size_t blobSize(size_t k) {
+    return 1024 * (1 + (k * 7) % 64);
+}
+static size_t blobStart(size_t k) {
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++)
+        off += blobSize(i);
+    return off;
+}
+
+/* Blobs backwards and repeated (a later dump deduplicated against an earlier
+ * one reads packs out of order), about 21 MiB: several batches (16 MiB of
+ * plaintext each), each still read with one request per pack, and the file
+ * comes out whole. */
+static void testReorderedAndRepeated(void **state) {
+    Fixture *f = *state;
+    LbError err = {0};
+    size_t n = 16 * BLOBS;
+    LbId *saved = f->node.content;
+    LbId *ids = lbXcalloc(n, sizeof(LbId));
+    LbBuf want = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_t k = i < BLOBS ? BLOBS - 1 - i : (i * 13) % BLOBS; /* backwards, then jumping about */
+        ids[i] = saved[k];
+        lbBufAppend(&want, f->want.data + blobStart(k), blobSize(k));
+    }
+    f->node.content = ids;
+    f->node.contentCount = n;
+    Collect c = {0};
+    StorageStats before, after;
+    storageGetStats(repoStorage(f->repo), &before);
+    assert_true(restoreFileStream(f->repo, &f->node, collect, &c, &err));
+    storageGetStats(repoStorage(f->repo), &after);
+    size_t batches = 1 + want.len / (16u * 1024u * 1024u) + 1; /* 16 MiB batches, a partial one at each end */
+    assert_true(want.len > 16u * 1024u * 1024u);
+    assert_true(after.gets - before.gets <= batches * indexPackCount(repoIndex(f->repo)));
+    assert_int_equal(c.calls, n);
+    assert_int_equal(c.got.len, want.len);
+    assert_memory_equal(c.got.data, want.data, want.len);
+    lbBufFree(&c.got);
+    lbBufFree(&want);
+    free(ids);
+    f->node.content = saved;
+    f->node.contentCount = BLOBS;
+}
+
 /* A blob the repository does not have: the blobs before it come out, then
  * the stream fails naming it. */
 static void testMissingBlob(void **state) {
@@ -173,6 +228,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testInOrder, setup, teardown),
         cmocka_unit_test_setup_teardown(testStopEarlyAndSinkError, setup, teardown),
         cmocka_unit_test_setup_teardown(testMissingBlob, setup, teardown),
+        cmocka_unit_test_setup_teardown(testReorderedAndRepeated, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
