@@ -28,7 +28,7 @@
 # file with it. Logs in WORKDIR/wal/logs.
 #
 # Environment:
-#   BENCH_WAL_SECONDS   pgbench -T per configuration and load (default 45)
+#   BENCH_WAL_SECONDS   pgbench -T per configuration and load (default 120: with the two loads, four minutes of pgbench per tool and target)
 #   BENCH_WAL_CLIENTS   pgbench -c (default 8)
 #   BENCH_WAL_SCALE     pgbench -i -s (default 10)
 #   BENCH_WAL_PARALLEL  parallel pushes/fetches of both tools (default 4)
@@ -46,7 +46,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 W=${1:?usage: bench/wal.sh WORKDIR}
-SECONDS_LOAD=${BENCH_WAL_SECONDS:-45}
+SECONDS_LOAD=${BENCH_WAL_SECONDS:-120}
 CLIENTS=${BENCH_WAL_CLIENTS:-8}
 SCALE=${BENCH_WAL_SCALE:-10}
 PAR=${BENCH_WAL_PARALLEL:-4}
