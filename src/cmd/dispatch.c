@@ -2,6 +2,7 @@
  * scheduler's runs (sched/work.h) go through it, so a scheduled run is the
  * same command line a user could type. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd/cli.h"
 #include "config/help.h"
@@ -65,6 +66,8 @@ int cliMain(int argc, char **argv) {
     }
     int rc;
     CfgCommand cmd = cfgCommand(cfg);
+    if (cfgFlag(cfg, cfgOptNoCache)) /* repo/cache.h reads it, here and in every run a daemon forks */
+        setenv("LIFEBOAT_NO_CACHE", "1", 1);
     if (cmd == cfgCmdHelp) {
         rc = help(cfg);
     } else if (cmd == cfgCmdVersion) {

@@ -118,6 +118,8 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
                     .help = "machine-readable output on stdout (implies --quiet for human text)"},
     [cfgOptQuiet] = {"quiet", 'q', cfgTypeFlag, cfgScopeGlobal, .help = "print nothing but errors"},
     [cfgOptVerbose] = {"verbose", 'v', cfgTypeCount, cfgScopeGlobal, .help = "more detail on stderr (-vv for debug)"},
+    [cfgOptNoCache] = {"no-cache", 0, cfgTypeFlag, cfgScopeGlobal,
+                       .help = "read everything from the repository, keep no local cache (as LIFEBOAT_NO_CACHE=1)"},
 
     [cfgOptRepo] = {"repo", 'r', cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_REPOSITORY",
                     .fileKey = "repositories.NAME.url", .valueName = "LOCATION",

@@ -76,6 +76,7 @@ typedef enum CfgOptionId {
     cfgOptJson,
     cfgOptQuiet,
     cfgOptVerbose,
+    cfgOptNoCache,
     /* repository-scoped (also --from-NAME) */
     cfgOptRepo,
     cfgOptPasswordFile,

@@ -13,7 +13,7 @@
 #   3. with the cache deleted the re-backup still succeeds and the cache is
 #      rebuilt;
 #   4. a corrupt cached copy is detected (warning), refetched and rewritten;
-#   5. check reads the repository, not the cache; LIFEBOAT_NO_CACHE=1
+#   5. check reads the repository, not the cache; LIFEBOAT_NO_CACHE=1 and --no-cache
 #      writes no cache; a snapshot forgotten elsewhere
 #      leaves the cache at the next listing.
 # Without the Ceph packages every check is skipped.
@@ -138,6 +138,17 @@ if LIFEBOAT_NO_CACHE=1 "$LB" -r "$R" snapshots -q >/dev/null 2>&1 && [ ! -e "$CA
 else
     fail "LIFEBOAT_NO_CACHE=1: no cache written"
 fi
+if "$LB" -r "$R" snapshots --no-cache -q >/dev/null 2>&1 && [ ! -e "$CACHE" ]; then
+    ok "--no-cache: no cache written"
+else
+    fail "--no-cache: no cache written"
+fi
+if "$LB" -r "$R" snapshots -q >/dev/null 2>&1 && [ -d "$CACHE/$ID/snapshots" ]; then
+    ok "... and without it the same command writes the cache"
+else
+    fail "... and without it the same command writes the cache"
+fi
+rm -rf "$CACHE"
 mv "$TMP/cache-kept" "$CACHE"
 # another host (no cache) forgets a snapshot: this host's copy goes at its next listing
 victim=$(ls "$CACHE/$ID/snapshots/" | head -n 1)
