@@ -3,11 +3,19 @@
  * (source/source.h), the chunking of file contents into the blob saver, and
  * the one tree builder.
  *
- * The tree being built stays in memory (ADir/AEntry) until every source is
- * done and the saver's workers have written every chunk ID: then
- * directories are encoded bottom-up. The chain of directories a source is
- * in is a stack of levels, each with the parent snapshot's tree of the same
- * directory, loaded when the directory is entered and freed when it is left.
+ * Trees stream: a directory the source has left is encoded (and freed) as
+ * soon as the saver's workers have written the chunk IDs of its files, the
+ * source has settled every file it added (read, unchanged or dropped: the
+ * bucket reads its objects after it lists them) and its subdirectories are
+ * encoded. Left directories wait in a FIFO (the walk leaves them in post-
+ * order, children first); when the FIFO holds more than leftEntriesMax
+ * entries the walk waits for its head. So memory holds the directories on
+ * the current path, the ones a source keeps open to come back to
+ * (sourceSinkKeep) and a bounded number of left ones, never the whole tree.
+ * What is still open when the sources are done is encoded bottom-up at the
+ * end. The chain of directories a source is in is a stack of levels, each
+ * with the parent snapshot's tree of the same directory, loaded when the
+ * directory is entered and freed when it is left.
  *
  * All state lives in one SourceSink per run: two runs in one process (the
  * daemon) share nothing.
@@ -20,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -28,6 +37,8 @@
 
 #define READ_BUF_SIZE (16u * 1024u * 1024u)
 #define SLOT_BLOCKS 48
+/* entries of left directories waiting for their chunks before the walk waits */
+#define LEFT_ENTRIES_MAX_DEFAULT 65536u
 
 /* The chunk IDs of one file, in order. Block k holds 2^k IDs, so the
  * pointers handed to the saver stay valid while the list grows. Zero-init;
@@ -44,18 +55,17 @@ typedef struct ChunkFeed {
     BlobSaver *saver;
     uint8_t *buf;
     size_t bufSize; /* at least twice the largest chunk */
-    atomic_long pending;
 } ChunkFeed;
 
 typedef struct ADir ADir;
 
 typedef struct AEntry {
     Node node;
-    Slots slots;
-    bool useSlots;
+    Slots *slots;          /* the chunk IDs of a read, NULL: none */
     bool dropped;          /* left out of the tree (unreadable) */
+    bool settled;          /* not a file, or a file read, unchanged or dropped */
     unsigned char counted; /* 1 + the SourceFileState a read counted in the summary, 0: none */
-    ADir *dir;             /* directories */
+    ADir *dir;             /* a directory not encoded yet (then freed: NULL) */
     bool hasParentTree;
     LbId parentSubtree;
 } AEntry;
@@ -63,7 +73,15 @@ typedef struct AEntry {
 struct ADir {
     AEntry *entries;
     size_t count, cap;
-    unsigned features; /* SourceFeature bits of the source that made it */
+    unsigned features;   /* SourceFeature bits of the source that made it */
+    ADir *up;            /* the directory holding this one (NULL: the root) */
+    size_t upIndex;      /* this one's entry in up */
+    atomic_long pending; /* chunks of its files still with the saver */
+    size_t unsettled;    /* files added and not settled yet */
+    size_t openDirs;     /* subdirectories not encoded yet */
+    bool kept;           /* a source may come back: encoded at the end */
+    bool left;           /* in the FIFO of left directories */
+    ADir *nextLeft;
 };
 
 /* One open directory: levels[0] is the root. */
@@ -89,12 +107,14 @@ struct SourceSink {
     size_t depth, levelCap;
     NameCache *users, *groups;
     size_t userCount, groupCount;
+    ADir *leftHead, *leftTail; /* left directories, oldest first */
+    size_t leftEntries;        /* entries they hold */
     ArchiverProgress progress;
     double lastProgress;
     bool cancelled; /* opts->cancel was seen set */
     /* the chunk IDs of reads given up (sourceSinkRetry): the saver's
      * workers may still write into them, so they are freed after it */
-    Slots *discarded;
+    Slots **discarded;
     size_t discardedCount;
 };
 
@@ -121,19 +141,21 @@ static LbId *slotAt(Slots *s, size_t i) {
     return &s->blocks[k][i - base];
 }
 
-static void slotsClear(Slots *s) {
+static void slotsFree(Slots *s) {
+    if (s == NULL)
+        return;
     for (int k = 0; k < SLOT_BLOCKS; k++)
         free(s->blocks[k]);
-    memset(s, 0, sizeof(*s));
+    free(s);
 }
 
-/* After saverWait: move the IDs into node->content, leaving slots empty. */
+/* Once the saver wrote every ID: move them into node->content, freeing s. */
 static void slotsTake(Slots *s, Node *n) {
     n->contentCount = s->count;
     n->content = s->count ? lbXmalloc(s->count * sizeof(LbId)) : NULL;
     for (size_t i = 0; i < s->count; i++)
         n->content[i] = *slotAt(s, i);
-    slotsClear(s);
+    slotsFree(s);
 }
 
 static void chunkFeedInit(ChunkFeed *c, Repo *repo, BlobSaver *saver, RepoChunkProfile profile) {
@@ -142,15 +164,14 @@ static void chunkFeedInit(ChunkFeed *c, Repo *repo, BlobSaver *saver, RepoChunkP
     size_t maxSize = chunkerParams(c->chunker)->maxSize;
     c->bufSize = READ_BUF_SIZE >= 2 * maxSize ? READ_BUF_SIZE : 2 * maxSize;
     c->buf = lbXmalloc(c->bufSize);
-    atomic_init(&c->pending, 0);
 }
 
 /* Read a stream to its end through read, cut it into chunks and queue them;
- * their IDs land in slots. *bytesRead is what was read. On a read failure
+ * their IDs land in slots, and *pending counts them until they do. *bytesRead is what was read. On a read failure
  * returns false with *why: the chunks queued so far stay harmlessly
  * unreferenced, and slots must still be cleared after saverWait. */
-static bool chunkStream(ChunkFeed *c, SourceReadFn readFn, void *readCtx, Slots *slots, uint64_t *bytesRead,
-                        const char **why) {
+static bool chunkStream(ChunkFeed *c, SourceReadFn readFn, void *readCtx, Slots *slots, atomic_long *pending,
+                        uint64_t *bytesRead, const char **why) {
     const Chunker *ch = c->chunker;
     size_t start = 0, end = 0;
     bool eof = false;
@@ -183,8 +204,8 @@ static bool chunkStream(ChunkFeed *c, SourceReadFn readFn, void *readCtx, Slots 
         uint8_t *copy = lbXmalloc(n);
         memcpy(copy, c->buf + start, n);
         LbId *slot = slotAt(slots, slots->count++);
-        atomic_fetch_add(&c->pending, 1);
-        saverSubmitTake(c->saver, BLOB_DATA, copy, n, slot, &c->pending);
+        atomic_fetch_add(pending, 1);
+        saverSubmitTake(c->saver, BLOB_DATA, copy, n, slot, pending);
         start += n;
     }
 }
@@ -200,7 +221,19 @@ static AEntry *dirAppend(ADir *d) {
     }
     AEntry *e = &d->entries[d->count++];
     memset(e, 0, sizeof(*e));
+    e->settled = true;
     return e;
+}
+
+static ADir *dirNew(ADir *up, size_t upIndex, unsigned features) {
+    ADir *d = lbXcalloc(1, sizeof(ADir));
+    d->up = up;
+    d->upIndex = upIndex;
+    d->features = features;
+    atomic_init(&d->pending, 0);
+    if (up != NULL)
+        up->openDirs++;
+    return d;
 }
 
 static void dirFree(ADir *d) {
@@ -209,7 +242,7 @@ static void dirFree(ADir *d) {
     for (size_t i = 0; i < d->count; i++) {
         AEntry *e = &d->entries[i];
         nodeClear(&e->node);
-        slotsClear(&e->slots);
+        slotsFree(e->slots);
         dirFree(e->dir);
     }
     free(d->entries);
@@ -260,8 +293,7 @@ void sourceSinkEnter(SourceSink *s, Node *node) {
     e->node = *node; /* taken */
     memset(node, 0, sizeof(*node));
     e->node.type = NODE_DIR;
-    e->dir = lbXcalloc(1, sizeof(ADir));
-    e->dir->features = s->source ? s->source->interface->features : 0;
+    e->dir = dirNew(up->dir, up->dir->count - 1, s->source ? s->source->interface->features : 0);
     if (pn != NULL && pn->type == NODE_DIR) {
         e->hasParentTree = true;
         e->parentSubtree = pn->subtree;
@@ -271,10 +303,14 @@ void sourceSinkEnter(SourceSink *s, Node *node) {
 
 bool sourceSinkReenter(SourceSink *s, const char *name) {
     AEntry *e = dirFind(current(s)->dir, name);
-    if (e == NULL || e->dir == NULL)
-        return false;
+    if (e == NULL || e->dir == NULL || e->dir->left)
+        return false; /* not a directory, or one encoded already (not kept) */
     pushLevel(s, e);
     return true;
+}
+
+void sourceSinkKeep(SourceSink *s) {
+    current(s)->dir->kept = true;
 }
 
 Node *sourceSinkNode(SourceSink *s, SourceRef ref) {
@@ -282,12 +318,25 @@ Node *sourceSinkNode(SourceSink *s, SourceRef ref) {
     return &((ADir *)ref.dir)->entries[ref.index].node;
 }
 
+static void finishLeft(SourceSink *s);
+
 void sourceSinkLeave(SourceSink *s) {
     if (s->depth <= 1)
         return;
     ALevel *l = &s->levels[--s->depth];
     treeFree(&l->parent);
+    ADir *d = l->dir;
     memset(l, 0, sizeof(*l));
+    if (d->kept)
+        return;
+    d->left = true;
+    if (s->leftTail != NULL)
+        s->leftTail->nextLeft = d;
+    else
+        s->leftHead = d;
+    s->leftTail = d;
+    s->leftEntries += d->count;
+    finishLeft(s);
 }
 
 const Node *sourceSinkParent(SourceSink *s, const char *name) {
@@ -315,13 +364,28 @@ SourceRef sourceSinkAdd(SourceSink *s, Node *node) {
     AEntry *e = dirAppend(dir);
     e->node = *node; /* taken */
     memset(node, 0, sizeof(*node));
-    if (e->node.type == NODE_FILE)
+    if (e->node.type == NODE_FILE) {
         s->progress.filesDone++;
+        e->settled = false;
+        dir->unsettled++;
+    }
     return (SourceRef){dir, dir->count - 1};
 }
 
 static AEntry *entryOf(SourceRef ref) {
     return &((ADir *)ref.dir)->entries[ref.index];
+}
+
+/* The source is done with ref's file (or, unsettled, will read it again). */
+static void settle(SourceRef ref, bool settled) {
+    AEntry *e = entryOf(ref);
+    if (e->settled == settled)
+        return;
+    e->settled = settled;
+    if (settled)
+        ((ADir *)ref.dir)->unsettled--;
+    else
+        ((ADir *)ref.dir)->unsettled++;
 }
 
 /* A source's reader, counting bytes for the progress line. */
@@ -348,8 +412,9 @@ bool sourceSinkRead(SourceSink *s, SourceRef ref, SourceReadFn read, void *readC
     AEntry *e = entryOf(ref);
     SinkReader r = {read, readCtx, s};
     uint64_t got = 0;
-    e->useSlots = true;
-    bool ok = chunkStream(&s->chunker, sinkRead, &r, &e->slots, &got, why);
+    if (e->slots == NULL)
+        e->slots = lbXcalloc(1, sizeof(Slots));
+    bool ok = chunkStream(&s->chunker, sinkRead, &r, e->slots, &((ADir *)ref.dir)->pending, &got, why);
     if (bytesRead != NULL)
         *bytesRead = got;
     if (!ok)
@@ -357,6 +422,7 @@ bool sourceSinkRead(SourceSink *s, SourceRef ref, SourceReadFn read, void *readC
     e = entryOf(ref);
     e->node.size = got; /* what was read is what the snapshot holds */
     e->counted = (unsigned char)(1 + state);
+    settle(ref, true);
     SnapshotSummary *sum = &s->result->summary;
     if (state == SOURCE_FILE_CHANGED)
         sum->filesChanged++;
@@ -369,9 +435,13 @@ bool sourceSinkRead(SourceSink *s, SourceRef ref, SourceReadFn read, void *readC
 
 void sourceSinkRetry(SourceSink *s, SourceRef ref) {
     AEntry *e = entryOf(ref);
-    s->discarded = lbXrealloc(s->discarded, (s->discardedCount + 1) * sizeof(Slots));
-    s->discarded[s->discardedCount++] = e->slots; /* the blocks move, the workers' pointers stay valid */
-    memset(&e->slots, 0, sizeof(e->slots));
+    if (e->slots != NULL) {
+        /* the workers' pointers into the blocks stay valid until the end */
+        s->discarded = lbXrealloc(s->discarded, (s->discardedCount + 1) * sizeof(Slots *));
+        s->discarded[s->discardedCount++] = e->slots;
+        e->slots = NULL;
+    }
+    settle(ref, false);
     if (e->counted != 0) {
         SnapshotSummary *sum = &s->result->summary;
         if (e->counted == 1 + SOURCE_FILE_CHANGED)
@@ -405,6 +475,7 @@ void sourceSinkUnchanged(SourceSink *s, SourceRef ref, const Node *pn) {
         n->content = lbXmalloc(n->contentCount * sizeof(LbId));
         memcpy(n->content, pn->content, n->contentCount * sizeof(LbId));
     }
+    settle(ref, true);
     SnapshotSummary *sum = &s->result->summary;
     sum->filesUnmodified++;
     sum->totalFiles++;
@@ -427,6 +498,7 @@ void sourceSinkUnreadable(SourceSink *s, const char *path, const char *reason) {
 void sourceSinkDrop(SourceSink *s, SourceRef ref, const char *path, const char *reason) {
     AEntry *e = entryOf(ref);
     e->dropped = true; /* its slots are freed once the saver is done with them */
+    settle(ref, true);
     if (reason != NULL)
         sourceSinkUnreadable(s, path, reason);
 }
@@ -502,35 +574,26 @@ bool sourceSinkCancelled(SourceSink *s) {
 }
 
 /***********************************************************************************************************************
- * Trees, bottom-up
+ * Trees, bottom-up: a directory as soon as it is complete, the rest at the end
  **********************************************************************************************************************/
 
-/* Encode dir bottom-up and queue its tree blob; *id gets its ID and *newest
- * the newest mtime below it. */
-static void finishDir(SourceSink *s, ADir *dir, LbId *id, int64_t *newest) {
+/* Encode dir, whose subdirectories are all encoded and whose files' chunk
+ * IDs are all written, and queue its tree blob; *id gets its ID and *newest
+ * the newest mtime below it. The entries are moved out. */
+static void encodeDir(SourceSink *s, ADir *dir, LbId *id, int64_t *newest) {
     Tree t = {0};
-    SnapshotSummary *sum = &s->result->summary;
     *newest = 0;
     for (size_t i = 0; i < dir->count; i++) {
         AEntry *e = &dir->entries[i];
         if (e->dropped) {
-            slotsClear(&e->slots);
+            slotsFree(e->slots);
+            e->slots = NULL;
             nodeClear(&e->node);
             continue;
         }
-        if (e->useSlots)
-            slotsTake(&e->slots, &e->node);
-        if (e->dir != NULL) {
-            int64_t below;
-            finishDir(s, e->dir, &e->node.subtree, &below);
-            if (e->dir->features & SOURCE_FEATURE_DIR_TIME_NEWEST)
-                e->node.mtimeNs = e->node.ctimeNs = below;
-            if (!e->hasParentTree)
-                sum->dirsNew++;
-            else if (lbIdEqual(&e->parentSubtree, &e->node.subtree))
-                sum->dirsUnmodified++;
-            else
-                sum->dirsChanged++;
+        if (e->slots != NULL) {
+            slotsTake(e->slots, &e->node);
+            e->slots = NULL;
         }
         if (e->node.mtimeNs > *newest)
             *newest = e->node.mtimeNs;
@@ -563,6 +626,64 @@ static void finishDir(SourceSink *s, ADir *dir, LbId *id, int64_t *newest) {
     treeFree(&t);
 }
 
+/* Encode the subdirectory of entry e (complete) into e and free it. */
+static void finishSubdir(SourceSink *s, AEntry *e) {
+    ADir *d = e->dir;
+    int64_t below;
+    encodeDir(s, d, &e->node.subtree, &below);
+    if (d->features & SOURCE_FEATURE_DIR_TIME_NEWEST)
+        e->node.mtimeNs = e->node.ctimeNs = below;
+    SnapshotSummary *sum = &s->result->summary;
+    if (!e->hasParentTree)
+        sum->dirsNew++;
+    else if (lbIdEqual(&e->parentSubtree, &e->node.subtree))
+        sum->dirsUnmodified++;
+    else
+        sum->dirsChanged++;
+    if (d->up != NULL)
+        d->up->openDirs--;
+    e->dir = NULL;
+    dirFree(d); /* its entries were moved out */
+}
+
+static bool leftComplete(const ADir *d) {
+    return d->unsettled == 0 && d->openDirs == 0 && atomic_load(&d->pending) == 0;
+}
+
+/* Encode the left directories at the head of the FIFO that are complete.
+ * When the FIFO holds too many entries, wait for the head's chunks (unless
+ * the source still has files of it to settle: only the walk can). */
+static void finishLeft(SourceSink *s) {
+    while (s->leftHead != NULL && !saverFailed(s->saver)) {
+        ADir *d = s->leftHead;
+        if (!leftComplete(d)) {
+            size_t max = s->opts->leftEntriesMax ? s->opts->leftEntriesMax : LEFT_ENTRIES_MAX_DEFAULT;
+            if (s->leftEntries <= max || d->unsettled != 0 || d->openDirs != 0)
+                return;
+            while (atomic_load(&d->pending) != 0 && !saverFailed(s->saver))
+                nanosleep(&(struct timespec){0, 200000}, NULL);
+            continue;
+        }
+        s->leftHead = d->nextLeft;
+        if (s->leftHead == NULL)
+            s->leftTail = NULL;
+        s->leftEntries -= d->count;
+        finishSubdir(s, &d->up->entries[d->upIndex]);
+    }
+}
+
+/* At the end (every chunk written): encode what is still open below dir,
+ * deepest first. */
+static void finishOpen(SourceSink *s, ADir *dir) {
+    for (size_t i = 0; i < dir->count; i++) {
+        AEntry *e = &dir->entries[i];
+        if (e->dir == NULL)
+            continue;
+        finishOpen(s, e->dir);
+        finishSubdir(s, e);
+    }
+}
+
 /***********************************************************************************************************************
  * Run
  **********************************************************************************************************************/
@@ -571,7 +692,7 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
     memset(result, 0, sizeof(*result));
     SourceSink s = {.repo = repo, .opts = opts, .result = result};
     result->summary.startNs = lbNowNs();
-    s.root = lbXcalloc(1, sizeof(ADir));
+    s.root = dirNew(NULL, 0, 0);
     s.levelCap = 16;
     s.levels = lbXcalloc(s.levelCap, sizeof(ALevel));
     s.levels[0].dir = s.root;
@@ -609,8 +730,10 @@ bool archiverRun(Repo *repo, const ArchiverOptions *opts, ArchiverResult *result
         saverFinish(s.saver, err);
         goto cleanup;
     }
+    s.leftHead = s.leftTail = NULL; /* all complete now: encoded with the rest */
+    finishOpen(&s, s.root);
     int64_t newest;
-    finishDir(&s, s.root, &result->tree, &newest);
+    encodeDir(&s, s.root, &result->tree, &newest);
     if (!saverFinish(s.saver, err))
         goto cleanup;
     SaverStats ss;
@@ -630,7 +753,7 @@ cleanup:
     free(s.chunker.buf);
     dirFree(s.root);
     for (size_t i = 0; i < s.discardedCount; i++)
-        slotsClear(&s.discarded[i]);
+        slotsFree(s.discarded[i]);
     free(s.discarded);
     for (size_t i = 0; i < s.userCount; i++)
         free(s.users[i].name);

@@ -39,6 +39,10 @@ typedef struct ArchiverOptions {
     /* may be NULL; once set, the run stops between files and chunks and
      * fails with LB_ERR_NOT_COMMITTED (no snapshot to write) */
     const atomic_bool *cancel;
+    /* entries of left directories that may wait for their files' chunks
+     * before the walk waits for the oldest (trees stream, see archiver.c);
+     * 0: the default (65,536) */
+    size_t leftEntriesMax;
 } ArchiverOptions;
 
 typedef struct ArchiverResult {

@@ -23,6 +23,7 @@ struct FileSource {
     FileSourceOptions opts;
     char **abs; /* the paths made absolute (by the check) */
     dev_t rootDev;
+    size_t keepDepth; /* the depth of the path being walked */
     /* the scanner counting totals for the progress line: its own state, so
      * two runs in one process do not mix their counts */
     pthread_t scanner;
@@ -315,6 +316,8 @@ static void processEntry(FileSource *fs, SourceSink *sink, const char *path, con
         sourceSinkProgress(sink, path);
     } else if (n.type == NODE_DIR) {
         sourceSinkEnter(sink, &n); /* names in a directory are unique */
+        if (treePathDepth(path) <= fs->keepDepth)
+            sourceSinkKeep(sink); /* a path given: another may be below it */
         if (fs->opts.oneFileSystem && st->st_dev != fs->rootDev)
             lbLogInfo("not descending into '%s': other file system", path);
         else
@@ -403,6 +406,7 @@ static bool enterParents(SourceSink *sink, const char *abs, size_t *entered, LbE
             fillMeta(sink, &n, &st);
             sourceSinkEnter(sink, &n);
         }
+        sourceSinkKeep(sink); /* the next path may be below it too */
         (*entered)++;
         comp = next;
     }
@@ -435,6 +439,7 @@ static bool fileWalk(void *driver, SourceSink *sink, LbError *err) {
             break;
         }
         fs->rootDev = st.st_dev;
+        fs->keepDepth = treePathDepth(abs);
         sourceSinkAddPath(sink, abs);
         if (strcmp(abs, "/") == 0) {
             walkDir(fs, sink, "/");

@@ -20,6 +20,13 @@
  *   sourceSinkUnchanged(sink, ref, pn)    ... or the parent snapshot's content
  *   sourceSinkLeave(sink)                 close the current directory
  *
+ * A directory left is encoded once its files are stored, so a source
+ * yields each directory's entries between its Enter and Leave, except that
+ * it may read (sourceSinkRead) a file it added after leaving its directory:
+ * the directory waits until every file added to it is read, unchanged or
+ * dropped. A source that comes back to a directory keeps it
+ * (sourceSinkKeep).
+ *
  * Node metadata is what the tree records (snapshot/tree.h). A directory's
  * subtree and a file's content are filled in by the archiver; the
  * SourceFeature bits of the source that entered a directory shape how it is
@@ -105,11 +112,17 @@ typedef struct SourceRef {
  * current directory (a source with SOURCE_FEATURE_MARK_FILE_DIR may also
  * have added a file of that name). */
 void sourceSinkEnter(SourceSink *sink, Node *nodeTaken);
-/* Make the directory name, added to the current one before, current again
- * (a second path below it). False when there is no directory of that name. */
+/* Make the directory name, added to the current one before and kept
+ * (sourceSinkKeep), current again (a second path below it). False when there
+ * is no such directory. */
 bool sourceSinkReenter(SourceSink *sink, const char *name);
-/* Make the parent of the current directory current again. */
+/* Make the parent of the current directory current again. A directory left
+ * is encoded as soon as its files are stored (trees stream: memory does not
+ * grow with the number of files), unless it is kept; it cannot be reentered. */
 void sourceSinkLeave(SourceSink *sink);
+/* Keep the current directory open until the run ends, so that the source
+ * may reenter it (the directories above a path and the path's own). */
+void sourceSinkKeep(SourceSink *sink);
 /* The parent snapshot's node of name in the current directory, or NULL
  * (also for a file whose data blobs are not all in the index: it must be
  * read again). Valid until the current directory is left. */

@@ -19,7 +19,8 @@
 #include "archtest.h"
 
 /* ---- a scripted source ----
- * Each step: 'D' enter a new directory, 'R' re-enter one, 'U' leave,
+ * Each step: 'D' enter a new directory, 'K' keep it (to re-enter it),
+ * 'R' re-enter one, 'U' leave,
  * 'F' a file with data (read through sourceSinkRead, or sourceSinkUnchanged
  * when the parent snapshot has it and 'reuse' is set), 'L' a symlink,
  * 'X' a file whose read fails (dropped, unreadable), 'E' fail the walk. */
@@ -80,6 +81,9 @@ static bool scriptWalk(void *driver, SourceSink *sink, LbError *err) {
             n = fileNode(st, NODE_DIR);
             n.mode = 0755;
             sourceSinkEnter(sink, &n);
+            break;
+        case 'K':
+            sourceSinkKeep(sink);
             break;
         case 'R':
             if (!sourceSinkReenter(sink, st->name))
@@ -143,9 +147,10 @@ static bool run(Repo *repo, const SourceInterface *iface, Script *sc, const Snap
     { arr, sizeof(arr) / sizeof(arr[0]), false, 0 }
 
 static const Step basic[] = {
-    {'F', "zeta", "last file", 10}, {'D', "dir", NULL, 20},    {'F', "b", "bee", 30},         {'F', "a", "ay", 40},
-    {'L', "link", "a", 50},         {'X', "broken", NULL, 60}, {'U', NULL, NULL, 0},          {'D', "empty", NULL, 70},
-    {'U', NULL, NULL, 0},           {'R', "dir", NULL, 0},     {'F', "c", "second path", 80}, {'U', NULL, NULL, 0},
+    {'F', "zeta", "last file", 10}, {'D', "dir", NULL, 20}, {'K', NULL, NULL, 0},      {'F', "b", "bee", 30},
+    {'F', "a", "ay", 40},           {'L', "link", "a", 50}, {'X', "broken", NULL, 60}, {'U', NULL, NULL, 0},
+    {'D', "empty", NULL, 70},       {'U', NULL, NULL, 0},   {'R', "dir", NULL, 0},     {'F', "c", "second path", 80},
+    {'U', NULL, NULL, 0},
 };
 
 /* Trees are sorted by name, hold every entry once (a re-entered directory
@@ -213,7 +218,7 @@ static void testParentAndUnchanged(void **state) {
     /* a changed file: counted changed, its directory changed */
     Step changed[sizeof(basic) / sizeof(basic[0])];
     memcpy(changed, basic, sizeof(basic));
-    changed[2].data = "bee, longer now";
+    changed[3].data = "bee, longer now"; /* "b" */
     Script sc2 = SCRIPT(changed);
     sc2.reuse = true;
     assert_true(run(repo, &scriptInterface, &sc2, &parent, &third, &err));
@@ -272,6 +277,13 @@ static void testWalkFails(void **state) {
     static const Step notDir[] = {{'F', "f", "data", 1}, {'R', "f", NULL, 0}};
     Script sc2 = SCRIPT(notDir);
     assert_false(run(repo, &scriptInterface, &sc2, NULL, &res, &err));
+    assert_int_equal(err.code, LB_ERR_ARGS);
+    archiverResultClear(&res);
+    /* a directory left without sourceSinkKeep is encoded: no way back in */
+    static const Step notKept[] = {
+        {'D', "d", NULL, 1}, {'F', "f", "data", 1}, {'U', NULL, NULL, 0}, {'R', "d", NULL, 0}};
+    Script sc3 = SCRIPT(notKept);
+    assert_false(run(repo, &scriptInterface, &sc3, NULL, &res, &err));
     assert_int_equal(err.code, LB_ERR_ARGS);
     archiverResultClear(&res);
     repoFree(repo);
