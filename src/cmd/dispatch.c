@@ -68,6 +68,11 @@ int cliMain(int argc, char **argv) {
     CfgCommand cmd = cfgCommand(cfg);
     if (cfgFlag(cfg, cfgOptNoCache)) /* repo/cache.h reads it, here and in every run a daemon forks */
         setenv("LIFEBOAT_NO_CACHE", "1", 1);
+    if (cfgIsSet(cfg, cfgOptMaxMemory)) { /* common/membudget.h reads it, here and in a daemon's runs */
+        char bytes[32];
+        snprintf(bytes, sizeof(bytes), "%lld", (long long)cfgInt(cfg, cfgOptMaxMemory));
+        setenv("LIFEBOAT_MAX_MEMORY", bytes, 1);
+    }
     if (cmd == cfgCmdHelp) {
         rc = help(cfg);
     } else if (cmd == cfgCmdVersion) {

@@ -6,6 +6,7 @@
 
 #include "chunker/chunker.h"
 #include "common/buf.h"
+#include "common/membudget.h"
 #include "common/timeutil.h"
 #include "pg/wal.h"
 #include "storage/options.h"
@@ -22,6 +23,12 @@ static bool checkPowerOfTwo(const char *v, LbError *err) {
 }
 
 /* --at: a time (common/timeutil.h lbParseAt) or a recovery point ID (NAME@TIME, as `points` lists them) */
+static bool checkMemory(const char *v, LbError *err) {
+    if (lbMemoryBudgetValid(v))
+        return true;
+    return lbErr(err, LB_ERR_ARGS, "below the least a backup plans for (64M)");
+}
+
 static bool checkAt(const char *v, LbError *err) {
     int64_t ns;
     if (strchr(v, '@') || lbParseAt(v, lbNowNs(), &ns))
@@ -120,6 +127,10 @@ const CfgOption cfgOptionTable[CFG_OPTION_COUNT] = {
     [cfgOptVerbose] = {"verbose", 'v', cfgTypeCount, cfgScopeGlobal, .help = "more detail on stderr (-vv for debug)"},
     [cfgOptNoCache] = {"no-cache", 0, cfgTypeFlag, cfgScopeGlobal,
                        .help = "read everything from the repository, keep no local cache (as LIFEBOAT_NO_CACHE=1)"},
+    [cfgOptMaxMemory] = {"max-memory", 0, cfgTypeSize, cfgScopeGlobal, .env = "LIFEBOAT_MAX_MEMORY",
+                         .valueName = "SIZE",
+                         .help = "the memory the backup pipeline plans for (default: half the cgroup's limit, else 1G)",
+                         .check = checkMemory},
 
     [cfgOptRepo] = {"repo", 'r', cfgTypeString, cfgScopeRepository, .env = "LIFEBOAT_REPOSITORY",
                     .fileKey = "repositories.NAME.url", .valueName = "LOCATION",

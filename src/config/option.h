@@ -77,6 +77,7 @@ typedef enum CfgOptionId {
     cfgOptQuiet,
     cfgOptVerbose,
     cfgOptNoCache,
+    cfgOptMaxMemory,
     /* repository-scoped (also --from-NAME) */
     cfgOptRepo,
     cfgOptPasswordFile,

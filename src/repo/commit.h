@@ -6,7 +6,7 @@
  * A writer (file and bucket backups, PostgreSQL dumps and base backups, copy)
  * calls repoCommitBegin before it deduplicates against the index: that loads
  * the index if needed and records the index files it was loaded from. It
- * then stores its blobs (the saver writes the packs, then one index file
+ * then stores its blobs (the saver writes the packs, then the index files
  * naming them) and hands each snapshot to repoCommitSnapshot, which checks
  * that every pack this run uploaded still exists and that every recorded
  * index file is still there; when one is gone (a prune ran although the

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/membudget.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
 #include "repo/commit.h"
@@ -16,6 +17,8 @@
 #define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
 #define UPLOAD_QUEUE_MAX 1u
+/* blobs per index file a run writes */
+#define INDEX_FILE_BLOBS 65536u
 /* Packs uploaded at once: one for a local disk (fsync-bound, in order), more
  * for object stores, where each PUT waits on the network. */
 #define SAVER_MAX_UPLOADERS 4
@@ -269,13 +272,32 @@ static void *uploaderMain(void *arg) {
     return NULL;
 }
 
+/* Each worker fills a pack (up to PACK_BUFFER bytes), and so does each
+ * upload in flight; the queue and the archiver's read buffer take the rest
+ * of the fixed part. */
+#define PACK_BUFFER ((uint64_t)PACK_TARGET_SIZE + PACK_TARGET_SIZE / 4)
+#define PIPELINE_FIXED ((uint64_t)QUEUE_MAX_BYTES + 32u * 1024u * 1024u)
+
+void saverPlan(uint64_t budget, int cpus, int *workers, int *uploaders) {
+    uint64_t packs = budget > PIPELINE_FIXED ? (budget - PIPELINE_FIXED) / PACK_BUFFER : 0;
+    if (packs < 2 + UPLOAD_QUEUE_MAX)
+        packs = 2 + UPLOAD_QUEUE_MAX;
+    uint64_t up = packs / 4 ? packs / 4 : 1;
+    if ((uint64_t)*uploaders > up)
+        *uploaders = (int)up;
+    uint64_t w = packs - (uint64_t)*uploaders - UPLOAD_QUEUE_MAX;
+    if (*workers <= 0)
+        *workers = cpus < (int64_t)w ? cpus : (int)w;
+    if (*workers < 1)
+        *workers = 1;
+}
+
 BlobSaver *saverNew(Repo *repo, int workers) {
     BlobSaver *s = lbXcalloc(1, sizeof(BlobSaver));
     s->repo = repo;
-    if (workers <= 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        workers = n > 0 ? (int)n : 1;
-    }
+    bool remote = strcmp(storageDriverName(repoStorage(repo)), "local") != 0;
+    int uploaders = remote ? SAVER_MAX_UPLOADERS - 1 : 1;
+    saverPlan(lbMemoryBudget(), lbCpuCount(), &workers, &uploaders);
     s->workerCount = workers;
     s->claimed = indexNew();
     s->log = lbLogSinkGet();
@@ -295,7 +317,7 @@ BlobSaver *saverNew(Repo *repo, int workers) {
             abort();
         }
     }
-    s->uploaderCount = strcmp(storageDriverName(repoStorage(repo)), "local") == 0 ? 1 : 3;
+    s->uploaderCount = uploaders;
     for (int i = 0; i < s->uploaderCount; i++) {
         if (pthread_create(&s->uploaders[i], NULL, uploaderMain, s) != 0) {
             fprintf(stderr, "lifeboat: fatal: unable to start uploader thread\n");
@@ -402,21 +424,34 @@ bool saverFinish(BlobSaver *s, LbError *err) {
     free(packs);
     if (!present)
         return false;
-    LbBuf plain = {0};
-    indexEncode(s->newPacks, s->newPackCount, &plain);
-    LbId id;
-    bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
-    lbBufFree(&plain);
-    if (!ok)
-        return false;
-    /* only now, with every thread stopped and the index file written, does
+    /* index files of at most INDEX_FILE_BLOBS blobs each: the encoded file
+     * is a copy of its entries, so memory stays flat in the run's size */
+    for (size_t first = 0, end; first < s->newPackCount; first = end) {
+        size_t blobs = s->newPacks[first].count;
+        for (end = first + 1; end < s->newPackCount && blobs + s->newPacks[end].count <= INDEX_FILE_BLOBS; end++)
+            blobs += s->newPacks[end].count;
+        LbBuf plain = {0};
+        indexEncode(s->newPacks + first, end - first, &plain);
+        LbId id;
+        bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
+        lbBufFree(&plain);
+        if (!ok)
+            return false;
+    }
+    /* only now, with every thread stopped and the index files written, does
      * the in-memory index change: during the backup other threads read it
-     * without the saver's lock, and it must not name unrecorded blobs */
+     * without the saver's lock, and it must not name unrecorded blobs. The
+     * run's claims go first, and each pack's entries once added. */
+    indexFree(s->claimed);
+    s->claimed = NULL;
     Index *ix = repoIndex(s->repo);
     for (size_t k = 0; k < s->newPackCount; k++) {
         uint32_t p = indexAddPack(ix, &s->newPacks[k].id);
         for (size_t i = 0; i < s->newPacks[k].count; i++)
             indexAdd(ix, p, &s->newPacks[k].entries[i]);
+        free(s->newPacks[k].entries);
+        s->newPacks[k].entries = NULL;
+        s->newPacks[k].count = 0;
     }
     return true;
 }

@@ -6,7 +6,8 @@
  * queue holds too many bytes; workers fill their own pack each, so they
  * never wait on one another; finished packs go to the uploader, so workers
  * never wait on storage unless two packs are already queued. saverFinish
- * uploads the last packs, then writes one index file naming every new pack:
+ * uploads the last packs, then writes the index files naming every new pack
+ * (one per 65,536 blobs):
  * packs are always durable before the index that names them.
  */
 #ifndef LIFEBOAT_REPO_SAVER_H
@@ -28,8 +29,15 @@ typedef struct SaverStats {
     uint64_t packs;
 } SaverStats;
 
-/* repo is borrowed and must have its index loaded. workers <= 0 means one per CPU. */
+/* repo is borrowed and must have its index loaded. workers <= 0 means one
+ * per CPU (lbCpuCount) as far as the memory budget (lbMemoryBudget) allows:
+ * see saverPlan. */
 BlobSaver *saverNew(Repo *repo, int workers);
+/* The threads a budget (bytes) allows: *uploaders (in: the most wanted) and,
+ * when *workers <= 0, *workers (at most cpus), each filling a pack of up to
+ * 20 MiB, after the queue and the read buffer (32 MiB with the archiver's):
+ * at least one of each. */
+void saverPlan(uint64_t budget, int cpus, int *workers, int *uploaders);
 
 /* Queue a blob. Takes ownership of data (malloc'd; the saver frees it). When
  * the blob is stored or found known, its ID is written to *idOut and, if
