@@ -46,6 +46,8 @@
 #   BENCH_PRUNE_SNAPSHOTS  snapshots in the prune step's history (default 100)
 #   BENCH_PRUNE_KEEP   --keep-last for the prune step (default 10)
 #   BENCH_PRUNE_FRACTION   share of the files rewritten between snapshots (default 0.01)
+#   BENCH_MEMLIMIT     1: back the data set up in a 256 MiB memory cgroup (default 1;
+#                      bench/memlimit.sh, needs root); 0: skip it
 #   BENCH_S3           1: run the S3 step (default 1; needs the ceph packages); 0: skip it
 #   BENCH_S3_OBJECTSTORE, BENCH_S3_SIZE  the S3 server's object store (see bench/s3.sh)
 #   BENCH_PG           1: run the PostgreSQL step (default 1; bench/pg.sh: pgbench
@@ -609,6 +611,12 @@ note "wrote $BENCH_OUT and $BENCH_JSON (logs in $LOGS)"
 if [[ $BENCH_WAL == 1 ]]; then
     BENCH_OUT=$BENCH_OUT BENCH_KEEP=$BENCH_KEEP LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/wal.sh" "$W" ||
         die "the WAL step failed (logs in $W/wal/logs; BENCH_WAL=0 skips it)"
+fi
+
+# ------------------------------------------- a backup in a 256 MiB cgroup
+if [[ ${BENCH_MEMLIMIT:-1} == 1 ]]; then
+    BENCH_OUT=$BENCH_OUT LIFEBOAT_BIN=$LIFEBOAT_BIN "$here/memlimit.sh" "$W" "$DATA" ||
+        die "a backup in a 256 MiB memory cgroup did not complete (logs in $W/memlimit; BENCH_MEMLIMIT=0 skips it)"
 fi
 
 if ((verify_failed)); then

@@ -419,21 +419,6 @@ open(md, "w").write("\n".join(o) + "\n")
 PY
 cat "$P/wal.md"
 if [[ -n $BENCH_OUT ]]; then
-    python3 - "$BENCH_OUT" "$P/wal.md" <<'PY'
-import sys, os
-path, sec = sys.argv[1], open(sys.argv[2]).read().rstrip("\n").split("\n")
-lines = open(path).read().split("\n") if os.path.exists(path) else []
-title = sec[0]
-if title in lines:
-    a = lines.index(title)
-    b = next((i for i in range(a + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    lines[a:b] = sec + [""]
-elif "## Restore verification" in lines:
-    a = lines.index("## Restore verification")
-    lines[a:a] = sec + [""]
-else:
-    lines += [""] + sec
-open(path, "w").write("\n".join(lines))
-PY
+    python3 "$(dirname "$0")/splice.py" "$BENCH_OUT" "$P/wal.md"
     note "wrote the WAL section of $BENCH_OUT"
 fi

@@ -14,62 +14,15 @@
 #   (c) --max-memory below 64M is refused, naming the option.
 . "$(dirname "$0")/lib.sh"
 
-CG=""
+. "$(dirname "$0")/../../scripts/memcg.sh"
 LIMIT=$((256 * 1024 * 1024))
+cleanup_hooks+=(memcg_remove)
 
-# make_cgroup: a memory cgroup limited to LIMIT in $CG; false when impossible
-make_cgroup() {
-    [ "$(id -u)" = 0 ] || return 1
-    local rel
-    rel=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
-    if [ -n "$rel" ] && [ -d "/sys/fs/cgroup/memory$rel" ]; then
-        CG=/sys/fs/cgroup/memory$rel/lifeboat-test-$$
-        mkdir "$CG" 2>/dev/null || return 1
-        echo "$LIMIT" >"$CG/memory.limit_in_bytes" || return 1
-        [ -f "$CG/memory.memsw.limit_in_bytes" ] && echo "$LIMIT" >"$CG/memory.memsw.limit_in_bytes" 2>/dev/null
-        return 0
-    fi
-    if grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
-        CG=/sys/fs/cgroup/lifeboat-test-$$
-        grep -qw memory /sys/fs/cgroup/cgroup.subtree_control || echo +memory >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
-        mkdir "$CG" 2>/dev/null || return 1
-        echo "$LIMIT" >"$CG/memory.max" || return 1
-        [ -f "$CG/memory.swap.max" ] && echo 0 >"$CG/memory.swap.max" 2>/dev/null
-        return 0
-    fi
-    return 1
-}
-
-oom_kills() { # how many processes the cgroup's OOM killer killed
-    if [ -f "$CG/memory.oom_control" ]; then
-        awk '$1 == "oom_kill" {print $2}' "$CG/memory.oom_control"
-    else
-        awk '$1 == "oom_kill" {print $2}' "$CG/memory.events"
-    fi
-}
-
-peak_mib() {
-    local f=$CG/memory.max_usage_in_bytes
-    [ -f "$f" ] || f=$CG/memory.peak
-    [ -f "$f" ] && echo $(($(cat "$f") / 1048576))
-}
-
-remove_cgroup() {
-    [ -n "$CG" ] && [ -d "$CG" ] && rmdir "$CG" 2>/dev/null
-    true
-}
-cleanup_hooks+=(remove_cgroup)
-
-# in_cgroup CMD...: run CMD as a member of the cgroup; its exit code
-in_cgroup() {
-    bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' in_cgroup "$CG" "$@"
-}
-
-if ! make_cgroup; then
+if ! memcg_make "$LIMIT"; then
     skip "a backup in a 256 MiB memory cgroup (cannot make a memory cgroup here: needs root and cgroup v1 or v2 memory)"
     finish
 fi
-note "cgroup: $CG"
+note "cgroup: $MEMCG"
 
 D=$TMP/data
 mkdir -p "$D/small"
@@ -88,26 +41,26 @@ EOF
 # (a) control: a budget above the limit, 32 workers: killed
 R1=$TMP/repo1
 new_repo "$R1" || { fail "init repository"; finish; }
-LIFEBOAT_CPUS=32 LIFEBOAT_MAX_MEMORY=4G in_cgroup "$LB" -r "$R1" backup -q "$D" >"$TMP/a.out" 2>&1
+LIFEBOAT_CPUS=32 LIFEBOAT_MAX_MEMORY=4G memcg_run "$LB" -r "$R1" backup -q "$D" >"$TMP/a.out" 2>&1
 rc=$?
-kills=$(oom_kills)
+kills=$(memcg_oom_kills)
 if [ "$rc" -ne 0 ] && [ "${kills:-0}" -gt 0 ]; then
-    ok "control: with --max-memory above the cgroup's limit the backup is OOM-killed (exit $rc, peak $(peak_mib) MiB)"
+    ok "control: with --max-memory above the cgroup's limit the backup is OOM-killed (exit $rc, peak $(memcg_peak_mib) MiB)"
 else
     fail "control: with --max-memory 4G in 256 MiB the backup was not OOM-killed (exit $rc, oom_kill ${kills:-?})"
 fi
 # a fresh cgroup for the real run (counters start at zero)
-remove_cgroup
-make_cgroup || { fail "make the cgroup again"; finish; }
+memcg_remove
+memcg_make "$LIMIT" || { fail "make the cgroup again"; finish; }
 
 # (b) the default budget: half the cgroup's limit
 R=$TMP/repo
 new_repo "$R" || { fail "init repository"; finish; }
-LIFEBOAT_CPUS=32 in_cgroup /usr/bin/time -f 'peak RSS %M KB' -o "$TMP/b.rss" "$LB" -r "$R" backup -q "$D" >"$TMP/b.out" 2>&1
+LIFEBOAT_CPUS=32 memcg_run /usr/bin/time -f 'peak RSS %M KB' -o "$TMP/b.rss" "$LB" -r "$R" backup -q "$D" >"$TMP/b.out" 2>&1
 rc=$?
-kills=$(oom_kills)
+kills=$(memcg_oom_kills)
 if [ "$rc" -eq 0 ] && [ "${kills:-0}" -eq 0 ]; then
-    ok "backup of 420 MiB in a 256 MiB cgroup with 32 CPUs completes ($(cat "$TMP/b.rss"); the cgroup's peak with the page cache $(peak_mib) MiB; no OOM kill)"
+    ok "backup of 420 MiB in a 256 MiB cgroup with 32 CPUs completes ($(cat "$TMP/b.rss"); the cgroup's peak with the page cache $(memcg_peak_mib) MiB; no OOM kill)"
 else
     fail "backup in a 256 MiB cgroup: exit $rc, oom_kill ${kills:-?}"
     sed 's/^/#   /' "$TMP/b.out" | head -10
