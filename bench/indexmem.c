@@ -43,6 +43,21 @@ static double benchNow(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Resident anonymous and file-backed KiB now (/proc/self/status): mapped
+ * index blocks count as file-backed, which the kernel can write back and
+ * drop under pressure. */
+static void benchRss(long *anonKib, long *fileKib) {
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    *anonKib = *fileKib = -1;
+    while (f && fgets(line, sizeof(line), f)) {
+        sscanf(line, "RssAnon: %ld", anonKib);
+        sscanf(line, "RssFile: %ld", fileKib);
+    }
+    if (f)
+        fclose(f);
+}
+
 static size_t benchHeap(void) {
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd;
@@ -97,6 +112,8 @@ int main(int argc, char **argv) {
     double gen = (t4 - t3) / (double)n * 1e9;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    long anonKib, fileKib;
+    benchRss(&anonKib, &fileKib);
     printf("blobs %zu  found %zu  false %zu\n", n, found, wrong);
     printf("insert  %6.1f ns/op\n", (t1 - t0) / (double)n * 1e9);
     printf("present %6.1f ns/op\n", (t2 - t1) / (double)n * 1e9);
@@ -104,6 +121,8 @@ int main(int argc, char **argv) {
     printf("idgen   %6.1f ns/op (making the ID, included above)\n", gen);
     printf("heap    %6.1f bytes/blob (%zu bytes)\n", (double)(heap1 - heap0) / (double)n, heap1 - heap0);
     printf("maxrss  %6.1f bytes/blob (%ld KiB)\n", (double)ru.ru_maxrss * 1024.0 / (double)n, ru.ru_maxrss);
+    printf("rss     anon %.1f bytes/blob, file %.1f bytes/blob (now)\n", (double)anonKib * 1024.0 / (double)n,
+           (double)fileKib * 1024.0 / (double)n);
     indexFree(ix);
     return found == n && wrong == 0 ? 0 : 1;
 }

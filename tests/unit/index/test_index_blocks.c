@@ -113,6 +113,30 @@ static bool mapsFileUnder(const char *dir) {
     return found;
 }
 
+/* Point the index's file at tmpdir with threshold blobs (NULL: unset) for
+ * the indexNew calls that follow; mapEnvRestore puts $TMPDIR back. */
+static char *savedTmp;
+
+static void mapEnvSet(const char *tmpdir, const char *blobs) {
+    free(savedTmp);
+    savedTmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+    setenv("TMPDIR", tmpdir, 1);
+    if (blobs)
+        setenv("LIFEBOAT_INDEX_MMAP_BLOBS", blobs, 1);
+    else
+        unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
+}
+
+static void mapEnvRestore(void) {
+    if (savedTmp)
+        setenv("TMPDIR", savedTmp, 1);
+    else
+        unsetenv("TMPDIR");
+    unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
+    free(savedTmp);
+    savedTmp = NULL;
+}
+
 static char *makeTmpDir(void) {
     char tmpl[] = "/tmp/lb-index-XXXXXX";
     char *dir = mkdtemp(tmpl);
@@ -207,9 +231,7 @@ static void testForEachOrder(void **state) {
 static void testMappedBlocks(void **state) {
     (void)state;
     char *dir = makeTmpDir();
-    char *oldTmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-    setenv("TMPDIR", dir, 1);
-    setenv("LIFEBOAT_INDEX_MMAP_BLOBS", "0", 1);
+    mapEnvSet(dir, "0");
     size_t n = 3 * BLOCK + 1;
     Index *ix = indexNew();
     fill(ix, 4, BLOCK);
@@ -227,12 +249,7 @@ static void testMappedBlocks(void **state) {
     indexFree(ix);
     assert_false(mapsFileUnder(dir));
     assert_int_equal(rmdir(dir), 0); /* the file was never linked there (or unlinked at once) */
-    if (oldTmp)
-        setenv("TMPDIR", oldTmp, 1);
-    else
-        unsetenv("TMPDIR");
-    unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
-    free(oldTmp);
+    mapEnvRestore();
     free(dir);
 }
 
@@ -241,9 +258,7 @@ static void testMappedBlocks(void **state) {
 static void testThresholdAndOff(void **state) {
     (void)state;
     char *dir = makeTmpDir();
-    char *oldTmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-    setenv("TMPDIR", dir, 1);
-    setenv("LIFEBOAT_INDEX_MMAP_BLOBS", "131072", 1);
+    mapEnvSet(dir, "131072");
     Index *ix = indexNew();
     fill(ix, 5, 2 * BLOCK);
     assert_false(mapsFileUnder(dir));
@@ -260,12 +275,7 @@ static void testThresholdAndOff(void **state) {
     verify(ix, 6, 2 * BLOCK + 10);
     indexFree(ix);
     assert_int_equal(rmdir(dir), 0);
-    if (oldTmp)
-        setenv("TMPDIR", oldTmp, 1);
-    else
-        unsetenv("TMPDIR");
-    unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
-    free(oldTmp);
+    mapEnvRestore();
     free(dir);
 }
 
@@ -273,19 +283,12 @@ static void testThresholdAndOff(void **state) {
  * memory and the index works the same. */
 static void testMapFallback(void **state) {
     (void)state;
-    char *oldTmp = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
-    setenv("TMPDIR", "/nonexistent/lifeboat-index-test", 1);
-    setenv("LIFEBOAT_INDEX_MMAP_BLOBS", "0", 1);
+    mapEnvSet("/nonexistent/lifeboat-index-test", "0");
     Index *ix = indexNew();
     fill(ix, 7, 2 * BLOCK + 3);
     verify(ix, 7, 2 * BLOCK + 3);
     indexFree(ix);
-    if (oldTmp)
-        setenv("TMPDIR", oldTmp, 1);
-    else
-        unsetenv("TMPDIR");
-    unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
-    free(oldTmp);
+    mapEnvRestore();
 }
 
 /* indexByPackBuild lists each entry exactly once under its own pack, in
