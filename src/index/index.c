@@ -6,6 +6,10 @@
  * LIFEBOAT_INDEX_MMAP_BLOBS records live in a memory-mapped, unlinked
  * temporary file the kernel may page out (docs/memory.md). And the index
  * file codec.
+ *
+ * The mapped blocks are MAP_SHARED: after fork() a parent and a child see
+ * each other's writes to them, so only one of the two may add to an index
+ * it had before the fork (lifeboat's children exec or build their own).
  */
 #include "index/index.h"
 
