@@ -3,11 +3,11 @@
  * (never moved, so entry numbers are stable) and an open-addressing table of
  * u32 slots, each an entry number with a few hash bits beside it so that
  * probes rarely touch a record that does not match; blocks beyond
- * LIFEBOAT_INDEX_MMAP_BLOBS records live in a memory-mapped, unlinked
- * temporary file the kernel may page out (docs/memory.md). And the index
- * file codec.
+ * LIFEBOAT_INDEX_MMAP_BLOBS records, and a slot table of more slots than
+ * that, live in memory-mapped, unlinked temporary files the kernel may page
+ * out (mapmem.h, docs/memory.md). And the index file codec.
  *
- * The mapped blocks are MAP_SHARED: after fork() a parent and a child see
+ * The mapped memory is MAP_SHARED: after fork() a parent and a child see
  * each other's writes to them, so only one of the two may add to an index
  * it had before the fork (lifeboat's children exec or build their own).
  */
@@ -15,13 +15,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "index/mapmem.h"
 
 /* One blob: 50 bytes, no padding. */
 typedef struct __attribute__((packed)) IndexRec {
@@ -39,7 +39,6 @@ _Static_assert(sizeof(IndexRec) == 50, "IndexRec must stay packed");
 #define INDEX_BLOCK_SHIFT 16
 #define INDEX_BLOCK_RECS ((size_t)1 << INDEX_BLOCK_SHIFT)
 #define INDEX_BLOCK_BYTES (INDEX_BLOCK_RECS * sizeof(IndexRec)) /* 3,276,800: a whole number of pages */
-#define INDEX_MMAP_DEFAULT ((size_t)1 << 20)
 
 struct Index {
     IndexRec **blocks; /* block 0 grows by doubling up to a full block; later blocks are full */
@@ -47,6 +46,7 @@ struct Index {
     size_t block0Cap; /* records block 0 holds */
     size_t count;
     uint32_t *slots;  /* tag << posBits | entry number + 1; 0 = empty */
+    bool slotsMapped; /* from a file of their own (mapmem.h) */
     size_t slotCount; /* power of two, at most 3/4 full */
     unsigned posBits; /* log2(slotCount): entry numbers + 1 fit below it */
     size_t mapAfter;  /* blocks from this number on are file-backed */
@@ -58,26 +58,17 @@ struct Index {
     size_t packSlotCount;
 };
 
-/* LIFEBOAT_INDEX_MMAP_BLOBS: records kept in anonymous memory ("off": all). */
+/* Blocks from this number on are file-backed: those past the threshold. */
 static size_t indexMapAfterBlocks(void) {
-    const char *v = getenv("LIFEBOAT_INDEX_MMAP_BLOBS");
-    size_t blobs = INDEX_MMAP_DEFAULT;
-    if (v && strcmp(v, "off") == 0)
-        return SIZE_MAX;
-    if (v && *v) {
-        char *end;
-        unsigned long long n = strtoull(v, &end, 10);
-        if (*end == '\0')
-            blobs = (size_t)n;
-    }
-    return (blobs + INDEX_BLOCK_RECS - 1) / INDEX_BLOCK_RECS;
+    size_t blobs = indexMapThreshold();
+    return blobs == SIZE_MAX ? SIZE_MAX : blobs / INDEX_BLOCK_RECS + (blobs % INDEX_BLOCK_RECS != 0);
 }
 
 Index *indexNew(void) {
     Index *ix = lbXcalloc(1, sizeof(Index));
     ix->slotCount = 256;
     ix->posBits = 8;
-    ix->slots = lbXcalloc(ix->slotCount, sizeof(uint32_t));
+    ix->slots = indexArrayNew(ix->slotCount, sizeof(uint32_t), &ix->slotsMapped);
     ix->mapAfter = indexMapAfterBlocks();
     ix->mapFd = -1;
     ix->packSlotCount = 256;
@@ -97,33 +88,16 @@ void indexFree(Index *ix) {
     if (ix->mapFd >= 0)
         close(ix->mapFd);
     free(ix->blocks);
-    free(ix->slots);
+    indexArrayFree(ix->slots, ix->slotCount, sizeof(uint32_t), ix->slotsMapped);
     free(ix->packs);
     free(ix->packSlots);
     free(ix);
 }
 
-/* The unlinked file that holds the mapped blocks: in $TMPDIR, else /var/tmp
- * (on disk where /tmp may be RAM). -1 and errno on failure. */
-static int indexMapOpen(void) {
-    const char *dir = getenv("TMPDIR");
-    if (dir == NULL || *dir == '\0')
-        dir = "/var/tmp";
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-        return fd;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/lifeboat-index-XXXXXX", dir);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(path);
-    return fd;
-}
-
 /* A full block in the mapped file, or NULL (errno set) when the file cannot
  * be made or grown: the caller then keeps the block in memory. */
 static IndexRec *indexMapBlock(Index *ix) {
-    if (ix->mapFd < 0 && (ix->mapFd = indexMapOpen()) < 0)
+    if (ix->mapFd < 0 && (ix->mapFd = indexMapFile()) < 0)
         return NULL;
     off_t at = (off_t)(ix->mapCount * INDEX_BLOCK_BYTES);
     int rc = posix_fallocate(ix->mapFd, at, (off_t)INDEX_BLOCK_BYTES);
@@ -160,8 +134,7 @@ static void indexGrow(Index *ix) {
     if (b >= ix->mapAfter) {
         blk = indexMapBlock(ix);
         if (blk == NULL) {
-            lbLogWarn("unable to map index block %zu to a temporary file: %s (keeping the index in memory)", b,
-                      strerror(errno));
+            indexMapWarn(INDEX_BLOCK_BYTES, errno);
             ix->mapAfter = SIZE_MAX;
         } else {
             if (ix->mapCount == 0)
@@ -206,8 +179,8 @@ static void rehash(Index *ix) {
         abort();
     }
     size_t n = ix->slotCount * 2;
-    free(ix->slots);
-    ix->slots = lbXcalloc(n, sizeof(uint32_t));
+    indexArrayFree(ix->slots, ix->slotCount, sizeof(uint32_t), ix->slotsMapped);
+    ix->slots = indexArrayNew(n, sizeof(uint32_t), &ix->slotsMapped);
     ix->slotCount = n;
     ix->posBits++;
     for (size_t i = 0; i < ix->count; i++) {

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index/mapmem.h"
+
 void indexBitsInit(IndexBits *b, size_t count) {
     b->count = count;
     b->bits = lbXcalloc(count / 8 + 1, 1);
@@ -23,7 +25,8 @@ void indexByPackBuild(const Index *ix, IndexByPack *out) {
     size_t np = indexPackCount(ix), n = indexBlobCount(ix);
     out->packCount = np;
     out->start = lbXcalloc(np + 1, sizeof(size_t));
-    out->pos = lbXmalloc((n ? n : 1) * sizeof(uint32_t));
+    out->count = n;
+    out->pos = indexArrayNew(n, sizeof(uint32_t), &out->mapped);
     IndexLoc loc;
     for (size_t i = 0; i < n; i++) {
         indexEntryAt(ix, i, NULL, &loc);
@@ -42,7 +45,8 @@ void indexByPackBuild(const Index *ix, IndexByPack *out) {
 }
 
 void indexByPackFree(IndexByPack *bp) {
-    free(bp->pos);
+    if (bp->pos)
+        indexArrayFree(bp->pos, bp->count, sizeof(uint32_t), bp->mapped);
     free(bp->start);
     memset(bp, 0, sizeof(*bp));
 }

@@ -31,9 +31,10 @@ static inline void indexBitsSet(IndexBits *b, size_t pos) {
 /* The entry numbers of each pack, ascending: pack p's are
  * pos[start[p]] .. pos[start[p + 1] - 1]. */
 typedef struct IndexByPack {
-    uint32_t *pos;
+    uint32_t *pos; /* indexBlobCount entries, mapped past the threshold (mapmem.h) */
     size_t *start; /* packCount + 1 */
-    size_t packCount;
+    size_t packCount, count;
+    bool mapped;
 } IndexByPack;
 
 /* Group every entry of ix by pack (two passes over the index). */

@@ -100,17 +100,33 @@ static void verify(const Index *ix, uint64_t seed, size_t n) {
     }
 }
 
-/* Whether this process maps a file under dir (the index's unlinked file
- * shows in /proc/self/maps as "dir/#inode (deleted)" or "dir/lifeboat-index-…"). */
-static bool mapsFileUnder(const char *dir) {
+#define BLOCK_BYTES (BLOCK * 50u)
+
+/* Bytes this process maps from files under dir, split by size: blocks of
+ * records (multiples of 65,536 × 50 bytes, also when the kernel merges
+ * neighbours) and the rest (slot tables and grouping arrays: powers of two
+ * times 4 bytes). The files are unlinked: /proc/self/maps shows them as
+ * "dir/#inode (deleted)" or "dir/lifeboat-index-… (deleted)". */
+typedef struct Mapped {
+    size_t blocks, other;
+} Mapped;
+
+static Mapped mappedUnder(const char *dir) {
     FILE *f = fopen("/proc/self/maps", "r");
     assert_non_null(f);
     char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof(line), f))
-        found = strstr(line, dir) != NULL;
+    Mapped m = {0, 0};
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        if (strstr(line, dir) == NULL || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+            continue;
+        if ((hi - lo) % BLOCK_BYTES == 0)
+            m.blocks += hi - lo;
+        else
+            m.other += hi - lo;
+    }
     fclose(f);
-    return found;
+    return m;
 }
 
 /* Point the index's file at tmpdir with threshold blobs (NULL: unset) for
@@ -226,8 +242,9 @@ static void testForEachOrder(void **state) {
     indexFree(ix);
 }
 
-/* With LIFEBOAT_INDEX_MMAP_BLOBS=0 every block after the first lives in a
- * mapped file under $TMPDIR; lookups, positions and visits are the same. */
+/* With LIFEBOAT_INDEX_MMAP_BLOBS=0 the slot table and every block after
+ * the first live in mapped files under $TMPDIR; lookups, positions and
+ * visits are the same, and freeing the index unmaps them. */
 static void testMappedBlocks(void **state) {
     (void)state;
     char *dir = makeTmpDir();
@@ -235,43 +252,60 @@ static void testMappedBlocks(void **state) {
     size_t n = 3 * BLOCK + 1;
     Index *ix = indexNew();
     fill(ix, 4, BLOCK);
-    assert_false(mapsFileUnder(dir)); /* block 0 is always in memory */
+    Mapped m = mappedUnder(dir);
+    assert_int_equal(m.blocks, 0); /* block 0 is always in memory */
+    assert_true(m.other > 0);      /* the slot table */
     for (size_t i = BLOCK; i < n; i++) {
         PackEntry e = nthEntry(4, i);
         assert_true(indexAdd(ix, nthPack(i), &e));
     }
-    assert_true(mapsFileUnder(dir));
+    m = mappedUnder(dir);
+    assert_int_equal(m.blocks, 3 * BLOCK_BYTES);
+    assert_true(m.other >= 4 * n); /* at least one slot per blob */
     verify(ix, 4, n);
     OrderCtx all = {.seed = 4};
     indexForEach(ix, orderCb, &all);
     assert_int_equal(all.visits, n);
     assert_int_equal(all.wrong, 0);
     indexFree(ix);
-    assert_false(mapsFileUnder(dir));
-    assert_int_equal(rmdir(dir), 0); /* the file was never linked there (or unlinked at once) */
+    m = mappedUnder(dir);
+    assert_int_equal(m.blocks + m.other, 0);
+    assert_int_equal(rmdir(dir), 0); /* the files were never linked there (or unlinked at once) */
     mapEnvRestore();
     free(dir);
 }
 
-/* A threshold counts blobs: 2 blocks' worth keeps blocks 0 and 1 in memory
- * and maps block 2; "off" maps nothing. */
+/* A threshold counts elements: at 2 blocks' worth, a slot table of up to
+ * 131,072 slots stays in memory and a larger one is mapped, blocks 0 and 1
+ * stay in memory and block 2 is mapped; "off" maps nothing. */
 static void testThresholdAndOff(void **state) {
     (void)state;
     char *dir = makeTmpDir();
     mapEnvSet(dir, "131072");
     Index *ix = indexNew();
-    fill(ix, 5, 2 * BLOCK);
-    assert_false(mapsFileUnder(dir));
-    PackEntry e = nthEntry(5, 2 * BLOCK);
-    assert_true(indexAdd(ix, nthPack(2 * BLOCK), &e));
-    assert_true(mapsFileUnder(dir));
+    fill(ix, 5, 98304); /* 3/4 of 131,072 slots: not grown yet */
+    Mapped m = mappedUnder(dir);
+    assert_int_equal(m.blocks + m.other, 0);
+    PackEntry e = nthEntry(5, 98304);
+    assert_true(indexAdd(ix, nthPack(98304), &e)); /* 262,144 slots */
+    m = mappedUnder(dir);
+    assert_int_equal(m.blocks, 0);
+    assert_int_equal(m.other, 262144 * 4);
+    for (size_t i = 98305; i <= 2 * BLOCK; i++) {
+        e = nthEntry(5, i);
+        assert_true(indexAdd(ix, nthPack(i), &e));
+        if (i == 2 * BLOCK - 1)
+            assert_int_equal(mappedUnder(dir).blocks, 0);
+    }
+    assert_int_equal(mappedUnder(dir).blocks, BLOCK_BYTES);
     verify(ix, 5, 2 * BLOCK + 1);
     indexFree(ix);
 
     setenv("LIFEBOAT_INDEX_MMAP_BLOBS", "off", 1);
     ix = indexNew();
     fill(ix, 6, 2 * BLOCK + 10);
-    assert_false(mapsFileUnder(dir));
+    m = mappedUnder(dir);
+    assert_int_equal(m.blocks + m.other, 0);
     verify(ix, 6, 2 * BLOCK + 10);
     indexFree(ix);
     assert_int_equal(rmdir(dir), 0);
@@ -292,17 +326,21 @@ static void testMapFallback(void **state) {
 }
 
 /* indexByPackBuild lists each entry exactly once under its own pack, in
- * ascending entry-number order; packs without blobs have empty ranges. */
-static void testByPack(void **state) {
-    (void)state;
-    unsetenv("LIFEBOAT_INDEX_MMAP_BLOBS");
+ * ascending entry-number order; packs without blobs have empty ranges. The
+ * array is in memory, or mapped when threshold is "0". */
+static void checkByPack(const char *threshold) {
+    char *dir = makeTmpDir();
+    mapEnvSet(dir, threshold);
     size_t n = BLOCK + 77;
     Index *ix = indexNew();
     fill(ix, 8, n);
     LbId extra = nthId(8 + 99, 13);
     assert_int_equal(indexAddPack(ix, &extra), 13); /* a pack with no blobs */
     IndexByPack bp;
+    size_t before = mappedUnder(dir).other;
     indexByPackBuild(ix, &bp);
+    assert_int_equal(bp.mapped, strcmp(threshold, "0") == 0);
+    assert_int_equal(mappedUnder(dir).other - before, bp.mapped ? (n * 4 + 4095) / 4096 * 4096 : 0);
     assert_int_equal(bp.packCount, 14);
     assert_int_equal(bp.start[0], 0);
     assert_int_equal(bp.start[14], n);
@@ -328,7 +366,17 @@ static void testByPack(void **state) {
     indexBitsFree(&seen);
     indexByPackFree(&bp);
     assert_null(bp.pos);
+    assert_int_equal(mappedUnder(dir).other, before);
     indexFree(ix);
+    assert_int_equal(rmdir(dir), 0);
+    mapEnvRestore();
+    free(dir);
+}
+
+static void testByPack(void **state) {
+    (void)state;
+    checkByPack("off");
+    checkByPack("0");
 }
 
 int main(void) {
