@@ -1,29 +1,76 @@
-/* index.c - open-addressing hash table of blob locations, and the codec. */
+/*
+ * index.c - the blob index: packed 50-byte records in fixed blocks of 65,536
+ * (never moved, so entry numbers are stable) and an open-addressing table of
+ * u32 slots, each an entry number with a few hash bits beside it so that
+ * probes rarely touch a record that does not match; blocks beyond
+ * LIFEBOAT_INDEX_MMAP_BLOBS records, and a slot table of more slots than
+ * that, live in memory-mapped, unlinked temporary files the kernel may page
+ * out (mapmem.h, docs/memory.md). And the index file codec.
+ *
+ * The mapped memory is MAP_SHARED: after fork() a parent and a child see
+ * each other's writes to them, so only one of the two may add to an index
+ * it had before the fork (lifeboat's children exec or build their own).
+ */
 #include "index/index.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-typedef struct IndexEntry {
+#include "common/log.h"
+#include "index/mapmem.h"
+
+/* One blob: 50 bytes, no padding. */
+typedef struct __attribute__((packed)) IndexRec {
     LbId id;
-    IndexLoc loc;
-} IndexEntry;
+    uint8_t type;
+    uint8_t flags;
+    uint32_t pack;
+    uint32_t offset;
+    uint32_t length;
+    uint32_t rawLength;
+} IndexRec;
+
+_Static_assert(sizeof(IndexRec) == 50, "IndexRec must stay packed");
+
+#define INDEX_BLOCK_SHIFT 16
+#define INDEX_BLOCK_RECS ((size_t)1 << INDEX_BLOCK_SHIFT)
+#define INDEX_BLOCK_BYTES (INDEX_BLOCK_RECS * sizeof(IndexRec)) /* 3,276,800: a whole number of pages */
 
 struct Index {
-    IndexEntry *entries;
-    size_t count, cap;
-    uint32_t *slots;  /* entry number + 1; 0 = empty */
-    size_t slotCount; /* power of two */
+    IndexRec **blocks; /* block 0 grows by doubling up to a full block; later blocks are full */
+    size_t blockCount, blockCap;
+    size_t block0Cap; /* records block 0 holds */
+    size_t count;
+    uint32_t *slots;  /* tag << posBits | entry number + 1; 0 = empty */
+    bool slotsMapped; /* from a file of their own (mapmem.h) */
+    size_t slotCount; /* power of two, at most 3/4 full */
+    unsigned posBits; /* log2(slotCount): entry numbers + 1 fit below it */
+    size_t mapAfter;  /* blocks from this number on are file-backed */
+    size_t mapFirst, mapCount;
+    int mapFd;
     LbId *packs;
     size_t packCount, packCap;
     uint32_t *packSlots;
     size_t packSlotCount;
 };
 
+/* Blocks from this number on are file-backed: those past the threshold. */
+static size_t indexMapAfterBlocks(void) {
+    size_t blobs = indexMapThreshold();
+    return blobs == SIZE_MAX ? SIZE_MAX : blobs / INDEX_BLOCK_RECS + (blobs % INDEX_BLOCK_RECS != 0);
+}
+
 Index *indexNew(void) {
     Index *ix = lbXcalloc(1, sizeof(Index));
-    ix->slotCount = 1024;
-    ix->slots = lbXcalloc(ix->slotCount, sizeof(uint32_t));
+    ix->slotCount = 256;
+    ix->posBits = 8;
+    ix->slots = indexArrayNew(ix->slotCount, sizeof(uint32_t), &ix->slotsMapped);
+    ix->mapAfter = indexMapAfterBlocks();
+    ix->mapFd = -1;
     ix->packSlotCount = 256;
     ix->packSlots = lbXcalloc(ix->packSlotCount, sizeof(uint32_t));
     return ix;
@@ -32,32 +79,118 @@ Index *indexNew(void) {
 void indexFree(Index *ix) {
     if (ix == NULL)
         return;
-    free(ix->entries);
-    free(ix->slots);
+    for (size_t b = 0; b < ix->blockCount; b++) {
+        if (b >= ix->mapFirst && b < ix->mapFirst + ix->mapCount)
+            munmap(ix->blocks[b], INDEX_BLOCK_BYTES);
+        else
+            free(ix->blocks[b]);
+    }
+    if (ix->mapFd >= 0)
+        close(ix->mapFd);
+    free(ix->blocks);
+    indexArrayFree(ix->slots, ix->slotCount, sizeof(uint32_t), ix->slotsMapped);
     free(ix->packs);
     free(ix->packSlots);
     free(ix);
 }
 
+/* A full block in the mapped file, or NULL (errno set) when the file cannot
+ * be made or grown: the caller then keeps the block in memory. */
+static IndexRec *indexMapBlock(Index *ix) {
+    if (ix->mapFd < 0 && (ix->mapFd = indexMapFile()) < 0)
+        return NULL;
+    off_t at = (off_t)(ix->mapCount * INDEX_BLOCK_BYTES);
+    int rc = posix_fallocate(ix->mapFd, at, (off_t)INDEX_BLOCK_BYTES);
+    if (rc != 0) {
+        errno = rc;
+        return NULL;
+    }
+    void *p = mmap(NULL, INDEX_BLOCK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, ix->mapFd, at);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Room for one more record at ix->count. */
+static void indexGrow(Index *ix) {
+    size_t b = ix->count >> INDEX_BLOCK_SHIFT;
+    if (b == 0) {
+        if (ix->count < ix->block0Cap)
+            return;
+        if (ix->blockCap == 0) {
+            ix->blockCap = 16;
+            ix->blocks = lbXcalloc(ix->blockCap, sizeof(IndexRec *));
+            ix->blockCount = 1;
+        }
+        ix->block0Cap = ix->block0Cap ? ix->block0Cap * 2 : 64;
+        ix->blocks[0] = lbXrealloc(ix->blocks[0], ix->block0Cap * sizeof(IndexRec));
+        return;
+    }
+    if (b < ix->blockCount)
+        return;
+    if (ix->blockCount == ix->blockCap) {
+        ix->blockCap *= 2;
+        ix->blocks = lbXrealloc(ix->blocks, ix->blockCap * sizeof(IndexRec *));
+    }
+    IndexRec *blk = NULL;
+    if (b >= ix->mapAfter) {
+        blk = indexMapBlock(ix);
+        if (blk == NULL) {
+            indexMapWarn(INDEX_BLOCK_BYTES, errno);
+            ix->mapAfter = SIZE_MAX;
+        } else {
+            if (ix->mapCount == 0)
+                ix->mapFirst = b;
+            ix->mapCount++;
+        }
+    }
+    if (blk == NULL)
+        blk = lbXmalloc(INDEX_BLOCK_BYTES);
+    ix->blocks[ix->blockCount++] = blk;
+}
+
+static inline IndexRec *recAt(const Index *ix, size_t pos) {
+    return &ix->blocks[pos >> INDEX_BLOCK_SHIFT][pos & (INDEX_BLOCK_RECS - 1)];
+}
+
 /* IDs are uniformly random (HMAC/SHA-256 output): their first bytes are a hash. */
-static size_t idHash(const LbId *id, uint8_t type) {
+static uint64_t idHash(const LbId *id, uint8_t type) {
     uint64_t h;
     memcpy(&h, id->b, sizeof(h));
-    return (size_t)(h ^ ((uint64_t)type * 0x9e3779b97f4a7c15ull));
+    return h ^ ((uint64_t)type * 0x9e3779b97f4a7c15ull);
+}
+
+/* The slot value of entry pos with hash h: the hash's top bits (those the
+ * slot number does not use) above the entry number + 1. */
+static inline uint32_t slotValue(const Index *ix, uint64_t h, size_t pos) {
+    uint64_t tag = ix->posBits >= 32 ? 0 : h >> (32 + ix->posBits);
+    return (uint32_t)((tag << ix->posBits) | (pos + 1));
+}
+
+static inline uint32_t slotTag(const Index *ix, uint32_t v) {
+    return ix->posBits >= 32 ? 0 : v >> ix->posBits;
+}
+
+static inline size_t slotPos(const Index *ix, uint32_t v) {
+    return ix->posBits >= 32 ? (size_t)v - 1 : (size_t)(v & ((1u << ix->posBits) - 1)) - 1;
 }
 
 static void rehash(Index *ix) {
-    size_t n = ix->slotCount * 2;
-    uint32_t *slots = lbXcalloc(n, sizeof(uint32_t));
-    for (size_t i = 0; i < ix->count; i++) {
-        size_t s = idHash(&ix->entries[i].id, ix->entries[i].loc.type) & (n - 1);
-        while (slots[s])
-            s = (s + 1) & (n - 1);
-        slots[s] = (uint32_t)i + 1;
+    if (ix->posBits >= 32) {
+        lbLogError("the index cannot hold more than %zu blobs", ix->count);
+        abort();
     }
-    free(ix->slots);
-    ix->slots = slots;
+    size_t n = ix->slotCount * 2;
+    indexArrayFree(ix->slots, ix->slotCount, sizeof(uint32_t), ix->slotsMapped);
+    ix->slots = indexArrayNew(n, sizeof(uint32_t), &ix->slotsMapped);
     ix->slotCount = n;
+    ix->posBits++;
+    for (size_t i = 0; i < ix->count; i++) {
+        const IndexRec *r = recAt(ix, i);
+        uint64_t h = idHash(&r->id, r->type);
+        size_t s = h & (n - 1);
+        while (ix->slots[s])
+            s = (s + 1) & (n - 1);
+        ix->slots[s] = slotValue(ix, h, i);
+    }
 }
 
 static void packRehash(Index *ix) {
@@ -94,64 +227,73 @@ uint32_t indexAddPack(Index *ix, const LbId *packId) {
     return p;
 }
 
-static size_t findSlot(const Index *ix, const LbId *id, uint8_t type, bool *found) {
-    size_t s = idHash(id, type) & (ix->slotCount - 1);
-    while (ix->slots[s]) {
-        const IndexEntry *e = &ix->entries[ix->slots[s] - 1];
-        if (e->loc.type == type && lbIdEqual(&e->id, id)) {
-            *found = true;
-            return s;
+/* The entry number + 1 of a blob, or 0; *slot is where it is or would go. */
+static size_t findRec(const Index *ix, const LbId *id, uint8_t type, size_t *slot) {
+    uint64_t h = idHash(id, type);
+    size_t mask = ix->slotCount - 1, s = h & mask;
+    uint32_t tag = slotTag(ix, slotValue(ix, h, 0));
+    for (uint32_t v; (v = ix->slots[s]) != 0; s = (s + 1) & mask) {
+        if (slotTag(ix, v) != tag)
+            continue;
+        const IndexRec *r = recAt(ix, slotPos(ix, v));
+        if (r->type == type && lbIdEqual(&r->id, id)) {
+            *slot = s;
+            return slotPos(ix, v) + 1;
         }
-        s = (s + 1) & (ix->slotCount - 1);
     }
-    *found = false;
-    return s;
+    *slot = s;
+    return 0;
+}
+
+static void recToLoc(const IndexRec *r, IndexLoc *loc) {
+    loc->pack = r->pack;
+    loc->offset = r->offset;
+    loc->length = r->length;
+    loc->rawLength = r->rawLength;
+    loc->type = r->type;
+    loc->flags = r->flags;
 }
 
 bool indexAdd(Index *ix, uint32_t pack, const PackEntry *pe) {
-    bool found;
-    size_t s = findSlot(ix, &pe->id, pe->type, &found);
-    if (found)
+    size_t s;
+    if (findRec(ix, &pe->id, pe->type, &s))
         return false;
-    if (ix->count == ix->cap) {
-        ix->cap = ix->cap ? ix->cap * 2 : 1024;
-        ix->entries = lbXrealloc(ix->entries, ix->cap * sizeof(IndexEntry));
-    }
-    IndexEntry *e = &ix->entries[ix->count];
-    e->id = pe->id;
-    e->loc.pack = pack;
-    e->loc.offset = pe->offset;
-    e->loc.length = pe->length;
-    e->loc.rawLength = pe->rawLength;
-    e->loc.type = pe->type;
-    e->loc.flags = pe->flags;
-    ix->slots[s] = (uint32_t)++ix->count;
-    if (ix->count * 10 > ix->slotCount * 7)
+    indexGrow(ix);
+    IndexRec *r = recAt(ix, ix->count);
+    r->id = pe->id;
+    r->type = pe->type;
+    r->flags = pe->flags;
+    r->pack = pack;
+    r->offset = pe->offset;
+    r->length = pe->length;
+    r->rawLength = pe->rawLength;
+    ix->slots[s] = slotValue(ix, idHash(&pe->id, pe->type), ix->count);
+    ix->count++;
+    if (ix->count * 4 > ix->slotCount * 3)
         rehash(ix);
     return true;
 }
 
 bool indexLookup(const Index *ix, const LbId *id, BlobType type, IndexLoc *out) {
-    bool found;
-    size_t s = findSlot(ix, id, (uint8_t)type, &found);
-    if (found && out)
-        *out = ix->entries[ix->slots[s] - 1].loc;
-    return found;
+    size_t s, e = findRec(ix, id, (uint8_t)type, &s);
+    if (e && out)
+        recToLoc(recAt(ix, e - 1), out);
+    return e != 0;
 }
 
 bool indexLookupPos(const Index *ix, const LbId *id, BlobType type, size_t *pos) {
-    bool found;
-    size_t s = findSlot(ix, id, (uint8_t)type, &found);
-    if (found)
-        *pos = ix->slots[s] - 1;
-    return found;
+    size_t s, e = findRec(ix, id, (uint8_t)type, &s);
+    if (e)
+        *pos = e - 1;
+    return e != 0;
 }
 
 void indexEntryAt(const Index *ix, size_t pos, LbId *id, IndexLoc *loc) {
+    const IndexRec *r = recAt(ix, pos);
     if (id)
-        *id = ix->entries[pos].id;
+        *id = r->id;
     if (loc)
-        *loc = ix->entries[pos].loc;
+        recToLoc(r, loc);
 }
 
 size_t indexBlobCount(const Index *ix) {
@@ -167,9 +309,14 @@ const LbId *indexPackId(const Index *ix, uint32_t pack) {
 }
 
 void indexForEach(const Index *ix, IndexVisitCb cb, void *ctx) {
-    for (size_t i = 0; i < ix->count; i++)
-        if (!cb(ctx, &ix->entries[i].id, &ix->entries[i].loc))
+    for (size_t i = 0; i < ix->count; i++) {
+        const IndexRec *r = recAt(ix, i);
+        LbId id = r->id;
+        IndexLoc loc;
+        recToLoc(r, &loc);
+        if (!cb(ctx, &id, &loc))
             return;
+    }
 }
 
 #define INDEX_ENTRY_SIZE 46

@@ -11,6 +11,7 @@
 #include "common/jsonutil.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
+#include "index/posmap.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 
@@ -19,13 +20,19 @@ static void addLine(char ***arr, size_t *n, char *taken) {
     (*arr)[(*n)++] = taken;
 }
 
+/* Per blob, check keeps bits by index entry number (trees walked, blobs
+ * damaged, trees traced) and with --read-data the entry numbers grouped by
+ * pack (4 bytes): docs/memory.md. */
 typedef struct Checker {
     Repo *repo;
     const CheckOptions *opts;
     CheckResult *result;
     pthread_mutex_t mu;
-    Index *visitedTrees;
-    Index *damaged; /* damaged blob IDs (pack number unused) */
+    IndexBits visitedTrees;
+    Index *visitedUnindexed; /* trees the index lacks (each reported once) */
+    IndexBits damaged;       /* lost or damaged blobs */
+    size_t damagedCount;
+    IndexByPack byPack;
     uint32_t *packOrder;
     size_t packTodo;
     atomic_size_t next;
@@ -46,10 +53,28 @@ static void reportDamaged(Checker *c, const char *what, RepoDamagedList *files) 
     repoDamagedListFree(files);
 }
 
+/* Mark a tree seen in bits (by its entry number) or, when the index lacks
+ * it, in unindexed (NULL: not tracked). False when it was seen before. */
+static bool firstVisit(Checker *c, const LbId *id, IndexBits *bits, Index *unindexed) {
+    size_t pos;
+    if (!indexLookupPos(repoIndex(c->repo), id, BLOB_TREE, &pos)) {
+        PackEntry mark = {.id = *id, .type = BLOB_TREE};
+        return unindexed == NULL || indexAdd(unindexed, 0, &mark);
+    }
+    if (indexBitsGet(bits, pos))
+        return false;
+    indexBitsSet(bits, pos);
+    return true;
+}
+
+static bool isDamaged(const Checker *c, const LbId *id, BlobType type) {
+    size_t pos;
+    return c->damagedCount > 0 && indexLookupPos(repoIndex(c->repo), id, type, &pos) && indexBitsGet(&c->damaged, pos);
+}
+
 /* Walk a tree: load it, check every referenced blob is indexed. */
 static void walkTree(Checker *c, const LbId *id, const char *path) {
-    PackEntry mark = {.id = *id, .type = BLOB_TREE};
-    if (!indexAdd(c->visitedTrees, 0, &mark))
+    if (!firstVisit(c, id, &c->visitedTrees, c->visitedUnindexed))
         return;
     c->result->trees++;
     char hex[LB_ID_HEX_LEN + 1];
@@ -87,9 +112,9 @@ static void walkTree(Checker *c, const LbId *id, const char *path) {
 }
 
 /* Report which files of which snapshots use damaged blobs. */
-static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, Index *seen) {
-    PackEntry mark = {.id = *treeId, .type = BLOB_TREE};
-    if (treePathDepth(path) > TREE_DEPTH_MAX || !indexAdd(seen, 0, &mark))
+static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, IndexBits *seen) {
+    /* a tree the index lacks cannot be loaded: no walk below it to repeat */
+    if (treePathDepth(path) > TREE_DEPTH_MAX || !firstVisit(c, treeId, seen, NULL))
         return; /* walkTree has reported the depth */
     LbBuf plain = {0};
     LbError err = {0};
@@ -97,7 +122,7 @@ static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, co
     bool ok = repoLoadBlob(c->repo, BLOB_TREE, treeId, &plain, &err) && treeDecode(plain.data, plain.len, &t, &err);
     lbBufFree(&plain);
     if (!ok) {
-        if (indexHas(c->damaged, treeId, BLOB_TREE)) {
+        if (isDamaged(c, treeId, BLOB_TREE)) {
             char hex[LB_ID_HEX_LEN + 1], shown[1024];
             lbIdToHex(treeId, hex);
             problem(c, lbXasprintf("snapshot %.8s: directory '%s' is damaged (tree %.8s): everything below it is lost",
@@ -112,7 +137,7 @@ static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, co
             traceDamaged(c, &n->subtree, snapHex, child, seen);
         } else if (n->type == NODE_FILE) {
             for (size_t k = 0; k < n->contentCount; k++) {
-                if (indexHas(c->damaged, &n->content[k], BLOB_DATA)) {
+                if (isDamaged(c, &n->content[k], BLOB_DATA)) {
                     char hex[LB_ID_HEX_LEN + 1];
                     lbIdToHex(&n->content[k], hex);
                     char shown[1024];
@@ -127,57 +152,16 @@ static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, co
     treeFree(&t);
 }
 
-typedef struct PackBlobs {
-    IndexLoc *locs;
-    LbId *ids;
-    size_t count, cap;
-} PackBlobs;
-
-typedef struct Gather {
-    PackBlobs *byPack;
-} Gather;
-
-static bool gatherBlob(void *ctx, const LbId *id, const IndexLoc *loc) {
-    Gather *g = ctx;
-    PackBlobs *pb = &g->byPack[loc->pack];
-    if (pb->count == pb->cap) {
-        pb->cap = pb->cap ? pb->cap * 2 : 16;
-        pb->locs = lbXrealloc(pb->locs, pb->cap * sizeof(IndexLoc));
-        pb->ids = lbXrealloc(pb->ids, pb->cap * sizeof(LbId));
-    }
-    pb->locs[pb->count] = *loc;
-    pb->ids[pb->count++] = *id;
-    return true;
-}
-
-typedef struct ReadCtx {
-    Checker *c;
-    PackBlobs *byPack;
-} ReadCtx;
-
-static void markDamagedBlob(Checker *c, const LbId *id, uint8_t type) {
-    PackEntry e = {.id = *id, .type = type};
+static void markDamagedBlob(Checker *c, size_t pos) {
     pthread_mutex_lock(&c->mu);
-    indexAdd(c->damaged, 0, &e);
+    if (!indexBitsGet(&c->damaged, pos)) {
+        indexBitsSet(&c->damaged, pos);
+        c->damagedCount++;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 
-/* The blobs of packs the index names but the repository lacks are lost:
- * mark them, so the files that use them are named (with or without
- * --read-data). */
-typedef struct MissingCtx {
-    Checker *c;
-    const bool *missing; /* per pack number */
-} MissingCtx;
-
-static bool markMissingBlob(void *ctx, const LbId *id, const IndexLoc *loc) {
-    MissingCtx *m = ctx;
-    if (m->missing[loc->pack])
-        markDamagedBlob(m->c, id, loc->type);
-    return true;
-}
-
-static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
+static void readPack(Checker *c, uint32_t p) {
     Index *ix = repoIndex(c->repo);
     const LbId *packId = indexPackId(ix, p);
     char name[80], hex[LB_ID_HEX_LEN + 1];
@@ -185,11 +169,12 @@ static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
     lbIdToHex(packId, hex);
     LbBuf data = {0}, plain = {0};
     LbError err = {0};
-    PackBlobs *pb = &byPack[p];
+    const uint32_t *pos = c->byPack.pos + c->byPack.start[p];
+    size_t count = c->byPack.start[p + 1] - c->byPack.start[p];
     if (!storageGet(repoStorage(c->repo), name, 0, 0, &data, &err)) {
         problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
-        for (size_t i = 0; i < pb->count; i++)
-            markDamagedBlob(c, &pb->ids[i], pb->locs[i].type);
+        for (size_t i = 0; i < count; i++)
+            markDamagedBlob(c, pos[i]);
         lbBufFree(&data);
         return;
     }
@@ -199,25 +184,27 @@ static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
     if (!lbIdEqual(&actual, packId))
         problem(c, lbXasprintf("pack %.8s: content does not match its name (SHA-256 mismatch)", hex));
     PackEntry *entries = NULL;
-    size_t count = 0;
-    if (!packReadHeader(data.data, data.len, repoKeys(c->repo)->metaKey, &entries, &count, &err))
+    size_t headerCount = 0;
+    if (!packReadHeader(data.data, data.len, repoKeys(c->repo)->metaKey, &entries, &headerCount, &err))
         problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
     free(entries);
-    for (size_t i = 0; i < pb->count; i++) {
-        const IndexLoc *loc = &pb->locs[i];
+    for (size_t i = 0; i < count; i++) {
+        LbId id;
+        IndexLoc loc;
+        indexEntryAt(ix, pos[i], &id, &loc);
         lbBufClear(&plain);
-        if ((uint64_t)loc->offset + loc->length > data.len) {
+        if ((uint64_t)loc.offset + loc.length > data.len) {
             char blobHex[LB_ID_HEX_LEN + 1];
-            lbIdToHex(&pb->ids[i], blobHex);
+            lbIdToHex(&id, blobHex);
             problem(c, lbXasprintf("pack %.8s: blob %s lies beyond the end of the pack (offset %" PRIu32
                                    ", length %" PRIu32 ", pack size %zu)",
-                                   hex, blobHex, loc->offset, loc->length, data.len));
-            markDamagedBlob(c, &pb->ids[i], loc->type);
+                                   hex, blobHex, loc.offset, loc.length, data.len));
+            markDamagedBlob(c, pos[i]);
             continue;
         }
-        if (!repoDecodeBlob(c->repo, &pb->ids[i], loc, data.data + loc->offset, &plain, &err)) {
+        if (!repoDecodeBlob(c->repo, &id, &loc, data.data + loc.offset, &plain, &err)) {
             problem(c, lbXasprintf("pack %.8s: %s", hex, err.msg));
-            markDamagedBlob(c, &pb->ids[i], loc->type);
+            markDamagedBlob(c, pos[i]);
         }
     }
     lbBufFree(&plain);
@@ -225,13 +212,12 @@ static void readPack(Checker *c, PackBlobs *byPack, uint32_t p) {
 }
 
 static void *readWorker(void *arg) {
-    ReadCtx *rc = arg;
-    Checker *c = rc->c;
+    Checker *c = arg;
     for (;;) {
         size_t k = atomic_fetch_add(&c->next, 1);
         if (k >= c->packTodo)
             break;
-        readPack(c, rc->byPack, c->packOrder[k]);
+        readPack(c, c->packOrder[k]);
         uint64_t done = atomic_fetch_add(&c->packsDone, 1) + 1;
         if (c->opts->progress) {
             pthread_mutex_lock(&c->mu);
@@ -246,11 +232,9 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     memset(result, 0, sizeof(*result));
     Checker c = {.repo = repo, .opts = opts, .result = result};
     pthread_mutex_init(&c.mu, NULL);
-    c.visitedTrees = indexNew();
-    c.damaged = indexNew();
+    c.visitedUnindexed = indexNew();
     RepoPackList packs = {0};
     SnapshotList snaps = {0};
-    Gather g = {0};
     RepoDamagedList damagedFiles = {0};
     bool ok = false;
     /* a fresh index (what is in storage now), every readable index file in
@@ -263,6 +247,8 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         goto cleanup;
     result->packs = packs.count;
     result->blobs = indexBlobCount(ix);
+    indexBitsInit(&c.visitedTrees, result->blobs);
+    indexBitsInit(&c.damaged, result->blobs);
     /* every indexed pack must exist */
     bool *indexed = lbXcalloc(packs.count + 1, sizeof(bool));
     bool *missing = lbXcalloc(indexPackCount(ix) + 1, sizeof(bool));
@@ -279,8 +265,15 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         }
     }
     if (anyMissing) {
-        MissingCtx m = {&c, missing};
-        indexForEach(ix, markMissingBlob, &m);
+        /* the blobs of packs the index names but the repository lacks are
+         * lost: mark them, so the files that use them are named (with or
+         * without --read-data) */
+        for (size_t pos = 0; pos < result->blobs; pos++) {
+            IndexLoc loc;
+            indexEntryAt(ix, pos, NULL, &loc);
+            if (missing[loc.pack])
+                markDamagedBlob(&c, pos);
+        }
         addLine(&result->notes, &result->noteCount,
                 lbXasprintf("a pack is missing: 'lifeboat repair index' drops its blobs from the index, so the next "
                             "backup stores them again; 'lifeboat repair snapshots' rewrites the snapshots above "
@@ -307,8 +300,7 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
 
     if (opts->readData) {
         size_t np = indexPackCount(ix);
-        g.byPack = lbXcalloc(np ? np : 1, sizeof(PackBlobs));
-        indexForEach(ix, gatherBlob, &g);
+        indexByPackBuild(ix, &c.byPack);
         c.packOrder = lbXmalloc((np ? np : 1) * sizeof(uint32_t));
         for (uint32_t p = 0; p < np; p++) {
             if (repoPackFind(&packs, indexPackId(ix, p)) == NULL)
@@ -336,40 +328,38 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
             nthreads = 8;
         pthread_t th[8];
         int started = 0;
-        ReadCtx rc = {&c, g.byPack};
         for (long t = 0; t < nthreads; t++)
-            if (pthread_create(&th[t], NULL, readWorker, &rc) == 0)
+            if (pthread_create(&th[t], NULL, readWorker, &c) == 0)
                 started++;
         if (started == 0)
-            readWorker(&rc);
+            readWorker(&c);
         for (int t = 0; t < started; t++)
             pthread_join(th[t], NULL);
         result->packsRead = atomic_load(&c.packsDone);
         result->bytesRead = atomic_load(&c.bytesDone);
-        for (size_t p = 0; p < np; p++) {
-            free(g.byPack[p].locs);
-            free(g.byPack[p].ids);
-        }
     }
     /* name the snapshots and files that use lost or damaged blobs */
-    if (indexBlobCount(c.damaged) > 0) {
+    if (c.damagedCount > 0) {
+        IndexBits seen;
+        indexBitsInit(&seen, result->blobs);
         for (size_t i = 0; i < snaps.count; i++) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&snaps.items[i].id, hex);
-            Index *seen = indexNew();
-            traceDamaged(&c, &snaps.items[i].tree, hex, "", seen);
-            indexFree(seen);
+            indexBitsClearAll(&seen);
+            traceDamaged(&c, &snaps.items[i].tree, hex, "", &seen);
         }
+        indexBitsFree(&seen);
     }
     ok = true;
 cleanup:
-    free(g.byPack);
+    indexByPackFree(&c.byPack);
     free(c.packOrder);
     free(packs.items);
     repoDamagedListFree(&damagedFiles);
     snapshotListFree(&snaps);
-    indexFree(c.visitedTrees);
-    indexFree(c.damaged);
+    indexBitsFree(&c.visitedTrees);
+    indexBitsFree(&c.damaged);
+    indexFree(c.visitedUnindexed);
     pthread_mutex_destroy(&c.mu);
     return ok;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "index/posmap.h"
 #include "repo/saver.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
@@ -19,18 +20,21 @@ typedef struct PackStat {
     enum { PACK_KEEP, PACK_DELETE, PACK_REPACK } action;
 } PackStat;
 
+/* Per blob, prune keeps one bit (used) and, when it rewrites the index, the
+ * entry numbers grouped by pack (4 bytes): docs/memory.md. */
 typedef struct Pruner {
     Repo *repo;
-    uint8_t *used; /* bitmap over index entry numbers */
+    IndexBits used; /* by index entry number */
     size_t blobCount;
+    IndexByPack byPack;
 } Pruner;
 
 static bool isUsed(const Pruner *p, size_t pos) {
-    return p->used[pos / 8] & (1u << (pos % 8));
+    return indexBitsGet(&p->used, pos);
 }
 
 static void setUsed(Pruner *p, size_t pos) {
-    p->used[pos / 8] |= (uint8_t)(1u << (pos % 8));
+    indexBitsSet(&p->used, pos);
 }
 
 /* Mark a tree and everything below it. A blob missing from the index stops
@@ -117,16 +121,26 @@ static bool repackPack(Pruner *p, BlobSaver *saver, uint32_t pack, PackEntry *en
     return ok;
 }
 
-typedef struct RepackItem {
-    uint32_t pack;
-    PackEntry e;
-} RepackItem;
+static int cmpOffset(const void *a, const void *b) {
+    const PackEntry *x = a, *y = b;
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
 
-static int cmpItem(const void *a, const void *b) {
-    const RepackItem *x = a, *y = b;
-    if (x->pack != y->pack)
-        return x->pack < y->pack ? -1 : 1;
-    return x->e.offset < y->e.offset ? -1 : x->e.offset > y->e.offset;
+/* The entries of pack k (only the used ones when usedOnly), appended to
+ * list at *n, sorted by offset. */
+static void packEntries(Pruner *p, uint32_t k, bool usedOnly, PackEntry *list, size_t *n) {
+    Index *ix = repoIndex(p->repo);
+    size_t first = *n;
+    for (size_t i = p->byPack.start[k]; i < p->byPack.start[k + 1]; i++) {
+        size_t pos = p->byPack.pos[i];
+        if (usedOnly && !isUsed(p, pos))
+            continue;
+        LbId id;
+        IndexLoc loc;
+        indexEntryAt(ix, pos, &id, &loc);
+        list[(*n)++] = (PackEntry){id, loc.type, loc.flags, loc.offset, loc.length, loc.rawLength};
+    }
+    qsort(list + first, *n - first, sizeof(PackEntry), cmpOffset);
 }
 
 /* Write every entry of the kept packs as new index files: their unused blobs
@@ -134,44 +148,38 @@ static int cmpItem(const void *a, const void *b) {
  * may deduplicate against a blob that is still there. */
 static bool writeKeptIndex(Pruner *p, PackStat *stats, LbError *err) {
     Index *ix = repoIndex(p->repo);
-    size_t np = indexPackCount(ix);
-    IndexPack *packs = lbXcalloc(np ? np : 1, sizeof(IndexPack));
-    for (size_t pos = 0; pos < p->blobCount; pos++) {
-        LbId id;
-        IndexLoc loc;
-        indexEntryAt(ix, pos, &id, &loc);
-        if (stats[loc.pack].action != PACK_KEEP)
-            continue;
-        IndexPack *ip = &packs[loc.pack];
-        ip->entries = lbXrealloc(ip->entries, (ip->count + 1) * sizeof(PackEntry));
-        ip->entries[ip->count++] = (PackEntry){id, loc.type, loc.flags, loc.offset, loc.length, loc.rawLength};
-    }
-    bool ok = true;
-    size_t blobs = 0;
+    size_t np = p->byPack.packCount; /* the repacked blobs' new packs come after: the saver indexes them */
+    /* one index file's worth of packs at a time: memory for at most
+     * INDEX_FILE_MAX_BLOBS entries plus one pack's */
     IndexPack *batch = lbXcalloc(np ? np : 1, sizeof(IndexPack));
-    size_t batchCount = 0;
-    for (size_t k = 0; k <= np && ok; k++) {
-        bool flush = k == np || (blobs > 0 && blobs + packs[k].count > INDEX_FILE_MAX_BLOBS);
+    size_t cap = p->blobCount < INDEX_FILE_MAX_BLOBS ? p->blobCount + 1 : INDEX_FILE_MAX_BLOBS;
+    size_t blobs = 0, batchCount = 0;
+    PackEntry *entries = lbXmalloc(cap * sizeof(PackEntry));
+    bool ok = true;
+    for (uint32_t k = 0; k <= np && ok; k++) {
+        size_t count = k < np && stats[k].action == PACK_KEEP ? p->byPack.start[k + 1] - p->byPack.start[k] : 0;
+        bool flush = k == np || (blobs > 0 && blobs + count > INDEX_FILE_MAX_BLOBS);
         if (flush && batchCount > 0) {
             LbBuf plain = {0};
             LbId id;
+            for (size_t b = 0, at = 0; b < batchCount; at += batch[b++].count)
+                batch[b].entries = entries + at;
             indexEncode(batch, batchCount, &plain);
             ok = repoSaveUnpacked(p->repo, "index", plain.data, plain.len, &id, err);
             lbBufFree(&plain);
             batchCount = 0;
             blobs = 0;
         }
-        if (k == np)
-            break;
-        if (packs[k].count > 0) {
-            packs[k].id = *indexPackId(ix, (uint32_t)k);
-            batch[batchCount++] = packs[k];
-            blobs += packs[k].count;
+        if (k == np || count == 0)
+            continue;
+        if (count > cap) {
+            cap = count;
+            entries = lbXrealloc(entries, cap * sizeof(PackEntry));
         }
+        packEntries(p, k, false, entries, &blobs);
+        batch[batchCount++] = (IndexPack){*indexPackId(ix, k), NULL, count};
     }
-    for (size_t k = 0; k < np; k++)
-        free(packs[k].entries);
-    free(packs);
+    free(entries);
     free(batch);
     return ok;
 }
@@ -225,7 +233,7 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     r->snapshots = snaps.count;
     Index *ix = repoIndex(repo);
     p.blobCount = indexBlobCount(ix);
-    p.used = lbXcalloc(p.blobCount / 8 + 1, 1);
+    indexBitsInit(&p.used, p.blobCount);
     for (size_t i = 0; i < snaps.count; i++)
         if (!markTree(&p, &snaps.items[i].tree, 0, err))
             goto cleanup;
@@ -315,32 +323,25 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
     bool anyChange = r->packsDeleted || r->packsRepacked || r->packsUnreferenced;
     if (r->packsRepacked) {
         saver = saverNew(repo, opts->repackWorkers);
-        /* used blobs of packs to repack, grouped by pack, in pack order */
-        RepackItem *items = lbXmalloc((r->blobsUsed ? r->blobsUsed : 1) * sizeof(RepackItem));
-        size_t n = 0;
-        for (size_t pos = 0; pos < p.blobCount; pos++) {
-            LbId id;
-            IndexLoc loc;
-            indexEntryAt(ix, pos, &id, &loc);
-            if (stats[loc.pack].action == PACK_REPACK && isUsed(&p, pos))
-                items[n++] = (RepackItem){loc.pack, {id, loc.type, loc.flags, loc.offset, loc.length, loc.rawLength}};
-        }
-        qsort(items, n, sizeof(RepackItem), cmpItem);
-        PackEntry *list = lbXmalloc((n ? n : 1) * sizeof(PackEntry));
-        for (size_t i = 0; i < n;) {
-            size_t j = i, m = 0;
-            while (j < n && items[j].pack == items[i].pack)
-                list[m++] = items[j++].e;
-            if (!repackPack(&p, saver, items[i].pack, list, m, err)) {
+        if (p.byPack.start == NULL)
+            indexByPackBuild(ix, &p.byPack);
+        size_t most = 0;
+        for (uint32_t k = 0; k < np; k++)
+            if (p.byPack.start[k + 1] - p.byPack.start[k] > most)
+                most = p.byPack.start[k + 1] - p.byPack.start[k];
+        PackEntry *list = lbXmalloc((most ? most : 1) * sizeof(PackEntry));
+        for (uint32_t k = 0; k < np; k++) {
+            size_t m = 0;
+            if (stats[k].action != PACK_REPACK)
+                continue;
+            packEntries(&p, k, true, list, &m);
+            if (!repackPack(&p, saver, k, list, m, err)) {
                 free(list);
-                free(items);
                 free(named);
                 goto cleanup;
             }
-            i = j;
         }
         free(list);
-        free(items);
         if (!saverFinish(saver, err)) {
             lbErrorWrap(err, "prune stopped before deleting anything: unable to store the repacked blobs");
             free(named);
@@ -348,6 +349,8 @@ bool pruneRun(Repo *repo, RepoLock *lock, const PruneOptions *opts, PruneResult 
         }
     }
     /* new index: kept packs (written here) + repacked blobs (written by the saver) */
+    if (anyChange && p.byPack.start == NULL)
+        indexByPackBuild(ix, &p.byPack);
     if (anyChange && !writeKeptIndex(&p, stats, err)) {
         lbErrorWrap(err, "prune stopped before deleting anything: unable to write the new index");
         free(named);
@@ -410,7 +413,8 @@ cleanup : {
     r->bytesRead = now.bytesRead - before.bytesRead;
 }
     saverFree(saver);
-    free(p.used);
+    indexBitsFree(&p.used);
+    indexByPackFree(&p.byPack);
     free(stats);
     free(cands);
     free(seen.items);
