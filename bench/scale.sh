@@ -19,10 +19,13 @@
 #              --keep-last 1 --prune`, `restic forget --keep-last 1 --prune`,
 #              `borg prune --keep-last 1` followed by `borg compact`
 # Then the bucket (lifeboat only: restic and Borg cannot read a bucket): a
-# throw-away Ceph RGW (tests/harness/s3/start.sh, memstore) on 127.0.0.1,
+# throw-away Ceph RGW (tests/harness/s3/start.sh, bluestore) on 127.0.0.1,
 # BENCH_SCALE_OBJECTS objects PUT into one bucket with the tree's layout
 # (bench/scalegen.py fill, many connections), then `lifeboat backup
-# s3:ENDPOINT/BUCKET` into a local repository: first, and unchanged.
+# s3:ENDPOINT/BUCKET` into a local repository, with the same steps as the
+# trees: first, unchanged, changed (BENCH_SCALE_CHANGE of the objects
+# rewritten, deleted or added: bench/scalegen.py change-bucket), restore into
+# a scratch folder (the number of files checked), check, prune.
 # Every step runs under /usr/bin/time (wall, user, sys, max RSS). The report
 # (bench/scalereport.py) replaces the "## Scale" section of BENCH_OUT (the
 # other sections are kept) and writes the raw numbers to BENCH_SCALE_JSON.
@@ -41,8 +44,10 @@
 #   BENCH_SCALE_TMP       parent of the work folder (default /var/tmp; on disk, not tmpfs)
 #   BENCH_SCALE_VERIFY    1: diff -r every restore against the tree (default 1; untimed)
 #   BENCH_SCALE_JOBS      parallel PUT connections filling the bucket (default 32)
-#   BENCH_S3_OBJECTSTORE  memstore (RAM, default) or bluestore (sparse file in the work folder)
-#   BENCH_S3_SIZE         capacity of the object store (default: BENCH_SCALE_OBJECTS x 16 KiB, at least 4G)
+#   BENCH_S3_OBJECTSTORE  bluestore (default: a sparse file in the work folder, about 16 KiB
+#                         of disk per small object) or memstore (RAM: about 41 KiB per
+#                         small object, 40 GiB for a million: only for small buckets)
+#   BENCH_S3_SIZE         capacity of the object store (default: BENCH_SCALE_OBJECTS x 32 KiB, at least 4G)
 #   BENCH_DROP_CACHES     auto | 1 | 0: drop the page cache before each step (default auto)
 #   BENCH_BORG_ENCRYPTION borg init --encryption (default repokey-blake2)
 #   BENCH_KEEP            1: keep the work folder (and stop the S3 server without deleting it)
@@ -63,7 +68,7 @@ BENCH_SCALE_TOOLS=${BENCH_SCALE_TOOLS:-lifeboat restic borg}
 BENCH_SCALE_TMP=${BENCH_SCALE_TMP:-/var/tmp}
 BENCH_SCALE_VERIFY=${BENCH_SCALE_VERIFY:-1}
 BENCH_SCALE_JOBS=${BENCH_SCALE_JOBS:-32}
-BENCH_S3_OBJECTSTORE=${BENCH_S3_OBJECTSTORE:-memstore}
+BENCH_S3_OBJECTSTORE=${BENCH_S3_OBJECTSTORE:-bluestore}
 BENCH_DROP_CACHES=${BENCH_DROP_CACHES:-auto}
 BENCH_BORG_ENCRYPTION=${BENCH_BORG_ENCRYPTION:-repokey-blake2}
 BENCH_KEEP=${BENCH_KEEP:-0}
@@ -107,19 +112,23 @@ if ((BENCH_SCALE_OBJECTS > 0)); then
     done
 fi
 if [[ -z ${BENCH_S3_SIZE:-} ]]; then
-    g=$(((BENCH_SCALE_OBJECTS * 16384 + (1 << 30) - 1) >> 30))
+    g=$(((BENCH_SCALE_OBJECTS * 32768 + (1 << 30) - 1) >> 30))
     ((g >= 4)) || g=4
     BENCH_S3_SIZE=${g}G
 fi
 
 # Disk: the tree and one restore of it at a time (a block per non-empty file
 # and an inode each), the three repositories (about the content plus 400
-# bytes of metadata per file), a bluestore object store if asked for.
+# bytes of metadata per file); the trees are gone when the bucket part runs:
+# a bluestore object store (about 16 KiB a small object, measured) and
+# lifeboat's repository of the bucket.
 mkdir -p "$BENCH_SCALE_TMP"
 blk=$(stat -f -c %S "$BENCH_SCALE_TMP")
 per_file=$(((BENCH_SCALE_MAX_SIZE / 2 + blk - 1) / blk * blk + 256))
 need=$((BENCH_SCALE_FILES * (2 * per_file + 3 * (BENCH_SCALE_MAX_SIZE / 2 + 400))))
-if [[ $BENCH_S3_OBJECTSTORE == bluestore ]]; then need=$((need + BENCH_SCALE_OBJECTS * 8192)); fi
+need_bucket=$((BENCH_SCALE_OBJECTS * (BENCH_SCALE_MAX_SIZE / 2 + 400)))
+if [[ $BENCH_S3_OBJECTSTORE == bluestore ]]; then need_bucket=$((need_bucket + BENCH_SCALE_OBJECTS * 20480)); fi
+((need_bucket < need)) || need=$need_bucket
 free=$(($(df -P -k "$BENCH_SCALE_TMP" | awk 'NR == 2 {print $4}') * 1024))
 ((free > need)) || die "$BENCH_SCALE_TMP has $((free >> 30)) GiB free, the run needs about $((need >> 30)) GiB (set BENCH_SCALE_TMP)"
 ifree=$(df -P -i "$BENCH_SCALE_TMP" | awk 'NR == 2 {print $4}')
@@ -260,7 +269,8 @@ tool_init() {
 # one_size LABEL N - the tree of N files through every step and tool
 one_size() {
     local label=$1 n=$2 t repo target t0 st
-    local data=$W/$label/data
+    local data=$W/$label/data t_label
+    t_label=$(date +%s.%N)
     mkdir -p "$W/$label"
     note "$label: generating $n files in $data"
     t0=$(date +%s.%N)
@@ -324,7 +334,10 @@ one_size() {
         borg) measure "$label" "$t" prune "$repo" sh -c 'borg prune --keep-last 1 "$1" && borg compact "$1"' borg-prune "$repo" ;;
         esac
     done
+    t0=$(date +%s.%N)
     rm -rf "$W/$label" "$W/cache-restic" "$W/borg-home" "$W/cache"
+    phase "$label" cleanup "$(since "$t0")"
+    phase "$label" total "$(since "$t_label")"
 }
 
 # ---------------------------------------------------------------- the trees
@@ -338,6 +351,7 @@ one_size full "$BENCH_SCALE_FILES"
 if ((BENCH_SCALE_OBJECTS > 0)); then
     note "starting Ceph RGW ($BENCH_S3_OBJECTSTORE, $BENCH_S3_SIZE) in $CL"
     t0=$(date +%s.%N)
+    t_bucket=$t0
     CEPH_OBJECTSTORE=$BENCH_S3_OBJECTSTORE CEPH_MEMSTORE_SIZE=$BENCH_S3_SIZE CEPH_BLUESTORE_SIZE=$BENCH_S3_SIZE \
         S3_ACCESS_KEY=lifeboat-scale-ak S3_SECRET_KEY=lifeboat-scale-sk S3_TCP_NODELAY=1 \
         "$root/tests/harness/s3/start.sh" "$CL" >"$LOGS/s3.start.out" 2>"$LOGS/s3.start.err" || {
@@ -356,15 +370,38 @@ if ((BENCH_SCALE_OBJECTS > 0)); then
         die "filling the bucket failed"
     note "bucket: $(cat "$W/fill.json")"
     phase bucket fill "$(python3 -c "import json; print(json.load(open('$W/fill.json'))['seconds'])")"
-    osd_rss=$(ps -o rss= -C ceph-osd 2>/dev/null | awk '{s += $1} END {print s + 0}')
+    osd_rss=$(for p in $(pgrep -f "ceph-osd -c $CL/ceph.conf"); do ps -o rss= -p "$p"; done | awk '{s += $1} END {print s + 0}')
     echo "osd_rss_kib_after_fill=$osd_rss" >>"$W/meta.env"
+    echo "s3_disk_kib_after_fill=$(du -sk "$CL" | cut -f1)" >>"$W/meta.env"
     repo=$W/bucket/repo-lifeboat
     mkdir -p "$W/bucket"
     tool_init lifeboat "$repo" bucket
     for st in first unchanged; do
         measure bucket lifeboat "$st" "$repo" "$LB" -r "$repo" backup -q "s3:$S3_ENDPOINT/bench-scale"
     done
-    "$LB" -r "$repo" snapshots --json >"$W/bucket/snapshots.json" 2>"$LOGS/bucket.snapshots.log" || true
+    t0=$(date +%s.%N)
+    gen change-bucket --endpoint "$S3_ENDPOINT" --bucket bench-scale --objects "$BENCH_SCALE_OBJECTS" \
+        --fraction "$BENCH_SCALE_CHANGE" >"$W/bucket.change.json" || die "changing the bucket failed"
+    phase bucket change "$(since "$t0")"
+    note "bucket: changed $(cat "$W/bucket.change.json")"
+    measure bucket lifeboat changed "$repo" "$LB" -r "$repo" backup -q "s3:$S3_ENDPOINT/bench-scale"
+    "$LB" -r "$repo" snapshots --json >"$W/bucket.snapshots.json" 2>"$LOGS/bucket.snapshots.log" || true
+    target=$W/bucket/restore
+    mkdir -p "$target"
+    measure bucket lifeboat restore "$repo" "$LB" -r "$repo" restore latest --target "$target"
+    if [[ $BENCH_SCALE_VERIFY == 1 ]]; then
+        # a bucket restored into a folder: one file per object (contents are
+        # checked by the restore's own hashes; the count is checked here)
+        want=$(python3 -c "import json; print(json.load(open('$W/bucket.change.json'))['objects_after'])")
+        got=$(find "$target" -type f | wc -l)
+        if [[ $got == "$want" ]]; then status=ok; else status="differs: $got files restored, $want objects in the bucket"; fi
+        printf 'bucket\tlifeboat\t%s\n' "$status" >>"$W/verify.tsv"
+        note "bucket restore: $status"
+    fi
+    rm -rf "$target"
+    measure bucket lifeboat check "$repo" "$LB" -r "$repo" check
+    measure bucket lifeboat prune "$repo" "$LB" -r "$repo" forget --keep-last 1 --prune
+    phase bucket total "$(since "$t_bucket")"
 fi
 
 echo "elapsed_s=$(($(date +%s) - t_start))" >>"$W/meta.env"

@@ -11,6 +11,9 @@
       change F of the N files (default 0.01): a third rewritten (new content
       and size), a third removed, a third added (new names in existing leaf
       directories). Deterministic for one seed.
+  scalegen.py change-bucket --endpoint URL --bucket B --objects N [--seed S] [--fraction F] [--max-size B]
+      the same kind of change on the bucket filled by `fill`: F of the N
+      objects, a third rewritten, a third deleted, a third added.
   scalegen.py fill --endpoint URL --bucket B --objects N [--seed S] [--max-size B] [--jobs J]
       create bucket B on the S3 server at URL (path style) and PUT N objects
       with the same layout as `tree` (keys d../d../d../f...), J connections in
@@ -206,6 +209,46 @@ def cmd_fill(a):
     print()
 
 
+def cmd_change_bucket(a):
+    """The `change` of a tree, on the bucket: rewrite, delete, add (16 connections)."""
+    t0 = time.time()
+    rng = random.Random("%s/bucket-change" % a.seed)
+    k = max(3, round(a.objects * a.fraction))
+    picked = rng.sample(range(a.objects), k)
+    third = k // 3
+    ops = []
+    for i in picked[:third]:
+        ops.append(("PUT", rel_path(i, a.objects, a.per_dir, a.depth), rng.randbytes(rng.randint(0, a.max_size))))
+    for i in picked[third : 2 * third]:
+        ops.append(("DELETE", rel_path(i, a.objects, a.per_dir, a.depth), b""))
+    for j, i in enumerate(picked[2 * third :]):
+        key = os.path.dirname(rel_path(i, a.objects, a.per_dir, a.depth)) + "/n%08d" % j
+        ops.append(("PUT", key, rng.randbytes(rng.randint(0, a.max_size))))
+    creds = (a.endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+    errors = []
+
+    def run(mine):
+        c = S3(*creds)
+        for method, key, body in mine:
+            st, data = c.request(method, "/%s/%s" % (a.bucket, key), body)
+            if st not in (200, 204):
+                errors.append("%s %s: HTTP %d %s" % (method, key, st, data[:200]))
+                return
+
+    ts = [threading.Thread(target=run, args=(ops[t::16],)) for t in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        sys.exit("scalegen: " + errors[0])
+    removed = third
+    added = k - 2 * third
+    json.dump({"changed": k, "rewritten": third, "removed": removed, "added": added,
+               "objects_after": a.objects - removed + added, "seconds": round(time.time() - t0, 2)}, sys.stdout)
+    print()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -230,8 +273,13 @@ def main():
     s.add_argument("--jobs", type=int, default=32)
     s.add_argument("--threads", type=int, default=16)
     common(s, "--objects")
+    s = sub.add_parser("change-bucket")
+    s.add_argument("--endpoint", required=True)
+    s.add_argument("--bucket", required=True)
+    s.add_argument("--fraction", type=float, default=0.01)
+    common(s, "--objects")
     a = p.parse_args()
-    {"tree": cmd_tree, "change": cmd_change, "fill": cmd_fill}[a.cmd](a)
+    {"tree": cmd_tree, "change": cmd_change, "fill": cmd_fill, "change-bucket": cmd_change_bucket}[a.cmd](a)
 
 
 if __name__ == "__main__":
