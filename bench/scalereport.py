@@ -121,6 +121,14 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
              " `forget --keep-last 1 --prune` (Borg: `prune --keep-last 1` then `compact`) on the three snapshots."
              % (meta.get("date", "?"), max_size, meta.get("seed", "?"), "%g" % (100 * float(meta.get("change", "0")))))
     o.append("")
+    o.append("Run it with `make bench-scale` (installs restic, Borg and time, builds, runs `bench/scale.sh`; hours, see"
+             " \"Duration and disk\" below). Knobs: BENCH_SCALE_FILES (2000000), BENCH_SCALE_SMALL (200000),"
+             " BENCH_SCALE_OBJECTS (1000000; 0 skips the bucket), BENCH_SCALE_MAX_SIZE (2048), BENCH_SCALE_CHANGE"
+             " (0.01), BENCH_SCALE_TOOLS, BENCH_SCALE_TMP (/var/tmp), BENCH_SCALE_VERIFY, BENCH_S3_OBJECTSTORE"
+             " (bluestore), BENCH_DROP_CACHES, BENCH_KEEP; a quick check of the script:"
+             " `BENCH_SCALE_FILES=20000 BENCH_SCALE_SMALL=2000 BENCH_SCALE_OBJECTS=5000 bench/scale.sh` (3 minutes)."
+             " Raw numbers: `bench/results/scale.json`.")
+    o.append("")
     actual = {"files": files, "small": small, "objects": objects}
     if actual != DEFAULT:
         o.append("**Validation run at a reduced scale: %s and %s files, %s bucket objects** instead of the issue's"
@@ -210,14 +218,27 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
     el = int(meta.get("elapsed_s", "0"))
     o.append("This run took %d min %d s in all." % (el // 60, el % 60))
     tot = {p["label"]: p["seconds"] for p in phases if p["phase"] == "total"}
-    est = tot.get("full", 0) / files * (DEFAULT["files"] + DEFAULT["small"])
+    start = sum(p["seconds"] for p in phases if p["label"] == "bucket" and p["phase"] == "s3-start")
+    if "small" in tot and files > small:
+        # two points: a fixed cost (start-ups, inits) plus a cost per file
+        per = max(0.0, (tot.get("full", 0) - tot["small"]) / (files - small))
+        fixed = max(0.0, tot["small"] - per * small)
+        est_tree = 2 * fixed + per * (DEFAULT["files"] + DEFAULT["small"])
+        how = "a fixed %.0f s per tree plus %.2f ms per file, fitted to the two trees' totals (%.0f s for %s files, %.0f s for %s)" % (
+            fixed, 1000 * per, tot["small"], "{:,}".format(small), tot.get("full", 0), "{:,}".format(files))
+    else:
+        est_tree = tot.get("full", 0) / files * (DEFAULT["files"] + DEFAULT["small"])
+        how = "%.0f s for %s files, scaled linearly" % (tot.get("full", 0), "{:,}".format(files))
+    est_bucket = 0.0
     if objects and "bucket" in tot:
-        est += tot["bucket"] / objects * DEFAULT["objects"]
-    o.append("Linear extrapolation of this run's large tree (%.0f s from generation to clean-up for %s files) and"
-             " bucket (%.0f s from the server's start to the prune for %s objects) to the issue's scale: about %.1f"
-             " hours for a full `make bench-scale` with a warm page cache. Only a rough figure: start-up costs are"
-             " scaled up with the rest, and a tool whose time grows faster than its number of files takes longer."
-             % (tot.get("full", 0), "{:,}".format(files), tot.get("bucket", 0), "{:,}".format(objects), est / 3600))
+        est_bucket = start + (tot["bucket"] - start) / objects * DEFAULT["objects"]
+    o.append("Estimated duration of a full `make bench-scale` on this machine, extrapolated from this run: the trees"
+             " about %.1f hours (%s), the bucket about %.1f hours (%.0f s for %s objects after the server's start,"
+             " scaled linearly), %.1f hours in all, with a warm page cache and the load of this run. Only a rough"
+             " figure: a tool whose time or memory grows faster than its number of files takes longer, and"
+             " dropping the page cache before every step (BENCH_DROP_CACHES) adds the disk reads."
+             % (est_tree / 3600, how, est_bucket / 3600, tot.get("bucket", 0) - start, "{:,}".format(objects),
+                (est_tree + est_bucket) / 3600))
     o.append("Disk: about %.0f GiB free under BENCH_SCALE_TMP at 2,000,000 files of 0 to %d bytes (the tree, one"
              " restore and three repositories; the script refuses to start with less) and 4.3 million free inodes."
              % (disk_gib(DEFAULT["files"], max_size), max_size))
