@@ -86,11 +86,11 @@ isint() { [[ $1 =~ ^[0-9]+$ ]]; }
 
 # ---------------------------------------------------------------- checks
 
-isint "$BENCH_SCALE_FILES" && ((BENCH_SCALE_FILES > 0)) || die "BENCH_SCALE_FILES must be a positive integer"
+if ! isint "$BENCH_SCALE_FILES" || ((BENCH_SCALE_FILES == 0)); then die "BENCH_SCALE_FILES must be a positive integer"; fi
 isint "$BENCH_SCALE_SMALL" || die "BENCH_SCALE_SMALL must be an integer (0 skips the small tree)"
 isint "$BENCH_SCALE_OBJECTS" || die "BENCH_SCALE_OBJECTS must be an integer (0 skips the bucket)"
 isint "$BENCH_SCALE_MAX_SIZE" || die "BENCH_SCALE_MAX_SIZE must be an integer"
-isint "$BENCH_SCALE_JOBS" && ((BENCH_SCALE_JOBS > 0)) || die "BENCH_SCALE_JOBS must be a positive integer"
+if ! isint "$BENCH_SCALE_JOBS" || ((BENCH_SCALE_JOBS == 0)); then die "BENCH_SCALE_JOBS must be a positive integer"; fi
 ((BENCH_SCALE_SMALL < BENCH_SCALE_FILES)) || die "BENCH_SCALE_SMALL must be below BENCH_SCALE_FILES"
 [[ $BENCH_SCALE_CHANGE =~ ^0*\.[0-9]+$ ]] || die "BENCH_SCALE_CHANGE must be a number between 0 and 1"
 [[ $BENCH_SCALE_VERIFY == 0 || $BENCH_SCALE_VERIFY == 1 ]] || die "BENCH_SCALE_VERIFY must be 0 or 1"
@@ -328,6 +328,7 @@ one_size() {
         restic) measure "$label" "$t" check "$repo" restic -r "$repo" check ;;
         borg) measure "$label" "$t" check "$repo" borg check "$repo" ;;
         esac
+        # shellcheck disable=SC2016 # $1 is expanded by the sh of the borg line
         case $t in
         lifeboat) measure "$label" "$t" prune "$repo" "$LB" -r "$repo" forget --keep-last 1 --prune ;;
         restic) measure "$label" "$t" prune "$repo" restic -r "$repo" forget --keep-last 1 --prune ;;
@@ -335,7 +336,7 @@ one_size() {
         esac
     done
     t0=$(date +%s.%N)
-    rm -rf "$W/$label" "$W/cache-restic" "$W/borg-home" "$W/cache"
+    rm -rf "${W:?}/$label" "$W/cache-restic" "$W/borg-home" "$W/cache"
     phase "$label" cleanup "$(since "$t0")"
     phase "$label" total "$(since "$t_label")"
 }

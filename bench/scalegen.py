@@ -92,22 +92,28 @@ def cmd_tree(a):
     print()
 
 
+def plan_change(n, fraction, rng, a):
+    """The change of F of n entries: (rewrites, removals, additions); rewrites
+    and additions are (relative path, new content), removals paths."""
+    k = max(3, round(n * fraction))
+    picked = rng.sample(range(n), k)
+    third = k // 3
+    path = lambda i: rel_path(i, n, a.per_dir, a.depth)
+    rewrite = [(path(i), rng.randbytes(rng.randint(0, a.max_size))) for i in picked[:third]]
+    remove = [path(i) for i in picked[third : 2 * third]]
+    add = [(os.path.dirname(path(i)) + "/n%08d" % j, rng.randbytes(rng.randint(0, a.max_size))) for j, i in enumerate(picked[2 * third :])]
+    return rewrite, remove, add
+
+
 def cmd_change(a):
     t0 = time.time()
-    rng = random.Random("%s/change" % a.seed)
-    k = max(3, round(a.files * a.fraction))
-    picked = rng.sample(range(a.files), k)
-    third = k // 3
-    rewrite, remove, add_near = picked[:third], picked[third : 2 * third], picked[2 * third :]
-    for i in rewrite:
-        write_file(os.path.join(a.dir, rel_path(i, a.files, a.per_dir, a.depth)), rng.randbytes(rng.randint(0, a.max_size)))
-    for i in remove:
-        os.unlink(os.path.join(a.dir, rel_path(i, a.files, a.per_dir, a.depth)))
-    for j, i in enumerate(add_near):
-        d = os.path.dirname(os.path.join(a.dir, rel_path(i, a.files, a.per_dir, a.depth)))
-        write_file(os.path.join(d, "n%08d" % j), rng.randbytes(rng.randint(0, a.max_size)))
-    json.dump({"changed": k, "rewritten": len(rewrite), "removed": len(remove), "added": len(add_near),
-               "seconds": round(time.time() - t0, 2)}, sys.stdout)
+    rewrite, remove, add = plan_change(a.files, a.fraction, random.Random("%s/change" % a.seed), a)
+    for rel, body in rewrite + add:
+        write_file(os.path.join(a.dir, rel), body)
+    for rel in remove:
+        os.unlink(os.path.join(a.dir, rel))
+    json.dump({"changed": len(rewrite) + len(remove) + len(add), "rewritten": len(rewrite), "removed": len(remove),
+               "added": len(add), "seconds": round(time.time() - t0, 2)}, sys.stdout)
     print()
 
 
@@ -163,42 +169,57 @@ class S3:
                 time.sleep(0.2 * (attempt + 1))
 
 
-def fill_worker(args):
-    """PUT the objects i = first, first + step, ... < n with `threads` connections; returns bytes."""
-    a, first, step = args
-    creds = (a.endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
-    todo = list(range(first, a.objects, step))
+def s3_from_env(endpoint):
+    return S3(endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
+
+
+def run_threads(endpoint, items, threads, fn):
+    """fn(client, item) for every item, on `threads` connections; fn returns
+    bytes sent or raises. Returns the bytes sent; exits on the first error."""
     lock, total, errors = threading.Lock(), [0], []
 
     def run(mine):
-        c = S3(*creds)
-        n = 0
-        for i in mine:
-            # per-object generator: any split over workers gives the same bucket
-            rng = random.Random("%s/object/%d" % (a.seed, i))
-            body = rng.randbytes(rng.randint(0, a.max_size))
-            st, data = c.request("PUT", "/%s/%s" % (a.bucket, rel_path(i, a.objects, a.per_dir, a.depth)), body)
-            if st != 200:
-                errors.append("PUT object %d: HTTP %d %s" % (i, st, data[:200]))
-                return
-            n += len(body)
+        c, n = s3_from_env(endpoint), 0
+        try:
+            for it in mine:
+                n += fn(c, it)
+        except RuntimeError as e:
+            errors.append(str(e))
         with lock:
             total[0] += n
 
-    ts = [threading.Thread(target=run, args=(todo[t :: a.threads],)) for t in range(a.threads)]
+    ts = [threading.Thread(target=run, args=(items[t::threads],)) for t in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
     if errors:
-        raise RuntimeError(errors[0])
+        sys.exit("scalegen: " + errors[0])
     return total[0]
+
+
+def checked(c, method, key, bucket, body=b""):
+    st, data = c.request(method, "/%s/%s" % (bucket, key), body)
+    if st not in (200, 204):
+        raise RuntimeError("unable to %s '%s': HTTP %d %s" % (method, key, st, data[:200]))
+    return len(body)
+
+
+def fill_worker(args):
+    """PUT the objects i = first, first + step, ... < n with `threads` connections; returns bytes."""
+    a, first, step = args
+
+    def put(c, i):
+        # per-object generator: any split over workers gives the same bucket
+        rng = random.Random("%s/object/%d" % (a.seed, i))
+        return checked(c, "PUT", rel_path(i, a.objects, a.per_dir, a.depth), a.bucket, rng.randbytes(rng.randint(0, a.max_size)))
+
+    return run_threads(a.endpoint, list(range(first, a.objects, step)), a.threads, put)
 
 
 def cmd_fill(a):
     t0 = time.time()
-    c = S3(a.endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
-    st, data = c.request("PUT", "/%s" % a.bucket)
+    st, data = s3_from_env(a.endpoint).request("PUT", "/%s" % a.bucket)
     if st not in (200, 409):
         sys.exit("scalegen: unable to create bucket '%s': HTTP %d %s" % (a.bucket, st, data[:200]))
     procs = max(1, a.jobs // a.threads)
@@ -212,40 +233,11 @@ def cmd_fill(a):
 def cmd_change_bucket(a):
     """The `change` of a tree, on the bucket: rewrite, delete, add (16 connections)."""
     t0 = time.time()
-    rng = random.Random("%s/bucket-change" % a.seed)
-    k = max(3, round(a.objects * a.fraction))
-    picked = rng.sample(range(a.objects), k)
-    third = k // 3
-    ops = []
-    for i in picked[:third]:
-        ops.append(("PUT", rel_path(i, a.objects, a.per_dir, a.depth), rng.randbytes(rng.randint(0, a.max_size))))
-    for i in picked[third : 2 * third]:
-        ops.append(("DELETE", rel_path(i, a.objects, a.per_dir, a.depth), b""))
-    for j, i in enumerate(picked[2 * third :]):
-        key = os.path.dirname(rel_path(i, a.objects, a.per_dir, a.depth)) + "/n%08d" % j
-        ops.append(("PUT", key, rng.randbytes(rng.randint(0, a.max_size))))
-    creds = (a.endpoint, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"])
-    errors = []
-
-    def run(mine):
-        c = S3(*creds)
-        for method, key, body in mine:
-            st, data = c.request(method, "/%s/%s" % (a.bucket, key), body)
-            if st not in (200, 204):
-                errors.append("%s %s: HTTP %d %s" % (method, key, st, data[:200]))
-                return
-
-    ts = [threading.Thread(target=run, args=(ops[t::16],)) for t in range(16)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    if errors:
-        sys.exit("scalegen: " + errors[0])
-    removed = third
-    added = k - 2 * third
-    json.dump({"changed": k, "rewritten": third, "removed": removed, "added": added,
-               "objects_after": a.objects - removed + added, "seconds": round(time.time() - t0, 2)}, sys.stdout)
+    rewrite, remove, add = plan_change(a.objects, a.fraction, random.Random("%s/bucket-change" % a.seed), a)
+    ops = [("PUT", k, b) for k, b in rewrite + add] + [("DELETE", k, b"") for k in remove]
+    run_threads(a.endpoint, ops, 16, lambda c, op: checked(c, op[0], op[1], a.bucket, op[2]))
+    json.dump({"changed": len(ops), "rewritten": len(rewrite), "removed": len(remove), "added": len(add),
+               "objects_after": a.objects - len(remove) + len(add), "seconds": round(time.time() - t0, 2)}, sys.stdout)
     print()
 
 

@@ -12,6 +12,8 @@ import argparse
 import json
 import os
 
+from report import splice_section
+
 TITLE = "## Scale (issue 15)"
 STEPS = ["first", "unchanged", "changed", "restore", "check", "prune"]
 TOOLS = ["lifeboat", "restic", "borg"]
@@ -265,21 +267,6 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
     return o
 
 
-def splice(path, section):
-    lines = open(path).read().split("\n") if os.path.exists(path) else ["# Benchmarks", ""]
-    if TITLE in lines:
-        a = lines.index(TITLE)
-        b = next((i for i in range(a + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[a:b] = section
-    elif "## Restore verification" in lines:
-        a = lines.index("## Restore verification")
-        lines[a:a] = section
-    else:
-        lines += [""] + section
-    with open(path, "w") as f:
-        f.write("\n".join(lines))
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--work", required=True)
@@ -289,7 +276,7 @@ def main():
     meta, res, phases, verify, trees, changes, fill, snaps = load(a.work)
     section = markdown(meta, res, phases, verify, trees, changes, fill, snaps)
     print("\n".join(section))
-    splice(a.md, section)
+    splice_section(a.md, section, TITLE)
     with open(a.json, "w") as f:
         json.dump({"meta": meta, "results": res, "phases": phases, "verify": verify, "trees": trees,
                    "changes": changes, "fill": fill}, f, indent=1, sort_keys=True)
