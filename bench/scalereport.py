@@ -234,13 +234,17 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
     est_bucket = 0.0
     if objects and "bucket" in tot:
         est_bucket = start + (tot["bucket"] - start) / objects * DEFAULT["objects"]
+    bucket_how = "not run here"
+    if "bucket" in tot:
+        bucket_how = "about %.1f hours (%.0f s for %s objects after the server's start, scaled linearly)" % (
+            est_bucket / 3600, tot["bucket"] - start, "{:,}".format(objects))
     o.append("Estimated duration of a full `make bench-scale` on this machine, extrapolated from this run: the trees"
-             " about %.1f hours (%s), the bucket about %.1f hours (%.0f s for %s objects after the server's start,"
-             " scaled linearly), %.1f hours in all, with a warm page cache and the load of this run. Only a rough"
-             " figure: a tool whose time or memory grows faster than its number of files takes longer, and"
-             " dropping the page cache before every step (BENCH_DROP_CACHES) adds the disk reads."
-             % (est_tree / 3600, how, est_bucket / 3600, tot.get("bucket", 0) - start, "{:,}".format(objects),
-                (est_tree + est_bucket) / 3600))
+             " about %.1f hours (%s), the bucket %s, %.1f hours in all, with %s page cache and the load of this run."
+             " Only a rough figure: a tool whose time or memory grows faster than its number of files takes longer%s."
+             % (est_tree / 3600, how, bucket_how, (est_tree + est_bucket) / 3600,
+                "a cold (dropped)" if meta.get("cache") == "cold" else "a warm",
+                "" if meta.get("cache") == "cold" else ", and dropping the page cache before every step (BENCH_DROP_CACHES, as a"
+                " full run as root does by default) adds the disk reads"))
     o.append("Disk: about %.0f GiB free under BENCH_SCALE_TMP at 2,000,000 files of 0 to %d bytes (the tree, one"
              " restore and three repositories; the script refuses to start with less) and 4.3 million free inodes."
              % (disk_gib(DEFAULT["files"], max_size), max_size))
