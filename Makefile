@@ -2,6 +2,7 @@
 #   make demo     install what is missing, build, back up and restore a sample tree
 #   make test     install what is missing, build, run every test (SANITIZE=1: under ASan+UBSan)
 #   make bench    benchmark beside restic and Borg (docs/benchmarks.md)
+#   make bench-scale  millions of small files and a million-object bucket, beside restic and Borg (hours; docs/benchmarks.md)
 #   make soak     crash soak: SIGKILL at SOAK_POINTS kill points, local and S3 (docs/testing.md)
 #   make build | format | lint | coverage | clean
 
@@ -25,7 +26,7 @@ DEBS := build-essential meson ninja-build pkg-config libzstd-dev libssl-dev libj
 BENCH_DEBS := restic borgbackup time pgbackrest
 LINT_DEBS := cppcheck clang-format gcovr
 
-.PHONY: all build deps test demo bench format lint coverage clean
+.PHONY: all build deps test demo bench bench-scale format lint coverage clean
 
 all: build
 
@@ -54,6 +55,11 @@ bench:
 	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
 	$(MAKE) build
 	bench/run.sh
+
+bench-scale:
+	$(MAKE) deps EXTRA_DEBS="$(BENCH_DEBS)"
+	$(MAKE) build
+	bench/scale.sh
 
 format:
 	$(MAKE) deps EXTRA_DEBS="$(LINT_DEBS)"

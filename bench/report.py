@@ -652,12 +652,13 @@ def keep_other_sections(md_path, md):
     return md.rstrip("\n") + "\n\n" + "\n".join("\n".join(l).rstrip("\n") + "\n" for l in extra)
 
 
-def splice_section(md_path, section):
-    """Replace the section titled DRILL_TITLE of md_path (or add it before "## Restore verification")."""
+def splice_section(md_path, section, title=DRILL_TITLE):
+    """Replace the section titled title of md_path (or add it before "## Restore verification").
+    Also used by bench/scalereport.py."""
     text = open(md_path).read() if os.path.exists(md_path) else ""
     lines = text.split("\n")
-    if DRILL_TITLE in lines:
-        a = lines.index(DRILL_TITLE)
+    if title in lines:
+        a = lines.index(title)
         b = next((i for i in range(a + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         lines[a:b] = section
     elif "## Restore verification" in lines:
