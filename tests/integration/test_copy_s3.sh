@@ -11,6 +11,11 @@
 #   2. S3 -> S3: -r bucket-b --s3-profile userB copy --from-repo bucket-a
 #      --from-s3-profile userA, both sides' settings on one command line;
 #   3. S3 -> local (--from-s3-profile userB);
+#   4. S3 -> local into a repository with the source's chunker (init
+#      --copy-chunker-params: blobs copied as they are cut, read by pack),
+#      through tests/harness/s3/faultproxy.py (no faults, a request log):
+#      at most half as many GETs of data/ as data blobs copied (one
+#      request per blob before); then that local repository -> S3 again;
 # after each copy: check --read-data and a restore identical to the source
 # data. Refused, exit 1, one line naming the bucket: a source opened with the
 # other user's profile; user A reading bucket B; a profile that does not
@@ -69,6 +74,8 @@ SRC=$TMP/src
 mkdir -p "$SRC/docs" "$SRC/bin"
 openssl enc -aes-128-ctr -pass pass:copy-s3 -nosalt </dev/zero 2>/dev/null | head -c $((6 * 1024 * 1024)) >"$SRC/bin/blob"
 for i in $(seq 1 40); do seq "$i" 3000 >"$SRC/docs/f$i.txt"; done
+# many chunks in few packs: what reading by pack is about
+openssl enc -aes-128-ctr -pass pass:copy-s3-big -nosalt </dev/zero 2>/dev/null | head -c $((24 * 1024 * 1024)) >"$SRC/bin/big"
 L=$TMP/local
 check "init and back up into a local repository" bash -c "$(printf '%q ' "$LB") -r '$L' init --kdf-n 1024 -q &&
     $(printf '%q ' "$LB") -r '$L' backup '$SRC' -q"
@@ -159,6 +166,47 @@ else
     fail "copy bucket-b (user B) -> local"; sed 's/^/#   /' "$OUT/copy3.err" | head -5
 fi
 verify b-to-local "$L2"
+
+# ---------------------------------------------------------------- 4. by pack, requests counted
+LOG=$TMP/proxy.log
+python3 "$HARNESS/faultproxy.py" --upstream "${S3_ENDPOINT#http://}" --every 1000000000 --log "$LOG" \
+    --port-file "$TMP/proxy.port" >"$OUT/proxy.out" 2>&1 &
+PROXY_PID=$!
+cleanup_hooks+=("kill $PROXY_PID 2>/dev/null")
+for _ in $(seq 1 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+P="s3:http://127.0.0.1:$(cat "$TMP/proxy.port")/bucket-b/repo" # bucket-b through the proxy
+FROM_B=(--from-s3-credentials-file "$CREDS" --from-s3-profile userB)
+L3=$TMP/local3
+check "init a local repository with bucket-b's chunker (--copy-chunker-params)" \
+    "$LB" -r "$L3" init --kdf-n 1024 --copy-chunker-params --from-repo "$B" "${FROM_B[@]}" -q
+: >"$LOG"
+if "$LB" -r "$L3" copy --from-repo "$P" "${FROM_B[@]}" --json >"$OUT/copy4.json" 2>"$OUT/copy4.err" &&
+    [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rechunked"])' "$OUT/copy4.json")" = False ]; then
+    ok "copy bucket-b -> local with the same chunker (not re-chunked)"
+else
+    fail "copy bucket-b -> local with the same chunker"; sed 's/^/#   /' "$OUT/copy4.err" | head -5
+fi
+sleep 0.2 # the proxy logs a request when it arrives: nothing is in flight now
+cp "$LOG" "$OUT/copy4.req"
+data_gets=$(grep -c '^GET [^ ]*/data/' "$OUT/copy4.req")
+blobs=$("$LB" -r "$L3" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_blobs"])')
+if [ "$data_gets" -gt 0 ] && [ "$blobs" -ge 20 ] && [ $((data_gets * 2)) -le "$blobs" ]; then
+    ok "the copy read by pack: $data_gets GETs of data/ for $blobs data blobs ($(grep -c '^GET ' "$OUT/copy4.req") GETs in all)"
+else
+    fail "the copy read by pack: $data_gets GETs of data/ for $blobs data blobs (wanted at most half, >= 20 blobs)"
+    grep '^GET ' "$OUT/copy4.req" | sed 's/^/#   /'
+fi
+verify same-chunker-to-local "$L3"
+C="s3:$S3_ENDPOINT/bucket-b/back"
+check "init bucket-b/back with local3's chunker" \
+    "$LB" -r "$C" init "${ASB[@]}" --kdf-n 1024 --copy-chunker-params --from-repo "$L3" -q
+t0=$(now)
+if "$LB" -r "$C" copy "${ASB[@]}" --from-repo "$L3" >"$OUT/copy5.out" 2>"$OUT/copy5.err"; then
+    ok "copy local3 -> bucket-b/back ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/copy5.out")"
+else
+    fail "copy local3 -> bucket-b/back"; sed 's/^/#   /' "$OUT/copy5.err" | head -5
+fi
+verify back-to-s3 "$C" "${ASB[@]}"
 
 leaks=$(grep -rlF -e "$SECRET_A" -e "$SECRET_B" "$OUT" "$TMP/.out" 2>/dev/null)
 if [ -z "$leaks" ]; then ok "no secret key in any output ($(ls "$OUT" | wc -l) files)"; else fail "a secret key appears in: $leaks"; fi
