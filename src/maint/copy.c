@@ -14,8 +14,8 @@
 #include "snapshot/tree.h"
 
 /* Data blobs queued before they are read by pack (packReadBlobs plans them
- * all at once: about 100 bytes each with the queue's own map). */
-#define COPY_FETCH_BLOBS 65536u
+ * all at once: with the queue's own map about 250 bytes each, 4 MiB). */
+#define COPY_FETCH_BLOBS 16384u
 
 /* A map from 32-byte keys to variable-length values (lists of IDs). */
 typedef struct MapEntry {
@@ -145,6 +145,14 @@ static bool wantBlob(Copier *c, const LbId *id, LbError *err) {
     return c->wantCount < COPY_FETCH_BLOBS || fetchWanted(c, err);
 }
 
+/* Load and decode a source tree into *t (cleared by the caller with treeFree). */
+static bool loadTree(Copier *c, const LbId *id, Tree *t, LbError *err) {
+    LbBuf plain = {0};
+    bool ok = repoLoadBlob(c->src, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
+    lbBufFree(&plain);
+    return ok;
+}
+
 /* The first pass over a snapshot copied with the same chunker: queue the
  * data blobs of its files not copied yet, so they are read by pack (a few
  * ranged reads per pack, several in flight), not one request per blob. The
@@ -155,9 +163,8 @@ static bool collectTree(Copier *c, const LbId *srcId, size_t depth, LbError *err
     if (mapFind(&c->trees[c->profile], srcId) || mapFind(&c->walked, srcId))
         return true;
     mapPut(&c->walked, srcId, srcId, 1);
-    LbBuf plain = {0};
     Tree t = {0};
-    bool ok = repoLoadBlob(c->src, BLOB_TREE, srcId, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    bool ok = loadTree(c, srcId, &t, err);
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR)
@@ -166,7 +173,6 @@ static bool collectTree(Copier *c, const LbId *srcId, size_t depth, LbError *err
             ok = wantBlob(c, &n->content[k], err);
     }
     treeFree(&t);
-    lbBufFree(&plain);
     return ok;
 }
 
@@ -291,7 +297,7 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, size_t depth, Lb
     }
     LbBuf plain = {0};
     Tree t = {0};
-    bool ok = repoLoadBlob(c->src, BLOB_TREE, srcId, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    bool ok = loadTree(c, srcId, &t, err);
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR)
@@ -300,7 +306,6 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, size_t depth, Lb
             ok = copyFile(c, n, err);
     }
     if (ok) {
-        lbBufClear(&plain);
         treeEncode(&t, &plain);
         storeData(c, BLOB_TREE, plain.data, plain.len, dstId);
         mapPut(&c->trees[c->profile], srcId, dstId, 1);

@@ -86,6 +86,10 @@ static bool lockedFn(void *arg, size_t pos, const uint8_t *plain, size_t len, Lb
     BlobRead *br = arg;
     pthread_mutex_lock(&br->mu);
     bool ok = !br->failed && br->fn(br->ctx, pos, plain, len, err); /* after a failure: stop */
+    if (!ok && !br->failed) {                                       /* fn's own failure */
+        br->failed = true;
+        br->err = *err;
+    }
     pthread_mutex_unlock(&br->mu);
     return ok;
 }
