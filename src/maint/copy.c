@@ -90,7 +90,7 @@ typedef struct Copier {
     IdMap blobs;                       /* source data blob ID -> target data blob ID (same chunker) */
     IdMap files[REPO_CHUNK_PROFILES];  /* SHA-256 of a source content list -> target content list (re-chunking) */
     Index *stored;                     /* target blobs queued in this run */
-    IdMap walked;                      /* trees whose data blobs were queued (same chunker only) */
+    IdMap walked[REPO_CHUNK_PROFILES]; /* trees whose data blobs were queued */
     IdMap wanted;                      /* data blobs queued to be read ... */
     LbId *want;                        /* ... in the order queued */
     size_t wantCount, wantCap;
@@ -114,66 +114,6 @@ static void appendId(LbId **list, size_t *n, size_t *cap, const LbId *id) {
         *list = lbXrealloc(*list, *cap * sizeof(LbId));
     }
     (*list)[(*n)++] = *id;
-}
-
-/* Store a data blob read by pack under its target ID (ctx: the Copier;
- * packReadBlobs calls it one blob at a time). */
-static bool storeFetched(void *ctx, size_t pos, const uint8_t *plain, size_t len, LbError *err) {
-    Copier *c = ctx;
-    LbId id;
-    (void)err;
-    storeData(c, BLOB_DATA, plain, len, &id);
-    mapPut(&c->blobs, &c->want[pos], &id, 1);
-    return true;
-}
-
-/* Read the queued data blobs by pack and store them; the queue is emptied. */
-static bool fetchWanted(Copier *c, LbError *err) {
-    bool ok = packReadBlobs(c->src, BLOB_DATA, c->want, c->wantCount, storeFetched, c, err);
-    c->wantCount = 0;
-    mapFree(&c->wanted);
-    return ok;
-}
-
-/* Queue a data blob unless it is copied or queued already; read the queue
- * when it is full. */
-static bool wantBlob(Copier *c, const LbId *id, LbError *err) {
-    if (mapFind(&c->blobs, id) || mapFind(&c->wanted, id))
-        return true;
-    mapPut(&c->wanted, id, id, 1);
-    appendId(&c->want, &c->wantCount, &c->wantCap, id);
-    return c->wantCount < COPY_FETCH_BLOBS || fetchWanted(c, err);
-}
-
-/* Load and decode a source tree into *t (cleared by the caller with treeFree). */
-static bool loadTree(Copier *c, const LbId *id, Tree *t, LbError *err) {
-    LbBuf plain = {0};
-    bool ok = repoLoadBlob(c->src, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
-    lbBufFree(&plain);
-    return ok;
-}
-
-/* The first pass over a snapshot copied with the same chunker: queue the
- * data blobs of its files not copied yet, so they are read by pack (a few
- * ranged reads per pack, several in flight), not one request per blob. The
- * second pass (copyTree) then finds every blob in c->blobs. */
-static bool collectTree(Copier *c, const LbId *srcId, size_t depth, LbError *err) {
-    if (!treeDepthCheck(depth, "", err))
-        return false;
-    if (mapFind(&c->trees[c->profile], srcId) || mapFind(&c->walked, srcId))
-        return true;
-    mapPut(&c->walked, srcId, srcId, 1);
-    Tree t = {0};
-    bool ok = loadTree(c, srcId, &t, err);
-    for (size_t i = 0; ok && i < t.count; i++) {
-        Node *n = &t.nodes[i];
-        if (n->type == NODE_DIR)
-            ok = collectTree(c, &n->subtree, depth + 1, err);
-        for (size_t k = 0; ok && n->type == NODE_FILE && k < n->contentCount; k++)
-            ok = wantBlob(c, &n->content[k], err);
-    }
-    treeFree(&t);
-    return ok;
 }
 
 /* Re-chunking one file: its plaintext in order, cut with the target's chunker. */
@@ -217,8 +157,94 @@ static int rechunkEmit(void *ctx, const uint8_t *data, size_t len, LbError *err)
     return 1;
 }
 
+/* The key of c->files for a content list of one blob. */
+static void oneBlobKey(const LbId *id, LbId *key) {
+    cryptoSha256((const uint8_t *)id, sizeof(LbId), key);
+}
+
+/* A data blob read by pack (ctx: the Copier; packReadBlobs calls it one blob
+ * at a time): stored under its target ID, or, when re-chunking, the content
+ * of a one-blob file cut with the target's chunker. */
+static bool storeFetched(void *ctx, size_t pos, const uint8_t *plain, size_t len, LbError *err) {
+    Copier *c = ctx;
+    if (!c->rechunk[c->profile]) {
+        LbId id;
+        storeData(c, BLOB_DATA, plain, len, &id);
+        mapPut(&c->blobs, &c->want[pos], &id, 1);
+        return true;
+    }
+    Rechunk rc = {.c = c, .ch = repoChunker(c->dst, c->profile)};
+    rc.maxSize = chunkerParams(rc.ch)->maxSize;
+    rechunkEmit(&rc, plain, len, err);
+    rechunkCut(&rc, true);
+    LbId key;
+    oneBlobKey(&c->want[pos], &key);
+    mapPut(&c->files[c->profile], &key, rc.out, rc.count);
+    free(rc.out);
+    lbBufFree(&rc.plain);
+    return true;
+}
+
+/* Read the queued data blobs by pack and store them; the queue is emptied. */
+static bool fetchWanted(Copier *c, LbError *err) {
+    bool ok = packReadBlobs(c->src, BLOB_DATA, c->want, c->wantCount, storeFetched, c, err);
+    c->wantCount = 0;
+    mapFree(&c->wanted);
+    return ok;
+}
+
+/* Queue a data blob unless it is copied or queued already; read the queue
+ * when it is full. */
+static bool wantBlob(Copier *c, const LbId *id, LbError *err) {
+    LbId key;
+    if (c->rechunk[c->profile])
+        oneBlobKey(id, &key);
+    if (mapFind(c->rechunk[c->profile] ? &c->files[c->profile] : &c->blobs, c->rechunk[c->profile] ? &key : id) ||
+        mapFind(&c->wanted, id))
+        return true;
+    mapPut(&c->wanted, id, id, 1);
+    appendId(&c->want, &c->wantCount, &c->wantCap, id);
+    return c->wantCount < COPY_FETCH_BLOBS || fetchWanted(c, err);
+}
+
+/* Load and decode a source tree into *t (cleared by the caller with treeFree). */
+static bool loadTree(Copier *c, const LbId *id, Tree *t, LbError *err) {
+    LbBuf plain = {0};
+    bool ok = repoLoadBlob(c->src, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
+    lbBufFree(&plain);
+    return ok;
+}
+
+/* The first pass over a snapshot: queue the data blobs of its files not
+ * copied yet, so they are read by pack (a few ranged reads per pack, several
+ * in flight), not one request per blob; the second pass (copyTree) then
+ * finds them in c->blobs. When re-chunking, only files of one blob are
+ * queued (their new content goes to c->files); longer ones are read in order
+ * by restoreFileStream in the second pass. */
+static bool collectTree(Copier *c, const LbId *srcId, size_t depth, LbError *err) {
+    if (!treeDepthCheck(depth, "", err))
+        return false;
+    if (mapFind(&c->trees[c->profile], srcId) || mapFind(&c->walked[c->profile], srcId))
+        return true;
+    mapPut(&c->walked[c->profile], srcId, srcId, 1);
+    Tree t = {0};
+    bool ok = loadTree(c, srcId, &t, err);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR)
+            ok = collectTree(c, &n->subtree, depth + 1, err);
+        else if (n->type == NODE_FILE && c->rechunk[c->profile] && n->contentCount == 1)
+            ok = wantBlob(c, &n->content[0], err); /* longer files: restoreFileStream */
+        else if (n->type == NODE_FILE && !c->rechunk[c->profile])
+            for (size_t k = 0; ok && k < n->contentCount; k++)
+                ok = wantBlob(c, &n->content[k], err);
+    }
+    treeFree(&t);
+    return ok;
+}
+
 /* Feed a file's source blobs to rc: by pack (restoreFileStream) when there
- * are several, else the one blob. */
+ * are several, else the one blob (when collectTree did not queue it). */
 static bool rechunkRead(Copier *c, const Node *n, Rechunk *rc, LbError *err) {
     if (n->contentCount > 1)
         return restoreFileStream(c->src, n, rechunkEmit, rc, err);
@@ -387,8 +413,7 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         LbId tree;
         c.profile = s->chunkProfile;
         r->rechunked |= c.rechunk[c.profile];
-        bool copied = c.rechunk[c.profile] || (collectTree(&c, &s->tree, 0, err) && fetchWanted(&c, err));
-        if (!copied || !copyTree(&c, &s->tree, &tree, 0, err)) {
+        if (!collectTree(&c, &s->tree, 0, err) || !fetchWanted(&c, err) || !copyTree(&c, &s->tree, &tree, 0, err)) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&s->id, hex);
             lbErrorWrap(err, "unable to copy snapshot %.8s", hex);
@@ -446,9 +471,9 @@ cleanup : {
     for (int p = 0; p < REPO_CHUNK_PROFILES; p++) {
         mapFree(&c.trees[p]);
         mapFree(&c.files[p]);
+        mapFree(&c.walked[p]);
     }
     mapFree(&c.blobs);
-    mapFree(&c.walked);
     mapFree(&c.wanted);
     free(c.want);
     snapshotListFree(&srcSnaps);

@@ -10,12 +10,13 @@
 #   1. local -> S3 (bucket-a, --s3-profile userA);
 #   2. S3 -> S3: -r bucket-b --s3-profile userB copy --from-repo bucket-a
 #      --from-s3-profile userA, both sides' settings on one command line;
-#   3. S3 -> local (--from-s3-profile userB);
+#   3. S3 -> local (--from-s3-profile userB), re-chunked, through
+#      tests/harness/s3/faultproxy.py (no faults, a request log): at most half
+#      as many GETs of data/ as data blobs copied (the files of one blob read
+#      by pack; one request per blob before);
 #   4. S3 -> local into a repository with the source's chunker (init
-#      --copy-chunker-params: blobs copied as they are cut, read by pack),
-#      through tests/harness/s3/faultproxy.py (no faults, a request log):
-#      at most half as many GETs of data/ as data blobs copied (one
-#      request per blob before); then that local repository -> S3 again;
+#      --copy-chunker-params: blobs copied as they are cut), requests
+#      counted the same way; then that local repository -> S3 again;
 # after each copy: check --read-data and a restore identical to the source
 # data. Refused, exit 1, one line naming the bucket: a source opened with the
 # other user's profile; user A reading bucket B; a profile that does not
@@ -155,19 +156,7 @@ refused "the source does not inherit the main side's --s3-profile" \
 n_b=$("$LB" -r "$B" snapshots "${ASB[@]}" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 if [ "$n_b" = 1 ]; then ok "bucket-b unchanged by the refused commands"; else fail "bucket-b unchanged ($n_b snapshots)"; fi
 
-# ---------------------------------------------------------------- 3. S3 (user B) -> local
-L2=$TMP/local2
-check "init a second local repository" "$LB" -r "$L2" init --kdf-n 1024 -q
-t0=$(now)
-if "$LB" -r "$L2" copy --from-repo "$B" --from-s3-credentials-file "$CREDS" --from-s3-profile userB \
-    >"$OUT/copy3.out" 2>"$OUT/copy3.err"; then
-    ok "copy bucket-b (user B) -> local ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/copy3.out")"
-else
-    fail "copy bucket-b (user B) -> local"; sed 's/^/#   /' "$OUT/copy3.err" | head -5
-fi
-verify b-to-local "$L2"
-
-# ---------------------------------------------------------------- 4. by pack, requests counted
+# ---------------------------------------------------------------- the proxy that counts requests
 LOG=$TMP/proxy.log
 python3 "$HARNESS/faultproxy.py" --upstream "${S3_ENDPOINT#http://}" --every 1000000000 --log "$LOG" \
     --port-file "$TMP/proxy.port" >"$OUT/proxy.out" 2>&1 &
@@ -175,7 +164,37 @@ PROXY_PID=$!
 cleanup_hooks+=("kill $PROXY_PID 2>/dev/null")
 for _ in $(seq 1 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
 P="s3:http://127.0.0.1:$(cat "$TMP/proxy.port")/bucket-b/repo" # bucket-b through the proxy
+# data_gets_ok NAME REPO: the GETs of data/ of the last command (in $LOG) at
+# most half the data blobs REPO (the copy's target) holds, and those >= 20
+data_gets_ok() {
+    sleep 0.2 # the proxy logs a request when it arrives: nothing is in flight now
+    cp "$LOG" "$OUT/$1.req"
+    local gets blobs
+    gets=$(grep -c '^GET [^ ]*/data/' "$OUT/$1.req")
+    blobs=$("$LB" -r "$2" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_blobs"])')
+    if [ "$gets" -gt 0 ] && [ "$blobs" -ge 20 ] && [ $((gets * 2)) -le "$blobs" ]; then
+        ok "$1: read by pack: $gets GETs of data/ for $blobs data blobs ($(grep -c '^GET ' "$OUT/$1.req") GETs in all)"
+    else
+        fail "$1: read by pack: $gets GETs of data/ for $blobs data blobs (wanted at most half, >= 20 blobs)"
+        grep '^GET ' "$OUT/$1.req" | sed 's/^/#   /'
+    fi
+}
+
+# ---------------------------------------------------------------- 3. S3 (user B) -> local
+L2=$TMP/local2
+check "init a second local repository" "$LB" -r "$L2" init --kdf-n 1024 -q
+t0=$(now)
 FROM_B=(--from-s3-credentials-file "$CREDS" --from-s3-profile userB)
+: >"$LOG"
+if "$LB" -r "$L2" copy --from-repo "$P" "${FROM_B[@]}" >"$OUT/copy3.out" 2>"$OUT/copy3.err"; then
+    ok "copy bucket-b (user B) -> local ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/copy3.out")"
+else
+    fail "copy bucket-b (user B) -> local"; sed 's/^/#   /' "$OUT/copy3.err" | head -5
+fi
+data_gets_ok "copy bucket-b -> local, re-chunked" "$L2"
+verify b-to-local "$L2"
+
+# ---------------------------------------------------------------- 4. S3 -> local with the same chunker, and back to S3
 L3=$TMP/local3
 check "init a local repository with bucket-b's chunker (--copy-chunker-params)" \
     "$LB" -r "$L3" init --kdf-n 1024 --copy-chunker-params --from-repo "$B" "${FROM_B[@]}" -q
@@ -186,16 +205,7 @@ if "$LB" -r "$L3" copy --from-repo "$P" "${FROM_B[@]}" --json >"$OUT/copy4.json"
 else
     fail "copy bucket-b -> local with the same chunker"; sed 's/^/#   /' "$OUT/copy4.err" | head -5
 fi
-sleep 0.2 # the proxy logs a request when it arrives: nothing is in flight now
-cp "$LOG" "$OUT/copy4.req"
-data_gets=$(grep -c '^GET [^ ]*/data/' "$OUT/copy4.req")
-blobs=$("$LB" -r "$L3" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_blobs"])')
-if [ "$data_gets" -gt 0 ] && [ "$blobs" -ge 20 ] && [ $((data_gets * 2)) -le "$blobs" ]; then
-    ok "the copy read by pack: $data_gets GETs of data/ for $blobs data blobs ($(grep -c '^GET ' "$OUT/copy4.req") GETs in all)"
-else
-    fail "the copy read by pack: $data_gets GETs of data/ for $blobs data blobs (wanted at most half, >= 20 blobs)"
-    grep '^GET ' "$OUT/copy4.req" | sed 's/^/#   /'
-fi
+data_gets_ok "copy bucket-b -> local, same chunker" "$L3"
 verify same-chunker-to-local "$L3"
 C="s3:$S3_ENDPOINT/bucket-b/back"
 check "init bucket-b/back with local3's chunker" \
