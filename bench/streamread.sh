@@ -24,45 +24,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-W=${1:?usage: bench/streamread.sh WORKDIR}
-SCALE=${SCALE:-50}
-BENCH_BINS=${BENCH_BINS:-lifeboat=$root/build/lifeboat}
-PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-rm -rf "$W"
-mkdir -p "$W"
-W=$(readlink -f "$W")
-note() { echo "bench streamread: $*" >&2; }
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cleanup() {
-    set +e
-    bash "$root/tests/harness/pg/stop.sh" "$W/pg" >/dev/null 2>&1
-    "$root/tests/harness/s3/stop.sh" "$W/s3" --rm >/dev/null 2>&1
-    [[ ${BENCH_KEEP:-0} == 1 ]] || rm -rf "$W/pg" "$W/r-"* "$W/out" "$W/raw"
-}
-trap cleanup EXIT
-bash "$root/tests/harness/pg/start.sh" "$W/pg" "$PORT" >"$W/pg.start.log" 2>&1 || {
-    cat "$W/pg.start.log" >&2
-    exit 1
-}
-S3_ACCESS_KEY=bench-ak S3_SECRET_KEY=bench-sk "$root/tests/harness/s3/start.sh" "$W/s3" >"$W/s3.start.log" 2>&1 || {
-    tail -20 "$W/s3.start.log" >&2
-    exit 1
-}
-. "$W/pg/pg.env"
-. "$W/s3/s3.env"
-export PGHOST PGPORT PGUSER PATH=$PG_BIN:$PATH
-export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY LIFEBOAT_S3_REGION=$S3_REGION
-unset AWS_SESSION_TOKEN AWS_PROFILE LIFEBOAT_REPOSITORY LIFEBOAT_TEST_FAULTS
-export LIFEBOAT_PASSWORD=bench-streamread XDG_CACHE_HOME=$W/cache
-# the requests of one untimed restore, through the harness's proxy (no faults, a request log)
-python3 "$root/tests/harness/s3/faultproxy.py" --upstream "${S3_ENDPOINT#http://}" --every 1000000000 \
-    --log "$W/proxy.log" --port-file "$W/proxy.port" >"$W/proxy.out" 2>&1 &
-PROXY_PID=$!
-trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-url() { echo "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$1"; }
-rows() { psql -X -q -A -t -d "$1" -c "SELECT count(*) FROM pgbench_accounts"; }
-secs() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
+BENCH_NAME=streamread BENCH_RM='r-* out raw'
+. "$here/pgs3lib.sh"
 
 note "pgbench -i -s $SCALE"
 createdb bench

@@ -9,7 +9,13 @@
 #include "crypto/crypto.h"
 #include "repo/commit.h"
 #include "repo/saver.h"
+#include "restore/packread.h"
+#include "restore/restore.h"
 #include "snapshot/tree.h"
+
+/* Data blobs queued before they are read by pack (packReadBlobs plans them
+ * all at once: with the queue's own map about 250 bytes each, 4 MiB). */
+#define COPY_FETCH_BLOBS 16384u
 
 /* A map from 32-byte keys to variable-length values (lists of IDs). */
 typedef struct MapEntry {
@@ -84,6 +90,10 @@ typedef struct Copier {
     IdMap blobs;                       /* source data blob ID -> target data blob ID (same chunker) */
     IdMap files[REPO_CHUNK_PROFILES];  /* SHA-256 of a source content list -> target content list (re-chunking) */
     Index *stored;                     /* target blobs queued in this run */
+    IdMap walked[REPO_CHUNK_PROFILES]; /* trees whose data blobs were queued */
+    IdMap wanted;                      /* data blobs queued to be read ... */
+    LbId *want;                        /* ... in the order queued */
+    size_t wantCount, wantCap;
 } Copier;
 
 /* Queue plaintext for the target unless it has the blob already. */
@@ -106,21 +116,161 @@ static void appendId(LbId **list, size_t *n, size_t *cap, const LbId *id) {
     (*list)[(*n)++] = *id;
 }
 
+/* Re-chunking one file: its plaintext in order, cut with the target's chunker. */
+typedef struct Rechunk {
+    Copier *c;
+    const Chunker *ch;
+    size_t maxSize;
+    LbBuf plain;
+    size_t start; /* plain's bytes before start are stored */
+    LbId *out;    /* the target's content list */
+    size_t count, cap;
+} Rechunk;
+
+/* Store the chunks cut so far (at eof, the rest too). */
+static void rechunkCut(Rechunk *rc, bool eof) {
+    for (;;) {
+        size_t avail = rc->plain.len - rc->start;
+        if (avail == 0 || (!eof && avail < rc->maxSize))
+            break;
+        size_t cut = chunkerNext(rc->ch, rc->plain.data + rc->start, avail, eof);
+        if (cut == 0)
+            break;
+        LbId id;
+        storeData(rc->c, BLOB_DATA, rc->plain.data + rc->start, cut, &id);
+        appendId(&rc->out, &rc->count, &rc->cap, &id);
+        rc->start += cut;
+    }
+}
+
+/* RestoreEmitFn: one source blob's plaintext, in file order. */
+static int rechunkEmit(void *ctx, const uint8_t *data, size_t len, LbError *err) {
+    Rechunk *rc = ctx;
+    (void)err;
+    if (rc->start > 0) {
+        memmove(rc->plain.data, rc->plain.data + rc->start, rc->plain.len - rc->start);
+        rc->plain.len -= rc->start;
+        rc->start = 0;
+    }
+    lbBufAppend(&rc->plain, data, len);
+    rechunkCut(rc, false);
+    return 1;
+}
+
+/* The key of c->files for a content list of one blob. */
+static void oneBlobKey(const LbId *id, LbId *key) {
+    cryptoSha256((const uint8_t *)id, sizeof(LbId), key);
+}
+
+/* A data blob read by pack (ctx: the Copier; packReadBlobs calls it one blob
+ * at a time): stored under its target ID, or, when re-chunking, the content
+ * of a one-blob file cut with the target's chunker. */
+static bool storeFetched(void *ctx, size_t pos, const uint8_t *plain, size_t len, LbError *err) {
+    Copier *c = ctx;
+    if (!c->rechunk[c->profile]) {
+        LbId id;
+        storeData(c, BLOB_DATA, plain, len, &id);
+        mapPut(&c->blobs, &c->want[pos], &id, 1);
+        return true;
+    }
+    Rechunk rc = {.c = c, .ch = repoChunker(c->dst, c->profile)};
+    rc.maxSize = chunkerParams(rc.ch)->maxSize;
+    rechunkEmit(&rc, plain, len, err);
+    rechunkCut(&rc, true);
+    LbId key;
+    oneBlobKey(&c->want[pos], &key);
+    mapPut(&c->files[c->profile], &key, rc.out, rc.count);
+    free(rc.out);
+    lbBufFree(&rc.plain);
+    return true;
+}
+
+/* Read the queued data blobs by pack and store them; the queue is emptied. */
+static bool fetchWanted(Copier *c, LbError *err) {
+    bool ok = packReadBlobs(c->src, BLOB_DATA, c->want, c->wantCount, storeFetched, c, err);
+    c->wantCount = 0;
+    mapFree(&c->wanted);
+    return ok;
+}
+
+/* Queue a data blob unless it is copied or queued already; read the queue
+ * when it is full. */
+static bool wantBlob(Copier *c, const LbId *id, LbError *err) {
+    LbId key;
+    if (c->rechunk[c->profile])
+        oneBlobKey(id, &key);
+    if (mapFind(c->rechunk[c->profile] ? &c->files[c->profile] : &c->blobs, c->rechunk[c->profile] ? &key : id) ||
+        mapFind(&c->wanted, id))
+        return true;
+    mapPut(&c->wanted, id, id, 1);
+    appendId(&c->want, &c->wantCount, &c->wantCap, id);
+    return c->wantCount < COPY_FETCH_BLOBS || fetchWanted(c, err);
+}
+
+/* Load and decode a source tree into *t (cleared by the caller with treeFree). */
+static bool loadTree(Copier *c, const LbId *id, Tree *t, LbError *err) {
+    LbBuf plain = {0};
+    bool ok = repoLoadBlob(c->src, BLOB_TREE, id, &plain, err) && treeDecode(plain.data, plain.len, t, err);
+    lbBufFree(&plain);
+    return ok;
+}
+
+/* The first pass over a snapshot: queue the data blobs of its files not
+ * copied yet, so they are read by pack (a few ranged reads per pack, several
+ * in flight), not one request per blob; the second pass (copyTree) then
+ * finds them in c->blobs. When re-chunking, only files of one blob are
+ * queued (their new content goes to c->files); longer ones are read in order
+ * by restoreFileStream in the second pass. */
+static bool collectTree(Copier *c, const LbId *srcId, size_t depth, LbError *err) {
+    if (!treeDepthCheck(depth, "", err))
+        return false;
+    if (mapFind(&c->trees[c->profile], srcId) || mapFind(&c->walked[c->profile], srcId))
+        return true;
+    mapPut(&c->walked[c->profile], srcId, srcId, 1);
+    Tree t = {0};
+    bool ok = loadTree(c, srcId, &t, err);
+    for (size_t i = 0; ok && i < t.count; i++) {
+        Node *n = &t.nodes[i];
+        if (n->type == NODE_DIR)
+            ok = collectTree(c, &n->subtree, depth + 1, err);
+        else if (n->type == NODE_FILE && c->rechunk[c->profile] && n->contentCount == 1)
+            ok = wantBlob(c, &n->content[0], err); /* longer files: restoreFileStream */
+        else if (n->type == NODE_FILE && !c->rechunk[c->profile])
+            for (size_t k = 0; ok && k < n->contentCount; k++)
+                ok = wantBlob(c, &n->content[k], err);
+    }
+    treeFree(&t);
+    return ok;
+}
+
+/* Feed a file's source blobs to rc: by pack (restoreFileStream) when there
+ * are several, else the one blob (when collectTree did not queue it). */
+static bool rechunkRead(Copier *c, const Node *n, Rechunk *rc, LbError *err) {
+    if (n->contentCount > 1)
+        return restoreFileStream(c->src, n, rechunkEmit, rc, err);
+    LbBuf blob = {0};
+    bool ok = repoLoadBlob(c->src, BLOB_DATA, &n->content[0], &blob, err);
+    if (ok)
+        rechunkEmit(rc, blob.data, blob.len, err);
+    lbBufFree(&blob);
+    return ok;
+}
+
 /* Translate one file's content list into the target's blobs. */
 static bool copyFile(Copier *c, Node *n, LbError *err) {
     if (n->contentCount == 0)
         return true;
     LbId *out = NULL;
     size_t count = 0, cap = 0;
-    LbBuf plain = {0};
     bool ok = true;
     if (!c->rechunk[c->profile]) {
+        LbBuf plain = {0};
         for (size_t k = 0; k < n->contentCount && ok; k++) {
             MapEntry *e = mapFind(&c->blobs, &n->content[k]);
             LbId id;
             if (e) {
                 id = e->value[0];
-            } else {
+            } else { /* not read by collectTree: one blob */
                 lbBufClear(&plain);
                 ok = repoLoadBlob(c->src, BLOB_DATA, &n->content[k], &plain, err);
                 if (!ok)
@@ -130,6 +280,7 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
             }
             appendId(&out, &count, &cap, &id);
         }
+        lbBufFree(&plain);
     } else {
         LbId key;
         cryptoSha256((const uint8_t *)n->content, n->contentCount * sizeof(LbId), &key);
@@ -141,38 +292,17 @@ static bool copyFile(Copier *c, Node *n, LbError *err) {
             n->contentCount = e->count;
             return true;
         }
-        const Chunker *ch = repoChunker(c->dst, c->profile);
-        size_t maxSize = chunkerParams(ch)->maxSize;
-        size_t start = 0;
-        for (size_t k = 0; k <= n->contentCount && ok; k++) {
-            bool eof = k == n->contentCount;
-            if (!eof) {
-                if (start > 0) {
-                    memmove(plain.data, plain.data + start, plain.len - start);
-                    plain.len -= start;
-                    start = 0;
-                }
-                ok = repoLoadBlob(c->src, BLOB_DATA, &n->content[k], &plain, err);
-                if (!ok)
-                    break;
-            }
-            for (;;) {
-                size_t avail = plain.len - start;
-                if (avail == 0 || (!eof && avail < maxSize))
-                    break;
-                size_t cut = chunkerNext(ch, plain.data + start, avail, eof);
-                if (cut == 0)
-                    break;
-                LbId id;
-                storeData(c, BLOB_DATA, plain.data + start, cut, &id);
-                appendId(&out, &count, &cap, &id);
-                start += cut;
-            }
+        Rechunk rc = {.c = c, .ch = repoChunker(c->dst, c->profile)};
+        rc.maxSize = chunkerParams(rc.ch)->maxSize;
+        ok = rechunkRead(c, n, &rc, err);
+        if (ok) {
+            rechunkCut(&rc, true);
+            mapPut(&c->files[c->profile], &key, rc.out, rc.count);
         }
-        if (ok)
-            mapPut(&c->files[c->profile], &key, out, count);
+        lbBufFree(&rc.plain);
+        out = rc.out;
+        count = rc.count;
     }
-    lbBufFree(&plain);
     if (ok) {
         free(n->content);
         n->content = out;
@@ -193,7 +323,7 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, size_t depth, Lb
     }
     LbBuf plain = {0};
     Tree t = {0};
-    bool ok = repoLoadBlob(c->src, BLOB_TREE, srcId, &plain, err) && treeDecode(plain.data, plain.len, &t, err);
+    bool ok = loadTree(c, srcId, &t, err);
     for (size_t i = 0; ok && i < t.count; i++) {
         Node *n = &t.nodes[i];
         if (n->type == NODE_DIR)
@@ -202,7 +332,6 @@ static bool copyTree(Copier *c, const LbId *srcId, LbId *dstId, size_t depth, Lb
             ok = copyFile(c, n, err);
     }
     if (ok) {
-        lbBufClear(&plain);
         treeEncode(&t, &plain);
         storeData(c, BLOB_TREE, plain.data, plain.len, dstId);
         mapPut(&c->trees[c->profile], srcId, dstId, 1);
@@ -284,7 +413,7 @@ bool copyRun(Repo *src, Repo *dst, const SnapshotFilter *filter, const LbId *ids
         LbId tree;
         c.profile = s->chunkProfile;
         r->rechunked |= c.rechunk[c.profile];
-        if (!copyTree(&c, &s->tree, &tree, 0, err)) {
+        if (!collectTree(&c, &s->tree, 0, err) || !fetchWanted(&c, err) || !copyTree(&c, &s->tree, &tree, 0, err)) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&s->id, hex);
             lbErrorWrap(err, "unable to copy snapshot %.8s", hex);
@@ -342,8 +471,11 @@ cleanup : {
     for (int p = 0; p < REPO_CHUNK_PROFILES; p++) {
         mapFree(&c.trees[p]);
         mapFree(&c.files[p]);
+        mapFree(&c.walked[p]);
     }
     mapFree(&c.blobs);
+    mapFree(&c.wanted);
+    free(c.want);
     snapshotListFree(&srcSnaps);
     snapshotListFree(&dstSnaps);
     return ok;

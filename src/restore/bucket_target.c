@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "restore/packread.h"
 #include "restore/target.h"
 #include "source/bucket.h"
 #include "storage/s3/s3.h"
@@ -219,14 +220,60 @@ static bool sameHeaders(const TItem *it, const S3ObjectInfo *info) {
 
 /* ---- the body of an upload: the node's blobs in order ---- */
 
+/* An object's blobs are read a window at a time, by pack (restore/packread.h:
+ * the window's blobs grouped by pack, neighbours one ranged GET, several in
+ * flight), not one request per blob. Memory per upload worker: the window
+ * (<= max(CONTENT_WINDOW_RAW, largest blob)) plus packReadBlobs' ranges. */
+#define CONTENT_WINDOW_RAW (4u * 1024u * 1024u) /* plaintext bytes per window */
+#define CONTENT_WINDOW_BLOBS 256u               /* blobs per window */
+
 typedef struct ContentReader {
     Repo *repo;
     const TItem *item;
-    size_t next; /* next blob */
-    LbBuf blob;
-    size_t pos;
+    size_t next; /* the first blob not read yet */
+    LbBuf blob;  /* the window's plaintext, in order */
+    size_t pos;  /* bytes of it handed out */
+    size_t outOff[CONTENT_WINDOW_BLOBS + 1];
     atomic_uint_fast64_t *bytesDone;
 } ContentReader;
+
+/* A window's blob to its place (ctx: the ContentReader; PackReadBlobFn). */
+static bool placeBlob(void *ctx, size_t pos, const uint8_t *plain, size_t len, LbError *err) {
+    ContentReader *cr = ctx;
+    if (len != cr->outOff[pos + 1] - cr->outOff[pos])
+        return lbErr(err, LB_ERR_CORRUPT, "file '%s': a blob holds %zu bytes, the index says %zu", cr->item->key, len,
+                     cr->outOff[pos + 1] - cr->outOff[pos]);
+    if (len)
+        memcpy(cr->blob.data + cr->outOff[pos], plain, len);
+    return true;
+}
+
+/* Read the next window of blobs into cr->blob. */
+static bool readWindow(ContentReader *cr, LbError *err) {
+    const Node *n = &cr->item->node;
+    const LbId *ids = &n->content[cr->next];
+    size_t count = 0, raw = 0;
+    lbBufClear(&cr->blob);
+    cr->pos = 0;
+    for (; cr->next + count < n->contentCount && count < CONTENT_WINDOW_BLOBS; count++) {
+        IndexLoc loc;
+        if (!indexLookup(repoIndex(cr->repo), &ids[count], BLOB_DATA, &loc))
+            break; /* packReadBlobs names it */
+        if (count > 0 && raw + loc.rawLength > CONTENT_WINDOW_RAW)
+            break;
+        cr->outOff[count] = raw;
+        raw += loc.rawLength;
+    }
+    if (count <= 1) { /* one blob: one request either way */
+        cr->next++;
+        return repoLoadBlob(cr->repo, BLOB_DATA, ids, &cr->blob, err);
+    }
+    cr->outOff[count] = raw;
+    lbBufReserve(&cr->blob, raw);
+    cr->blob.len = raw;
+    cr->next += count;
+    return packReadBlobs(cr->repo, BLOB_DATA, ids, count, placeBlob, cr, err);
+}
 
 static bool contentRead(void *ctx, uint8_t *buf, size_t len, LbError *err) {
     ContentReader *cr = ctx;
@@ -236,11 +283,8 @@ static bool contentRead(void *ctx, uint8_t *buf, size_t len, LbError *err) {
             if (cr->next == n->contentCount)
                 return lbErr(err, LB_ERR_CORRUPT, "file '%s' holds fewer bytes than its size %llu", cr->item->key,
                              (unsigned long long)n->size);
-            lbBufClear(&cr->blob);
-            cr->pos = 0;
-            if (!repoLoadBlob(cr->repo, BLOB_DATA, &n->content[cr->next], &cr->blob, err))
+            if (!readWindow(cr, err))
                 return false;
-            cr->next++;
             continue;
         }
         size_t k = cr->blob.len - cr->pos < len ? cr->blob.len - cr->pos : len;

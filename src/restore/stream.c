@@ -7,8 +7,8 @@
  * The file is cut into batches of consecutive blobs (at most STREAM_BATCH_RAW
  * plaintext bytes, STREAM_BATCH_BLOBS blobs; a larger blob is a batch of its
  * own). A batch's blobs are grouped by pack and sorted by offset, and
- * neighbours (gaps of at most STREAM_GAP_MAX) become one ranged GET of at
- * most STREAM_SPAN_MAX stored bytes. The backup's workers each fill a pack
+ * neighbours (gaps of at most PACK_READ_GAP_MAX) become one ranged GET of at
+ * most PACK_READ_SPAN_MAX stored bytes (restore/packread.h). The backup's workers each fill a pack
  * of their own, so a dump's consecutive chunks alternate between a few packs:
  * grouping a batch by pack, not only consecutive blobs, is what turns them
  * into a few large reads. The pgbench scale-50 dump (489 MiB, 6,172 chunks,
@@ -23,7 +23,7 @@
  *
  * Memory bound, whatever the size of the file: STREAM_BATCHES batches of
  * plaintext (each <= max(STREAM_BATCH_RAW, largest blob)) plus, per worker,
- * one fetched range (<= max(STREAM_SPAN_MAX, largest blob)) and one decoded
+ * one fetched range (<= max(PACK_READ_SPAN_MAX, largest blob)) and one decoded
  * blob: with the defaults (3 x 16 MiB, 8 workers x (2 MiB + 128 KiB dump
  * chunks)) about 65 MiB at most on an object store, 53 MiB on a local disk
  * of 2 cores. Measured (bench/streamread.sh, pgbench scale 50, one paired
@@ -33,34 +33,21 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "restore/packread.h"
 #include "restore/restore.h"
 
-#define STREAM_WORKERS_MAX 8
 #define STREAM_BATCHES 3                       /* batches planned or read ahead of the reader */
 #define STREAM_BATCH_RAW (16u * 1024u * 1024u) /* plaintext bytes per batch */
 #define STREAM_BATCH_BLOBS 1024u               /* blobs per batch */
-#define STREAM_SPAN_MAX (2u * 1024u * 1024u)   /* stored bytes per ranged read */
-#define STREAM_GAP_MAX (256u * 1024u)          /* unneeded bytes read rather than a new request */
-
-typedef struct OrderKey {
-    uint32_t pack, offset; /* the blob's place in the repository */
-    size_t pos;            /* its position in the batch */
-} OrderKey;
-
-typedef struct Read {
-    size_t from, to; /* positions [from, to) of the batch's order[] */
-    uint64_t lo, hi; /* the pack's byte range */
-} Read;
 
 typedef struct Batch {
     int state;           /* BATCH_FREE, BATCH_READING, BATCH_READY */
     size_t first, count; /* the file's blobs [first, first + count) */
     IndexLoc locs[STREAM_BATCH_BLOBS];
     size_t outOff[STREAM_BATCH_BLOBS + 1]; /* where each blob's plaintext starts in data */
-    OrderKey order[STREAM_BATCH_BLOBS];    /* the blobs sorted by pack, offset */
-    Read reads[STREAM_BATCH_BLOBS];
+    PackReadKey order[STREAM_BATCH_BLOBS]; /* the blobs sorted by pack, offset */
+    PackRead reads[STREAM_BATCH_BLOBS];
     size_t readCount, nextClaim, readsDone;
     LbBuf data; /* the batch's plaintext, in file order */
 } Batch;
@@ -81,15 +68,6 @@ typedef struct Stream {
     Batch batches[STREAM_BATCHES];
 } Stream;
 
-static int cmpOrder(const void *x, const void *y) {
-    const OrderKey *a = x, *b = y;
-    if (a->pack != b->pack)
-        return a->pack < b->pack ? -1 : 1;
-    if (a->offset != b->offset)
-        return a->offset < b->offset ? -1 : 1;
-    return a->pos < b->pos ? -1 : (a->pos > b->pos);
-}
-
 /* Plan the batch starting at s->nextBlob into b (called with the lock held):
  * look its blobs up, sort them by pack and offset, coalesce neighbours into
  * reads. False with err set when a blob is not in the index. */
@@ -109,26 +87,12 @@ static bool planBatch(Stream *s, Batch *b, LbError *err) {
         if (b->count > 0 && raw + loc.rawLength > STREAM_BATCH_RAW)
             break;
         b->outOff[b->count] = (size_t)raw;
-        b->order[b->count] = (OrderKey){loc.pack, loc.offset, b->count};
         b->locs[b->count++] = loc;
         raw += loc.rawLength;
     }
     b->outOff[b->count] = (size_t)raw;
     s->nextBlob = b->first + b->count;
-    qsort(b->order, b->count, sizeof(OrderKey), cmpOrder);
-    for (size_t i = 0; i < b->count; i++) {
-        const IndexLoc *loc = &b->locs[b->order[i].pos];
-        uint64_t end = (uint64_t)loc->offset + loc->length;
-        Read *r = b->readCount ? &b->reads[b->readCount - 1] : NULL;
-        if (r && b->order[r->from].pack == loc->pack && loc->offset <= r->hi + STREAM_GAP_MAX &&
-            (end > r->hi ? end : r->hi) - r->lo <= STREAM_SPAN_MAX) {
-            r->to = i + 1;
-            if (end > r->hi)
-                r->hi = end;
-            continue;
-        }
-        b->reads[b->readCount++] = (Read){i, i + 1, loc->offset, end};
-    }
+    b->readCount = packReadPlan(b->locs, b->order, b->count, b->reads);
     lbBufClear(&b->data);
     lbBufReserve(&b->data, (size_t)raw);
     b->data.len = (size_t)raw;
@@ -136,28 +100,19 @@ static bool planBatch(Stream *s, Batch *b, LbError *err) {
     return true;
 }
 
+/* A decoded blob to its place in the batch's plaintext (ctx: the Batch). */
+static bool placeBlob(void *ctx, size_t pos, const uint8_t *plain, size_t len, LbError *err) {
+    Batch *b = ctx;
+    (void)err;
+    if (len)
+        memcpy(b->data.data + b->outOff[pos], plain, len);
+    return true;
+}
+
 /* Fetch one read's range and decode its blobs into their places in b->data
  * (disjoint from every other read's: no lock needed). */
-static bool fillRead(Stream *s, Batch *b, const Read *r, LbBuf *stored, LbBuf *plain, LbError *err) {
-    char name[80];
-    repoPackName(indexPackId(repoIndex(s->repo), b->order[r->from].pack), name);
-    lbBufClear(stored);
-    if (!storageGet(repoStorage(s->repo), name, r->lo, r->hi - r->lo, stored, err))
-        return false;
-    if (stored->len != r->hi - r->lo)
-        return lbErr(err, LB_ERR_CORRUPT, "unable to read pack '%s': %zu bytes returned, %llu asked", name, stored->len,
-                     (unsigned long long)(r->hi - r->lo));
-    for (size_t i = r->from; i < r->to; i++) {
-        size_t pos = b->order[i].pos;
-        const IndexLoc *loc = &b->locs[pos];
-        lbBufClear(plain);
-        if (!repoDecodeBlob(s->repo, &s->file->content[b->first + pos], loc, stored->data + (loc->offset - r->lo),
-                            plain, err))
-            return false;
-        if (plain->len)
-            memcpy(b->data.data + b->outOff[pos], plain->data, plain->len);
-    }
-    return true;
+static bool fillRead(Stream *s, Batch *b, const PackRead *r, LbBuf *stored, LbBuf *plain, LbError *err) {
+    return packReadFetch(s->repo, &s->file->content[b->first], b->locs, b->order, r, stored, plain, placeBlob, b, err);
 }
 
 /* The oldest batch with a read nobody claimed yet, planning a new batch
@@ -200,7 +155,7 @@ static void *streamWorker(void *arg) {
             continue;
         }
         if (b) {
-            Read *r = &b->reads[b->nextClaim++];
+            PackRead *r = &b->reads[b->nextClaim++];
             pthread_mutex_unlock(&s->mu);
             failed = !fillRead(s, b, r, &stored, &plain, &err);
             pthread_mutex_lock(&s->mu);
@@ -225,15 +180,6 @@ static void *streamWorker(void *arg) {
     return NULL;
 }
 
-/* Workers: one per core on a local disk (decoding is the work), always
- * STREAM_WORKERS_MAX on an object store (each request waits a round trip). */
-static size_t streamWorkers(Repo *repo) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (strcmp(storageDriverName(repoStorage(repo)), "local") != 0)
-        n = STREAM_WORKERS_MAX;
-    return n < 1 ? 1 : n > STREAM_WORKERS_MAX ? STREAM_WORKERS_MAX : (size_t)n;
-}
-
 /* Emit batch b blob by blob: > 0 for more, 0 to stop, < 0 on failure. */
 static int emitBatch(const Batch *b, RestoreEmitFn emit, void *ctx, LbError *err) {
     for (size_t i = 0; i < b->count; i++) {
@@ -254,8 +200,8 @@ bool restoreFileStream(Repo *repo, const Node *file, RestoreEmitFn emit, void *c
     s->file = file;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    size_t want = streamWorkers(repo);
-    pthread_t threads[STREAM_WORKERS_MAX];
+    size_t want = packReadWorkers(repo);
+    pthread_t threads[PACK_READ_WORKERS_MAX];
     size_t started = 0;
     for (size_t t = 0; t < want; t++)
         if (pthread_create(&threads[started], NULL, streamWorker, s) == 0)

@@ -10,7 +10,13 @@
 #   1. local -> S3 (bucket-a, --s3-profile userA);
 #   2. S3 -> S3: -r bucket-b --s3-profile userB copy --from-repo bucket-a
 #      --from-s3-profile userA, both sides' settings on one command line;
-#   3. S3 -> local (--from-s3-profile userB);
+#   3. S3 -> local (--from-s3-profile userB), re-chunked, through
+#      tests/harness/s3/faultproxy.py (no faults, a request log): at most half
+#      as many GETs of data/ as data blobs copied (the files of one blob read
+#      by pack; one request per blob before);
+#   4. S3 -> local into a repository with the source's chunker (init
+#      --copy-chunker-params: blobs copied as they are cut), requests
+#      counted the same way; then that local repository -> S3 again;
 # after each copy: check --read-data and a restore identical to the source
 # data. Refused, exit 1, one line naming the bucket: a source opened with the
 # other user's profile; user A reading bucket B; a profile that does not
@@ -69,6 +75,8 @@ SRC=$TMP/src
 mkdir -p "$SRC/docs" "$SRC/bin"
 openssl enc -aes-128-ctr -pass pass:copy-s3 -nosalt </dev/zero 2>/dev/null | head -c $((6 * 1024 * 1024)) >"$SRC/bin/blob"
 for i in $(seq 1 40); do seq "$i" 3000 >"$SRC/docs/f$i.txt"; done
+# many chunks in few packs: what reading by pack is about
+openssl enc -aes-128-ctr -pass pass:copy-s3-big -nosalt </dev/zero 2>/dev/null | head -c $((24 * 1024 * 1024)) >"$SRC/bin/big"
 L=$TMP/local
 check "init and back up into a local repository" bash -c "$(printf '%q ' "$LB") -r '$L' init --kdf-n 1024 -q &&
     $(printf '%q ' "$LB") -r '$L' backup '$SRC' -q"
@@ -148,17 +156,67 @@ refused "the source does not inherit the main side's --s3-profile" \
 n_b=$("$LB" -r "$B" snapshots "${ASB[@]}" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 if [ "$n_b" = 1 ]; then ok "bucket-b unchanged by the refused commands"; else fail "bucket-b unchanged ($n_b snapshots)"; fi
 
+# ---------------------------------------------------------------- the proxy that counts requests
+LOG=$TMP/proxy.log
+python3 "$HARNESS/faultproxy.py" --upstream "${S3_ENDPOINT#http://}" --every 1000000000 --log "$LOG" \
+    --port-file "$TMP/proxy.port" >"$OUT/proxy.out" 2>&1 &
+PROXY_PID=$!
+cleanup_hooks+=("kill $PROXY_PID 2>/dev/null")
+for _ in $(seq 1 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+P="s3:http://127.0.0.1:$(cat "$TMP/proxy.port")/bucket-b/repo" # bucket-b through the proxy
+# data_gets_ok NAME REPO: the GETs of data/ of the last command (in $LOG) at
+# most half the data blobs REPO (the copy's target) holds, and those >= 20
+data_gets_ok() {
+    sleep 0.2 # the proxy logs a request when it arrives: nothing is in flight now
+    cp "$LOG" "$OUT/$1.req"
+    local gets blobs
+    gets=$(grep -c '^GET [^ ]*/data/' "$OUT/$1.req")
+    blobs=$("$LB" -r "$2" stats --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_blobs"])')
+    if [ "$gets" -gt 0 ] && [ "$blobs" -ge 20 ] && [ $((gets * 2)) -le "$blobs" ]; then
+        ok "$1: read by pack: $gets GETs of data/ for $blobs data blobs ($(grep -c '^GET ' "$OUT/$1.req") GETs in all)"
+    else
+        fail "$1: read by pack: $gets GETs of data/ for $blobs data blobs (wanted at most half, >= 20 blobs)"
+        grep '^GET ' "$OUT/$1.req" | sed 's/^/#   /'
+    fi
+}
+
 # ---------------------------------------------------------------- 3. S3 (user B) -> local
 L2=$TMP/local2
 check "init a second local repository" "$LB" -r "$L2" init --kdf-n 1024 -q
 t0=$(now)
-if "$LB" -r "$L2" copy --from-repo "$B" --from-s3-credentials-file "$CREDS" --from-s3-profile userB \
-    >"$OUT/copy3.out" 2>"$OUT/copy3.err"; then
+FROM_B=(--from-s3-credentials-file "$CREDS" --from-s3-profile userB)
+: >"$LOG"
+if "$LB" -r "$L2" copy --from-repo "$P" "${FROM_B[@]}" >"$OUT/copy3.out" 2>"$OUT/copy3.err"; then
     ok "copy bucket-b (user B) -> local ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/copy3.out")"
 else
     fail "copy bucket-b (user B) -> local"; sed 's/^/#   /' "$OUT/copy3.err" | head -5
 fi
+data_gets_ok "copy bucket-b -> local, re-chunked" "$L2"
 verify b-to-local "$L2"
+
+# ---------------------------------------------------------------- 4. S3 -> local with the same chunker, and back to S3
+L3=$TMP/local3
+check "init a local repository with bucket-b's chunker (--copy-chunker-params)" \
+    "$LB" -r "$L3" init --kdf-n 1024 --copy-chunker-params --from-repo "$B" "${FROM_B[@]}" -q
+: >"$LOG"
+if "$LB" -r "$L3" copy --from-repo "$P" "${FROM_B[@]}" --json >"$OUT/copy4.json" 2>"$OUT/copy4.err" &&
+    [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rechunked"])' "$OUT/copy4.json")" = False ]; then
+    ok "copy bucket-b -> local with the same chunker (not re-chunked)"
+else
+    fail "copy bucket-b -> local with the same chunker"; sed 's/^/#   /' "$OUT/copy4.err" | head -5
+fi
+data_gets_ok "copy bucket-b -> local, same chunker" "$L3"
+verify same-chunker-to-local "$L3"
+C="s3:$S3_ENDPOINT/bucket-b/back"
+check "init bucket-b/back with local3's chunker" \
+    "$LB" -r "$C" init "${ASB[@]}" --kdf-n 1024 --copy-chunker-params --from-repo "$L3" -q
+t0=$(now)
+if "$LB" -r "$C" copy "${ASB[@]}" --from-repo "$L3" >"$OUT/copy5.out" 2>"$OUT/copy5.err"; then
+    ok "copy local3 -> bucket-b/back ($(elapsed "$t0" "$(now)") s): $(tail -1 "$OUT/copy5.out")"
+else
+    fail "copy local3 -> bucket-b/back"; sed 's/^/#   /' "$OUT/copy5.err" | head -5
+fi
+verify back-to-s3 "$C" "${ASB[@]}"
 
 leaks=$(grep -rlF -e "$SECRET_A" -e "$SECRET_B" "$OUT" "$TMP/.out" 2>/dev/null)
 if [ -z "$leaks" ]; then ok "no secret key in any output ($(ls "$OUT" | wc -l) files)"; else fail "a secret key appears in: $leaks"; fi
