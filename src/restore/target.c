@@ -18,8 +18,10 @@ bool restoreLoadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
 }
 
 /* Push the entries of tree id (the directory at snapPrefix, "" for the top)
- * into the target. */
-static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *snapPrefix, size_t depth, LbError *err) {
+ * into the target. validating: the first pass of a streaming target, which
+ * skips a damaged listing silently (the second pass reports it). */
+static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *snapPrefix, size_t depth,
+                     bool validating, LbError *err) {
     const TargetInterface *ti = tg->interface;
     if (!treeDepthCheck(depth, snapPrefix, err))
         return false;
@@ -31,6 +33,10 @@ static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *s
         if (err->code == LB_ERR_UNSAFE_PATH || depth == 0 || ti->damagedDir == NULL)
             return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", shown, hex);
         /* a damaged listing loses that directory's contents, not the restore */
+        if (validating) {
+            lbErrorClear(err);
+            return true;
+        }
         lbLogError("directory '%s' is damaged (tree %.8s): %s", shown, hex, err->msg);
         if (!ti->damagedDir(tg->driver, snapPrefix, err))
             return false;
@@ -46,7 +52,7 @@ static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *s
             LbId sub = n->subtree; /* the driver may take the node */
             ok = ti->enter(tg->driver, &e, err);
             if (ok && !e.skip) {
-                ok = walkTree(repo, tg, &sub, snapPath, depth + 1, err);
+                ok = walkTree(repo, tg, &sub, snapPath, depth + 1, validating, err);
                 if (ok)
                     ti->leave(tg->driver);
             }
@@ -59,6 +65,20 @@ static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *s
     return ok;
 }
 
+/* One pass: push the restored path top and everything below it. */
+static bool pushAll(Repo *repo, const Target *target, const Node *top, const char *snapPrefix, bool validating,
+                    LbError *err) {
+    if (top->type == NODE_DIR)
+        return walkTree(repo, target, &top->subtree, snapPrefix, 0, validating, err);
+    /* the driver may take the node: give it a copy */
+    Node copy = {0};
+    nodeCopy(&copy, top);
+    TargetEntry e = {.node = &copy, .snapPath = snapPrefix, .single = true};
+    bool ok = target->interface->add(target->driver, &e, err);
+    nodeClear(&copy);
+    return ok;
+}
+
 bool restoreTargetRun(Repo *repo, const Snapshot *snap, const char *subpath, const Target *target, LbError *err) {
     Node top = {0};
     if (!restoreFindPath(repo, snap, subpath, &top, err))
@@ -67,13 +87,11 @@ bool restoreTargetRun(Repo *repo, const Snapshot *snap, const char *subpath, con
     char *snapPrefix = lbXstrdup(subpath && strcmp(subpath, "/") != 0 ? subpath : "");
     for (size_t l = strlen(snapPrefix); l > 1 && snapPrefix[l - 1] == '/';)
         snapPrefix[--l] = '\0';
-    bool ok;
-    if (top.type == NODE_DIR) {
-        ok = walkTree(repo, target, &top.subtree, snapPrefix, 0, err);
-    } else {
-        TargetEntry e = {.node = &top, .snapPath = snapPrefix, .single = true};
-        ok = target->interface->add(target->driver, &e, err);
-    }
+    bool streaming = (target->interface->features & TARGET_FEATURE_STREAMING) != 0;
+    bool ok = !streaming || pushAll(repo, target, &top, snapPrefix, true, err);
+    if (ok && streaming)
+        target->interface->validated(target->driver);
+    ok = ok && pushAll(repo, target, &top, snapPrefix, false, err);
     free(snapPrefix);
     nodeClear(&top);
     return ok && target->interface->finish(target->driver, err);
