@@ -92,7 +92,7 @@ typedef struct Restorer {
     size_t *packStarts; /* chunk index where each pack group starts; last = chunkCount */
     size_t packGroups;
     atomic_size_t nextGroup;
-    atomic_uint_fast64_t bytesDone;
+    atomic_uint_fast64_t bytesDone, packBytesRead;
     uint64_t bytesTotal;
     pthread_mutex_t mu;
     bool isRoot;
@@ -346,9 +346,8 @@ static bool dirDamaged(void *driver, const char *snapPath, LbError *err) {
 }
 
 static void dirValidated(void *driver) {
-    Restorer *r = driver;
-    r->counting = false;
-    linkMapClear(&r->links);
+    ((Restorer *)driver)->counting = false;
+    linkMapClear(&((Restorer *)driver)->links);
 }
 
 static int cmpChunk(const void *x, const void *y) {
@@ -612,6 +611,7 @@ static void restoreGroup(Restorer *r, size_t g, FdCache *cache, LbBuf *packBuf, 
     LbError err = {0};
     lbBufClear(packBuf);
     bool fetched = storageGet(repoStorage(r->repo), name, lo, hi - lo, packBuf, &err);
+    atomic_fetch_add(&r->packBytesRead, (uint64_t)(hi - lo));
     for (size_t i = first; i < end;) {
         const Chunk *c = &r->chunks[i];
         /* decode a blob once, write it to every place that holds it */
@@ -839,7 +839,6 @@ static void retireBatch(Restorer *r) {
             LinkSlot *s = linkFind(&r->links, e->node.device, e->node.inode);
             s->entry = -1;
             s->damaged = atomic_load(&e->damaged);
-            e->linkFirst = false;
         }
         if (!open) {
             free(e->path);
@@ -924,6 +923,7 @@ static bool dirFinish(void *driver, LbError *err) {
     if (r->opts->progress)
         reportProgress(r);
     r->result->bytes = atomic_load(&r->bytesDone);
+    lbLogDebug("restore: %llu bytes read from packs", (unsigned long long)atomic_load(&r->packBytesRead));
     if (r->result->damagedCount > 0) {
         lbErr(err, LB_ERR_INCOMPLETE, "%zu file(s) could not be restored intact", r->result->damagedCount);
         return false;
