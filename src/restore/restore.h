@@ -5,7 +5,8 @@
  * Validate first, write after: every tree is loaded and validated before the
  * first byte is written, so an unsafe snapshot (names with '/', '..', absolute
  * paths, duplicate names) fails with LB_ERR_UNSAFE_PATH and writes nothing.
- * Then the trees are read again and restored in batches (16,384 entries or
+ * Then the trees are read again (up to 48 MiB of them kept from the first
+ * pass, restore/target.h) and restored in batches (16,384 entries or
  * 128 MiB of content, LIFEBOAT_RESTORE_BATCH=ENTRIES[:BYTES] to change),
  * so memory is flat in the number of files: a batch, the directories on the
  * current path, and for hard links the first path of each inode with more

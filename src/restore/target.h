@@ -34,8 +34,11 @@
  *     an unsafe snapshot still writes nothing, the reader pushes the whole
  *     tree twice: a first pass that loads and validates every tree and in
  *     which the driver must not write (it may count: progress totals), then
- *     validated(), then the pass that writes. Neither pass keeps more than
- *     the trees on the current path.
+ *     validated(), then the pass that writes. The first pass's decoded
+ *     trees are kept for the second up to a bound (48 MiB, about 200,000
+ *     files' worth), so a small snapshot's trees are decoded once and a
+ *     large one's beyond the bound twice. In the first pass the driver must
+ *     not take nodes (they are kept).
  *
  * The restored path itself (SNAP:PATH, or the snapshot root) is not an
  * entry when it is a directory: its entries are the top level of the

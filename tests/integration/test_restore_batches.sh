@@ -6,7 +6,9 @@
 # entries fall in different batches, nested directories whose contents end
 # batches later than they start (their mtimes and modes are applied after),
 # a sparse file, symlinks, xattrs, --include and --verify must come out
-# byte- and metadata-identical to the source and to a one-batch restore.
+# byte- and metadata-identical to the source and to a one-batch restore;
+# LIFEBOAT_RESTORE_TREE_CACHE=1 makes the writing pass decode every tree
+# again instead of taking the validating pass's.
 . "$(dirname "$0")/lib.sh"
 
 expect_eq() { # description want got
@@ -95,6 +97,15 @@ nfirst=$(cd "$SRC" && find . -type f -links +1 -printf '%i\n' | sort -u | wc -l)
 expect_eq "--verify across batches: every file read back once" "verified $((nfiles + nfirst)) files" \
     "$(grep -o 'verified [0-9]* files' "$TMP/many.log")"
 if diff <(meta "$TMP/one") <(meta "$TMP/many") >/dev/null; then ok "many batches = one batch"; else fail "many batches = one batch"; fi
+
+# the trees of the validating pass are kept for the writing pass up to
+# LIFEBOAT_RESTORE_TREE_CACHE bytes: none kept (every tree decoded twice) and
+# only the first few kept must restore the same
+for cache in 1 20000; do
+    check "LIFEBOAT_RESTORE_TREE_CACHE=$cache, batches of 5" env LIFEBOAT_RESTORE_TREE_CACHE=$cache \
+        LIFEBOAT_RESTORE_BATCH=5 "$LB" -r "$REPO" restore latest --target "$TMP/cache$cache"
+    same_tree "tree cache of $cache bytes" "$TMP/cache$cache"
+done
 
 # a batch of one entry: every directory is carried over to the next batch
 check "LIFEBOAT_RESTORE_BATCH=1" env LIFEBOAT_RESTORE_BATCH=1 "$LB" -r "$REPO" restore latest --target "$TMP/single"
