@@ -19,43 +19,12 @@ static void addLine(char ***arr, size_t *n, char *taken) {
     (*arr)[(*n)++] = taken;
 }
 
-/* The trees a walk has visited: a bit per index position (indexLookupPos),
- * so a walk of millions of trees costs a bit per blob of the index, not a
- * hash entry per tree; a tree that is not indexed (reported as missing) goes
- * to a small set of its own. */
-typedef struct TreeSeen {
-    uint8_t *bits;
-    Index *unindexed;
-} TreeSeen;
-
-/* True the first time id is seen. */
-static bool treeSeenFirst(TreeSeen *s, const Index *ix, const LbId *id) {
-    size_t pos;
-    if (indexLookupPos(ix, id, BLOB_TREE, &pos)) {
-        if (s->bits == NULL)
-            s->bits = lbXcalloc(indexBlobCount(ix) / 8 + 1, 1);
-        bool first = !(s->bits[pos / 8] & (1u << (pos % 8)));
-        s->bits[pos / 8] |= (uint8_t)(1u << (pos % 8));
-        return first;
-    }
-    if (s->unindexed == NULL)
-        s->unindexed = indexNew();
-    PackEntry mark = {.id = *id, .type = BLOB_TREE};
-    return indexAdd(s->unindexed, 0, &mark);
-}
-
-static void treeSeenFree(TreeSeen *s) {
-    free(s->bits);
-    indexFree(s->unindexed);
-    memset(s, 0, sizeof(*s));
-}
-
 typedef struct Checker {
     Repo *repo;
     const CheckOptions *opts;
     CheckResult *result;
     pthread_mutex_t mu;
-    TreeSeen visitedTrees;
+    Index *visitedTrees;
     Index *damaged; /* damaged blob IDs (pack number unused) */
     uint32_t *packOrder;
     size_t packTodo;
@@ -79,7 +48,8 @@ static void reportDamaged(Checker *c, const char *what, RepoDamagedList *files) 
 
 /* Walk a tree: load it, check every referenced blob is indexed. */
 static void walkTree(Checker *c, const LbId *id, const char *path) {
-    if (!treeSeenFirst(&c->visitedTrees, repoIndex(c->repo), id))
+    PackEntry mark = {.id = *id, .type = BLOB_TREE};
+    if (!indexAdd(c->visitedTrees, 0, &mark))
         return;
     c->result->trees++;
     char hex[LB_ID_HEX_LEN + 1];
@@ -117,8 +87,9 @@ static void walkTree(Checker *c, const LbId *id, const char *path) {
 }
 
 /* Report which files of which snapshots use damaged blobs. */
-static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, TreeSeen *seen) {
-    if (treePathDepth(path) > TREE_DEPTH_MAX || !treeSeenFirst(seen, repoIndex(c->repo), treeId))
+static void traceDamaged(Checker *c, const LbId *treeId, const char *snapHex, const char *path, Index *seen) {
+    PackEntry mark = {.id = *treeId, .type = BLOB_TREE};
+    if (treePathDepth(path) > TREE_DEPTH_MAX || !indexAdd(seen, 0, &mark))
         return; /* walkTree has reported the depth */
     LbBuf plain = {0};
     LbError err = {0};
@@ -275,6 +246,7 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
     memset(result, 0, sizeof(*result));
     Checker c = {.repo = repo, .opts = opts, .result = result};
     pthread_mutex_init(&c.mu, NULL);
+    c.visitedTrees = indexNew();
     c.damaged = indexNew();
     RepoPackList packs = {0};
     SnapshotList snaps = {0};
@@ -384,9 +356,9 @@ bool checkRun(Repo *repo, const CheckOptions *opts, CheckResult *result, LbError
         for (size_t i = 0; i < snaps.count; i++) {
             char hex[LB_ID_HEX_LEN + 1];
             lbIdToHex(&snaps.items[i].id, hex);
-            TreeSeen seen = {0};
-            traceDamaged(&c, &snaps.items[i].tree, hex, "", &seen);
-            treeSeenFree(&seen);
+            Index *seen = indexNew();
+            traceDamaged(&c, &snaps.items[i].tree, hex, "", seen);
+            indexFree(seen);
         }
     }
     ok = true;
@@ -396,7 +368,7 @@ cleanup:
     free(packs.items);
     repoDamagedListFree(&damagedFiles);
     snapshotListFree(&snaps);
-    treeSeenFree(&c.visitedTrees);
+    indexFree(c.visitedTrees);
     indexFree(c.damaged);
     pthread_mutex_destroy(&c.mu);
     return ok;
