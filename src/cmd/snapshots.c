@@ -139,10 +139,22 @@ static void modeString(const Node *n, char *out) {
     out[10] = '\0';
 }
 
+/* ls -l prints its rows in blocks of this many, each block's columns sized
+ * to its content: memory stays flat in the size of the snapshot. */
+#define LS_TABLE_ROWS 1000
+
 typedef struct LsPrinter {
     const GlobalOpts *g;
-    UiTable *table; /* ls -l: rows sized to their content, printed at the end */
+    UiTable *table; /* ls -l: the rows of the current block */
 } LsPrinter;
+
+static UiTable *lsTableNew(void) {
+    UiTable *t = uiTableNew();
+    uiTableSetHeader(t, false);
+    for (int c = 0; c < 6; c++)
+        uiTableColumn(t, "", c == 3 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
+    return t;
+}
 
 static json_t *nodeJson(const char *path, const Node *n) {
     json_t *j = json_object();
@@ -176,6 +188,11 @@ static bool lsNode(void *ctx, const char *path, const Node *n, LbError *err) {
         uiTableCellf(p->table, "%llu", (unsigned long long)n->size);
         uiTableCell(p->table, t);
         uiTableCellf(p->table, "%s%s%s", path, n->linkTarget ? " -> " : "", n->linkTarget ? n->linkTarget : "");
+        if (uiTableRowCount(p->table) >= LS_TABLE_ROWS) {
+            uiTablePrint(p->table, stdout);
+            uiTableFree(p->table);
+            p->table = lsTableNew();
+        }
     } else {
         char *shown = lbPrintableDup(path);
         printf("%s\n", shown);
@@ -216,12 +233,8 @@ int cmdLs(const CfgValues *cfg) {
     else
         ok = cliRepoOpenForReading(&v.g, CLI_LOCK_NONE, &r, &v.err) &&
              snapshotFind(r.repo, v.args.positional[0], &v.filter, &snap, &v.err);
-    if (ok && cfgFlag(cfg, cfgOptLong) && !v.g.json) {
-        p.table = uiTableNew();
-        uiTableSetHeader(p.table, false);
-        for (int c = 0; c < 6; c++)
-            uiTableColumn(p.table, "", c == 3 ? UI_ALIGN_RIGHT : UI_ALIGN_LEFT);
-    }
+    if (ok && cfgFlag(cfg, cfgOptLong) && !v.g.json)
+        p.table = lsTableNew();
     ok = ok && lsPath(r.repo, &snap, v.args.count == 2 ? v.args.positional[1] : NULL, &p, &v.err);
     if (ok && p.table)
         uiTablePrint(p.table, stdout);

@@ -2,14 +2,21 @@
  * restore.h - restore a snapshot (or a subtree of it) into a directory: the
  * directory target of restore/target.h (random access, metadata).
  *
- * Plan first, write after: every tree is loaded and validated before the
+ * Validate first, write after: every tree is loaded and validated before the
  * first byte is written, so an unsafe snapshot (names with '/', '..', absolute
  * paths, duplicate names) fails with LB_ERR_UNSAFE_PATH and writes nothing.
+ * Then the trees are read again (up to 48 MiB of them kept from the first
+ * pass, restore/target.h) and restored in batches (16,384 entries or
+ * 128 MiB of content, LIFEBOAT_RESTORE_BATCH=ENTRIES[:BYTES] to change),
+ * so memory is flat in the number of files: a batch, the directories on the
+ * current path, and for hard links the first path of each inode with more
+ * than one link.
  * Every path is opened component by component below the target with
  * O_NOFOLLOW, so no symlink, pre-existing or restored, can redirect a write
- * outside the target. Data is written pack by pack: each pack is read once,
- * in order, by a pool of workers; all-zero blobs become holes (sparse files).
- * Directory metadata is applied last, deepest first.
+ * outside the target. A batch's data is written pack by pack: each pack is
+ * read once per batch, in order, by a pool of workers; all-zero blobs become
+ * holes (sparse files). A directory's metadata is applied once its whole
+ * contents are written, deepest first.
  */
 #ifndef LIFEBOAT_RESTORE_RESTORE_H
 #define LIFEBOAT_RESTORE_RESTORE_H

@@ -17,36 +17,118 @@ bool restoreLoadTree(Repo *repo, const LbId *id, Tree *t, LbError *err) {
     return ok;
 }
 
+/* The trees the validating pass of a streaming target decoded, kept for the
+ * writing pass in the order they were loaded (the order the writing pass
+ * asks for them), up to RESTORE_TREE_CACHE_BYTES of decoded nodes: a tree
+ * is decoded once when the snapshot is small, twice beyond, and memory stays
+ * bounded either way. LIFEBOAT_RESTORE_TREE_CACHE=BYTES changes the bound
+ * (tests: 1 keeps nothing). */
+#define RESTORE_TREE_CACHE_BYTES (48u << 20)
+
+typedef struct TreeCache {
+    LbId *ids;
+    Tree **trees;
+    size_t count, cap, next;
+    size_t bytes, max;
+    bool full; /* a tree did not fit: nothing after it is kept */
+} TreeCache;
+
+typedef struct Walk {
+    Repo *repo;
+    const Target *tg;
+    bool validating; /* the first pass of a streaming target */
+    TreeCache cache;
+} Walk;
+
+static size_t treeCost(const Tree *t) {
+    size_t cost = sizeof(Tree) + t->count * sizeof(Node);
+    for (size_t i = 0; i < t->count; i++)
+        cost += strlen(t->nodes[i].name) + 1 + t->nodes[i].contentCount * sizeof(LbId) + 64;
+    return cost;
+}
+
+/* The validating pass: keep the loaded tree *t (moved into the cache) when
+ * it fits; returns the tree to iterate. */
+static Tree *cacheKeep(TreeCache *c, const LbId *id, Tree *t) {
+    size_t cost = treeCost(t);
+    if (c->full || c->bytes + cost > c->max) {
+        c->full = true;
+        return t;
+    }
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->ids = lbXrealloc(c->ids, c->cap * sizeof(LbId));
+        c->trees = lbXrealloc(c->trees, c->cap * sizeof(Tree *));
+    }
+    Tree *kept = lbXmalloc(sizeof(Tree));
+    *kept = *t;
+    memset(t, 0, sizeof(*t));
+    c->ids[c->count] = *id;
+    c->trees[c->count++] = kept;
+    c->bytes += cost;
+    return kept;
+}
+
+/* The writing pass: the cached tree id, taken (the caller frees it), or NULL. */
+static Tree *cacheTake(TreeCache *c, const LbId *id) {
+    if (c->next >= c->count || !lbIdEqual(&c->ids[c->next], id))
+        return NULL;
+    Tree *t = c->trees[c->next];
+    c->trees[c->next++] = NULL;
+    return t;
+}
+
+static void cacheFree(TreeCache *c) {
+    for (size_t i = 0; i < c->count; i++) {
+        if (c->trees[i]) {
+            treeFree(c->trees[i]);
+            free(c->trees[i]);
+        }
+    }
+    free(c->ids);
+    free(c->trees);
+    memset(c, 0, sizeof(*c));
+}
+
 /* Push the entries of tree id (the directory at snapPrefix, "" for the top)
- * into the target. */
-static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *snapPrefix, size_t depth, LbError *err) {
+ * into the target. The validating pass skips a damaged listing silently
+ * (the writing pass reports it). */
+static bool walkTree(Walk *w, const LbId *id, const char *snapPrefix, size_t depth, LbError *err) {
+    const Target *tg = w->tg;
     const TargetInterface *ti = tg->interface;
     if (!treeDepthCheck(depth, snapPrefix, err))
         return false;
-    Tree t = {0};
-    if (!restoreLoadTree(repo, id, &t, err)) {
+    Tree loaded = {0};
+    Tree *taken = w->validating ? NULL : cacheTake(&w->cache, id), *t = taken ? taken : &loaded;
+    if (taken == NULL && !restoreLoadTree(w->repo, id, &loaded, err)) {
         char hex[LB_ID_HEX_LEN + 1], shown[512];
         lbIdToHex(id, hex);
         lbPrintable(snapPrefix[0] ? snapPrefix : "/", shown, sizeof(shown));
         if (err->code == LB_ERR_UNSAFE_PATH || depth == 0 || ti->damagedDir == NULL)
             return lbErrorWrap(err, "unable to read directory '%s' (tree %.8s)", shown, hex);
         /* a damaged listing loses that directory's contents, not the restore */
+        if (w->validating) {
+            lbErrorClear(err);
+            return true;
+        }
         lbLogError("directory '%s' is damaged (tree %.8s): %s", shown, hex, err->msg);
         if (!ti->damagedDir(tg->driver, snapPrefix, err))
             return false;
         lbErrorClear(err);
         return true;
     }
+    if (w->validating)
+        t = cacheKeep(&w->cache, id, &loaded);
     bool ok = true;
-    for (size_t i = 0; i < t.count && ok; i++) {
-        Node *n = &t.nodes[i];
+    for (size_t i = 0; i < t->count && ok; i++) {
+        Node *n = &t->nodes[i];
         char *snapPath = lbXasprintf("%s/%s", snapPrefix, n->name);
         TargetEntry e = {.node = n, .snapPath = snapPath, .depth = depth};
         if (n->type == NODE_DIR) {
             LbId sub = n->subtree; /* the driver may take the node */
             ok = ti->enter(tg->driver, &e, err);
             if (ok && !e.skip) {
-                ok = walkTree(repo, tg, &sub, snapPath, depth + 1, err);
+                ok = walkTree(w, &sub, snapPath, depth + 1, err);
                 if (ok)
                     ti->leave(tg->driver);
             }
@@ -55,7 +137,24 @@ static bool walkTree(Repo *repo, const Target *tg, const LbId *id, const char *s
         }
         free(snapPath);
     }
-    treeFree(&t);
+    treeFree(&loaded);
+    if (taken) {
+        treeFree(taken);
+        free(taken);
+    }
+    return ok;
+}
+
+/* One pass: push the restored path top and everything below it. */
+static bool pushAll(Walk *w, const Node *top, const char *snapPrefix, LbError *err) {
+    if (top->type == NODE_DIR)
+        return walkTree(w, &top->subtree, snapPrefix, 0, err);
+    /* the driver may take the node: give it a copy */
+    Node copy = {0};
+    nodeCopy(&copy, top);
+    TargetEntry e = {.node = &copy, .snapPath = snapPrefix, .single = true};
+    bool ok = w->tg->interface->add(w->tg->driver, &e, err);
+    nodeClear(&copy);
     return ok;
 }
 
@@ -67,13 +166,16 @@ bool restoreTargetRun(Repo *repo, const Snapshot *snap, const char *subpath, con
     char *snapPrefix = lbXstrdup(subpath && strcmp(subpath, "/") != 0 ? subpath : "");
     for (size_t l = strlen(snapPrefix); l > 1 && snapPrefix[l - 1] == '/';)
         snapPrefix[--l] = '\0';
-    bool ok;
-    if (top.type == NODE_DIR) {
-        ok = walkTree(repo, target, &top.subtree, snapPrefix, 0, err);
-    } else {
-        TargetEntry e = {.node = &top, .snapPath = snapPrefix, .single = true};
-        ok = target->interface->add(target->driver, &e, err);
-    }
+    bool streaming = (target->interface->features & TARGET_FEATURE_STREAMING) != 0;
+    Walk w = {.repo = repo, .tg = target, .validating = streaming};
+    const char *max = getenv("LIFEBOAT_RESTORE_TREE_CACHE");
+    w.cache.max = max && *max ? (size_t)strtoull(max, NULL, 10) : RESTORE_TREE_CACHE_BYTES;
+    bool ok = !streaming || pushAll(&w, &top, snapPrefix, err);
+    if (ok && streaming)
+        target->interface->validated(target->driver);
+    w.validating = false;
+    ok = ok && pushAll(&w, &top, snapPrefix, err);
+    cacheFree(&w.cache);
     free(snapPrefix);
     nodeClear(&top);
     return ok && target->interface->finish(target->driver, err);

@@ -28,6 +28,17 @@
  *     files' bytes (and what the driver maps, e.g. S3 headers) matter.
  *   TARGET_FEATURE_SYNC_DELETE: the target may delete what the snapshot
  *     does not hold (a bucket restore with --delete).
+ *   TARGET_FEATURE_STREAMING: the driver writes while the entries are
+ *     pushed, a bounded batch at a time, instead of keeping them all until
+ *     finish (the directory: memory flat in the number of files). So that
+ *     an unsafe snapshot still writes nothing, the reader pushes the whole
+ *     tree twice: a first pass that loads and validates every tree and in
+ *     which the driver must not write (it may count: progress totals), then
+ *     validated(), then the pass that writes. The first pass's decoded
+ *     trees are kept for the second up to a bound (48 MiB, about 200,000
+ *     files' worth), so a small snapshot's trees are decoded once and a
+ *     large one's beyond the bound twice. In the first pass the driver must
+ *     not take nodes (they are kept).
  *
  * The restored path itself (SNAP:PATH, or the snapshot root) is not an
  * entry when it is a directory: its entries are the top level of the
@@ -49,6 +60,7 @@ typedef enum {
     TARGET_FEATURE_RANDOM_ACCESS = 1u << 0,
     TARGET_FEATURE_METADATA = 1u << 1,
     TARGET_FEATURE_SYNC_DELETE = 1u << 2,
+    TARGET_FEATURE_STREAMING = 1u << 3,
 } TargetFeature;
 
 /* One entry pushed into a target. */
@@ -77,6 +89,11 @@ typedef struct TargetInterface {
      * entries (the driver records the loss; the reader clears err). NULL or
      * false: the run fails with err. */
     bool (*damagedDir)(void *driver, const char *snapPath, LbError *err);
+
+    /* required with TARGET_FEATURE_STREAMING: the first pass pushed every
+     * entry and every tree is valid; the second pass, which may write,
+     * starts. */
+    void (*validated)(void *driver);
 
     /* required: every entry was pushed; do the work. */
     bool (*finish)(void *driver, LbError *err);

@@ -2,8 +2,10 @@
  * (restore/target.h): entries arrive depth-first with enter/add/leave and
  * their snapshot paths, a skipped directory is not read, SNAP:PATH naming a
  * file gives one single entry, an unreadable listing fails the run unless
- * the target takes it (damagedDir), finish runs last, and the pipe target
- * streams one file in order into a descriptor. */
+ * the target takes it (damagedDir), finish runs last, a streaming target
+ * gets the whole tree twice with validated() in between (with and without
+ * the first pass's trees kept), and the pipe target streams one file in
+ * order into a descriptor. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -97,6 +99,8 @@ typedef struct Recorder {
     const char *skip; /* snapPath of a directory to skip */
     bool takeDamaged; /* damagedDir returns true */
     bool finished;
+    bool streaming; /* with streamInterface: */
+    bool validated; /* the writing pass runs */
     size_t depth;
 } Recorder;
 
@@ -118,8 +122,10 @@ static bool recEnter(void *driver, TargetEntry *dir, LbError *err) {
     dir->skip = r->skip && strcmp(r->skip, dir->snapPath) == 0;
     if (!dir->skip)
         r->depth++;
-    nodeClear(dir->node); /* taking the node is allowed */
-    memset(dir->node, 0, sizeof(*dir->node));
+    if (!r->streaming || r->validated) { /* taking the node is allowed, not in a validating pass */
+        nodeClear(dir->node);
+        memset(dir->node, 0, sizeof(*dir->node));
+    }
     return true;
 }
 
@@ -156,6 +162,23 @@ static const TargetInterface recInterface = {
     .add = recAdd,
     .leave = recLeave,
     .damagedDir = recDamaged,
+    .finish = recFinish,
+};
+
+static void recValidated(void *driver) {
+    Recorder *r = driver;
+    r->validated = true;
+    lbBufAppendStr(&r->log, "validated;");
+}
+
+static const TargetInterface streamInterface = {
+    .name = "streaming recorder",
+    .features = TARGET_FEATURE_STREAMING,
+    .enter = recEnter,
+    .add = recAdd,
+    .leave = recLeave,
+    .damagedDir = recDamaged,
+    .validated = recValidated,
     .finish = recFinish,
 };
 
@@ -239,6 +262,41 @@ static void testDamaged(void **state) {
     lbBufFree(&r2.log);
 }
 
+/* A streaming target: the validating pass (a damaged listing skipped
+ * silently), validated, then the writing pass; the same whether the first
+ * pass's trees are kept (default) or decoded again (cache of 1 byte). */
+static void testStreaming(void **state) {
+    Fixture *f = *state;
+    const char *want = "add /a @0;enter /d @0;add /d/b @1;enter /d/e @1;leave @1;leave @0;"
+                       "enter /gone @0;leave @0;add /l @0;validated;"
+                       "add /a @0;enter /d @0;add /d/b @1;enter /d/e @1;leave @1;leave @0;"
+                       "enter /gone @0;damaged /gone @1;leave @0;add /l @0;";
+    for (int cache = 0; cache < 2; cache++) {
+        if (cache)
+            setenv("LIFEBOAT_RESTORE_TREE_CACHE", "1", 1);
+        Recorder r = {.takeDamaged = true, .streaming = true};
+        LbError err = {0};
+        bool ok;
+        const char *log = run(f, &streamInterface, &r, NULL, &ok, &err);
+        assert_true(ok);
+        assert_true(r.finished);
+        assert_string_equal(log, want);
+        lbBufFree(&r.log);
+    }
+    unsetenv("LIFEBOAT_RESTORE_TREE_CACHE");
+    /* a listing that cannot be read at the top fails in the validating
+     * pass: validated and finish never run */
+    Snapshot bad = f->snap;
+    memset(&bad.tree, 0x5a, sizeof(bad.tree));
+    Recorder r = {.streaming = true};
+    LbError err = {0};
+    Target t = {&streamInterface, &r};
+    assert_false(restoreTargetRun(f->repo, &bad, NULL, &t, &err));
+    assert_false(r.validated);
+    assert_false(r.finished);
+    lbBufFree(&r.log);
+}
+
 static void testPipe(void **state) {
     Fixture *f = *state;
     LbError err = {0};
@@ -266,6 +324,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(testOrder, setup, teardown),
         cmocka_unit_test_setup_teardown(testSkipAndSubpath, setup, teardown),
         cmocka_unit_test_setup_teardown(testDamaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(testStreaming, setup, teardown),
         cmocka_unit_test_setup_teardown(testPipe, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
