@@ -167,6 +167,32 @@ void cryptoSha256(const uint8_t *data, size_t len, LbId *out) {
         cryptoFatal("compute SHA-256");
 }
 
+struct CryptoSha256 {
+    EVP_MD_CTX *md;
+};
+
+CryptoSha256 *cryptoSha256New(void) {
+    pthread_once(&cryptoOnce, cryptoGlobalInit);
+    CryptoSha256 *h = lbXcalloc(1, sizeof(CryptoSha256));
+    h->md = EVP_MD_CTX_new();
+    if (h->md == NULL || !EVP_DigestInit_ex2(h->md, cryptoSha256Md, NULL))
+        cryptoFatal("start SHA-256");
+    return h;
+}
+
+void cryptoSha256Update(CryptoSha256 *h, const uint8_t *data, size_t len) {
+    if (len > 0 && !EVP_DigestUpdate(h->md, data, len))
+        cryptoFatal("compute SHA-256");
+}
+
+void cryptoSha256Final(CryptoSha256 *h, LbId *out) {
+    unsigned int outLen = 0;
+    if (!EVP_DigestFinal_ex(h->md, out->b, &outLen) || outLen != LB_ID_LEN)
+        cryptoFatal("compute SHA-256");
+    EVP_MD_CTX_free(h->md);
+    free(h);
+}
+
 /* Key the thread's HMAC context with key unless it already holds it, then
  * start a new message. Aborts on OpenSSL failure. */
 static EVP_MAC_CTX *cryptoHmacBegin(CryptoThread *t, const uint8_t key[CRYPTO_KEY_LEN]) {

@@ -25,6 +25,12 @@
 
 /* SHA-256 of data (object names). */
 void cryptoSha256(const uint8_t *data, size_t len, LbId *out);
+/* SHA-256 of a message given in pieces: cryptoSha256New, any number of
+ * cryptoSha256Update, then cryptoSha256Final, which frees the context. */
+typedef struct CryptoSha256 CryptoSha256;
+CryptoSha256 *cryptoSha256New(void);
+void cryptoSha256Update(CryptoSha256 *h, const uint8_t *data, size_t len);
+void cryptoSha256Final(CryptoSha256 *h, LbId *out);
 
 /* HMAC-SHA-256 of data under key (blob IDs). */
 void cryptoHmacId(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *data, size_t len, LbId *out);

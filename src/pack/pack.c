@@ -1,19 +1,28 @@
 /* pack.c - pack writer and header reader. */
 #include "pack/pack.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 
 struct PackWriter {
-    LbBuf data;
+    LbBuf data; /* the pack; spooling: the blob being reserved */
     PackEntry *entries;
     size_t count, cap;
+    /* spooling (packWriterSpool): blobs go to fd as they are committed */
+    int fd;
+    uint64_t written;
+    CryptoSha256 *hash;
+    int ioErrno; /* the first write error, reported by the finish */
 };
 
 PackWriter *packWriterNew(void) {
-    return lbXcalloc(1, sizeof(PackWriter));
+    PackWriter *pw = lbXcalloc(1, sizeof(PackWriter));
+    pw->fd = -1;
+    return pw;
 }
 
 void packWriterFree(PackWriter *pw) {
@@ -21,11 +30,27 @@ void packWriterFree(PackWriter *pw) {
         return;
     lbBufFree(&pw->data);
     free(pw->entries);
+    if (pw->hash != NULL) {
+        LbId unused;
+        cryptoSha256Final(pw->hash, &unused);
+    }
     free(pw);
 }
 
+void packWriterSpool(PackWriter *pw, int fd) {
+    pw->fd = fd;
+    pw->written = 0;
+    pw->ioErrno = 0;
+    pw->hash = cryptoSha256New();
+    lbBufClear(&pw->data);
+}
+
+bool packWriterSpooling(const PackWriter *pw) {
+    return pw->fd >= 0;
+}
+
 size_t packWriterSize(const PackWriter *pw) {
-    return pw->data.len;
+    return pw->fd >= 0 ? (size_t)pw->written : pw->data.len;
 }
 
 size_t packWriterCount(const PackWriter *pw) {
@@ -33,11 +58,33 @@ size_t packWriterCount(const PackWriter *pw) {
 }
 
 uint8_t *packWriterReserve(PackWriter *pw, size_t sealedLen) {
+    if (pw->fd >= 0) {
+        lbBufClear(&pw->data);
+        lbBufReserve(&pw->data, sealedLen);
+        return pw->data.data;
+    }
     /* a pack grows to just past PACK_TARGET_SIZE: size it once, not by doubling */
     if (pw->data.cap == 0)
         lbBufReserve(&pw->data, PACK_TARGET_SIZE + (PACK_TARGET_SIZE / 4));
     lbBufReserve(&pw->data, sealedLen);
     return pw->data.data + pw->data.len;
+}
+
+/* Append len bytes to the spool file and the pack's hash. */
+static void spoolWrite(PackWriter *pw, const uint8_t *p, size_t len) {
+    cryptoSha256Update(pw->hash, p, len);
+    pw->written += len;
+    while (len > 0 && pw->ioErrno == 0) {
+        ssize_t n = write(pw->fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            pw->ioErrno = n < 0 ? errno : EIO;
+            break;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
 }
 
 void packWriterCommit(PackWriter *pw, const LbId *id, BlobType type, uint8_t flags, uint32_t sealedLen,
@@ -50,14 +97,17 @@ void packWriterCommit(PackWriter *pw, const LbId *id, BlobType type, uint8_t fla
     e->id = *id;
     e->type = (uint8_t)type;
     e->flags = flags;
-    e->offset = (uint32_t)pw->data.len;
+    e->offset = (uint32_t)packWriterSize(pw);
     e->length = sealedLen;
     e->rawLength = rawLength;
-    pw->data.len += sealedLen;
+    if (pw->fd >= 0)
+        spoolWrite(pw, pw->data.data, sealedLen);
+    else
+        pw->data.len += sealedLen;
 }
 
-bool packWriterFinish(PackWriter *pw, const uint8_t metaKey[32], uint8_t **data, size_t *len, PackEntry **entries,
-                      size_t *count, LbError *err) {
+/* Append the sealed header and its trailer to out. */
+static bool sealHeader(const PackWriter *pw, const uint8_t metaKey[32], LbBuf *out, LbError *err) {
     size_t hlen = 9 + pw->count * PACK_ENTRY_SIZE;
     uint8_t *hdr = lbXmalloc(hlen);
     memcpy(hdr, "LBPK", 4);
@@ -72,22 +122,56 @@ bool packWriterFinish(PackWriter *pw, const uint8_t metaKey[32], uint8_t **data,
         lbPutU32(p + 6, e->rawLength);
         memcpy(p + 10, e->id.b, LB_ID_LEN);
     }
-    size_t before = pw->data.len;
-    bool ok = cryptoSeal(metaKey, hdr, hlen, &pw->data, err);
+    size_t before = out->len;
+    bool ok = cryptoSeal(metaKey, hdr, hlen, out, err);
     free(hdr);
     if (!ok) {
-        pw->data.len = before;
+        out->len = before;
         return false;
     }
     uint8_t trailer[4];
-    lbPutU32(trailer, (uint32_t)(pw->data.len - before));
-    lbBufAppend(&pw->data, trailer, 4);
-    *data = lbBufTake(&pw->data, len);
+    lbPutU32(trailer, (uint32_t)(out->len - before));
+    lbBufAppend(out, trailer, 4);
+    return true;
+}
+
+/* Hand the entries out and reset the list. */
+static void takeEntries(PackWriter *pw, PackEntry **entries, size_t *count) {
     *entries = pw->entries;
     *count = pw->count;
     pw->entries = NULL;
     pw->count = pw->cap = 0;
+}
+
+bool packWriterFinish(PackWriter *pw, const uint8_t metaKey[32], uint8_t **data, size_t *len, PackEntry **entries,
+                      size_t *count, LbError *err) {
+    if (!sealHeader(pw, metaKey, &pw->data, err))
+        return false;
+    *data = lbBufTake(&pw->data, len);
+    takeEntries(pw, entries, count);
     return true;
+}
+
+bool packWriterFinishSpool(PackWriter *pw, const uint8_t metaKey[32], LbId *packId, uint64_t *len, PackEntry **entries,
+                           size_t *count, LbError *err) {
+    LbBuf tail = {0};
+    bool ok = sealHeader(pw, metaKey, &tail, err);
+    if (ok)
+        spoolWrite(pw, tail.data, tail.len);
+    lbBufFree(&tail);
+    cryptoSha256Final(pw->hash, packId);
+    pw->hash = NULL;
+    *len = pw->written;
+    pw->fd = -1;
+    pw->written = 0;
+    lbBufClear(&pw->data);
+    if (ok && pw->ioErrno != 0)
+        ok = lbErr(err, LB_ERR_IO, "unable to write a pack: %s", strerror(pw->ioErrno));
+    if (ok)
+        takeEntries(pw, entries, count);
+    else
+        pw->count = 0;
+    return ok;
 }
 
 bool packReadHeader(const uint8_t *pack, size_t len, const uint8_t metaKey[32], PackEntry **entries, size_t *count,

@@ -51,6 +51,17 @@ void packWriterCommit(PackWriter *pw, const LbId *id, BlobType type, uint8_t fla
 bool packWriterFinish(PackWriter *pw, const uint8_t metaKey[32], uint8_t **data, size_t *len, PackEntry **entries,
                       size_t *count, LbError *err);
 
+/* Spool the writer's next pack (it is empty) into fd (borrowed, written
+ * from its current position): committed blobs go to the file as they come
+ * and into a running SHA-256, so the pack never sits in memory whole. */
+void packWriterSpool(PackWriter *pw, int fd);
+bool packWriterSpooling(const PackWriter *pw);
+/* Finish a spooled pack: append the sealed header and trailer to the file;
+ * *packId is the SHA-256 of the file's bytes, *len their count; the entries
+ * are handed out (caller frees). The writer is reset to memory mode (fd is
+ * the caller's to commit or remove). False on a write error of any blob. */
+bool packWriterFinishSpool(PackWriter *pw, const uint8_t metaKey[32], LbId *packId, uint64_t *len, PackEntry **entries,
+                           size_t *count, LbError *err);
 /* Parse the header of a whole pack held in memory. Caller frees *entries. */
 bool packReadHeader(const uint8_t *pack, size_t len, const uint8_t metaKey[32], PackEntry **entries, size_t *count,
                     LbError *err);

@@ -36,10 +36,13 @@ typedef struct Job {
 
 typedef struct FinishedPack {
     struct FinishedPack *next;
-    uint8_t *data;
+    uint8_t *data; /* NULL: spooled into fd / path, named id */
     size_t len;
     PackEntry *entries;
     size_t count;
+    int fd;
+    char *path;
+    LbId id;
 } FinishedPack;
 
 typedef struct Worker {
@@ -49,6 +52,8 @@ typedef struct Worker {
     PackWriter *treePack; /* tree blobs: kept apart so restore, check and ls
                            * can fetch every tree of a pack with one request */
     LbBuf scratch;
+    int spoolFd;     /* the file pack spools into (-1: none) */
+    char *spoolPath; /* its temporary path */
 } Worker;
 
 struct BlobSaver {
@@ -58,6 +63,7 @@ struct BlobSaver {
     Worker *workers;
     pthread_t uploaders[SAVER_MAX_UPLOADERS];
     int uploaderCount;
+    bool spool; /* data packs go straight to a file of the storage (local) */
 
     pthread_mutex_t mu;
     pthread_cond_t jobAvailable, jobSpace, idle, uploadAvailable, uploadSpace;
@@ -83,10 +89,28 @@ static void fail(BlobSaver *s, const LbError *err) {
     }
 }
 
-static void queuePack(BlobSaver *s, PackWriter *pw) {
+static void queuePack(BlobSaver *s, Worker *w, PackWriter *pw) {
     LbError err = {0};
     FinishedPack *fp = lbXcalloc(1, sizeof(FinishedPack));
-    if (!packWriterFinish(pw, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count, &err)) {
+    fp->fd = -1;
+    bool ok;
+    if (packWriterSpooling(pw)) {
+        uint64_t len = 0;
+        ok = packWriterFinishSpool(pw, repoKeys(s->repo)->metaKey, &fp->id, &len, &fp->entries, &fp->count, &err);
+        fp->len = (size_t)len;
+        fp->fd = w->spoolFd;
+        fp->path = w->spoolPath;
+        w->spoolFd = -1;
+        w->spoolPath = NULL;
+        if (!ok) {
+            storageSpoolAbort(fp->fd, fp->path);
+            fp->fd = -1;
+            fp->path = NULL;
+        }
+    } else {
+        ok = packWriterFinish(pw, repoKeys(s->repo)->metaKey, &fp->data, &fp->len, &fp->entries, &fp->count, &err);
+    }
+    if (!ok) {
         pthread_mutex_lock(&s->mu);
         fail(s, &err);
         pthread_mutex_unlock(&s->mu);
@@ -106,6 +130,21 @@ static void queuePack(BlobSaver *s, PackWriter *pw) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* The worker's pack for a blob of type: data packs spool into a file of the
+ * storage when it can (opened for a pack's first blob). NULL with err when
+ * the file cannot be made. */
+static PackWriter *packFor(BlobSaver *s, Worker *w, BlobType type, LbError *err) {
+    if (type == BLOB_TREE)
+        return w->treePack;
+    if (s->spool && !packWriterSpooling(w->pack)) {
+        w->spoolFd = storageSpoolOpen(repoStorage(s->repo), &w->spoolPath, err);
+        if (w->spoolFd < 0)
+            return NULL;
+        packWriterSpool(w->pack, w->spoolFd);
+    }
+    return w->pack;
+}
+
 /* Store one new blob into the worker's pack. Returns false on error. */
 static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, LbError *err) {
     const RepoKeys *keys = repoKeys(s->repo);
@@ -120,7 +159,9 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
         flags = PACK_FLAG_COMPRESSED;
     }
     size_t sealedLen = plainLen + CRYPTO_OVERHEAD;
-    PackWriter *pw = job->type == BLOB_TREE ? w->treePack : w->pack;
+    PackWriter *pw = packFor(s, w, job->type, err);
+    if (pw == NULL)
+        return false;
     uint8_t *dst = packWriterReserve(pw, sealedLen);
     if (!cryptoSealTo(key, plain, plainLen, dst, err))
         return false;
@@ -132,7 +173,7 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
     s->stats.storedNew += sealedLen;
     pthread_mutex_unlock(&s->mu);
     if (packWriterSize(pw) >= PACK_TARGET_SIZE)
-        queuePack(s, pw);
+        queuePack(s, w, pw);
     return true;
 }
 
@@ -186,8 +227,10 @@ static void *workerMain(void *arg) {
         }
         LbError err = {0};
         bool ok = true;
-        if (isNew && job->stored) {
-            PackWriter *pw = job->type == BLOB_TREE ? w->treePack : w->pack;
+        PackWriter *pw = isNew && job->stored ? packFor(s, w, job->type, &err) : NULL;
+        if (isNew && job->stored && pw == NULL) {
+            ok = false;
+        } else if (isNew && job->stored) {
             uint8_t *dst = packWriterReserve(pw, job->len);
             memcpy(dst, job->data, job->len);
             packWriterCommit(pw, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
@@ -198,7 +241,7 @@ static void *workerMain(void *arg) {
             s->stats.storedNew += job->len;
             pthread_mutex_unlock(&s->mu);
             if (packWriterSize(pw) >= PACK_TARGET_SIZE)
-                queuePack(s, pw);
+                queuePack(s, w, pw);
         } else if (isNew) {
             ok = storeBlob(s, w, job, &id, &err);
         }
@@ -238,7 +281,14 @@ static void *uploaderMain(void *arg) {
         LbError err = {0};
         bool ok = true;
         LbId packId;
-        if (!failed) {
+        if (!failed && fp->data == NULL) {
+            packId = fp->id;
+            char name[80];
+            repoPackName(&packId, name);
+            ok = storageSpoolCommit(repoStorage(s->repo), fp->fd, fp->path, name, fp->len, &err);
+            fp->fd = -1;
+            fp->path = NULL;
+        } else if (!failed) {
             cryptoSha256(fp->data, fp->len, &packId);
             char name[80];
             repoPackName(&packId, name);
@@ -251,6 +301,7 @@ static void *uploaderMain(void *arg) {
                        : storagePut(repoStorage(s->repo), name, fp->data, fp->len, &err);
         }
         free(fp->data);
+        storageSpoolAbort(fp->fd, fp->path); /* not committed (failed): -1 / NULL once it is */
         pthread_mutex_lock(&s->mu);
         if (!failed && ok) {
             if (s->newPackCount == s->newPackCap) {
@@ -299,6 +350,7 @@ BlobSaver *saverNew(Repo *repo, int workers) {
     int uploaders = remote ? SAVER_MAX_UPLOADERS - 1 : 1;
     saverPlan(lbMemoryBudget(), lbCpuCount(), &workers, &uploaders);
     s->workerCount = workers;
+    s->spool = storageCanSpool(repoStorage(repo)) && getenv("LIFEBOAT_NO_SPOOL") == NULL;
     s->claimed = indexNew();
     s->log = lbLogSinkGet();
     pthread_mutex_init(&s->mu, NULL);
@@ -312,6 +364,7 @@ BlobSaver *saverNew(Repo *repo, int workers) {
         s->workers[i].saver = s;
         s->workers[i].pack = packWriterNew();
         s->workers[i].treePack = packWriterNew();
+        s->workers[i].spoolFd = -1;
         if (pthread_create(&s->workers[i].thread, NULL, workerMain, &s->workers[i]) != 0) {
             fprintf(stderr, "lifeboat: fatal: unable to start worker thread\n");
             abort();
@@ -386,10 +439,11 @@ static void stopThreads(BlobSaver *s) {
     for (int i = 0; i < s->workerCount; i++)
         pthread_join(s->workers[i].thread, NULL);
     for (int i = 0; i < s->workerCount; i++) {
-        if (packWriterCount(s->workers[i].pack) > 0 && !saverFailed(s))
-            queuePack(s, s->workers[i].pack);
-        if (packWriterCount(s->workers[i].treePack) > 0 && !saverFailed(s))
-            queuePack(s, s->workers[i].treePack);
+        Worker *w = &s->workers[i];
+        if (packWriterCount(w->pack) > 0 && !saverFailed(s))
+            queuePack(s, w, w->pack);
+        if (packWriterCount(w->treePack) > 0 && !saverFailed(s))
+            queuePack(s, w, w->treePack);
     }
     pthread_mutex_lock(&s->mu);
     s->stopUploader = true;
@@ -399,6 +453,7 @@ static void stopThreads(BlobSaver *s) {
     for (int i = 0; i < s->uploaderCount; i++)
         pthread_join(s->uploaders[i], NULL);
     for (int i = 0; i < s->workerCount; i++) {
+        storageSpoolAbort(s->workers[i].spoolFd, s->workers[i].spoolPath); /* a failed run's */
         packWriterFree(s->workers[i].pack);
         packWriterFree(s->workers[i].treePack);
         lbBufFree(&s->workers[i].scratch);
@@ -484,6 +539,7 @@ void saverFree(BlobSaver *s) {
     }
     for (FinishedPack *fp = s->upHead; fp;) {
         FinishedPack *next = fp->next;
+        storageSpoolAbort(fp->fd, fp->path);
         free(fp->data);
         free(fp->entries);
         free(fp);

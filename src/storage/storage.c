@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "storage/local/local.h"
 #include "storage/s3/s3.h"
@@ -107,6 +108,35 @@ bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t 
     atomic_fetch_add(&storage->puts, 1);
     atomic_fetch_add(&storage->bytesWritten, len);
     return storage->iface->put(storage->driver, name, data, len, err);
+}
+
+bool storageCanSpool(const Storage *storage) {
+    return storage->iface->spoolOpen != NULL && storage->iface->spoolCommit != NULL;
+}
+
+int storageSpoolOpen(Storage *storage, char **tmpPath, LbError *err) {
+    *tmpPath = NULL;
+    if (!storageCanSpool(storage)) {
+        lbErr(err, LB_ERR_ARGS, "storage '%s' cannot spool", storage->iface->name);
+        return -1;
+    }
+    return storage->iface->spoolOpen(storage->driver, tmpPath, err);
+}
+
+bool storageSpoolCommit(Storage *storage, int fd, char *tmpPathTaken, const char *name, uint64_t len, LbError *err) {
+    atomic_fetch_add(&storage->puts, 1);
+    atomic_fetch_add(&storage->bytesWritten, len);
+    bool ok = storage->iface->spoolCommit(storage->driver, fd, tmpPathTaken, name, err);
+    free(tmpPathTaken);
+    return ok;
+}
+
+void storageSpoolAbort(int fd, char *tmpPathTaken) {
+    if (fd >= 0)
+        close(fd);
+    if (tmpPathTaken != NULL)
+        unlink(tmpPathTaken);
+    free(tmpPathTaken);
 }
 
 bool storageGet(Storage *storage, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err) {

@@ -63,6 +63,15 @@ typedef struct StorageInterface {
      * holder of the repository's exclusive lock: no put of this repository
      * is in progress then. */
     bool (*removeTemporary)(void *driver, uint64_t *removed, LbError *err);
+
+    /* Optional (both or neither). Spool: an object whose name is known only
+     * once it is written (a pack, named by its hash) is written straight into
+     * a temporary file of the storage (spoolOpen: its descriptor, and its path
+     * in *tmpPath), then stored under its name as put would: atomically and
+     * durably (spoolCommit, which closes fd; on failure the temporary file is
+     * removed). The local driver has it: a pack never sits in memory whole. */
+    int (*spoolOpen)(void *driver, char **tmpPath, LbError *err);
+    bool (*spoolCommit)(void *driver, int fd, const char *tmpPath, const char *name, LbError *err);
 } StorageInterface;
 
 typedef struct Storage Storage;
@@ -105,6 +114,16 @@ void *storageDriverOf(const Storage *storage);
 const char *storageDriverName(const Storage *storage);
 
 bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t len, LbError *err);
+/* Spooled puts (see StorageInterface.spoolOpen): storageCanSpool says whether
+ * the driver has them; storageSpoolOpen returns a descriptor to write the
+ * object into (-1 with err), with the temporary file's path in *tmpPath
+ * (owned); storageSpoolCommit stores it under name (len bytes, for the
+ * statistics) and storageSpoolAbort gives it up; both close fd and free
+ * tmpPathTaken. */
+bool storageCanSpool(const Storage *storage);
+int storageSpoolOpen(Storage *storage, char **tmpPath, LbError *err);
+bool storageSpoolCommit(Storage *storage, int fd, char *tmpPathTaken, const char *name, uint64_t len, LbError *err);
+void storageSpoolAbort(int fd, char *tmpPathTaken);
 bool storageGet(Storage *storage, const char *name, uint64_t offset, uint64_t length, LbBuf *out, LbError *err);
 bool storageList(Storage *storage, const char *prefix, StorageListCb cb, void *ctx, LbError *err);
 bool storageRemove(Storage *storage, const char *name, LbError *err);

@@ -261,13 +261,15 @@ prod=$!
 bpid=$!
 cleanup_hooks+=("kill $prod $bpid 2>/dev/null")
 # SIGKILL the backup once it has uploaded a pack, preferably while it is
-# writing another one (a ".tmp-*" file in data/: local storage writes each
-# object to a temporary name, then renames it); poll every millisecond
+# writing another one (a ".tmp-*" file: a data pack spools into one in the
+# repository's root, other objects are written to one next to their name,
+# then renamed); poll every millisecond
 caught=$(python3 - "$R/data" "$bpid" "$packs0" <<'EOF'
 import os, signal, sys, time
 d, pid, packs0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def scan():
-    packs = tmps = 0
+    packs = 0
+    tmps = sum(1 for n in os.listdir(os.path.dirname(d)) if n.startswith(".tmp"))
     for sub in os.listdir(d):
         try:
             names = os.listdir(os.path.join(d, sub))
@@ -299,7 +301,7 @@ kill "$prod" 2>/dev/null
 wait "$prod" 2>/dev/null
 packs1=$(data_packs "$R")
 comm -13 "$OUT/packs0" <(pack_names "$R") >"$OUT/killed-packs" # the killed backup's packs
-note "temporary files left in data/ by the killed backup: $(find "$R/data" -type f -name '.*' | wc -l)"
+note "temporary files left by the killed backup: $(find "$R" -type f -name '.tmp*' | wc -l)"
 if [ "$rc" -eq 137 ] && [ "$packs1" -gt "$packs0" ]; then ok "backup SIGKILLed mid-upload ($((packs1 - packs0)) pack(s) written)"; else
     fail "backup SIGKILLed mid-upload (exit $rc, packs $packs0 -> $packs1)"; fi
 if [ "$(snap_times "$R" | wc -l)" -eq "$nsnap" ]; then ok "the killed backup wrote no snapshot"; else fail "the killed backup wrote no snapshot"; fi
@@ -310,10 +312,11 @@ unref=$(jf "$OUT/pk.json" packs_unreferenced)
 if [ "$rc" -eq 0 ] && [ "${unref:-0}" -gt 0 ]; then ok "prune (the dead backup's lock does not block it) removes its packs: packs_unreferenced $unref"; else
     fail "prune removes the killed backup's packs (exit $rc, packs_unreferenced ${unref:-?})"; sed 's/^/#   /' "$OUT/pk.err" | head -5; fi
 packs2=$(data_packs "$R")
-tmps=$(find "$R/data" -type f -name '.*' | wc -l)
+tmps=$(find "$R/data" "$R" -maxdepth 1 -type f -name '.tmp*' | wc -l)
+tmps=$((tmps + $(find "$R/data" -mindepth 2 -type f -name '.*' | wc -l)))
 if [ "$caught" != "while writing a pack" ]; then skip "prune removes the temporary file of the pack the killed backup was writing (not caught mid-write this time)"
 elif [ "$tmps" -eq 0 ]; then ok "prune removes the temporary file of the pack the killed backup was writing"; else
-    fail "prune removes the temporary file of the pack the killed backup was writing ($tmps .tmp-* file(s) left in data/: $(find "$R/data" -type f -name '.*' -printf '%s bytes, ')nothing else removes them)"; fi
+    fail "prune removes the temporary file of the pack the killed backup was writing ($tmps .tmp-* file(s) left in the repository: nothing else removes them)"; fi
 left=$(comm -12 "$OUT/killed-packs" <(pack_names "$R") | wc -l)
 if [ "$left" -eq 0 ] && [ -s "$OUT/killed-packs" ]; then ok "none of the killed backup's $(wc -l <"$OUT/killed-packs") pack(s) is left (packs: $packs0 -> $packs1 -> $packs2)"; else
     fail "none of the killed backup's packs is left ($left of $(wc -l <"$OUT/killed-packs") still there)"; fi

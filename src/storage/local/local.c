@@ -191,6 +191,44 @@ static int localTmpOpen(const char *dir, char **tmpPath) {
     return -1;
 }
 
+/* Make the written temporary file tmpPath (fd, closed here) the object at
+ * path in dir: fsync, close, rename, fsync dir (and alsoSync, the directory
+ * the temporary file was in, when not NULL). On failure the temporary file
+ * is removed. */
+static bool localCommitTmp(int fd, const char *tmpPath, const char *path, const char *dir, const char *alsoSync,
+                           LbError *err) {
+    bool ok = false;
+    if (fsync(fd) != 0) {
+        lbErrSys(err, "unable to fsync '%s'", tmpPath);
+        goto cleanup;
+    }
+    int closeRc = close(fd);
+    fd = -1;
+    if (closeRc != 0) {
+        lbErrSys(err, "unable to close '%s'", tmpPath);
+        goto cleanup;
+    }
+    if (rename(tmpPath, path) != 0) {
+        lbErrSys(err, "unable to rename '%s' to '%s'", tmpPath, path);
+        goto cleanup;
+    }
+    tmpPath = NULL;
+    /* The object is complete and visible; only its durability is unknown if
+     * this fails, and a retried put simply replaces it. */
+    if (!localSyncDir(dir) || (alsoSync != NULL && !localSyncDir(alsoSync))) {
+        lbErrSys(err, "unable to fsync directory '%s' for '%s'", dir, path);
+        goto cleanup;
+    }
+    ok = true;
+
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    if (tmpPath != NULL)
+        unlink(tmpPath);
+    return ok;
+}
+
 /* Store name atomically and durably (see the banner). On failure nothing is
  * left under name that was not there before, the temporary file is removed,
  * and err names the step that failed (create directory, open, write, fsync,
@@ -223,29 +261,10 @@ static bool localPut(void *driver, const char *name, const uint8_t *data, size_t
         lbErrSys(err, "unable to write '%s'", tmpPath);
         goto cleanup;
     }
-    if (fsync(fd) != 0) {
-        lbErrSys(err, "unable to fsync '%s'", tmpPath);
-        goto cleanup;
-    }
-    int closeRc = close(fd);
+    ok = localCommitTmp(fd, tmpPath, path, dir, NULL, err);
     fd = -1;
-    if (closeRc != 0) {
-        lbErrSys(err, "unable to close '%s'", tmpPath);
-        goto cleanup;
-    }
-    if (rename(tmpPath, path) != 0) {
-        lbErrSys(err, "unable to rename '%s' to '%s'", tmpPath, path);
-        goto cleanup;
-    }
     free(tmpPath);
     tmpPath = NULL;
-    /* The object is complete and visible; only its durability is unknown if
-     * this fails, and a retried put simply replaces it. */
-    if (!localSyncDir(dir)) {
-        lbErrSys(err, "unable to fsync directory '%s' for '%s'", dir, path);
-        goto cleanup;
-    }
-    ok = true;
 
 cleanup:
     if (fd >= 0)
@@ -555,6 +574,43 @@ static bool localRemoveTemporary(void *driver, uint64_t *removed, LbError *err) 
 }
 
 /***********************************************************************************************************************
+ * Spooled puts: a temporary file in the repository's root (one file system
+ * with every object, so the commit is a rename; removeTemporary finds it)
+ **********************************************************************************************************************/
+
+static int localSpoolOpen(void *driver, char **tmpPath, LbError *err) {
+    LocalDriver *drv = driver;
+    int fd = localTmpOpen(drv->root, tmpPath);
+    if (fd < 0)
+        lbErrSys(err, "unable to open a temporary file in '%s'", drv->root);
+    return fd;
+}
+
+static bool localSpoolCommit(void *driver, int fd, const char *tmpPath, const char *name, LbError *err) {
+    LocalDriver *drv = driver;
+    if (!storageNameCheck(name, err)) {
+        close(fd);
+        unlink(tmpPath);
+        return false;
+    }
+    char *path = localPath(drv, name);
+    char *dir = localParent(path);
+    char *failed = NULL;
+    bool ok = localMakeDirs(dir, &failed);
+    if (!ok) {
+        lbErrSys(err, "unable to create directory '%s' for '%s'", failed, path);
+        close(fd);
+        unlink(tmpPath);
+    } else {
+        ok = localCommitTmp(fd, tmpPath, path, dir, drv->root, err);
+    }
+    free(failed);
+    free(dir);
+    free(path);
+    return ok;
+}
+
+/***********************************************************************************************************************
  * Driver
  **********************************************************************************************************************/
 
@@ -575,6 +631,8 @@ static const StorageInterface localInterface = {
     .stat = localStat,
     .free = localFree,
     .removeTemporary = localRemoveTemporary,
+    .spoolOpen = localSpoolOpen,
+    .spoolCommit = localSpoolCommit,
 };
 
 /* Returns a Storage over root without creating it; fails with LB_ERR_ARGS

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "pack/pack.h"
@@ -200,6 +201,56 @@ static void testRoundTrip(void **state) {
     free(read);
     free(entries);
     free(data);
+    packWriterFree(pw);
+}
+
+/* A spooled pack (packWriterSpool): the file holds exactly the bytes a pack
+ * in memory would lay out (same length, same entries, a header that reads),
+ * its ID is the SHA-256 of those bytes, the writer is back in memory mode
+ * after, and a second pack spools into another file. */
+static void testSpool(void **state) {
+    (void)state;
+    char path[] = "/tmp/lifeboat-pack-spool-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    PackWriter *pw = packWriterNew();
+    assert_false(packWriterSpooling(pw));
+    packWriterSpool(pw, fd);
+    assert_true(packWriterSpooling(pw));
+    addBlobs(pw, stdBlobs, STD_COUNT, 0);
+    size_t blobBytes = 100 + 1 + CRYPTO_OVERHEAD + 5000;
+    assert_int_equal(packWriterSize(pw), blobBytes);
+    LbId packId;
+    uint64_t len = 0;
+    size_t count = 0;
+    PackEntry *entries = NULL;
+    LbError err = {0};
+    assert_true(packWriterFinishSpool(pw, metaKey, &packId, &len, &entries, &count, &err));
+    assert_false(packWriterSpooling(pw));
+    assert_int_equal(len, blobBytes + headerOverhead(STD_COUNT));
+    close(fd);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t *data = malloc(len + 1);
+    assert_int_equal(fread(data, 1, len + 1, f), len);
+    fclose(f);
+    unlink(path);
+    LbId want;
+    cryptoSha256(data, len, &want);
+    assert_true(lbIdEqual(&packId, &want));
+    checkEntries(data, entries, count, stdBlobs, STD_COUNT, 0);
+    PackEntry *read = NULL;
+    size_t readCount = 0;
+    assert_true(packReadHeader(data, len, metaKey, &read, &readCount, &err));
+    checkEntries(data, read, readCount, stdBlobs, STD_COUNT, 0);
+    free(read);
+    free(entries);
+    free(data);
+    /* a write error (a closed descriptor) fails the finish */
+    packWriterSpool(pw, fd);
+    addBlobs(pw, stdBlobs, STD_COUNT, 0);
+    assert_false(packWriterFinishSpool(pw, metaKey, &packId, &len, &entries, &count, &err));
+    assert_int_equal(err.code, LB_ERR_IO);
     packWriterFree(pw);
 }
 
@@ -531,6 +582,7 @@ static void testHeaderFormat(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testRoundTrip),
+        cmocka_unit_test(testSpool),
         cmocka_unit_test(testManyBlobs),
         cmocka_unit_test(testReserveBeyondTarget),
         cmocka_unit_test(testFinishResetsWriter),
