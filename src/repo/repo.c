@@ -37,12 +37,15 @@ struct Repo {
     pthread_mutex_t cacheMu;
     uint8_t *packKind; /* per pack: 0 unknown, 1 trees only, 2 has data */
     size_t packKindCount;
-    LbBuf *treePacks; /* per pack, cached bytes (len 0 = not cached) */
+    LbBuf *treePacks;       /* per pack, cached bytes (len 0 = not cached) */
+    uint64_t *treePackUsed; /* per pack, when it was last used (LRU) */
+    uint64_t treePackClock;
     size_t treePackBytes;
     int64_t lockWait; /* seconds repoLockAcquire waits for another lock */
 };
 
-#define TREE_PACK_CACHE_MAX (128u * 1024u * 1024u)
+/* tree packs kept in memory, least recently used evicted first */
+#define TREE_PACK_CACHE_MAX (32u * 1024u * 1024u)
 
 void repoSetLockWait(Repo *repo, int64_t seconds) {
     repo->lockWait = seconds;
@@ -108,8 +111,10 @@ static void treeCacheClear(Repo *repo) {
     for (size_t i = 0; i < repo->packKindCount; i++)
         lbBufFree(&repo->treePacks[i]);
     free(repo->treePacks);
+    free(repo->treePackUsed);
     free(repo->packKind);
     repo->treePacks = NULL;
+    repo->treePackUsed = NULL;
     repo->packKind = NULL;
     repo->packKindCount = 0;
     repo->treePackBytes = 0;
@@ -696,6 +701,17 @@ static bool loadIndexFile(Repo *repo, const LbId *id, LbBuf *plain, LbError *err
     return true;
 }
 
+bool repoIndexAddFile(Repo *repo, const LbId *id, LbError *err) {
+    LbBuf plain = {0};
+    bool ok = loadIndexFile(repo, id, &plain, err);
+    lbBufFree(&plain);
+    if (ok) {
+        repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + 1) * sizeof(LbId));
+        repo->indexFiles[repo->indexFileCount++] = *id;
+    }
+    return ok;
+}
+
 bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
     LbId *ids = NULL;
     size_t n = 0;
@@ -803,6 +819,7 @@ static const LbBuf *treePackCached(Repo *repo, uint32_t pack, LbError *err, bool
         treeCacheClear(repo);
         repo->packKind = lbXcalloc(n ? n : 1, 1);
         repo->treePacks = lbXcalloc(n ? n : 1, sizeof(LbBuf));
+        repo->treePackUsed = lbXcalloc(n ? n : 1, sizeof(uint64_t));
         repo->packKindCount = n;
         for (size_t i = 0; i < n; i++)
             repo->packKind[i] = 1;
@@ -811,10 +828,19 @@ static const LbBuf *treePackCached(Repo *repo, uint32_t pack, LbError *err, bool
     if (pack >= repo->packKindCount || repo->packKind[pack] != 1)
         return NULL;
     LbBuf *b = &repo->treePacks[pack];
+    repo->treePackUsed[pack] = ++repo->treePackClock;
     if (b->len > 0)
         return b;
-    if (repo->treePackBytes >= TREE_PACK_CACHE_MAX)
-        return NULL;
+    while (repo->treePackBytes >= TREE_PACK_CACHE_MAX) { /* make room: the least recently used goes */
+        size_t lru = SIZE_MAX;
+        for (size_t i = 0; i < repo->packKindCount; i++)
+            if (repo->treePacks[i].len > 0 && (lru == SIZE_MAX || repo->treePackUsed[i] < repo->treePackUsed[lru]))
+                lru = i;
+        if (lru == SIZE_MAX)
+            break;
+        repo->treePackBytes -= repo->treePacks[lru].len;
+        lbBufFree(&repo->treePacks[lru]);
+    }
     char name[80];
     repoPackName(indexPackId(repo->index, pack), name);
     if (!storageCacheGetKeep(repo->storage, name, b, err)) { /* kept in the local cache of a remote repository */

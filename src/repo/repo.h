@@ -131,6 +131,9 @@ bool repoIndexLoaded(const Repo *repo);
  * the next load or reload; index files this process wrote and damaged index
  * files skipped are not listed). */
 const LbId *repoIndexFiles(const Repo *repo, size_t *count);
+/* Read index file id (written since the index was loaded) into the
+ * in-memory index and record it among repoIndexFiles. */
+bool repoIndexAddFile(Repo *repo, const LbId *id, LbError *err);
 
 /* Unpacked objects. dir is "snapshots", "index", "locks". */
 bool repoSaveUnpacked(Repo *repo, const char *dir, const uint8_t *plain, size_t len, LbId *id, LbError *err);

@@ -73,9 +73,14 @@ struct BlobSaver {
     FinishedPack *upHead, *upTail;
     size_t upQueued;
 
-    Index *claimed; /* blobs being stored by this saver, not yet in the repository index */
-    IndexPack *newPacks;
+    Index *claimed;      /* blobs being stored by this saver, not yet in the repository index */
+    IndexPack *newPacks; /* entries freed once an index file names them */
     size_t newPackCount, newPackCap;
+    size_t flushFrom;  /* newPacks[flushFrom...] are in no index file yet */
+    size_t flushBlobs; /* their blobs */
+    bool flushing;     /* an uploader is writing an index file */
+    LbId *indexFiles;  /* the index files this run wrote */
+    size_t indexFileCount;
     bool failed;
     LbError firstError;
     SaverStats stats;
@@ -260,6 +265,63 @@ static void *workerMain(void *arg) {
     return NULL;
 }
 
+/* Write one index file naming newPacks[from, to) (every pack present, or
+ * none is named: LB_ERR_NOT_COMMITTED), record it and free the entries.
+ * Called without s->mu by one thread at a time (flushing, or the finish). */
+static bool writeIndexFile(BlobSaver *s, size_t from, size_t to, LbError *err) {
+    pthread_mutex_lock(&s->mu); /* newPacks may move while uploaders append */
+    IndexPack *batch = lbXmalloc((to - from) * sizeof(IndexPack));
+    memcpy(batch, s->newPacks + from, (to - from) * sizeof(IndexPack));
+    pthread_mutex_unlock(&s->mu);
+    LbId *packs = lbXmalloc((to - from) * sizeof(LbId));
+    for (size_t k = 0; k < to - from; k++)
+        packs[k] = batch[k].id;
+    /* An index must never name a pack that is gone: if one of ours vanished
+     * (a prune that ran although our lock should have stopped it), write no
+     * index and fail; the orphaned packs are harmless. */
+    bool ok = repoCommitCheckPacks(s->repo, packs, to - from, err);
+    free(packs);
+    LbId id;
+    if (ok) {
+        LbBuf plain = {0};
+        indexEncode(batch, to - from, &plain);
+        ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
+        lbBufFree(&plain);
+    }
+    free(batch);
+    if (!ok)
+        return false;
+    pthread_mutex_lock(&s->mu);
+    s->indexFiles = lbXrealloc(s->indexFiles, (s->indexFileCount + 1) * sizeof(LbId));
+    s->indexFiles[s->indexFileCount++] = id;
+    for (size_t k = from; k < to; k++) {
+        free(s->newPacks[k].entries);
+        s->newPacks[k].entries = NULL;
+        s->newPacks[k].count = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+/* Once INDEX_FILE_BLOBS blobs of uploaded packs are in no index file, write
+ * one (the uploader that sees it, unless another is writing one): the run's
+ * entries do not pile up in memory. Called with s->mu held. */
+static void maybeFlushIndex(BlobSaver *s) {
+    if (s->flushing || s->failed || s->flushBlobs < INDEX_FILE_BLOBS)
+        return;
+    size_t from = s->flushFrom, to = s->newPackCount;
+    s->flushFrom = to;
+    s->flushBlobs = 0;
+    s->flushing = true;
+    pthread_mutex_unlock(&s->mu);
+    LbError err = {0};
+    bool ok = writeIndexFile(s, from, to, &err);
+    pthread_mutex_lock(&s->mu);
+    s->flushing = false;
+    if (!ok)
+        fail(s, &err);
+}
+
 static void *uploaderMain(void *arg) {
     BlobSaver *s = arg;
     lbLogSinkSet(s->log);
@@ -310,6 +372,8 @@ static void *uploaderMain(void *arg) {
             }
             s->newPacks[s->newPackCount++] = (IndexPack){.id = packId, .entries = fp->entries, .count = fp->count};
             s->stats.packs++;
+            s->flushBlobs += fp->count;
+            maybeFlushIndex(s);
         } else {
             if (!ok)
                 fail(s, &err);
@@ -468,46 +532,25 @@ bool saverFinish(BlobSaver *s, LbError *err) {
         *err = s->firstError;
         return false;
     }
-    if (s->newPackCount == 0)
-        return true;
-    /* An index must never name a pack that is gone: if one of ours vanished
-     * (a prune that ran although our lock should have stopped it), write no
-     * index at all and fail; the orphaned packs are harmless. */
-    size_t packCount = 0;
-    LbId *packs = saverNewPackIds(s, &packCount);
-    bool present = repoCommitCheckPacks(s->repo, packs, packCount, err);
-    free(packs);
-    if (!present)
-        return false;
-    /* index files of at most INDEX_FILE_BLOBS blobs each: the encoded file
-     * is a copy of its entries, so memory stays flat in the run's size */
-    for (size_t first = 0, end; first < s->newPackCount; first = end) {
+    /* the rest of the run's packs: index files of at most INDEX_FILE_BLOBS
+     * blobs each (the encoded file is a copy of its entries) */
+    for (size_t first = s->flushFrom, end; first < s->newPackCount; first = end) {
         size_t blobs = s->newPacks[first].count;
         for (end = first + 1; end < s->newPackCount && blobs + s->newPacks[end].count <= INDEX_FILE_BLOBS; end++)
             blobs += s->newPacks[end].count;
-        LbBuf plain = {0};
-        indexEncode(s->newPacks + first, end - first, &plain);
-        LbId id;
-        bool ok = repoSaveUnpacked(s->repo, "index", plain.data, plain.len, &id, err);
-        lbBufFree(&plain);
-        if (!ok)
+        if (!writeIndexFile(s, first, end, err))
             return false;
+        s->flushFrom = end;
     }
     /* only now, with every thread stopped and the index files written, does
      * the in-memory index change: during the backup other threads read it
      * without the saver's lock, and it must not name unrecorded blobs. The
-     * run's claims go first, and each pack's entries once added. */
+     * run's claims go first; the entries come back from the files written. */
     indexFree(s->claimed);
     s->claimed = NULL;
-    Index *ix = repoIndex(s->repo);
-    for (size_t k = 0; k < s->newPackCount; k++) {
-        uint32_t p = indexAddPack(ix, &s->newPacks[k].id);
-        for (size_t i = 0; i < s->newPacks[k].count; i++)
-            indexAdd(ix, p, &s->newPacks[k].entries[i]);
-        free(s->newPacks[k].entries);
-        s->newPacks[k].entries = NULL;
-        s->newPacks[k].count = 0;
-    }
+    for (size_t i = 0; i < s->indexFileCount; i++)
+        if (!repoIndexAddFile(s->repo, &s->indexFiles[i], err))
+            return false;
     return true;
 }
 
@@ -548,6 +591,7 @@ void saverFree(BlobSaver *s) {
     for (size_t i = 0; i < s->newPackCount; i++)
         free(s->newPacks[i].entries);
     free(s->newPacks);
+    free(s->indexFiles);
     indexFree(s->claimed);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->jobAvailable);
