@@ -1,7 +1,7 @@
 /*
  * archtest.h - helpers shared by the archiver and source unit tests (cmocka,
  * include after <cmocka.h>): an in-memory repository, and reading back the
- * trees and file contents a run stored.
+ * trees and file contents a run stored, and a reader of bytes in memory.
  */
 #ifndef LIFEBOAT_TESTS_UNIT_ARCHIVER_ARCHTEST_H
 #define LIFEBOAT_TESTS_UNIT_ARCHIVER_ARCHTEST_H
@@ -19,6 +19,21 @@ static Repo *newRepo(void) {
     assert_non_null(repo);
     assert_true(repoLoadIndex(repo, &err));
     return repo;
+}
+
+/* A SourceReadFn over bytes in memory (a source's file content). */
+typedef struct MemReader {
+    const char *data;
+    size_t pos, len;
+} MemReader;
+
+static inline ssize_t memRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
+    (void)why;
+    MemReader *m = ctx;
+    size_t n = m->len - m->pos < cap ? m->len - m->pos : cap;
+    memcpy(buf, m->data + m->pos, n);
+    m->pos += n;
+    return (ssize_t)n;
 }
 
 /* Load and decode the tree blob id into t. */

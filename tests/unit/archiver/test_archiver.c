@@ -38,20 +38,6 @@ typedef struct Script {
     unsigned unchangedSeen; /* files answered unchanged */
 } Script;
 
-typedef struct MemReader {
-    const char *data;
-    size_t pos, len;
-} MemReader;
-
-static ssize_t memRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
-    (void)why;
-    MemReader *m = ctx;
-    size_t n = m->len - m->pos < cap ? m->len - m->pos : cap;
-    memcpy(buf, m->data + m->pos, n);
-    m->pos += n;
-    return (ssize_t)n;
-}
-
 static ssize_t failRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
     (void)ctx;
     (void)buf;

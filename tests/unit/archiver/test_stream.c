@@ -184,20 +184,6 @@ typedef struct ModelWalk {
     unsigned unchanged;
 } ModelWalk;
 
-typedef struct MemReader {
-    const char *data;
-    size_t pos, len;
-} MemReader;
-
-static ssize_t memRead(void *ctx, uint8_t *buf, size_t cap, const char **why) {
-    (void)why;
-    MemReader *m = ctx;
-    size_t n = m->len - m->pos < cap ? m->len - m->pos : cap;
-    memcpy(buf, m->data + m->pos, n);
-    m->pos += n;
-    return (ssize_t)n;
-}
-
 static bool readOne(SourceSink *sink, const Deferred *q) {
     MemReader m = {q->e->data, 0, strlen(q->e->data)};
     const char *why = NULL;
