@@ -25,7 +25,7 @@ static uint64_t readLimit(const char *path) {
 
 /* The smallest limit in the directories from base/rel up to base. */
 static uint64_t smallestUp(const char *base, const char *rel, const char *file) {
-    char path[4096];
+    char path[4096 + 256];
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s", rel);
     uint64_t best = 0;
@@ -33,8 +33,8 @@ static uint64_t smallestUp(const char *base, const char *rel, const char *file) 
         size_t n = strlen(dir);
         while (n > 0 && dir[n - 1] == '/')
             dir[--n] = '\0';
-        snprintf(path, sizeof(path), "%s%s/%s", base, dir, file);
-        uint64_t v = readLimit(path);
+        int len = snprintf(path, sizeof(path), "%s%s/%s", base, dir, file);
+        uint64_t v = len > 0 && (size_t)len < sizeof(path) ? readLimit(path) : 0;
         if (v != 0 && (best == 0 || v < best))
             best = v;
         char *slash = strrchr(dir, '/');
