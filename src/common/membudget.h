@@ -33,5 +33,10 @@ uint64_t lbCgroupMemoryLimit(void);
 int lbCpuCount(void);
 /* Is s a valid LIFEBOAT_MAX_MEMORY value (a size of at least MEMBUDGET_MIN)? */
 bool lbMemoryBudgetValid(const char *s);
+/* Give the heap's free memory back to the kernel (glibc's malloc_trim):
+ * each thread allocates from an arena of its own, and freed memory stays
+ * there otherwise. Called by long runs at points where much was just freed
+ * (the saver after each index file, the index after loading). */
+void lbMemTrim(void);
 
 #endif

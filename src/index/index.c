@@ -2,22 +2,24 @@
  * index.c - the blob index: packed 50-byte records in fixed blocks of 65,536
  * (never moved, so entry numbers are stable) and an open-addressing table of
  * u32 slots, each an entry number with a few hash bits beside it so that
- * probes rarely touch a record that does not match; blocks beyond
- * LIFEBOAT_INDEX_MMAP_BLOBS records, and a slot table of more slots than
- * that, live in memory-mapped, unlinked temporary files the kernel may page
- * out (mapmem.h, docs/memory.md). And the index file codec.
+ * probes rarely touch a record that does not match. Full blocks beyond
+ * LIFEBOAT_INDEX_MMAP_BLOBS records are written to an unlinked temporary
+ * file and read back with pread (through the page cache, not the process's
+ * memory); a slot table of more slots than that is memory-mapped from a
+ * file of its own (mapmem.h, docs/memory.md). And the index file codec.
  *
- * The mapped memory is MAP_SHARED: after fork() a parent and a child see
- * each other's writes to them, so only one of the two may add to an index
- * it had before the fork (lifeboat's children exec or build their own).
+ * The mapped slots are MAP_SHARED and the block file is shared too: after
+ * fork() only one of parent and child may add to an index it had before the
+ * fork (lifeboat's children exec or build their own).
  */
 #include "index/index.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -49,9 +51,11 @@ struct Index {
     bool slotsMapped; /* from a file of their own (mapmem.h) */
     size_t slotCount; /* power of two, at most 3/4 full */
     unsigned posBits; /* log2(slotCount): entry numbers + 1 fit below it */
-    size_t mapAfter;  /* blocks from this number on are file-backed */
-    size_t mapFirst, mapCount;
-    int mapFd;
+    size_t mapAfter;  /* full blocks from this number on go to the file */
+    size_t fileFirst; /* the first block in the file (blocks[b] NULL) */
+    size_t fileCount; /* blocks in the file: fileFirst.. */
+    int fileFd;
+    uint64_t serial; /* unique per index: the key of readers' window caches */
     LbId *packs;
     size_t packCount, packCap;
     uint32_t *packSlots;
@@ -61,7 +65,10 @@ struct Index {
 /* Blocks from this number on are file-backed: those past the threshold. */
 static size_t indexMapAfterBlocks(void) {
     size_t blobs = indexMapThreshold();
-    return blobs == SIZE_MAX ? SIZE_MAX : blobs / INDEX_BLOCK_RECS + (blobs % INDEX_BLOCK_RECS != 0);
+    if (blobs == SIZE_MAX)
+        return SIZE_MAX;
+    size_t blocks = blobs / INDEX_BLOCK_RECS + (blobs % INDEX_BLOCK_RECS != 0);
+    return blocks > 1 ? blocks : 1; /* block 0 grows by doubling: always in memory */
 }
 
 Index *indexNew(void) {
@@ -70,7 +77,9 @@ Index *indexNew(void) {
     ix->posBits = 8;
     ix->slots = indexArrayNew(ix->slotCount, sizeof(uint32_t), &ix->slotsMapped);
     ix->mapAfter = indexMapAfterBlocks();
-    ix->mapFd = -1;
+    ix->fileFd = -1;
+    static _Atomic uint64_t serials;
+    ix->serial = atomic_fetch_add(&serials, 1) + 1;
     ix->packSlotCount = 256;
     ix->packSlots = lbXcalloc(ix->packSlotCount, sizeof(uint32_t));
     return ix;
@@ -79,14 +88,10 @@ Index *indexNew(void) {
 void indexFree(Index *ix) {
     if (ix == NULL)
         return;
-    for (size_t b = 0; b < ix->blockCount; b++) {
-        if (b >= ix->mapFirst && b < ix->mapFirst + ix->mapCount)
-            munmap(ix->blocks[b], INDEX_BLOCK_BYTES);
-        else
-            free(ix->blocks[b]);
-    }
-    if (ix->mapFd >= 0)
-        close(ix->mapFd);
+    for (size_t b = 0; b < ix->blockCount; b++)
+        free(ix->blocks[b]);
+    if (ix->fileFd >= 0)
+        close(ix->fileFd);
     free(ix->blocks);
     indexArrayFree(ix->slots, ix->slotCount, sizeof(uint32_t), ix->slotsMapped);
     free(ix->packs);
@@ -94,19 +99,30 @@ void indexFree(Index *ix) {
     free(ix);
 }
 
-/* A full block in the mapped file, or NULL (errno set) when the file cannot
- * be made or grown: the caller then keeps the block in memory. */
-static IndexRec *indexMapBlock(Index *ix) {
-    if (ix->mapFd < 0 && (ix->mapFd = indexMapFile()) < 0)
-        return NULL;
-    off_t at = (off_t)(ix->mapCount * INDEX_BLOCK_BYTES);
-    int rc = posix_fallocate(ix->mapFd, at, (off_t)INDEX_BLOCK_BYTES);
-    if (rc != 0) {
-        errno = rc;
-        return NULL;
+/* Write full block b to the file and free it; false (errno set) when the
+ * file cannot be made or written: the block then stays in memory. */
+static bool indexSpillBlock(Index *ix, size_t b) {
+    if (ix->fileFd < 0 && (ix->fileFd = indexMapFile()) < 0)
+        return false;
+    const uint8_t *p = (const uint8_t *)ix->blocks[b];
+    off_t at = (off_t)(ix->fileCount * INDEX_BLOCK_BYTES);
+    for (size_t done = 0; done < INDEX_BLOCK_BYTES;) {
+        ssize_t n = pwrite(ix->fileFd, p + done, INDEX_BLOCK_BYTES - done, at + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = ENOSPC;
+            return false;
+        }
+        done += (size_t)n;
     }
-    void *p = mmap(NULL, INDEX_BLOCK_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, ix->mapFd, at);
-    return p == MAP_FAILED ? NULL : p;
+    if (ix->fileCount == 0)
+        ix->fileFirst = b;
+    ix->fileCount++;
+    free(ix->blocks[b]);
+    ix->blocks[b] = NULL;
+    return true;
 }
 
 /* Room for one more record at ix->count. */
@@ -130,25 +146,109 @@ static void indexGrow(Index *ix) {
         ix->blockCap *= 2;
         ix->blocks = lbXrealloc(ix->blocks, ix->blockCap * sizeof(IndexRec *));
     }
-    IndexRec *blk = NULL;
-    if (b >= ix->mapAfter) {
-        blk = indexMapBlock(ix);
-        if (blk == NULL) {
-            indexMapWarn(INDEX_BLOCK_BYTES, errno);
-            ix->mapAfter = SIZE_MAX;
-        } else {
-            if (ix->mapCount == 0)
-                ix->mapFirst = b;
-            ix->mapCount++;
-        }
+    /* the block just filled goes to the file (the file's blocks follow each
+     * other: after a failure none goes there any more) */
+    if (b - 1 >= ix->mapAfter && !indexSpillBlock(ix, b - 1)) {
+        indexMapWarn(INDEX_BLOCK_BYTES, errno);
+        ix->mapAfter = SIZE_MAX;
     }
-    if (blk == NULL)
-        blk = lbXmalloc(INDEX_BLOCK_BYTES);
-    ix->blocks[ix->blockCount++] = blk;
+    ix->blocks[ix->blockCount++] = lbXmalloc(INDEX_BLOCK_BYTES);
 }
 
-static inline IndexRec *recAt(const Index *ix, size_t pos) {
-    return &ix->blocks[pos >> INDEX_BLOCK_SHIFT][pos & (INDEX_BLOCK_RECS - 1)];
+static void readFailed(size_t bytes) {
+    lbLogError("reading %zu bytes of the index back from its temporary file failed: %s", bytes, strerror(errno));
+    abort();
+}
+
+/* count records from entry number pos (all in one block in the file) into out. */
+static void fileRead(const Index *ix, size_t pos, size_t count, IndexRec *out) {
+    size_t b = pos >> INDEX_BLOCK_SHIFT;
+    off_t at = (off_t)((b - ix->fileFirst) * INDEX_BLOCK_BYTES + (pos & (INDEX_BLOCK_RECS - 1)) * sizeof(IndexRec));
+    size_t bytes = count * sizeof(IndexRec);
+    for (size_t done = 0; done < bytes;) {
+        ssize_t n = pread(ix->fileFd, (uint8_t *)out + done, bytes - done, at + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
+            readFailed(bytes);
+        }
+        done += (size_t)n;
+    }
+}
+
+/* Each thread's last windows of records read from an index's file. Entry
+ * numbers follow the order blobs were stored in, which is the order a
+ * backup of the same tree, a restore or prune asks for them again: one read
+ * of WINDOW_RECS records serves the lookups that follow. Two windows, so
+ * that a thread alternating between two indexes (the saver's and the
+ * repository's) keeps one of each. */
+#define WINDOW_RECS 256 /* 12,800 bytes; a block holds 256 windows */
+#define WINDOWS 2
+typedef struct Window {
+    uint64_t serial; /* of the index; 0: empty */
+    uint64_t used;   /* when last used (the older one is replaced) */
+    size_t first, count;
+    IndexRec recs[WINDOW_RECS];
+} Window;
+static _Thread_local Window *windows; /* allocated on first use, freed when the thread ends */
+static _Thread_local uint64_t windowClock;
+static pthread_key_t windowKey;
+static pthread_once_t windowOnce = PTHREAD_ONCE_INIT;
+
+static void windowKeyMake(void) {
+    if (pthread_key_create(&windowKey, free) != 0)
+        abort();
+}
+
+static const IndexRec *windowRec(const Index *ix, size_t pos) {
+    if (windows == NULL) {
+        windows = lbXcalloc(WINDOWS, sizeof(Window));
+        pthread_once(&windowOnce, windowKeyMake);
+        pthread_setspecific(windowKey, windows); /* the destructor frees it */
+    }
+    Window *w = &windows[0];
+    for (int i = 0; i < WINDOWS; i++) {
+        Window *c = &windows[i];
+        if (c->serial == ix->serial && pos >= c->first && pos < c->first + c->count) {
+            c->used = ++windowClock;
+            return &c->recs[pos - c->first];
+        }
+        if (c->used < w->used)
+            w = c;
+    }
+    size_t first = pos - pos % WINDOW_RECS; /* windows never cross blocks */
+    size_t end = first + WINDOW_RECS < ix->count ? first + WINDOW_RECS : ix->count;
+    w->serial = 0;
+    fileRead(ix, first, end - first, w->recs);
+    w->serial = ix->serial;
+    w->used = ++windowClock;
+    w->first = first;
+    w->count = end - first;
+    return &w->recs[pos - first];
+}
+
+/* Record pos: in memory, or from a window of the file (valid until the
+ * thread's next read of a record). */
+static inline const IndexRec *recAt(const Index *ix, size_t pos) {
+    const IndexRec *blk = ix->blocks[pos >> INDEX_BLOCK_SHIFT];
+    if (blk != NULL)
+        return &blk[pos & (INDEX_BLOCK_RECS - 1)];
+    return windowRec(ix, pos);
+}
+
+/* The records of block b (how many: *count): in memory, or read from the
+ * file into scratch (INDEX_BLOCK_BYTES, allocated on first use). */
+static const IndexRec *blockRecs(const Index *ix, size_t b, IndexRec **scratch, size_t *count) {
+    size_t first = b << INDEX_BLOCK_SHIFT;
+    *count = ix->count - first < INDEX_BLOCK_RECS ? ix->count - first : INDEX_BLOCK_RECS;
+    if (ix->blocks[b] != NULL)
+        return ix->blocks[b];
+    if (*scratch == NULL)
+        *scratch = lbXmalloc(INDEX_BLOCK_BYTES);
+    fileRead(ix, first, *count, *scratch);
+    return *scratch;
 }
 
 /* IDs are uniformly random (HMAC/SHA-256 output): their first bytes are a hash. */
@@ -183,14 +283,19 @@ static void rehash(Index *ix) {
     ix->slots = indexArrayNew(n, sizeof(uint32_t), &ix->slotsMapped);
     ix->slotCount = n;
     ix->posBits++;
-    for (size_t i = 0; i < ix->count; i++) {
-        const IndexRec *r = recAt(ix, i);
-        uint64_t h = idHash(&r->id, r->type);
-        size_t s = h & (n - 1);
-        while (ix->slots[s])
-            s = (s + 1) & (n - 1);
-        ix->slots[s] = slotValue(ix, h, i);
+    IndexRec *scratch = NULL;
+    for (size_t b = 0, i = 0; i < ix->count; b++) {
+        size_t count;
+        const IndexRec *recs = blockRecs(ix, b, &scratch, &count);
+        for (size_t k = 0; k < count; k++, i++) {
+            uint64_t h = idHash(&recs[k].id, recs[k].type);
+            size_t s = h & (n - 1);
+            while (ix->slots[s])
+                s = (s + 1) & (n - 1);
+            ix->slots[s] = slotValue(ix, h, i);
+        }
     }
+    free(scratch);
 }
 
 static void packRehash(Index *ix) {
@@ -259,7 +364,7 @@ bool indexAdd(Index *ix, uint32_t pack, const PackEntry *pe) {
     if (findRec(ix, &pe->id, pe->type, &s))
         return false;
     indexGrow(ix);
-    IndexRec *r = recAt(ix, ix->count);
+    IndexRec *r = &ix->blocks[ix->count >> INDEX_BLOCK_SHIFT][ix->count & (INDEX_BLOCK_RECS - 1)];
     r->id = pe->id;
     r->type = pe->type;
     r->flags = pe->flags;
@@ -309,14 +414,21 @@ const LbId *indexPackId(const Index *ix, uint32_t pack) {
 }
 
 void indexForEach(const Index *ix, IndexVisitCb cb, void *ctx) {
-    for (size_t i = 0; i < ix->count; i++) {
-        const IndexRec *r = recAt(ix, i);
-        LbId id = r->id;
-        IndexLoc loc;
-        recToLoc(r, &loc);
-        if (!cb(ctx, &id, &loc))
-            return;
+    IndexRec *scratch = NULL;
+    for (size_t b = 0, i = 0; i < ix->count; b++) {
+        size_t count;
+        const IndexRec *recs = blockRecs(ix, b, &scratch, &count);
+        for (size_t k = 0; k < count; k++, i++) {
+            LbId id = recs[k].id;
+            IndexLoc loc;
+            recToLoc(&recs[k], &loc);
+            if (!cb(ctx, &id, &loc)) {
+                free(scratch);
+                return;
+            }
+        }
     }
+    free(scratch);
 }
 
 #define INDEX_ENTRY_SIZE 46

@@ -14,7 +14,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 
-#define INDEX_MMAP_DEFAULT ((size_t)1 << 20)
+#define INDEX_MMAP_DEFAULT ((size_t)1 << 18)
 
 size_t indexMapThreshold(void) {
     const char *v = getenv("LIFEBOAT_INDEX_MMAP_BLOBS");

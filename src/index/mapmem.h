@@ -1,7 +1,8 @@
 /*
- * mapmem.h - large arrays of the index and of prune/check either in ordinary
- * memory or, past LIFEBOAT_INDEX_MMAP_BLOBS elements, mapped from an
- * unlinked temporary file in $TMPDIR (else /var/tmp) that the kernel may
+ * mapmem.h - the threshold past which the index keeps its records in an
+ * unlinked temporary file in $TMPDIR (else /var/tmp) instead of memory, and
+ * large arrays of the index and of prune/check either in ordinary memory or,
+ * past that many elements, mapped from such a file, which the kernel may
  * write back and drop under memory pressure (docs/memory.md).
  */
 #ifndef LIFEBOAT_INDEX_MAPMEM_H
@@ -10,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* LIFEBOAT_INDEX_MMAP_BLOBS: elements kept in ordinary memory (default
- * 1,048,576; "off": SIZE_MAX). */
+/* LIFEBOAT_INDEX_MMAP_BLOBS: records, and elements of an array, kept in
+ * ordinary memory (default 262,144; "off": SIZE_MAX). */
 size_t indexMapThreshold(void);
 
 /* A new unlinked temporary file (close-on-exec), or -1 with errno set. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/membudget.h"
 #include "compress/compress.h"
 #include "crypto/crypto.h"
 #include "repo/cache.h"
@@ -739,6 +740,7 @@ bool repoLoadIndexOpt(Repo *repo, const RepoLoadOptions *opts, LbError *err) {
         }
     }
     lbBufFree(&plain);
+    lbMemTrim(); /* the files' buffers and the slot tables outgrown */
     if (ok && loaded > 0) {
         repo->indexFiles = lbXrealloc(repo->indexFiles, (repo->indexFileCount + loaded) * sizeof(LbId));
         memcpy(repo->indexFiles + repo->indexFileCount, ids, loaded * sizeof(LbId));
@@ -811,9 +813,13 @@ static bool markPackKind(void *ctx, const LbId *id, const IndexLoc *loc) {
  * whole on first use), or NULL: then the caller reads the blob's range. A
  * restore, check or ls of a tree with hundreds of directories costs one
  * request per tree pack instead of one per directory (each a round trip on
- * S3). Called with cacheMu held. */
+ * S3). A local repository's range is one pread: nothing is cached (the
+ * cache would cost up to 48 MiB of memory for nothing). Called with cacheMu
+ * held. */
 static const LbBuf *treePackCached(Repo *repo, uint32_t pack, LbError *err, bool *failed) {
     *failed = false;
+    if (storageIsLocal(repo->storage))
+        return NULL;
     size_t n = indexPackCount(repo->index);
     if (n != repo->packKindCount) {
         treeCacheClear(repo);

@@ -316,6 +316,7 @@ static void maybeFlushIndex(BlobSaver *s) {
     pthread_mutex_unlock(&s->mu);
     LbError err = {0};
     bool ok = writeIndexFile(s, from, to, &err);
+    lbMemTrim(); /* the entries just freed, and the packs' buffers */
     pthread_mutex_lock(&s->mu);
     s->flushing = false;
     if (!ok)
@@ -548,9 +549,11 @@ bool saverFinish(BlobSaver *s, LbError *err) {
      * run's claims go first; the entries come back from the files written. */
     indexFree(s->claimed);
     s->claimed = NULL;
+    lbMemTrim();
     for (size_t i = 0; i < s->indexFileCount; i++)
         if (!repoIndexAddFile(s->repo, &s->indexFiles[i], err))
             return false;
+    lbMemTrim();
     return true;
 }
 

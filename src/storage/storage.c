@@ -114,6 +114,10 @@ bool storageCanSpool(const Storage *storage) {
     return storage->iface->spoolOpen != NULL && storage->iface->spoolCommit != NULL;
 }
 
+bool storageIsLocal(const Storage *storage) {
+    return storageCanSpool(storage);
+}
+
 int storageSpoolOpen(Storage *storage, char **tmpPath, LbError *err) {
     *tmpPath = NULL;
     if (!storageCanSpool(storage)) {

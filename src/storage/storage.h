@@ -121,6 +121,9 @@ bool storagePut(Storage *storage, const char *name, const uint8_t *data, size_t 
  * statistics) and storageSpoolAbort gives it up; both close fd and free
  * tmpPathTaken. */
 bool storageCanSpool(const Storage *storage);
+/* Are the objects files of this machine (the local driver, the one that
+ * spools), so that reading a range costs one pread, not a request? */
+bool storageIsLocal(const Storage *storage);
 int storageSpoolOpen(Storage *storage, char **tmpPath, LbError *err);
 bool storageSpoolCommit(Storage *storage, int fd, char *tmpPathTaken, const char *name, uint64_t len, LbError *err);
 void storageSpoolAbort(int fd, char *tmpPathTaken);

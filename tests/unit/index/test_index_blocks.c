@@ -1,9 +1,10 @@
 /*
  * test_index_blocks.c - unit tests for the index's storage (src/index):
  * records in blocks of 65,536 (block 0 grown by doubling, later blocks
- * full), entry numbers in insertion order and stable, the blocks beyond
- * LIFEBOAT_INDEX_MMAP_BLOBS in a mapped, unlinked file under $TMPDIR (and
- * the fallback to memory when that file cannot be made), and the posmap
+ * full), entry numbers in insertion order and stable, the full blocks beyond
+ * LIFEBOAT_INDEX_MMAP_BLOBS written to an unlinked file under $TMPDIR and
+ * read back from it (and the fallback to memory when that file cannot be
+ * made), larger slot tables mapped from such files, and the posmap
  * helpers (bitmaps, entries grouped by pack) that prune and check use.
  */
 #include <setjmp.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "index/index.h"
@@ -102,11 +105,12 @@ static void verify(const Index *ix, uint64_t seed, size_t n) {
 
 #define BLOCK_BYTES (BLOCK * 50u)
 
-/* Bytes this process maps from files under dir, split by size: blocks of
- * records (multiples of 65,536 × 50 bytes, also when the kernel merges
- * neighbours) and the rest (slot tables and grouping arrays: powers of two
- * times 4 bytes). The files are unlinked: /proc/self/maps shows them as
- * "dir/#inode (deleted)" or "dir/lifeboat-index-… (deleted)". */
+/* What this process keeps in files under dir: blocks = bytes of the files
+ * it holds open there (the index's block file; a mapped file's descriptor
+ * is closed once mapped), other = bytes it maps from files there (slot
+ * tables and grouping arrays). The files are unlinked: /proc/self/fd and
+ * /proc/self/maps show them as "dir/#inode (deleted)" or
+ * "dir/lifeboat-index-… (deleted)". */
 typedef struct Mapped {
     size_t blocks, other;
 } Mapped;
@@ -118,14 +122,24 @@ static Mapped mappedUnder(const char *dir) {
     Mapped m = {0, 0};
     while (fgets(line, sizeof(line), f)) {
         unsigned long lo, hi;
-        if (strstr(line, dir) == NULL || sscanf(line, "%lx-%lx", &lo, &hi) != 2)
-            continue;
-        if ((hi - lo) % BLOCK_BYTES == 0)
-            m.blocks += hi - lo;
-        else
+        if (strstr(line, dir) != NULL && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
             m.other += hi - lo;
     }
     fclose(f);
+    DIR *fds = opendir("/proc/self/fd");
+    assert_non_null(fds);
+    for (struct dirent *de; (de = readdir(fds)) != NULL;) {
+        char link[300], target[4096];
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        struct stat st;
+        if (n <= 0)
+            continue;
+        target[n] = '\0';
+        if (strstr(target, dir) != NULL && stat(link, &st) == 0)
+            m.blocks += (size_t)st.st_size;
+    }
+    closedir(fds);
     return m;
 }
 
@@ -242,9 +256,10 @@ static void testForEachOrder(void **state) {
     indexFree(ix);
 }
 
-/* With LIFEBOAT_INDEX_MMAP_BLOBS=0 the slot table and every block after
- * the first live in mapped files under $TMPDIR; lookups, positions and
- * visits are the same, and freeing the index unmaps them. */
+/* With LIFEBOAT_INDEX_MMAP_BLOBS=0 the slot table is mapped from a file
+ * under $TMPDIR and every full block after the first is written to another
+ * (the block being filled stays in memory); lookups, positions and visits
+ * are the same, and freeing the index closes and unmaps them. */
 static void testMappedBlocks(void **state) {
     (void)state;
     char *dir = makeTmpDir();
@@ -260,9 +275,30 @@ static void testMappedBlocks(void **state) {
         assert_true(indexAdd(ix, nthPack(i), &e));
     }
     m = mappedUnder(dir);
-    assert_int_equal(m.blocks, 3 * BLOCK_BYTES);
-    assert_true(m.other >= 4 * n); /* at least one slot per blob */
+    assert_int_equal(m.blocks, 2 * BLOCK_BYTES); /* blocks 1 and 2; block 3 is being filled */
+    assert_true(m.other >= 4 * n);               /* at least one slot per blob */
     verify(ix, 4, n);
+    /* entries read back in any order, from two indexes in turn (each
+     * thread keeps a window of the last records read from a file) */
+    Index *other = indexNew();
+    fill(other, 9, 2 * BLOCK + 1);
+    uint64_t r = 77;
+    for (size_t k = 0; k < 20000; k++) {
+        size_t i = (size_t)(testRand(&r) % n), j = (size_t)(testRand(&r) % (2 * BLOCK + 1));
+        if (k % 1000 == 0) /* around block starts, where windows are shorter */
+            i = BLOCK * (1 + k / 1000 % 2) - 1 + k / 2000 % 3;
+        LbId id;
+        IndexLoc loc;
+        indexEntryAt(ix, i, &id, &loc);
+        PackEntry e = nthEntry(4, i);
+        assert_memory_equal(id.b, e.id.b, LB_ID_LEN);
+        assert_int_equal(loc.offset, e.offset);
+        assert_int_equal(loc.pack, nthPack(i));
+        indexEntryAt(other, j, &id, NULL);
+        e = nthEntry(9, j);
+        assert_memory_equal(id.b, e.id.b, LB_ID_LEN);
+    }
+    indexFree(other);
     OrderCtx all = {.seed = 4};
     indexForEach(ix, orderCb, &all);
     assert_int_equal(all.visits, n);
@@ -277,7 +313,8 @@ static void testMappedBlocks(void **state) {
 
 /* A threshold counts elements: at 2 blocks' worth, a slot table of up to
  * 131,072 slots stays in memory and a larger one is mapped, blocks 0 and 1
- * stay in memory and block 2 is mapped; "off" maps nothing. */
+ * stay in memory and block 2 goes to the file once full; "off" keeps
+ * everything in memory. */
 static void testThresholdAndOff(void **state) {
     (void)state;
     char *dir = makeTmpDir();
@@ -291,14 +328,14 @@ static void testThresholdAndOff(void **state) {
     m = mappedUnder(dir);
     assert_int_equal(m.blocks, 0);
     assert_int_equal(m.other, 262144 * 4);
-    for (size_t i = 98305; i <= 2 * BLOCK; i++) {
+    for (size_t i = 98305; i <= 3 * BLOCK; i++) {
         e = nthEntry(5, i);
         assert_true(indexAdd(ix, nthPack(i), &e));
-        if (i == 2 * BLOCK - 1)
+        if (i == 3 * BLOCK - 1)
             assert_int_equal(mappedUnder(dir).blocks, 0);
     }
     assert_int_equal(mappedUnder(dir).blocks, BLOCK_BYTES);
-    verify(ix, 5, 2 * BLOCK + 1);
+    verify(ix, 5, 3 * BLOCK + 1);
     indexFree(ix);
 
     setenv("LIFEBOAT_INDEX_MMAP_BLOBS", "off", 1);
