@@ -59,18 +59,20 @@ while read -r cmd; do
     # each listed option is taken; every other one is refused by name (but
     # the option choosing another form of the verb chooses that form)
     [ "$cmd" = help ] && continue
-    selectors=$(sed -n "s/^$verb --\([a-z-]*\)\$/\1/p" "$TMP/commands")
+    # sets of option names, looked up without a process per option (the
+    # loop below runs lifeboat once per option and command: thousands)
+    declare -A isSelector=() isListed=() isGlobal=()
+    while read -r o; do [ -n "$o" ] && isSelector[$o]=1; done < <(sed -n "s/^$verb --\([a-z-]*\)\$/\1/p" "$TMP/commands")
+    while read -r o; do [ -n "$o" ] && isListed[$o]=1; done <"$TMP/listed"
+    while read -r o; do [ -n "$o" ] && isGlobal[$o]=1; done < <(sed -n '/^global options:$/,$p' "$TMP/h1" |
+        sed -n 's/^  \(-[a-zA-Z], \|    \)--\([a-z0-9-]*\).*/\2/p')
     wrong=
     while read -r opt; do
-        grep -qx -- "$opt" <<<"$selectors" && ! grep -qx -- "$opt" "$TMP/listed" && continue
+        [ -n "${isSelector[$opt]:-}" ] && [ -z "${isListed[$opt]:-}" ] && continue
         out=$(timeout 20 "$LB" -r "$TMP/no-repo/r" "${base[@]}" --"$opt" x </dev/null 2>&1)
-        listed=no
-        grep -qx -- "$opt" "$TMP/listed" && listed=yes
-        global=no
-        grep -q -- "^  \(-[a-zA-Z], \|    \)--$opt\b" <(sed -n '/^global options:$/,$p' "$TMP/h1") && global=yes
         refused=no
         case $out in *"option '--$opt': unknown option"* | *"option '--$opt': does not apply"*) refused=yes ;; esac
-        if [ $listed = yes ] || [ $global = yes ]; then
+        if [ -n "${isListed[$opt]:-}" ] || [ -n "${isGlobal[$opt]:-}" ]; then
             [ $refused = yes ] && wrong="$wrong +$opt"
         else
             [ $refused = no ] && wrong="$wrong -$opt"
