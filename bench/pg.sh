@@ -10,7 +10,8 @@
 #   pgbr_backup     pgbackrest backup --type=full            (zstd, process-max 2)
 #   pgbr_restore    pgbackrest restore --pg1-path=NEWDIR
 #   lbphys_backup   lifeboat backup --pg-physical
-#   lbphys_restore  lifeboat restore --pg-physical --pg-data NEWDIR (not started)
+#   lbphys_restore  lifeboat restore --pg-physical --to-immediate --pg-data NEWDIR
+#                   (not started; its repository has no WAL: the server archives to pgBackRest)
 # then the recovery drills (BENCH_PG_DRILL=1), each beside its plain recovery:
 #   pgbr_recover    pgbackrest restore --pg1-path=NEWDIR && pg_ctl start -w (own
 #                   port and socket, archive_mode=off), then until
@@ -266,7 +267,7 @@ measure lbphys_backup "$P/repo-lifeboat-physical" "$LB" -r "$P/repo-lifeboat-phy
 PGUSER_OPT=()
 [[ -n $RUNAS ]] && PGUSER_OPT=(--pg-user "$RUNAS")
 measure lbphys_restore "$P/restore-lifeboat" "$LB" -r "$P/repo-lifeboat-physical" restore --pg-physical \
-    --pg-data "$P/restore-lifeboat" "${PGUSER_OPT[@]}"
+    --to-immediate --pg-data "$P/restore-lifeboat" "${PGUSER_OPT[@]}"
 verify_datadir lbphys_restore "$P/restore-lifeboat"
 rm -rf "$P/restore-lifeboat"
 
@@ -317,14 +318,20 @@ SCRIPT
     [[ -n $RUNAS ]] && chown -R "$RUNAS": "$D"
     psql_ -d postgres -c "ALTER SYSTEM SET archive_command = 'LIFEBOAT_REPOSITORY=$D LIFEBOAT_PASSWORD_FILE=$P/password $LB wal-push %p'" \
         -c "SELECT pg_reload_conf()" >/dev/null
-    # archiving into lifeboat must work before a --wal-method none backup waits for it
-    seg=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_switch_wal())")
-    for ((i = 0; i < 120; i++)); do
-        [[ $(psql_ -d postgres -c "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver") == t ]] && break
-        sleep 0.5
-    done
-    [[ $(psql_ -d postgres -c "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver") == t ]] ||
+    # switch_archived: write a little WAL, switch segments and wait until
+    # archive_command has archived the finished one
+    switch_archived() {
+        local seg i
+        psql_ -d postgres -c "SELECT pg_logical_emit_message(false, 'lifeboat-bench', 'switch')" >/dev/null
+        seg=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_switch_wal())")
+        for ((i = 0; i < 120; i++)); do
+            [[ $(psql_ -d postgres -c "SELECT last_archived_wal >= '$seg' FROM pg_stat_archiver") == t ]] && return 0
+            sleep 0.5
+        done
         die "archive_command lifeboat wal-push did not archive $seg in 60 s: $(psql_ -d postgres -c 'SELECT * FROM pg_stat_archiver')"
+    }
+    # archiving into lifeboat must work before a --wal-method none backup waits for it
+    switch_archived
     cat >"$P/drill.yaml" <<YAML
 # written by bench/pg.sh: the drill steps' configuration
 name: lifeboat-bench-pg
@@ -348,6 +355,10 @@ YAML
         die "lifeboat backup --component db failed; see $LOGS/pg.drill-backup-db.log"
     "$LB" -r "$D" backup --pg-physical --wal-method none --component db-physical --host lifeboat-bench \
         >"$LOGS/pg.drill-backup-phys.log" 2>&1 || die "lifeboat backup --pg-physical --wal-method none failed; see $LOGS/pg.drill-backup-phys.log"
+    # a live server goes on writing: WAL past the backup's end is archived, so
+    # the drill's recovery to the latest point reaches beyond the backup
+    # (with none, restore stops with exit 3 unless --allow-partial)
+    switch_archived
 
     # the physical drill's server has its socket in its data directory,
     # SCRATCH/lifeboat-drill.XXXXXX/pgdata-db-physical: a short SCRATCH, since a

@@ -383,7 +383,8 @@ def pg_markdown(pg):
       " --component database --pg-target URL` (into a database created beforehand, untimed, as for pg_restore). Physical: %s (`compress-type=zst`, `process-max=2`,"
       " `start-fast=y`, as the server's user, archive_command `pgbackrest archive-push`) `backup --type=full`"
       " and `restore --pg1-path=NEWDIR` beside `lifeboat backup --pg-physical` and `lifeboat restore --pg-physical"
-      " --pg-data NEWDIR` (extracted and configured, not started; pgBackRest's restore is not started either)."
+      " --to-immediate --pg-data NEWDIR` (extracted and configured for recovery to the end of the base backup,"
+      " since the server archives its WAL to pgBackRest, not started; pgBackRest's restore is not started either)."
       " Every restore was checked (untimed): a logical one holds all %s `pgbench_accounts` rows, a physical one"
       " is a data directory with `PG_VERSION` and `global/pg_control`."
       % (info.get("version_postgresql", "?").split(" on ")[0], scale, db / MiB,

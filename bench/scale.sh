@@ -29,6 +29,10 @@
 # Every step runs under /usr/bin/time (wall, user, sys, max RSS). The report
 # (bench/scalereport.py) replaces the "## Scale" section of BENCH_OUT (the
 # other sections are kept) and writes the raw numbers to BENCH_SCALE_JSON.
+# A tool left out of BENCH_SCALE_TOOLS, and the bucket when
+# BENCH_SCALE_OBJECTS=0, keep the figures of the run BENCH_SCALE_JSON holds
+# when it had the same trees (sizes, seed, change), marked as carried over
+# with that run's date: the hours of a full run can be split into parts.
 # The work folder is deleted and the S3 server stopped at the end, on failure
 # and on Ctrl-C too.
 #

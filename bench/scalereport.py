@@ -59,6 +59,50 @@ def load(work):
     return meta, res, phases, verify, trees, changes, js("fill.json"), js("bucket.snapshots.json")
 
 
+# what must match for an earlier run's figures to stand beside this run's
+SAME_TREES = ("files", "small", "max_size", "change", "seed")
+
+
+def carry(meta, res, verify, changes, old):
+    """Take over from the earlier run (the JSON this run replaces) what this one did not run: a tool missing
+    from BENCH_SCALE_TOOLS, and the bucket when BENCH_SCALE_OBJECTS=0, when that run had the same trees (sizes,
+    seed, change), so that a full `make bench-scale` can be run one tool at a time. Marks what was taken in
+    meta["carried"] ({what: date of the run that measured it}); returns the earlier run's fill record or None."""
+    carried = {}
+    meta["carried"] = carried
+    if not old:
+        return None
+    om, ores = old.get("meta", {}), old.get("results", {})
+    if any(str(om.get(k)) != str(meta.get(k)) for k in SAME_TREES):
+        return None
+    was = om.get("carried") or {}
+    tools = meta.get("tools", "").split()
+    for t in TOOLS:
+        if t in tools or not all(t in ores.get(l, {}) for l in res if l in ("small", "full")):
+            continue
+        took = False
+        for l in ("small", "full"):
+            if l in res and t in ores.get(l, {}):
+                res[l][t] = ores[l][t]
+                took = True
+        if took:
+            carried[t] = was.get(t, om.get("date", "?"))
+            tools.append(t)
+            if "version_" + t in om:
+                meta["version_" + t] = om["version_" + t]
+            verify += [v for v in old.get("verify", []) if v.get("tool") == t and v.get("label") in res]
+    meta["tools"] = " ".join(tools)
+    fill = None
+    if int(meta.get("objects", "0")) == 0 and "bucket" in ores and int(om.get("objects", "0") or 0) > 0:
+        res["bucket"] = ores["bucket"]
+        meta["objects"] = om["objects"]
+        changes["bucket"] = (old.get("changes") or {}).get("bucket")
+        verify += [v for v in old.get("verify", []) if v.get("label") == "bucket"]
+        carried["bucket"] = was.get("bucket", om.get("date", "?"))
+        fill = old.get("fill")
+    return fill
+
+
 def mib(kib):
     return "%.0f" % (kib / 1024.0)
 
@@ -129,10 +173,22 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
              " (0.01), BENCH_SCALE_TOOLS, BENCH_SCALE_TMP (/var/tmp), BENCH_SCALE_VERIFY, BENCH_S3_OBJECTSTORE"
              " (bluestore), BENCH_DROP_CACHES, BENCH_KEEP; a quick check of the script:"
              " `BENCH_SCALE_FILES=20000 BENCH_SCALE_SMALL=2000 BENCH_SCALE_OBJECTS=5000 bench/scale.sh` (3 minutes)."
-             " Raw numbers: `bench/results/scale.json`.")
+             " Raw numbers: `bench/results/scale.json`. The hours can be split: a tool left out of"
+             " BENCH_SCALE_TOOLS, and the bucket with BENCH_SCALE_OBJECTS=0, keep their figures from the previous"
+             " run of the same trees, marked as carried over.")
     o.append("")
-    actual = {"files": files, "small": small, "objects": objects}
-    if actual != DEFAULT:
+    carried = meta.get("carried") or {}
+    if carried:
+        o.append("Carried over from an earlier run of the same trees (seed, sizes and change), which this run did not"
+                 " repeat: " + "; ".join("%s (run of %s)" % ("the bucket" if k == "bucket" else k, v)
+                                         for k, v in carried.items()) + ". Everything else is from this run.")
+        o.append("")
+    reduced = (files, small) != (DEFAULT["files"], DEFAULT["small"]) or objects not in (0, DEFAULT["objects"])
+    if not reduced and objects == 0:
+        o.append("**The trees at the issue's scale (200,000 and 2,000,000 files); the bucket part was not run"
+                 " (BENCH_SCALE_OBJECTS=0).**")
+        o.append("")
+    if reduced:
         o.append("**Validation run at a reduced scale: %s and %s files, %s bucket objects** instead of the issue's"
                  " 200,000 and 2,000,000 files and 1,000,000 objects. These figures only show that the benchmark"
                  " runs end to end; at this size start-up costs dominate and they say nothing about memory at scale."
@@ -184,7 +240,7 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
                 line += "; at %s files its peak is %s MiB against restic's %s MiB (target below: %s), and below restic's in %d of %d steps" % (
                     "{:,}".format(files), mib(lp), mib(rp), "pass" if lp < rp else "**MISS**", len(below), len(STEPS))
             o.append(line + ".")
-            if actual != DEFAULT:
+            if reduced:
                 o.append("(At this reduced scale the verdicts mean little: see above.)")
 
     if "bucket" in res:
@@ -238,13 +294,16 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
     if "bucket" in tot:
         bucket_how = "about %.1f hours (%.0f s for %s objects after the server's start, scaled linearly)" % (
             est_bucket / 3600, tot["bucket"] - start, "{:,}".format(objects))
+    ran = [t for t in meta.get("tools", "").split() if t not in carried]
     o.append("Estimated duration of a full `make bench-scale` on this machine, extrapolated from this run: the trees"
              " about %.1f hours (%s), the bucket %s, %.1f hours in all, with %s page cache and the load of this run."
              " Only a rough figure: a tool whose time or memory grows faster than its number of files takes longer%s."
              % (est_tree / 3600, how, bucket_how, (est_tree + est_bucket) / 3600,
                 "a cold (dropped)" if meta.get("cache") == "cold" else "a warm",
                 "" if meta.get("cache") == "cold" else ", and dropping the page cache before every step (BENCH_DROP_CACHES, as a"
-                " full run as root does by default) adds the disk reads"))
+                " full run as root does by default) adds the disk reads")
+             + ("" if not carried else " This covers only the tools this run ran (%s): the others add their own time"
+                " (restic took about as long as lifeboat on the large tree, Borg longer)." % ", ".join(ran)))
     o.append("Disk: about %.0f GiB free under BENCH_SCALE_TMP at 2,000,000 files of 0 to %d bytes (the tree, one"
              " restore and three repositories; the script refuses to start with less) and 4.3 million free inodes."
              % (disk_gib(DEFAULT["files"], max_size), max_size))
@@ -278,6 +337,14 @@ def main():
     p.add_argument("--json", required=True)
     a = p.parse_args()
     meta, res, phases, verify, trees, changes, fill, snaps = load(a.work)
+    old = None
+    if os.path.exists(a.json):
+        try:
+            old = json.load(open(a.json))
+        except ValueError:
+            old = None
+    old_fill = carry(meta, res, verify, changes, old)
+    fill = fill or old_fill
     section = markdown(meta, res, phases, verify, trees, changes, fill, snaps)
     print("\n".join(section))
     splice_section(a.md, section, TITLE)

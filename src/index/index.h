@@ -64,6 +64,12 @@ const LbId *indexPackId(const Index *index, uint32_t pack);
 typedef bool (*IndexVisitCb)(void *ctx, const LbId *id, const IndexLoc *loc);
 void indexForEach(const Index *index, IndexVisitCb cb, void *ctx);
 
+/* Blobs per index file written (a backup's saver, prune, repair index): writing
+ * one holds its entries, plaintext, compressed and sealed copies at once,
+ * about 4 x 48 bytes per blob (12 MiB), and so does loading one. A pack is
+ * never split, so a file may exceed it by one pack's blobs. */
+#define INDEX_FILE_MAX_BLOBS 65536u
+
 /* Encode packs into index-file plaintext appended to out. */
 void indexEncode(const IndexPack *packs, size_t count, LbBuf *out);
 /* Decode index-file plaintext and add every pack and blob to index. */

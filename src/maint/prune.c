@@ -10,8 +10,6 @@
 #include "snapshot/snapshot.h"
 #include "snapshot/tree.h"
 
-#define INDEX_FILE_MAX_BLOBS 500000u
-
 typedef struct PackStat {
     uint64_t usedBytes, unusedBytes;
     uint32_t usedCount, totalCount;

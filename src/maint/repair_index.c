@@ -8,10 +8,7 @@
 #include "maint/repair.h"
 #include "pack/pack.h"
 
-/* as many blobs per index file as prune writes */
-#define REPAIR_INDEX_FILE_MAX_BLOBS 500000u
-
-/* Encode packs[0..count) as index files of at most REPAIR_INDEX_FILE_MAX_BLOBS
+/* Encode packs[0..count) as index files of at most INDEX_FILE_MAX_BLOBS
  * blobs (a pack is never split); store them unless dryRun. The IDs written
  * go to *written (caller frees), their number to *writtenCount. */
 static bool writeIndexFiles(Repo *repo, const IndexPack *packs, size_t count, bool dryRun, LbId **written,
@@ -21,7 +18,7 @@ static bool writeIndexFiles(Repo *repo, const IndexPack *packs, size_t count, bo
     bool ok = true;
     size_t first = 0, blobs = 0;
     for (size_t k = 0; k <= count && ok; k++) {
-        bool flush = k == count || (blobs > 0 && blobs + packs[k].count > REPAIR_INDEX_FILE_MAX_BLOBS);
+        bool flush = k == count || (blobs > 0 && blobs + packs[k].count > INDEX_FILE_MAX_BLOBS);
         if (flush && k > first) {
             *written = lbXrealloc(*written, (*writtenCount + 1) * sizeof(LbId));
             LbId *id = &(*written)[*writtenCount];

@@ -600,6 +600,23 @@ fail:
     return NULL;
 }
 
+/* True, with err set to LB_ERR_NO_REPO, when storage holds no config (or
+ * cannot say: err is then the storage's); err untouched otherwise. Asked
+ * only once opening failed, so an open makes one request fewer. */
+static bool noRepoThere(Storage *storage, LbError *err) {
+    StorageInfo info;
+    LbError statErr = {0};
+    if (!storageStat(storage, "config", &info, &statErr)) {
+        *err = statErr;
+        return true;
+    }
+    if (info.exists)
+        return false;
+    lbErr(err, LB_ERR_NO_REPO, "unable to open repository '%s': no repository found there (run 'lifeboat init')",
+          storageLocation(storage));
+    return true;
+}
+
 Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
     Repo *repo = lbXcalloc(1, sizeof(Repo));
     pthread_mutex_init(&repo->cacheMu, NULL);
@@ -607,16 +624,12 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
     repo->index = indexNew();
     LbId *ids = NULL;
     size_t n = 0;
-    StorageInfo info;
-    if (!storageStat(storage, "config", &info, err))
-        goto fail;
-    if (!info.exists) {
-        lbErr(err, LB_ERR_NO_REPO, "unable to open repository '%s': no repository found there (run 'lifeboat init')",
-              storageLocation(storage));
+    /* the config is only looked for when no key opens it: one request (a
+     * round trip to an object store) fewer on every open */
+    if (!repoListIds(repo, "keys", &ids, &n, err)) {
+        noRepoThere(storage, err); /* a missing folder or bucket: named as such */
         goto fail;
     }
-    if (!repoListIds(repo, "keys", &ids, &n, err))
-        goto fail;
     /* A key file that opens but whose keys do not decrypt the config is a
      * leftover of an interrupted init: go on with the next key file. "Wrong
      * password" only when every readable key file refused the password. */
@@ -649,6 +662,8 @@ Repo *repoOpen(Storage *storage, const char *password, LbError *err) {
     if (otherError && !reportFirst)
         lbLogWarn("%s", first.msg);
     if (!opened) {
+        if (noRepoThere(storage, err))
+            goto fail;
         if (reportFirst)
             *err = first;
         else

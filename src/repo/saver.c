@@ -17,8 +17,6 @@
 #define QUEUE_MAX_BYTES (16u * 1024u * 1024u)
 #define QUEUE_MAX_JOBS 4096u
 #define UPLOAD_QUEUE_MAX 1u
-/* blobs per index file a run writes */
-#define INDEX_FILE_BLOBS 65536u
 /* Packs uploaded at once: one for a local disk (fsync-bound, in order), more
  * for object stores, where each PUT waits on the network. */
 #define SAVER_MAX_UPLOADERS 4
@@ -45,15 +43,21 @@ typedef struct FinishedPack {
     LbId id;
 } FinishedPack;
 
+/* A pack a worker is filling; on a storage that can spool (local) it is
+ * written to a temporary file of the storage as it fills, not held. */
+typedef struct OpenPack {
+    PackWriter *writer;
+    int spoolFd;     /* the file it spools into (-1: none) */
+    char *spoolPath; /* its temporary path */
+} OpenPack;
+
 typedef struct Worker {
     BlobSaver *saver;
     pthread_t thread;
-    PackWriter *pack;     /* data blobs */
-    PackWriter *treePack; /* tree blobs: kept apart so restore, check and ls
-                           * can fetch every tree of a pack with one request */
+    /* by BlobType: data blobs, and tree blobs kept apart so restore, check
+     * and ls can fetch every tree of a pack with one request */
+    OpenPack packs[2];
     LbBuf scratch;
-    int spoolFd;     /* the file pack spools into (-1: none) */
-    char *spoolPath; /* its temporary path */
 } Worker;
 
 struct BlobSaver {
@@ -63,7 +67,7 @@ struct BlobSaver {
     Worker *workers;
     pthread_t uploaders[SAVER_MAX_UPLOADERS];
     int uploaderCount;
-    bool spool; /* data packs go straight to a file of the storage (local) */
+    bool spool; /* packs go straight to a file of the storage (local) */
 
     pthread_mutex_t mu;
     pthread_cond_t jobAvailable, jobSpace, idle, uploadAvailable, uploadSpace;
@@ -94,7 +98,8 @@ static void fail(BlobSaver *s, const LbError *err) {
     }
 }
 
-static void queuePack(BlobSaver *s, Worker *w, PackWriter *pw) {
+static void queuePack(BlobSaver *s, OpenPack *op) {
+    PackWriter *pw = op->writer;
     LbError err = {0};
     FinishedPack *fp = lbXcalloc(1, sizeof(FinishedPack));
     fp->fd = -1;
@@ -103,10 +108,10 @@ static void queuePack(BlobSaver *s, Worker *w, PackWriter *pw) {
         uint64_t len = 0;
         ok = packWriterFinishSpool(pw, repoKeys(s->repo)->metaKey, &fp->id, &len, &fp->entries, &fp->count, &err);
         fp->len = (size_t)len;
-        fp->fd = w->spoolFd;
-        fp->path = w->spoolPath;
-        w->spoolFd = -1;
-        w->spoolPath = NULL;
+        fp->fd = op->spoolFd;
+        fp->path = op->spoolPath;
+        op->spoolFd = -1;
+        op->spoolPath = NULL;
         if (!ok) {
             storageSpoolAbort(fp->fd, fp->path);
             fp->fd = -1;
@@ -135,19 +140,18 @@ static void queuePack(BlobSaver *s, Worker *w, PackWriter *pw) {
     pthread_mutex_unlock(&s->mu);
 }
 
-/* The worker's pack for a blob of type: data packs spool into a file of the
+/* The worker's pack for a blob of type: it spools into a file of the
  * storage when it can (opened for a pack's first blob). NULL with err when
  * the file cannot be made. */
-static PackWriter *packFor(BlobSaver *s, Worker *w, BlobType type, LbError *err) {
-    if (type == BLOB_TREE)
-        return w->treePack;
-    if (s->spool && !packWriterSpooling(w->pack)) {
-        w->spoolFd = storageSpoolOpen(repoStorage(s->repo), &w->spoolPath, err);
-        if (w->spoolFd < 0)
+static OpenPack *packFor(BlobSaver *s, Worker *w, BlobType type, LbError *err) {
+    OpenPack *op = &w->packs[type == BLOB_TREE];
+    if (s->spool && !packWriterSpooling(op->writer)) {
+        op->spoolFd = storageSpoolOpen(repoStorage(s->repo), &op->spoolPath, err);
+        if (op->spoolFd < 0)
             return NULL;
-        packWriterSpool(w->pack, w->spoolFd);
+        packWriterSpool(op->writer, op->spoolFd);
     }
-    return w->pack;
+    return op;
 }
 
 /* Store one new blob into the worker's pack. Returns false on error. */
@@ -164,9 +168,10 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
         flags = PACK_FLAG_COMPRESSED;
     }
     size_t sealedLen = plainLen + CRYPTO_OVERHEAD;
-    PackWriter *pw = packFor(s, w, job->type, err);
-    if (pw == NULL)
+    OpenPack *op = packFor(s, w, job->type, err);
+    if (op == NULL)
         return false;
+    PackWriter *pw = op->writer;
     uint8_t *dst = packWriterReserve(pw, sealedLen);
     if (!cryptoSealTo(key, plain, plainLen, dst, err))
         return false;
@@ -178,7 +183,7 @@ static bool storeBlob(BlobSaver *s, Worker *w, const Job *job, const LbId *id, L
     s->stats.storedNew += sealedLen;
     pthread_mutex_unlock(&s->mu);
     if (packWriterSize(pw) >= PACK_TARGET_SIZE)
-        queuePack(s, w, pw);
+        queuePack(s, op);
     return true;
 }
 
@@ -232,10 +237,11 @@ static void *workerMain(void *arg) {
         }
         LbError err = {0};
         bool ok = true;
-        PackWriter *pw = isNew && job->stored ? packFor(s, w, job->type, &err) : NULL;
-        if (isNew && job->stored && pw == NULL) {
+        OpenPack *op = isNew && job->stored ? packFor(s, w, job->type, &err) : NULL;
+        if (isNew && job->stored && op == NULL) {
             ok = false;
         } else if (isNew && job->stored) {
+            PackWriter *pw = op->writer;
             uint8_t *dst = packWriterReserve(pw, job->len);
             memcpy(dst, job->data, job->len);
             packWriterCommit(pw, &id, job->type, job->entry.flags, (uint32_t)job->len, job->entry.rawLength);
@@ -246,7 +252,7 @@ static void *workerMain(void *arg) {
             s->stats.storedNew += job->len;
             pthread_mutex_unlock(&s->mu);
             if (packWriterSize(pw) >= PACK_TARGET_SIZE)
-                queuePack(s, w, pw);
+                queuePack(s, op);
         } else if (isNew) {
             ok = storeBlob(s, w, job, &id, &err);
         }
@@ -303,11 +309,11 @@ static bool writeIndexFile(BlobSaver *s, size_t from, size_t to, LbError *err) {
     return true;
 }
 
-/* Once INDEX_FILE_BLOBS blobs of uploaded packs are in no index file, write
+/* Once INDEX_FILE_MAX_BLOBS blobs of uploaded packs are in no index file, write
  * one (the uploader that sees it, unless another is writing one): the run's
  * entries do not pile up in memory. Called with s->mu held. */
 static void maybeFlushIndex(BlobSaver *s) {
-    if (s->flushing || s->failed || s->flushBlobs < INDEX_FILE_BLOBS)
+    if (s->flushing || s->failed || s->flushBlobs < INDEX_FILE_MAX_BLOBS)
         return;
     size_t from = s->flushFrom, to = s->newPackCount;
     s->flushFrom = to;
@@ -427,9 +433,8 @@ BlobSaver *saverNew(Repo *repo, int workers) {
     s->workers = lbXcalloc((size_t)workers, sizeof(Worker));
     for (int i = 0; i < workers; i++) {
         s->workers[i].saver = s;
-        s->workers[i].pack = packWriterNew();
-        s->workers[i].treePack = packWriterNew();
-        s->workers[i].spoolFd = -1;
+        for (int k = 0; k < 2; k++)
+            s->workers[i].packs[k] = (OpenPack){.writer = packWriterNew(), .spoolFd = -1};
         if (pthread_create(&s->workers[i].thread, NULL, workerMain, &s->workers[i]) != 0) {
             fprintf(stderr, "lifeboat: fatal: unable to start worker thread\n");
             abort();
@@ -505,10 +510,9 @@ static void stopThreads(BlobSaver *s) {
         pthread_join(s->workers[i].thread, NULL);
     for (int i = 0; i < s->workerCount; i++) {
         Worker *w = &s->workers[i];
-        if (packWriterCount(w->pack) > 0 && !saverFailed(s))
-            queuePack(s, w, w->pack);
-        if (packWriterCount(w->treePack) > 0 && !saverFailed(s))
-            queuePack(s, w, w->treePack);
+        for (int k = 0; k < 2; k++)
+            if (packWriterCount(w->packs[k].writer) > 0 && !saverFailed(s))
+                queuePack(s, &w->packs[k]);
     }
     pthread_mutex_lock(&s->mu);
     s->stopUploader = true;
@@ -518,9 +522,11 @@ static void stopThreads(BlobSaver *s) {
     for (int i = 0; i < s->uploaderCount; i++)
         pthread_join(s->uploaders[i], NULL);
     for (int i = 0; i < s->workerCount; i++) {
-        storageSpoolAbort(s->workers[i].spoolFd, s->workers[i].spoolPath); /* a failed run's */
-        packWriterFree(s->workers[i].pack);
-        packWriterFree(s->workers[i].treePack);
+        for (int k = 0; k < 2; k++) {
+            OpenPack *op = &s->workers[i].packs[k];
+            storageSpoolAbort(op->spoolFd, op->spoolPath); /* a failed run's */
+            packWriterFree(op->writer);
+        }
         lbBufFree(&s->workers[i].scratch);
     }
     free(s->workers);
@@ -533,11 +539,11 @@ bool saverFinish(BlobSaver *s, LbError *err) {
         *err = s->firstError;
         return false;
     }
-    /* the rest of the run's packs: index files of at most INDEX_FILE_BLOBS
+    /* the rest of the run's packs: index files of at most INDEX_FILE_MAX_BLOBS
      * blobs each (the encoded file is a copy of its entries) */
     for (size_t first = s->flushFrom, end; first < s->newPackCount; first = end) {
         size_t blobs = s->newPacks[first].count;
-        for (end = first + 1; end < s->newPackCount && blobs + s->newPacks[end].count <= INDEX_FILE_BLOBS; end++)
+        for (end = first + 1; end < s->newPackCount && blobs + s->newPacks[end].count <= INDEX_FILE_MAX_BLOBS; end++)
             blobs += s->newPacks[end].count;
         if (!writeIndexFile(s, first, end, err))
             return false;

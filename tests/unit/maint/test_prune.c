@@ -861,6 +861,100 @@ static void testKeptPackUnusedStaysVisible(void **state) {
     repoFree(repo);
 }
 
+/* One snapshot of a file of n blobs of 1 KiB (random, distinct): about 16,000
+ * to a 16 MiB pack. Its ID goes to *snap. */
+static void bigBackup(Repo *repo, size_t n, LbId *snap) {
+    LbError err = {0};
+    BlobSaver *saver = saverNew(repo, 1);
+    Tree dir = {0}, root = {0};
+    Node *f = treeAppend(&dir);
+    f->name = lbXstrdup("big");
+    f->type = NODE_FILE;
+    f->mode = 0644;
+    f->content = lbXcalloc(n, sizeof(LbId));
+    f->contentCount = n;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *blob = lbXmalloc(1024);
+        for (size_t k = 0; k < 1024; k += 8) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            memcpy(blob + k, &x, 8);
+        }
+        f->size += 1024;
+        saverSubmitTake(saver, BLOB_DATA, blob, 1024, &f->content[i], NULL);
+    }
+    saverWait(saver);
+    LbBuf enc = {0};
+    treeEncode(&dir, &enc);
+    size_t len = enc.len;
+    Node *d = treeAppend(&root);
+    d->name = lbXstrdup("dir");
+    d->type = NODE_DIR;
+    d->mode = 0755;
+    saverSubmitTake(saver, BLOB_TREE, lbBufTake(&enc, NULL), len, &d->subtree, NULL);
+    saverWait(saver);
+    LbId rootId;
+    treeEncode(&root, &enc);
+    len = enc.len;
+    saverSubmitTake(saver, BLOB_TREE, lbBufTake(&enc, NULL), len, &rootId, NULL);
+    assert_true(saverFinish(saver, &err));
+    saverFree(saver);
+    treeFree(&dir);
+    treeFree(&root);
+    Snapshot sn = {.timeNs = T0, .tree = rootId, .hostname = lbXstrdup("testhost")};
+    snapshotAddString(&sn.paths, &sn.pathCount, "/dir");
+    snapshotAddString(&sn.tags, &sn.tagCount, "big");
+    assert_true(snapshotSave(repo, &sn, &err));
+    *snap = sn.id;
+    snapshotClear(&sn);
+}
+
+/* The index prune writes for the kept packs is split into files of at most
+ * INDEX_FILE_MAX_BLOBS blobs (a pack is never split; these packs hold about
+ * 16,000 each), as a backup writes them: writing (and later loading) one
+ * file holds all of it in memory at once, four copies. */
+static void testKeptIndexFilesBounded(void **state) {
+    (void)state;
+    Repo *repo = fixRepoNew();
+    size_t n = INDEX_FILE_MAX_BLOBS + INDEX_FILE_MAX_BLOBS / 2;
+    LbId big;
+    bigBackup(repo, n, &big);
+    FixBackup a = {.tag = "A", .files = {{"s", {10}, 1}}, .fileCount = 1};
+    fixBackup(repo, &a, T0 + 1);
+    fixForget(repo, &a);
+    PruneResult r = pruneOk(repo, (PruneOptions){.maxUnusedPercent = 5});
+    assert_int_equal(r.blobsUsed, n + 2);
+    assert_int_equal(r.packsDeleted, 2);
+    assert_true(r.indexFilesAfter >= 2);
+
+    LbError err = {0};
+    LbId *ids = NULL;
+    size_t count = 0, total = 0;
+    assert_true(repoListIds(repo, "index", &ids, &count, &err));
+    assert_int_equal(count, r.indexFilesAfter);
+    for (size_t i = 0; i < count; i++) {
+        LbBuf plain = {0};
+        Index *one = indexNew();
+        assert_true(repoLoadUnpacked(repo, "index", &ids[i], &plain, &err));
+        assert_true(indexDecodeInto(one, plain.data, plain.len, &err));
+        assert_true(indexBlobCount(one) <= INDEX_FILE_MAX_BLOBS);
+        total += indexBlobCount(one);
+        indexFree(one);
+        lbBufFree(&plain);
+    }
+    assert_int_equal(total, n + 2);
+    free(ids);
+
+    fixReload(repo);
+    CheckOptions co = {.readData = true};
+    CheckResult cr;
+    assert_true(checkRun(repo, &co, &cr, &err));
+    assert_int_equal(cr.errorCount, 0);
+    assert_int_equal(cr.snapshots, 1);
+    checkResultClear(&cr);
+    repoFree(repo);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(testNothingToPrune),
@@ -879,6 +973,7 @@ int main(void) {
         cmocka_unit_test(testArchiverBackupsPrune),
         cmocka_unit_test(testPruneTwiceOneRepo),
         cmocka_unit_test(testKeptPackUnusedStaysVisible),
+        cmocka_unit_test(testKeptIndexFilesBounded),
     };
     return fixRunTests(tests, sizeof(tests) / sizeof(tests[0]), NULL, 0);
 }
