@@ -14,8 +14,10 @@
 #     of wal/ before and after, by name and file time), nothing else; the
 #     JSON counts (files, bytes) match the listings;
 #   - prune --keep-wal-within 0 (no window): removes exactly the remaining
-#     files before the fourth backup's start segment, keeps every file from
-#     it on; a second prune removes nothing;
+#     files before the fourth backup's start segment that were archived
+#     before it started, keeps every other file (from its start segment on,
+#     and one its start switched if background WAL had reached it); a second
+#     prune removes nothing;
 #   - both kept base backups recover (restore --pg-physical --start) to their
 #     end (--to-immediate) and to a time inside the window after each, with
 #     the rows committed by then; the last recovery promotes and archives
@@ -75,16 +77,22 @@ note "rows at the backups' ends: $ROWS_B1 $ROWS_B2 $ROWS_B3 $ROWS_B4 $ROWS_B5; a
 
 # the kept backups (the two newest) and the fourth's start segment
 "$LB" snapshots --json >"$TMP/snaps.json"
-read -r B4 B5 START4 <<<"$(python3 - "$TMP/snaps.json" <<'EOF'
-import json, sys
+# START4T: the fourth backup's start time (epoch seconds, the server's clock).
+# Rule 3 (src/pg/walretain.h) keeps what was archived after it, such as the
+# segment the backup's own start switched when a background record (running
+# transactions, every 15 s) had landed in it after our last switch.
+read -r B4 B5 START4 START4T <<<"$(python3 - "$TMP/snaps.json" <<'EOF'
+import calendar, json, sys, time
 l = [s for s in json.load(open(sys.argv[1])) if s.get("meta", {}).get("kind") == "pg-physical"]
 l.sort(key=lambda s: s["time"])
 hi, lo = (int(x, 16) for x in l[3]["meta"]["start_lsn"].split("/"))
 seg = ((hi << 32) | lo) // (16 * 1024 * 1024)
-print(l[3]["id"], l[4]["id"], "%08X%08X%08X" % (l[3]["meta"]["timeline"], seg // 256, seg % 256))
+whole, frac = l[3]["meta"]["start_time"].rstrip("Z").split(".")
+t = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
+print(l[3]["id"], l[4]["id"], "%08X%08X%08X" % (l[3]["meta"]["timeline"], seg // 256, seg % 256), "%.6f" % t)
 EOF
 )"
-note "kept: ${B4:0:8} (starts in $START4) and ${B5:0:8}"
+note "kept: ${B4:0:8} (starts in $START4 at $START4T) and ${B5:0:8}"
 
 # the window: from the newest segment's archive time (its file's time, a few
 # ms after the push time in its header) back to the middle of the pause
@@ -110,16 +118,17 @@ else fail "--dry-run removes no WAL and no snapshot"; fi
 check_rc 0 "forget --keep-last 2 --keep-wal-within ${WINDOW}s" "$LB" forget --keep-last 2 --keep-wal-within "${WINDOW}s" --json
 cp "$TMP/.out" "$TMP/forget.json"
 listing "$TMP/after1.txt"
-python3 - "$TMP/before.txt" "$TMP/after1.txt" "$TMP/forget.json" "$TMP/dry.json" "$CUT" "$START4" >"$TMP/check1.txt" <<'EOF'
+python3 - "$TMP/before.txt" "$TMP/after1.txt" "$TMP/forget.json" "$TMP/dry.json" "$CUT" "$START4" "$START4T" \
+    >"$TMP/check1.txt" <<'EOF'
 import json, sys
 def load(p):
     return {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(p)}
 before, after = load(sys.argv[1]), load(sys.argv[2])
 res, dry = json.load(open(sys.argv[3]))["wal"], json.load(open(sys.argv[4]))["wal"]
-cut, start4 = float(sys.argv[5]), sys.argv[6]
+cut, start4, start4t = float(sys.argv[5]), sys.argv[6], float(sys.argv[7])
 gone = sorted(set(before) - set(after))
 expect = sorted(n for n, (t, _) in before.items() if t < cut)
-kept_window = sorted(n for n, (t, _) in before.items() if t >= cut and n[:24] < start4)
+kept_window = sorted(n for n, (t, _) in before.items() if cut <= t < start4t and n[:24] < start4)
 problems = []
 if not expect: problems.append("nothing was archived before the pause")
 if gone != expect: problems.append("removed %s, expected %s" % (gone, expect))
@@ -154,17 +163,20 @@ n=$("$LB" snapshots --json | python3 -c 'import json,sys; print(len(json.load(sy
 check_rc 0 "prune --keep-wal-within 0" "$LB" prune --keep-wal-within 0 --json
 cp "$TMP/.out" "$TMP/prune.json"
 listing "$TMP/after2.txt"
-python3 - "$TMP/after1.txt" "$TMP/after2.txt" "$TMP/prune.json" "$START4" >"$TMP/check2.txt" <<'EOF'
+python3 - "$TMP/after1.txt" "$TMP/after2.txt" "$TMP/prune.json" "$START4" "$START4T" >"$TMP/check2.txt" <<'EOF'
 import json, sys
 def load(p):
     return {l.split()[0]: (float(l.split()[1]), int(l.split()[2])) for l in open(p)}
 before, after = load(sys.argv[1]), load(sys.argv[2])
-res, start4 = json.load(open(sys.argv[3]))["wal"], sys.argv[4]
+res, start4, start4t = json.load(open(sys.argv[3]))["wal"], sys.argv[4], float(sys.argv[5])
 gone = sorted(set(before) - set(after))
-expect = sorted(n for n in before if n[:24] < start4 and not n.endswith(".history"))
+# before backup 4's start segment and archived before it started (rule 3 keeps the rest)
+old = lambda n: n[:24] < start4 and not n.endswith(".history") and before[n][0] < start4t
+expect = sorted(n for n in before if old(n))
 problems = []
 if gone != expect: problems.append("removed %s, expected %s" % (gone, expect))
-if any(n[:24] < start4 for n in after if not n.endswith(".history")): problems.append("WAL before backup 4's start left")
+if any(old(n) for n in after): problems.append("WAL before backup 4's start left")
+if any(n not in after for n in before if not old(n)): problems.append("a file archived after backup 4 started is gone")
 if not any(n[:24] == start4 for n in after): problems.append("backup 4's start segment is gone")
 if res["files_removed"] != len(gone) or res["bytes_removed"] != sum(before[n][1] for n in gone):
     problems.append("counts %d/%d" % (res["files_removed"], res["bytes_removed"]))
