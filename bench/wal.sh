@@ -208,8 +208,7 @@ segname() { python3 -c 'import sys; s=int(sys.argv[1]); print("00000001%08X%08X"
 # switch_wait: end the current segment and wait until it is archived (psql_ of the caller)
 switch_wait() {
     local sw i
-    sw=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    psql_ -d postgres -c "SELECT pg_switch_wal()" >/dev/null
+    sw=$(psql_ -d postgres -c "SELECT pg_walfile_name(pg_switch_wal())")
     for i in $(seq 1 6000); do
         [[ ! "$(psql_ -d postgres -c "SELECT coalesce(last_archived_wal, '0') FROM pg_stat_archiver")" < "$sw" ]] && return 0
         sleep 0.1

@@ -103,8 +103,7 @@ psql -d postgres -f "$OUT/sql/ledger.sql"
 # archive into the repository from here on: the WAL of initdb and of the
 # data loaded so far (1.5 MB stored) is older than the base backup and is
 # left to the harness's archive_command (/bin/true)
-first=$(psql -d postgres -A -t -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-psql -d postgres -A -t -c "SELECT pg_switch_wal()" >/dev/null
+first=$(psql -d postgres -A -t -c "SELECT pg_walfile_name(pg_switch_wal())")
 wait_archived "$first"
 chown -R postgres: "$REPO" # wal-push runs as the server's user
 psql -d postgres -c "ALTER SYSTEM SET archive_command = 'LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$WORK/password $LB wal-push %p'"
@@ -115,8 +114,7 @@ psql -d postgres -c "INSERT INTO ledger (batch, amount, memo) SELECT 2, g * 2.25
 psql -d postgres -c "UPDATE ledger SET memo = memo || ' (updated)' WHERE id % 50 = 0"
 psql -d postgres -c "DELETE FROM ledger WHERE id % 97 = 0"
 psql -d postgres -c "INSERT INTO ledger (batch, amount, memo) VALUES (3, 0.01, 'the last row ✓')"
-last=$(psql -d postgres -A -t -c "SELECT pg_walfile_name(pg_current_wal_lsn())")
-psql -d postgres -A -t -c "SELECT pg_switch_wal()" >/dev/null
+last=$(psql -d postgres -A -t -c "SELECT pg_walfile_name(pg_switch_wal())")
 wait_archived "$last"
 [ -e "$REPO/wal/$last" ] || { echo "make.sh: $last is not in the repository" >&2; exit 1; }
 psql -d postgres -A -t -f "$OUT/sql/ledger-queries.sql" >"$OUT/expected/ledger.out"

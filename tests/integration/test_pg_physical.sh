@@ -81,8 +81,9 @@ T2=$(sql "SELECT now()")
 sql "SELECT pg_sleep(1.1)" >/dev/null
 sql "INSERT INTO batches (batch) SELECT 3 FROM generate_series(1, 100)" >/dev/null
 # a commit after the target must be archived for recovery to know it got there
-last=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-sql "SELECT pg_switch_wal()" >/dev/null
+# (named from pg_switch_wal's result: before it, the write position may still
+# be at the segment's start, synchronous_commit being off)
+last=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
 note "T1=$T1 T2=$T2, waiting for $last to be archived"
 if wait_archived "$last"; then ok "pg_stat_archiver shows $last archived through lifeboat wal-push"; else
     fail "pg_stat_archiver shows $last archived (last: $(archived))"

@@ -14,10 +14,8 @@
 #     of wal/ before and after, by name and file time), nothing else; the
 #     JSON counts (files, bytes) match the listings;
 #   - prune --keep-wal-within 0 (no window): removes exactly the remaining
-#     files before the fourth backup's start segment that were archived
-#     before it started, keeps every other file (from its start segment on,
-#     and one its start switched if background WAL had reached it); a second
-#     prune removes nothing;
+#     files before the fourth backup's start segment, keeps every file from
+#     it on; a second prune removes nothing;
 #   - both kept base backups recover (restore --pg-physical --start) to their
 #     end (--to-immediate) and to a time inside the window after each, with
 #     the rows committed by then; the last recovery promotes and archives
@@ -35,11 +33,14 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 pg_repo "$REPO" "$PW"
 pg_start "$PGDIR" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p" "" \
     "start PostgreSQL 15 with archive_command = lifeboat wal-push"
-# switch_wal: end the current segment and wait until it is in the repository
+# switch_wal: end the current segment and wait until it is in the repository.
+# The segment is named from pg_switch_wal's own result (the end of the
+# segment it completed): with synchronous_commit = off (the harness), the
+# write position before the switch may still sit at the start of the
+# segment, where pg_walfile_name names the previous one, already archived.
 switch_wal() {
     local f
-    f=$(sql "SELECT pg_walfile_name(pg_current_wal_lsn())")
-    sql "SELECT pg_switch_wal()" >/dev/null
+    f=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
     wait_archived "$f" || { fail "segment $f archived (last: $(archived))"; return 1; }
 }
 rows() { sql "SELECT count(*) FROM t"; }
