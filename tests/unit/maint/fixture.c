@@ -124,7 +124,7 @@ uint8_t *fixChunk(uint64_t seed) {
 }
 
 /* Queue encoded tree bytes as a tree blob; the ID is known after saverWait. */
-static void submitTree(BlobSaver *saver, Tree *t, LbId *id) {
+void fixSubmitTree(BlobSaver *saver, Tree *t, LbId *id) {
     LbBuf enc = {0};
     treeSort(t);
     treeEncode(t, &enc);
@@ -132,10 +132,37 @@ static void submitTree(BlobSaver *saver, Tree *t, LbId *id) {
     saverSubmitTake(saver, BLOB_TREE, lbBufTake(&enc, NULL), len, id, NULL);
 }
 
+void fixSubmitRoot(BlobSaver *saver, const LbId *dirTree, LbId *root) {
+    Tree t = {0};
+    Node *d = treeAppend(&t);
+    d->name = lbXstrdup("dir");
+    d->type = NODE_DIR;
+    d->mode = 0755;
+    d->subtree = *dirTree;
+    fixSubmitTree(saver, &t, root);
+    treeFree(&t);
+}
+
+void fixSaveSnapshot(Repo *repo, const LbId *root, int64_t timeNs, const char *host, const char *component,
+                     const char *tag, LbId *id) {
+    LbError err = {0};
+    Snapshot s = {0};
+    s.timeNs = timeNs;
+    s.tree = *root;
+    s.hostname = lbXstrdup(host ? host : "testhost");
+    if (component)
+        s.component = lbXstrdup(component);
+    snapshotAddString(&s.paths, &s.pathCount, "/dir");
+    snapshotAddString(&s.tags, &s.tagCount, tag);
+    assert_true(snapshotSave(repo, &s, &err));
+    *id = s.id;
+    snapshotClear(&s);
+}
+
 void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
     LbError err = {0};
     BlobSaver *saver = saverNew(repo, 1);
-    Tree dir = {0}, root = {0};
+    Tree dir = {0};
     for (size_t f = 0; f < b->fileCount; f++) {
         const FixFile *spec = &b->files[f];
         Node *n = treeAppend(&dir);
@@ -163,15 +190,10 @@ void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
         repoBlobId(repo, enc.data, enc.len, &b->dirTree);
         lbBufFree(&enc);
     } else {
-        submitTree(saver, &dir, &b->dirTree);
+        fixSubmitTree(saver, &dir, &b->dirTree);
         saverWait(saver);
     }
-    Node *d = treeAppend(&root);
-    d->name = lbXstrdup("dir");
-    d->type = NODE_DIR;
-    d->mode = 0755;
-    d->subtree = b->dirTree;
-    submitTree(saver, &root, &b->root);
+    fixSubmitRoot(saver, &b->dirTree, &b->root);
     bool ok = saverFinish(saver, &err);
     if (!ok)
         print_error("saverFinish: %s\n", err.msg);
@@ -182,7 +204,6 @@ void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
     free(packs);
     saverFree(saver);
     treeFree(&dir);
-    treeFree(&root);
 
     /* which pack is which: the tree pack holds the root tree */
     memset(&b->dataPack, 0, sizeof(LbId));
@@ -195,18 +216,7 @@ void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs) {
         else
             b->dataPack = b->packs[i];
     }
-
-    Snapshot s = {0};
-    s.timeNs = timeNs;
-    s.tree = b->root;
-    s.hostname = lbXstrdup(b->host ? b->host : "testhost");
-    if (b->component)
-        s.component = lbXstrdup(b->component);
-    snapshotAddString(&s.paths, &s.pathCount, "/dir");
-    snapshotAddString(&s.tags, &s.tagCount, b->tag);
-    assert_true(snapshotSave(repo, &s, &err));
-    b->snapshot = s.id;
-    snapshotClear(&s);
+    fixSaveSnapshot(repo, &b->root, timeNs, b->host, b->component, b->tag, &b->snapshot);
 }
 
 void fixRemove(Repo *repo, const char *dir, const LbId *id) {

@@ -17,6 +17,8 @@
 #include <stdint.h>
 
 #include "repo/repo.h"
+#include "repo/saver.h"
+#include "snapshot/tree.h"
 
 #define FIX_MAX_CHUNKS 4
 #define FIX_MAX_FILES 4
@@ -73,6 +75,16 @@ uint8_t *fixChunk(uint64_t seed);
 
 /* Store backup b (data, trees, index, snapshot taken at timeNs). */
 void fixBackup(Repo *repo, FixBackup *b, int64_t timeNs);
+
+/* The steps of fixBackup, for tests that build other shapes of backup:
+ * submit tree t (sorted first) and receive its ID in *id once the saver is
+ * waited for; submit the root tree, holding one directory "dir" whose tree
+ * is *dirTree; save the snapshot of root (host NULL: "testhost"; component
+ * may be NULL; path "/dir", the one tag) and return its ID in *id. */
+void fixSubmitTree(BlobSaver *saver, Tree *t, LbId *id);
+void fixSubmitRoot(BlobSaver *saver, const LbId *dirTree, LbId *root);
+void fixSaveSnapshot(Repo *repo, const LbId *root, int64_t timeNs, const char *host, const char *component,
+                     const char *tag, LbId *id);
 /* Remove b's snapshot (what forget does). */
 void fixForget(Repo *repo, const FixBackup *b);
 /* Remove the object dir/<id>. */

@@ -866,7 +866,7 @@ static void testKeptPackUnusedStaysVisible(void **state) {
 static void bigBackup(Repo *repo, size_t n, LbId *snap) {
     LbError err = {0};
     BlobSaver *saver = saverNew(repo, 1);
-    Tree dir = {0}, root = {0};
+    Tree dir = {0};
     Node *f = treeAppend(&dir);
     f->name = lbXstrdup("big");
     f->type = NODE_FILE;
@@ -884,29 +884,14 @@ static void bigBackup(Repo *repo, size_t n, LbId *snap) {
         saverSubmitTake(saver, BLOB_DATA, blob, 1024, &f->content[i], NULL);
     }
     saverWait(saver);
-    LbBuf enc = {0};
-    treeEncode(&dir, &enc);
-    size_t len = enc.len;
-    Node *d = treeAppend(&root);
-    d->name = lbXstrdup("dir");
-    d->type = NODE_DIR;
-    d->mode = 0755;
-    saverSubmitTake(saver, BLOB_TREE, lbBufTake(&enc, NULL), len, &d->subtree, NULL);
+    LbId dirId, rootId;
+    fixSubmitTree(saver, &dir, &dirId);
     saverWait(saver);
-    LbId rootId;
-    treeEncode(&root, &enc);
-    len = enc.len;
-    saverSubmitTake(saver, BLOB_TREE, lbBufTake(&enc, NULL), len, &rootId, NULL);
+    fixSubmitRoot(saver, &dirId, &rootId);
     assert_true(saverFinish(saver, &err));
     saverFree(saver);
     treeFree(&dir);
-    treeFree(&root);
-    Snapshot sn = {.timeNs = T0, .tree = rootId, .hostname = lbXstrdup("testhost")};
-    snapshotAddString(&sn.paths, &sn.pathCount, "/dir");
-    snapshotAddString(&sn.tags, &sn.tagCount, "big");
-    assert_true(snapshotSave(repo, &sn, &err));
-    *snap = sn.id;
-    snapshotClear(&sn);
+    fixSaveSnapshot(repo, &rootId, T0, NULL, NULL, "big", snap);
 }
 
 /* The index prune writes for the kept packs is split into files of at most
