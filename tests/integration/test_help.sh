@@ -32,6 +32,18 @@ help_options() { # help text on stdin: the long names in its command sections (n
         sed -n 's/^  \(-[a-zA-Z], \|    \)--\([a-z0-9-]*\).*/\2/p' | sort -u
 }
 
+# probe_options FILE: for each option of FILE, "OPTION yes" when lifeboat
+# (with the arguments in base) refuses it by name, else "OPTION no"
+probe_options() {
+    local opt out refused
+    while read -r opt; do
+        out=$(timeout 20 "$LB" -r "$TMP/no-repo/r" "${base[@]}" --"$opt" x </dev/null 2>&1)
+        refused=no
+        case $out in *"option '--$opt': unknown option"* | *"option '--$opt': does not apply"*) refused=yes ;; esac
+        echo "$opt $refused"
+    done <"$1"
+}
+
 while read -r cmd; do
     verb=${cmd%% *}
     form=
@@ -69,15 +81,23 @@ while read -r cmd; do
     wrong=
     while read -r opt; do
         [ -n "${isSelector[$opt]:-}" ] && [ -z "${isListed[$opt]:-}" ] && continue
-        out=$(timeout 20 "$LB" -r "$TMP/no-repo/r" "${base[@]}" --"$opt" x </dev/null 2>&1)
-        refused=no
-        case $out in *"option '--$opt': unknown option"* | *"option '--$opt': does not apply"*) refused=yes ;; esac
+        echo "$opt"
+    done <"$TMP/all-options" >"$TMP/probe"
+    # three probes at a time (a process each: most of the test's time)
+    rm -f "$TMP"/probe.part.* "$TMP"/probe.out.*
+    split -n l/3 "$TMP/probe" "$TMP/probe.part."
+    for part in "$TMP"/probe.part.*; do
+        probe_options "$part" >"${part/part/out}" &
+    done
+    wait
+    while read -r opt refused; do
         if [ -n "${isListed[$opt]:-}" ] || [ -n "${isGlobal[$opt]:-}" ]; then
-            [ $refused = yes ] && wrong="$wrong +$opt"
+            [ "$refused" = yes ] && wrong="$wrong +$opt"
         else
-            [ $refused = no ] && wrong="$wrong -$opt"
+            [ "$refused" = no ] && wrong="$wrong -$opt"
         fi
-    done <"$TMP/all-options"
+    done < <(cat "$TMP"/probe.out.*)
+    if [ "$(cat "$TMP"/probe.out.* | wc -l)" != "$(wc -l <"$TMP/probe")" ]; then wrong="$wrong (a probe is missing)"; fi
     if [ -z "$wrong" ]; then ok "$cmd: takes its options and refuses the $(($(wc -l <"$TMP/all-options") - $(wc -l <"$TMP/listed"))) others"; else
         fail "$cmd: takes its options and refuses the others (+: listed but refused, -: not listed but taken):$wrong"; fi
 done <"$TMP/commands"
