@@ -33,6 +33,8 @@
 # BENCH_SCALE_OBJECTS=0, keep the figures of the run BENCH_SCALE_JSON holds
 # when it had the same trees (sizes, seed, change), marked as carried over
 # with that run's date: the hours of a full run can be split into parts.
+# BENCH_SCALE_TREES=0 runs the bucket alone and carries every tool's figures
+# of the trees.
 # The work folder is deleted and the S3 server stopped at the end, on failure
 # and on Ctrl-C too.
 #
@@ -40,6 +42,8 @@
 #   BENCH_SCALE_FILES     files of the large tree (default 2000000)
 #   BENCH_SCALE_SMALL     files of the small tree (default 200000; 0 skips it)
 #   BENCH_SCALE_OBJECTS   objects in the bucket (default 1000000; 0 skips the bucket)
+#   BENCH_SCALE_TREES     1: run the trees (default); 0: only the bucket (lifeboat), the
+#                         trees' figures of every tool carried from BENCH_SCALE_JSON
 #   BENCH_SCALE_MAX_SIZE  largest file / object in bytes (default 2048; sizes are uniform
 #                         in 0..MAX: it is about counts, not bytes)
 #   BENCH_SCALE_CHANGE    share of the files changed before the third backup (default 0.01)
@@ -65,6 +69,7 @@ root=$(dirname "$here")
 BENCH_SCALE_FILES=${BENCH_SCALE_FILES:-2000000}
 BENCH_SCALE_SMALL=${BENCH_SCALE_SMALL:-200000}
 BENCH_SCALE_OBJECTS=${BENCH_SCALE_OBJECTS:-1000000}
+BENCH_SCALE_TREES=${BENCH_SCALE_TREES:-1}
 BENCH_SCALE_MAX_SIZE=${BENCH_SCALE_MAX_SIZE:-2048}
 BENCH_SCALE_CHANGE=${BENCH_SCALE_CHANGE:-0.01}
 BENCH_SCALE_SEED=${BENCH_SCALE_SEED:-lifeboat-scale-1}
@@ -98,6 +103,11 @@ if ! isint "$BENCH_SCALE_JOBS" || ((BENCH_SCALE_JOBS == 0)); then die "BENCH_SCA
 ((BENCH_SCALE_SMALL < BENCH_SCALE_FILES)) || die "BENCH_SCALE_SMALL must be below BENCH_SCALE_FILES"
 [[ $BENCH_SCALE_CHANGE =~ ^0*\.[0-9]+$ ]] || die "BENCH_SCALE_CHANGE must be a number between 0 and 1"
 [[ $BENCH_SCALE_VERIFY == 0 || $BENCH_SCALE_VERIFY == 1 ]] || die "BENCH_SCALE_VERIFY must be 0 or 1"
+[[ $BENCH_SCALE_TREES == 0 || $BENCH_SCALE_TREES == 1 ]] || die "BENCH_SCALE_TREES must be 0 or 1"
+if ((BENCH_SCALE_TREES == 0)); then
+    ((BENCH_SCALE_OBJECTS > 0)) || die "BENCH_SCALE_TREES=0 with BENCH_SCALE_OBJECTS=0 leaves nothing to run"
+    BENCH_SCALE_TOOLS=lifeboat # the bucket is lifeboat's alone; the trees' figures are carried
+fi
 case $BENCH_S3_OBJECTSTORE in memstore | bluestore) ;; *) die "BENCH_S3_OBJECTSTORE must be memstore or bluestore" ;; esac
 [[ -x /usr/bin/time ]] || die "/usr/bin/time is missing (Debian package 'time'; 'make bench-scale' installs it)"
 for c in python3 diff find du df; do command -v "$c" >/dev/null || die "'$c' is missing"; done
@@ -132,7 +142,7 @@ per_file=$(((BENCH_SCALE_MAX_SIZE / 2 + blk - 1) / blk * blk + 256))
 need=$((BENCH_SCALE_FILES * (2 * per_file + 3 * (BENCH_SCALE_MAX_SIZE / 2 + 400))))
 need_bucket=$((BENCH_SCALE_OBJECTS * (BENCH_SCALE_MAX_SIZE / 2 + 400)))
 if [[ $BENCH_S3_OBJECTSTORE == bluestore ]]; then need_bucket=$((need_bucket + BENCH_SCALE_OBJECTS * 20480)); fi
-((need_bucket < need)) || need=$need_bucket
+((need_bucket < need && BENCH_SCALE_TREES == 1)) || need=$need_bucket
 free=$(($(df -P -k "$BENCH_SCALE_TMP" | awk 'NR == 2 {print $4}') * 1024))
 ((free > need)) || die "$BENCH_SCALE_TMP has $((free >> 30)) GiB free, the run needs about $((need >> 30)) GiB (set BENCH_SCALE_TMP)"
 ifree=$(df -P -i "$BENCH_SCALE_TMP" | awk 'NR == 2 {print $4}')
@@ -210,6 +220,7 @@ unset LIFEBOAT_REPOSITORY RESTIC_REPOSITORY BORG_REPO LIFEBOAT_TEST_FAULTS LIFEB
     echo "files=$BENCH_SCALE_FILES"
     echo "small=$BENCH_SCALE_SMALL"
     echo "objects=$BENCH_SCALE_OBJECTS"
+    echo "trees=$BENCH_SCALE_TREES"
     echo "max_size=$BENCH_SCALE_MAX_SIZE"
     echo "change=$BENCH_SCALE_CHANGE"
     echo "seed=$BENCH_SCALE_SEED"
@@ -348,8 +359,10 @@ one_size() {
 # ---------------------------------------------------------------- the trees
 
 t_start=$(date +%s)
-if ((BENCH_SCALE_SMALL > 0)); then one_size small "$BENCH_SCALE_SMALL"; fi
-one_size full "$BENCH_SCALE_FILES"
+if ((BENCH_SCALE_TREES == 1)); then
+    if ((BENCH_SCALE_SMALL > 0)); then one_size small "$BENCH_SCALE_SMALL"; fi
+    one_size full "$BENCH_SCALE_FILES"
+fi
 
 # ---------------------------------------------------------------- the bucket
 

@@ -63,11 +63,13 @@ def load(work):
 SAME_TREES = ("files", "small", "max_size", "change", "seed")
 
 
-def carry(meta, res, verify, changes, old):
+def carry(meta, res, verify, changes, trees, phases, old):
     """Take over from the earlier run (the JSON this run replaces) what this one did not run: a tool missing
-    from BENCH_SCALE_TOOLS, and the bucket when BENCH_SCALE_OBJECTS=0, when that run had the same trees (sizes,
-    seed, change), so that a full `make bench-scale` can be run one tool at a time. Marks what was taken in
-    meta["carried"] ({what: date of the run that measured it}); returns the earlier run's fill record or None."""
+    from BENCH_SCALE_TOOLS, every tool's figures of the trees when BENCH_SCALE_TREES=0, and the bucket when
+    BENCH_SCALE_OBJECTS=0, when that run had the same trees (sizes, seed, change), so that a full
+    `make bench-scale` can be run in parts. Marks what was taken in meta["carried"] ({what: date of the run that
+    measured it}; a tool's name stands for its figures of the trees); returns the earlier run's fill record or
+    None."""
     carried = {}
     meta["carried"] = carried
     if not old:
@@ -77,8 +79,17 @@ def carry(meta, res, verify, changes, old):
         return None
     was = om.get("carried") or {}
     tools = meta.get("tools", "").split()
+    if meta.get("trees") == "0":
+        # no tree was run: take them whole, with what describes them
+        tools = []
+        for l in ("small", "full"):
+            if l in ores:
+                res[l] = ores[l]
+                trees[l] = (old.get("trees") or {}).get(l)
+                changes[l] = (old.get("changes") or {}).get(l)
+        phases += [p for p in old.get("phases", []) if p.get("label") in ("small", "full")]
     for t in TOOLS:
-        if t in tools or not all(t in ores.get(l, {}) for l in res if l in ("small", "full")):
+        if t in tools or not all(t in ores.get(l, {}) for l in ("small", "full") if l in res):
             continue
         took = False
         for l in ("small", "full"):
@@ -88,10 +99,11 @@ def carry(meta, res, verify, changes, old):
         if took:
             carried[t] = was.get(t, om.get("date", "?"))
             tools.append(t)
-            if "version_" + t in om:
+            if "version_" + t in om and "version_" + t not in meta:
                 meta["version_" + t] = om["version_" + t]
-            verify += [v for v in old.get("verify", []) if v.get("tool") == t and v.get("label") in res]
-    meta["tools"] = " ".join(tools)
+            verify += [v for v in old.get("verify", []) if v.get("tool") == t and v.get("label") in ("small", "full")
+                       and v.get("label") in res]
+    meta["tools"] = " ".join(t for t in TOOLS if t in tools or t in meta.get("tools", "").split())
     fill = None
     if int(meta.get("objects", "0")) == 0 and "bucket" in ores and int(om.get("objects", "0") or 0) > 0:
         res["bucket"] = ores["bucket"]
@@ -169,18 +181,19 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
     o.append("")
     o.append("Run it with `make bench-scale` (installs restic, Borg and time, builds, runs `bench/scale.sh`; hours, see"
              " \"Duration and disk\" below). Knobs: BENCH_SCALE_FILES (2000000), BENCH_SCALE_SMALL (200000),"
-             " BENCH_SCALE_OBJECTS (1000000; 0 skips the bucket), BENCH_SCALE_MAX_SIZE (2048), BENCH_SCALE_CHANGE"
+             " BENCH_SCALE_OBJECTS (1000000; 0 skips the bucket), BENCH_SCALE_TREES (1; 0 runs the bucket alone),"
+             " BENCH_SCALE_MAX_SIZE (2048), BENCH_SCALE_CHANGE"
              " (0.01), BENCH_SCALE_TOOLS, BENCH_SCALE_TMP (/var/tmp), BENCH_SCALE_VERIFY, BENCH_S3_OBJECTSTORE"
              " (bluestore), BENCH_DROP_CACHES, BENCH_KEEP; a quick check of the script:"
              " `BENCH_SCALE_FILES=20000 BENCH_SCALE_SMALL=2000 BENCH_SCALE_OBJECTS=5000 bench/scale.sh` (3 minutes)."
              " Raw numbers: `bench/results/scale.json`. The hours can be split: a tool left out of"
-             " BENCH_SCALE_TOOLS, and the bucket with BENCH_SCALE_OBJECTS=0, keep their figures from the previous"
-             " run of the same trees, marked as carried over.")
+             " BENCH_SCALE_TOOLS, the trees with BENCH_SCALE_TREES=0 and the bucket with BENCH_SCALE_OBJECTS=0 keep"
+             " their figures from the previous run of the same trees, marked as carried over.")
     o.append("")
     carried = meta.get("carried") or {}
     if carried:
         o.append("Carried over from an earlier run of the same trees (seed, sizes and change), which this run did not"
-                 " repeat: " + "; ".join("%s (run of %s)" % ("the bucket" if k == "bucket" else k, v)
+                 " repeat: " + "; ".join("%s (run of %s)" % ("the bucket" if k == "bucket" else k + " on the trees", v)
                                          for k, v in carried.items()) + ". Everything else is from this run.")
         o.append("")
     reduced = (files, small) != (DEFAULT["files"], DEFAULT["small"]) or objects not in (0, DEFAULT["objects"])
@@ -295,6 +308,14 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
         bucket_how = "about %.1f hours (%.0f s for %s objects after the server's start, scaled linearly)" % (
             est_bucket / 3600, tot["bucket"] - start, "{:,}".format(objects))
     ran = [t for t in meta.get("tools", "").split() if t not in carried]
+    if meta.get("trees") == "0":
+        note = (" The trees were not run here (BENCH_SCALE_TREES=0): their part comes from the run whose figures"
+                " are carried over, and covers only the tools that run ran.")
+    elif carried:
+        note = (" This covers only the tools this run ran (%s): the others add their own time"
+                " (restic took about as long as lifeboat on the large tree, Borg longer)." % ", ".join(ran))
+    else:
+        note = ""
     o.append("Estimated duration of a full `make bench-scale` on this machine, extrapolated from this run: the trees"
              " about %.1f hours (%s), the bucket %s, %.1f hours in all, with %s page cache and the load of this run."
              " Only a rough figure: a tool whose time or memory grows faster than its number of files takes longer%s."
@@ -302,8 +323,7 @@ def markdown(meta, res, phases, verify, trees, changes, fill, snaps):
                 "a cold (dropped)" if meta.get("cache") == "cold" else "a warm",
                 "" if meta.get("cache") == "cold" else ", and dropping the page cache before every step (BENCH_DROP_CACHES, as a"
                 " full run as root does by default) adds the disk reads")
-             + ("" if not carried else " This covers only the tools this run ran (%s): the others add their own time"
-                " (restic took about as long as lifeboat on the large tree, Borg longer)." % ", ".join(ran)))
+             + note)
     o.append("Disk: about %.0f GiB free under BENCH_SCALE_TMP at 2,000,000 files of 0 to %d bytes (the tree, one"
              " restore and three repositories; the script refuses to start with less) and 4.3 million free inodes."
              % (disk_gib(DEFAULT["files"], max_size), max_size))
@@ -343,7 +363,7 @@ def main():
             old = json.load(open(a.json))
         except ValueError:
             old = None
-    old_fill = carry(meta, res, verify, changes, old)
+    old_fill = carry(meta, res, verify, changes, trees, phases, old)
     fill = fill or old_fill
     section = markdown(meta, res, phases, verify, trees, changes, fill, snaps)
     print("\n".join(section))
