@@ -87,7 +87,7 @@ while read -r cmd; do
     rm -f "$TMP"/probe.part.* "$TMP"/probe.out.*
     split -n l/3 "$TMP/probe" "$TMP/probe.part."
     for part in "$TMP"/probe.part.*; do
-        probe_options "$part" >"${part/part/out}" &
+        probe_options "$part" >"$TMP/probe.out.${part##*.}" &
     done
     wait
     while read -r opt refused; do
