@@ -12,7 +12,11 @@
 #                               start the server with archive_command ARCHIVE (an "ok"
 #                               line WHAT), stop it at exit; then sql, archived and
 #                               wait_archived SEGMENT are defined
-# Without the server binaries the test is skipped.
+#   switch_wait                 pg_switch_wal() and wait until the segment it ended
+#                               (then in SWITCHED) is archived
+#   freeport                    a free TCP port on 127.0.0.1
+# Without the server binaries the test is skipped. pg_wal_lib.sh adds the
+# helpers of the tests that restore and start servers.
 
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
@@ -25,6 +29,7 @@ RUNAS=""
 as_pg() { if [ -n "$RUNAS" ]; then runuser -u "$RUNAS" -- "$@"; else "$@"; fi; }
 now() { date +%s.%N; }
 elapsed() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$1" "$2"; }
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 jfield() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d := d[k] for k in sys.argv[2:]]; print(d)' "$@"; }
 
 pg_repo() {
@@ -61,4 +66,14 @@ wait_archived() {
         sleep 0.2
     done
     return 1
+}
+# The segment is named from pg_switch_wal's own result (the end of the
+# segment it completed, also when nothing was written since the last
+# switch): with synchronous_commit = off (the harness), the write position
+# before the switch may still sit at the start of the segment, where
+# pg_walfile_name(pg_current_wal_lsn()) names the previous one, already archived.
+# SWITCHED is set to the segment's name.
+switch_wait() {
+    SWITCHED=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
+    wait_archived "$SWITCHED"
 }

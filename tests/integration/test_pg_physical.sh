@@ -81,11 +81,11 @@ T2=$(sql "SELECT now()")
 sql "SELECT pg_sleep(1.1)" >/dev/null
 sql "INSERT INTO batches (batch) SELECT 3 FROM generate_series(1, 100)" >/dev/null
 # a commit after the target must be archived for recovery to know it got there
-# (named from pg_switch_wal's result: before it, the write position may still
-# be at the segment's start, synchronous_commit being off)
-last=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
-note "T1=$T1 T2=$T2, waiting for $last to be archived"
-if wait_archived "$last"; then ok "pg_stat_archiver shows $last archived through lifeboat wal-push"; else
+note "T1=$T1 T2=$T2"
+switch_wait
+rc=$?
+last=$SWITCHED
+if [ "$rc" -eq 0 ]; then ok "pg_stat_archiver shows $last archived through lifeboat wal-push"; else
     fail "pg_stat_archiver shows $last archived (last: $(archived))"
     sql "SELECT * FROM pg_stat_archiver" | sed 's/^/#   /'
     tail -n 20 "$PGDIR/server.log" | sed 's/^/#   /'

@@ -28,21 +28,12 @@ REPO=$TMP/repo
 PW=$TMP/password
 # listing FILE: "name mtime size" of every file under wal/
 listing() { (cd "$REPO/wal" && find . -maxdepth 1 -type f ! -name '.*' -printf '%f %T@ %s\n' | sort) >"$1"; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 pg_repo "$REPO" "$PW"
 pg_start "$PGDIR" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p" "" \
     "start PostgreSQL 15 with archive_command = lifeboat wal-push"
-# switch_wal: end the current segment and wait until it is in the repository.
-# The segment is named from pg_switch_wal's own result (the end of the
-# segment it completed): with synchronous_commit = off (the harness), the
-# write position before the switch may still sit at the start of the
-# segment, where pg_walfile_name names the previous one, already archived.
-switch_wal() {
-    local f
-    f=$(sql "SELECT pg_walfile_name(pg_switch_wal())")
-    wait_archived "$f" || { fail "segment $f archived (last: $(archived))"; return 1; }
-}
+# switch_wal: end the current segment and wait until it is in the repository
+switch_wal() { switch_wait || { fail "a switched segment archived (last: $(archived))"; return 1; }; }
 rows() { sql "SELECT count(*) FROM t"; }
 
 # ------------------------------------------------ five backups, WAL between
