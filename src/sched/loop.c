@@ -232,6 +232,8 @@ static void childRun(SchedLoop *L, const Run *r, int resultFd) {
         close(L->timerFd);
     if (L->lockFd >= 0)
         close(L->lockFd);
+    for (size_t i = 0; i < L->runCount; i++) /* the other runs' result pipes (this one is not counted yet) */
+        close(L->runs[i].resultFd);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) {
         dup2(devnull, STDIN_FILENO);
