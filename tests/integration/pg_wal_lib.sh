@@ -20,7 +20,6 @@
 #                         run a printed "pg_ctl -D ... start", wait for promotion
 
 . "$(dirname "${BASH_SOURCE[0]}")/pg_archive.sh"
-PG_HARNESS=$HARNESS
 [ -n "$RUNAS" ] && PGUSER_OPT=(--pg-user "$RUNAS") || PGUSER_OPT=()
 
 pg_start_archiving() { pg_start "$1" "$2" "" "start PostgreSQL archiving through lifeboat wal-push"; }

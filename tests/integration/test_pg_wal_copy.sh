@@ -158,7 +158,7 @@ cmp -s "$B/wal/$bk" "$TMP/bk.fake" && ok "... and leaves it alone" || fail "... 
 cp -p "$TMP/bk.saved" "$B/wal/$bk"
 
 # --------------------------------------------------- B alone, A deleted
-bash "$PG_HARNESS/stop.sh" "$TMP/pg" >/dev/null 2>&1
+bash "$HARNESS/stop.sh" "$TMP/pg" >/dev/null 2>&1
 rm -rf "$A"
 rows3=$(restore_to lb_b "$TMP/rb3" "$T3")
 [ "$rows3" = "1:100 2:100 3:100 " ] && ok "with A deleted, PITR from B to a time after batch 3 holds all three batches" ||

@@ -33,7 +33,7 @@ pg_repo "$REPO" "$PW"
 pg_start "$PGDIR" "LIFEBOAT_REPOSITORY=$REPO LIFEBOAT_PASSWORD_FILE=$PW $LB wal-push %p" "" \
     "start PostgreSQL 15 with archive_command = lifeboat wal-push"
 # switch_wal: end the current segment and wait until it is in the repository
-switch_wal() { switch_wait || { fail "a switched segment archived (last: $(archived))"; return 1; }; }
+switch_wal() { switch_wait || { fail "segment $SWITCHED archived (last: $(archived))"; return 1; }; }
 rows() { sql "SELECT count(*) FROM t"; }
 
 # ------------------------------------------------ five backups, WAL between
